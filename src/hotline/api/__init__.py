@@ -1,0 +1,1 @@
+"""The local operator API (HTTP + JSON) and its client."""

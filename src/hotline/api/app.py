@@ -1,0 +1,144 @@
+"""The local operator API: HTTP + JSON on loopback, bearer token from the node directory.
+
+The CLI and (later) the console use only this API. FastAPI publishes its OpenAPI document at
+``/openapi.json`` and an interactive page at ``/docs``.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ConfigDict, Field
+
+from hotline import __version__
+from hotline.api.views import inbox_item, outbox_item
+from hotline.envelope import DEFAULT_MARKING
+from hotline.errors import HotlineError
+from hotline.node.card import IdentityCard, check_fingerprint
+from hotline.node.service import Node, SendError, SendRequest
+
+
+class MessageIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    to: str = Field(description="the pinned peer party to send to", examples=["GENSTAB"])
+    kind: str = Field("free_text", description="form id")
+    kind_version: int = Field(1, ge=1)
+    body: dict[str, Any] = Field(description="the form's fields", examples=[{"text": "Link check.", "lang": "en"}])
+    precedence: str = Field("ROUTINE", examples=["FLASH"])
+    marking: str = DEFAULT_MARKING
+    ref: str | None = Field(None, max_length=128, description="idempotency key: the same ref never queues twice")
+
+
+class BatchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    messages: list[MessageIn] = Field(min_length=1, max_length=10_000)
+
+
+class CardIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    card: str
+    fingerprint: str | None = Field(None, description="if given, must match the card's fingerprint")
+
+
+_bearer = HTTPBearer(auto_error=False)
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+def create_app(node: Node, token: str) -> FastAPI:
+    app = FastAPI(title=f"hotline node {node.party}", version=__version__)
+
+    def authorised(credentials: Credentials) -> None:
+        if credentials is None or not hmac.compare_digest(credentials.credentials, token):
+            raise HTTPException(401, "missing or wrong API token (see api.token in the node directory)")
+
+    auth = [Depends(authorised)]
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
+        where = ".".join(str(p) for p in first["loc"] if p != "body") or "request"
+        return JSONResponse({"error": f"{where}: {first['msg']}", "field": where}, status_code=422)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
+        return JSONResponse({"error": exc.detail}, status_code=exc.status_code)
+
+    @app.exception_handler(SendError)
+    async def send_error(_: Request, exc: SendError) -> JSONResponse:
+        return JSONResponse({"error": str(exc), "field": exc.field}, status_code=422)
+
+    @app.exception_handler(HotlineError)
+    async def hotline_error(_: Request, exc: HotlineError) -> JSONResponse:
+        return JSONResponse({"error": str(exc)}, status_code=400)
+
+    @app.get("/v1/health")
+    async def health() -> dict[str, Any]:
+        return {"ok": True, "party": node.party}
+
+    @app.get("/v1/identity", dependencies=auth)
+    async def identity() -> dict[str, Any]:
+        card = node.config.card()
+        return {"party": card.party, "card": card.line(), "fingerprint": card.fingerprint, "tls_pin": card.tls_pin}
+
+    @app.get("/v1/peers", dependencies=auth)
+    async def peers() -> list[dict[str, Any]]:
+        return [peer_view(IdentityCard.parse(c.peer.card)) for c in node.channels.values()]
+
+    @app.post("/v1/peers", dependencies=auth, status_code=201)
+    async def add_peer(request: CardIn) -> dict[str, Any]:
+        card = IdentityCard.parse(request.card)
+        check_fingerprint(card, request.fingerprint)
+        await node.add_peer(card)
+        return peer_view(card)
+
+    @app.post("/v1/messages", dependencies=auth, status_code=201)
+    async def send(message: MessageIn) -> dict[str, Any]:
+        rows = await node.send([to_request(message)], wait_dispatch=1.0)
+        return outbox_item(rows[0], node.party)
+
+    @app.post("/v1/messages/batch", dependencies=auth, status_code=201)
+    async def send_batch(batch: BatchIn) -> list[dict[str, Any]]:
+        rows = await node.send([to_request(m) for m in batch.messages])
+        return [outbox_item(r, node.party) for r in rows]
+
+    @app.get("/v1/outbox", dependencies=auth)
+    async def outbox(limit: int = 1000) -> list[dict[str, Any]]:
+        return [outbox_item(r, node.party) for r in await node.store.outbox(limit)]
+
+    @app.get("/v1/inbox", dependencies=auth)
+    async def inbox(limit: int = 1000) -> list[dict[str, Any]]:
+        return [inbox_item(r) for r in await node.store.inbox(limit)]
+
+    @app.get("/v1/status", dependencies=auth)
+    async def status() -> dict[str, Any]:
+        return {"party": node.party, "peers": await node.status()}
+
+    return app
+
+
+def to_request(message: MessageIn) -> SendRequest:
+    return SendRequest(
+        to=message.to,
+        kind=message.kind,
+        kind_version=message.kind_version,
+        body=message.body,
+        precedence=message.precedence,
+        marking=message.marking,
+        ref=message.ref,
+    )
+
+
+def peer_view(card: IdentityCard) -> dict[str, Any]:
+    return {
+        "party": card.party,
+        "fingerprint": card.fingerprint,
+        "tls_pin": card.tls_pin,
+        "addresses": list(card.addresses),
+    }

@@ -1,0 +1,26 @@
+"""Signed envelopes, receipts and rejections in deterministic CBOR."""
+
+from hotline.envelope.model import (
+    DEFAULT_MARKING,
+    Envelope,
+    FieldError,
+    Precedence,
+    Receipt,
+    Rejection,
+    serial,
+)
+from hotline.envelope.signed import Opened, object_id, open_signed, seal
+
+__all__ = [
+    "DEFAULT_MARKING",
+    "Envelope",
+    "FieldError",
+    "Opened",
+    "Precedence",
+    "Receipt",
+    "Rejection",
+    "object_id",
+    "open_signed",
+    "seal",
+    "serial",
+]

@@ -1,0 +1,54 @@
+"""RFC 8949 §4.2.1 core deterministic encoding, and a decoder that insists on it.
+
+Signed objects are identified by the hash of their bytes, so one value must have exactly one
+encoding: otherwise a relay could re-encode a message into a "different" one with the same
+meaning and the same valid signature. We therefore decode strictly (no duplicate keys, no
+indefinite lengths) and then re-encode: if the bytes differ, the input was not canonical and is
+refused.
+
+cbor2's ``canonical=True`` sorts map keys length-first, then bytewise. For the text-string keys
+we use, that is the same order as §4.2.1's bytewise order of the encoded keys, because the
+encoded key begins with its length. We never encode floats, so float shortening does not arise.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import cbor2
+
+from hotline.errors import EncodingError
+
+MAX_DEPTH = 16
+
+
+def encode(value: Any) -> bytes:
+    return cbor2.dumps(value, canonical=True)
+
+
+def decode(data: bytes) -> Any:
+    """Decode one canonical CBOR item, refusing anything that is not in canonical form."""
+    try:
+        value = cbor2.loads(
+            data,
+            max_depth=MAX_DEPTH,
+            allow_indefinite=False,
+            allow_duplicate_keys=False,
+        )
+    except Exception as exc:  # cbor2 raises several unrelated types for bad input
+        raise EncodingError(f"not valid CBOR: {exc}") from None
+    if _has_tags_or_floats(value):
+        raise EncodingError("CBOR tags and floating-point values are not allowed")
+    if encode(value) != data:
+        raise EncodingError("CBOR is not in deterministic (RFC 8949 §4.2.1) form")
+    return value
+
+
+def _has_tags_or_floats(value: Any) -> bool:
+    if isinstance(value, bool | int | str | bytes) or value is None:
+        return False
+    if isinstance(value, list):
+        return any(_has_tags_or_floats(item) for item in value)
+    if isinstance(value, dict):
+        return any(_has_tags_or_floats(k) or _has_tags_or_floats(v) for k, v in value.items())
+    return True  # floats, tagged values (datetimes, bignums, ...), undefined, simple values

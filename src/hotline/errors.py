@@ -1,0 +1,67 @@
+"""Every error hotline raises on purpose, in one tree.
+
+    HotlineError                 root: anything we raise deliberately
+    ├── ConfigError              the node directory or its config is missing or wrong
+    ├── PairingError             an identity card is malformed, or a peer is unknown
+    ├── EncodingError            bytes are not a canonical hotline object
+    │   └── SignatureError       a signature does not verify under the expected key
+    ├── ProtocolError            a session broke the rules (h11's split, kept apart):
+    │   ├── LocalProtocolError   ... we did: a bug on our side
+    │   └── RemoteProtocolError  ... the peer did: refuse, tell it why, close
+    ├── StoreError               the store refused an operation (conflict, corruption)
+    └── ApiError                 the local operator API answered with an error
+
+The CLI turns each of these into one line of text and an exit code (see ``cli.py``); nothing
+else in the package prints.
+"""
+
+from __future__ import annotations
+
+
+class HotlineError(Exception):
+    """Root of every deliberate hotline error."""
+
+
+class ConfigError(HotlineError):
+    """The node directory or its configuration is missing or invalid."""
+
+
+class PairingError(HotlineError):
+    """An identity card is malformed, or a party is not pinned."""
+
+
+class EncodingError(HotlineError):
+    """Bytes that should hold a canonical hotline object do not."""
+
+
+class SignatureError(EncodingError):
+    """A signature does not verify under the key it must verify under."""
+
+
+class ProtocolError(HotlineError):
+    """A session broke the protocol. ``code`` is a stable machine-readable reason."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(f"{code}: {detail}")
+        self.code = code
+        self.detail = detail
+
+
+class LocalProtocolError(ProtocolError):
+    """We tried to do something the protocol forbids: a bug on our side."""
+
+
+class RemoteProtocolError(ProtocolError):
+    """The peer sent something the protocol forbids."""
+
+
+class StoreError(HotlineError):
+    """The store refused an operation."""
+
+
+class ApiError(HotlineError):
+    """The operator API answered with an error, or could not be reached."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status

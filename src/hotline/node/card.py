@@ -1,0 +1,114 @@
+"""Identity cards: what two parties exchange out of band to pin each other.
+
+A card is one line with no spaces, so it survives e-mail, chat and copy-paste intact:
+
+    hotline:1:<PARTY>:<signing key>:<TLS certificate>:<address>,<address>...
+
+Keys and certificate are unpadded base64url; the certificate is DER. The TLS certificate
+travels whole (not only its pin) because Python's ``ssl`` has no verification callback: the
+pinned peer certificate itself becomes the trust anchor for that connection. Its SHA-256 SPKI
+pin is what ``peer list`` shows and what the node checks after each handshake.
+
+The fingerprint covers party name, signing key and TLS key, but not the addresses: a party
+may move without re-pairing, but never change who it is.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from dataclasses import dataclass
+
+from hotline.crypto import VerifyKey, fingerprint, spki_pin
+from hotline.envelope.model import PARTY_PATTERN
+from hotline.errors import EncodingError, PairingError
+
+PREFIX = "hotline"
+CARD_VERSION = "1"
+ADDRESS = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$")
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def unb64(text: str, what: str) -> bytes:
+    try:
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError):
+        raise PairingError(f"the card's {what} is not base64url") from None
+
+
+def parse_address(text: str) -> tuple[str, int]:
+    match = ADDRESS.match(text)
+    if not match or not 0 < int(match.group(2)) < 65536:
+        raise PairingError(f"{text!r} is not HOST:PORT")
+    return match.group(1).strip("[]"), int(match.group(2))
+
+
+@dataclass(frozen=True)
+class IdentityCard:
+    party: str
+    sign_key: bytes
+    tls_cert: bytes
+    addresses: tuple[str, ...]
+
+    @property
+    def tls_pin(self) -> str:
+        return spki_pin(self.tls_cert)
+
+    @property
+    def fingerprint(self) -> str:
+        return fingerprint(self.party.encode(), self.sign_key, self.tls_pin.encode())
+
+    def line(self) -> str:
+        return ":".join(
+            [PREFIX, CARD_VERSION, self.party, b64(self.sign_key), b64(self.tls_cert), ",".join(self.addresses)]
+        )
+
+    @classmethod
+    def parse(cls, line: str) -> IdentityCard:
+        parts = line.strip().split(":", 5)
+        if len(parts) != 6 or parts[0] != PREFIX:
+            raise PairingError("not a hotline identity card (expected hotline:1:PARTY:KEY:CERT:ADDRESSES)")
+        if parts[1] != CARD_VERSION:
+            raise PairingError(f"card version {parts[1]!r} is not supported (this node reads version 1)")
+        party = parts[2]
+        if not PARTY_PATTERN.match(party):
+            raise PairingError(f"{party!r} is not a party name (capital letters, digits, - and _)")
+        sign_key = unb64(parts[3], "signing key")
+        try:
+            VerifyKey(sign_key)
+        except EncodingError as exc:
+            raise PairingError(f"the card's signing key is invalid: {exc}") from None
+        tls_cert = unb64(parts[4], "TLS certificate")
+        try:
+            spki_pin(tls_cert)
+        except EncodingError as exc:
+            raise PairingError(f"the card's TLS certificate is invalid: {exc}") from None
+        addresses = tuple(a for a in parts[5].split(",") if a)
+        if not addresses:
+            raise PairingError("the card lists no address")
+        for address in addresses:
+            parse_address(address)
+        return cls(party, sign_key, tls_cert, addresses)
+
+
+def vet_new_peer(own_party: str, pinned_sign_key: bytes | None, card: IdentityCard) -> None:
+    """Refuse to pin ourselves, or to silently change the key of a party already pinned."""
+    if card.party == own_party:
+        raise PairingError(f"{card.party} is this node's own party")
+    if pinned_sign_key is not None and pinned_sign_key != card.sign_key:
+        raise PairingError(
+            f"{card.party} is already pinned with a different signing key; "
+            "a party's identity cannot change without unpinning it first"
+        )
+
+
+def check_fingerprint(card: IdentityCard, expected: str | None) -> None:
+    """Compare the fingerprint read aloud by the other side with the card's, ignoring spaces."""
+    if expected is not None and "".join(expected.split()) != "".join(card.fingerprint.split()):
+        raise PairingError(
+            f"fingerprint mismatch: the card reads {card.fingerprint}, you were told {expected}; do not pin it"
+        )

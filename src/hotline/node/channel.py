@@ -1,0 +1,63 @@
+"""One peer as the node sees it: keys, resume points, envelopes in flight, the live link."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from hotline.crypto import VerifyKey
+from hotline.protocol import InboundSequence
+from hotline.storage import Dispatched, PeerRecord
+
+if TYPE_CHECKING:
+    from hotline.node.link import Link
+
+
+@dataclass
+class Backoff:
+    """Capped exponential backoff with full jitter: seconds, never minutes."""
+
+    low: float
+    high: float
+    attempt: int = 0
+
+    def next_delay(self) -> float:
+        ceiling = min(self.high, self.low * 2**self.attempt)
+        self.attempt += 1
+        return random.uniform(self.low, max(self.low, ceiling))
+
+    def reset(self) -> None:
+        self.attempt = 0
+
+
+@dataclass
+class Channel:
+    peer: PeerRecord
+    key: VerifyKey
+    inbound: InboundSequence
+    send_next: int
+    backoff: Backoff
+    # Signed envelopes not yet receipted or rejected, by sequence number, oldest first.
+    inflight: OrderedDict[int, Dispatched] = field(default_factory=OrderedDict)
+    link: Link | None = None
+    last_contact_ms: int | None = None
+    rtt: float | None = None
+    work: asyncio.Event = field(default_factory=asyncio.Event)  # wakes the dispatcher
+    link_lost: asyncio.Event = field(default_factory=asyncio.Event)  # wakes the dialer
+
+    @property
+    def party(self) -> str:
+        return self.peer.party
+
+    def has_link(self) -> bool:
+        return self.link is not None
+
+    def keeps_new_link(self, local: str, new_dialed_by: str) -> bool:
+        """When two links to one peer meet, both ends must keep the same one: the link dialed
+        by the party whose name sorts first. Without an existing link, the new one is kept."""
+        if self.link is None:
+            return True
+        return new_dialed_by == min(local, self.party) and self.link.dialed_by != new_dialed_by

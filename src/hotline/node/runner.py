@@ -1,0 +1,81 @@
+"""``hotline run``: the node and its operator API in one process, until SIGTERM or SIGINT."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import socket
+from collections.abc import Iterator
+from typing import Any
+
+import structlog
+import uvicorn
+
+from hotline.api.app import create_app
+from hotline.errors import ConfigError
+from hotline.node.card import parse_address
+from hotline.node.config import NodeConfig
+from hotline.node.service import Node
+from hotline.storage import SqliteStore
+
+log = structlog.get_logger("hotline.run")
+
+
+class ApiServer(uvicorn.Server):
+    """uvicorn, minus its signal handling: the node owns SIGTERM and SIGINT."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def _tls_noise_filter(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    # A refused TLS handshake (no certificate, an unpinned one, garbage bytes) is an expected
+    # event on an exposed port: log one line, not a traceback.
+    exc = context.get("exception")
+    if exc is not None and isinstance(exc, OSError | EOFError):
+        log.warning("connection refused during TLS handshake", error=str(exc)[:200])
+        return
+    loop.default_exception_handler(context)
+
+
+def _bind(address: str) -> socket.socket:
+    host, port = parse_address(address)
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(f"cannot listen on {address} for the operator API: {exc.strerror}") from None
+    return sock
+
+
+async def serve(config: NodeConfig) -> None:
+    loop = asyncio.get_running_loop()
+    loop.set_exception_handler(_tls_noise_filter)
+    api_socket = _bind(config.api)
+    node = Node(config, SqliteStore(config.store_path))
+    try:
+        await node.start()
+    except BaseException:
+        api_socket.close()
+        await node.stop()
+        raise
+    api = ApiServer(
+        uvicorn.Config(create_app(node, config.api_token()), log_level="warning", access_log=False, lifespan="off")
+    )
+    stop_requested = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop_requested.set)
+    api_task = asyncio.create_task(api.serve(sockets=[api_socket]))
+    log.info("operator API listening", url=config.api_url)
+    waits = {api_task, asyncio.create_task(stop_requested.wait()), asyncio.create_task(node.stopped.wait())}
+    _done, pending = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    for task in pending - {api_task}:
+        task.cancel()
+    api.should_exit = True
+    await node.stop()
+    with contextlib.suppress(asyncio.CancelledError):
+        await api_task

@@ -1,0 +1,531 @@
+"""The node: joins the session core to the store, the network and the operator.
+
+Theory of operation
+-------------------
+
+*Sending.* An operator's message is first written to the outbox as a draft (durable before
+the API answers). A dispatcher per peer then takes drafts in precedence order while fewer than
+``window`` envelopes are unreceipted, gives each the next sequence number of the channel,
+signs it, stores the signed envelope (durable), and only then writes it to the live link.
+Sequence numbers are given at dispatch, not at enqueue, so that a FLASH queued behind
+thousands of ROUTINE drafts takes the next number and leaves first.
+
+*Receiving.* An authentic envelope with the next sequence number is stored with our signed
+receipt in one transaction; the receipt is written to the wire only after that commit. A
+duplicate is answered with the stored receipt. Everything the core refused is stored as
+evidence and answered with a signed rejection.
+
+*Ordering and numbering.* The store applies operations in the order they are called, so the
+node numbers transcript entries as it calls and awaits durability later. All of this runs on
+one event loop; nothing here needs a lock.
+
+*Links.* Each side dials every peer and accepts connections; when two links to one peer meet,
+both ends keep the one dialed by the party whose name sorts first (``Channel.keeps_new_link``).
+On every new link, everything unreceipted is sent again; the receiver's duplicate rule makes
+that safe.
+
+*Failure.* If the store fails, the node stops: its in-memory counters can no longer be
+trusted, and a restart recovers them from what was durably stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ssl
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+
+from hotline.crypto import SigningKey, VerifyKey, spki_pin
+from hotline.envelope import DEFAULT_MARKING, Envelope, FieldError, Precedence, Receipt, Rejection, cbor, object_id
+from hotline.envelope.model import MARKING_PATTERN
+from hotline.errors import ConfigError, HotlineError
+from hotline.forms import validate_body
+from hotline.node.card import IdentityCard, parse_address, vet_new_peer
+from hotline.node.channel import Backoff, Channel
+from hotline.node.config import NodeConfig
+from hotline.node.link import Link
+from hotline.node.tls import tls_context
+from hotline.protocol import InboundSequence, PeerSession
+from hotline.protocol import events as ev
+from hotline.storage import Dispatched, Draft, InboxRow, OutboxRow, PeerRecord, Queued, Store
+
+log = structlog.get_logger("hotline.node")
+
+
+def wall_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class SendError(HotlineError):
+    """An operator's message was refused before it was queued; ``field`` names the culprit."""
+
+    def __init__(self, field: str, detail: str) -> None:
+        super().__init__(f"{field}: {detail}")
+        self.field = field
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class SendRequest:
+    to: str
+    kind: str
+    body: dict[str, Any]
+    kind_version: int = 1
+    precedence: str = "ROUTINE"
+    marking: str = DEFAULT_MARKING
+    reply_to: bytes | None = None
+    ref: str | None = None
+
+
+class Node:
+    def __init__(self, config: NodeConfig, store: Store) -> None:
+        self.config = config
+        self.store = store
+        self.party = config.party
+        self.key: SigningKey = config.signing_key()
+        self.channels: dict[str, Channel] = {}
+        self._transcript_next = 0
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._server: asyncio.Server | None = None
+        self._server_ctx: ssl.SSLContext | None = None
+        self._client_ctx: ssl.SSLContext | None = None
+        self._dispatch_waiters: dict[int, asyncio.Future[None]] = {}
+        self.stopped = asyncio.Event()
+        self.started_ms = wall_ms()
+
+    # -- life cycle --------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._transcript_next = await self.store.transcript_size()
+        cert, key = self.config.tls_files()
+        peers = await self.store.peers()
+        self._server_ctx = tls_context(True, cert, key, [p.tls_cert for p in peers])
+        self._client_ctx = tls_context(False, cert, key, [p.tls_cert for p in peers])
+        for peer in peers:
+            await self._open_channel(peer)
+        host, port = parse_address(self.config.listen)
+        try:
+            self._server = await asyncio.start_server(self._accept, host, port, ssl=self._server_ctx)
+        except OSError as exc:
+            raise ConfigError(f"cannot listen on {self.config.listen} for peers: {exc.strerror}") from None
+        log.info("node started", party=self.party, listen=self.config.listen, peers=len(peers))
+
+    async def _open_channel(self, peer: PeerRecord) -> Channel:
+        state = await self.store.channel_state(peer.party)
+        channel = Channel(
+            peer=peer,
+            key=VerifyKey(peer.sign_key),
+            inbound=InboundSequence(state.recv_next),
+            send_next=state.send_next,
+            backoff=Backoff(self.config.timers.backoff_min, self.config.timers.backoff_max),
+        )
+        for item in await self.store.unreceipted(peer.party):
+            channel.inflight[item.seq] = item
+        self.channels[peer.party] = channel
+        self._spawn(self._dial_forever(channel))
+        self._spawn(self._dispatch_forever(channel))
+        channel.work.set()
+        return channel
+
+    async def stop(self) -> None:
+        if self.stopped.is_set():
+            return
+        self.stopped.set()
+        if self._server is not None:
+            self._server.close()
+        for channel in self.channels.values():
+            if channel.link is not None:
+                await channel.link.close()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.store.close()
+        log.info("node stopped", party=self.party)
+
+    def _spawn(self, coro: Awaitable[Any]) -> asyncio.Task[Any]:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._reap)
+        return task
+
+    def _reap(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            # A failed store write leaves our counters ahead of the disk: stop, and let a
+            # restart recover them from what was durably stored.
+            log.error("internal failure; stopping the node", error=repr(task.exception()))
+            asyncio.get_running_loop().create_task(self.stop())
+
+    # -- pairing -----------------------------------------------------------------------------
+
+    async def add_peer(self, card: IdentityCard) -> PeerRecord:
+        existing = self.channels.get(card.party)
+        vet_new_peer(self.party, existing.peer.sign_key if existing else None, card)
+        record = PeerRecord(card.party, card.sign_key, card.tls_cert, card.addresses, card.line(), wall_ms())
+        await self.store.add_peer(record)
+        for ctx in (self._server_ctx, self._client_ctx):
+            if ctx is not None:
+                ctx.load_verify_locations(cadata=ssl.DER_cert_to_PEM_cert(card.tls_cert))
+        if existing is None:
+            await self._open_channel(record)
+        else:
+            existing.peer = record
+        return record
+
+    # -- connections -------------------------------------------------------------------------
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        channel = self._channel_for_certificate(writer)
+        if channel is None:
+            writer.close()
+            return
+        await self._serve_link(channel, reader, writer, dialed_by=channel.party)
+
+    def _channel_for_certificate(self, writer: asyncio.StreamWriter) -> Channel | None:
+        ssl_object = writer.get_extra_info("ssl_object")
+        der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
+        if der is None:
+            log.warning("connection without a client certificate refused")
+            return None
+        pin = spki_pin(der)
+        for channel in self.channels.values():
+            if spki_pin(channel.peer.tls_cert) == pin:
+                return channel
+        log.warning("connection from an unpinned key refused", pin=pin)
+        return None
+
+    async def _dial_forever(self, channel: Channel) -> None:
+        while not self.stopped.is_set():
+            if channel.has_link():
+                channel.link_lost.clear()
+                await channel.link_lost.wait()
+                continue
+            for address in channel.peer.addresses:
+                if channel.has_link():
+                    break
+                host, port = parse_address(address)
+                try:
+                    reader, writer = await asyncio.wait_for(
+                        asyncio.open_connection(host, port, ssl=self._client_ctx, server_hostname=host), 5.0
+                    )
+                except (OSError, TimeoutError, ssl.SSLError) as exc:
+                    log.debug("dial failed", peer=channel.party, address=address, error=str(exc))
+                    continue
+                if channel.has_link():  # the peer dialed us meanwhile
+                    writer.close()
+                    break
+                if self._channel_for_certificate(writer) is not channel:
+                    writer.close()
+                    continue
+                await self._serve_link(channel, reader, writer, dialed_by=self.party)
+            if not channel.has_link():
+                await asyncio.sleep(channel.backoff.next_delay())
+
+    async def _serve_link(
+        self, channel: Channel, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, dialed_by: str
+    ) -> None:
+        session = PeerSession(
+            local=self.party,
+            peer=channel.party,
+            peer_key=channel.key,
+            inbound=channel.inbound,
+            send_next=channel.send_next,
+            now=time.monotonic(),
+            heartbeat=self.config.timers.heartbeat,
+            dead_after=self.config.timers.dead_after,
+        )
+        link = Link(session, reader, writer, dialed_by, self._on_event)
+        try:
+            await link.run()
+        finally:
+            if channel.link is link:
+                channel.link = None
+                channel.link_lost.set()
+                log.info("link down", peer=channel.party)
+
+    # -- events from the session core --------------------------------------------------------
+
+    def _on_event(self, link: Link, event: ev.Event) -> None:
+        channel = self.channels[link.peer]
+        channel.last_contact_ms = wall_ms()
+        if isinstance(event, ev.SessionOpened):
+            self._on_opened(channel, link, event)
+        elif channel.link is not link:
+            return  # a link that lost the tie-break: it is being closed
+        elif isinstance(event, ev.EnvelopeReceived):
+            self._on_envelope(channel, link, event)
+        elif isinstance(event, ev.DuplicateReceived):
+            self._spawn(self._on_duplicate(channel, link, event))
+        elif isinstance(event, ev.EnvelopeRefused):
+            self._refuse(channel, link, event.opened.raw, event.seq, event.reason, event.detail, event.consumed)
+        elif isinstance(event, ev.ReceiptReceived):
+            self._on_receipt(channel, event)
+        elif isinstance(event, ev.RejectionReceived):
+            self._on_rejection(channel, event)
+        elif isinstance(event, ev.RoundTrip):
+            channel.rtt = event.seconds
+        elif isinstance(event, ev.PeerClosed):
+            log.warning("peer closed the link with an error", peer=channel.party, code=event.code, detail=event.detail)
+
+    def _on_opened(self, channel: Channel, link: Link, event: ev.SessionOpened) -> None:
+        if not channel.keeps_new_link(self.party, link.dialed_by):
+            self._spawn(link.close())
+            return
+        if channel.link is not None:
+            self._spawn(channel.link.close())
+        channel.link = link
+        channel.backoff.reset()
+        log.info("link up", peer=channel.party, dialed_by=link.dialed_by, peer_expects=event.peer_recv_next)
+        if event.peer_recv_next > channel.send_next:
+            log.critical(
+                "peer expects more than we ever sent: our store may have been rolled back",
+                peer=channel.party,
+                peer_expects=event.peer_recv_next,
+                send_next=channel.send_next,
+            )
+        if event.peer_send_next < channel.inbound.next_seq:
+            log.critical(
+                "peer will resend less than we hold: the peer's store may have been rolled back",
+                peer=channel.party,
+                peer_sends=event.peer_send_next,
+                expected=channel.inbound.next_seq,
+            )
+        now = time.monotonic()
+        for item in channel.inflight.values():
+            link.session.send_envelope(item.envelope, now)
+        link.flush()
+        if channel.inflight:
+            self.store.mark_transmitted([i.number for i in channel.inflight.values()], wall_ms())
+        channel.work.set()
+
+    def _take_indices(self, count: int) -> int:
+        first = self._transcript_next
+        self._transcript_next += count
+        return first
+
+    def _on_envelope(self, channel: Channel, link: Link, event: ev.EnvelopeReceived) -> None:
+        envelope, opened = event.envelope, event.opened
+        index = self._take_indices(2)  # the envelope, then our receipt
+        now_ms = wall_ms()
+        receipt = Receipt(self.party, channel.party, opened.id, envelope.seq, now_ms, index).seal(self.key)
+        row = InboxRow(
+            peer=channel.party,
+            seq=envelope.seq,
+            number=envelope.number,
+            envelope_id=opened.id,
+            precedence=envelope.precedence.value,
+            marking=envelope.marking,
+            kind=envelope.kind,
+            body=cbor.encode(envelope.body),
+            sent_ms=envelope.sent_ms,
+            received_ms=now_ms,
+            envelope=opened.raw,
+            receipt=receipt,
+        )
+        stored = self.store.store_inbound(row, index)
+        self._spawn(self._answer_when_stored(link, stored, receipt, True))
+        log.info(
+            "received",
+            peer=channel.party,
+            serial=envelope.serial,
+            seq=envelope.seq,
+            precedence=envelope.precedence.value,
+            kind=envelope.kind,
+        )
+
+    async def _answer_when_stored(self, link: Link, stored: Awaitable[None], answer: bytes, is_receipt: bool) -> None:
+        await stored
+        if link.closed.is_set():
+            return  # the peer will send it again and get the stored answer
+        if is_receipt:
+            link.session.send_receipt(answer, time.monotonic())
+        else:
+            link.session.send_rejection(answer, time.monotonic())
+        link.flush()
+
+    async def _on_duplicate(self, channel: Channel, link: Link, event: ev.DuplicateReceived) -> None:
+        answer = await self.store.stored_answer(channel.party, event.seq)
+        if answer is not None and answer.envelope_id == event.opened.id:
+            await self._answer_when_stored(link, asyncio.sleep(0), answer.answer, answer.is_receipt)
+            return
+        self._refuse(
+            channel,
+            link,
+            event.opened.raw,
+            event.seq,
+            "sequence-reused",
+            f"sequence {event.seq} already holds a different envelope from {channel.party}",
+            False,
+        )
+
+    def _refuse(
+        self, channel: Channel, link: Link, raw: bytes, seq: int | None, reason: str, detail: str, consumed: bool
+    ) -> None:
+
+        index = self._take_indices(2)
+        now_ms = wall_ms()
+        rejection = Rejection(self.party, channel.party, object_id(raw), seq, now_ms, reason, detail, consumed)
+        sealed = rejection.seal(self.key)
+        stored = self.store.store_refused(
+            channel.party, seq, consumed, object_id(raw), raw, reason, detail, sealed, now_ms, index
+        )
+        self._spawn(self._answer_when_stored(link, stored, sealed, False))
+        log.warning("envelope refused", peer=channel.party, seq=seq, reason=reason, detail=detail)
+
+    def _on_receipt(self, channel: Channel, event: ev.ReceiptReceived) -> None:
+        receipt = event.receipt
+        item = channel.inflight.get(receipt.seq)
+        if item is None:
+            return  # a second receipt for a message already delivered: harmless after a resend
+        if item.envelope_id != receipt.envelope_id:
+            log.critical(
+                "peer receipted a different envelope under our sequence number", peer=channel.party, seq=receipt.seq
+            )
+            return
+        del channel.inflight[receipt.seq]
+        self.store.record_receipt(channel.party, receipt.seq, event.opened.raw, wall_ms(), self._take_indices(1))
+        self._wake_dispatch(channel)
+
+    def _on_rejection(self, channel: Channel, event: ev.RejectionReceived) -> None:
+        rejection = event.rejection
+        for seq, item in channel.inflight.items():
+            if item.envelope_id == rejection.envelope_id:
+                del channel.inflight[seq]
+                self.store.record_rejection(item.envelope_id, event.opened.raw, wall_ms(), self._take_indices(1))
+                log.warning(
+                    "message rejected by peer",
+                    peer=channel.party,
+                    seq=seq,
+                    reason=rejection.reason,
+                    detail=rejection.detail,
+                )
+                if not rejection.consumed:
+                    log.critical("peer refused our sequence numbering", peer=channel.party, seq=seq)
+                self._wake_dispatch(channel)
+                return
+
+    def _wake_dispatch(self, channel: Channel) -> None:
+        # Refill the window in batches rather than one message per receipt.
+        if len(channel.inflight) <= self.config.timers.window // 2 or not channel.inflight:
+            channel.work.set()
+
+    # -- dispatch ----------------------------------------------------------------------------
+
+    async def _dispatch_forever(self, channel: Channel) -> None:
+        window = self.config.timers.window
+        while not self.stopped.is_set():
+            await channel.work.wait()
+            channel.work.clear()
+            while (room := window - len(channel.inflight)) > 0:
+                queued = await self.store.next_queued(channel.party, room)
+                if not queued:
+                    break
+                await self._dispatch(channel, queued)
+
+    async def _dispatch(self, channel: Channel, queued: list[Queued]) -> None:
+        now_ms = wall_ms()
+        items = []
+        for q in queued:
+            envelope = Envelope(
+                sender=self.party,
+                recipient=channel.party,
+                seq=channel.send_next,
+                number=q.number,
+                sent_ms=now_ms,
+                kind=q.draft.kind,
+                kind_version=q.draft.kind_version,
+                body=cbor.decode(q.draft.body),
+                precedence=Precedence(q.draft.precedence),
+                marking=q.draft.marking,
+                reply_to=q.draft.reply_to,
+            )
+            signed = envelope.seal(self.key)
+
+            items.append(
+                Dispatched(
+                    q.number, channel.party, envelope.seq, signed, object_id(signed), now_ms, envelope.precedence.rank
+                )
+            )
+            channel.send_next += 1
+        link = channel.link
+        await self.store.dispatch(items, link is not None, self._take_indices(len(items)))
+        for item in items:
+            channel.inflight[item.seq] = item
+            waiter = self._dispatch_waiters.pop(item.number, None)
+            if waiter is not None and not waiter.done():
+                waiter.set_result(None)
+        link = channel.link
+        if link is not None and not link.closed.is_set():
+            now = time.monotonic()
+            for item in items:
+                link.session.send_envelope(item.envelope, now)
+            link.flush()
+            await link.writer.drain()
+
+    # -- the operator's side -----------------------------------------------------------------
+
+    def check(self, request: SendRequest) -> Draft:
+        """Validate a request as the receiver will, so that errors surface at the sender."""
+        if request.to not in self.channels:
+            known = ", ".join(sorted(self.channels)) or "none"
+            raise SendError("to", f"{request.to!r} is not a pinned peer (pinned: {known})")
+        if request.precedence not in Precedence.__members__:
+            raise SendError("precedence", f"{request.precedence!r} is not one of {', '.join(Precedence)}")
+        if not MARKING_PATTERN.match(request.marking):
+            raise SendError("marking", f"{request.marking!r}: capital letters, digits, spaces, / _ -; at most 64")
+        try:
+            validate_body(request.kind, request.kind_version, request.body)
+        except FieldError as exc:
+            raise SendError(exc.field, exc.detail) from None
+        return Draft(
+            peer=request.to,
+            precedence=request.precedence,
+            marking=request.marking,
+            kind=request.kind,
+            kind_version=request.kind_version,
+            body=cbor.encode(request.body),
+            reply_to=request.reply_to,
+            created_ms=wall_ms(),
+            ref=request.ref,
+        )
+
+    async def send(self, requests: list[SendRequest], wait_dispatch: float = 0.0) -> list[OutboxRow]:
+        drafts = [self.check(r) for r in requests]
+        queued = await self.store.enqueue(drafts)
+        waiters = []
+        for q in queued:
+            self.channels[q.draft.peer].work.set()
+            if wait_dispatch:
+                waiters.append(self._dispatch_waiters.setdefault(q.number, asyncio.get_running_loop().create_future()))
+        if waiters:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.gather(*waiters), wait_dispatch)
+        rows = [await self.store.find_outbox(q.number) for q in queued]
+        return [r for r in rows if r is not None]
+
+    async def status(self) -> list[dict[str, Any]]:
+        result = []
+        for party, channel in sorted(self.channels.items()):
+            link = channel.link
+            result.append(
+                {
+                    "peer": party,
+                    "connected": link is not None,
+                    "dialed_by": link.dialed_by if link else None,
+                    "last_contact_ms": channel.last_contact_ms,
+                    "rtt_ms": None if channel.rtt is None else round(channel.rtt * 1000, 3),
+                    "queue_depth": await self.store.queue_depth(party),
+                    "in_flight": len(channel.inflight),
+                    "next_seq_out": channel.send_next,
+                    "next_seq_in": channel.inbound.next_seq,
+                }
+            )
+        return result
+
+
+Handler = Callable[[Link, ev.Event], None]

@@ -1,0 +1,84 @@
+"""What the session core reports to the node: frozen dataclasses, nothing else."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hotline.envelope import Envelope, Opened, Receipt, Rejection
+
+
+@dataclass(frozen=True)
+class SessionOpened:
+    """The peer's hello arrived and matched; each side has told where it resumes."""
+
+    peer_recv_next: int  # the next sequence number the peer expects from us
+    peer_send_next: int  # the next sequence number the peer will send us
+
+
+@dataclass(frozen=True)
+class EnvelopeReceived:
+    """An authentic, valid envelope with the next sequence number: store it, then receipt it."""
+
+    envelope: Envelope
+    opened: Opened
+
+
+@dataclass(frozen=True)
+class DuplicateReceived:
+    """An authentic envelope whose sequence number was already used: answer from the store."""
+
+    seq: int
+    opened: Opened
+
+
+@dataclass(frozen=True)
+class EnvelopeRefused:
+    """An authentic envelope that fails validation: keep it as evidence, send a rejection.
+
+    ``consumed`` says whether its sequence number is used up (it was the next one expected).
+    """
+
+    opened: Opened
+    seq: int | None
+    reason: str
+    detail: str
+    consumed: bool
+
+
+@dataclass(frozen=True)
+class ReceiptReceived:
+    receipt: Receipt
+    opened: Opened
+
+
+@dataclass(frozen=True)
+class RejectionReceived:
+    rejection: Rejection
+    opened: Opened
+
+
+@dataclass(frozen=True)
+class RoundTrip:
+    """A heartbeat came back; ``seconds`` is the measured round-trip time."""
+
+    seconds: float
+
+
+@dataclass(frozen=True)
+class PeerClosed:
+    """The peer reported a protocol error and is closing the connection."""
+
+    code: str
+    detail: str
+
+
+Event = (
+    SessionOpened
+    | EnvelopeReceived
+    | DuplicateReceived
+    | EnvelopeRefused
+    | ReceiptReceived
+    | RejectionReceived
+    | RoundTrip
+    | PeerClosed
+)

@@ -1,0 +1,253 @@
+"""The session core: one connection to one pinned peer, with no I/O of its own.
+
+The verbs follow h11: ``receive_data(bytes)`` buffers what the wire delivered and
+``next_event(now)`` takes one event out (None when more bytes are needed); the ``send_*``
+methods queue frames that ``data_to_send()`` hands back for the wire; ``get_timer()`` and
+``handle_timer(now)`` drive heartbeats. The caller
+owns the socket, the clock and the store; this module only decides.
+
+What the core guarantees to its caller:
+
+- Every envelope, receipt and rejection in an event is authentic: it parsed as a canonical
+  signed object and its signature verified under the peer's pinned key. Anything else raises
+  ``RemoteProtocolError`` before any event for it exists, so forged bytes can never reach the
+  store. Events before the bad frame have already been handed out and stay valid. The caller
+  then sends ``error_frame(exc)`` and closes.
+- Envelope events come in arrival order, already classified against the shared
+  ``InboundSequence`` (next / duplicate / gap) and, for the next one, validated against its
+  form. The caller stores ``EnvelopeReceived`` in event order.
+- A peer silent for longer than ``dead_after`` is declared dead by ``handle_timer``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hotline.crypto.keys import VerifyKey
+from hotline.envelope import Envelope, FieldError, Opened, Receipt, Rejection, open_signed
+from hotline.envelope.model import MAX_SEQ
+from hotline.errors import EncodingError, LocalProtocolError, RemoteProtocolError, SignatureError
+from hotline.forms import validate_body
+from hotline.protocol import events as ev
+from hotline.protocol.frames import DEFAULT_MAX_FRAME, FrameReader, FrameType, encode_frame
+from hotline.protocol.sequence import Arrival, InboundSequence
+from hotline.protocol.state import SessionState, next_state
+
+PROTOCOL_VERSION = 1
+
+# Why a field failed decides the rejection's reason code, so the sender can act on it.
+_REASONS = {
+    "v": "unsupported-version",
+    "kind": "unknown-form",
+    "kv": "unknown-form",
+    "to": "wrong-recipient",
+    "from": "wrong-sender",
+}
+
+
+class PeerSession:
+    def __init__(
+        self,
+        *,
+        local: str,
+        peer: str,
+        peer_key: VerifyKey,
+        inbound: InboundSequence,
+        send_next: int,
+        now: float,
+        heartbeat: float = 5.0,
+        dead_after: float = 15.0,
+        max_frame: int = DEFAULT_MAX_FRAME,
+    ) -> None:
+        self.local = local
+        self.peer = peer
+        self.peer_key = peer_key
+        self.inbound = inbound
+        self.send_next = send_next
+        self.heartbeat = heartbeat
+        self.dead_after = dead_after
+        self.max_frame = max_frame
+        self.state = SessionState.HANDSHAKE
+        self._reader = FrameReader(max_frame)
+        self._last_received = now
+        self._last_sent = now
+        self._pings: dict[int, float] = {}
+        self._ping_counter = 0
+        self._outgoing = bytearray()
+
+    # -- sending ---------------------------------------------------------------------------
+
+    def hello(self, now: float) -> None:
+        self._frame(
+            FrameType.HELLO,
+            now,
+            proto=PROTOCOL_VERSION,
+            party=self.local,
+            peer=self.peer,
+            recv_next=self.inbound.next_seq,
+            send_next=self.send_next,
+        )
+
+    def send_envelope(self, signed: bytes, now: float) -> None:
+        self._traffic(FrameType.ENVELOPE, signed, now)
+
+    def send_receipt(self, signed: bytes, now: float) -> None:
+        self._traffic(FrameType.RECEIPT, signed, now)
+
+    def send_rejection(self, signed: bytes, now: float) -> None:
+        self._traffic(FrameType.REJECTION, signed, now)
+
+    def error_frame(self, error: RemoteProtocolError) -> bytes:
+        """Tell the peer what it did wrong, and close: the last bytes of the session."""
+        self.state = SessionState.CLOSED
+        self._outgoing.clear()
+        return encode_frame(FrameType.ERROR, code=error.code, detail=error.detail[:500])
+
+    def data_to_send(self) -> bytes:
+        data, self._outgoing = bytes(self._outgoing), bytearray()
+        return data
+
+    def _traffic(self, kind: FrameType, signed: bytes, now: float) -> None:
+        if self.state is not SessionState.OPEN:
+            raise LocalProtocolError("not-open", f"cannot send {kind.value} in state {self.state.value}")
+        self._frame(kind, now, obj=signed)
+
+    def _frame(self, kind: FrameType, now: float, **fields: Any) -> None:
+        self._last_sent = now
+        self._outgoing += encode_frame(kind, self.max_frame, **fields)
+
+    # -- receiving -------------------------------------------------------------------------
+
+    def receive_data(self, data: bytes, now: float) -> None:
+        """Buffer bytes from the wire; ``next_event`` interprets them."""
+        if self.state is SessionState.CLOSED:
+            raise RemoteProtocolError("closed", "data after the session closed")
+        self._last_received = now
+        self._reader.feed(data)
+
+    def next_event(self, now: float) -> ev.Event | None:
+        """The next event, or None when the buffered bytes hold no whole frame. Heartbeat
+        frames are answered internally (see ``data_to_send``) and yield no event unless they
+        measure a round trip. Raises ``RemoteProtocolError`` on the first violation."""
+        try:
+            while self.state is not SessionState.CLOSED:
+                frame = self._reader.next_frame()
+                if frame is None:
+                    return None
+                kind, fields = frame
+                self.state = next_state(self.state, kind)
+                event = self._handle(kind, fields, now)
+                if event is not None:
+                    return event
+            return None
+        except RemoteProtocolError:
+            self.state = SessionState.CLOSED
+            raise
+
+    def connection_lost(self) -> int:
+        """The transport closed. Returns how many bytes of an unfinished frame were dropped."""
+        self.state = SessionState.CLOSED
+        return self._reader.pending
+
+    def _handle(self, kind: FrameType, frame: dict[str, Any], now: float) -> ev.Event | None:
+        if kind is FrameType.HELLO:
+            return self._on_hello(frame)
+        if kind is FrameType.PING:
+            self._frame(FrameType.PONG, now, n=_int(frame, "n"))
+            return None
+        if kind is FrameType.PONG:
+            sent = self._pings.pop(_int(frame, "n"), None)
+            return None if sent is None else ev.RoundTrip(now - sent)
+        if kind is FrameType.ERROR:
+            return ev.PeerClosed(str(frame.get("code", "?"))[:64], str(frame.get("detail", ""))[:500])
+        obj = frame.get("obj")
+        if not isinstance(obj, bytes):
+            raise RemoteProtocolError("malformed-frame", f"a {kind.value} frame carries 'obj' bytes")
+        if kind is FrameType.ENVELOPE:
+            return self._on_envelope(obj)
+        if kind is FrameType.RECEIPT:
+            opened = self._authentic(obj, "receipt")
+            return ev.ReceiptReceived(self._addressed(Receipt.from_opened, opened), opened)
+        opened = self._authentic(obj, "rejection")
+        return ev.RejectionReceived(self._addressed(Rejection.from_opened, opened), opened)
+
+    def _on_hello(self, frame: dict[str, Any]) -> ev.SessionOpened:
+        if frame.get("proto") != PROTOCOL_VERSION:
+            raise RemoteProtocolError(
+                "unsupported-protocol", f"protocol {frame.get('proto')!r}; this node speaks {PROTOCOL_VERSION}"
+            )
+        if frame.get("party") != self.peer or frame.get("peer") != self.local:
+            raise RemoteProtocolError(
+                "wrong-party",
+                f"hello from {frame.get('party')!r} to {frame.get('peer')!r}; this link is {self.peer} to {self.local}",
+            )
+        return ev.SessionOpened(_int(frame, "recv_next"), _int(frame, "send_next"))
+
+    def _authentic(self, obj: bytes, kind: str) -> Opened:
+        try:
+            opened = open_signed(obj, kind)
+            opened.verify(self.peer_key)
+        except SignatureError as exc:
+            raise RemoteProtocolError("bad-signature", f"{kind} not signed by {self.peer}: {exc}") from None
+        except EncodingError as exc:
+            raise RemoteProtocolError(f"malformed-{kind}", str(exc)) from None
+        return opened
+
+    def _addressed(self, parse: Any, opened: Opened) -> Any:
+        try:
+            obj = parse(opened)
+        except FieldError as exc:
+            raise RemoteProtocolError(f"malformed-{opened.kind}", str(exc)) from None
+        if obj.sender != self.peer or obj.recipient != self.local:
+            raise RemoteProtocolError("wrong-party", f"{opened.kind} from {obj.sender} to {obj.recipient}")
+        return obj
+
+    def _on_envelope(self, obj: bytes) -> ev.Event:
+        opened = self._authentic(obj, "envelope")
+        seq = opened.fields.get("seq")
+        if isinstance(seq, bool) or not isinstance(seq, int) or not 1 <= seq <= MAX_SEQ:
+            return ev.EnvelopeRefused(opened, None, "invalid-field", "seq: must be a positive integer", False)
+        arrival = self.inbound.classify(seq)
+        if arrival is Arrival.DUPLICATE:
+            return ev.DuplicateReceived(seq, opened)
+        if arrival is Arrival.GAP:
+            detail = f"sequence {seq} skips ahead; expected {self.inbound.next_seq}"
+            return ev.EnvelopeRefused(opened, seq, "sequence-gap", detail, False)
+        self.inbound.advance(seq)
+        try:
+            envelope = self._valid_envelope(opened)
+        except FieldError as exc:
+            reason = _REASONS.get(exc.field, "invalid-field")
+            return ev.EnvelopeRefused(opened, seq, reason, str(exc), True)
+        return ev.EnvelopeReceived(envelope, opened)
+
+    def _valid_envelope(self, opened: Opened) -> Envelope:
+        envelope = Envelope.from_opened(opened)
+        if envelope.sender != self.peer:
+            raise FieldError("from", f"{envelope.sender} is not {self.peer}, who signed it")
+        if envelope.recipient != self.local:
+            raise FieldError("to", f"addressed to {envelope.recipient}, not {self.local}")
+        validate_body(envelope.kind, envelope.kind_version, envelope.body)
+        return envelope
+
+    # -- timers ----------------------------------------------------------------------------
+
+    def get_timer(self) -> float:
+        """When the core next needs ``handle_timer``: a heartbeat to send or a peer to bury."""
+        return min(self._last_sent + self.heartbeat, self._last_received + self.dead_after)
+
+    def handle_timer(self, now: float) -> None:
+        if now >= self._last_received + self.dead_after:
+            self.state = SessionState.CLOSED
+            raise RemoteProtocolError("peer-silent", f"nothing heard for {now - self._last_received:.1f} s")
+        if now >= self._last_sent + self.heartbeat and self.state is SessionState.OPEN:
+            self._ping_counter += 1
+            self._pings = {self._ping_counter: now}  # only the latest ping is worth timing
+            self._frame(FrameType.PING, now, n=self._ping_counter)
+
+
+def _int(frame: dict[str, Any], name: str) -> int:
+    value = frame.get(name)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise RemoteProtocolError("malformed-frame", f"{frame.get('t')} needs a non-negative integer {name!r}")
+    return value

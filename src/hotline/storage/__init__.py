@@ -1,0 +1,27 @@
+"""Durable storage behind the narrow ``Store`` interface."""
+
+from hotline.storage.base import Store
+from hotline.storage.records import (
+    ChannelState,
+    Dispatched,
+    Draft,
+    InboxRow,
+    OutboxRow,
+    PeerRecord,
+    Queued,
+    StoredAnswer,
+)
+from hotline.storage.sqlite import SqliteStore
+
+__all__ = [
+    "ChannelState",
+    "Dispatched",
+    "Draft",
+    "InboxRow",
+    "OutboxRow",
+    "PeerRecord",
+    "Queued",
+    "SqliteStore",
+    "Store",
+    "StoredAnswer",
+]

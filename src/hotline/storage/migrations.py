@@ -1,0 +1,81 @@
+"""Schema migrations, applied in order; ``PRAGMA user_version`` records how far a file has come.
+
+Never edit a migration that has shipped: add the next one.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: list[str] = [
+    # 1: the channel core
+    """
+    CREATE TABLE peers (
+        party TEXT PRIMARY KEY,
+        sign_key BLOB NOT NULL,
+        tls_cert BLOB NOT NULL,
+        addresses TEXT NOT NULL,            -- JSON list of host:port
+        card TEXT NOT NULL,
+        added_ms INTEGER NOT NULL
+    );
+    CREATE TABLE outbox (
+        num INTEGER PRIMARY KEY,            -- node-wide message number: the serial
+        peer TEXT NOT NULL REFERENCES peers(party),
+        ref TEXT UNIQUE,                    -- client idempotency key
+        precedence TEXT NOT NULL,
+        rank INTEGER NOT NULL,              -- 0 = FLASH ... 3 = ROUTINE; queue order
+        marking TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        kind_version INTEGER NOT NULL,
+        body BLOB NOT NULL,
+        reply_to BLOB,
+        created_ms INTEGER NOT NULL,
+        seq INTEGER,                        -- set when dispatched (signed)
+        envelope BLOB,
+        env_id BLOB UNIQUE,
+        signed_ms INTEGER,
+        state TEXT NOT NULL CHECK (state IN ('queued', 'sent', 'delivered', 'rejected')),
+        sent_ms INTEGER,
+        receipt BLOB,
+        delivered_ms INTEGER,
+        rejection BLOB,
+        rejected_ms INTEGER,
+        UNIQUE (peer, seq)
+    );
+    CREATE INDEX outbox_queue ON outbox (peer, rank, num) WHERE seq IS NULL;
+    CREATE INDEX outbox_unreceipted ON outbox (peer, seq)
+        WHERE seq IS NOT NULL AND receipt IS NULL AND rejection IS NULL;
+    CREATE TABLE inbox (
+        peer TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        num INTEGER NOT NULL,
+        env_id BLOB NOT NULL UNIQUE,
+        precedence TEXT NOT NULL,
+        marking TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        body BLOB NOT NULL,
+        sent_ms INTEGER NOT NULL,
+        received_ms INTEGER NOT NULL,
+        envelope BLOB NOT NULL,
+        receipt BLOB NOT NULL,
+        PRIMARY KEY (peer, seq)
+    );
+    CREATE TABLE refused (                  -- authentic but invalid envelopes, kept as evidence
+        id INTEGER PRIMARY KEY,
+        peer TEXT NOT NULL,
+        seq INTEGER,
+        consumed INTEGER NOT NULL,
+        env_id BLOB NOT NULL,
+        envelope BLOB NOT NULL,
+        reason TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        rejection BLOB NOT NULL,
+        at_ms INTEGER NOT NULL
+    );
+    CREATE UNIQUE INDEX refused_consumed ON refused (peer, seq) WHERE consumed = 1;
+    CREATE TABLE transcript (               -- every signed object sent or received, in order
+        idx INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,
+        obj BLOB NOT NULL,
+        at_ms INTEGER NOT NULL
+    );
+    """,
+]

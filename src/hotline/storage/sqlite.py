@@ -1,0 +1,439 @@
+"""The SQLite store: one file, WAL, ``synchronous=FULL``, one writer thread, group commit.
+
+Why one thread: SQLite allows one writer at a time anyway, and a dedicated thread keeps the
+event loop free while fsync runs (the aiosqlite pattern). Why group commit: an fsync costs the
+same for one row as for a thousand, so the thread takes every operation waiting in its queue,
+runs them in one transaction, commits once, and only then wakes their callers. Each operation
+runs inside its own SAVEPOINT so that one failing operation does not undo the others.
+
+Durability: with WAL and ``synchronous=FULL`` SQLite fsyncs the WAL at every commit; a caller
+is woken only after the commit returned, so anything a caller was told is stored survives
+``kill -9`` and power loss.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any, TypeVar
+
+from hotline.errors import StoreError
+from hotline.storage.migrations import MIGRATIONS
+from hotline.storage.records import (
+    ChannelState,
+    Dispatched,
+    Draft,
+    InboxRow,
+    OutboxRow,
+    PeerRecord,
+    Queued,
+    StoredAnswer,
+)
+
+T = TypeVar("T")
+MAX_BATCH = 1024
+_STOP = object()
+_OUTBOX_COLUMNS = (
+    "num, peer, ref, precedence, marking, kind, body, created_ms, seq, env_id, state, sent_ms, "
+    "delivered_ms, rejected_ms, envelope, receipt, rejection"
+)
+_INBOX_COLUMNS = "peer, seq, num, env_id, precedence, marking, kind, body, sent_ms, received_ms, envelope, receipt"
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """Open (creating and migrating if need be) a store file with the durability settings."""
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA busy_timeout=10000")
+    migrate(conn)
+    return conn
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    (version,) = conn.execute("PRAGMA user_version").fetchone()
+    if version > len(MIGRATIONS):
+        raise StoreError(f"the store is at schema {version}, newer than this program ({len(MIGRATIONS)})")
+    for number in range(version, len(MIGRATIONS)):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _statements(MIGRATIONS[number]):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version={number + 1}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+
+def _statements(script: str) -> list[str]:
+    """Split a script into statements the way SQLite itself would (comments may hold ';')."""
+    statements, current = [], ""
+    for line in script.splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            statements.append(current)
+            current = ""
+    if current.strip():
+        statements.append(current)
+    return statements
+
+
+# -- synchronous operations: each takes the connection, runs inside the writer's transaction ----
+
+
+def add_peer(conn: sqlite3.Connection, peer: PeerRecord) -> None:
+    conn.execute(
+        "INSERT INTO peers (party, sign_key, tls_cert, addresses, card, added_ms) VALUES (?,?,?,?,?,?) "
+        "ON CONFLICT (party) DO UPDATE SET sign_key=excluded.sign_key, tls_cert=excluded.tls_cert, "
+        "addresses=excluded.addresses, card=excluded.card",
+        (peer.party, peer.sign_key, peer.tls_cert, json.dumps(list(peer.addresses)), peer.card, peer.added_ms),
+    )
+
+
+def list_peers(conn: sqlite3.Connection) -> list[PeerRecord]:
+    rows = conn.execute(
+        "SELECT party, sign_key, tls_cert, addresses, card, added_ms FROM peers ORDER BY party"
+    ).fetchall()
+    return [PeerRecord(r[0], r[1], r[2], tuple(json.loads(r[3])), r[4], r[5]) for r in rows]
+
+
+def _channel_state(conn: sqlite3.Connection, peer: str) -> ChannelState:
+    (last_in,) = conn.execute("SELECT max(seq) FROM inbox WHERE peer=?", (peer,)).fetchone()
+    (last_refused,) = conn.execute("SELECT max(seq) FROM refused WHERE peer=? AND consumed=1", (peer,)).fetchone()
+    (last_out,) = conn.execute("SELECT max(seq) FROM outbox WHERE peer=?", (peer,)).fetchone()
+    return ChannelState(recv_next=max(last_in or 0, last_refused or 0) + 1, send_next=(last_out or 0) + 1)
+
+
+def _transcript_size(conn: sqlite3.Connection) -> int:
+    (last,) = conn.execute("SELECT max(idx) FROM transcript").fetchone()
+    return 0 if last is None else last + 1
+
+
+def _append(conn: sqlite3.Connection, index: int, kind: str, obj: bytes, at_ms: int) -> None:
+    # The node numbers transcript entries; a number that does not extend the log exactly is a
+    # bug that would tear a hole in the Merkle tree, so it is refused here.
+    if index != _transcript_size(conn):
+        raise StoreError(f"transcript append at {index}, but the log has {_transcript_size(conn)} entries")
+    conn.execute("INSERT INTO transcript (idx, kind, obj, at_ms) VALUES (?,?,?,?)", (index, kind, obj, at_ms))
+
+
+def _enqueue(conn: sqlite3.Connection, drafts: list[Draft]) -> list[Queued]:
+    from hotline.envelope import Precedence
+
+    queued = []
+    for d in drafts:
+        if d.ref is not None:
+            row = conn.execute("SELECT num FROM outbox WHERE ref=?", (d.ref,)).fetchone()
+            if row is not None:
+                queued.append(Queued(row[0], d))
+                continue
+        cur = conn.execute(
+            "INSERT INTO outbox (peer, ref, precedence, rank, marking, kind, kind_version, body, reply_to, "
+            "created_ms, state) VALUES (?,?,?,?,?,?,?,?,?,?, 'queued')",
+            (
+                d.peer,
+                d.ref,
+                d.precedence,
+                Precedence(d.precedence).rank,
+                d.marking,
+                d.kind,
+                d.kind_version,
+                d.body,
+                d.reply_to,
+                d.created_ms,
+            ),
+        )
+        assert cur.lastrowid is not None
+        queued.append(Queued(cur.lastrowid, d))
+    return queued
+
+
+def _next_queued(conn: sqlite3.Connection, peer: str, limit: int) -> list[Queued]:
+    rows = conn.execute(
+        "SELECT num, peer, precedence, marking, kind, kind_version, body, reply_to, created_ms, ref "
+        "FROM outbox WHERE peer=? AND seq IS NULL ORDER BY rank, num LIMIT ?",
+        (peer, limit),
+    ).fetchall()
+    return [Queued(r[0], Draft(r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9])) for r in rows]
+
+
+def _dispatch(conn: sqlite3.Connection, items: list[Dispatched], transmitted: bool, first_index: int) -> None:
+    for offset, item in enumerate(items):
+        cur = conn.execute(
+            "UPDATE outbox SET seq=?, envelope=?, env_id=?, signed_ms=?, state=?, sent_ms=? "
+            "WHERE num=? AND seq IS NULL",
+            (
+                item.seq,
+                item.envelope,
+                item.envelope_id,
+                item.signed_ms,
+                "sent" if transmitted else "queued",
+                item.signed_ms if transmitted else None,
+                item.number,
+            ),
+        )
+        if cur.rowcount != 1:
+            raise StoreError(f"message {item.number} is not queued, cannot dispatch it")
+        _append(conn, first_index + offset, "envelope", item.envelope, item.signed_ms)
+
+
+def _mark_transmitted(conn: sqlite3.Connection, numbers: list[int], at_ms: int) -> None:
+    conn.executemany(
+        "UPDATE outbox SET state='sent', sent_ms=? WHERE num=? AND state='queued'",
+        [(at_ms, n) for n in numbers],
+    )
+
+
+def _unreceipted(conn: sqlite3.Connection, peer: str) -> list[Dispatched]:
+    rows = conn.execute(
+        "SELECT num, peer, seq, envelope, env_id, signed_ms, rank FROM outbox "
+        "WHERE peer=? AND seq IS NOT NULL AND receipt IS NULL AND rejection IS NULL ORDER BY seq",
+        (peer,),
+    ).fetchall()
+    return [Dispatched(*r) for r in rows]
+
+
+def _record_receipt(conn: sqlite3.Connection, peer: str, seq: int, receipt: bytes, at_ms: int, index: int) -> bool:
+    cur = conn.execute(
+        "UPDATE outbox SET receipt=?, delivered_ms=?, state='delivered', sent_ms=coalesce(sent_ms, ?) "
+        "WHERE peer=? AND seq=? AND receipt IS NULL AND rejection IS NULL",
+        (receipt, at_ms, at_ms, peer, seq),
+    )
+    if cur.rowcount:
+        _append(conn, index, "receipt", receipt, at_ms)
+    return cur.rowcount == 1
+
+
+def _record_rejection(conn: sqlite3.Connection, envelope_id: bytes, rejection: bytes, at_ms: int, index: int) -> bool:
+    cur = conn.execute(
+        "UPDATE outbox SET rejection=?, rejected_ms=?, state='rejected' "
+        "WHERE env_id=? AND receipt IS NULL AND rejection IS NULL",
+        (rejection, at_ms, envelope_id),
+    )
+    if cur.rowcount:
+        _append(conn, index, "rejection", rejection, at_ms)
+    return cur.rowcount == 1
+
+
+def _store_inbound(conn: sqlite3.Connection, row: InboxRow, index: int) -> None:
+    _append(conn, index, "envelope", row.envelope, row.received_ms)
+    conn.execute(
+        f"INSERT INTO inbox ({_INBOX_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+        (
+            row.peer,
+            row.seq,
+            row.number,
+            row.envelope_id,
+            row.precedence,
+            row.marking,
+            row.kind,
+            row.body,
+            row.sent_ms,
+            row.received_ms,
+            row.envelope,
+            row.receipt,
+        ),
+    )
+    _append(conn, index + 1, "receipt", row.receipt, row.received_ms)
+
+
+def _store_refused(
+    conn: sqlite3.Connection,
+    peer: str,
+    seq: int | None,
+    consumed: bool,
+    envelope_id: bytes,
+    envelope: bytes,
+    reason: str,
+    detail: str,
+    rejection: bytes,
+    at_ms: int,
+    index: int,
+) -> None:
+    _append(conn, index, "envelope", envelope, at_ms)
+    conn.execute(
+        "INSERT INTO refused (peer, seq, consumed, env_id, envelope, reason, detail, rejection, at_ms) "
+        "VALUES (?,?,?,?,?,?,?,?,?)",
+        (peer, seq, int(consumed), envelope_id, envelope, reason, detail, rejection, at_ms),
+    )
+    _append(conn, index + 1, "rejection", rejection, at_ms)
+
+
+def _stored_answer(conn: sqlite3.Connection, peer: str, seq: int) -> StoredAnswer | None:
+    row = conn.execute("SELECT env_id, receipt FROM inbox WHERE peer=? AND seq=?", (peer, seq)).fetchone()
+    if row is not None:
+        return StoredAnswer(row[0], row[1], True)
+    row = conn.execute(
+        "SELECT env_id, rejection FROM refused WHERE peer=? AND seq=? AND consumed=1", (peer, seq)
+    ).fetchone()
+    return None if row is None else StoredAnswer(row[0], row[1], False)
+
+
+def _outbox(conn: sqlite3.Connection, limit: int, where: str = "", args: tuple[Any, ...] = ()) -> list[OutboxRow]:
+    rows = conn.execute(
+        f"SELECT {_OUTBOX_COLUMNS} FROM outbox {where} ORDER BY num DESC LIMIT ?", (*args, limit)
+    ).fetchall()
+    return [OutboxRow(*r) for r in rows]
+
+
+def _find_outbox(conn: sqlite3.Connection, number: int) -> OutboxRow | None:
+    rows = _outbox(conn, 1, "WHERE num=?", (number,))
+    return rows[0] if rows else None
+
+
+def _inbox(conn: sqlite3.Connection, limit: int) -> list[InboxRow]:
+    rows = conn.execute(
+        f"SELECT {_INBOX_COLUMNS} FROM inbox ORDER BY received_ms DESC, peer, seq DESC LIMIT ?", (limit,)
+    ).fetchall()
+    return [InboxRow(*r) for r in rows]
+
+
+def _queue_depth(conn: sqlite3.Connection, peer: str) -> int:
+    (count,) = conn.execute(
+        "SELECT count(*) FROM outbox WHERE peer=? AND receipt IS NULL AND rejection IS NULL", (peer,)
+    ).fetchone()
+    return int(count)
+
+
+# -- the asynchronous store ------------------------------------------------------------------
+
+
+class SqliteStore:
+    """The ``Store`` over one SQLite file, with a writer thread that commits in groups."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._conn = connect(path)
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="hotline-store", daemon=True)
+        self._thread.start()
+        self.commits = 0  # for the benchmark: how many transactions the writer has committed
+
+    def _call(self, op: Callable[..., T], *args: Any) -> asyncio.Future[T]:
+        # Queued now, in call order; the caller awaits durability when it chooses.
+        future: Future[T] = Future()
+        self._queue.put((future, op, args))
+        return asyncio.wrap_future(future)
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is _STOP:
+                break
+            batch = [first]
+            while len(batch) < MAX_BATCH:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is _STOP:
+                    self._queue.put(_STOP)
+                    break
+                batch.append(item)
+            self._commit(batch)
+        self._conn.close()
+
+    def _commit(self, batch: list[Any]) -> None:
+        results: list[tuple[Future[Any], Any, BaseException | None]] = []
+        self._conn.execute("BEGIN IMMEDIATE")
+        for future, op, args in batch:
+            self._conn.execute("SAVEPOINT op")
+            try:
+                results.append((future, op(self._conn, *args), None))
+                self._conn.execute("RELEASE op")
+            except Exception as exc:  # handed to the caller, who knows what it means
+                self._conn.execute("ROLLBACK TO op")
+                self._conn.execute("RELEASE op")
+                results.append((future, None, exc))
+        try:
+            self._conn.execute("COMMIT")
+        except Exception as exc:
+            for future, _, _ in results:
+                future.set_exception(StoreError(f"commit failed: {exc}"))
+            return
+        self.commits += 1
+        for future, result, error in results:
+            if error is None:
+                future.set_result(result)
+            else:
+                future.set_exception(error)
+
+    async def close(self) -> None:
+        self._queue.put(_STOP)
+        await asyncio.to_thread(self._thread.join)
+
+    def add_peer(self, peer: PeerRecord) -> asyncio.Future[None]:
+        return self._call(add_peer, peer)
+
+    def peers(self) -> asyncio.Future[list[PeerRecord]]:
+        return self._call(list_peers)
+
+    def channel_state(self, peer: str) -> asyncio.Future[ChannelState]:
+        return self._call(_channel_state, peer)
+
+    def transcript_size(self) -> asyncio.Future[int]:
+        return self._call(_transcript_size)
+
+    def enqueue(self, drafts: list[Draft]) -> asyncio.Future[list[Queued]]:
+        return self._call(_enqueue, drafts)
+
+    def next_queued(self, peer: str, limit: int) -> asyncio.Future[list[Queued]]:
+        return self._call(_next_queued, peer, limit)
+
+    def dispatch(self, items: list[Dispatched], transmitted: bool, first_index: int) -> asyncio.Future[None]:
+        return self._call(_dispatch, items, transmitted, first_index)
+
+    def mark_transmitted(self, numbers: list[int], at_ms: int) -> asyncio.Future[None]:
+        return self._call(_mark_transmitted, numbers, at_ms)
+
+    def unreceipted(self, peer: str) -> asyncio.Future[list[Dispatched]]:
+        return self._call(_unreceipted, peer)
+
+    def record_receipt(self, peer: str, seq: int, receipt: bytes, at_ms: int, index: int) -> asyncio.Future[bool]:
+        return self._call(_record_receipt, peer, seq, receipt, at_ms, index)
+
+    def record_rejection(self, envelope_id: bytes, rejection: bytes, at_ms: int, index: int) -> asyncio.Future[bool]:
+        return self._call(_record_rejection, envelope_id, rejection, at_ms, index)
+
+    def store_inbound(self, row: InboxRow, index: int) -> asyncio.Future[None]:
+        return self._call(_store_inbound, row, index)
+
+    def store_refused(
+        self,
+        peer: str,
+        seq: int | None,
+        consumed: bool,
+        envelope_id: bytes,
+        envelope: bytes,
+        reason: str,
+        detail: str,
+        rejection: bytes,
+        at_ms: int,
+        index: int,
+    ) -> asyncio.Future[None]:
+        return self._call(
+            _store_refused, peer, seq, consumed, envelope_id, envelope, reason, detail, rejection, at_ms, index
+        )
+
+    def stored_answer(self, peer: str, seq: int) -> asyncio.Future[StoredAnswer | None]:
+        return self._call(_stored_answer, peer, seq)
+
+    def outbox(self, limit: int = 1000) -> asyncio.Future[list[OutboxRow]]:
+        return self._call(_outbox, limit)
+
+    def inbox(self, limit: int = 1000) -> asyncio.Future[list[InboxRow]]:
+        return self._call(_inbox, limit)
+
+    def find_outbox(self, number: int) -> asyncio.Future[OutboxRow | None]:
+        return self._call(_find_outbox, number)
+
+    def queue_depth(self, peer: str) -> asyncio.Future[int]:
+        return self._call(_queue_depth, peer)
