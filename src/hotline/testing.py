@@ -1,0 +1,159 @@
+"""Test doubles shipped with the package, for our tests and for a partner nation's.
+
+- ``FakeClock``: time as a number you advance; pass ``clock.now`` wherever the core wants time.
+- ``Party`` / ``SessionPair``: two session cores wired back to back in memory, with real keys
+  and real signatures, to test the protocol without sockets.
+- ``sign_envelope``: a correctly signed envelope with any fields, for feeding a peer.
+- ``check_store_conformance``: the promises of the ``Store`` interface, for any implementation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from hotline.crypto import SigningKey, generate_signing_key
+from hotline.envelope import Envelope, Precedence, seal
+from hotline.errors import StoreError
+from hotline.protocol import InboundSequence, PeerSession
+from hotline.protocol.events import Event
+from hotline.storage import ChannelState, Dispatched, Draft, InboxRow, PeerRecord, Store, StoredAnswer
+
+__all__ = ["FakeClock", "Party", "SessionPair", "check_store_conformance", "sign_envelope"]
+
+
+@dataclass
+class FakeClock:
+    now: float = 1000.0
+
+    def advance(self, seconds: float) -> float:
+        self.now += seconds
+        return self.now
+
+
+@dataclass
+class Party:
+    name: str
+    key: SigningKey = field(default_factory=generate_signing_key)
+
+
+def sign_envelope(
+    sender: Party,
+    recipient: str,
+    seq: int,
+    text: str = "test",
+    *,
+    number: int | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> bytes:
+    """A signed ``free_text`` envelope; ``overrides`` replace payload fields before signing."""
+    envelope = Envelope(
+        sender=sender.name,
+        recipient=recipient,
+        seq=seq,
+        number=number or seq,
+        sent_ms=1_790_000_000_000,
+        kind="free_text",
+        body={"text": text, "lang": "en"},
+        precedence=Precedence.ROUTINE,
+    )
+    fields = {**envelope.fields(), **(overrides or {})}
+    return seal("envelope", fields, sender.key)
+
+
+class SessionPair:
+    """Two ``PeerSession`` cores connected in memory, after a completed handshake."""
+
+    def __init__(self, a: Party | None = None, b: Party | None = None, clock: FakeClock | None = None) -> None:
+        self.clock = clock or FakeClock()
+        self.a_party = a or Party("ALPHA")
+        self.b_party = b or Party("BRAVO")
+        self.a = self._session(self.a_party, self.b_party)
+        self.b = self._session(self.b_party, self.a_party)
+        self.a.hello(self.clock.now)
+        self.b.hello(self.clock.now)
+        self.transfer()
+
+    def _session(self, local: Party, peer: Party) -> PeerSession:
+        return PeerSession(
+            local=local.name,
+            peer=peer.name,
+            peer_key=peer.key.verify_key,
+            inbound=InboundSequence(1),
+            send_next=1,
+            now=self.clock.now,
+        )
+
+    def transfer(self) -> tuple[list[Event], list[Event]]:
+        """Move bytes both ways until quiet; return the events each side saw."""
+        seen_a: list[Event] = []
+        seen_b: list[Event] = []
+        while True:
+            to_b, to_a = self.a.data_to_send(), self.b.data_to_send()
+            if not to_a and not to_b:
+                return seen_a, seen_b
+            for data, session, seen in ((to_b, self.b, seen_b), (to_a, self.a, seen_a)):
+                if data:
+                    session.receive_data(data, self.clock.now)
+                    while (event := session.next_event(self.clock.now)) is not None:
+                        seen.append(event)
+
+
+async def check_store_conformance(store: Store) -> None:
+    """The promises every ``Store`` keeps, checked against a fresh, empty store.
+
+    Run it on each implementation (SQLite now, PostgreSQL later) so that they cannot drift.
+    """
+    peer = PeerRecord("BRAVO", b"\x01" * 32, b"cert", ("127.0.0.1:1",), "card", 1)
+    await store.add_peer(peer)
+    assert await store.peers() == [peer]
+    assert await store.channel_state("BRAVO") == ChannelState(recv_next=1, send_next=1)
+    assert await store.transcript_size() == 0
+
+    def draft(precedence: str, ref: str | None = None) -> Draft:
+        return Draft("BRAVO", precedence, "UNCLASSIFIED", "free_text", 1, b"\xa0", None, 10, ref)
+
+    # Precedence orders the queue; the number (serial) keeps the order of arrival.
+    queued = await store.enqueue([draft("ROUTINE", "r1"), draft("FLASH"), draft("PRIORITY")])
+    assert [q.number for q in queued] == [1, 2, 3]
+    assert [q.number for q in await store.enqueue([draft("ROUTINE", "r1")])] == [1]  # idempotent by ref
+    assert [q.number for q in await store.next_queued("BRAVO", 10)] == [2, 3, 1]
+
+    # Calls take effect in call order: number transcript entries as you call, await later.
+    first = store.dispatch([Dispatched(2, "BRAVO", 1, b"env-1", b"\x02" * 32, 20, 0)], True, 0)
+    second = store.dispatch([Dispatched(3, "BRAVO", 2, b"env-2", b"\x03" * 32, 20, 2)], False, 1)
+    await first
+    await second
+    assert [d.seq for d in await store.unreceipted("BRAVO")] == [1, 2]
+    assert await store.channel_state("BRAVO") == ChannelState(recv_next=1, send_next=3)
+    assert await store.record_receipt("BRAVO", 1, b"receipt-1", 30, 2)
+    assert not await store.record_receipt("BRAVO", 1, b"receipt-1", 31, 3)  # only once
+    assert await store.record_rejection(b"\x03" * 32, b"rejection", 32, 3)
+    assert await store.unreceipted("BRAVO") == []
+    states = {row.number: row.state for row in await store.outbox()}
+    assert states == {1: "queued", 2: "delivered", 3: "rejected"}
+
+    # A transcript number that does not extend the log is refused, and changes nothing.
+    try:
+        await store.record_receipt("BRAVO", 99, b"x", 40, 17)
+    except StoreError:
+        raise AssertionError("a no-op must not touch the transcript") from None
+    failed = False
+    try:
+        await store.dispatch([Dispatched(1, "BRAVO", 3, b"env-3", b"\x04" * 32, 20, 3)], True, 17)
+    except StoreError:
+        failed = True
+    assert failed
+    assert await store.transcript_size() == 4
+    assert [q.number for q in await store.next_queued("BRAVO", 10)] == [1]
+
+    # Receiving: the inbox row and our receipt, then the answer to a duplicate.
+    row = InboxRow("BRAVO", 1, 7, b"\x05" * 32, "FLASH", "UNCLASSIFIED", "free_text", b"\xa0", 1, 2, b"env", b"rcpt")
+    await store.store_inbound(row, 4)
+    assert await store.stored_answer("BRAVO", 1) == StoredAnswer(b"\x05" * 32, b"rcpt", True)
+    await store.store_refused("BRAVO", 2, True, b"\x06" * 32, b"bad", "invalid-field", "x", b"rej", 3, 6)
+    assert await store.stored_answer("BRAVO", 2) == StoredAnswer(b"\x06" * 32, b"rej", False)
+    assert await store.stored_answer("BRAVO", 3) is None
+    assert (await store.channel_state("BRAVO")).recv_next == 3
+    assert await store.transcript_size() == 8
+    assert [r.seq for r in await store.inbox()] == [1]

@@ -1,0 +1,176 @@
+"""Real node processes for integration tests: each node is `python -m hotline run` on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from hotline.node.config import NodeConfig, init_node, load_config
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def wait_for(condition: Any, timeout: float, what: str, interval: float = 0.05) -> Any:
+    """Poll an observable condition (an API answer, a file) until it holds; fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = await condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        await asyncio.sleep(interval)
+
+
+@dataclass
+class NodeProcess:
+    config: NodeConfig
+    log_path: Path
+    process: subprocess.Popen[bytes] | None = None
+    starts: int = 0
+    client: httpx.AsyncClient = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.client = httpx.AsyncClient(
+            base_url=self.config.api_url,
+            headers={"Authorization": f"Bearer {self.config.api_token()}"},
+            timeout=30.0,
+        )
+
+    @property
+    def party(self) -> str:
+        return self.config.party
+
+    async def start(self) -> None:
+        self.starts += 1
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "hotline", "run", "--dir", str(self.config.directory), "--log-level", "DEBUG"],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        log.close()
+        await wait_for(self._healthy, 30.0, f"{self.party} to answer on its API")
+
+    async def _healthy(self) -> bool:
+        if self.process is not None and self.process.poll() is not None:
+            raise AssertionError(f"{self.party} exited with {self.process.returncode}; see {self.log_path}")
+        try:
+            return (await self.client.get("/v1/health", timeout=1.0)).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def kill(self) -> None:
+        """SIGKILL: no clean-up of any kind, as in a crash or a power cut of the process."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(10)
+
+    def stop(self) -> int:
+        if self.process is None or self.process.poll() is not None:
+            return self.process.returncode if self.process else 0
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(20)
+
+    async def api(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = await self.client.request(method, path, **kwargs)
+        assert response.status_code < 400, f"{method} {path}: {response.status_code} {response.text}"
+        return response.json()
+
+    async def connected(self, peer: str) -> bool:
+        status = await self.api("GET", "/v1/status")
+        return any(p["peer"] == peer and p["connected"] for p in status["peers"])
+
+
+def make_node(root: Path, party: str, language: str = "en", advertise: str | None = None) -> NodeProcess:
+    listen = f"127.0.0.1:{free_port()}"
+    config = init_node(
+        root / party.lower(), party, listen, f"127.0.0.1:{free_port()}", (advertise,) if advertise else (), language
+    )
+    return NodeProcess(config, root / f"{party.lower()}.log")
+
+
+def pin(node: NodeProcess, other: NodeConfig) -> None:
+    """Pin ``other`` at ``node`` through the real CLI, while ``node`` is not running."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "hotline",
+            "peer",
+            "add",
+            "--dir",
+            str(node.config.directory),
+            other.card().line(),
+            "--fingerprint",
+            other.card().fingerprint,
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def reload(node: NodeProcess) -> None:
+    node.config = load_config(node.config.directory)
+
+
+class Proxy:
+    """A TCP relay on loopback that the test can cut at any moment (a bulldozer on the cable)."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.port = free_port()
+        self.writers: set[asyncio.StreamWriter] = set()
+        self.server: asyncio.Server | None = None
+        self.cuts = 0
+
+    async def start(self) -> None:
+        self.server = await asyncio.start_server(self._relay, "127.0.0.1", self.port)
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+        except OSError:
+            writer.close()
+            return
+        self.writers |= {writer, up_writer}
+
+        async def pump(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            with contextlib.suppress(OSError, ConnectionError):
+                while data := await src.read(65536):
+                    dst.write(data)
+                    await dst.drain()
+            dst.close()
+
+        await asyncio.gather(pump(reader, up_writer), pump(up_reader, writer))
+        self.writers -= {writer, up_writer}
+
+    def cut(self) -> None:
+        self.cuts += 1
+        for writer in list(self.writers):
+            writer.transport.abort()
+        self.writers.clear()
+
+    async def close(self) -> None:
+        self.cut()
+        if self.server is not None:
+            self.server.close()
+            await self.server.wait_closed()

@@ -1,0 +1,69 @@
+"""Identity cards and fingerprints."""
+
+import datetime as dt
+
+import pytest
+
+from hotline.crypto import generate_signing_key, generate_tls_identity
+from hotline.errors import PairingError
+from hotline.node.card import IdentityCard, check_fingerprint, vet_new_peer
+
+
+def make_card(party: str = "SACEUR") -> IdentityCard:
+    tls = generate_tls_identity(party, dt.datetime(2026, 11, 1, tzinfo=dt.UTC))
+    return IdentityCard(party, generate_signing_key().verify_key.raw, tls.cert_der, ("127.0.0.1:7001", "[::1]:7001"))
+
+
+def test_card_round_trip_and_fingerprint_shape() -> None:
+    card = make_card()
+    line = card.line()
+    assert " " not in line
+    assert IdentityCard.parse(line) == card
+    groups = card.fingerprint.split()
+    assert len(groups) == 6
+    assert all(len(g) == 5 and g.isdigit() for g in groups)
+
+
+def test_fingerprint_ignores_addresses_but_not_keys() -> None:
+    card = make_card()
+    moved = IdentityCard(card.party, card.sign_key, card.tls_cert, ("10.0.0.1:9",))
+    assert moved.fingerprint == card.fingerprint
+    assert make_card().fingerprint != card.fingerprint
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda line: "garbage", "not a hotline identity card"),
+        (lambda line: line.replace("hotline:1:", "hotline:2:"), "version"),
+        (lambda line: line.replace(":SACEUR:", ":saceur:"), "not a party name"),
+        (lambda line: ":".join(line.split(":", 5)[:5]) + ":", "no address"),
+        (lambda line: line.replace("127.0.0.1:7001", "nowhere"), "HOST:PORT"),
+    ],
+)
+def test_malformed_cards_are_refused_with_the_reason(mutate, message: str) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(PairingError, match=message):
+        IdentityCard.parse(mutate(make_card().line()))
+
+
+def test_corrupt_key_material_is_refused() -> None:
+    parts = make_card().line().split(":", 5)
+    parts[3] = parts[3][:-4]
+    with pytest.raises(PairingError, match="signing key"):
+        IdentityCard.parse(":".join(parts))
+    parts = make_card().line().split(":", 5)
+    parts[4] = parts[4][:40]
+    with pytest.raises(PairingError, match="TLS certificate"):
+        IdentityCard.parse(":".join(parts))
+
+
+def test_fingerprint_check_and_vetting() -> None:
+    card = make_card()
+    check_fingerprint(card, card.fingerprint.replace(" ", ""))
+    with pytest.raises(PairingError, match="mismatch"):
+        check_fingerprint(card, "00000 00000 00000 00000 00000 00000")
+    with pytest.raises(PairingError, match="own party"):
+        vet_new_peer("SACEUR", None, card)
+    with pytest.raises(PairingError, match="different signing key"):
+        vet_new_peer("GENSTAB", b"\x00" * 32, card)
+    vet_new_peer("GENSTAB", card.sign_key, card)

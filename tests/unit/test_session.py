@@ -1,0 +1,206 @@
+"""The session core, exercised as two real cores wired back to back (no sockets)."""
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hotline.envelope import Receipt, cbor, open_signed
+from hotline.errors import LocalProtocolError, RemoteProtocolError
+from hotline.protocol import FrameType, InboundSequence, PeerSession, SessionState, encode_frame
+from hotline.protocol import events as ev
+from hotline.protocol.state import TRANSITIONS
+from hotline.testing import FakeClock, Party, SessionPair, sign_envelope
+
+
+def test_handshake_opens_both_sides() -> None:
+    pair = SessionPair()
+    assert pair.a.state is SessionState.OPEN
+    assert pair.b.state is SessionState.OPEN
+
+
+def test_envelope_then_receipt() -> None:
+    pair = SessionPair()
+    signed = sign_envelope(pair.a_party, "BRAVO", 1, "hello")
+    pair.a.send_envelope(signed, pair.clock.now)
+    _, at_b = pair.transfer()
+    [received] = at_b
+    assert isinstance(received, ev.EnvelopeReceived)
+    assert received.envelope.body["text"] == "hello"
+    assert pair.b.inbound.next_seq == 2
+
+    receipt = Receipt("BRAVO", "ALPHA", received.opened.id, 1, 5, 0).seal(pair.b_party.key)
+    pair.b.send_receipt(receipt, pair.clock.now)
+    at_a, _ = pair.transfer()
+    [got] = at_a
+    assert isinstance(got, ev.ReceiptReceived)
+    assert got.receipt.envelope_id == received.opened.id
+
+
+def test_duplicate_gap_and_next_are_told_apart() -> None:
+    pair = SessionPair()
+    for seq in (1, 1, 3, 2):
+        pair.a.send_envelope(sign_envelope(pair.a_party, "BRAVO", seq, f"m{seq}"), pair.clock.now)
+    _, at_b = pair.transfer()
+    kinds = [type(e) for e in at_b]
+    assert kinds == [ev.EnvelopeReceived, ev.DuplicateReceived, ev.EnvelopeRefused, ev.EnvelopeReceived]
+    gap = at_b[2]
+    assert isinstance(gap, ev.EnvelopeRefused)
+    assert gap.reason == "sequence-gap"
+    assert not gap.consumed
+
+
+@pytest.mark.parametrize(
+    ("override", "reason"),
+    [
+        ({"v": 2}, "unsupported-version"),
+        ({"kind": "no_such_form"}, "unknown-form"),
+        ({"to": "CHARLIE"}, "wrong-recipient"),
+        ({"body": {"text": "", "lang": "en"}}, "invalid-field"),
+        ({"body": {"text": "x"}}, "invalid-field"),
+    ],
+)
+def test_authentic_but_invalid_envelope_is_refused_and_uses_up_its_number(
+    override: dict[str, object], reason: str
+) -> None:
+    pair = SessionPair()
+    pair.a.send_envelope(sign_envelope(pair.a_party, "BRAVO", 1, overrides=override), pair.clock.now)
+    _, [refused] = pair.transfer()
+    assert isinstance(refused, ev.EnvelopeRefused)
+    assert refused.reason == reason
+    assert refused.consumed
+    assert pair.b.inbound.next_seq == 2
+
+
+@pytest.mark.parametrize(
+    ("signed_by", "code"),
+    [("stranger", "bad-signature"), ("garbled", "malformed-envelope")],
+)
+def test_inauthentic_envelopes_break_the_session(signed_by: str, code: str) -> None:
+    pair = SessionPair()
+    stranger = sign_envelope(Party("ALPHA"), "BRAVO", 1)  # the right name, the wrong key
+    obj = stranger if signed_by == "stranger" else b"\x83\x68envelope\x41\x00\x41\x00"
+    pair.b.receive_data(encode_frame(FrameType.ENVELOPE, obj=obj), pair.clock.now)
+    with pytest.raises(RemoteProtocolError) as info:
+        pair.b.next_event(pair.clock.now)
+    assert info.value.code == code
+    assert pair.b.state is SessionState.CLOSED
+    assert pair.b.inbound.next_seq == 1
+
+
+def test_oversized_frame_is_refused_from_its_length_alone() -> None:
+    pair = SessionPair()
+    pair.b.receive_data((10 << 20).to_bytes(4, "big"), pair.clock.now)
+    with pytest.raises(RemoteProtocolError) as info:
+        pair.b.next_event(pair.clock.now)
+    assert info.value.code == "frame-too-large"
+
+
+def test_truncated_frame_yields_nothing_and_is_reported_on_close() -> None:
+    pair = SessionPair()
+    frame = encode_frame(FrameType.ENVELOPE, obj=sign_envelope(pair.a_party, "BRAVO", 1))
+    pair.b.receive_data(frame[:-5], pair.clock.now)
+    assert pair.b.next_event(pair.clock.now) is None
+    assert pair.b.connection_lost() == len(frame) - 5
+    assert pair.b.inbound.next_seq == 1
+
+
+def test_nothing_but_hello_before_hello() -> None:
+    clock = FakeClock()
+    a, b = Party("ALPHA"), Party("BRAVO")
+    session = PeerSession(
+        local="BRAVO", peer="ALPHA", peer_key=a.key.verify_key, inbound=InboundSequence(), send_next=1, now=clock.now
+    )
+    session.receive_data(encode_frame(FrameType.ENVELOPE, obj=sign_envelope(a, "BRAVO", 1)), clock.now)
+    with pytest.raises(RemoteProtocolError) as info:
+        session.next_event(clock.now)
+    assert info.value.code == "unexpected-frame"
+    with pytest.raises(LocalProtocolError):
+        session.send_envelope(b"x", clock.now)
+    assert b.name == "BRAVO"
+
+
+def test_hello_from_the_wrong_party_is_refused() -> None:
+    clock = FakeClock()
+    a = Party("ALPHA")
+    session = PeerSession(
+        local="BRAVO", peer="ALPHA", peer_key=a.key.verify_key, inbound=InboundSequence(), send_next=1, now=clock.now
+    )
+    hello = encode_frame(FrameType.HELLO, proto=1, party="CHARLIE", peer="BRAVO", recv_next=1, send_next=1)
+    session.receive_data(hello, clock.now)
+    with pytest.raises(RemoteProtocolError) as info:
+        session.next_event(clock.now)
+    assert info.value.code == "wrong-party"
+
+
+def test_heartbeat_measures_round_trip_and_silence_kills() -> None:
+    pair = SessionPair()
+    assert pair.a.get_timer() == pair.clock.now + 5.0
+    pair.clock.advance(5.0)
+    pair.a.handle_timer(pair.clock.now)
+    pair.b.handle_timer(pair.clock.now)
+    pair.clock.advance(0.25)
+    at_a, at_b = pair.transfer()
+    assert ev.RoundTrip(0.25) in at_a
+    assert ev.RoundTrip(0.25) in at_b
+    pair.clock.advance(15.0)
+    with pytest.raises(RemoteProtocolError) as info:
+        pair.a.handle_timer(pair.clock.now)
+    assert info.value.code == "peer-silent"
+
+
+def test_error_frame_tells_the_peer_why() -> None:
+    pair = SessionPair()
+    pair.b.receive_data(pair.a.error_frame(RemoteProtocolError("bad-signature", "not yours")), pair.clock.now)
+    assert pair.b.next_event(pair.clock.now) == ev.PeerClosed("bad-signature", "not yours")
+    assert pair.b.state is SessionState.CLOSED
+
+
+def test_the_state_table_allows_traffic_only_when_open() -> None:
+    for (state, frame), new_state in TRANSITIONS.items():
+        if frame in (FrameType.ENVELOPE, FrameType.RECEIPT, FrameType.REJECTION):
+            assert state is SessionState.OPEN
+            assert new_state is SessionState.OPEN
+    assert not any(state is SessionState.CLOSED for state, _ in TRANSITIONS)
+
+
+@settings(max_examples=300)
+@given(st.lists(st.binary(max_size=64), max_size=8))
+def test_random_bytes_give_only_events_or_the_remote_protocol_error(chunks: list[bytes]) -> None:
+    pair = SessionPair()
+    try:
+        for chunk in chunks:
+            pair.b.receive_data(chunk, pair.clock.now)
+            while (event := pair.b.next_event(pair.clock.now)) is not None:
+                assert isinstance(event, ev.PeerClosed | ev.RoundTrip | ev.SessionOpened)
+    except RemoteProtocolError:
+        assert pair.b.state is SessionState.CLOSED
+    assert pair.b.inbound.next_seq == 1
+
+
+@settings(max_examples=100)
+@given(
+    st.lists(st.sampled_from(["hello", "env", "rcpt", "rej", "ping", "pong", "error", "junk"]), max_size=6),
+    st.dictionaries(st.sampled_from(["n", "obj", "proto", "party"]), st.integers(0, 3) | st.binary(max_size=8)),
+)
+def test_random_well_framed_maps_give_only_events_or_the_remote_protocol_error(
+    types: list[str], fields: dict[str, object]
+) -> None:
+    pair = SessionPair()
+    try:
+        for t in types:
+            body = cbor.encode({"t": t, **fields})
+            pair.b.receive_data(len(body).to_bytes(4, "big") + body, pair.clock.now)
+            while pair.b.next_event(pair.clock.now) is not None:
+                pass
+    except RemoteProtocolError:
+        assert pair.b.state is SessionState.CLOSED
+
+
+def test_receipt_is_bound_to_its_signer() -> None:
+    pair = SessionPair()
+    forged = Receipt("BRAVO", "ALPHA", b"\x00" * 32, 1, 0, 0).seal(Party("BRAVO").key)
+    pair.a.receive_data(encode_frame(FrameType.RECEIPT, obj=forged), pair.clock.now)
+    with pytest.raises(RemoteProtocolError) as info:
+        pair.a.next_event(pair.clock.now)
+    assert info.value.code == "bad-signature"
+    assert open_signed(forged, "receipt").kind == "receipt"
