@@ -21,7 +21,8 @@ from hotline.errors import ApiError, ConfigError, HotlineError, PairingError
 
 EXIT_CODES: list[tuple[type[HotlineError], int]] = [(ConfigError, 3), (PairingError, 4), (ApiError, 1)]
 
-out = Console(highlight=False, soft_wrap=True)
+# Piped output (scripts, logs) gets wide tables rather than rows wrapped at 80 columns.
+out = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
 
 dir_option = click.option(
     "--dir",
@@ -243,8 +244,13 @@ def inbox(directory: Path, limit: int, as_json: bool) -> None:
         return
     table = Table("serial", "from", "seq", "precedence", "received", "text")
     for m in items:
-        table.add_row(m["serial"], m["from"], str(m["seq"]), m["precedence"], m["received"], _summary(m))
+        table.add_row(m["serial"], m["from"], str(m["seq"]), m["precedence"], _short(m["received"]), _summary(m))
     out.print(table)
+
+
+def _short(iso_time: str | None) -> str:
+    """'2026-11-23T02:48:42.267Z' as '2026-11-23 02:48:42Z': a watch log's resolution."""
+    return "" if iso_time is None else iso_time[:19].replace("T", " ") + "Z"
 
 
 def _summary(message: dict[str, Any]) -> str:

@@ -63,7 +63,10 @@ def create_app(node: Node, token: str) -> FastAPI:
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
         errors = exc.errors()
         first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
-        where = ".".join(str(p) for p in first["loc"] if p != "body") or "request"
+        loc = list(first["loc"])
+        if loc and loc[0] in ("body", "query", "path", "header"):
+            loc = loc[1:]  # where in the request is implied; the field name is what helps
+        where = ".".join(str(p) for p in loc) or "request"
         return JSONResponse({"error": f"{where}: {first['msg']}", "field": where}, status_code=422)
 
     @app.exception_handler(HTTPException)

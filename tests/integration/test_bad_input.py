@@ -1,0 +1,204 @@
+"""Bad input at a real node: each is refused with a clear reason, the node keeps serving valid
+traffic, and nothing from the bad frame reaches the inbox.
+
+The test plays GENSTAB itself (it holds GENSTAB's keys; no GENSTAB process runs), so it can
+send SACEUR any bytes at all over a genuine mutual-TLS link.
+"""
+
+import datetime as dt
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from hotline.crypto import generate_signing_key, generate_tls_identity
+from hotline.envelope import Receipt, Rejection, open_signed
+from hotline.protocol import FrameType, encode_frame
+from hotline.testing import Party, sign_envelope
+from tests.integration.harness import NodeProcess, make_node, pin
+from tests.integration.rogue import RawPeer
+
+
+class Attack:
+    def __init__(self, node: NodeProcess, genstab: Path) -> None:
+        self.node = node
+        self.genstab = genstab
+        self.party = Party("GENSTAB", key=_key(genstab))
+        self.next_seq = 1
+
+    def peer(self) -> RawPeer:
+        return RawPeer(self.node.config, self.genstab / "tls.crt", self.genstab / "tls.key")
+
+    async def linked(self) -> RawPeer:
+        raw = self.peer()
+        await raw.connect()
+        raw.hello("GENSTAB", send_next=self.next_seq)
+        hello = await raw.expect(FrameType.HELLO)
+        assert hello["recv_next"] == self.next_seq
+        return raw
+
+    async def deliver_valid(self) -> bytes:
+        """Prove the node still serves: a valid envelope gets a receipt that names it."""
+        raw = await self.linked()
+        signed = sign_envelope(self.party, "SACEUR", self.next_seq, f"valid #{self.next_seq}")
+        raw.send(encode_frame(FrameType.ENVELOPE, obj=signed))
+        frame = await raw.expect(FrameType.RECEIPT)
+        receipt = Receipt.from_opened(open_signed(frame["obj"], "receipt"))
+        assert receipt.seq == self.next_seq
+        assert receipt.envelope_id == open_signed(signed, "envelope").id
+        await raw.close()
+        self.next_seq += 1
+        return signed
+
+    def inbox(self) -> list[tuple[int, bytes]]:
+        conn = sqlite3.connect(self.node.config.store_path)
+        rows = conn.execute("SELECT seq, envelope FROM inbox ORDER BY seq").fetchall()
+        conn.close()
+        return rows
+
+
+def _key(directory: Path):  # type: ignore[no-untyped-def]
+    from hotline.crypto import load_signing_key
+
+    return load_signing_key((directory / "signing.key").read_bytes())
+
+
+@pytest.fixture
+async def attack(tmp_path: Path) -> AsyncIterator[Attack]:
+    saceur = make_node(tmp_path, "SACEUR")
+    genstab = make_node(tmp_path, "GENSTAB")
+    pin(saceur, genstab.config)
+    await saceur.start()
+    a = Attack(saceur, genstab.config.directory)
+    await a.deliver_valid()
+    try:
+        yield a
+    finally:
+        assert saceur.stop() == 0, "the node must still stop cleanly after the attack"
+        await saceur.client.aclose()
+
+
+async def refused_and_still_serving(attack: Attack, raw: RawPeer, code: str) -> None:
+    before = attack.inbox()
+    error = await raw.expect(FrameType.ERROR)
+    assert error["code"] == code
+    assert error["detail"]
+    assert await raw.next_frame() is None, "the node closes the link after the error"
+    await raw.close()
+    assert attack.inbox() == before
+    await attack.deliver_valid()
+    assert len(attack.inbox()) == len(before) + 1
+
+
+async def test_client_without_a_certificate_is_refused(attack: Attack) -> None:
+    raw = RawPeer(attack.node.config, None, None)
+    await raw.connect()  # TLS 1.3: the client finishes first; the server refuses right after
+    raw.send(b"\x00\x00\x00\x01\x00")
+    assert await raw.next_frame() is None
+    await raw.close()
+    await attack.deliver_valid()
+
+
+async def test_client_with_an_unpinned_certificate_is_refused(attack: Attack, tmp_path: Path) -> None:
+    stranger = generate_tls_identity("GENSTAB", dt.datetime.now(dt.UTC))
+    (tmp_path / "x.crt").write_bytes(stranger.cert_pem)
+    (tmp_path / "x.key").write_bytes(stranger.key_pem)
+    raw = RawPeer(attack.node.config, tmp_path / "x.crt", tmp_path / "x.key")
+    await raw.connect()
+    raw.hello("GENSTAB")
+    assert await raw.next_frame() is None
+    await raw.close()
+    await attack.deliver_valid()
+
+
+async def test_garbage_bytes(attack: Attack) -> None:
+    raw = await attack.linked()
+    raw.send(b"\x00\x00\x00\x10" + b"\xff" * 16)
+    await refused_and_still_serving(attack, raw, "malformed-frame")
+
+
+async def test_a_frame_over_the_size_limit(attack: Attack) -> None:
+    raw = await attack.linked()
+    raw.send((64 << 20).to_bytes(4, "big") + b"\x00" * 1024)
+    await refused_and_still_serving(attack, raw, "frame-too-large")
+
+
+async def test_a_truncated_frame(attack: Attack) -> None:
+    raw = await attack.linked()
+    frame = encode_frame(FrameType.ENVELOPE, obj=sign_envelope(attack.party, "SACEUR", attack.next_seq))
+    raw.send(frame[: len(frame) // 2])
+    before = attack.inbox()
+    await raw.close()
+    await attack.deliver_valid()  # the same sequence number is still free: nothing was stored
+    assert len(attack.inbox()) == len(before) + 1
+
+
+async def test_an_envelope_with_a_broken_signature(attack: Attack) -> None:
+    raw = await attack.linked()
+    signed = bytearray(sign_envelope(attack.party, "SACEUR", attack.next_seq))
+    signed[-1] ^= 0x01
+    raw.send(encode_frame(FrameType.ENVELOPE, obj=bytes(signed)))
+    await refused_and_still_serving(attack, raw, "bad-signature")
+
+
+async def test_an_envelope_signed_by_a_key_that_is_not_the_senders(attack: Attack) -> None:
+    raw = await attack.linked()
+    impostor = Party("GENSTAB", key=generate_signing_key())
+    raw.send(encode_frame(FrameType.ENVELOPE, obj=sign_envelope(impostor, "SACEUR", attack.next_seq)))
+    await refused_and_still_serving(attack, raw, "bad-signature")
+
+
+async def test_a_replayed_envelope_gets_the_stored_receipt_and_is_not_stored_again(attack: Attack) -> None:
+    first = attack.inbox()[0][1]
+    raw = await attack.linked()
+    raw.send(encode_frame(FrameType.ENVELOPE, obj=first))
+    frame = await raw.expect(FrameType.RECEIPT)
+    assert Receipt.from_opened(open_signed(frame["obj"], "receipt")).seq == 1
+    await raw.close()
+    assert len(attack.inbox()) == 1
+    await attack.deliver_valid()
+
+
+async def test_a_different_envelope_under_a_used_sequence_number_is_rejected(attack: Attack) -> None:
+    before = attack.inbox()
+    raw = await attack.linked()
+    raw.send(encode_frame(FrameType.ENVELOPE, obj=sign_envelope(attack.party, "SACEUR", 1, "rewritten")))
+    frame = await raw.expect(FrameType.REJECTION)
+    rejection = Rejection.from_opened(open_signed(frame["obj"], "rejection"))
+    assert rejection.reason == "sequence-reused"
+    await raw.close()
+    assert attack.inbox() == before
+
+
+async def test_a_sequence_gap_is_rejected_without_using_up_the_number(attack: Attack) -> None:
+    raw = await attack.linked()
+    raw.send(encode_frame(FrameType.ENVELOPE, obj=sign_envelope(attack.party, "SACEUR", attack.next_seq + 5)))
+    frame = await raw.expect(FrameType.REJECTION)
+    rejection = Rejection.from_opened(open_signed(frame["obj"], "rejection"))
+    assert rejection.reason == "sequence-gap"
+    assert not rejection.consumed
+    assert f"expected {attack.next_seq}" in rejection.detail
+    await raw.close()
+    assert len(attack.inbox()) == 1
+    await attack.deliver_valid()
+
+
+async def test_a_wrong_version_envelope_is_rejected_and_kept_as_evidence(attack: Attack) -> None:
+    raw = await attack.linked()
+    signed = sign_envelope(attack.party, "SACEUR", attack.next_seq, overrides={"v": 9})
+    raw.send(encode_frame(FrameType.ENVELOPE, obj=signed))
+    frame = await raw.expect(FrameType.REJECTION)
+    rejection = Rejection.from_opened(open_signed(frame["obj"], "rejection"))
+    rejection_key = attack.node.config.signing_key().verify_key
+    open_signed(frame["obj"], "rejection").verify(rejection_key)
+    assert rejection.reason == "unsupported-version"
+    assert rejection.consumed
+    await raw.close()
+    assert len(attack.inbox()) == 1
+    conn = sqlite3.connect(attack.node.config.store_path)
+    [(evidence, reason)] = conn.execute("SELECT envelope, reason FROM refused").fetchall()
+    conn.close()
+    assert (evidence, reason) == (signed, "unsupported-version")
+    attack.next_seq += 1  # the rejected envelope used up its number
+    await attack.deliver_valid()

@@ -1,0 +1,143 @@
+"""The command line as an operator uses it: real processes, real node directories."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.integration.harness import NodeProcess, free_port, wait_for
+
+
+def hotline(*args: str, directory: Path | None = None) -> subprocess.CompletedProcess[str]:
+    argv = [sys.executable, "-m", "hotline", *args]
+    if directory is not None:
+        argv += ["--dir", str(directory)]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+
+
+def test_init_identity_and_pairing(tmp_path: Path) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    for d, party in ((a, "SACEUR"), (b, "GENSTAB")):
+        result = hotline(
+            "init",
+            "--party",
+            party,
+            "--listen",
+            f"127.0.0.1:{free_port()}",
+            "--api",
+            f"127.0.0.1:{free_port()}",
+            directory=d,
+        )
+        assert result.returncode == 0, result.stderr
+        assert "Fingerprint:" in result.stdout
+    for name in ("signing.key", "tls.key", "api.token"):
+        assert (a / name).stat().st_mode & 0o777 == 0o600
+    card_b = json.loads(hotline("identity", "--json", directory=b).stdout)
+    lines = hotline("identity", directory=b).stdout.splitlines()
+    assert lines == [card_b["card"], f"fingerprint: {card_b['fingerprint']}"]
+
+    added = hotline("peer", "add", card_b["card"], "--fingerprint", card_b["fingerprint"], directory=a)
+    assert added.returncode == 0, added.stderr
+    [listed] = json.loads(hotline("peer", "list", "--json", directory=a).stdout)
+    assert listed["party"] == "GENSTAB"
+    assert listed["fingerprint"] == card_b["fingerprint"]
+    assert listed["tls_pin"].startswith("sha256/")
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["send", "--to", "GENSTAB"], 2, "Missing option '--text'"),
+        (["send", "--to", "GENSTAB", "--text", "x", "--precedence", "SOON"], 2, "'SOON' is not one of"),
+        (["frobnicate"], 2, "No such command 'frobnicate'"),
+        (["init", "--party", "lower", "--listen", "127.0.0.1:1", "--api", "127.0.0.1:2"], 3, "not a valid party"),
+        (["init", "--party", "SACEUR", "--listen", "nowhere", "--api", "127.0.0.1:2"], 3, "not HOST:PORT"),
+        (["peer", "add", "hotline:1:nonsense"], 4, "not a hotline identity card"),
+        (["outbox"], 5, "is not running"),
+    ],
+)
+def test_bad_arguments_get_a_clear_message_and_exit_code(
+    tmp_path: Path, args: list[str], code: int, message: str
+) -> None:
+    directory = tmp_path / "node"
+    if args[0] != "init":
+        hotline(
+            "init",
+            "--party",
+            "SACEUR",
+            "--listen",
+            f"127.0.0.1:{free_port()}",
+            "--api",
+            f"127.0.0.1:{free_port()}",
+            directory=directory,
+        )
+    result = hotline(*args, directory=directory)
+    assert result.returncode == code, result.stderr
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_directory_that_is_not_a_node(tmp_path: Path) -> None:
+    result = hotline("identity", directory=tmp_path)
+    assert result.returncode == 3
+    assert "not a node directory" in result.stderr
+
+
+def test_init_refuses_to_overwrite_a_node(tmp_path: Path) -> None:
+    args = ["init", "--party", "SACEUR", "--listen", "127.0.0.1:7001", "--api", "127.0.0.1:7002"]
+    assert hotline(*args, directory=tmp_path).returncode == 0
+    key = (tmp_path / "signing.key").read_bytes()
+    result = hotline(*args, directory=tmp_path)
+    assert result.returncode == 3
+    assert "refusing to overwrite" in result.stderr
+    assert (tmp_path / "signing.key").read_bytes() == key
+
+
+async def test_send_outbox_inbox_status_through_the_cli(pair: tuple[NodeProcess, NodeProcess]) -> None:
+    a, b = pair
+    await wait_for(lambda: a.connected("GENSTAB"), 20, "the link")
+    sent = hotline(
+        "send",
+        "--to",
+        "GENSTAB",
+        "--text",
+        "Radio check.",
+        "--precedence",
+        "IMMEDIATE",
+        "--json",
+        directory=a.config.directory,
+    )
+    assert sent.returncode == 0, sent.stderr
+    message = json.loads(sent.stdout)
+    assert message["serial"] == "SACEUR-000001"
+    assert message["precedence"] == "IMMEDIATE"
+
+    async def delivered() -> bool:
+        out = json.loads(hotline("outbox", "--json", directory=a.config.directory).stdout)
+        return bool(out[0]["state"] == "delivered")
+
+    await wait_for(delivered, 20, "delivery")
+    [received] = json.loads(hotline("inbox", "--json", directory=b.config.directory).stdout)
+    assert (received["from"], received["seq"], received["serial"], received["text"]) == (
+        "SACEUR",
+        1,
+        "SACEUR-000001",
+        "Radio check.",
+    )
+    status = json.loads(hotline("status", "--json", directory=a.config.directory).stdout)
+    assert status["peers"][0]["peer"] == "GENSTAB"
+    assert status["peers"][0]["connected"] is True
+
+    unknown = hotline("send", "--to", "NOBODY", "--text", "x", directory=a.config.directory)
+    assert unknown.returncode == 1
+    assert "'NOBODY' is not a pinned peer" in unknown.stderr
+    empty = hotline("send", "--to", "GENSTAB", "--text", "", directory=a.config.directory)
+    assert empty.returncode == 1
+    assert "body.text" in empty.stderr
+    assert len(json.loads(hotline("outbox", "--json", directory=a.config.directory).stdout)) == 1
+    for command in ("outbox", "inbox", "status"):
+        table = hotline(command, directory=a.config.directory)
+        assert table.returncode == 0, table.stderr
+    assert "SACEUR-000001" in hotline("outbox", directory=a.config.directory).stdout
