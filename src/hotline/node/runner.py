@@ -52,6 +52,11 @@ def _bind(address: str) -> socket.socket:
     return sock
 
 
+def bind_check(address: str) -> None:
+    """Fail early, with the reason, if an address cannot be listened on."""
+    _bind(address).close()
+
+
 async def serve(config: NodeConfig) -> None:
     loop = asyncio.get_running_loop()
     loop.set_exception_handler(_tls_noise_filter)
