@@ -27,12 +27,27 @@ from hotline.node.runner import bind_check
 console = Console(highlight=False, soft_wrap=True)
 
 SCRIPT = [
-    ("SACEUR", "GENSTAB", "FLASH",
-     "SACEUR notifies a command post exercise, 0600Z 24 NOV to 1800Z 26 NOV. No live firing. No aircraft.", "en"),
-    ("GENSTAB", "SACEUR", "IMMEDIATE",
-     "Уведомление получено. Просим уточнить район проведения учений и состав привлекаемых сил.", "ru"),
-    ("SACEUR", "GENSTAB", "PRIORITY",
-     "Exercise area: headquarters only, no forces deployed. Point of contact: SHAPE duty officer.", "en"),
+    (
+        "SACEUR",
+        "GENSTAB",
+        "FLASH",
+        "SACEUR notifies a command post exercise, 0600Z 24 NOV to 1800Z 26 NOV. No live firing. No aircraft.",
+        "en",
+    ),
+    (
+        "GENSTAB",
+        "SACEUR",
+        "IMMEDIATE",
+        "Уведомление получено. Просим уточнить район проведения учений и состав привлекаемых сил.",
+        "ru",
+    ),
+    (
+        "SACEUR",
+        "GENSTAB",
+        "PRIORITY",
+        "Exercise area: headquarters only, no forces deployed. Point of contact: SHAPE duty officer.",
+        "en",
+    ),
     ("GENSTAB", "SACEUR", "ROUTINE", "Принято. Вопросов не имеем.", "ru"),
 ]
 
@@ -69,8 +84,9 @@ def create(root: Path, base_port: int) -> list[DemoNode]:
         for other in nodes:
             if other is not node:
                 card = other.config.card()
-                run_cli("peer", "add", "--dir", str(node.config.directory), card.line(),
-                        "--fingerprint", card.fingerprint)
+                run_cli(
+                    "peer", "add", "--dir", str(node.config.directory), card.line(), "--fingerprint", card.fingerprint
+                )
     return nodes
 
 
@@ -85,7 +101,10 @@ def start(node: DemoNode, root: Path) -> None:
     log = (root / f"{node.party.lower()}.log").open("ab")
     node.process = subprocess.Popen(
         [sys.executable, "-m", "hotline", "run", "--dir", str(node.config.directory)],
-        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        # A session of its own: Ctrl-C reaches the demo, which then stops each node with SIGTERM.
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     log.close()
 
@@ -113,8 +132,9 @@ def exchange(nodes: dict[str, DemoNode]) -> None:
     console.print("[bold]Scripted exchange[/] (times UTC; latency = queued until the signed receipt is stored)")
     for sender, receiver, precedence, text, lang in SCRIPT:
         with nodes[sender].client() as client:
-            sent = client.post("/v1/messages", json={
-                "to": receiver, "precedence": precedence, "body": {"text": text, "lang": lang}}).json()
+            sent = client.post(
+                "/v1/messages", json={"to": receiver, "precedence": precedence, "body": {"text": text, "lang": lang}}
+            ).json()
             number = sent["number"]
 
             def delivered(c: httpx.Client = client, n: int = number) -> dict[str, Any] | None:
@@ -132,7 +152,7 @@ def exchange(nodes: dict[str, DemoNode]) -> None:
 def _ms(iso: str) -> int:
     import datetime as dt
 
-    return int(dt.datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp() * 1000)
+    return int(dt.datetime.fromisoformat(iso).timestamp() * 1000)
 
 
 def guide(nodes: dict[str, DemoNode], root: Path) -> None:

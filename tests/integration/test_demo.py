@@ -11,7 +11,10 @@ def test_demo_pairs_two_nodes_and_delivers_the_script(tmp_path: Path) -> None:
     base = 20000 + free_port() % 40000  # the demo uses base+1, +2, +101 and +102
     result = subprocess.run(
         [sys.executable, "-m", "hotline.demo", "--once", "--root", str(tmp_path / "demo"), "--base-port", str(base)],
-        capture_output=True, text=True, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Linked" in result.stdout

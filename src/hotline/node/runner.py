@@ -7,7 +7,6 @@ import contextlib
 import signal
 import socket
 from collections.abc import Iterator
-from typing import Any
 
 import structlog
 import uvicorn
@@ -30,16 +29,6 @@ class ApiServer(uvicorn.Server):
         yield
 
 
-def _tls_noise_filter(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
-    # A refused TLS handshake (no certificate, an unpinned one, garbage bytes) is an expected
-    # event on an exposed port: log one line, not a traceback.
-    exc = context.get("exception")
-    if exc is not None and isinstance(exc, OSError | EOFError):
-        log.warning("connection refused during TLS handshake", error=str(exc)[:200])
-        return
-    loop.default_exception_handler(context)
-
-
 def _bind(address: str) -> socket.socket:
     host, port = parse_address(address)
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
@@ -59,7 +48,6 @@ def bind_check(address: str) -> None:
 
 async def serve(config: NodeConfig) -> None:
     loop = asyncio.get_running_loop()
-    loop.set_exception_handler(_tls_noise_filter)
     api_socket = _bind(config.api)
     node = Node(config, SqliteStore(config.store_path))
     try:

@@ -1,0 +1,790 @@
+"""The hotline benchmark: two real nodes on loopback, measured against this machine's floor.
+
+Run with ``make bench`` (``.venv/bin/python bench/run.py``). It is a benchmark, not a test: it
+prints figures and never fails on a missed goal. Every figure is printed on its own line beside
+the floor or goal it should be compared with; the last line printed is one JSON object with
+every figure, for tools.
+
+What it does, in order:
+
+1. The floor, measured on this machine in this run: one fsync'd SQLite commit (WAL,
+   ``synchronous=FULL``), one TLS 1.3 round trip between two Python asyncio processes with
+   mutual authentication, and Ed25519 sign and verify of a ~300-byte message. The floor for one
+   durable delivery is 2 x commit + 1 round trip + sign + verify.
+2. Two fresh node directories, pinned to each other through the real CLI, started as real
+   ``python -m hotline run`` processes.
+3. Latency with one message in flight: ``POST /v1/messages``, then wait (polling the sender's
+   SQLite file read-only, not the API) until the outbox row is ``delivered``. The figure is the
+   node-internal ``created_ms`` -> ``delivered_ms`` (both stamped by the sender's clock).
+4. Throughput with many in flight: 10,000 messages queued through ``POST /v1/messages/batch``;
+   first ``created_ms`` to last ``delivered_ms``. Then the same in both directions at once.
+5. Node memory (RSS) idle and at its peak under load (sampled every 50 ms), and CPU per message
+   in each process and thread during the throughput runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import math
+import os
+import platform
+import signal
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import httpx
+import psutil
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from rich.console import Console
+from rich.table import Table
+
+from hotline.crypto import generate_tls_identity
+from hotline.node.config import NodeConfig, init_node
+from hotline.node.tls import tls_context
+
+# -- settings --------------------------------------------------------------------------------
+
+FSYNC_SAMPLES = 300
+TLS_SAMPLES = 300
+CRYPTO_SAMPLES = 2000
+LATENCY_WARMUP = 20
+LATENCY_SAMPLES = 200
+THROUGHPUT_MESSAGES = 10_000
+BATCH_SIZE = 1000
+POLL_INTERVAL = 0.002  # seconds between read-only looks at the sender's store (latency run)
+RSS_INTERVAL = 0.05  # seconds between memory samples (throughput runs)
+DELIVERY_TIMEOUT = 150.0  # seconds for a throughput run to be delivered, at most
+
+GOAL_LATENCY_OVER_FLOOR = 2.0
+GOAL_THROUGHPUT = 4000.0
+GOAL_RSS_MB = 150.0
+
+PARTIES = ("ALPHA", "BRAVO")
+# ~200 characters of text: the signed envelope comes to ~350 bytes, like a short real message.
+TEXT = (
+    "Routine link check from the duty officer. Please acknowledge receipt of this message on the "
+    "channel and confirm that the scheduled exchange of status reports will proceed at 0600Z as agreed."
+)
+
+out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+progress = Console(stderr=True, highlight=False)
+
+
+def say(text: str) -> None:
+    progress.print(f"[dim]bench:[/] {text}")
+
+
+def percentile(values: list[float], p: float) -> float:
+    """Nearest-rank percentile: the smallest value with at least p % of the values at or below it."""
+    ordered = sorted(values)
+    rank = max(1, math.ceil(p / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+# -- the floor -------------------------------------------------------------------------------
+
+
+def measure_fsync_commit(directory: Path) -> float:
+    """Median ms of one BEGIN IMMEDIATE / tiny INSERT / COMMIT with WAL and synchronous=FULL."""
+    conn = sqlite3.connect(directory / "floor.db", isolation_level=None)
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB NOT NULL)")
+        payload = os.urandom(64)
+        samples = []
+        for i in range(20 + FSYNC_SAMPLES):
+            start = time.perf_counter_ns()
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("INSERT INTO t (v) VALUES (?)", (payload,))
+            conn.execute("COMMIT")
+            if i >= 20:
+                samples.append((time.perf_counter_ns() - start) / 1e6)
+        return statistics.median(samples)
+    finally:
+        conn.close()
+
+
+def measure_crypto() -> tuple[float, float]:
+    """Median microseconds of one Ed25519 sign and one verify of a 300-byte message."""
+    key = Ed25519PrivateKey.generate()
+    public = key.public_key()
+    message = os.urandom(300)
+    signature = key.sign(message)
+    signs, verifies = [], []
+    for _ in range(CRYPTO_SAMPLES):
+        start = time.perf_counter_ns()
+        key.sign(message)
+        middle = time.perf_counter_ns()
+        public.verify(signature, message)
+        end = time.perf_counter_ns()
+        signs.append((middle - start) / 1e3)
+        verifies.append((end - middle) / 1e3)
+    return statistics.median(signs), statistics.median(verifies)
+
+
+FRAME = len(b"x" * 300).to_bytes(4, "big") + b"x" * 300  # a 4-byte length and ~an envelope
+
+
+async def tls_echo_server(cert: Path, key: Path, peer_der: Path) -> None:
+    """The far end of the TLS floor, in its own process: echo each frame back."""
+    ctx = tls_context(True, cert, key, [peer_der.read_bytes()])
+
+    async def echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+            while True:
+                header = await reader.readexactly(4)
+                body = await reader.readexactly(int.from_bytes(header, "big"))
+                writer.write(header + body)
+        writer.close()
+
+    server = await asyncio.start_server(echo, "127.0.0.1", 0, ssl=ctx)
+    print(server.sockets[0].getsockname()[1], flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)  # until the parent closes stdin
+    server.close()
+
+
+async def tls_round_trips(port: int, cert: Path, key: Path, peer_der: bytes) -> list[float]:
+    ctx = tls_context(False, cert, key, [peer_der])
+    reader, writer = await asyncio.open_connection("127.0.0.1", port, ssl=ctx, server_hostname="127.0.0.1")
+    assert writer.get_extra_info("ssl_object").version() == "TLSv1.3"
+    samples = []
+    for i in range(20 + TLS_SAMPLES):
+        start = time.perf_counter_ns()
+        writer.write(FRAME)
+        await reader.readexactly(len(FRAME))
+        if i >= 20:
+            samples.append((time.perf_counter_ns() - start) / 1e6)
+    writer.close()
+    with contextlib.suppress(ConnectionError):
+        await writer.wait_closed()
+    return samples
+
+
+def measure_tls_rtt(directory: Path) -> float:
+    """Median ms of one small frame and its echo over mutual TLS 1.3, process to process."""
+    now = dt.datetime.now(dt.UTC)
+    files: dict[str, tuple[Path, Path, Path]] = {}
+    for name in ("SERVER", "CLIENT"):
+        identity = generate_tls_identity(f"FLOOR-{name}", now)
+        cert, key, der = (directory / f"{name.lower()}.{ext}" for ext in ("crt", "key", "der"))
+        cert.write_bytes(identity.cert_pem)
+        key.write_bytes(identity.key_pem)
+        der.write_bytes(identity.cert_der)
+        files[name] = (cert, key, der)
+    s_cert, s_key, s_der = files["SERVER"]
+    c_cert, c_key, c_der = files["CLIENT"]
+    server = subprocess.Popen(
+        [sys.executable, __file__, "--tls-echo", str(s_cert), str(s_key), str(c_der)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert server.stdout is not None
+        port = int(server.stdout.readline())
+        samples = asyncio.run(tls_round_trips(port, c_cert, c_key, s_der.read_bytes()))
+    finally:
+        assert server.stdin is not None
+        server.stdin.close()
+        try:
+            server.wait(10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+    return statistics.median(samples)
+
+
+# -- real nodes ------------------------------------------------------------------------------
+
+
+@dataclass
+class BenchNode:
+    config: NodeConfig
+    log_path: Path
+    process: subprocess.Popen[bytes] | None = None
+    client: httpx.Client = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.client = httpx.Client(
+            base_url=self.config.api_url,
+            headers={"Authorization": f"Bearer {self.config.api_token()}"},
+            timeout=60.0,
+        )
+
+    @property
+    def party(self) -> str:
+        return self.config.party
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def start(self) -> None:
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "hotline", "run", "--dir", str(self.config.directory)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            )
+        wait_until(self._healthy, 30.0, f"{self.party} to answer on its API")
+
+    def _healthy(self) -> bool:
+        self.check_alive()
+        try:
+            return self.client.get("/v1/health", timeout=1.0).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def check_alive(self) -> None:
+        if self.process is not None and self.process.poll() is not None:
+            raise RuntimeError(f"{self.party} exited with {self.process.returncode}; see {self.log_path}")
+
+    def stop(self) -> int | None:
+        """SIGTERM and wait; SIGKILL only if the node does not stop within 20 s."""
+        self.client.close()
+        if self.process is None:
+            return None
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+    def api(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self.client.request(method, path, **kwargs)
+        if response.status_code >= 400:
+            raise RuntimeError(f"{self.party} {method} {path}: {response.status_code} {response.text[:300]}")
+        return response.json()
+
+    def connected(self, peer: str) -> bool:
+        self.check_alive()
+        status = self.api("GET", "/v1/status")
+        return any(p["peer"] == peer and p["connected"] for p in status["peers"])
+
+    def reader(self) -> sqlite3.Connection:
+        """A read-only connection to the node's store: watching it costs the node nothing."""
+        return sqlite3.connect(f"file:{self.config.store_path}?mode=ro", uri=True, isolation_level=None)
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, what: str, interval: float = 0.05) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(interval)
+
+
+def make_node(root: Path, party: str) -> BenchNode:
+    listen = f"127.0.0.1:{free_port()}"
+    config = init_node(root / party.lower(), party, listen, f"127.0.0.1:{free_port()}")
+    return BenchNode(config, root / f"{party.lower()}.log")
+
+
+def pin(node: BenchNode, other: NodeConfig) -> None:
+    """Pin ``other`` at ``node`` through the real CLI, while ``node`` is not running."""
+    card = other.card()
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "hotline",
+            "peer",
+            "add",
+            "--dir",
+            str(node.config.directory),
+            card.line(),
+            "--fingerprint",
+            card.fingerprint,
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"pinning {other.party} at {node.party} failed: {result.stderr}")
+
+
+def message(to: str) -> dict[str, Any]:
+    return {"to": to, "body": {"text": TEXT, "lang": "en"}}
+
+
+# -- latency ---------------------------------------------------------------------------------
+
+
+@dataclass
+class LatencySample:
+    internal_ms: float  # created_ms -> delivered_ms, the sender's own stamps
+    observed_ms: float  # before the POST -> the bench sees the row delivered
+    post_ms: float  # the POST round trip (enqueue, durable, then dispatch)
+    created_to_signed_ms: float
+    signed_to_received_ms: float  # sender's signed_ms -> receiver's received_ms
+    received_to_delivered_ms: float  # receiver's received_ms -> sender's delivered_ms
+
+
+def measure_latency(sender: BenchNode, receiver: BenchNode) -> list[LatencySample]:
+    samples = []
+    db = sender.reader()
+    peer_db = receiver.reader()
+    try:
+        for i in range(LATENCY_WARMUP + LATENCY_SAMPLES):
+            start = time.time()
+            row = sender.api("POST", "/v1/messages", json=message(receiver.party))
+            posted = time.time()
+            number = int(row["number"])
+            deadline = time.monotonic() + 10.0
+            while True:
+                found = db.execute(
+                    "SELECT created_ms, signed_ms, delivered_ms, seq FROM outbox WHERE num=?", (number,)
+                ).fetchone()
+                if found is not None and found[2] is not None:
+                    break
+                if time.monotonic() > deadline:
+                    sender.check_alive()
+                    receiver.check_alive()
+                    raise RuntimeError(f"message {number} not delivered within 10 s")
+                time.sleep(POLL_INTERVAL)
+            seen = time.time()
+            created_ms, signed_ms, delivered_ms, seq = found
+            (received_ms,) = peer_db.execute(
+                "SELECT received_ms FROM inbox WHERE peer=? AND seq=?", (sender.party, seq)
+            ).fetchone()
+            if i >= LATENCY_WARMUP:
+                samples.append(
+                    LatencySample(
+                        internal_ms=delivered_ms - created_ms,
+                        observed_ms=(seen - start) * 1000,
+                        post_ms=(posted - start) * 1000,
+                        created_to_signed_ms=signed_ms - created_ms,
+                        signed_to_received_ms=received_ms - signed_ms,
+                        received_to_delivered_ms=delivered_ms - received_ms,
+                    )
+                )
+    finally:
+        db.close()
+        peer_db.close()
+    return samples
+
+
+# -- throughput, memory, CPU -----------------------------------------------------------------
+
+
+def cpu_by_thread(process: psutil.Process) -> dict[str, float]:
+    """CPU seconds (user + system) of the event-loop thread and of all other threads."""
+    loop = other = 0.0
+    for thread in process.threads():
+        if thread.id == process.pid:
+            loop += thread.user_time + thread.system_time
+        else:
+            other += thread.user_time + thread.system_time
+    return {"loop": loop, "other": other}
+
+
+class Sampler(threading.Thread):
+    """Samples every node's RSS every ``RSS_INTERVAL`` seconds and keeps the peak."""
+
+    def __init__(self, processes: dict[str, psutil.Process]) -> None:
+        super().__init__(daemon=True, name="rss-sampler")
+        self.processes = processes
+        self.peak = dict.fromkeys(processes, 0)
+        self.samples = 0
+        self.halt = threading.Event()
+
+    def run(self) -> None:
+        while not self.halt.is_set():
+            for name, process in self.processes.items():
+                with contextlib.suppress(psutil.Error):
+                    self.peak[name] = max(self.peak[name], process.memory_info().rss)
+            self.samples += 1
+            self.halt.wait(RSS_INTERVAL)
+
+
+@dataclass
+class Direction:
+    sender: str
+    receiver: str
+    messages: int
+    span_s: float
+    rate: float
+    rejected: int
+    received: int
+    post_s: float
+
+
+@dataclass
+class ThroughputResult:
+    directions: list[Direction]
+    aggregate_rate: float
+    wall_s: float
+    rss_peak: dict[str, float]
+    cpu_s: dict[str, dict[str, float]]  # per node: loop, other (threads), total
+    bench_cpu_s: float
+
+
+def max_num(node: BenchNode) -> int:
+    db = node.reader()
+    try:
+        (last,) = db.execute("SELECT max(num) FROM outbox").fetchone()
+        return int(last or 0)
+    finally:
+        db.close()
+
+
+def max_inbox_seq(node: BenchNode, peer: str) -> int:
+    db = node.reader()
+    try:
+        (last,) = db.execute("SELECT max(seq) FROM inbox WHERE peer=?", (peer,)).fetchone()
+        return int(last or 0)
+    finally:
+        db.close()
+
+
+def measure_throughput(nodes: dict[str, BenchNode], senders: list[tuple[str, str]]) -> ThroughputResult:
+    """Queue THROUGHPUT_MESSAGES from each (sender, receiver) at once; wait until all are receipted."""
+    processes = {name: psutil.Process(node.pid) for name, node in nodes.items()}
+    base = {s: max_num(nodes[s]) for s, _ in senders}
+    base_in = {r: max_inbox_seq(nodes[r], s) for s, r in senders}
+    post_time: dict[str, float] = {}
+    errors: list[BaseException] = []
+
+    def post_all(sender: str, receiver: str) -> None:
+        try:
+            start = time.monotonic()
+            batch = [message(receiver)] * BATCH_SIZE
+            for _ in range(THROUGHPUT_MESSAGES // BATCH_SIZE):
+                nodes[sender].api("POST", "/v1/messages/batch", json={"messages": batch})
+            post_time[sender] = time.monotonic() - start
+        except BaseException as exc:
+            errors.append(exc)
+
+    cpu_before = {name: cpu_by_thread(p) for name, p in processes.items()}
+    me = psutil.Process()
+    bench_before = sum(me.cpu_times()[:2])
+    sampler = Sampler(processes)
+    sampler.start()
+    wall_start = time.monotonic()
+    posters = [threading.Thread(target=post_all, args=pair) for pair in senders]
+    for thread in posters:
+        thread.start()
+    readers = {s: nodes[s].reader() for s, _ in senders}
+    try:
+        for thread in posters:
+            thread.join()
+        if errors:
+            raise errors[0]
+        deadline = time.monotonic() + DELIVERY_TIMEOUT
+        pending = dict(senders)
+        while pending:
+            for sender in list(pending):
+                (done,) = (
+                    readers[sender]
+                    .execute(
+                        "SELECT count(*) FROM outbox WHERE num>? AND (delivered_ms IS NOT NULL OR rejected_ms IS NOT NULL)",
+                        (base[sender],),
+                    )
+                    .fetchone()
+                )
+                if done >= THROUGHPUT_MESSAGES:
+                    del pending[sender]
+            if time.monotonic() > deadline:
+                for node in nodes.values():
+                    node.check_alive()
+                raise RuntimeError(f"throughput run not delivered within {DELIVERY_TIMEOUT} s: {sorted(pending)}")
+            time.sleep(0.05)
+        wall_s = time.monotonic() - wall_start
+    finally:
+        sampler.halt.set()
+        sampler.join()
+    cpu_after = {name: cpu_by_thread(p) for name, p in processes.items()}
+    bench_cpu = sum(me.cpu_times()[:2]) - bench_before
+    directions = []
+    first_created, last_delivered = math.inf, 0
+    for sender, receiver in senders:
+        created, delivered, count, rejected = (
+            readers[sender]
+            .execute(
+                "SELECT min(created_ms), max(delivered_ms), count(delivered_ms), count(rejected_ms) "
+                "FROM outbox WHERE num>?",
+                (base[sender],),
+            )
+            .fetchone()
+        )
+        readers[sender].close()
+        first_created, last_delivered = min(first_created, created), max(last_delivered, delivered)
+        span = (delivered - created) / 1000
+        received = max_inbox_seq(nodes[receiver], sender) - base_in[receiver]
+        directions.append(
+            Direction(sender, receiver, count, span, count / span, rejected, received, post_time[sender])
+        )
+    total = sum(d.messages for d in directions)
+    cpu: dict[str, dict[str, float]] = {}
+    for name in processes:
+        loop = cpu_after[name]["loop"] - cpu_before[name]["loop"]
+        other = cpu_after[name]["other"] - cpu_before[name]["other"]
+        cpu[name] = {"loop": loop, "other": other, "total": loop + other}
+    return ThroughputResult(
+        directions=directions,
+        aggregate_rate=total / ((last_delivered - first_created) / 1000),
+        wall_s=wall_s,
+        rss_peak={name: peak / 2**20 for name, peak in sampler.peak.items()},
+        cpu_s=cpu,
+        bench_cpu_s=bench_cpu,
+    )
+
+
+# -- the run ---------------------------------------------------------------------------------
+
+
+def machine() -> dict[str, Any]:
+    model = None
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": model,
+        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+
+
+@contextlib.contextmanager
+def terminate_cleanly() -> Iterator[None]:
+    """Turn SIGTERM into SystemExit, so that ``finally`` blocks stop the nodes."""
+
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def r(value: float, digits: int = 3) -> float:
+    return round(value, digits)
+
+
+def verdict(ok: bool) -> str:
+    return "[green]met[/]" if ok else "[red]missed[/]"
+
+
+def run() -> dict[str, Any]:
+    results: dict[str, Any] = {"date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "machine": machine()}
+    began = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="hotline-bench-") as tmp:
+        root = Path(tmp)
+
+        say("measuring the floor: fsync'd commit, TLS round trip, Ed25519")
+        fsync_ms = measure_fsync_commit(root)
+        tls_ms = measure_tls_rtt(root)
+        sign_us, verify_us = measure_crypto()
+        floor_ms = 2 * fsync_ms + tls_ms + (sign_us + verify_us) / 1000
+        results |= {
+            "fsync_commit_ms": r(fsync_ms),
+            "tls_rtt_ms": r(tls_ms),
+            "sign_us": r(sign_us, 1),
+            "verify_us": r(verify_us, 1),
+            "floor_ms": r(floor_ms),
+        }
+
+        say("creating, pinning and starting two nodes")
+        nodes = {party: make_node(root, party) for party in PARTIES}
+        a, b = nodes[PARTIES[0]], nodes[PARTIES[1]]
+        pin(a, b.config)
+        pin(b, a.config)
+        try:
+            for node in nodes.values():
+                node.start()
+            wait_until(lambda: a.connected(b.party) and b.connected(a.party), 30.0, "the link to come up")
+            processes = {name: psutil.Process(node.pid) for name, node in nodes.items()}
+            rss_start = {name: p.memory_info().rss / 2**20 for name, p in processes.items()}
+
+            say(f"latency: {LATENCY_WARMUP} warm-up + {LATENCY_SAMPLES} messages, one in flight")
+            samples = measure_latency(a, b)
+            internal = [s.internal_ms for s in samples]
+            observed = [s.observed_ms for s in samples]
+            p50, p99 = statistics.median(internal), percentile(internal, 99)
+            results |= {
+                "latency_p50_ms": r(p50),
+                "latency_p99_ms": r(p99),
+                "latency_mean_ms": r(statistics.fmean(internal)),
+                "latency_p50_over_floor": r(p50 / floor_ms, 2),
+                "latency_observed_p50_ms": r(statistics.median(observed)),
+                "latency_observed_p99_ms": r(percentile(observed, 99)),
+                "post_p50_ms": r(statistics.median([s.post_ms for s in samples])),
+                "latency_stages_mean_ms": {
+                    "created_to_signed": r(statistics.fmean([s.created_to_signed_ms for s in samples])),
+                    "signed_to_received": r(statistics.fmean([s.signed_to_received_ms for s in samples])),
+                    "received_to_delivered": r(statistics.fmean([s.received_to_delivered_ms for s in samples])),
+                },
+            }
+
+            time.sleep(1.0)
+            rss_idle = {name: p.memory_info().rss / 2**20 for name, p in processes.items()}
+            say(f"throughput: {THROUGHPUT_MESSAGES:,} messages {a.party} -> {b.party}")
+            one = measure_throughput(nodes, [(a.party, b.party)])
+            d = one.directions[0]
+            results |= {
+                "throughput_msgs_per_s": r(d.rate, 1),
+                "throughput_span_s": r(d.span_s),
+                "throughput_delivered": d.messages,
+                "throughput_rejected": d.rejected,
+                "throughput_received": d.received,
+                "throughput_enqueue_s": r(d.post_s),
+                "rss_start_mb": {k: r(v, 1) for k, v in rss_start.items()},
+                "rss_idle_mb_by_node": {k: r(v, 1) for k, v in rss_idle.items()},
+                "rss_peak_mb_by_node": {k: r(v, 1) for k, v in one.rss_peak.items()},
+                "rss_idle_mb": r(max(rss_idle.values()), 1),
+                "rss_peak_mb": r(max(one.rss_peak.values()), 1),
+                "cpu_us_per_msg": {
+                    name: {k: r(v / d.messages * 1e6, 1) for k, v in c.items()} for name, c in one.cpu_s.items()
+                },
+                "cpu_percent": {name: r(c["total"] / one.wall_s * 100, 1) for name, c in one.cpu_s.items()},
+                "bench_cpu_percent": r(one.bench_cpu_s / one.wall_s * 100, 1),
+            }
+
+            say(f"throughput: {THROUGHPUT_MESSAGES:,} messages each way at once")
+            both = measure_throughput(nodes, [(a.party, b.party), (b.party, a.party)])
+            results |= {
+                "bidir_msgs_per_s": {f"{x.sender}->{x.receiver}": r(x.rate, 1) for x in both.directions},
+                "bidir_total_msgs_per_s": r(both.aggregate_rate, 1),
+                "bidir_delivered": sum(x.messages for x in both.directions),
+                "bidir_rejected": sum(x.rejected for x in both.directions),
+                "bidir_rss_peak_mb": r(max(both.rss_peak.values()), 1),
+                "bidir_cpu_us_per_msg": {
+                    name: {
+                        k: r(v / sum(x.messages for x in both.directions) * 1e6, 1) for k, v in c.items()
+                    }
+                    for name, c in both.cpu_s.items()
+                },
+                "bidir_cpu_percent": {name: r(c["total"] / both.wall_s * 100, 1) for name, c in both.cpu_s.items()},
+            }
+        finally:
+            codes = {party: node.stop() for party, node in nodes.items()}
+            say(f"nodes stopped (exit codes {codes})")
+        results["node_exit_codes"] = codes
+        results["bench_seconds"] = r(time.monotonic() - began, 1)
+    return results
+
+
+def report(res: dict[str, Any]) -> None:
+    floor = res["floor_ms"]
+    m = res["machine"]
+    out.print(f"[bold]hotline benchmark[/]  {res['date']}  {m['nproc']} cores  {m['cpu']}  Python {m['python']}")
+    table = Table("figure", "measured", "compare with", "goal")
+    table.add_row("fsync'd SQLite commit (WAL, FULL)", f"{res['fsync_commit_ms']:.3f} ms", "floor component", "")
+    table.add_row("TLS 1.3 round trip, mutual auth", f"{res['tls_rtt_ms']:.3f} ms", "floor component", "")
+    table.add_row("Ed25519 sign / verify (300 B)", f"{res['sign_us']:.1f} / {res['verify_us']:.1f} us", "floor", "")
+    table.add_row("FLOOR: 2 commits + RTT + sign + verify", f"{floor:.3f} ms", "", "")
+    ok = res["latency_p50_over_floor"] <= GOAL_LATENCY_OVER_FLOOR
+    table.add_row(
+        "latency p50 (created -> delivered)",
+        f"{res['latency_p50_ms']:.1f} ms",
+        f"{res['latency_p50_over_floor']:.2f} x floor ({floor:.3f} ms)",
+        f"<= {GOAL_LATENCY_OVER_FLOOR:.0f} x floor: {verdict(ok)}",
+    )
+    table.add_row("latency p99", f"{res['latency_p99_ms']:.1f} ms", f"{res['latency_p99_ms'] / floor:.2f} x floor", "")
+    table.add_row(
+        "latency seen by the client p50 / p99",
+        f"{res['latency_observed_p50_ms']:.1f} / {res['latency_observed_p99_ms']:.1f} ms",
+        "POST + delivery + poll",
+        "",
+    )
+    stages = res["latency_stages_mean_ms"]
+    table.add_row(
+        "  mean: created->signed / ->received / ->delivered",
+        f"{stages['created_to_signed']:.2f} / {stages['signed_to_received']:.2f} / "
+        f"{stages['received_to_delivered']:.2f} ms",
+        f"commit {res['fsync_commit_ms']:.3f} ms, RTT {res['tls_rtt_ms']:.3f} ms",
+        "",
+    )
+    ok = res["throughput_msgs_per_s"] >= GOAL_THROUGHPUT
+    table.add_row(
+        f"throughput, {res['throughput_delivered']:,} in flight one way",
+        f"{res['throughput_msgs_per_s']:,.0f} msg/s",
+        f"1 fsync per group; {1000 / floor:,.0f}/s if one at a time at the floor",
+        f">= {GOAL_THROUGHPUT:,.0f}/s: {verdict(ok)}",
+    )
+    table.add_row(
+        "throughput, both ways at once",
+        ", ".join(f"{k} {v:,.0f}" for k, v in res["bidir_msgs_per_s"].items())
+        + f" msg/s (total {res['bidir_total_msgs_per_s']:,.0f}/s)",
+        "",
+        "(optional)",
+    )
+    cpu = res["cpu_us_per_msg"]
+    table.add_row(
+        "CPU per message one way (loop + other threads)",
+        ", ".join(f"{k} {v['loop']:.0f}+{v['other']:.0f} us" for k, v in cpu.items()),
+        ", ".join(f"{k} {v:.0f} %" for k, v in res["cpu_percent"].items()) + f" of a core; bench {res['bench_cpu_percent']:.0f} %",
+        "",
+    )
+    table.add_row(
+        "node RSS idle (before throughput)",
+        ", ".join(f"{k} {v:.1f}" for k, v in res["rss_idle_mb_by_node"].items()) + " MB",
+        "",
+        "",
+    )
+    ok = res["rss_peak_mb"] <= GOAL_RSS_MB
+    table.add_row(
+        "node RSS peak under load (50 ms samples)",
+        ", ".join(f"{k} {v:.1f}" for k, v in res["rss_peak_mb_by_node"].items())
+        + f" MB (both ways: {res['bidir_rss_peak_mb']:.1f})",
+        "",
+        f"<= {GOAL_RSS_MB:.0f} MB: {verdict(ok)}",
+    )
+    out.print(table)
+    for line in (
+        f"floor_ms {floor:.3f} = 2 x fsync_commit_ms {res['fsync_commit_ms']:.3f} + tls_rtt_ms {res['tls_rtt_ms']:.3f}"
+        f" + sign {res['sign_us']:.1f} us + verify {res['verify_us']:.1f} us",
+        f"latency_p50_ms {res['latency_p50_ms']:.1f}  vs floor_ms {floor:.3f}  ->"
+        f" {res['latency_p50_over_floor']:.2f} x (goal <= {GOAL_LATENCY_OVER_FLOOR:.0f} x)",
+        f"latency_p99_ms {res['latency_p99_ms']:.1f}  vs floor_ms {floor:.3f}",
+        f"throughput_msgs_per_s {res['throughput_msgs_per_s']:,.0f}  (goal >= {GOAL_THROUGHPUT:,.0f})",
+        f"rss_idle_mb {res['rss_idle_mb']:.1f}  rss_peak_mb {res['rss_peak_mb']:.1f}  (goal <= {GOAL_RSS_MB:.0f})",
+    ):
+        out.print(line)
+
+
+def main() -> int:
+    if len(sys.argv) == 5 and sys.argv[1] == "--tls-echo":
+        asyncio.run(tls_echo_server(Path(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4])))
+        return 0
+    with terminate_cleanly():
+        results = run()
+    report(results)
+    print(json.dumps(results, sort_keys=True), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
