@@ -7,13 +7,14 @@ the core wants written. Every decision lives in the core or in the node.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
 import structlog
 
-from hotline.errors import RemoteProtocolError
-from hotline.protocol import PeerSession
+from hotline.errors import LocalProtocolError, RemoteProtocolError
+from hotline.protocol import PeerSession, SessionState
 from hotline.protocol.events import Event
 
 log = structlog.get_logger("hotline.link")
@@ -27,7 +28,7 @@ class Link:
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
         dialed_by: str,
-        on_event: Callable[[Link, Event], Awaitable[None] | None],
+        on_event: Callable[[Link, Event], None],
     ) -> None:
         self.session = session
         self.reader = reader
@@ -40,6 +41,38 @@ class Link:
     @property
     def peer(self) -> str:
         return self.session.peer
+
+    @property
+    def usable(self) -> bool:
+        """Open for traffic: not closing, and the session has not ended."""
+        return not self.closed.is_set() and self.session.state is SessionState.OPEN
+
+    def send_envelopes(self, envelopes: list[bytes]) -> bool:
+        """Write envelopes if the link can carry them; False if it cannot (they stay unreceipted
+        and go out again on the next link)."""
+        if not self.usable:
+            return False
+        now = time.monotonic()
+        for envelope in envelopes:
+            self.session.send_envelope(envelope, now)
+        self.flush()
+        return True
+
+    def send_answer(self, answer: bytes, is_receipt: bool) -> bool:
+        """Write a receipt or rejection if the link can carry it; the peer resends otherwise."""
+        if not self.usable:
+            return False
+        if is_receipt:
+            self.session.send_receipt(answer, time.monotonic())
+        else:
+            self.session.send_rejection(answer, time.monotonic())
+        self.flush()
+        return True
+
+    async def drain(self) -> None:
+        """Wait while the kernel's send buffer is full (flow control toward a slow peer)."""
+        with contextlib.suppress(ConnectionError, OSError):
+            await self.writer.drain()
 
     def flush(self) -> None:
         data = self.session.data_to_send()
@@ -67,9 +100,7 @@ class Link:
                 now = time.monotonic()
                 self.session.receive_data(data, now)
                 while (event := self.session.next_event(now)) is not None:
-                    result = self.on_event(self, event)
-                    if result is not None:
-                        await result
+                    self.on_event(self, event)
                 self.flush()
         except RemoteProtocolError as exc:
             log.warning("peer broke the protocol; closing", peer=self.peer, code=exc.code, detail=exc.detail)
@@ -77,6 +108,8 @@ class Link:
                 self.writer.write(self.session.error_frame(exc))
         except (ConnectionError, OSError) as exc:
             log.info("connection lost", peer=self.peer, error=str(exc))
+        except LocalProtocolError as exc:  # a bug on our side: drop this link, keep the node
+            log.exception("local protocol error; closing the link", peer=self.peer, code=exc.code, detail=exc.detail)
         finally:
             await self.close()
 

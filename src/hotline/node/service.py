@@ -260,10 +260,10 @@ class Node:
     def _on_event(self, link: Link, event: ev.Event) -> None:
         channel = self.channels[link.peer]
         channel.last_contact_ms = wall_ms()
+        # Events from a link that lost the tie-break are still handled: they are authentic, and
+        # the sequence tracker they advanced is shared by every link to this peer.
         if isinstance(event, ev.SessionOpened):
             self._on_opened(channel, link, event)
-        elif channel.link is not link:
-            return  # a link that lost the tie-break: it is being closed
         elif isinstance(event, ev.EnvelopeReceived):
             self._on_envelope(channel, link, event)
         elif isinstance(event, ev.DuplicateReceived):
@@ -302,10 +302,7 @@ class Node:
                 peer_sends=event.peer_send_next,
                 expected=channel.inbound.next_seq,
             )
-        now = time.monotonic()
-        for item in channel.inflight.values():
-            link.session.send_envelope(item.envelope, now)
-        link.flush()
+        link.send_envelopes([item.envelope for item in channel.inflight.values()])
         if channel.inflight:
             self.store.mark_transmitted([i.number for i in channel.inflight.values()], wall_ms())
         channel.work.set()
@@ -347,18 +344,15 @@ class Node:
 
     async def _answer_when_stored(self, link: Link, stored: Awaitable[None], answer: bytes, is_receipt: bool) -> None:
         await stored
-        if link.closed.is_set():
-            return  # the peer will send it again and get the stored answer
-        if is_receipt:
-            link.session.send_receipt(answer, time.monotonic())
-        else:
-            link.session.send_rejection(answer, time.monotonic())
-        link.flush()
+        link.send_answer(answer, is_receipt)  # if the link is gone, the peer resends and gets it
 
     async def _on_duplicate(self, channel: Channel, link: Link, event: ev.DuplicateReceived) -> None:
         answer = await self.store.stored_answer(channel.party, event.seq)
-        if answer is not None and answer.envelope_id == event.opened.id:
-            await self._answer_when_stored(link, asyncio.sleep(0), answer.answer, answer.is_receipt)
+        if answer is None:
+            log.error("no stored answer for a sequence number already passed", peer=channel.party, seq=event.seq)
+            return
+        if answer.envelope_id == event.opened.id:
+            link.send_answer(answer.answer, answer.is_receipt)
             return
         self._refuse(
             channel,
@@ -466,13 +460,9 @@ class Node:
             waiter = self._dispatch_waiters.pop(item.number, None)
             if waiter is not None and not waiter.done():
                 waiter.set_result(None)
-        link = channel.link
-        if link is not None and not link.closed.is_set():
-            now = time.monotonic()
-            for item in items:
-                link.session.send_envelope(item.envelope, now)
-            link.flush()
-            await link.writer.drain()
+        link = channel.link  # again: the link may have changed while the commit ran
+        if link is not None and link.send_envelopes([item.envelope for item in items]):
+            await link.drain()
 
     # -- the operator's side -----------------------------------------------------------------
 
