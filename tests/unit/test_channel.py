@@ -1,0 +1,43 @@
+"""Per-peer rules that both ends must apply identically."""
+
+import random
+from typing import Any
+
+from hotline.crypto import VerifyKey, generate_signing_key
+from hotline.node.channel import Backoff, Channel
+from hotline.protocol import InboundSequence
+from hotline.storage import PeerRecord
+
+
+class FakeLink:
+    def __init__(self, dialed_by: str) -> None:
+        self.dialed_by = dialed_by
+
+
+def channel(peer: str) -> Channel:
+    record = PeerRecord(peer, generate_signing_key().verify_key.raw, b"", ("127.0.0.1:1",), "", 0)
+    return Channel(record, VerifyKey(record.sign_key), InboundSequence(), 1, Backoff(0.2, 5.0))
+
+
+def test_both_ends_keep_the_link_dialed_by_the_first_name() -> None:
+    # GENSTAB < SACEUR: whichever link opened first, both ends settle on the one GENSTAB dialed.
+    for first, second in (("GENSTAB", "SACEUR"), ("SACEUR", "GENSTAB")):
+        at_saceur, at_genstab = channel("GENSTAB"), channel("SACEUR")
+        for ch, local in ((at_saceur, "SACEUR"), (at_genstab, "GENSTAB")):
+            assert ch.keeps_new_link(local, first)
+            ch.link = FakeLink(first)  # type: ignore[assignment]
+            if ch.keeps_new_link(local, second):
+                ch.link = FakeLink(second)  # type: ignore[assignment]
+        links: list[Any] = [at_saceur.link, at_genstab.link]
+        assert [link.dialed_by for link in links] == ["GENSTAB", "GENSTAB"]
+
+
+def test_backoff_grows_with_jitter_and_stays_capped() -> None:
+    random.seed(7)
+    backoff = Backoff(0.2, 5.0)
+    delays = [backoff.next_delay() for _ in range(30)]
+    assert all(0.2 <= d <= 5.0 for d in delays)
+    assert max(delays[:2]) <= 0.4
+    assert max(delays[10:]) > 2.0  # it does grow toward the cap
+    backoff.reset()
+    assert backoff.next_delay() <= 0.2
