@@ -44,9 +44,9 @@ class Attack:
         signed = sign_envelope(self.party, "SACEUR", self.next_seq, f"valid #{self.next_seq}")
         raw.send(encode_frame(FrameType.ENVELOPE, obj=signed))
         frame = await raw.expect(FrameType.RECEIPT)
-        receipt = Receipt.from_opened(open_signed(frame["obj"], "receipt"))
-        assert receipt.seq == self.next_seq
-        assert receipt.envelope_id == open_signed(signed, "envelope").id
+        [entry] = Receipt.from_opened(open_signed(frame["obj"], "receipt")).entries
+        assert entry.seq == self.next_seq
+        assert entry.envelope_id == open_signed(signed, "envelope").id
         await raw.close()
         self.next_seq += 1
         return signed
@@ -154,7 +154,8 @@ async def test_a_replayed_envelope_gets_the_stored_receipt_and_is_not_stored_aga
     raw = await attack.linked()
     raw.send(encode_frame(FrameType.ENVELOPE, obj=first))
     frame = await raw.expect(FrameType.RECEIPT)
-    assert Receipt.from_opened(open_signed(frame["obj"], "receipt")).seq == 1
+    [entry] = Receipt.from_opened(open_signed(frame["obj"], "receipt")).entries
+    assert (entry.seq, entry.envelope_id) == (1, open_signed(first, "envelope").id)
     await raw.close()
     assert len(attack.inbox()) == 1
     await attack.deliver_valid()

@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hotline.crypto import generate_signing_key
-from hotline.envelope import Envelope, FieldError, Precedence, Receipt, Rejection, open_signed, seal
+from hotline.envelope import Envelope, FieldError, Precedence, Receipt, ReceiptEntry, Rejection, open_signed, seal
 from hotline.errors import EncodingError, SignatureError
 from hotline.testing import Party, sign_envelope
 
@@ -61,7 +61,7 @@ def test_signature_from_another_key_is_refused() -> None:
 
 
 def test_domain_separation_a_receipt_signature_is_not_an_envelope_signature() -> None:
-    receipt = Receipt("BRAVO", "ALPHA", b"\x01" * 32, 1, 0, 0).seal(KEY)
+    receipt = Receipt("BRAVO", "ALPHA", 0, (ReceiptEntry(1, b"\x01" * 32, 0),)).seal(KEY)
     opened = open_signed(receipt, "receipt")
     forged = seal("envelope", opened.fields, KEY)  # same fields, re-signed: fine
     assert open_signed(forged, "envelope").signature != opened.signature
@@ -70,7 +70,7 @@ def test_domain_separation_a_receipt_signature_is_not_an_envelope_signature() ->
 
 
 def test_receipt_and_rejection_round_trip() -> None:
-    receipt = Receipt("BRAVO", "ALPHA", b"\x02" * 32, 7, 123, 40)
+    receipt = Receipt("BRAVO", "ALPHA", 123, (ReceiptEntry(7, b"\x02" * 32, 40), ReceiptEntry(8, b"\x03" * 32, 41)))
     assert Receipt.from_opened(open_signed(receipt.seal(KEY), "receipt")) == receipt
     rejection = Rejection("BRAVO", "ALPHA", b"\x03" * 32, None, 5, "sequence-gap", "expected 3", False)
     assert Rejection.from_opened(open_signed(rejection.seal(KEY), "rejection")) == rejection

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hotline.envelope import Receipt, cbor, open_signed
+from hotline.envelope import Receipt, ReceiptEntry, cbor, open_signed
 from hotline.errors import LocalProtocolError, RemoteProtocolError
 from hotline.protocol import FrameType, InboundSequence, PeerSession, SessionState, encode_frame
 from hotline.protocol import events as ev
@@ -28,12 +28,12 @@ def test_envelope_then_receipt() -> None:
     assert received.envelope.body["text"] == "hello"
     assert pair.b.inbound.next_seq == 2
 
-    receipt = Receipt("BRAVO", "ALPHA", received.opened.id, 1, 5, 0).seal(pair.b_party.key)
+    receipt = Receipt("BRAVO", "ALPHA", 5, (ReceiptEntry(1, received.opened.id, 0),)).seal(pair.b_party.key)
     pair.b.send_receipt(receipt, pair.clock.now)
     at_a, _ = pair.transfer()
     [got] = at_a
     assert isinstance(got, ev.ReceiptReceived)
-    assert got.receipt.envelope_id == received.opened.id
+    assert got.receipt.entries[0].envelope_id == received.opened.id
 
 
 def test_duplicate_gap_and_next_are_told_apart() -> None:
@@ -198,7 +198,7 @@ def test_random_well_framed_maps_give_only_events_or_the_remote_protocol_error(
 
 def test_receipt_is_bound_to_its_signer() -> None:
     pair = SessionPair()
-    forged = Receipt("BRAVO", "ALPHA", b"\x00" * 32, 1, 0, 0).seal(Party("BRAVO").key)
+    forged = Receipt("BRAVO", "ALPHA", 0, (ReceiptEntry(1, b"\x00" * 32, 0),)).seal(Party("BRAVO").key)
     pair.a.receive_data(encode_frame(FrameType.RECEIPT, obj=forged), pair.clock.now)
     with pytest.raises(RemoteProtocolError) as info:
         pair.a.next_event(pair.clock.now)

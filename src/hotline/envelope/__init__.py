@@ -6,6 +6,7 @@ from hotline.envelope.model import (
     FieldError,
     Precedence,
     Receipt,
+    ReceiptEntry,
     Rejection,
     serial,
 )
@@ -18,6 +19,7 @@ __all__ = [
     "Opened",
     "Precedence",
     "Receipt",
+    "ReceiptEntry",
     "Rejection",
     "object_id",
     "open_signed",

@@ -125,16 +125,32 @@ class Envelope:
         return envelope
 
 
+MAX_RECEIPT_ENTRIES = 4096
+
+
+@dataclass(frozen=True)
+class ReceiptEntry:
+    """One envelope named by a receipt: its sequence number, its id, and where it sits in the
+    receiver's transcript."""
+
+    seq: int
+    envelope_id: bytes
+    index: int
+
+
 @dataclass(frozen=True)
 class Receipt:
-    """The receiver's signed statement that an envelope is durably stored."""
+    """The receiver's signed statement that envelopes are durably stored.
+
+    One receipt names every envelope stored in the same transaction: under load the receiver
+    signs once per commit, not once per message, and each entry is as binding as a receipt of
+    its own (the evidence for one message is the receipt plus the entry that names it).
+    """
 
     sender: str  # the receiving node, which signs the receipt
-    recipient: str  # the node that sent the envelope
-    envelope_id: bytes
-    seq: int
+    recipient: str  # the node that sent the envelopes
     stored_ms: int
-    index: int  # where the envelope sits in the receiver's transcript
+    entries: tuple[ReceiptEntry, ...]
     version: int = VERSION
 
     def fields(self) -> dict[str, Any]:
@@ -142,26 +158,36 @@ class Receipt:
             "v": self.version,
             "from": self.sender,
             "to": self.recipient,
-            "env": self.envelope_id,
-            "seq": self.seq,
             "stored": self.stored_ms,
-            "index": self.index,
+            "entries": [[e.seq, e.envelope_id, e.index] for e in self.entries],
         }
 
     def seal(self, key: SigningKey) -> bytes:
         return seal("receipt", self.fields(), key)
 
+    def entry(self, seq: int) -> ReceiptEntry | None:
+        return next((e for e in self.entries if e.seq == seq), None)
+
     @classmethod
     def from_opened(cls, opened: Opened) -> Receipt:
         f = _Fields(opened.fields)
+        raw_entries = f.optional("entries")
+        if not isinstance(raw_entries, list) or not 1 <= len(raw_entries) <= MAX_RECEIPT_ENTRIES:
+            raise FieldError("entries", f"must be a list of 1..{MAX_RECEIPT_ENTRIES} [seq, id, index] entries")
+        entries = []
+        for position, raw in enumerate(raw_entries):
+            if not (isinstance(raw, list) and len(raw) == 3):
+                raise FieldError(f"entries.{position}", "must be [seq, id, index]")
+            entry = _Fields(dict(zip(("seq", "env", "index"), raw, strict=True)))
+            entries.append(
+                ReceiptEntry(entry.integer("seq", 1, MAX_SEQ), entry.digest("env"), entry.integer("index", 0, MAX_SEQ))
+            )
         receipt = cls(
             version=f.integer("v", VERSION, VERSION),
             sender=f.text("from", PARTY_PATTERN.pattern),
             recipient=f.text("to", PARTY_PATTERN.pattern),
-            envelope_id=f.digest("env"),
-            seq=f.integer("seq", 1, MAX_SEQ),
             stored_ms=f.integer("stored", 0, 2**53),
-            index=f.integer("index", 0, MAX_SEQ),
+            entries=tuple(entries),
         )
         f.no_extras()
         return receipt

@@ -29,12 +29,14 @@ class Link:
         writer: asyncio.StreamWriter,
         dialed_by: str,
         on_event: Callable[[Link, Event], None],
+        on_drained: Callable[[Link], None],
     ) -> None:
         self.session = session
         self.reader = reader
         self.writer = writer
         self.dialed_by = dialed_by
         self.on_event = on_event
+        self.on_drained = on_drained  # called once everything read so far has become events
         self.closed = asyncio.Event()
         self.opened_at = time.monotonic()
 
@@ -101,6 +103,7 @@ class Link:
                 self.session.receive_data(data, now)
                 while (event := self.session.next_event(now)) is not None:
                     self.on_event(self, event)
+                self.on_drained(self)
                 self.flush()
         except RemoteProtocolError as exc:
             log.warning("peer broke the protocol; closing", peer=self.peer, code=exc.code, detail=exc.detail)

@@ -10,8 +10,10 @@ signs it, stores the signed envelope (durable), and only then writes it to the l
 Sequence numbers are given at dispatch, not at enqueue, so that a FLASH queued behind
 thousands of ROUTINE drafts takes the next number and leaves first.
 
-*Receiving.* An authentic envelope with the next sequence number is stored with our signed
-receipt in one transaction; the receipt is written to the wire only after that commit. A
+*Receiving.* Authentic envelopes with the next sequence numbers are stored, together with one
+signed receipt naming all those that arrived in the same read, in one transaction; the receipt
+is written to the wire only after that commit. Under load the receiver thus signs once per
+batch, not once per message. A
 duplicate is answered with the stored receipt. Everything the core refused is stored as
 evidence and answered with a signed rejection.
 
@@ -41,8 +43,18 @@ from typing import Any
 import structlog
 
 from hotline.crypto import SigningKey, VerifyKey, spki_pin
-from hotline.envelope import DEFAULT_MARKING, Envelope, FieldError, Precedence, Receipt, Rejection, cbor, object_id
-from hotline.envelope.model import MARKING_PATTERN
+from hotline.envelope import (
+    DEFAULT_MARKING,
+    Envelope,
+    FieldError,
+    Precedence,
+    Receipt,
+    ReceiptEntry,
+    Rejection,
+    cbor,
+    object_id,
+)
+from hotline.envelope.model import MARKING_PATTERN, MAX_RECEIPT_ENTRIES
 from hotline.errors import ConfigError, HotlineError
 from hotline.forms import validate_body
 from hotline.node.card import IdentityCard, parse_address, vet_new_peer
@@ -96,6 +108,7 @@ class Node:
         self._server_ctx: ssl.SSLContext | None = None
         self._client_ctx: ssl.SSLContext | None = None
         self._dispatch_waiters: dict[int, asyncio.Future[None]] = {}
+        self._received: dict[Link, list[ev.EnvelopeReceived]] = {}  # per link, awaiting one receipt
         self.stopped = asyncio.Event()
         self.started_ms = wall_ms()
 
@@ -246,10 +259,11 @@ class Node:
             heartbeat=self.config.timers.heartbeat,
             dead_after=self.config.timers.dead_after,
         )
-        link = Link(session, reader, writer, dialed_by, self._on_event)
+        link = Link(session, reader, writer, dialed_by, self._on_event, self._flush_received)
         try:
             await link.run()
         finally:
+            self._flush_received(link)
             if channel.link is link:
                 channel.link = None
                 channel.link_lost.set()
@@ -262,10 +276,15 @@ class Node:
         channel.last_contact_ms = wall_ms()
         # Events from a link that lost the tie-break are still handled: they are authentic, and
         # the sequence tracker they advanced is shared by every link to this peer.
+        if isinstance(event, ev.EnvelopeReceived):
+            batch = self._received.setdefault(link, [])
+            batch.append(event)
+            if len(batch) >= MAX_RECEIPT_ENTRIES:
+                self._flush_received(link)
+            return
+        self._flush_received(link)  # keep the transcript in arrival order
         if isinstance(event, ev.SessionOpened):
             self._on_opened(channel, link, event)
-        elif isinstance(event, ev.EnvelopeReceived):
-            self._on_envelope(channel, link, event)
         elif isinstance(event, ev.DuplicateReceived):
             self._spawn(self._on_duplicate(channel, link, event))
         elif isinstance(event, ev.EnvelopeRefused):
@@ -304,7 +323,7 @@ class Node:
             )
         link.send_envelopes([item.envelope for item in channel.inflight.values()])
         if channel.inflight:
-            self.store.mark_transmitted([i.number for i in channel.inflight.values()], wall_ms())
+            self._spawn(self.store.mark_transmitted([i.number for i in channel.inflight.values()], wall_ms()))
         channel.work.set()
 
     def _take_indices(self, count: int) -> int:
@@ -312,34 +331,45 @@ class Node:
         self._transcript_next += count
         return first
 
-    def _on_envelope(self, channel: Channel, link: Link, event: ev.EnvelopeReceived) -> None:
-        envelope, opened = event.envelope, event.opened
-        index = self._take_indices(2)  # the envelope, then our receipt
+    def _flush_received(self, link: Link) -> None:
+        """Store the envelopes that arrived in one read, with one receipt naming them all.
+
+        Called when the link has handed over everything it read, before any other kind of
+        event, and when the link closes: envelopes the sequence tracker accepted must be
+        stored even if their link died, or their numbers would be lost.
+        """
+        batch = self._received.pop(link, None)
+        if not batch:
+            return
+        channel = self.channels[link.peer]
+        first = self._take_indices(len(batch) + 1)  # the envelopes, then our receipt
         now_ms = wall_ms()
-        receipt = Receipt(self.party, channel.party, opened.id, envelope.seq, now_ms, index).seal(self.key)
-        row = InboxRow(
-            peer=channel.party,
-            seq=envelope.seq,
-            number=envelope.number,
-            envelope_id=opened.id,
-            precedence=envelope.precedence.value,
-            marking=envelope.marking,
-            kind=envelope.kind,
-            body=cbor.encode(envelope.body),
-            sent_ms=envelope.sent_ms,
-            received_ms=now_ms,
-            envelope=opened.raw,
-            receipt=receipt,
-        )
-        stored = self.store.store_inbound(row, index)
+        entries = tuple(ReceiptEntry(e.envelope.seq, e.opened.id, first + i) for i, e in enumerate(batch))
+        receipt = Receipt(self.party, channel.party, now_ms, entries).seal(self.key)
+        rows = [
+            InboxRow(
+                peer=channel.party,
+                seq=e.envelope.seq,
+                number=e.envelope.number,
+                envelope_id=e.opened.id,
+                precedence=e.envelope.precedence.value,
+                marking=e.envelope.marking,
+                kind=e.envelope.kind,
+                body=cbor.encode(e.envelope.body),
+                sent_ms=e.envelope.sent_ms,
+                received_ms=now_ms,
+                envelope=e.opened.raw,
+            )
+            for e in batch
+        ]
+        stored = self.store.store_inbound(rows, receipt, first)
         self._spawn(self._answer_when_stored(link, stored, receipt, True))
         log.info(
             "received",
             peer=channel.party,
-            serial=envelope.serial,
-            seq=envelope.seq,
-            precedence=envelope.precedence.value,
-            kind=envelope.kind,
+            count=len(batch),
+            seq=f"{batch[0].envelope.seq}-{batch[-1].envelope.seq}",
+            most_urgent=min((e.envelope.precedence for e in batch), key=lambda p: p.rank).value,
         )
 
     async def _answer_when_stored(self, link: Link, stored: Awaitable[None], answer: bytes, is_receipt: bool) -> None:
@@ -379,25 +409,32 @@ class Node:
         log.warning("envelope refused", peer=channel.party, seq=seq, reason=reason, detail=detail)
 
     def _on_receipt(self, channel: Channel, event: ev.ReceiptReceived) -> None:
-        receipt = event.receipt
-        item = channel.inflight.get(receipt.seq)
-        if item is None:
-            return  # a second receipt for a message already delivered: harmless after a resend
-        if item.envelope_id != receipt.envelope_id:
-            log.critical(
-                "peer receipted a different envelope under our sequence number", peer=channel.party, seq=receipt.seq
+        delivered = []
+        for entry in event.receipt.entries:
+            item = channel.inflight.get(entry.seq)
+            if item is None:
+                continue  # already delivered: a second receipt after a resend is harmless
+            if item.envelope_id != entry.envelope_id:
+                log.critical(
+                    "peer receipted a different envelope under our sequence number", peer=channel.party, seq=entry.seq
+                )
+                continue
+            del channel.inflight[entry.seq]
+            delivered.append(entry.seq)
+        if delivered:
+            self._spawn(
+                self.store.record_receipt(channel.party, delivered, event.opened.raw, wall_ms(), self._take_indices(1))
             )
-            return
-        del channel.inflight[receipt.seq]
-        self.store.record_receipt(channel.party, receipt.seq, event.opened.raw, wall_ms(), self._take_indices(1))
-        self._wake_dispatch(channel)
+            self._wake_dispatch(channel)
 
     def _on_rejection(self, channel: Channel, event: ev.RejectionReceived) -> None:
         rejection = event.rejection
         for seq, item in channel.inflight.items():
             if item.envelope_id == rejection.envelope_id:
                 del channel.inflight[seq]
-                self.store.record_rejection(item.envelope_id, event.opened.raw, wall_ms(), self._take_indices(1))
+                self._spawn(
+                    self.store.record_rejection(item.envelope_id, event.opened.raw, wall_ms(), self._take_indices(1))
+                )
                 log.warning(
                     "message rejected by peer",
                     peer=channel.party,
@@ -502,8 +539,7 @@ class Node:
         if waiters:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.gather(*waiters), wait_dispatch)
-        rows = [await self.store.find_outbox(q.number) for q in queued]
-        return [r for r in rows if r is not None]
+        return await self.store.find_outbox([q.number for q in queued])
 
     async def status(self) -> list[dict[str, Any]]:
         result = []

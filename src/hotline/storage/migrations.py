@@ -16,6 +16,13 @@ MIGRATIONS: list[str] = [
         card TEXT NOT NULL,
         added_ms INTEGER NOT NULL
     );
+    CREATE TABLE receipts (                 -- one signed receipt names every envelope of a commit
+        id INTEGER PRIMARY KEY,
+        peer TEXT NOT NULL,
+        direction TEXT NOT NULL CHECK (direction IN ('sent', 'received')),
+        obj BLOB NOT NULL,
+        at_ms INTEGER NOT NULL
+    );
     CREATE TABLE outbox (
         num INTEGER PRIMARY KEY,            -- node-wide message number: the serial
         peer TEXT NOT NULL REFERENCES peers(party),
@@ -34,7 +41,7 @@ MIGRATIONS: list[str] = [
         signed_ms INTEGER,
         state TEXT NOT NULL CHECK (state IN ('queued', 'sent', 'delivered', 'rejected')),
         sent_ms INTEGER,
-        receipt BLOB,
+        receipt_id INTEGER REFERENCES receipts (id),
         delivered_ms INTEGER,
         rejection BLOB,
         rejected_ms INTEGER,
@@ -42,7 +49,7 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX outbox_queue ON outbox (peer, rank, num) WHERE seq IS NULL;
     CREATE INDEX outbox_unreceipted ON outbox (peer, seq)
-        WHERE seq IS NOT NULL AND receipt IS NULL AND rejection IS NULL;
+        WHERE seq IS NOT NULL AND receipt_id IS NULL AND rejection IS NULL;
     CREATE TABLE inbox (
         peer TEXT NOT NULL,
         seq INTEGER NOT NULL,
@@ -55,7 +62,7 @@ MIGRATIONS: list[str] = [
         sent_ms INTEGER NOT NULL,
         received_ms INTEGER NOT NULL,
         envelope BLOB NOT NULL,
-        receipt BLOB NOT NULL,
+        receipt_id INTEGER NOT NULL REFERENCES receipts (id),
         PRIMARY KEY (peer, seq)
     );
     CREATE TABLE refused (                  -- authentic but invalid envelopes, kept as evidence

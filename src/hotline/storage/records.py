@@ -82,6 +82,9 @@ class OutboxRow:
 
 @dataclass(frozen=True)
 class InboxRow:
+    """A received envelope. ``receipt`` (the signed receipt that names it, perhaps with other
+    envelopes of the same commit) is filled when the row is read back."""
+
     peer: str
     seq: int
     number: int
@@ -93,7 +96,7 @@ class InboxRow:
     sent_ms: int
     received_ms: int
     envelope: bytes
-    receipt: bytes
+    receipt: bytes = b""
 
 
 @dataclass(frozen=True)

@@ -40,10 +40,12 @@ T = TypeVar("T")
 MAX_BATCH = 1024
 _STOP = object()
 _OUTBOX_COLUMNS = (
-    "num, peer, ref, precedence, marking, kind, body, created_ms, seq, env_id, state, sent_ms, "
-    "delivered_ms, rejected_ms, envelope, receipt, rejection"
+    "num, o.peer, ref, precedence, marking, kind, body, created_ms, seq, env_id, state, sent_ms, "
+    "delivered_ms, rejected_ms, envelope, r.obj, rejection"
 )
-_INBOX_COLUMNS = "peer, seq, num, env_id, precedence, marking, kind, body, sent_ms, received_ms, envelope, receipt"
+_OUTBOX_FROM = "outbox o LEFT JOIN receipts r ON r.id = o.receipt_id"
+_INBOX_COLUMNS = "i.peer, seq, num, env_id, precedence, marking, kind, body, sent_ms, received_ms, envelope, r.obj"
+_INBOX_FROM = "inbox i JOIN receipts r ON r.id = i.receipt_id"
 
 
 def connect(path: Path) -> sqlite3.Connection:
@@ -195,27 +197,37 @@ def _mark_transmitted(conn: sqlite3.Connection, numbers: list[int], at_ms: int) 
 def _unreceipted(conn: sqlite3.Connection, peer: str) -> list[Dispatched]:
     rows = conn.execute(
         "SELECT num, peer, seq, envelope, env_id, signed_ms, rank FROM outbox "
-        "WHERE peer=? AND seq IS NOT NULL AND receipt IS NULL AND rejection IS NULL ORDER BY seq",
+        "WHERE peer=? AND seq IS NOT NULL AND receipt_id IS NULL AND rejection IS NULL ORDER BY seq",
         (peer,),
     ).fetchall()
     return [Dispatched(*r) for r in rows]
 
 
-def _record_receipt(conn: sqlite3.Connection, peer: str, seq: int, receipt: bytes, at_ms: int, index: int) -> bool:
-    cur = conn.execute(
-        "UPDATE outbox SET receipt=?, delivered_ms=?, state='delivered', sent_ms=coalesce(sent_ms, ?) "
-        "WHERE peer=? AND seq=? AND receipt IS NULL AND rejection IS NULL",
-        (receipt, at_ms, at_ms, peer, seq),
-    )
-    if cur.rowcount:
+def _record_receipt(
+    conn: sqlite3.Connection, peer: str, seqs: list[int], receipt: bytes, at_ms: int, index: int
+) -> int:
+    """Mark the named envelopes delivered by ``receipt``; returns how many were not already."""
+    receipt_id = conn.execute(
+        "INSERT INTO receipts (peer, direction, obj, at_ms) VALUES (?, 'received', ?, ?)", (peer, receipt, at_ms)
+    ).lastrowid
+    changed = 0
+    for seq in seqs:
+        changed += conn.execute(
+            "UPDATE outbox SET receipt_id=?, delivered_ms=?, state='delivered', sent_ms=coalesce(sent_ms, ?) "
+            "WHERE peer=? AND seq=? AND receipt_id IS NULL AND rejection IS NULL",
+            (receipt_id, at_ms, at_ms, peer, seq),
+        ).rowcount
+    if changed:
         _append(conn, index, "receipt", receipt, at_ms)
-    return cur.rowcount == 1
+    else:
+        conn.execute("DELETE FROM receipts WHERE id=?", (receipt_id,))
+    return changed
 
 
 def _record_rejection(conn: sqlite3.Connection, envelope_id: bytes, rejection: bytes, at_ms: int, index: int) -> bool:
     cur = conn.execute(
         "UPDATE outbox SET rejection=?, rejected_ms=?, state='rejected' "
-        "WHERE env_id=? AND receipt IS NULL AND rejection IS NULL",
+        "WHERE env_id=? AND receipt_id IS NULL AND rejection IS NULL",
         (rejection, at_ms, envelope_id),
     )
     if cur.rowcount:
@@ -223,26 +235,36 @@ def _record_rejection(conn: sqlite3.Connection, envelope_id: bytes, rejection: b
     return cur.rowcount == 1
 
 
-def _store_inbound(conn: sqlite3.Connection, row: InboxRow, index: int) -> None:
-    _append(conn, index, "envelope", row.envelope, row.received_ms)
-    conn.execute(
-        f"INSERT INTO inbox ({_INBOX_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-        (
-            row.peer,
-            row.seq,
-            row.number,
-            row.envelope_id,
-            row.precedence,
-            row.marking,
-            row.kind,
-            row.body,
-            row.sent_ms,
-            row.received_ms,
-            row.envelope,
-            row.receipt,
-        ),
+def _store_inbound(conn: sqlite3.Connection, rows: list[InboxRow], receipt: bytes, first_index: int) -> None:
+    """Store envelopes and the one receipt that names them all, in transcript order."""
+    for offset, row in enumerate(rows):
+        _append(conn, first_index + offset, "envelope", row.envelope, row.received_ms)
+    at_ms = rows[-1].received_ms
+    receipt_id = conn.execute(
+        "INSERT INTO receipts (peer, direction, obj, at_ms) VALUES (?, 'sent', ?, ?)", (rows[0].peer, receipt, at_ms)
+    ).lastrowid
+    conn.executemany(
+        "INSERT INTO inbox (peer, seq, num, env_id, precedence, marking, kind, body, sent_ms, received_ms, "
+        "envelope, receipt_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+        [
+            (
+                r.peer,
+                r.seq,
+                r.number,
+                r.envelope_id,
+                r.precedence,
+                r.marking,
+                r.kind,
+                r.body,
+                r.sent_ms,
+                r.received_ms,
+                r.envelope,
+                receipt_id,
+            )
+            for r in rows
+        ],
     )
-    _append(conn, index + 1, "receipt", row.receipt, row.received_ms)
+    _append(conn, first_index + len(rows), "receipt", receipt, at_ms)
 
 
 def _store_refused(
@@ -268,7 +290,7 @@ def _store_refused(
 
 
 def _stored_answer(conn: sqlite3.Connection, peer: str, seq: int) -> StoredAnswer | None:
-    row = conn.execute("SELECT env_id, receipt FROM inbox WHERE peer=? AND seq=?", (peer, seq)).fetchone()
+    row = conn.execute(f"SELECT env_id, r.obj FROM {_INBOX_FROM} WHERE i.peer=? AND seq=?", (peer, seq)).fetchone()
     if row is not None:
         return StoredAnswer(row[0], row[1], True)
     row = conn.execute(
@@ -279,26 +301,30 @@ def _stored_answer(conn: sqlite3.Connection, peer: str, seq: int) -> StoredAnswe
 
 def _outbox(conn: sqlite3.Connection, limit: int, where: str = "", args: tuple[Any, ...] = ()) -> list[OutboxRow]:
     rows = conn.execute(
-        f"SELECT {_OUTBOX_COLUMNS} FROM outbox {where} ORDER BY num DESC LIMIT ?", (*args, limit)
+        f"SELECT {_OUTBOX_COLUMNS} FROM {_OUTBOX_FROM} {where} ORDER BY num DESC LIMIT ?", (*args, limit)
     ).fetchall()
     return [OutboxRow(*r) for r in rows]
 
 
-def _find_outbox(conn: sqlite3.Connection, number: int) -> OutboxRow | None:
-    rows = _outbox(conn, 1, "WHERE num=?", (number,))
-    return rows[0] if rows else None
+def _find_outbox(conn: sqlite3.Connection, numbers: list[int]) -> list[OutboxRow]:
+    found: dict[int, OutboxRow] = {}
+    for start in range(0, len(numbers), 500):  # SQLite caps the number of bound parameters
+        chunk = numbers[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        found |= {row.number: row for row in _outbox(conn, len(chunk), f"WHERE num IN ({marks})", tuple(chunk))}
+    return [found[n] for n in numbers if n in found]
 
 
 def _inbox(conn: sqlite3.Connection, limit: int) -> list[InboxRow]:
     rows = conn.execute(
-        f"SELECT {_INBOX_COLUMNS} FROM inbox ORDER BY received_ms DESC, peer, seq DESC LIMIT ?", (limit,)
+        f"SELECT {_INBOX_COLUMNS} FROM {_INBOX_FROM} ORDER BY received_ms DESC, i.peer, seq DESC LIMIT ?", (limit,)
     ).fetchall()
     return [InboxRow(*r) for r in rows]
 
 
 def _queue_depth(conn: sqlite3.Connection, peer: str) -> int:
     (count,) = conn.execute(
-        "SELECT count(*) FROM outbox WHERE peer=? AND receipt IS NULL AND rejection IS NULL", (peer,)
+        "SELECT count(*) FROM outbox WHERE peer=? AND receipt_id IS NULL AND rejection IS NULL", (peer,)
     ).fetchone()
     return int(count)
 
@@ -397,14 +423,14 @@ class SqliteStore:
     def unreceipted(self, peer: str) -> asyncio.Future[list[Dispatched]]:
         return self._call(_unreceipted, peer)
 
-    def record_receipt(self, peer: str, seq: int, receipt: bytes, at_ms: int, index: int) -> asyncio.Future[bool]:
-        return self._call(_record_receipt, peer, seq, receipt, at_ms, index)
+    def record_receipt(self, peer: str, seqs: list[int], receipt: bytes, at_ms: int, index: int) -> asyncio.Future[int]:
+        return self._call(_record_receipt, peer, seqs, receipt, at_ms, index)
 
     def record_rejection(self, envelope_id: bytes, rejection: bytes, at_ms: int, index: int) -> asyncio.Future[bool]:
         return self._call(_record_rejection, envelope_id, rejection, at_ms, index)
 
-    def store_inbound(self, row: InboxRow, index: int) -> asyncio.Future[None]:
-        return self._call(_store_inbound, row, index)
+    def store_inbound(self, rows: list[InboxRow], receipt: bytes, first_index: int) -> asyncio.Future[None]:
+        return self._call(_store_inbound, rows, receipt, first_index)
 
     def store_refused(
         self,
@@ -432,8 +458,8 @@ class SqliteStore:
     def inbox(self, limit: int = 1000) -> asyncio.Future[list[InboxRow]]:
         return self._call(_inbox, limit)
 
-    def find_outbox(self, number: int) -> asyncio.Future[OutboxRow | None]:
-        return self._call(_find_outbox, number)
+    def find_outbox(self, numbers: list[int]) -> asyncio.Future[list[OutboxRow]]:
+        return self._call(_find_outbox, numbers)
 
     def queue_depth(self, peer: str) -> asyncio.Future[int]:
         return self._call(_queue_depth, peer)
