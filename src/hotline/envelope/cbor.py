@@ -26,8 +26,9 @@ def encode(value: Any) -> bytes:
     return cbor2.dumps(value, canonical=True)
 
 
-def decode(data: bytes) -> Any:
-    """Decode one canonical CBOR item, refusing anything that is not in canonical form."""
+def decode(data: bytes, canonical: bool = True) -> Any:
+    """Decode one CBOR item: strictly (no tags, floats, indefinite lengths or duplicate keys)
+    and, unless ``canonical`` is False, refusing anything that is not in deterministic form."""
     try:
         value = cbor2.loads(
             data,
@@ -39,7 +40,7 @@ def decode(data: bytes) -> Any:
         raise EncodingError(f"not valid CBOR: {exc}") from None
     if _has_tags_or_floats(value):
         raise EncodingError("CBOR tags and floating-point values are not allowed")
-    if encode(value) != data:
+    if canonical and encode(value) != data:
         raise EncodingError("CBOR is not in deterministic (RFC 8949 §4.2.1) form")
     return value
 

@@ -68,8 +68,10 @@ class FrameReader:
 
 
 def decode_frame(body: bytes) -> tuple[FrameType, dict[str, Any]]:
+    # Frames are not signed, so their encoding need not be canonical (and re-encoding a frame
+    # to check it would cost a copy of every envelope). Signed objects inside are checked.
     try:
-        value = cbor.decode(body)
+        value = cbor.decode(body, canonical=False)
     except EncodingError as exc:
         raise RemoteProtocolError("malformed-frame", str(exc)) from None
     if not isinstance(value, dict) or not isinstance(value.get("t"), str):

@@ -120,11 +120,19 @@ def _transcript_size(conn: sqlite3.Connection) -> int:
 
 
 def _append(conn: sqlite3.Connection, index: int, kind: str, obj: bytes, at_ms: int) -> None:
+    _append_many(conn, index, [(kind, obj, at_ms)])
+
+
+def _append_many(conn: sqlite3.Connection, first: int, entries: list[tuple[str, bytes, int]]) -> None:
     # The node numbers transcript entries; a number that does not extend the log exactly is a
     # bug that would tear a hole in the Merkle tree, so it is refused here.
-    if index != _transcript_size(conn):
-        raise StoreError(f"transcript append at {index}, but the log has {_transcript_size(conn)} entries")
-    conn.execute("INSERT INTO transcript (idx, kind, obj, at_ms) VALUES (?,?,?,?)", (index, kind, obj, at_ms))
+    size = _transcript_size(conn)
+    if first != size:
+        raise StoreError(f"transcript append at {first}, but the log has {size} entries")
+    conn.executemany(
+        "INSERT INTO transcript (idx, kind, obj, at_ms) VALUES (?,?,?,?)",
+        [(first + offset, kind, obj, at_ms) for offset, (kind, obj, at_ms) in enumerate(entries)],
+    )
 
 
 def _enqueue(conn: sqlite3.Connection, drafts: list[Draft]) -> list[Queued]:
@@ -168,23 +176,18 @@ def _next_queued(conn: sqlite3.Connection, peer: str, limit: int) -> list[Queued
 
 
 def _dispatch(conn: sqlite3.Connection, items: list[Dispatched], transmitted: bool, first_index: int) -> None:
-    for offset, item in enumerate(items):
-        cur = conn.execute(
-            "UPDATE outbox SET seq=?, envelope=?, env_id=?, signed_ms=?, state=?, sent_ms=? "
-            "WHERE num=? AND seq IS NULL",
-            (
-                item.seq,
-                item.envelope,
-                item.envelope_id,
-                item.signed_ms,
-                "sent" if transmitted else "queued",
-                item.signed_ms if transmitted else None,
-                item.number,
-            ),
-        )
-        if cur.rowcount != 1:
-            raise StoreError(f"message {item.number} is not queued, cannot dispatch it")
-        _append(conn, first_index + offset, "envelope", item.envelope, item.signed_ms)
+    state = "sent" if transmitted else "queued"
+    before = conn.total_changes
+    conn.executemany(
+        "UPDATE outbox SET seq=?, envelope=?, env_id=?, signed_ms=?, state=?, sent_ms=? WHERE num=? AND seq IS NULL",
+        [
+            (i.seq, i.envelope, i.envelope_id, i.signed_ms, state, i.signed_ms if transmitted else None, i.number)
+            for i in items
+        ],
+    )
+    if conn.total_changes - before != len(items):
+        raise StoreError("a message to dispatch is not queued")
+    _append_many(conn, first_index, [("envelope", i.envelope, i.signed_ms) for i in items])
 
 
 def _mark_transmitted(conn: sqlite3.Connection, numbers: list[int], at_ms: int) -> None:
@@ -237,8 +240,6 @@ def _record_rejection(conn: sqlite3.Connection, envelope_id: bytes, rejection: b
 
 def _store_inbound(conn: sqlite3.Connection, rows: list[InboxRow], receipt: bytes, first_index: int) -> None:
     """Store envelopes and the one receipt that names them all, in transcript order."""
-    for offset, row in enumerate(rows):
-        _append(conn, first_index + offset, "envelope", row.envelope, row.received_ms)
     at_ms = rows[-1].received_ms
     receipt_id = conn.execute(
         "INSERT INTO receipts (peer, direction, obj, at_ms) VALUES (?, 'sent', ?, ?)", (rows[0].peer, receipt, at_ms)
@@ -264,7 +265,8 @@ def _store_inbound(conn: sqlite3.Connection, rows: list[InboxRow], receipt: byte
             for r in rows
         ],
     )
-    _append(conn, first_index + len(rows), "receipt", receipt, at_ms)
+    entries = [("envelope", row.envelope, row.received_ms) for row in rows]
+    _append_many(conn, first_index, [*entries, ("receipt", receipt, at_ms)])
 
 
 def _store_refused(
@@ -280,13 +282,12 @@ def _store_refused(
     at_ms: int,
     index: int,
 ) -> None:
-    _append(conn, index, "envelope", envelope, at_ms)
+    _append_many(conn, index, [("envelope", envelope, at_ms), ("rejection", rejection, at_ms)])
     conn.execute(
         "INSERT INTO refused (peer, seq, consumed, env_id, envelope, reason, detail, rejection, at_ms) "
         "VALUES (?,?,?,?,?,?,?,?,?)",
         (peer, seq, int(consumed), envelope_id, envelope, reason, detail, rejection, at_ms),
     )
-    _append(conn, index + 1, "rejection", rejection, at_ms)
 
 
 def _stored_answer(conn: sqlite3.Connection, peer: str, seq: int) -> StoredAnswer | None:
