@@ -49,3 +49,9 @@ def test_known_encoding() -> None:
     # RFC 8949 Appendix A examples, in deterministic form.
     assert cbor.encode({"a": 1, "b": [2, 3]}).hex() == "a26161016162820203"
     assert cbor.encode(1000000).hex() == "1a000f4240"
+
+
+@pytest.mark.parametrize("data", [bytes.fromhex("0000"), bytes.fromhex("a0ff"), b""])
+def test_trailing_bytes_are_refused_even_where_canonical_form_is_not_required(data: bytes) -> None:
+    with pytest.raises(EncodingError):
+        cbor.decode(data, canonical=False)

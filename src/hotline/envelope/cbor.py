@@ -13,6 +13,7 @@ encoded key begins with its length. We never encode floats, so float shortening 
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import cbor2
@@ -29,15 +30,15 @@ def encode(value: Any) -> bytes:
 def decode(data: bytes, canonical: bool = True) -> Any:
     """Decode one CBOR item: strictly (no tags, floats, indefinite lengths or duplicate keys)
     and, unless ``canonical`` is False, refusing anything that is not in deterministic form."""
+    stream = io.BytesIO(data)
     try:
-        value = cbor2.loads(
-            data,
-            max_depth=MAX_DEPTH,
-            allow_indefinite=False,
-            allow_duplicate_keys=False,
-        )
+        value = cbor2.CBORDecoder(
+            stream, max_depth=MAX_DEPTH, allow_indefinite=False, allow_duplicate_keys=False
+        ).decode()
     except Exception as exc:  # cbor2 raises several unrelated types for bad input
         raise EncodingError(f"not valid CBOR: {exc}") from None
+    if stream.tell() != len(data):
+        raise EncodingError(f"{len(data) - stream.tell()} bytes after the CBOR item")
     if _has_tags_or_floats(value):
         raise EncodingError("CBOR tags and floating-point values are not allowed")
     if canonical and encode(value) != data:
