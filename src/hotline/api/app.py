@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hotline import __version__
 from hotline.api.views import inbox_item, outbox_item
-from hotline.envelope import DEFAULT_MARKING
+from hotline.envelope import DEFAULT_MARKING, serial
 from hotline.errors import HotlineError
 from hotline.node.card import IdentityCard, check_fingerprint
 from hotline.node.service import Node, SendError, SendRequest
@@ -108,8 +108,10 @@ def create_app(node: Node, token: str) -> FastAPI:
 
     @app.post("/v1/messages/batch", dependencies=auth, status_code=201)
     async def send_batch(batch: BatchIn) -> list[dict[str, Any]]:
-        rows = await node.send([to_request(m) for m in batch.messages])
-        return [outbox_item(r, node.party) for r in rows]
+        """Queue many messages at once; answers with each one's number, serial and ref (the
+        full records are in the outbox)."""
+        queued = await node.enqueue([to_request(m) for m in batch.messages])
+        return [{"number": q.number, "serial": serial(node.party, q.number), "ref": q.draft.ref} for q in queued]
 
     @app.get("/v1/outbox", dependencies=auth)
     async def outbox(limit: int = 1000) -> list[dict[str, Any]]:

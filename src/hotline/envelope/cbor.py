@@ -46,11 +46,21 @@ def decode(data: bytes, canonical: bool = True) -> Any:
     return value
 
 
+_PLAIN = frozenset({bool, int, str, bytes, type(None)})
+
+
 def _has_tags_or_floats(value: Any) -> bool:
-    if isinstance(value, bool | int | str | bytes) or value is None:
-        return False
-    if isinstance(value, list):
-        return any(_has_tags_or_floats(item) for item in value)
-    if isinstance(value, dict):
-        return any(_has_tags_or_floats(k) or _has_tags_or_floats(v) for k, v in value.items())
-    return True  # floats, tagged values (datetimes, bignums, ...), undefined, simple values
+    # Iterative and by exact type: this runs on every signed object, so it must be cheap.
+    # cbor2 gives plain built-in types for everything we allow; anything else is refused.
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is dict:
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif kind is list:
+            stack.extend(item)
+        elif kind not in _PLAIN:
+            return True  # floats, tagged values (datetimes, bignums, ...), undefined, simple values
+    return False

@@ -528,14 +528,20 @@ class Node:
             ref=request.ref,
         )
 
-    async def send(self, requests: list[SendRequest], wait_dispatch: float = 0.0) -> list[OutboxRow]:
+    async def enqueue(self, requests: list[SendRequest]) -> list[Queued]:
+        """Check and durably queue messages; the dispatchers take them from there."""
         drafts = [self.check(r) for r in requests]
         queued = await self.store.enqueue(drafts)
-        waiters = []
-        for q in queued:
-            self.channels[q.draft.peer].work.set()
-            if wait_dispatch:
-                waiters.append(self._dispatch_waiters.setdefault(q.number, asyncio.get_running_loop().create_future()))
+        for party in {q.draft.peer for q in queued}:
+            self.channels[party].work.set()
+        return queued
+
+    async def send(self, requests: list[SendRequest], wait_dispatch: float = 0.0) -> list[OutboxRow]:
+        """Queue messages and wait up to ``wait_dispatch`` seconds for them to be signed, so that
+        the answer can carry their ids."""
+        queued = await self.enqueue(requests)
+        loop = asyncio.get_running_loop()
+        waiters = [self._dispatch_waiters.setdefault(q.number, loop.create_future()) for q in queued if wait_dispatch]
         if waiters:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.gather(*waiters), wait_dispatch)
