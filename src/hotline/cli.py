@@ -98,9 +98,14 @@ def peer() -> None:
 @peer.command("add")
 @dir_option
 @click.argument("card")
-@click.option("--fingerprint", help="the fingerprint the peer read to you; the card must match it")
-def peer_add(directory: Path, card: str, fingerprint: str | None) -> None:
-    """Pin a peer from its identity card (no trust on first use: check the fingerprint)."""
+@click.option(
+    "--fingerprint",
+    required=True,
+    help="the fingerprint the peer's officer read to you by voice; the card must match it",
+)
+def peer_add(directory: Path, card: str, fingerprint: str) -> None:
+    """Pin a peer from its identity card. There is no trust on first use: the fingerprint,
+    confirmed by voice over a separate channel, is required and must match the card."""
     from hotline.node.card import IdentityCard, check_fingerprint
 
     parsed = IdentityCard.parse(card)
@@ -111,7 +116,7 @@ def peer_add(directory: Path, card: str, fingerprint: str | None) -> None:
     else:
         _add_peer_offline(_config(directory), parsed)
     out.print(f"Pinned [bold]{parsed.party}[/] at {', '.join(parsed.addresses)}")
-    out.print(f"Fingerprint: [bold]{parsed.fingerprint}[/]  (confirm it with {parsed.party} by voice)")
+    out.print(f"Fingerprint [bold]{parsed.fingerprint}[/] matches the one {parsed.party} read to you.")
 
 
 def _add_peer_offline(config: Any, card: Any) -> None:
@@ -217,17 +222,18 @@ def outbox(directory: Path, limit: int, as_json: bool) -> None:
     if as_json:
         _print_json(items)
         return
-    table = Table("serial", "to", "seq", "precedence", "state", "created", "delivered", "text")
+    table = Table("serial", "to", "seq", "precedence", "marking", "state", "created", "delivered", "text")
     for m in items:
         table.add_row(
             m["serial"],
             m["to"],
             str(m["seq"] or ""),
             m["precedence"],
+            m["marking"],
             f"[{_state_style(m['state'])}]{m['state']}[/]",
-            m["created"],
-            m["delivered"] or "",
-            _summary(m),
+            _short(m["created"]),
+            _short(m["delivered"]),
+            _text(m),
         )
     out.print(table)
 
@@ -242,9 +248,11 @@ def inbox(directory: Path, limit: int, as_json: bool) -> None:
     if as_json:
         _print_json(items)
         return
-    table = Table("serial", "from", "seq", "precedence", "received", "text")
+    table = Table("serial", "from", "seq", "precedence", "marking", "received", "text")
     for m in items:
-        table.add_row(m["serial"], m["from"], str(m["seq"]), m["precedence"], _short(m["received"]), _summary(m))
+        table.add_row(
+            m["serial"], m["from"], str(m["seq"]), m["precedence"], m["marking"], _short(m["received"]), _text(m)
+        )
     out.print(table)
 
 
@@ -253,9 +261,10 @@ def _short(iso_time: str | None) -> str:
     return "" if iso_time is None else iso_time[:19].replace("T", " ") + "Z"
 
 
-def _summary(message: dict[str, Any]) -> str:
+def _text(message: dict[str, Any]) -> str:
+    """The whole text: a watch officer must never act on a message cut short."""
     text = message["body"].get("text") if isinstance(message.get("body"), dict) else None
-    return str(text or message["kind"])[:60]
+    return str(text or message["kind"])
 
 
 @cli.command()
@@ -275,7 +284,7 @@ def status(directory: Path, as_json: bool) -> None:
         table.add_row(
             p["peer"],
             link,
-            iso(p["last_contact_ms"]) or "never",
+            _short(iso(p["last_contact_ms"])) or "never",
             "" if p["rtt_ms"] is None else f"{p['rtt_ms']:.1f}",
             str(p["queue_depth"]),
             str(p["in_flight"]),

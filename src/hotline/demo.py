@@ -7,6 +7,7 @@ February 2026. The nodes are left running for you to try; Ctrl-C stops both clea
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import signal
@@ -20,6 +21,7 @@ from typing import Any
 import httpx
 from rich.console import Console
 
+from hotline.errors import HotlineError
 from hotline.node.card import parse_address
 from hotline.node.config import NodeConfig, init_node
 from hotline.node.runner import bind_check
@@ -31,21 +33,21 @@ SCRIPT = [
         "SACEUR",
         "GENSTAB",
         "FLASH",
-        "SACEUR notifies a command post exercise, 0600Z 24 NOV to 1800Z 26 NOV. No live firing. No aircraft.",
+        "SACEUR notifies GENSTAB of a command post exercise, 0600Z 24 NOV to 1800Z 26 NOV. No live firing.",
         "en",
     ),
     (
         "GENSTAB",
         "SACEUR",
         "IMMEDIATE",
-        "Уведомление получено. Просим уточнить район проведения учений и состав привлекаемых сил.",
+        "Уведомление получено. Просим уточнить район проведения учений и состав привлекаемых сил и средств.",
         "ru",
     ),
     (
         "SACEUR",
         "GENSTAB",
         "PRIORITY",
-        "Exercise area: headquarters only, no forces deployed. Point of contact: SHAPE duty officer.",
+        "Headquarters staff only, at SHAPE, Mons; no troops in the field. Contact: SHAPE duty officer.",
         "en",
     ),
     ("GENSTAB", "SACEUR", "ROUTINE", "Принято. Вопросов не имеем.", "ru"),
@@ -69,16 +71,24 @@ class DemoNode:
         )
 
 
+MARKER = ".hotline-demo"  # marks a directory the demo created, and so may remove
+
+
 def create(root: Path, base_port: int) -> list[DemoNode]:
-    if root.exists():
-        shutil.rmtree(root)
-    root.mkdir(parents=True)
     parties = [("SACEUR", "en", base_port), ("GENSTAB", "ru", base_port + 100)]
+    addresses = [(f"127.0.0.1:{port + 1}", f"127.0.0.1:{port + 2}") for _, _, port in parties]
+    for (party, _, _), (listen, api) in zip(parties, addresses, strict=True):
+        # Before anything is deleted: a demo still running from before must keep its files.
+        bind_check(listen, f"for {party}'s peer link (is another demo still running?)")
+        bind_check(api, f"for {party}'s operator API (is another demo still running?)")
+    if root.exists() and any(root.iterdir()):
+        if not (root / MARKER).exists():
+            raise SystemExit(f"demo: {root} exists and was not made by the demo; not touching it")
+        shutil.rmtree(root)
+    root.mkdir(parents=True, exist_ok=True)
+    (root / MARKER).touch()
     nodes = []
-    for party, language, port in parties:
-        listen, api = f"127.0.0.1:{port + 1}", f"127.0.0.1:{port + 2}"
-        for address in (listen, api):
-            bind_check(address)
+    for (party, language, _), (listen, api) in zip(parties, addresses, strict=True):
         nodes.append(DemoNode(init_node(root / party.lower(), party, listen, api, (), language)))
     for node in nodes:
         for other in nodes:
@@ -195,29 +205,38 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--once", action="store_true", help="stop after the scripted exchange")
     args = parser.parse_args(argv)
     root = args.root.resolve()
-    nodes = create(root, args.base_port)
+    try:
+        nodes = create(root, args.base_port)
+    except HotlineError as exc:
+        raise SystemExit(f"demo: {exc}") from None
     by_party = {n.party: n for n in nodes}
     console.print(f"[bold]hotline demo[/]: SACEUR (English) and GENSTAB (Russian), node directories in {root}")
     for node in nodes:
         card = node.config.card()
         host, port = parse_address(node.config.listen)
         console.print(f"  {node.party:8} peers dial {host}:{port}  fingerprint {card.fingerprint}")
+    # SIGTERM (kill, timeout) must stop the nodes as Ctrl-C does, not orphan them.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         for node in nodes:
             start(node, root)
         wait_until(lambda: all(linked(n) for n in nodes), 30, "the two nodes to link up")
         console.print("[green]Linked[/]: mutual TLS 1.3, each side pinning the other's keys.\n")
         exchange(by_party)
-        if args.once:
-            return
-        guide(by_party, root)
-        signal.sigwait({signal.SIGINT, signal.SIGTERM})
+        if not args.once:
+            guide(by_party, root)
+            while True:
+                signal.pause()
     except KeyboardInterrupt:
         pass
     finally:
-        console.print("Stopping both nodes…")
-        stop(nodes)
-        console.print("Stopped.")
+        stop(nodes)  # first: printing may fail (a closed pipe) and must not leave nodes running
+        with contextlib.suppress(OSError):
+            console.print("Both nodes stopped.")
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

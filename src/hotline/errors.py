@@ -9,6 +9,7 @@
     │   ├── LocalProtocolError   ... we did: a bug on our side
     │   └── RemoteProtocolError  ... the peer did: refuse, tell it why, close
     ├── StoreError               the store refused an operation (conflict, corruption)
+    │   └── RefConflictError     an idempotency key already names a different message
     └── ApiError                 the local operator API answered with an error
 
 The CLI turns each of these into one line of text and an exit code (see ``cli.py``); nothing
@@ -57,6 +58,15 @@ class RemoteProtocolError(ProtocolError):
 
 class StoreError(HotlineError):
     """The store refused an operation."""
+
+
+class RefConflictError(StoreError):
+    """A client reference (idempotency key) was reused for a message with other content."""
+
+    def __init__(self, ref: str, number: int) -> None:
+        super().__init__(f"ref {ref!r} already names message number {number}, with other content")
+        self.ref = ref
+        self.number = number
 
 
 class ApiError(HotlineError):

@@ -35,3 +35,25 @@ async def test_malformed_requests_are_refused_and_change_nothing(pair: tuple[Nod
 
     spec = await a.api("GET", "/openapi.json")
     assert "/v1/messages" in spec["paths"]
+
+
+async def test_a_retried_ref_returns_the_same_message_and_a_reused_ref_is_refused(
+    pair: tuple[NodeProcess, NodeProcess],
+) -> None:
+    a, _ = pair
+    message = {"to": "GENSTAB", "body": {"text": "Radio check.", "lang": "en"}, "ref": "watch-0001"}
+    first = await a.api("POST", "/v1/messages", json=message)
+    for _ in range(3):  # a client that lost the answer may retry as often as it likes
+        again = await a.api("POST", "/v1/messages", json=message)
+        assert (again["number"], again["serial"]) == (first["number"], first["serial"])
+    changed = {**message, "body": {"text": "Something else entirely.", "lang": "en"}}
+    response = await a.client.post("/v1/messages", json=changed)
+    assert response.status_code == 409
+    assert "watch-0001" in response.json()["error"]
+    assert "SACEUR-000001" in response.json()["error"]
+    batch = await a.client.post(
+        "/v1/messages/batch", json={"messages": [{"to": "GENSTAB", "body": {"text": "new", "lang": "en"}}, changed]}
+    )
+    assert batch.status_code == 409, "a batch is queued whole or not at all"
+    outbox = await a.api("GET", "/v1/outbox")
+    assert [(m["serial"], m["body"]["text"]) for m in outbox] == [("SACEUR-000001", "Radio check.")]

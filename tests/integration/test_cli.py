@@ -54,7 +54,8 @@ def test_init_identity_and_pairing(tmp_path: Path) -> None:
         (["frobnicate"], 2, "No such command 'frobnicate'"),
         (["init", "--party", "lower", "--listen", "127.0.0.1:1", "--api", "127.0.0.1:2"], 3, "not a valid party"),
         (["init", "--party", "SACEUR", "--listen", "nowhere", "--api", "127.0.0.1:2"], 3, "not HOST:PORT"),
-        (["peer", "add", "hotline:1:nonsense"], 4, "not a hotline identity card"),
+        (["peer", "add", "hotline:1:nonsense", "--fingerprint", "1"], 4, "not a hotline identity card"),
+        (["peer", "add", "hotline:1:nonsense"], 2, "Missing option '--fingerprint'"),
         (["outbox"], 5, "is not running"),
     ],
 )
@@ -77,6 +78,33 @@ def test_bad_arguments_get_a_clear_message_and_exit_code(
     assert result.returncode == code, result.stderr
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("listen", "api", "extra", "message"),
+    [
+        ("127.0.0.1:7001", "0.0.0.0:7002", [], "not a loopback address"),
+        ("0.0.0.0:7001", "127.0.0.1:7002", [], "give --advertise"),
+        ("127.0.0.1:7001", "127.0.0.1:7001", [], "need two ports"),
+        ("127.0.0.1:7001", "127.0.0.1:7002", ["--language", "fr"], "'fr' is not one of"),
+    ],
+)
+def test_init_refuses_settings_that_cannot_work(
+    tmp_path: Path, listen: str, api: str, extra: list[str], message: str
+) -> None:
+    result = hotline("init", "--party", "SACEUR", "--listen", listen, "--api", api, *extra, directory=tmp_path / "n")
+    assert result.returncode in (2, 3), result.stderr
+    assert message in result.stderr
+    assert not (tmp_path / "n").exists(), "nothing is created when init refuses"
+
+
+def test_init_refuses_a_directory_with_other_files(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("x")
+    result = hotline(
+        "init", "--party", "SACEUR", "--listen", "127.0.0.1:7001", "--api", "127.0.0.1:7002", directory=tmp_path
+    )
+    assert result.returncode == 3
+    assert "is not empty" in result.stderr
 
 
 def test_a_directory_that_is_not_a_node(tmp_path: Path) -> None:
@@ -130,6 +158,10 @@ async def test_send_outbox_inbox_status_through_the_cli(pair: tuple[NodeProcess,
     assert status["peers"][0]["peer"] == "GENSTAB"
     assert status["peers"][0]["connected"] is True
 
+    own = a.config.card()
+    pinned_self = hotline("peer", "add", own.line(), "--fingerprint", own.fingerprint, directory=a.config.directory)
+    assert pinned_self.returncode == 4, "a pairing error has one exit code, node running or not"
+    assert "own party" in pinned_self.stderr
     unknown = hotline("send", "--to", "NOBODY", "--text", "x", directory=a.config.directory)
     assert unknown.returncode == 1
     assert "'NOBODY' is not a pinned peer" in unknown.stderr

@@ -22,4 +22,50 @@ def test_demo_pairs_two_nodes_and_delivers_the_script(tmp_path: Path) -> None:
         assert serial in result.stdout
     assert result.stdout.count("delivered in") == 4
     assert "Просим уточнить район проведения учений" in result.stdout
-    assert "Stopped." in result.stdout
+    assert "Both nodes stopped." in result.stdout
+
+
+def test_sigterm_stops_the_demo_and_both_nodes(tmp_path: Path) -> None:
+    base = 20000 + free_port() % 40000
+    root = tmp_path / "demo"
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "hotline.demo", "--root", str(root), "--base-port", str(base)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert demo.stdout is not None
+    lines = []
+    for line in demo.stdout:  # the demo's own words say when it is waiting for us
+        lines.append(line)
+        if "Ctrl-C" in line:
+            break
+    demo.terminate()
+    rest, _ = demo.communicate(timeout=60)
+    assert demo.returncode == 0, "".join(lines) + rest
+    assert "Both nodes stopped." in rest
+    for party in ("saceur", "genstab"):
+        assert "node stopped" in (root / f"{party}.log").read_text()
+
+
+def test_the_demo_never_deletes_a_directory_it_did_not_make(tmp_path: Path) -> None:
+    (tmp_path / "precious.txt").write_text("keep me")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "hotline.demo",
+            "--once",
+            "--root",
+            str(tmp_path),
+            "--base-port",
+            str(20000 + free_port() % 40000),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "not made by the demo" in result.stderr
+    assert (tmp_path / "precious.txt").read_text() == "keep me"

@@ -46,6 +46,13 @@ def test_malformed_cards_are_refused_with_the_reason(mutate, message: str) -> No
         IdentityCard.parse(mutate(make_card().line()))
 
 
+def test_a_card_wrapped_by_a_mail_program_still_parses() -> None:
+    card = make_card()
+    line = card.line()
+    wrapped = "\n".join(line[i : i + 70] for i in range(0, len(line), 70))
+    assert IdentityCard.parse(wrapped) == card
+
+
 def test_corrupt_key_material_is_refused() -> None:
     parts = make_card().line().split(":", 5)
     parts[3] = parts[3][:-4]
@@ -53,7 +60,7 @@ def test_corrupt_key_material_is_refused() -> None:
         IdentityCard.parse(":".join(parts))
     parts = make_card().line().split(":", 5)
     parts[4] = parts[4][:40]
-    with pytest.raises(PairingError, match="TLS certificate"):
+    with pytest.raises(PairingError, match="TLS certificate is damaged"):
         IdentityCard.parse(":".join(parts))
 
 

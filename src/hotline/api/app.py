@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from hotline import __version__
 from hotline.api.views import inbox_item, outbox_item
 from hotline.envelope import DEFAULT_MARKING, serial
-from hotline.errors import HotlineError
+from hotline.errors import HotlineError, PairingError, RefConflictError
 from hotline.node.card import IdentityCard, check_fingerprint
 from hotline.node.service import Node, SendError, SendRequest
 
@@ -43,7 +43,7 @@ class BatchIn(BaseModel):
 class CardIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     card: str
-    fingerprint: str | None = Field(None, description="if given, must match the card's fingerprint")
+    fingerprint: str = Field(description="the fingerprint confirmed by voice; must match the card's")
 
 
 _bearer = HTTPBearer(auto_error=False)
@@ -51,7 +51,9 @@ Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
 def create_app(node: Node, token: str) -> FastAPI:
-    app = FastAPI(title=f"hotline node {node.party}", version=__version__)
+    # No /docs or /redoc: they load their scripts from a CDN, which an isolated network cannot
+    # reach and which would learn the page was opened. The OpenAPI document is /openapi.json.
+    app = FastAPI(title=f"hotline node {node.party}", version=__version__, docs_url=None, redoc_url=None)
 
     def authorised(credentials: Credentials) -> None:
         if credentials is None or not hmac.compare_digest(credentials.credentials, token):
@@ -77,9 +79,15 @@ def create_app(node: Node, token: str) -> FastAPI:
     async def send_error(_: Request, exc: SendError) -> JSONResponse:
         return JSONResponse({"error": str(exc), "field": exc.field}, status_code=422)
 
+    @app.exception_handler(RefConflictError)
+    async def ref_conflict(_: Request, exc: RefConflictError) -> JSONResponse:
+        detail = f"ref {exc.ref!r} was already used for {serial(node.party, exc.number)}, with other content"
+        return JSONResponse({"error": f"{detail}; nothing was queued", "field": "ref"}, status_code=409)
+
     @app.exception_handler(HotlineError)
     async def hotline_error(_: Request, exc: HotlineError) -> JSONResponse:
-        return JSONResponse({"error": str(exc)}, status_code=400)
+        kind = "pairing" if isinstance(exc, PairingError) else "refused"
+        return JSONResponse({"error": str(exc), "kind": kind}, status_code=400)
 
     @app.get("/v1/health")
     async def health() -> dict[str, Any]:

@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from hotline.errors import ApiError
+from hotline.errors import ApiError, PairingError
 from hotline.node.config import NodeConfig
 
 
@@ -48,6 +48,8 @@ class ApiClient:
                 f"the node's API answered {response.status_code} without JSON", response.status_code
             ) from None
         if response.status_code >= 400:
-            message = payload.get("error") if isinstance(payload, dict) else None
-            raise ApiError(str(message or payload), response.status_code)
+            message = str((payload.get("error") if isinstance(payload, dict) else None) or payload)
+            if isinstance(payload, dict) and payload.get("kind") == "pairing":
+                raise PairingError(message)  # the same exit code whether or not the node runs
+            raise ApiError(message, response.status_code)
         return payload

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from hotline.envelope.model import FieldError
 
@@ -25,6 +25,13 @@ class FreeText(FormBody):
 
     text: str = Field(min_length=1, max_length=20_000)
     lang: str = Field(pattern=LANGUAGE_TAG)
+
+    @field_validator("text")
+    @classmethod
+    def _not_blank(cls, text: str) -> str:
+        if not text.strip():
+            raise ValueError("the text is empty or only blanks")
+        return text
 
 
 @dataclass(frozen=True)
@@ -50,4 +57,4 @@ def validate_body(kind: str, version: int, body: dict[str, Any]) -> FormBody:
     except ValidationError as exc:
         error = exc.errors()[0]
         where = ".".join(str(part) for part in error["loc"]) or "body"
-        raise FieldError(f"body.{where}", error["msg"]) from None
+        raise FieldError(f"body.{where}", error["msg"].removeprefix("Value error, ")) from None

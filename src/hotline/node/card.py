@@ -10,7 +10,9 @@ pinned peer certificate itself becomes the trust anchor for that connection. Its
 pin is what ``peer list`` shows and what the node checks after each handshake.
 
 The fingerprint covers party name, signing key and TLS key, but not the addresses: a party
-may move without re-pairing, but never change who it is.
+may move without re-pairing, but never change who it is. The addresses on a card are therefore
+not protected by the fingerprint: a tampered address can only make the link fail (the TLS and
+signing keys are checked), never let anyone else in.
 """
 
 from __future__ import annotations
@@ -69,7 +71,7 @@ class IdentityCard:
 
     @classmethod
     def parse(cls, line: str) -> IdentityCard:
-        parts = line.strip().split(":", 5)
+        parts = "".join(line.split()).split(":", 5)  # e-mail wraps long lines: drop all whitespace
         if len(parts) != 6 or parts[0] != PREFIX:
             raise PairingError("not a hotline identity card (expected hotline:1:PARTY:KEY:CERT:ADDRESSES)")
         if parts[1] != CARD_VERSION:
@@ -85,8 +87,8 @@ class IdentityCard:
         tls_cert = unb64(parts[4], "TLS certificate")
         try:
             spki_pin(tls_cert)
-        except EncodingError as exc:
-            raise PairingError(f"the card's TLS certificate is invalid: {exc}") from None
+        except EncodingError:
+            raise PairingError("the card's TLS certificate is damaged (not a DER X.509 certificate)") from None
         addresses = tuple(a for a in parts[5].split(",") if a)
         if not addresses:
             raise PairingError("the card lists no address")
@@ -101,14 +103,14 @@ def vet_new_peer(own_party: str, pinned_sign_key: bytes | None, card: IdentityCa
         raise PairingError(f"{card.party} is this node's own party")
     if pinned_sign_key is not None and pinned_sign_key != card.sign_key:
         raise PairingError(
-            f"{card.party} is already pinned with a different signing key; "
-            "a party's identity cannot change without unpinning it first"
+            f"{card.party} is already pinned with a different signing key; refusing to replace a "
+            "party's identity (changing a peer's keys is not supported yet)"
         )
 
 
-def check_fingerprint(card: IdentityCard, expected: str | None) -> None:
+def check_fingerprint(card: IdentityCard, expected: str) -> None:
     """Compare the fingerprint read aloud by the other side with the card's, ignoring spaces."""
-    if expected is not None and "".join(expected.split()) != "".join(card.fingerprint.split()):
+    if "".join(expected.split()) != "".join(card.fingerprint.split()):
         raise PairingError(
             f"fingerprint mismatch: the card reads {card.fingerprint}, you were told {expected}; do not pin it"
         )

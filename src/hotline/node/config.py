@@ -11,6 +11,7 @@ DIR/store.db        the SQLite store (plus its -wal and -shm files)
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import os
 import secrets
 import tomllib
@@ -24,7 +25,7 @@ from cryptography.hazmat.primitives import serialization
 from hotline.crypto import SigningKey, TlsIdentity, generate_signing_key, generate_tls_identity
 from hotline.crypto.keys import load_signing_key, signing_key_pem
 from hotline.envelope.model import PARTY_PATTERN
-from hotline.errors import ConfigError
+from hotline.errors import ConfigError, PairingError
 from hotline.node.card import IdentityCard, parse_address
 
 LANGUAGES = ("en", "ru")
@@ -101,13 +102,13 @@ def init_node(
     """Create a node directory with fresh keys. Refuses to touch an existing node."""
     if not PARTY_PATTERN.match(party):
         raise ConfigError(f"{party!r} is not a valid party name: 2-32 capital letters, digits, - or _")
-    for address in (listen, api, *advertise):
-        try:
-            parse_address(address)
-        except Exception as exc:
-            raise ConfigError(str(exc)) from None
+    if language not in LANGUAGES:
+        raise ConfigError(f"language {language!r} is not one of {', '.join(LANGUAGES)}")
+    check_addresses(listen, api, advertise)
     if (directory / "config.toml").exists():
         raise ConfigError(f"{directory} already holds a node; refusing to overwrite its keys")
+    if directory.exists() and any(directory.iterdir()):
+        raise ConfigError(f"{directory} is not empty; a node directory must start empty")
     directory.mkdir(parents=True, exist_ok=True)
     directory.chmod(0o700)
     tls: TlsIdentity = generate_tls_identity(party, dt.datetime.now(dt.UTC))
@@ -115,8 +116,6 @@ def init_node(
     _write_private(directory / "tls.key", tls.key_pem)
     (directory / "tls.crt").write_bytes(tls.cert_pem)
     _write_private(directory / "api.token", secrets.token_urlsafe(32).encode() + b"\n")
-    if language not in LANGUAGES:
-        raise ConfigError(f"language {language!r} is not one of {', '.join(LANGUAGES)}")
     settings = {
         "party": party,
         "listen": listen,
@@ -129,6 +128,32 @@ def init_node(
         + tomli_w.dumps(settings)
     )
     return load_config(directory)
+
+
+def check_addresses(listen: str, api: str, advertise: tuple[str, ...]) -> None:
+    """Refuse addresses that cannot work, or that would expose the operator API."""
+    try:
+        listen_host, _ = parse_address(listen)
+        api_host, _ = parse_address(api)
+        for address in advertise:
+            parse_address(address)
+    except PairingError as exc:
+        raise ConfigError(str(exc)) from None
+    if listen == api:
+        raise ConfigError(f"--listen and --api are both {listen}; they need two ports")
+    if not _is_loopback(api_host):
+        raise ConfigError(f"--api {api} is not a loopback address: the operator API must not leave this machine")
+    if listen_host in ("0.0.0.0", "::") and not advertise:  # noqa: S104 - checking, not binding
+        raise ConfigError(f"--listen {listen} is not an address a peer can dial; give --advertise HOST:PORT")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def load_config(directory: Path) -> NodeConfig:

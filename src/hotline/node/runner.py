@@ -29,7 +29,7 @@ class ApiServer(uvicorn.Server):
         yield
 
 
-def _bind(address: str) -> socket.socket:
+def _bind(address: str, purpose: str = "for the operator API") -> socket.socket:
     host, port = parse_address(address)
     # IPPROTO_TCP explicitly: asyncio disables Nagle's algorithm only on sockets that say they
     # are TCP, and with Nagle every API answer waited ~40 ms for the client's delayed ACK.
@@ -39,13 +39,13 @@ def _bind(address: str) -> socket.socket:
         sock.bind((host, port))
     except OSError as exc:
         sock.close()
-        raise ConfigError(f"cannot listen on {address} for the operator API: {exc.strerror}") from None
+        raise ConfigError(f"cannot listen on {address} {purpose}: {exc.strerror}") from None
     return sock
 
 
-def bind_check(address: str) -> None:
+def bind_check(address: str, purpose: str) -> None:
     """Fail early, with the reason, if an address cannot be listened on."""
-    _bind(address).close()
+    _bind(address, purpose).close()
 
 
 async def serve(config: NodeConfig) -> None:

@@ -33,7 +33,7 @@ trusted, and a restart recovers them from what was durably stored.
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import os
 import ssl
 import time
 from collections.abc import Awaitable, Callable
@@ -107,7 +107,7 @@ class Node:
         self._server: asyncio.Server | None = None
         self._server_ctx: ssl.SSLContext | None = None
         self._client_ctx: ssl.SSLContext | None = None
-        self._dispatch_waiters: dict[int, asyncio.Future[None]] = {}
+        self._dispatch_waiters: dict[int, list[asyncio.Future[None]]] = {}  # by message number
         self._received: dict[Link, list[ev.EnvelopeReceived]] = {}  # per link, awaiting one receipt
         self.stopped = asyncio.Event()
         self.started_ms = wall_ms()
@@ -128,7 +128,8 @@ class Node:
                 self._accept, host, port, ssl=self._server_ctx, ssl_handshake_timeout=HANDSHAKE_TIMEOUT
             )
         except OSError as exc:
-            raise ConfigError(f"cannot listen on {self.config.listen} for peers: {exc.strerror}") from None
+            reason = os.strerror(exc.errno) if exc.errno else str(exc)
+            raise ConfigError(f"cannot listen on {self.config.listen} for peers: {reason}") from None
         log.info("node started", party=self.party, listen=self.config.listen, peers=len(peers))
 
     async def _open_channel(self, peer: PeerRecord) -> Channel:
@@ -234,7 +235,10 @@ class Node:
                         asyncio.open_connection(host, port, ssl=self._client_ctx, server_hostname=host), 5.0
                     )
                 except (OSError, TimeoutError, ssl.SSLError) as exc:
-                    log.debug("dial failed", peer=channel.party, address=address, error=str(exc))
+                    # The first failure after a link is lost is worth an operator's attention;
+                    # the retries every few seconds after it are not.
+                    report = log.warning if channel.backoff.attempt == 0 else log.debug
+                    report("cannot reach peer", peer=channel.party, address=address, error=str(exc) or "timed out")
                     continue
                 if channel.has_link():  # the peer dialed us meanwhile
                     writer.close()
@@ -494,9 +498,9 @@ class Node:
         await self.store.dispatch(items, link is not None, self._take_indices(len(items)))
         for item in items:
             channel.inflight[item.seq] = item
-            waiter = self._dispatch_waiters.pop(item.number, None)
-            if waiter is not None and not waiter.done():
-                waiter.set_result(None)
+            for waiter in self._dispatch_waiters.pop(item.number, []):
+                if not waiter.done():
+                    waiter.set_result(None)
         link = channel.link  # again: the link may have changed while the commit ran
         if link is not None and link.send_envelopes([item.envelope for item in items]):
             await link.drain()
@@ -540,12 +544,22 @@ class Node:
         """Queue messages and wait up to ``wait_dispatch`` seconds for them to be signed, so that
         the answer can carry their ids."""
         queued = await self.enqueue(requests)
+        numbers = [q.number for q in queued]
+        rows = await self.store.find_outbox(numbers)
+        pending = [row.number for row in rows if row.envelope_id is None]  # a retried ref may be long sent
+        if not (pending and wait_dispatch):
+            return rows
         loop = asyncio.get_running_loop()
-        waiters = [self._dispatch_waiters.setdefault(q.number, loop.create_future()) for q in queued if wait_dispatch]
-        if waiters:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.gather(*waiters), wait_dispatch)
-        return await self.store.find_outbox([q.number for q in queued])
+        waiters = {number: loop.create_future() for number in pending}
+        for number, waiter in waiters.items():
+            self._dispatch_waiters.setdefault(number, []).append(waiter)
+        await asyncio.wait(waiters.values(), timeout=wait_dispatch)  # waits; cancels nothing
+        for number, waiter in waiters.items():
+            if not waiter.done():
+                self._dispatch_waiters[number].remove(waiter)
+                if not self._dispatch_waiters[number]:
+                    del self._dispatch_waiters[number]
+        return await self.store.find_outbox(numbers)
 
     async def status(self) -> list[dict[str, Any]]:
         result = []

@@ -23,7 +23,7 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, TypeVar
 
-from hotline.errors import StoreError
+from hotline.errors import RefConflictError, StoreError
 from hotline.storage.migrations import MIGRATIONS
 from hotline.storage.records import (
     ChannelState,
@@ -141,8 +141,13 @@ def _enqueue(conn: sqlite3.Connection, drafts: list[Draft]) -> list[Queued]:
     queued = []
     for d in drafts:
         if d.ref is not None:
-            row = conn.execute("SELECT num FROM outbox WHERE ref=?", (d.ref,)).fetchone()
+            row = conn.execute(
+                "SELECT num, peer, precedence, marking, kind, kind_version, body, reply_to FROM outbox WHERE ref=?",
+                (d.ref,),
+            ).fetchone()
             if row is not None:
+                if tuple(row[1:]) != (d.peer, d.precedence, d.marking, d.kind, d.kind_version, d.body, d.reply_to):
+                    raise RefConflictError(d.ref, row[0])
                 queued.append(Queued(row[0], d))
                 continue
         cur = conn.execute(
