@@ -180,8 +180,9 @@ Try, in another terminal (each command takes --dir, or reads $HOTLINE_DIR):
   {hotline} outbox --dir {sac.directory}
   {hotline} identity --dir {sac.directory}
 
-Operator APIs: {sac.api_url}/docs (SACEUR) and {gen.api_url}/docs (GENSTAB),
-bearer token in each node's api.token file.
+Operator APIs: {sac.api_url}/v1/status (SACEUR) and {gen.api_url}/v1/status (GENSTAB),
+described by /openapi.json; send the bearer token from each node's api.token file:
+  curl -H "Authorization: Bearer $(cat {sac.directory}/api.token)" {sac.api_url}/v1/status
 
 Press [bold]Ctrl-C[/] to stop both nodes.""")
 
