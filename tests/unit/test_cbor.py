@@ -1,5 +1,8 @@
 """Deterministic CBOR: one value, one encoding; anything else is refused."""
 
+import contextlib
+import datetime as dt
+
 import cbor2
 import pytest
 from hypothesis import given
@@ -55,3 +58,34 @@ def test_known_encoding() -> None:
 def test_trailing_bytes_are_refused_even_where_canonical_form_is_not_required(data: bytes) -> None:
     with pytest.raises(EncodingError):
         cbor.decode(data, canonical=False)
+
+
+@pytest.mark.parametrize(
+    ("data", "why"),
+    [
+        (bytes.fromhex("c249010000000000000000"), "a bignum (tag 2): integers of any size"),
+        (bytes.fromhex("d81c81d81d00"), "a shared reference (tags 28/29): a cyclic structure"),
+        (bytes.fromhex("f5"), "true is fine"),
+    ],
+)
+def test_tags_that_cbor2_would_resolve_are_refused_before_decoding(data: bytes, why: str) -> None:
+    if why == "true is fine":
+        assert cbor.decode(data) is True
+        return
+    with pytest.raises(EncodingError, match="tags"):
+        cbor.decode(data, canonical=False)
+
+
+@given(st.binary(max_size=64))
+def test_random_bytes_decode_or_raise_the_encoding_error(data: bytes) -> None:
+    with contextlib.suppress(EncodingError):
+        cbor.decode(data, canonical=False)
+
+
+OUTSIDE = st.integers(2**64, 2**80) | st.floats(allow_nan=False) | st.datetimes(timezones=st.just(dt.UTC))
+
+
+@given(st.recursive(OUTSIDE, lambda children: st.lists(children, min_size=1, max_size=3), max_leaves=5))
+def test_values_outside_the_subset_never_decode(value: object) -> None:
+    with pytest.raises(EncodingError):
+        cbor.decode(cbor2.dumps(value, canonical=True))

@@ -13,7 +13,6 @@ encoded key begins with its length. We never encode floats, so float shortening 
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 import cbor2
@@ -21,6 +20,7 @@ import cbor2
 from hotline.errors import EncodingError
 
 MAX_DEPTH = 16
+MAX_ITEMS = 100_000
 
 
 def encode(value: Any) -> bytes:
@@ -28,39 +28,66 @@ def encode(value: Any) -> bytes:
 
 
 def decode(data: bytes, canonical: bool = True) -> Any:
-    """Decode one CBOR item: strictly (no tags, floats, indefinite lengths or duplicate keys)
-    and, unless ``canonical`` is False, refusing anything that is not in deterministic form."""
-    stream = io.BytesIO(data)
+    """Decode one CBOR item of hotline's subset, and unless ``canonical`` is False, refuse
+    anything that is not in deterministic form."""
+    check_subset(data)  # before cbor2 sees the bytes: see check_subset for why
     try:
-        value = cbor2.CBORDecoder(
-            stream, max_depth=MAX_DEPTH, allow_indefinite=False, allow_duplicate_keys=False
-        ).decode()
+        value = cbor2.loads(data, max_depth=MAX_DEPTH, allow_indefinite=False, allow_duplicate_keys=False)
     except Exception as exc:  # cbor2 raises several unrelated types for bad input
         raise EncodingError(f"not valid CBOR: {exc}") from None
-    if stream.tell() != len(data):
-        raise EncodingError(f"{len(data) - stream.tell()} bytes after the CBOR item")
-    if _has_tags_or_floats(value):
-        raise EncodingError("CBOR tags and floating-point values are not allowed")
     if canonical and encode(value) != data:
         raise EncodingError("CBOR is not in deterministic (RFC 8949 §4.2.1) form")
     return value
 
 
-_PLAIN = frozenset({bool, int, str, bytes, type(None)})
+def check_subset(data: bytes) -> None:
+    """Walk the item headers and refuse what hotline never sends: tags, floats, simple values
+    other than false/true/null, indefinite lengths, and more than one item.
 
-
-def _has_tags_or_floats(value: Any) -> bool:
-    # Iterative and by exact type: this runs on every signed object, so it must be cheap.
-    # cbor2 gives plain built-in types for everything we allow; anything else is refused.
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        kind = type(item)
-        if kind is dict:
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif kind is list:
-            stack.extend(item)
-        elif kind not in _PLAIN:
-            return True  # floats, tagged values (datetimes, bignums, ...), undefined, simple values
-    return False
+    This must happen before decoding, because cbor2's C decoder resolves some tags by itself:
+    bignums (tags 2 and 3) become integers of any size, and shared references (tags 28 and 29)
+    can build cyclic or exponentially shared structures from a few bytes. Refusing every tag
+    also bounds integers to 64 bits, the largest the plain integer encodings can carry.
+    """
+    pos, end, items, depth = 0, len(data), 0, 0
+    pending = [1]  # items still to read at each open level: the top level holds exactly one
+    while pending:
+        if pending[-1] == 0:
+            pending.pop()
+            depth -= 1
+            continue
+        pending[-1] -= 1
+        if pos >= end:
+            raise EncodingError("CBOR ends in the middle of an item")
+        initial = data[pos]
+        major, info = initial >> 5, initial & 0x1F
+        pos += 1
+        items += 1
+        if items > MAX_ITEMS:
+            raise EncodingError(f"more than {MAX_ITEMS} CBOR items")
+        if major == 6:
+            raise EncodingError("CBOR tags are not allowed")
+        if major == 7:
+            if info not in (20, 21, 22):  # false, true, null
+                raise EncodingError("CBOR floats and simple values other than false, true, null are not allowed")
+            continue
+        if info >= 28:
+            raise EncodingError("indefinite or reserved CBOR lengths are not allowed")
+        width = (0, 1, 2, 4, 8)[info - 23] if info >= 24 else 0
+        if pos + width > end:
+            raise EncodingError("CBOR ends in the middle of an item header")
+        argument = int.from_bytes(data[pos : pos + width], "big") if width else info
+        pos += width
+        if major in (2, 3):  # byte and text strings: skip the content
+            if argument > end - pos:
+                raise EncodingError("CBOR string runs past the end")
+            pos += argument
+        elif major in (4, 5):  # arrays and maps: their items come next
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise EncodingError(f"CBOR nested deeper than {MAX_DEPTH}")
+            pending.append(argument * (2 if major == 5 else 1))
+            if pending[-1] > end - pos:
+                raise EncodingError("CBOR container holds more items than there are bytes")
+    if pos != end:
+        raise EncodingError(f"{end - pos} bytes after the CBOR item")
