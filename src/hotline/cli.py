@@ -17,9 +17,14 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from hotline.errors import ApiError, ConfigError, HotlineError, PairingError
+from hotline.errors import ApiError, ConfigError, HotlineError, PairingError, StoreError
 
-EXIT_CODES: list[tuple[type[HotlineError], int]] = [(ConfigError, 3), (PairingError, 4), (ApiError, 1)]
+EXIT_CODES: list[tuple[type[HotlineError], int]] = [
+    (ConfigError, 3),
+    (StoreError, 3),
+    (PairingError, 4),
+    (ApiError, 1),
+]
 
 # Piped output (scripts, logs) gets wide tables rather than rows wrapped at 80 columns.
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
@@ -126,8 +131,7 @@ def _add_peer_offline(config: Any, card: Any) -> None:
 
     conn = sqlite.connect(config.store_path)
     try:
-        pinned = {p.party: p for p in sqlite.list_peers(conn)}.get(card.party)
-        vet_new_peer(config.party, pinned.sign_key if pinned else None, card)
+        vet_new_peer(config.party, sqlite.list_peers(conn), card)
         conn.execute("BEGIN IMMEDIATE")
         sqlite.add_peer(
             conn, PeerRecord(card.party, card.sign_key, card.tls_cert, card.addresses, card.line(), wall_ms())
@@ -170,7 +174,9 @@ def run(directory: Path, log_json: bool, log_level: str) -> None:
     from hotline.node.runner import serve
 
     logs.configure(log_level, log_json)
-    asyncio.run(serve(_config(directory)))
+    failure = asyncio.run(serve(_config(directory)))
+    if failure is not None:  # a supervisor must see it: restart, and the store recovers
+        _fail(f"the node stopped after an internal failure: {failure}", 1)
 
 
 @cli.command()
@@ -205,7 +211,7 @@ def send(
         _print_json(message)
         return
     out.print(f"{message['serial']}  {message['state']}  to {message['to']}  {message['precedence']}")
-    out.print(f"id {message['id'] or '(assigned when dispatched: the peer window is full)'}")
+    out.print(f"id {message['id'] or '(given when the message leaves: the peer is not connected, or 512 are in flight)'}")
 
 
 def _state_style(state: str) -> str:

@@ -7,6 +7,7 @@ import pytest
 from hotline.crypto import generate_signing_key, generate_tls_identity
 from hotline.errors import PairingError
 from hotline.node.card import IdentityCard, check_fingerprint, vet_new_peer
+from hotline.storage import PeerRecord
 
 
 def make_card(party: str = "SACEUR") -> IdentityCard:
@@ -70,7 +71,20 @@ def test_fingerprint_check_and_vetting() -> None:
     with pytest.raises(PairingError, match="mismatch"):
         check_fingerprint(card, "00000 00000 00000 00000 00000 00000")
     with pytest.raises(PairingError, match="own party"):
-        vet_new_peer("SACEUR", None, card)
-    with pytest.raises(PairingError, match="different signing key"):
-        vet_new_peer("GENSTAB", b"\x00" * 32, card)
-    vet_new_peer("GENSTAB", card.sign_key, card)
+        vet_new_peer("SACEUR", [], card)
+    pinned = PeerRecord(card.party, card.sign_key, card.tls_cert, card.addresses, card.line(), 0)
+    vet_new_peer("GENSTAB", [pinned], card)  # the same card again: fine (addresses may change)
+    rekeyed = PeerRecord(card.party, b"\x00" * 32, card.tls_cert, card.addresses, "", 0)
+    with pytest.raises(PairingError, match="different keys"):
+        vet_new_peer("GENSTAB", [rekeyed], card)
+
+
+def test_one_party_cannot_take_another_partys_keys() -> None:
+    victim = make_card("GENSTAB")
+    pinned = [PeerRecord(victim.party, victim.sign_key, victim.tls_cert, victim.addresses, victim.line(), 0)]
+    rogue_tls = IdentityCard("ROGUE", make_card().sign_key, victim.tls_cert, ("127.0.0.1:9",))
+    with pytest.raises(PairingError, match="TLS key is already pinned for GENSTAB"):
+        vet_new_peer("SACEUR", pinned, rogue_tls)
+    rogue_sig = IdentityCard("ROGUE", victim.sign_key, make_card().tls_cert, ("127.0.0.1:9",))
+    with pytest.raises(PairingError, match="signing key is already pinned for GENSTAB"):
+        vet_new_peer("SACEUR", pinned, rogue_sig)

@@ -32,6 +32,12 @@ def test_both_ends_keep_the_link_dialed_by_the_first_name() -> None:
         assert [link.dialed_by for link in links] == ["GENSTAB", "GENSTAB"]
 
 
+def test_a_redial_by_the_same_dialer_replaces_the_half_open_link() -> None:
+    at_genstab = channel("SACEUR")
+    at_genstab.link = FakeLink("SACEUR")  # type: ignore[assignment]
+    assert at_genstab.keeps_new_link("GENSTAB", "SACEUR")
+
+
 def test_backoff_grows_with_jitter_and_stays_capped() -> None:
     random.seed(7)
     backoff = Backoff(0.2, 5.0)

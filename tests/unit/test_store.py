@@ -1,5 +1,6 @@
 """The SQLite store against the Store conformance check, on a real file."""
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -44,3 +45,25 @@ def test_a_store_from_a_newer_program_is_refused(tmp_path: Path) -> None:
     conn.close()
     with pytest.raises(StoreError, match="newer than this program"):
         sqlite_store.connect(tmp_path / "store.db")
+
+
+async def test_an_engine_failure_fails_every_caller_now_and_later(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "store.db")
+    try:
+        await store.queue_depth("BRAVO")
+
+        def engine_rolls_back(conn: sqlite3.Connection) -> None:
+            # What SQLite does by itself on a full disk or an I/O error: the whole transaction goes.
+            conn.execute("ROLLBACK")
+            raise sqlite3.OperationalError("database or disk is full")
+
+        doomed = store._call(engine_rolls_back)
+        alongside = store.queue_depth("BRAVO")
+        with pytest.raises(StoreError, match="the store failed"):
+            await doomed
+        with pytest.raises(StoreError, match="the store failed"):
+            await alongside
+        with pytest.raises(StoreError, match="failed earlier"):
+            await store.queue_depth("BRAVO")
+    finally:
+        await store.close()

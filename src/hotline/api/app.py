@@ -9,7 +9,7 @@ from __future__ import annotations
 import hmac
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -48,6 +48,7 @@ class CardIn(BaseModel):
 
 _bearer = HTTPBearer(auto_error=False)
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+Limit = Annotated[int, Query(ge=1, le=100_000, description="at most this many, newest first")]
 
 
 def create_app(node: Node, token: str) -> FastAPI:
@@ -56,7 +57,7 @@ def create_app(node: Node, token: str) -> FastAPI:
     app = FastAPI(title=f"hotline node {node.party}", version=__version__, docs_url=None, redoc_url=None)
 
     def authorised(credentials: Credentials) -> None:
-        if credentials is None or not hmac.compare_digest(credentials.credentials, token):
+        if credentials is None or not hmac.compare_digest(credentials.credentials.encode(), token.encode()):
             raise HTTPException(401, "missing or wrong API token (see api.token in the node directory)")
 
     auth = [Depends(authorised)]
@@ -122,11 +123,11 @@ def create_app(node: Node, token: str) -> FastAPI:
         return [{"number": q.number, "serial": serial(node.party, q.number), "ref": q.draft.ref} for q in queued]
 
     @app.get("/v1/outbox", dependencies=auth)
-    async def outbox(limit: int = 1000) -> list[dict[str, Any]]:
+    async def outbox(limit: Limit = 1000) -> list[dict[str, Any]]:
         return [outbox_item(r, node.party) for r in await node.store.outbox(limit)]
 
     @app.get("/v1/inbox", dependencies=auth)
-    async def inbox(limit: int = 1000) -> list[dict[str, Any]]:
+    async def inbox(limit: Limit = 1000) -> list[dict[str, Any]]:
         return [inbox_item(r) for r in await node.store.inbox(limit)]
 
     @app.get("/v1/status", dependencies=auth)

@@ -22,6 +22,7 @@ MARKING_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9 /_-]{0,63}$")
 KIND_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
 REASON_PATTERN = re.compile(r"^[a-z][a-z0-9_-]{0,47}$")
 MAX_SEQ = 2**63 - 1
+MAX_DETAIL = 1000  # characters in a rejection's explanation
 DEFAULT_MARKING = "UNCLASSIFIED"
 
 
@@ -238,7 +239,7 @@ class Rejection:
             seq=None if seq is None else f.integer("seq", 1, MAX_SEQ),
             at_ms=f.integer("at", 0, 2**53),
             reason=f.text("reason", REASON_PATTERN.pattern),
-            detail=f.text("detail", r"^[\s\S]{0,1000}$"),
+            detail=f.text("detail", rf"^[\s\S]{{0,{MAX_DETAIL}}}$"),
             consumed=consumed,
         )
         f.no_extras()

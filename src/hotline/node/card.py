@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from hotline.crypto import VerifyKey, fingerprint, spki_pin
 from hotline.envelope.model import PARTY_PATTERN
 from hotline.errors import EncodingError, PairingError
+from hotline.storage.records import PeerRecord
 
 PREFIX = "hotline"
 CARD_VERSION = "1"
@@ -97,13 +98,21 @@ class IdentityCard:
         return cls(party, sign_key, tls_cert, addresses)
 
 
-def vet_new_peer(own_party: str, pinned_sign_key: bytes | None, card: IdentityCard) -> None:
-    """Refuse to pin ourselves, or to silently change the key of a party already pinned."""
+def vet_new_peer(own_party: str, pinned: list[PeerRecord], card: IdentityCard) -> None:
+    """Refuse to pin ourselves, to silently change the keys of a party already pinned, or to
+    give one party another's keys: a TLS pin names exactly one party, or a party could publish
+    a card with its victim's certificate and have the victim's connections taken for its own."""
     if card.party == own_party:
         raise PairingError(f"{card.party} is this node's own party")
-    if pinned_sign_key is not None and pinned_sign_key != card.sign_key:
+    for peer in pinned:
+        if peer.party != card.party and peer.sign_key == card.sign_key:
+            raise PairingError(f"{card.party}'s signing key is already pinned for {peer.party}; refusing")
+        if peer.party != card.party and spki_pin(peer.tls_cert) == card.tls_pin:
+            raise PairingError(f"{card.party}'s TLS key is already pinned for {peer.party}; refusing")
+    same = next((p for p in pinned if p.party == card.party), None)
+    if same is not None and (same.sign_key != card.sign_key or spki_pin(same.tls_cert) != card.tls_pin):
         raise PairingError(
-            f"{card.party} is already pinned with a different signing key; refusing to replace a "
+            f"{card.party} is already pinned with different keys; refusing to replace a "
             "party's identity (changing a peer's keys is not supported yet)"
         )
 

@@ -57,7 +57,9 @@ class Channel:
 
     def keeps_new_link(self, local: str, new_dialed_by: str) -> bool:
         """When two links to one peer meet, both ends must keep the same one: the link dialed
-        by the party whose name sorts first. Without an existing link, the new one is kept."""
-        if self.link is None:
+        by the party whose name sorts first. Without an existing link, the new one is kept; and
+        a new link from the same dialer replaces the old (the dialer only redials once it has
+        given the old one up, so the old one is half-open at our end)."""
+        if self.link is None or self.link.dialed_by == new_dialed_by:
             return True
-        return new_dialed_by == min(local, self.party) and self.link.dialed_by != new_dialed_by
+        return new_dialed_by == min(local, self.party)

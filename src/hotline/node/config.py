@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives import serialization
 from hotline.crypto import SigningKey, TlsIdentity, generate_signing_key, generate_tls_identity
 from hotline.crypto.keys import load_signing_key, signing_key_pem
 from hotline.envelope.model import PARTY_PATTERN
-from hotline.errors import ConfigError, PairingError
+from hotline.errors import ConfigError, EncodingError, PairingError
 from hotline.node.card import IdentityCard, parse_address
 
 LANGUAGES = ("en", "ru")
@@ -63,7 +63,10 @@ class NodeConfig:
         return _read(self.directory / "api.token").decode().strip()
 
     def signing_key(self) -> SigningKey:
-        return load_signing_key(_read(self.directory / "signing.key"))
+        try:
+            return load_signing_key(_read(self.directory / "signing.key"))
+        except (ValueError, EncodingError) as exc:
+            raise ConfigError(f"{self.directory / 'signing.key'} is damaged: {exc}") from None
 
     def tls_files(self) -> tuple[Path, Path]:
         return self.directory / "tls.crt", self.directory / "tls.key"

@@ -38,7 +38,7 @@ class Link:
         self.on_event = on_event
         self.on_drained = on_drained  # called once everything read so far has become events
         self.closed = asyncio.Event()
-        self.opened_at = time.monotonic()
+        self.answered: set[bytes] = set()  # ids of stored answers already resent on this link
 
     @property
     def peer(self) -> str:
@@ -105,6 +105,7 @@ class Link:
                     self.on_event(self, event)
                 self.on_drained(self)
                 self.flush()
+                await self.drain()  # a peer that does not read our answers stops being read
         except RemoteProtocolError as exc:
             log.warning("peer broke the protocol; closing", peer=self.peer, code=exc.code, detail=exc.detail)
             if not self.writer.is_closing():
@@ -114,6 +115,7 @@ class Link:
         except LocalProtocolError as exc:  # a bug on our side: drop this link, keep the node
             log.exception("local protocol error; closing the link", peer=self.peer, code=exc.code, detail=exc.detail)
         finally:
+            self.on_drained(self)  # before any await: what this link accepted is stored first
             await self.close()
 
     async def close(self) -> None:

@@ -48,7 +48,8 @@ def bind_check(address: str, purpose: str) -> None:
     _bind(address, purpose).close()
 
 
-async def serve(config: NodeConfig) -> None:
+async def serve(config: NodeConfig) -> str | None:
+    """Run until told to stop; returns why the node stopped itself, or None."""
     loop = asyncio.get_running_loop()
     api_socket = _bind(config.api)
     node = Node(config, SqliteStore(config.store_path))
@@ -74,3 +75,4 @@ async def serve(config: NodeConfig) -> None:
     await node.stop()
     with contextlib.suppress(asyncio.CancelledError):
         await api_task
+    return node.failure

@@ -36,7 +36,7 @@ import asyncio
 import os
 import ssl
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,7 +54,7 @@ from hotline.envelope import (
     cbor,
     object_id,
 )
-from hotline.envelope.model import MARKING_PATTERN, MAX_RECEIPT_ENTRIES
+from hotline.envelope.model import MARKING_PATTERN, MAX_DETAIL, MAX_RECEIPT_ENTRIES
 from hotline.errors import ConfigError, HotlineError
 from hotline.forms import validate_body
 from hotline.node.card import IdentityCard, parse_address, vet_new_peer
@@ -64,7 +64,7 @@ from hotline.node.link import Link
 from hotline.node.tls import tls_context
 from hotline.protocol import InboundSequence, PeerSession
 from hotline.protocol import events as ev
-from hotline.storage import Dispatched, Draft, InboxRow, OutboxRow, PeerRecord, Queued, Store
+from hotline.storage import ChannelState, Dispatched, Draft, InboxRow, OutboxRow, PeerRecord, Queued, Store
 
 log = structlog.get_logger("hotline.node")
 HANDSHAKE_TIMEOUT = 10.0
@@ -108,9 +108,12 @@ class Node:
         self._server_ctx: ssl.SSLContext | None = None
         self._client_ctx: ssl.SSLContext | None = None
         self._dispatch_waiters: dict[int, list[asyncio.Future[None]]] = {}  # by message number
-        self._received: dict[Link, list[ev.EnvelopeReceived]] = {}  # per link, awaiting one receipt
+        # Per peer: envelopes accepted but not yet stored, and the link they came on. Keyed by
+        # peer, not link, so that whatever the tie-break does they are stored in sequence order.
+        self._received: dict[str, tuple[Link, list[ev.EnvelopeReceived]]] = {}
         self.stopped = asyncio.Event()
-        self.started_ms = wall_ms()
+        self.failure: str | None = None  # why the node stopped itself, if it did
+        self._stopping: asyncio.Future[None] | None = None
 
     # -- life cycle --------------------------------------------------------------------------
 
@@ -134,6 +137,9 @@ class Node:
 
     async def _open_channel(self, peer: PeerRecord) -> Channel:
         state = await self.store.channel_state(peer.party)
+        return self._register(peer, state, await self.store.unreceipted(peer.party))
+
+    def _register(self, peer: PeerRecord, state: ChannelState, unreceipted: list[Dispatched]) -> Channel:
         channel = Channel(
             peer=peer,
             key=VerifyKey(peer.sign_key),
@@ -141,7 +147,7 @@ class Node:
             send_next=state.send_next,
             backoff=Backoff(self.config.timers.backoff_min, self.config.timers.backoff_max),
         )
-        for item in await self.store.unreceipted(peer.party):
+        for item in unreceipted:
             channel.inflight[item.seq] = item
         self.channels[peer.party] = channel
         self._spawn(self._dial_forever(channel))
@@ -150,8 +156,12 @@ class Node:
         return channel
 
     async def stop(self) -> None:
-        if self.stopped.is_set():
-            return
+        """Stop once; every caller waits for the same, complete shutdown."""
+        if self._stopping is None:
+            self._stopping = asyncio.ensure_future(self._shutdown())
+        await asyncio.shield(self._stopping)
+
+    async def _shutdown(self) -> None:
         self.stopped.set()
         if self._server is not None:
             self._server.close()
@@ -175,23 +185,28 @@ class Node:
         if not task.cancelled() and task.exception() is not None:
             # A failed store write leaves our counters ahead of the disk: stop, and let a
             # restart recover them from what was durably stored.
-            log.error("internal failure; stopping the node", error=repr(task.exception()))
-            asyncio.get_running_loop().create_task(self.stop())
+            self.failure = repr(task.exception())
+            log.error("internal failure; stopping the node", error=self.failure)
+            if self._stopping is None:
+                self._stopping = asyncio.ensure_future(self._shutdown())
 
     # -- pairing -----------------------------------------------------------------------------
 
     async def add_peer(self, card: IdentityCard) -> PeerRecord:
-        existing = self.channels.get(card.party)
-        vet_new_peer(self.party, existing.peer.sign_key if existing else None, card)
+        # Checked and registered before the first await, so two concurrent calls for the same
+        # new party cannot open two channels with two sets of counters.
+        vet_new_peer(self.party, [c.peer for c in self.channels.values()], card)
         record = PeerRecord(card.party, card.sign_key, card.tls_cert, card.addresses, card.line(), wall_ms())
-        await self.store.add_peer(record)
+        existing = self.channels.get(card.party)
+        if existing is None:
+            # A party not pinned before has no history: both directions start at 1.
+            self._register(record, ChannelState(recv_next=1, send_next=1), [])
+        else:
+            existing.peer = record
         for ctx in (self._server_ctx, self._client_ctx):
             if ctx is not None:
                 ctx.load_verify_locations(cadata=ssl.DER_cert_to_PEM_cert(card.tls_cert))
-        if existing is None:
-            await self._open_channel(record)
-        else:
-            existing.peer = record
+        await self.store.add_peer(record)
         return record
 
     # -- connections -------------------------------------------------------------------------
@@ -281,7 +296,10 @@ class Node:
         # Events from a link that lost the tie-break are still handled: they are authentic, and
         # the sequence tracker they advanced is shared by every link to this peer.
         if isinstance(event, ev.EnvelopeReceived):
-            batch = self._received.setdefault(link, [])
+            pending = self._received.get(channel.party)
+            if pending is not None and pending[0] is not link:
+                self._flush_received(pending[0])  # another link's envelopes came first
+            batch = self._received.setdefault(channel.party, (link, []))[1]
             batch.append(event)
             if len(batch) >= MAX_RECEIPT_ENTRIES:
                 self._flush_received(link)
@@ -342,9 +360,11 @@ class Node:
         event, and when the link closes: envelopes the sequence tracker accepted must be
         stored even if their link died, or their numbers would be lost.
         """
-        batch = self._received.pop(link, None)
-        if not batch:
+        pending = self._received.get(link.peer)
+        if pending is None or pending[0] is not link:
             return
+        del self._received[link.peer]
+        batch = pending[1]
         channel = self.channels[link.peer]
         first = self._take_indices(len(batch) + 1)  # the envelopes, then our receipt
         now_ms = wall_ms()
@@ -383,10 +403,14 @@ class Node:
     async def _on_duplicate(self, channel: Channel, link: Link, event: ev.DuplicateReceived) -> None:
         answer = await self.store.stored_answer(channel.party, event.seq)
         if answer is None:
-            log.error("no stored answer for a sequence number already passed", peer=channel.party, seq=event.seq)
+            log.critical("no stored answer for a sequence number already passed", peer=channel.party, seq=event.seq)
             return
         if answer.envelope_id == event.opened.id:
-            link.send_answer(answer.answer, answer.is_receipt)
+            # One receipt names a whole batch: after a resend, answer it once, not once per envelope.
+            answer_id = object_id(answer.answer)
+            if answer_id not in link.answered:
+                link.answered.add(answer_id)
+                link.send_answer(answer.answer, answer.is_receipt)
             return
         self._refuse(
             channel,
@@ -404,6 +428,7 @@ class Node:
 
         index = self._take_indices(2)
         now_ms = wall_ms()
+        detail = detail[:MAX_DETAIL]  # the peer's field names appear in it; keep it within the format
         rejection = Rejection(self.party, channel.party, object_id(raw), seq, now_ms, reason, detail, consumed)
         sealed = rejection.seal(self.key)
         stored = self.store.store_refused(
@@ -435,6 +460,17 @@ class Node:
         rejection = event.rejection
         for seq, item in channel.inflight.items():
             if item.envelope_id == rejection.envelope_id:
+                if not rejection.consumed:
+                    # The peer still expects this sequence number: giving it up would make every
+                    # later envelope a gap. Keep it, and call for people to look.
+                    log.critical(
+                        "peer refused our sequence numbering; message kept in flight",
+                        peer=channel.party,
+                        seq=seq,
+                        reason=rejection.reason,
+                        detail=rejection.detail,
+                    )
+                    return
                 del channel.inflight[seq]
                 self._spawn(
                     self.store.record_rejection(item.envelope_id, event.opened.raw, wall_ms(), self._take_indices(1))
@@ -446,14 +482,12 @@ class Node:
                     reason=rejection.reason,
                     detail=rejection.detail,
                 )
-                if not rejection.consumed:
-                    log.critical("peer refused our sequence numbering", peer=channel.party, seq=seq)
                 self._wake_dispatch(channel)
                 return
 
     def _wake_dispatch(self, channel: Channel) -> None:
         # Refill the window in batches rather than one message per receipt.
-        if len(channel.inflight) <= self.config.timers.window // 2 or not channel.inflight:
+        if len(channel.inflight) <= self.config.timers.window // 2:
             channel.work.set()
 
     # -- dispatch ----------------------------------------------------------------------------
@@ -463,7 +497,10 @@ class Node:
         while not self.stopped.is_set():
             await channel.work.wait()
             channel.work.clear()
-            while (room := window - len(channel.inflight)) > 0:
+            # Sign nothing ahead while the peer is unreachable: sequence numbers are given in
+            # precedence order at the moment of sending, so a FLASH queued during an outage
+            # still overtakes the ROUTINE traffic queued before it.
+            while channel.has_link() and (room := window - len(channel.inflight)) > 0:
                 queued = await self.store.next_queued(channel.party, room)
                 if not queued:
                     break
@@ -579,6 +616,3 @@ class Node:
                 }
             )
         return result
-
-
-Handler = Callable[[Link, ev.Event], None]

@@ -57,6 +57,7 @@ class PeerSession:
         now: float,
         heartbeat: float = 5.0,
         dead_after: float = 15.0,
+        hello_timeout: float = 10.0,
         max_frame: int = DEFAULT_MAX_FRAME,
     ) -> None:
         self.local = local
@@ -74,6 +75,9 @@ class PeerSession:
         self._pings: dict[int, float] = {}
         self._ping_counter = 0
         self._outgoing = bytearray()
+        # Traffic keeps a link alive, but not before the hello: a connection that trickles
+        # bytes must still say who it is in time.
+        self._hello_deadline = now + hello_timeout
 
     # -- sending ---------------------------------------------------------------------------
 
@@ -234,9 +238,13 @@ class PeerSession:
 
     def get_timer(self) -> float:
         """When the core next needs ``handle_timer``: a heartbeat to send or a peer to bury."""
-        return min(self._last_sent + self.heartbeat, self._last_received + self.dead_after)
+        timer = min(self._last_sent + self.heartbeat, self._last_received + self.dead_after)
+        return min(timer, self._hello_deadline) if self.state is SessionState.HANDSHAKE else timer
 
     def handle_timer(self, now: float) -> None:
+        if self.state is SessionState.HANDSHAKE and now >= self._hello_deadline:
+            self.state = SessionState.CLOSED
+            raise RemoteProtocolError("hello-timeout", "no hello within the time allowed")
         if now >= self._last_received + self.dead_after:
             self.state = SessionState.CLOSED
             raise RemoteProtocolError("peer-silent", f"nothing heard for {now - self._last_received:.1f} s")

@@ -14,6 +14,7 @@ is woken only after the commit returned, so anything a caller was told is stored
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import queue
 import sqlite3
@@ -51,11 +52,15 @@ _INBOX_FROM = "inbox i JOIN receipts r ON r.id = i.receipt_id"
 def connect(path: Path) -> sqlite3.Connection:
     """Open (creating and migrating if need be) a store file with the durability settings."""
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=FULL")
-    conn.execute("PRAGMA foreign_keys=ON")
-    conn.execute("PRAGMA busy_timeout=10000")
-    migrate(conn)
+    try:
+        conn.execute("PRAGMA busy_timeout=10000")
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        migrate(conn)
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise StoreError(f"{path} is not a hotline store, or it is damaged ({exc})") from None
     return conn
 
 
@@ -348,6 +353,7 @@ class SqliteStore:
         self._thread = threading.Thread(target=self._run, name="hotline-store", daemon=True)
         self._thread.start()
         self.commits = 0  # for the benchmark: how many transactions the writer has committed
+        self.failure: str | None = None  # set once the engine fails; then every call fails
 
     def _call(self, op: Callable[..., T], *args: Any) -> asyncio.Future[T]:
         # Queued now, in call order; the caller awaits durability when it chooses.
@@ -374,22 +380,33 @@ class SqliteStore:
         self._conn.close()
 
     def _commit(self, batch: list[Any]) -> None:
+        if self.failure is not None:
+            self._fail(batch, f"the store failed earlier and accepts nothing more: {self.failure}")
+            return
         results: list[tuple[Future[Any], Any, BaseException | None]] = []
-        self._conn.execute("BEGIN IMMEDIATE")
-        for future, op, args in batch:
-            self._conn.execute("SAVEPOINT op")
-            try:
-                results.append((future, op(self._conn, *args), None))
-                self._conn.execute("RELEASE op")
-            except Exception as exc:  # handed to the caller, who knows what it means
-                self._conn.execute("ROLLBACK TO op")
-                self._conn.execute("RELEASE op")
-                results.append((future, None, exc))
         try:
+            self._conn.execute("BEGIN IMMEDIATE")
+            for future, op, args in batch:
+                self._conn.execute("SAVEPOINT op")
+                try:
+                    results.append((future, op(self._conn, *args), None))
+                    self._conn.execute("RELEASE op")
+                except Exception as exc:  # handed to the caller, who knows what it means
+                    # If SQLite already rolled the whole transaction back (disk full, I/O
+                    # error), this fails too and the store is declared broken below.
+                    self._conn.execute("ROLLBACK TO op")
+                    self._conn.execute("RELEASE op")
+                    results.append((future, None, exc))
             self._conn.execute("COMMIT")
         except Exception as exc:
-            for future, _, _ in results:
-                future.set_exception(StoreError(f"commit failed: {exc}"))
+            # The engine failed, not an operation: nothing of this batch is known to be stored,
+            # and the node's counters are ahead of the disk. Every caller, now and later, is
+            # told so; the node stops and a restart recovers from what was committed.
+            self.failure = f"{type(exc).__name__}: {exc}"
+            with contextlib.suppress(sqlite3.Error):
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+            self._fail(batch, f"the store failed: {self.failure}")
             return
         self.commits += 1
         for future, result, error in results:
@@ -397,6 +414,11 @@ class SqliteStore:
                 future.set_result(result)
             else:
                 future.set_exception(error)
+
+    @staticmethod
+    def _fail(batch: list[Any], message: str) -> None:
+        for future, _, _ in batch:
+            future.set_exception(StoreError(message))
 
     async def close(self) -> None:
         self._queue.put(_STOP)
