@@ -211,7 +211,8 @@ def send(
         _print_json(message)
         return
     out.print(f"{message['serial']}  {message['state']}  to {message['to']}  {message['precedence']}")
-    out.print(f"id {message['id'] or '(given when the message leaves: the peer is not connected, or 512 are in flight)'}")
+    pending = "(given when it leaves: the peer is not connected, or the window is full)"
+    out.print(f"id {message['id'] or pending}")
 
 
 def _state_style(state: str) -> str:
