@@ -182,7 +182,9 @@ class Node:
 
     def _reap(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
+        # After a stop began, late work failing against the closed store is expected and
+        # harmless: nothing it held was receipted, so the peer sends it again.
+        if not task.cancelled() and task.exception() is not None and not self.stopped.is_set():
             # A failed store write leaves our counters ahead of the disk: stop, and let a
             # restart recover them from what was durably stored.
             self.failure = repr(task.exception())
@@ -298,7 +300,7 @@ class Node:
         if isinstance(event, ev.EnvelopeReceived):
             pending = self._received.get(channel.party)
             if pending is not None and pending[0] is not link:
-                self._flush_received(pending[0])  # another link's envelopes came first
+                self._flush_received(link)  # another link's envelopes came first: store them first
             batch = self._received.setdefault(channel.party, (link, []))[1]
             batch.append(event)
             if len(batch) >= MAX_RECEIPT_ENTRIES:
@@ -356,15 +358,15 @@ class Node:
     def _flush_received(self, link: Link) -> None:
         """Store the envelopes that arrived in one read, with one receipt naming them all.
 
-        Called when the link has handed over everything it read, before any other kind of
-        event, and when the link closes: envelopes the sequence tracker accepted must be
-        stored even if their link died, or their numbers would be lost.
+        Called when a link has handed over everything it read, before any other kind of event
+        from the same peer, and when a link closes: envelopes the sequence tracker accepted must
+        be stored even if their link died, or their numbers would be lost. Whatever link calls,
+        the peer's pending envelopes are stored, so they are stored in sequence order.
         """
-        pending = self._received.get(link.peer)
-        if pending is None or pending[0] is not link:
+        pending = self._received.pop(link.peer, None)
+        if pending is None:
             return
-        del self._received[link.peer]
-        batch = pending[1]
+        link, batch = pending  # the link they came on carries the receipt
         channel = self.channels[link.peer]
         first = self._take_indices(len(batch) + 1)  # the envelopes, then our receipt
         now_ms = wall_ms()
