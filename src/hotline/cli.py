@@ -221,7 +221,7 @@ def _state_style(state: str) -> str:
 
 @cli.command()
 @dir_option
-@click.option("--limit", default=1000, show_default=True, type=click.IntRange(1, 100_000))
+@click.option("--limit", default=1000, show_default=True, type=click.IntRange(1, 10_000))
 @json_option
 def outbox(directory: Path, limit: int, as_json: bool) -> None:
     """Messages sent, newest first, with their delivery state."""
@@ -247,7 +247,7 @@ def outbox(directory: Path, limit: int, as_json: bool) -> None:
 
 @cli.command()
 @dir_option
-@click.option("--limit", default=1000, show_default=True, type=click.IntRange(1, 100_000))
+@click.option("--limit", default=1000, show_default=True, type=click.IntRange(1, 10_000))
 @json_option
 def inbox(directory: Path, limit: int, as_json: bool) -> None:
     """Messages received, newest first."""

@@ -48,7 +48,8 @@ class CardIn(BaseModel):
 
 _bearer = HTTPBearer(auto_error=False)
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-Limit = Annotated[int, Query(ge=1, le=100_000, description="at most this many, newest first")]
+# Capped: rows are read and rendered on the event loop that also carries the peer links.
+Limit = Annotated[int, Query(ge=1, le=10_000, description="at most this many, newest first")]
 
 
 def create_app(node: Node, token: str) -> FastAPI:
