@@ -21,8 +21,10 @@ PARTY_PATTERN = re.compile(r"^[A-Z][A-Z0-9_-]{1,31}$")
 MARKING_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9 /_-]{0,63}$")
 KIND_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
 REASON_PATTERN = re.compile(r"^[a-z][a-z0-9_-]{0,47}$")
+PRECEDENCE_PATTERN = re.compile(r"^[A-Z]+$")
 MAX_SEQ = 2**63 - 1
 MAX_DETAIL = 1000  # characters in a rejection's explanation
+DETAIL_PATTERN = re.compile(rf"^[\s\S]{{0,{MAX_DETAIL}}}$")
 DEFAULT_MARKING = "UNCLASSIFIED"
 
 
@@ -97,7 +99,7 @@ class Envelope:
         version = f.integer("v", 0, 2**31)
         if version != VERSION:
             raise FieldError("v", f"unsupported envelope version {version} (this node speaks {VERSION})")
-        prec = f.text("prec", r"^[A-Z]+$")
+        prec = f.text("prec", PRECEDENCE_PATTERN)
         if prec not in Precedence.__members__:
             raise FieldError("prec", f"unknown precedence {prec!r}")
         reply_to = f.optional("re")
@@ -110,14 +112,14 @@ class Envelope:
             raise FieldError("body", "must be a map with text keys")
         envelope = cls(
             version=version,
-            sender=f.text("from", PARTY_PATTERN.pattern),
-            recipient=f.text("to", PARTY_PATTERN.pattern),
+            sender=f.text("from", PARTY_PATTERN),
+            recipient=f.text("to", PARTY_PATTERN),
             seq=f.integer("seq", 1, MAX_SEQ),
             number=f.integer("num", 1, MAX_SEQ),
             sent_ms=f.integer("sent", 0, 2**53),
             precedence=Precedence(prec),
-            marking=f.text("mark", MARKING_PATTERN.pattern),
-            kind=f.text("kind", KIND_PATTERN.pattern),
+            marking=f.text("mark", MARKING_PATTERN),
+            kind=f.text("kind", KIND_PATTERN),
             kind_version=f.integer("kv", 1, 2**31),
             body=body,
             reply_to=reply_to,
@@ -185,8 +187,8 @@ class Receipt:
             )
         receipt = cls(
             version=f.integer("v", VERSION, VERSION),
-            sender=f.text("from", PARTY_PATTERN.pattern),
-            recipient=f.text("to", PARTY_PATTERN.pattern),
+            sender=f.text("from", PARTY_PATTERN),
+            recipient=f.text("to", PARTY_PATTERN),
             stored_ms=f.integer("stored", 0, 2**53),
             entries=tuple(entries),
         )
@@ -233,13 +235,13 @@ class Rejection:
             raise FieldError("consumed", "must be a boolean")
         rejection = cls(
             version=f.integer("v", VERSION, VERSION),
-            sender=f.text("from", PARTY_PATTERN.pattern),
-            recipient=f.text("to", PARTY_PATTERN.pattern),
+            sender=f.text("from", PARTY_PATTERN),
+            recipient=f.text("to", PARTY_PATTERN),
             envelope_id=f.digest("env"),
             seq=None if seq is None else f.integer("seq", 1, MAX_SEQ),
             at_ms=f.integer("at", 0, 2**53),
-            reason=f.text("reason", REASON_PATTERN.pattern),
-            detail=f.text("detail", rf"^[\s\S]{{0,{MAX_DETAIL}}}$"),
+            reason=f.text("reason", REASON_PATTERN),
+            detail=f.text("detail", DETAIL_PATTERN),
             consumed=consumed,
         )
         f.no_extras()
@@ -271,11 +273,11 @@ class _Fields:
             raise FieldError(name, f"{value} is outside {low}..{high}")
         return value
 
-    def text(self, name: str, pattern: str) -> str:
+    def text(self, name: str, pattern: re.Pattern[str]) -> str:
         value = self._get(name)
         if not isinstance(value, str):
             raise FieldError(name, "must be a text string")
-        if not re.fullmatch(pattern, value):
+        if not pattern.fullmatch(value):
             raise FieldError(name, f"{value[:40]!r} is not in the allowed form")
         return value
 
