@@ -4,9 +4,10 @@ import random
 from typing import Any
 
 from hotline.crypto import VerifyKey, generate_signing_key
+from hotline.envelope import Receipt, ReceiptEntry
 from hotline.node.channel import Backoff, Channel
 from hotline.protocol import InboundSequence
-from hotline.storage import PeerRecord
+from hotline.storage import Dispatched, PeerRecord
 
 
 class FakeLink:
@@ -36,6 +37,25 @@ def test_a_redial_by_the_same_dialer_replaces_the_half_open_link() -> None:
     at_genstab = channel("SACEUR")
     at_genstab.link = FakeLink("SACEUR")  # type: ignore[assignment]
     assert at_genstab.keeps_new_link("GENSTAB", "SACEUR")
+
+
+def test_a_receipt_settles_exactly_the_envelopes_it_names() -> None:
+    ch = channel("GENSTAB")
+    for seq in (1, 2, 3):
+        ch.inflight[seq] = Dispatched(seq, "GENSTAB", seq, b"env", bytes([seq]) * 32, 0, 3)
+    receipt = Receipt(
+        "GENSTAB",
+        "SACEUR",
+        0,
+        (
+            ReceiptEntry(1, b"\x01" * 32, 10),
+            ReceiptEntry(2, b"\xff" * 32, 11),  # the peer names another envelope under our number 2
+            ReceiptEntry(9, b"\x09" * 32, 12),  # never sent
+        ),
+    )
+    assert ch.settle(receipt) == ([1], [2])
+    assert list(ch.inflight) == [2, 3]
+    assert ch.settle(receipt) == ([], [2]), "settling twice delivers nothing twice"
 
 
 def test_backoff_grows_with_jitter_and_stays_capped() -> None:

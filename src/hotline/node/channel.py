@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from hotline.crypto import VerifyKey
+from hotline.envelope import Receipt
 from hotline.protocol import InboundSequence
 from hotline.storage import Dispatched, PeerRecord
 
@@ -51,6 +52,26 @@ class Channel:
     @property
     def party(self) -> str:
         return self.peer.party
+
+    def settle(self, receipt: Receipt) -> tuple[list[int], list[int]]:
+        """Take the envelopes a receipt names out of flight. Returns the sequence numbers now
+        delivered, and those the receipt names with an envelope id that is not the one we sent
+        (the peer's store and ours disagree: evidence for people to look at). Entries for
+        envelopes already delivered are ignored: a second receipt after a resend is harmless."""
+        delivered, conflicting = [], []
+        for entry in receipt.entries:
+            item = self.inflight.get(entry.seq)
+            if item is None:
+                continue
+            if item.envelope_id != entry.envelope_id:
+                conflicting.append(entry.seq)
+                continue
+            del self.inflight[entry.seq]
+            delivered.append(entry.seq)
+        return delivered, conflicting
+
+    def inflight_by_id(self, envelope_id: bytes) -> Dispatched | None:
+        return next((item for item in self.inflight.values() if item.envelope_id == envelope_id), None)
 
     def has_link(self) -> bool:
         return self.link is not None

@@ -440,18 +440,9 @@ class Node:
         log.warning("envelope refused", peer=channel.party, seq=seq, reason=reason, detail=detail)
 
     def _on_receipt(self, channel: Channel, event: ev.ReceiptReceived) -> None:
-        delivered = []
-        for entry in event.receipt.entries:
-            item = channel.inflight.get(entry.seq)
-            if item is None:
-                continue  # already delivered: a second receipt after a resend is harmless
-            if item.envelope_id != entry.envelope_id:
-                log.critical(
-                    "peer receipted a different envelope under our sequence number", peer=channel.party, seq=entry.seq
-                )
-                continue
-            del channel.inflight[entry.seq]
-            delivered.append(entry.seq)
+        delivered, conflicting = channel.settle(event.receipt)
+        for seq in conflicting:
+            log.critical("peer receipted a different envelope under our sequence number", peer=channel.party, seq=seq)
         if delivered:
             self._spawn(
                 self.store.record_receipt(channel.party, delivered, event.opened.raw, wall_ms(), self._take_indices(1))
@@ -460,32 +451,30 @@ class Node:
 
     def _on_rejection(self, channel: Channel, event: ev.RejectionReceived) -> None:
         rejection = event.rejection
-        for seq, item in channel.inflight.items():
-            if item.envelope_id == rejection.envelope_id:
-                if not rejection.consumed:
-                    # The peer still expects this sequence number: giving it up would make every
-                    # later envelope a gap. Keep it, and call for people to look.
-                    log.critical(
-                        "peer refused our sequence numbering; message kept in flight",
-                        peer=channel.party,
-                        seq=seq,
-                        reason=rejection.reason,
-                        detail=rejection.detail,
-                    )
-                    return
-                del channel.inflight[seq]
-                self._spawn(
-                    self.store.record_rejection(item.envelope_id, event.opened.raw, wall_ms(), self._take_indices(1))
-                )
-                log.warning(
-                    "message rejected by peer",
-                    peer=channel.party,
-                    seq=seq,
-                    reason=rejection.reason,
-                    detail=rejection.detail,
-                )
-                self._wake_dispatch(channel)
-                return
+        item = channel.inflight_by_id(rejection.envelope_id)
+        if item is None:
+            return  # not ours in flight: a repeated rejection, already recorded
+        if not rejection.consumed:
+            # The peer still expects this sequence number: giving it up would make every later
+            # envelope a gap. Keep it in flight, and call for people to look.
+            log.critical(
+                "peer refused our sequence numbering; message kept in flight",
+                peer=channel.party,
+                seq=item.seq,
+                reason=rejection.reason,
+                detail=rejection.detail,
+            )
+            return
+        del channel.inflight[item.seq]
+        self._spawn(self.store.record_rejection(item.envelope_id, event.opened.raw, wall_ms(), self._take_indices(1)))
+        log.warning(
+            "message rejected by peer",
+            peer=channel.party,
+            seq=item.seq,
+            reason=rejection.reason,
+            detail=rejection.detail,
+        )
+        self._wake_dispatch(channel)
 
     def _wake_dispatch(self, channel: Channel) -> None:
         # Refill the window in batches rather than one message per receipt.
