@@ -14,6 +14,8 @@ async def test_malformed_requests_are_refused_and_change_nothing(pair: tuple[Nod
         assert "API token" in response.json()["error"]
         wrong = await anonymous.get("/v1/outbox", headers={"Authorization": "Bearer nope"})
         assert wrong.status_code == 401
+        foreign = await anonymous.get("/v1/outbox", headers={"Authorization": "Bearer пароль".encode()})
+        assert foreign.status_code == 401, "a token that is not ASCII is refused, not a server error"
     finally:
         await anonymous.aclose()
 
@@ -32,6 +34,11 @@ async def test_malformed_requests_are_refused_and_change_nothing(pair: tuple[Nod
         assert response.status_code == 422, raw
         assert expected in response.json()["error"], (raw, response.json())
     assert await a.api("GET", "/v1/outbox") == []
+
+    for limit in ("0", "-5", "99999999999999999999", "many"):
+        response = await a.client.get("/v1/outbox", params={"limit": limit})
+        assert response.status_code == 422, limit
+        assert response.json()["field"] == "limit"
 
     spec = await a.api("GET", "/openapi.json")
     assert "/v1/messages" in spec["paths"]
