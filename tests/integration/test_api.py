@@ -14,7 +14,7 @@ async def test_malformed_requests_are_refused_and_change_nothing(pair: tuple[Nod
         assert "API token" in response.json()["error"]
         wrong = await anonymous.get("/v1/outbox", headers={"Authorization": "Bearer nope"})
         assert wrong.status_code == 401
-        foreign = await anonymous.get("/v1/outbox", headers={"Authorization": "Bearer пароль".encode()})
+        foreign = await anonymous.get("/v1/outbox", headers={b"Authorization": "Bearer пароль".encode()})
         assert foreign.status_code == 401, "a token that is not ASCII is refused, not a server error"
     finally:
         await anonymous.aclose()
