@@ -1,9 +1,15 @@
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.integration.harness import NodeProcess, make_node, pin
+from tests.integration.harness import NodeProcess, kill_leftovers, make_node, pin
+
+
+@pytest.fixture(autouse=True, scope="session")
+def no_node_outlives_the_session() -> Iterator[None]:
+    yield
+    kill_leftovers()
 
 
 @pytest.fixture

@@ -18,6 +18,16 @@ import httpx
 
 from hotline.node.config import NodeConfig, init_node, load_config
 
+STARTED: list[subprocess.Popen[bytes]] = []  # every node process, for the end-of-session sweep
+
+
+def kill_leftovers() -> None:
+    """Kill any node a failed test left running, so that nothing outlives the test session."""
+    for process in STARTED:
+        if process.poll() is None:
+            process.kill()
+            process.wait(10)
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -66,6 +76,7 @@ class NodeProcess:
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
         log.close()
+        STARTED.append(self.process)
         await wait_for(self._healthy, 30.0, f"{self.party} to answer on its API")
 
     async def _healthy(self) -> bool:
@@ -86,7 +97,12 @@ class NodeProcess:
         if self.process is None or self.process.poll() is not None:
             return self.process.returncode if self.process else 0
         self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(20)
+        try:
+            return self.process.wait(20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()  # a node that will not stop must not outlive the test
+            self.process.wait(10)
+            raise
 
     async def api(self, method: str, path: str, **kwargs: Any) -> Any:
         response = await self.client.request(method, path, **kwargs)
