@@ -1,5 +1,6 @@
 """Two real nodes over real mutual TLS: messages both ways, receipts verified."""
 
+import asyncio
 import base64
 
 from hotline.crypto import VerifyKey
@@ -75,3 +76,25 @@ async def test_messages_queued_while_the_peer_is_down_are_delivered_when_it_retu
     items = await wait_for(inbox_full, 30, "the queued messages to arrive")
     assert sorted(int(str(i["seq"])) for i in items) == [1, 2, 3, 4, 5]
     assert {i["text"] for i in items} == {f"m{i}" for i in range(5)}
+
+
+async def test_two_way_bulk_traffic_of_large_messages_completes(pair: tuple[NodeProcess, NodeProcess]) -> None:
+    """Both sides send more than the sockets can buffer at once. Neither may stop reading until
+    the other reads (a deadlock seen once: each side waited for its own writes to drain)."""
+    a, b = pair
+    await wait_for(lambda: a.connected("GENSTAB"), 20, "the link to come up")
+    big = "Ж" * 20_000  # 40 kB of UTF-8 per message
+
+    async def flood(node: NodeProcess, to: str) -> None:
+        for _ in range(8):
+            batch = [{"to": to, "body": {"text": big, "lang": "ru"}} for _ in range(100)]
+            await node.api("POST", "/v1/messages/batch", json={"messages": batch})
+
+    await asyncio.gather(flood(a, "GENSTAB"), flood(b, "SACEUR"))  # both ways at once
+
+    async def all_delivered(node: NodeProcess) -> bool:
+        items = await node.api("GET", "/v1/outbox", params={"limit": 1000})
+        return len(items) == 800 and all(i["state"] == "delivered" for i in items)
+
+    await wait_for(lambda: all_delivered(a), 60, "SACEUR's 800 large messages to be delivered", 0.5)
+    await wait_for(lambda: all_delivered(b), 60, "GENSTAB's 800 large messages to be delivered", 0.5)

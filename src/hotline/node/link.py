@@ -19,6 +19,7 @@ from hotline.protocol.events import Event
 
 log = structlog.get_logger("hotline.link")
 READ_SIZE = 1 << 16
+MAX_UNREAD = 64 << 20  # bytes written but not yet taken by the peer; past this, drop the link
 
 
 class Link:
@@ -105,7 +106,13 @@ class Link:
                     self.on_event(self, event)
                 self.on_drained(self)
                 self.flush()
-                await self.drain()  # a peer that does not read our answers stops being read
+                # Never wait for the peer to read here: if both sides did, under two-way bulk
+                # traffic each would stop reading until the other read, and neither would.
+                # A peer that does not read at all is cut off instead, before it costs memory.
+                unread = self.writer.transport.get_write_buffer_size()
+                if unread > MAX_UNREAD:
+                    log.warning("peer is not reading; closing the link", peer=self.peer, unread_bytes=unread)
+                    break
         except RemoteProtocolError as exc:
             log.warning("peer broke the protocol; closing", peer=self.peer, code=exc.code, detail=exc.detail)
             if not self.writer.is_closing():

@@ -75,4 +75,4 @@ async def serve(config: NodeConfig) -> str | None:
     await node.stop()
     with contextlib.suppress(asyncio.CancelledError):
         await api_task
-    return node.failure
+    return node.failure or node.store.failure  # a last commit that failed at shutdown counts too

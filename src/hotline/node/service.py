@@ -114,6 +114,7 @@ class Node:
         self.stopped = asyncio.Event()
         self.failure: str | None = None  # why the node stopped itself, if it did
         self._stopping: asyncio.Future[None] | None = None
+        store.on_failure = self._fail
 
     # -- life cycle --------------------------------------------------------------------------
 
@@ -180,17 +181,23 @@ class Node:
         task.add_done_callback(self._reap)
         return task
 
+    def _fail(self, reason: str) -> None:
+        """Stop the node because something it relies on failed; `hotline run` then exits 1."""
+        if self.stopped.is_set():
+            return
+        self.failure = reason
+        log.error("internal failure; stopping the node", error=reason)
+        if self._stopping is None:
+            self._stopping = asyncio.ensure_future(self._shutdown())
+
     def _reap(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
         # After a stop began, late work failing against the closed store is expected and
         # harmless: nothing it held was receipted, so the peer sends it again.
-        if not task.cancelled() and task.exception() is not None and not self.stopped.is_set():
+        if not task.cancelled() and task.exception() is not None:
             # A failed store write leaves our counters ahead of the disk: stop, and let a
             # restart recover them from what was durably stored.
-            self.failure = repr(task.exception())
-            log.error("internal failure; stopping the node", error=self.failure)
-            if self._stopping is None:
-                self._stopping = asyncio.ensure_future(self._shutdown())
+            self._fail(repr(task.exception()))
 
     # -- pairing -----------------------------------------------------------------------------
 
@@ -581,12 +588,14 @@ class Node:
         waiters = {number: loop.create_future() for number in pending}
         for number, waiter in waiters.items():
             self._dispatch_waiters.setdefault(number, []).append(waiter)
-        await asyncio.wait(waiters.values(), timeout=wait_dispatch)  # waits; cancels nothing
-        for number, waiter in waiters.items():
-            if not waiter.done():
-                self._dispatch_waiters[number].remove(waiter)
-                if not self._dispatch_waiters[number]:
-                    del self._dispatch_waiters[number]
+        try:
+            await asyncio.wait(waiters.values(), timeout=wait_dispatch)  # waits; cancels nothing
+        finally:  # also when the client goes away mid-wait
+            for number, waiter in waiters.items():
+                if not waiter.done():
+                    self._dispatch_waiters[number].remove(waiter)
+                    if not self._dispatch_waiters[number]:
+                        del self._dispatch_waiters[number]
         return await self.store.find_outbox(numbers)
 
     async def status(self) -> list[dict[str, Any]]:

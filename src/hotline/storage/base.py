@@ -12,7 +12,7 @@ The node is the only writer, and it relies on three promises:
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from hotline.storage.records import (
@@ -28,6 +28,9 @@ from hotline.storage.records import (
 
 
 class Store(Protocol):
+    failure: str | None  # set once the engine has failed; every call fails from then on
+    on_failure: Callable[[str], None] | None  # called once, when the engine fails
+
     def close(self) -> Awaitable[None]: ...
 
     # peers

@@ -49,7 +49,9 @@ def connect(path: Path) -> sqlite3.Connection:
     """Open (creating and migrating if need be) a store file with the durability settings."""
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     try:
-        conn.execute("PRAGMA busy_timeout=10000")
+        # Short: the store runs on the event loop, which must not stall for long behind another
+        # process (a CLI `peer add` with the node stopped) holding the write lock.
+        conn.execute("PRAGMA busy_timeout=2000")
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA foreign_keys=ON")
@@ -356,6 +358,7 @@ class SqliteStore:
         self._closed = False
         self.commits = 0  # for the benchmark: how many transactions have been committed
         self.failure: str | None = None  # set once the engine fails; then every call fails
+        self.on_failure: Callable[[str], None] | None = None  # told once, when that happens
 
     def _call(self, op: Callable[..., T], *args: Any) -> asyncio.Future[T]:
         # Queued now, in call order; the caller awaits durability when it chooses.
@@ -384,9 +387,9 @@ class SqliteStore:
                 try:
                     results.append((future, op(self._conn, *args), None))
                     self._conn.execute("RELEASE op")
+                except sqlite3.OperationalError:
+                    raise  # the engine failed (disk full, I/O error, locked), not the operation
                 except Exception as exc:  # handed to the caller, who knows what it means
-                    # If SQLite already rolled the whole transaction back (disk full, I/O
-                    # error), this fails too and the store is declared broken below.
                     self._conn.execute("ROLLBACK TO op")
                     self._conn.execute("RELEASE op")
                     results.append((future, None, exc))
@@ -400,6 +403,8 @@ class SqliteStore:
                 if self._conn.in_transaction:
                     self._conn.execute("ROLLBACK")
             self._fail(batch, f"the store failed: {self.failure}")
+            if self.on_failure is not None:
+                self.on_failure(self.failure)
             return
         self.commits += 1
         for future, result, error in results:
