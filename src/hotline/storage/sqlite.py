@@ -217,7 +217,11 @@ def _unreceipted(conn: sqlite3.Connection, peer: str) -> list[Dispatched]:
 def _record_receipt(
     conn: sqlite3.Connection, peer: str, seqs: list[int], receipt: bytes, at_ms: int, index: int
 ) -> int:
-    """Mark the named envelopes delivered by ``receipt``; returns how many were not already."""
+    """Mark the named envelopes delivered by ``receipt``; returns how many were not already.
+
+    The receipt enters the transcript whatever it changes: it is a signed object we received,
+    and the node numbered it when it called (a conditional append would leave that number
+    unused and tear the log)."""
     receipt_id = conn.execute(
         "INSERT INTO receipts (peer, direction, obj, at_ms) VALUES (?, 'received', ?, ?)", (peer, receipt, at_ms)
     ).lastrowid
@@ -228,10 +232,7 @@ def _record_receipt(
             "WHERE peer=? AND seq=? AND receipt_id IS NULL AND rejection IS NULL",
             (receipt_id, at_ms, at_ms, peer, seq),
         ).rowcount
-    if changed:
-        _append(conn, index, "receipt", receipt, at_ms)
-    else:
-        conn.execute("DELETE FROM receipts WHERE id=?", (receipt_id,))
+    _append(conn, index, "receipt", receipt, at_ms)
     return changed
 
 
@@ -241,8 +242,7 @@ def _record_rejection(conn: sqlite3.Connection, envelope_id: bytes, rejection: b
         "WHERE env_id=? AND receipt_id IS NULL AND rejection IS NULL",
         (rejection, at_ms, envelope_id),
     )
-    if cur.rowcount:
-        _append(conn, index, "rejection", rejection, at_ms)
+    _append(conn, index, "rejection", rejection, at_ms)  # always: see _record_receipt
     return cur.rowcount == 1
 
 
