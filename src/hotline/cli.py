@@ -127,15 +127,13 @@ def peer_add(directory: Path, card: str, fingerprint: str) -> None:
 def _add_peer_offline(config: Any, card: Any) -> None:
     from hotline.node.card import vet_new_peer
     from hotline.node.service import wall_ms
-    from hotline.storage import PeerRecord, sqlite
+    from hotline.storage import sqlite
 
     conn = sqlite.connect(config.store_path)
     try:
         vet_new_peer(config.party, sqlite.list_peers(conn), card)
         conn.execute("BEGIN IMMEDIATE")
-        sqlite.add_peer(
-            conn, PeerRecord(card.party, card.sign_key, card.tls_cert, card.addresses, card.line(), wall_ms())
-        )
+        sqlite.add_peer(conn, card.as_peer(wall_ms()))
         conn.execute("COMMIT")
     finally:
         conn.close()

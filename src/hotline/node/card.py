@@ -65,6 +65,10 @@ class IdentityCard:
     def fingerprint(self) -> str:
         return fingerprint(self.party.encode(), self.sign_key, self.tls_pin.encode())
 
+    def as_peer(self, added_ms: int) -> PeerRecord:
+        """The record a node keeps once this card is pinned."""
+        return PeerRecord(self.party, self.sign_key, self.tls_cert, self.addresses, self.line(), added_ms)
+
     def line(self) -> str:
         return ":".join(
             [PREFIX, CARD_VERSION, self.party, b64(self.sign_key), b64(self.tls_cert), ",".join(self.addresses)]

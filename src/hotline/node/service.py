@@ -205,7 +205,7 @@ class Node:
         # Checked and registered before the first await, so two concurrent calls for the same
         # new party cannot open two channels with two sets of counters.
         vet_new_peer(self.party, [c.peer for c in self.channels.values()], card)
-        record = PeerRecord(card.party, card.sign_key, card.tls_cert, card.addresses, card.line(), wall_ms())
+        record = card.as_peer(wall_ms())
         existing = self.channels.get(card.party)
         if existing is None:
             # A party not pinned before has no history: both directions start at 1.
