@@ -46,6 +46,7 @@ import sys
 import tempfile
 import threading
 import time
+import tomllib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,12 +55,13 @@ from typing import Any
 
 import httpx
 import psutil
+import tomli_w
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from rich.console import Console
 from rich.table import Table
 
 from hotline.crypto import generate_tls_identity
-from hotline.node.config import NodeConfig, init_node
+from hotline.node.config import NodeConfig, init_node, load_config
 from hotline.node.tls import tls_context
 
 # -- settings --------------------------------------------------------------------------------
@@ -82,6 +84,10 @@ DELIVERY_TIMEOUT = 150.0  # seconds for a throughput run to be delivered, at mos
 GOAL_LATENCY_OVER_FLOOR = 2.0
 GOAL_THROUGHPUT = 4000.0
 GOAL_RSS_MB = 150.0
+GOAL_FLASH_LOADED_OVER_UNLOADED = 2.0
+FLASH_UNLOADED_SAMPLES = 30
+FLASH_BACKLOG = 10_000  # ROUTINE messages queued ahead of each loaded FLASH
+FLASH_LOADED_SAMPLES = 5
 
 PARTIES = ("ALPHA", "BRAVO")
 # ~200 characters of text: the signed envelope comes to ~400 bytes, like a short real message.
@@ -424,7 +430,12 @@ def wait_until(condition: Callable[[], bool], timeout: float, what: str, interva
 def make_node(root: Path, party: str) -> BenchNode:
     listen = f"127.0.0.1:{free_port()}"
     config = init_node(root / party.lower(), party, listen, f"127.0.0.1:{free_port()}")
-    return BenchNode(config, root / f"{party.lower()}.log")
+    # Only the bench's own traffic: no automatic link tests or readiness checks during a run.
+    path = config.directory / "config.toml"
+    raw = tomllib.loads(path.read_text())
+    raw["watch"] = {"changes": [], "link_test_interval": 0, "link_test_timeout": 60}
+    path.write_text(tomli_w.dumps(raw))
+    return BenchNode(load_config(config.directory), root / f"{party.lower()}.log")
 
 
 def pin(node: BenchNode, other: NodeConfig) -> None:
@@ -510,6 +521,68 @@ def measure_latency(sender: BenchNode, receiver: BenchNode) -> list[LatencySampl
         db.close()
         peer_db.close()
     return samples
+
+
+# -- FLASH behind a backlog ------------------------------------------------------------------
+
+
+def deliver_flash(sender: BenchNode, receiver: BenchNode, db: sqlite3.Connection) -> float:
+    """Send one FLASH and wait for its receipt; created -> delivered in the sender's stamps."""
+    return deliver_flash_stages(sender, receiver, db)[0]
+
+
+def deliver_flash_stages(sender: BenchNode, receiver: BenchNode, db: sqlite3.Connection) -> tuple[float, float]:
+    """One FLASH: (created -> delivered, signed -> delivered) in ms, the sender's own stamps."""
+    flash = {**message(receiver.party), "precedence": "FLASH"}
+    number = int(sender.api("POST", "/v1/messages", json=flash)["number"])
+    deadline = time.monotonic() + 30.0
+    while True:
+        found = db.execute("SELECT created_ms, signed_ms, delivered_ms FROM outbox WHERE num=?", (number,)).fetchone()
+        if found is not None and found[2] is not None:
+            return float(found[2] - found[0]), float(found[2] - found[1])
+        if time.monotonic() > deadline:
+            sender.check_alive()
+            raise RuntimeError(f"FLASH {number} not delivered within 30 s")
+        time.sleep(POLL_INTERVAL)
+
+
+@dataclass
+class FlashResult:
+    unloaded_ms: list[float]
+    unloaded_signed_ms: list[float]  # signed -> delivered: comparable with a FLASH signed at link-up
+    loaded_ms: list[float]
+    backlog_at_send: list[int]  # ROUTINE messages still queued or unreceipted when each FLASH left
+
+
+def measure_flash_behind_backlog(sender: BenchNode, receiver: BenchNode) -> FlashResult:
+    db = sender.reader()
+    try:
+        stages = [deliver_flash_stages(sender, receiver, db) for _ in range(FLASH_UNLOADED_SAMPLES)]
+        unloaded = [created for created, _ in stages]
+        loaded, backlog = [], []
+        for _ in range(FLASH_LOADED_SAMPLES):
+            for start in range(0, FLASH_BACKLOG, BATCH_SIZE):
+                batch = [message(receiver.party) for _ in range(min(BATCH_SIZE, FLASH_BACKLOG - start))]
+                sender.api("POST", "/v1/messages/batch", json={"messages": batch})
+            (waiting,) = db.execute(
+                "SELECT count(*) FROM outbox WHERE receipt_id IS NULL AND rejection IS NULL"
+            ).fetchone()
+            backlog.append(int(waiting))
+            loaded.append(deliver_flash(sender, receiver, db))
+            wait_until(
+                lambda: (
+                    db.execute("SELECT count(*) FROM outbox WHERE receipt_id IS NULL AND rejection IS NULL").fetchone()[
+                        0
+                    ]
+                    == 0
+                ),
+                DELIVERY_TIMEOUT,
+                "the ROUTINE backlog to drain",
+                interval=0.2,
+            )
+    finally:
+        db.close()
+    return FlashResult(unloaded, [signed for _, signed in stages], loaded, backlog)
 
 
 # -- throughput, memory, CPU -----------------------------------------------------------------
@@ -694,6 +767,8 @@ class DrainResult:
     drain_rate: float  # messages/s from the first transmission to the last receipt
     sender_cpu_us: dict[str, float]  # per message, during the drain
     receiver_cpu_us: dict[str, float]  # per message, from the receiver's start to the end of the drain
+    flash_position: int  # where the FLASH queued last left, among this run's envelopes (1 = first)
+    flash_signed_to_delivered_ms: float
 
 
 def measure_drain(sender: BenchNode, receiver: BenchNode) -> DrainResult:
@@ -706,6 +781,8 @@ def measure_drain(sender: BenchNode, receiver: BenchNode) -> DrainResult:
     for _ in range(THROUGHPUT_MESSAGES // BATCH_SIZE):
         sender.api("POST", "/v1/messages/batch", json={"messages": batch})
     enqueue_s = time.monotonic() - start
+    # A FLASH queued last, behind them all: it must leave first when the peer returns.
+    flash = int(sender.api("POST", "/v1/messages", json={**message(receiver.party), "precedence": "FLASH"})["number"])
     time.sleep(0.5)  # let the dispatcher finish signing its window while nobody listens
     process = psutil.Process(sender.pid)
     before = cpu_by_thread(process)
@@ -720,7 +797,7 @@ def measure_drain(sender: BenchNode, receiver: BenchNode) -> DrainResult:
                 "SELECT count(delivered_ms) FROM outbox WHERE num>?",
                 (base,),
             ).fetchone()
-            if done >= THROUGHPUT_MESSAGES:
+            if done >= THROUGHPUT_MESSAGES + 1:
                 break
             if time.monotonic() > deadline:
                 sender.check_alive()
@@ -732,6 +809,10 @@ def measure_drain(sender: BenchNode, receiver: BenchNode) -> DrainResult:
         first_sent, last_delivered, count = db.execute(
             "SELECT min(sent_ms), max(delivered_ms), count(delivered_ms) FROM outbox WHERE num>?", (base,)
         ).fetchone()
+        flash_seq, flash_signed, flash_delivered = db.execute(
+            "SELECT seq, signed_ms, delivered_ms FROM outbox WHERE num=?", (flash,)
+        ).fetchone()
+        (first_seq,) = db.execute("SELECT min(seq) FROM outbox WHERE num>?", (base,)).fetchone()
     finally:
         db.close()
     return DrainResult(
@@ -739,6 +820,8 @@ def measure_drain(sender: BenchNode, receiver: BenchNode) -> DrainResult:
         drain_rate=count / ((last_delivered - first_sent) / 1000),
         sender_cpu_us={k: (after[k] - before[k]) / count * 1e6 for k in before},
         receiver_cpu_us={k: (receiver_after[k] - receiver_before[k]) / count * 1e6 for k in receiver_before},
+        flash_position=flash_seq - first_seq + 1,
+        flash_signed_to_delivered_ms=float(flash_delivered - flash_signed),
     )
 
 
@@ -914,6 +997,23 @@ def run() -> dict[str, Any]:
                 "bidir_other_load_percent": r(both.other_load_percent, 1),
             }
 
+            say(
+                f"FLASH: {FLASH_UNLOADED_SAMPLES} alone, then {FLASH_LOADED_SAMPLES} each behind"
+                f" {FLASH_BACKLOG:,} queued ROUTINE"
+            )
+            flash = measure_flash_behind_backlog(a, b)
+            flash_unloaded = statistics.median(flash.unloaded_ms)
+            flash_loaded = statistics.median(flash.loaded_ms)
+            results |= {
+                "flash_unloaded_p50_ms": r(flash_unloaded),
+                "flash_unloaded_signed_p50_ms": r(statistics.median(flash.unloaded_signed_ms)),
+                "flash_behind_backlog_p50_ms": r(flash_loaded),
+                "flash_behind_backlog_max_ms": r(max(flash.loaded_ms)),
+                "flash_behind_backlog_samples_ms": [r(x) for x in flash.loaded_ms],
+                "flash_backlog_at_send": flash.backlog_at_send,
+                "flash_loaded_over_unloaded": r(flash_loaded / flash_unloaded, 2),
+            }
+
             say(f"drain: {THROUGHPUT_MESSAGES:,} queued at {a.party} while {b.party} is down, then {b.party} starts")
             drain = measure_drain(a, b)
             results |= {
@@ -921,6 +1021,11 @@ def run() -> dict[str, Any]:
                 "drain_msgs_per_s": r(drain.drain_rate, 1),
                 "drain_sender_cpu_us_per_msg": {k: r(v, 1) for k, v in drain.sender_cpu_us.items()},
                 "drain_receiver_cpu_us_per_msg": {k: r(v, 1) for k, v in drain.receiver_cpu_us.items()},
+                "outage_flash_position": drain.flash_position,
+                "outage_flash_signed_to_delivered_ms": r(drain.flash_signed_to_delivered_ms),
+                "outage_flash_over_unloaded": r(
+                    drain.flash_signed_to_delivered_ms / results["flash_unloaded_signed_p50_ms"], 2
+                ),
             }
         finally:
             codes = {party: node.stop() for party, node in nodes.items()}
@@ -1022,6 +1127,28 @@ def report(res: dict[str, Any]) -> None:
         "",
         "",
     )
+    ok = res["flash_loaded_over_unloaded"] <= GOAL_FLASH_LOADED_OVER_UNLOADED
+    table.add_row(
+        "FLASH alone, created -> delivered (p50)",
+        f"{res['flash_unloaded_p50_ms']:.1f} ms",
+        f"{res['flash_unloaded_p50_ms'] / floor:.2f} x floor",
+        "",
+    )
+    table.add_row(
+        f"FLASH behind {FLASH_BACKLOG:,} queued ROUTINE (p50, max)",
+        f"{res['flash_behind_backlog_p50_ms']:.1f}, {res['flash_behind_backlog_max_ms']:.1f} ms",
+        f"{res['flash_loaded_over_unloaded']:.2f} x FLASH alone",
+        f"<= {GOAL_FLASH_LOADED_OVER_UNLOADED:.0f} x alone: {verdict(ok)}",
+    )
+    ok = res["outage_flash_position"] == 1 and res["outage_flash_over_unloaded"] <= GOAL_FLASH_LOADED_OVER_UNLOADED
+    table.add_row(
+        f"FLASH queued behind {THROUGHPUT_MESSAGES:,} ROUTINE while the peer is down",
+        f"left #{res['outage_flash_position']}; signed -> delivered"
+        f" {res['outage_flash_signed_to_delivered_ms']:.1f} ms",
+        f"{res['outage_flash_over_unloaded']:.2f} x FLASH alone (signed -> delivered"
+        f" {res['flash_unloaded_signed_p50_ms']:.1f} ms)",
+        f"first, <= {GOAL_FLASH_LOADED_OVER_UNLOADED:.0f} x alone: {verdict(ok)}",
+    )
     ok = res["rss_peak_mb"] <= GOAL_RSS_MB
     table.add_row(
         "node RSS peak under load (50 ms samples)",
@@ -1048,6 +1175,16 @@ def report(res: dict[str, Any]) -> None:
             f" from measured node CPU {res['cpu_ceiling_msgs_per_s']:,.0f}/s"
         ),
         f"rss_idle_mb {res['rss_idle_mb']:.1f}, rss_peak_mb {res['rss_peak_mb']:.1f} (goal <= {GOAL_RSS_MB:.0f})",
+        (
+            f"flash_behind_backlog_p50_ms {res['flash_behind_backlog_p50_ms']:.1f} vs flash_unloaded_p50_ms"
+            f" {res['flash_unloaded_p50_ms']:.1f}: {res['flash_loaded_over_unloaded']:.2f} x"
+            f" (goal <= {GOAL_FLASH_LOADED_OVER_UNLOADED:.0f} x)"
+        ),
+        (
+            f"outage_flash_position {res['outage_flash_position']},"
+            f" outage_flash_signed_to_delivered_ms {res['outage_flash_signed_to_delivered_ms']:.1f}"
+            f" vs flash_unloaded_signed_p50_ms {res['flash_unloaded_signed_p50_ms']:.1f}"
+        ),
     ]
     for line in summary:
         out.print(line)

@@ -180,8 +180,11 @@ def run(directory: Path, log_json: bool, log_level: str) -> None:
 @cli.command()
 @dir_option
 @click.option("--to", "to", required=True, help="the peer party")
-@click.option("--text", required=True, help="the message text")
+@click.option("--text", help="a free-text message (or use --form and --data)")
 @click.option("--lang", help="language of the text (default: the node's language)")
+@click.option("--form", "form", help="a form from `hotline forms`, filled by --data")
+@click.option("--data", help="the form's fields: a JSON object, or @FILE holding one")
+@click.option("--reply-to", "reply_to", help="the message this answers (serial or id)")
 @click.option(
     "--precedence",
     default="ROUTINE",
@@ -192,19 +195,41 @@ def run(directory: Path, log_json: bool, log_level: str) -> None:
 @click.option("--ref", help="idempotency key: repeating a send with the same ref never sends twice")
 @json_option
 def send(
-    directory: Path, to: str, text: str, lang: str | None, precedence: str, marking: str, ref: str | None, as_json: bool
+    directory: Path,
+    to: str,
+    text: str | None,
+    lang: str | None,
+    form: str | None,
+    data: str | None,
+    reply_to: str | None,
+    precedence: str,
+    marking: str,
+    ref: str | None,
+    as_json: bool,
 ) -> None:
-    """Queue a free-text message; prints its serial and id."""
+    """Queue a message: free text (--text), or a form (--form with --data); prints its serial."""
     config = _config(directory)
-    body = {
+    if (text is None) == (form is None):
+        raise click.UsageError("give either --text, or --form with --data")
+    if form is not None and data is None:
+        raise click.UsageError(f"--form {form} needs --data with its fields (see: hotline forms --dir {directory})")
+    if text is not None and data is not None:
+        raise click.UsageError("--data goes with --form; a free-text message takes --text only")
+    if form is None:
+        kind, fields = "free_text", {"text": text, "lang": lang or config.language}
+    else:
+        kind, fields = form, _json_object(data or "", "--data")
+    client = _client(directory)
+    request = {
         "to": to.upper(),
-        "kind": "free_text",
-        "body": {"text": text, "lang": lang or config.language},
+        "kind": kind,
+        "body": fields,
         "precedence": precedence.upper(),
         "marking": marking,
         "ref": ref,
+        "reply_to": client.get(f"/v1/messages/{reply_to}")["id"] if reply_to else None,
     }
-    message = _client(directory).post("/v1/messages", body)
+    message = client.post("/v1/messages", request)
     if as_json:
         _print_json(message)
         return
@@ -213,8 +238,27 @@ def send(
     out.print(f"id {message['id'] or pending}")
 
 
+def _json_object(value: str, option: str) -> dict[str, Any]:
+    """--data: a JSON object given inline, or @FILE naming a file that holds one."""
+    source = value
+    if value.startswith("@"):
+        try:
+            source = Path(value[1:]).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise click.BadParameter(f"cannot read {value[1:]}: {exc.strerror}", param_hint=option) from None
+    try:
+        parsed = json.loads(source)
+    except json.JSONDecodeError as exc:
+        raise click.BadParameter(
+            f"not JSON ({exc.msg} at line {exc.lineno} column {exc.colno})", param_hint=option
+        ) from None
+    if not isinstance(parsed, dict):
+        raise click.BadParameter(f"must be a JSON object {{...}}, not {type(parsed).__name__}", param_hint=option)
+    return parsed
+
+
 def _state_style(state: str) -> str:
-    return {"delivered": "green", "rejected": "red", "queued": "yellow"}.get(state, "")
+    return {"acknowledged": "bold green", "delivered": "green", "rejected": "red", "queued": "yellow"}.get(state, "")
 
 
 @cli.command()
@@ -227,17 +271,20 @@ def outbox(directory: Path, limit: int, as_json: bool) -> None:
     if as_json:
         _print_json(items)
         return
-    table = Table("serial", "to", "seq", "precedence", "marking", "state", "created", "delivered", "text")
+    table = Table("serial", "to", "seq", "precedence", "marking", "state", "created", "delivered", "ack due", "text")
     for m in items:
+        ack = m["acknowledged"]
+        state = m["state"] + (f" by {ack['by']} {_short(ack['at'])}" if ack else "")
         table.add_row(
             m["serial"],
             m["to"],
             str(m["seq"] or ""),
             m["precedence"],
             m["marking"],
-            f"[{_state_style(m['state'])}]{m['state']}[/]",
+            f"[{_state_style(m['state'])}]{state}[/]",
             _short(m["created"]),
             _short(m["delivered"]),
+            _short(m["due"]),
             _text(m),
         )
     out.print(table)
@@ -253,10 +300,22 @@ def inbox(directory: Path, limit: int, as_json: bool) -> None:
     if as_json:
         _print_json(items)
         return
-    table = Table("serial", "from", "seq", "precedence", "marking", "received", "text")
+    table = Table("serial", "from", "seq", "precedence", "marking", "received", "acknowledged", "text")
     for m in items:
+        ack = m["acknowledged"]
+        if ack:
+            acknowledged = f"{ack['by']} {_short(ack['at'])}"
+        else:
+            acknowledged = f"[bold red]due {_short(m['due'])}[/]" if m["due"] else ""
         table.add_row(
-            m["serial"], m["from"], str(m["seq"]), m["precedence"], m["marking"], _short(m["received"]), _text(m)
+            m["serial"],
+            m["from"],
+            str(m["seq"]),
+            m["precedence"],
+            m["marking"],
+            _short(m["received"]),
+            acknowledged,
+            _text(m),
         )
     out.print(table)
 
@@ -283,7 +342,7 @@ def status(directory: Path, as_json: bool) -> None:
     if as_json:
         _print_json(report)
         return
-    table = Table("peer", "link", "last contact", "RTT ms", "queue", "in flight")
+    table = Table("peer", "link", "last contact", "RTT ms", "queue", "in flight", "last link test")
     for p in report["peers"]:
         link = "[green]connected[/]" if p["connected"] else "[red]down[/]"
         table.add_row(
@@ -293,8 +352,147 @@ def status(directory: Path, as_json: bool) -> None:
             "" if p["rtt_ms"] is None else f"{p['rtt_ms']:.1f}",
             str(p["queue_depth"]),
             str(p["in_flight"]),
+            _link_test(p["link_test"]),
         )
     out.print(f"[bold]{report['party']}[/]")
+    out.print(table)
+
+
+def _link_test(test: dict[str, Any] | None) -> str:
+    from hotline.api.views import iso
+
+    if test is None:
+        return "none yet"
+    at = _short(iso(test["at_ms"]))
+    if test["state"] == "ok":
+        return f"[green]ok[/] {at}, answered in {test['rtt_ms']} ms"
+    style = "red" if test["state"] == "failed" else "yellow"
+    return f"[{style}]{test['state']}[/] {at}"
+
+
+@cli.command()
+@dir_option
+@json_option
+def forms(directory: Path, as_json: bool) -> None:
+    """The form catalogue: each form with its fields and their types."""
+    from hotline.api.app import forms_view
+
+    catalogue = forms_view(_config(directory).language)
+    if as_json:
+        _print_json(catalogue)
+        return
+    for form in catalogue:
+        notes = [] if form["composable"] else ["sent by the node itself"]
+        if form["needs_reply_to"]:
+            notes.append("needs --reply-to")
+        suffix = f"  ({'; '.join(notes)})" if notes else ""
+        out.print(f"[bold]{form['kind']}[/] v{form['version']}: {form['title']}{suffix}")
+        table = Table("field", "type", "required", "description", box=None, padding=(0, 2))
+        for f in form["fields"]:
+            table.add_row(f["name"], f["type"], "yes" if f["required"] else "no", f["description"])
+        out.print(table)
+        out.print()
+
+
+@cli.command()
+@dir_option
+@click.argument("message")
+@click.option("--lang", type=click.Choice(["en", "ru"]), help="language to read it in (default: the node's)")
+@json_option
+def show(directory: Path, message: str, lang: str | None, as_json: bool) -> None:
+    """One message (serial or id), rendered, with its delivery and acknowledgement history."""
+    from hotline.forms import translations
+
+    config = _config(directory)
+    language = lang or config.language
+    item = _client(directory).get(f"/v1/messages/{message}", lang=language)
+    if as_json:
+        _print_json(item)
+        return
+    _ = translations(language).gettext
+    rendered = item["rendered"]
+    out.print(f"[bold]{item['serial']}[/]  {item['precedence_name']}  {item['marking']}")
+    out.print(_("From {sender} to {recipient}").format(sender=item["from"], recipient=item["to"]))
+    out.print()
+    out.print(f"[bold]{rendered['title']}[/]")
+    out.print(rendered["text"])
+    if rendered["fields"]:
+        table = Table(box=None, show_header=False, padding=(0, 2))
+        for label, value in rendered["fields"]:
+            table.add_row(label, value)
+        out.print(table)
+    out.print()
+    if item["due"]:
+        out.print(
+            _("Acknowledgement due: {due}").format(due=_short(item["due"])) + f" ({_outcome(item['outcome'], _)})"
+        )
+    out.print(f"[bold]{_('History')}[/]")
+    for event in item["history"]:
+        out.print(f"  {_short(event['at'])}  {event['text']}")
+    for reply in item["replies"]:
+        out.print(
+            f"  {_short(reply['at'])}  "
+            + _("Reply {serial} ({kind}).").format(serial=reply["serial"], kind=reply["kind"])
+        )
+    out.print(f"id {item['id'] or '-'}")
+
+
+def _outcome(outcome: str | None, _: Callable[[str], str]) -> str:
+    return {
+        "in_time": _("acknowledged in time"),
+        "late": _("acknowledged late"),
+        "waiting": _("awaiting acknowledgement"),
+        "overdue": _("OVERDUE"),
+    }.get(outcome or "", "")
+
+
+@cli.command()
+@dir_option
+@click.argument("message")
+@click.option("--remark", help="an optional remark sent with the acknowledgement")
+@click.option("--by", "by", help="who acknowledges (default: your login name)")
+@json_option
+def ack(directory: Path, message: str, remark: str | None, by: str | None, as_json: bool) -> None:
+    """Acknowledge a received message: you have read it. The sender is told who and when."""
+    import getpass
+
+    who = by or getpass.getuser()
+    item = _client(directory).post(f"/v1/messages/{message}/ack", {"by": who, "remark": remark})
+    if as_json:
+        _print_json(item)
+        return
+    acknowledged = item["acknowledged"]
+    out.print(f"{item['serial']} acknowledged by [bold]{acknowledged['by']}[/] at {_short(acknowledged['at'])}")
+    out.print(f"The acknowledgement is on its way to {item['from']}.")
+
+
+@cli.command()
+@dir_option
+@json_option
+def alerts(directory: Path, as_json: bool) -> None:
+    """Open escalations: messages a person has yet to acknowledge, most urgent first."""
+    items = _client(directory).get("/v1/alerts")
+    if as_json:
+        _print_json(items)
+        return
+    if not items:
+        out.print("No open alerts.")
+        return
+    table = Table("level", "stage", "message", "side", "peer", "precedence", "kind", "due")
+    for a in items:
+        style = "bold red" if a["loudest"] or a["stage"] == "overdue" else "yellow"
+        level = ("NOBODY ON WATCH? " if a["loudest"] else "") + a["level"].replace("_", " ")
+        waiting = "we must acknowledge" if a["side"] == "receiver" else f"{a['peer']} must acknowledge"
+        table.add_row(
+            f"[{style}]{level}[/]",
+            a["stage"],
+            a["message"],
+            waiting,
+            a["peer"],
+            a["precedence"],
+            a["kind"],
+            _short(a["due"]),
+        )
     out.print(table)
 
 

@@ -28,29 +28,70 @@ from hotline.node.runner import bind_check
 
 console = Console(highlight=False, soft_wrap=True)
 
-SCRIPT = [
+# The scripted traffic: (sender, receiver, precedence, form, fields, acknowledged by, reply to).
+# Each is rendered at the receiver in the receiver's language; most are acknowledged by a person
+# there. The last FLASH is left unacknowledged, for you to acknowledge (and to see it escalate).
+AREA = {
+    "shape": "polygon",
+    "vertices": [
+        {"lat": 55.2, "lon": 19.0},
+        {"lat": 55.2, "lon": 20.4},
+        {"lat": 54.6, "lon": 20.4},
+        {"lat": 54.6, "lon": 19.0},
+    ],
+}
+SCRIPT: list[tuple[str, str, str, str, dict[str, Any], str | None, int | None]] = [
     (
         "SACEUR",
         "GENSTAB",
         "FLASH",
-        "SACEUR notifies GENSTAB of a command post exercise, 0600Z 24 NOV to 1800Z 26 NOV. No live firing.",
-        "en",
+        "air_deconfliction",
+        {
+            "activity": "air_refuelling",
+            "area": AREA,
+            "window": {"start": "2026-11-24T06:00:00Z", "end": "2026-11-24T09:00:00Z"},
+            "altitude": {"unit": "fl", "low": 250, "high": 310},
+            "contact": {"callsign": "MAGIC 01", "frequency_mhz": 243.0},
+        },
+        "подполковник А. В. Иванов",
+        None,
     ),
     (
         "GENSTAB",
         "SACEUR",
         "IMMEDIATE",
-        "Уведомление получено. Просим уточнить район проведения учений и состав привлекаемых сил и средств.",
-        "ru",
+        "clarification_request",
+        {
+            "question": "Просим уточнить количество воздушных судов и их государственную принадлежность.",
+            "observed_at": "2026-11-23T05:40:00Z",
+        },
+        "Lt Col J. Smith",
+        None,
     ),
     (
         "SACEUR",
         "GENSTAB",
         "PRIORITY",
-        "Headquarters staff only, at SHAPE, Mons; no troops in the field. Contact: SHAPE duty officer.",
-        "en",
+        "clarification",
+        {"answer": "Two KC-135 tankers and four F-16 fighters of the Polish Air Force; no weapons carried."},
+        "майор С. П. Петров",
+        1,  # answers the second message of the script
     ),
-    ("GENSTAB", "SACEUR", "ROUTINE", "Принято. Вопросов не имеем.", "ru"),
+    ("GENSTAB", "SACEUR", "ROUTINE", "pre_agreed", {"code": "PA05"}, None, None),
+    (
+        "GENSTAB",
+        "SACEUR",
+        "FLASH",
+        "missile_launch",
+        {
+            "missile_class": "icbm",
+            "launch_window": {"start": "2026-11-25T03:00:00Z", "end": "2026-11-25T05:00:00Z"},
+            "launch_area": {"shape": "circle", "centre": {"lat": 62.93, "lon": 40.57}, "radius": 20, "unit": "km"},
+            "impact_area": {"shape": "circle", "centre": {"lat": 57.3, "lon": 162.1}, "radius": 50, "unit": "km"},
+        },
+        None,
+        None,
+    ),
 ]
 
 
@@ -138,25 +179,56 @@ def linked(node: DemoNode) -> bool:
     return all(p["connected"] for p in status["peers"])
 
 
-def exchange(nodes: dict[str, DemoNode]) -> None:
+def exchange(nodes: dict[str, DemoNode]) -> list[str]:
+    """Run the script; returns the serials sent, in order."""
     console.print("[bold]Scripted exchange[/] (times UTC; latency = queued until the signed receipt is stored)")
-    for sender, receiver, precedence, text, lang in SCRIPT:
+    serials: list[str] = []
+    ids: list[str] = []
+    for sender, receiver, precedence, form, fields, acknowledger, reply_to in SCRIPT:
+        request = {"to": receiver, "precedence": precedence, "kind": form, "body": fields}
+        if reply_to is not None:
+            request["reply_to"] = ids[reply_to]
         with nodes[sender].client() as client:
-            sent = client.post(
-                "/v1/messages", json={"to": receiver, "precedence": precedence, "body": {"text": text, "lang": lang}}
-            ).json()
-            number = sent["number"]
-
-            def delivered(c: httpx.Client = client, n: int = number) -> dict[str, Any] | None:
-                return next((m for m in c.get("/v1/outbox").json() if m["number"] == n and m["delivered"]), None)
-
-            done = wait_until(delivered, 15, f"{sent['serial']} to be delivered")
+            sent = client.post("/v1/messages", json=request).json()
+            serial = sent["serial"]
+            done = wait_until(lambda c=client, s=serial: _delivered(c, s), 15, f"{serial} to be delivered")
+        serials.append(serial)
+        ids.append(done["id"])
         latency = _ms(done["delivered"]) - _ms(done["created"])
         console.print(
-            f"  {done['created'][11:23]}  [bold]{done['serial']}[/]  {sender} → {receiver}  {precedence:<9}"
+            f"\n  {done['created'][11:23]}  [bold]{serial}[/]  {sender} → {receiver}  {precedence:<9} {form}"
             f"  [green]delivered[/] in {latency} ms, receipt signed by {receiver}"
         )
-        console.print(f"      [dim]{text}[/]")
+        with nodes[receiver].client() as client:
+            shown = client.get(f"/v1/messages/{serial}").json()  # in the receiver's language
+            rendered = shown["rendered"]
+            console.print(f"      [dim]{receiver} reads:[/] [bold]{shown['precedence_name']}[/]  {rendered['title']}")
+            for line in rendered["text"].splitlines():
+                console.print(f"      {line}")
+            if acknowledger is not None:
+                client.post(f"/v1/messages/{serial}/ack", json={"by": acknowledger})
+        if acknowledger is not None:
+            with nodes[sender].client() as client:
+                acked = wait_until(lambda c=client, s=serial: _acknowledged(c, s), 15, f"{serial}'s acknowledgement")
+            console.print(
+                f"      [green]acknowledged[/] at {_clock(acked['acknowledged']['at'])} by"
+                f" {acked['acknowledged']['by']}; {sender} holds the signed acknowledgement"
+            )
+    return serials
+
+
+def _delivered(client: httpx.Client, serial: str) -> dict[str, Any] | None:
+    item: dict[str, Any] = client.get(f"/v1/messages/{serial}").json()
+    return item if item["delivered"] else None
+
+
+def _acknowledged(client: httpx.Client, serial: str) -> dict[str, Any] | None:
+    item: dict[str, Any] = client.get(f"/v1/messages/{serial}").json()
+    return item if item["acknowledged"] else None
+
+
+def _clock(iso: str) -> str:
+    return iso[11:19] + "Z"
 
 
 def _ms(iso: str) -> int:
@@ -165,24 +237,31 @@ def _ms(iso: str) -> int:
     return int(dt.datetime.fromisoformat(iso).timestamp() * 1000)
 
 
-def guide(nodes: dict[str, DemoNode], root: Path) -> None:
+def guide(nodes: dict[str, DemoNode], root: Path, serials: list[str]) -> None:
     sac, gen = nodes["SACEUR"].config, nodes["GENSTAB"].config
     hotline = f"{Path(sys.executable).parent}/hotline"
+    flash = serials[-1]
     console.print(f"""
 [bold]Both nodes are running.[/] Logs: {root}/saceur.log and {root}/genstab.log
 
-Try, in another terminal (each command takes --dir, or reads $HOTLINE_DIR):
+{flash}, a FLASH missile launch notice from GENSTAB, awaits a person's acknowledgement at
+SACEUR: it is on SACEUR's alert list now, a supervisor is called at 5 minutes and the commander
+(on both sides) at 10. Try, in another terminal (each command takes --dir, or reads $HOTLINE_DIR):
 
-  {hotline} status --dir {sac.directory}
-  {hotline} send   --dir {sac.directory} --to GENSTAB --precedence FLASH --text "Request immediate contact."
+  {hotline} alerts --dir {sac.directory}
+  {hotline} show   --dir {sac.directory} {flash}
+  {hotline} show   --dir {sac.directory} {flash} --lang ru
+  {hotline} ack    --dir {sac.directory} {flash} --remark "Noted; no objection."
+  {hotline} outbox --dir {gen.directory}
+  {hotline} forms  --dir {sac.directory}
+  {hotline} send   --dir {gen.directory} --to SACEUR --form pre_agreed --data '{{"code": "PA01"}}' --precedence FLASH
+  {hotline} send   --dir {sac.directory} --to GENSTAB --text "Request immediate contact." --precedence IMMEDIATE
   {hotline} inbox  --dir {gen.directory}
-  {hotline} send   --dir {gen.directory} --to SACEUR --text "Связь установлена."
-  {hotline} outbox --dir {sac.directory}
-  {hotline} identity --dir {sac.directory}
+  {hotline} status --dir {sac.directory}
 
 Operator APIs: {sac.api_url}/v1/status (SACEUR) and {gen.api_url}/v1/status (GENSTAB),
 described by /openapi.json; send the bearer token from each node's api.token file:
-  curl -H "Authorization: Bearer $(cat {sac.directory}/api.token)" {sac.api_url}/v1/status
+  curl -H "Authorization: Bearer $(cat {sac.directory}/api.token)" {sac.api_url}/v1/alerts
 
 Press [bold]Ctrl-C[/] to stop both nodes.""")
 
@@ -223,9 +302,9 @@ def main(argv: list[str] | None = None) -> None:
             start(node, root)
         wait_until(lambda: all(linked(n) for n in nodes), 30, "the two nodes to link up")
         console.print("[green]Linked[/]: mutual TLS 1.3, each side pinning the other's keys.\n")
-        exchange(by_party)
+        serials = exchange(by_party)
         if not args.once:
-            guide(by_party, root)
+            guide(by_party, root, serials)
             while True:
                 signal.pause()
     except KeyboardInterrupt:

@@ -10,6 +10,8 @@
     │   └── RemoteProtocolError  ... the peer did: refuse, tell it why, close
     ├── StoreError               the store refused an operation (conflict, corruption)
     │   └── RefConflictError     an idempotency key already names a different message
+    ├── NotFoundError            no message by that serial or id
+    ├── AcknowledgeError         a message cannot be acknowledged (already done, not ours to)
     └── ApiError                 the local operator API answered with an error
 
 The CLI turns each of these into one line of text and an exit code (see ``cli.py``); nothing
@@ -67,6 +69,14 @@ class RefConflictError(StoreError):
         super().__init__(f"ref {ref!r} already names message number {number}, with other content")
         self.ref = ref
         self.number = number
+
+
+class NotFoundError(HotlineError):
+    """No stored message answers to the serial or id given."""
+
+
+class AcknowledgeError(HotlineError):
+    """A message cannot be acknowledged: it was already, or it is not one a person acknowledges."""
 
 
 class ApiError(HotlineError):

@@ -14,10 +14,19 @@ from typing import Any
 
 from hotline.crypto import SigningKey, generate_signing_key
 from hotline.envelope import Envelope, Precedence, seal
-from hotline.errors import StoreError
+from hotline.errors import AcknowledgeError, StoreError
 from hotline.protocol import InboundSequence, PeerSession
 from hotline.protocol.events import Event
-from hotline.storage import ChannelState, Dispatched, Draft, InboxRow, PeerRecord, Store, StoredAnswer
+from hotline.storage import (
+    Acknowledgement,
+    ChannelState,
+    Dispatched,
+    Draft,
+    InboxRow,
+    PeerRecord,
+    Store,
+    StoredAnswer,
+)
 
 __all__ = ["FakeClock", "Party", "SessionPair", "check_store_conformance", "sign_envelope"]
 
@@ -146,10 +155,23 @@ async def check_store_conformance(store: Store) -> None:
 
     # Receiving: the inbox row and our receipt, then the answer to a duplicate.
     rows = [
-        InboxRow("BRAVO", seq, 6 + seq, bytes([seq]) * 32, "FLASH", "UNCLASSIFIED", "free_text", b"\xa0", 1, 2, b"env")
+        InboxRow(
+            "BRAVO",
+            seq,
+            6 + seq,
+            bytes([seq]) * 32,
+            "FLASH",
+            "UNCLASSIFIED",
+            "free_text",
+            b"\xa0",
+            1,
+            2,
+            b"env",
+            due_ms=600_002,
+        )
         for seq in (1, 2)
     ]
-    await store.store_inbound(rows, b"rcpt", 5)  # two envelopes, one receipt naming both
+    await store.store_inbound(rows, b"rcpt", 5, [])  # two envelopes, one receipt naming both
     assert await store.stored_answer("BRAVO", 2) == StoredAnswer(b"\x02" * 32, b"rcpt", True)
     await store.store_refused("BRAVO", 3, True, b"\x06" * 32, b"bad", "invalid-field", "x", b"rej", 3, 8)
     assert await store.stored_answer("BRAVO", 3) == StoredAnswer(b"\x06" * 32, b"rej", False)
@@ -157,3 +179,51 @@ async def check_store_conformance(store: Store) -> None:
     assert (await store.channel_state("BRAVO")).recv_next == 4
     assert await store.transcript_size() == 10
     assert [(r.seq, r.receipt) for r in await store.inbox()] == [(2, b"rcpt"), (1, b"rcpt")]
+    await _check_acknowledgements(store)
+
+
+async def _check_acknowledgements(store: Store) -> None:
+    """Continues the conformance check: people acknowledge, and the peer's acknowledgements settle."""
+    awaiting = await store.awaiting_ack("ALFA")
+    assert sorted((a.received, a.number) for a in awaiting) == [(True, 7), (True, 8)]
+    carrier = Draft("BRAVO", "FLASH", "UNCLASSIFIED", "ack", 1, b"\xa0", b"\x01" * 32, 40)
+    queued = await store.acknowledge(b"\x01" * 32, Acknowledgement("Lt Ivanov", 40, "seen"), carrier)
+    row = await store.find_received(envelope_id=b"\x01" * 32)
+    assert row is not None
+    assert row.ack == Acknowledgement("Lt Ivanov", 40, "seen")
+    assert row.ack_number == queued.number
+    # Twice is refused, and the refused call queues no second acknowledgement envelope.
+    depth = await store.queue_depth("BRAVO")
+    refused = False
+    try:
+        await store.acknowledge(b"\x01" * 32, Acknowledgement("Maj Petrov", 41), carrier)
+    except AcknowledgeError:
+        refused = True
+    assert refused
+    assert await store.queue_depth("BRAVO") == depth
+    assert [a.number for a in await store.awaiting_ack("ALFA")] == [8]
+    # The peer acknowledges our message 2 (envelope id 02..): it is settled in the same commit.
+    peer_ack = InboxRow(
+        "BRAVO",
+        3,
+        9,
+        b"\x09" * 32,
+        "FLASH",
+        "UNCLASSIFIED",
+        "ack",
+        b"\xa0",
+        50,
+        51,
+        b"ack-env",
+        reply_to=b"\x02" * 32,
+        acknowledges=Acknowledgement("Col Smith", 50),
+    )
+    stored = await store.store_inbound([peer_ack], b"rcpt-2", await store.transcript_size(), [])
+    assert stored.acknowledged == [2]
+    sent = await store.find_sent(number=2)
+    assert sent is not None
+    assert sent.display_state == "acknowledged"
+    assert sent.ack == Acknowledgement("Col Smith", 50)
+    assert sent.ack_received_ms == 51
+    replies_out, replies_in = await store.replies(b"\x02" * 32)
+    assert (replies_out, [r.number for r in replies_in]) == ([], [9])

@@ -10,11 +10,13 @@ import socket
 import subprocess
 import sys
 import time
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
+import tomli_w
 
 from hotline.node.config import NodeConfig, init_node, load_config
 
@@ -29,10 +31,19 @@ def kill_leftovers() -> None:
             process.wait(10)
 
 
+_GIVEN_PORTS: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A port free now and not handed out before in this test session: the kernel may offer a
+    just-released port again, and two nodes (or one node's two sockets) must never share one."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        if port not in _GIVEN_PORTS:
+            _GIVEN_PORTS.add(port)
+            return port
 
 
 async def wait_for(condition: Any, timeout: float, what: str, interval: float = 0.05) -> Any:
@@ -114,12 +125,36 @@ class NodeProcess:
         return any(p["peer"] == peer and p["connected"] for p in status["peers"])
 
 
-def make_node(root: Path, party: str, language: str = "en", advertise: str | None = None) -> NodeProcess:
+# Tests that count sequence numbers need a quiet channel: no automatic link tests or readiness
+# checks unless a test asks for them.
+QUIET_WATCH = {"changes": [], "link_test_interval": 0, "link_test_timeout": 60}
+
+
+def make_node(
+    root: Path,
+    party: str,
+    language: str = "en",
+    advertise: str | None = None,
+    watch: dict[str, Any] | None = None,
+    deadlines: dict[str, int] | None = None,
+) -> NodeProcess:
     listen = f"127.0.0.1:{free_port()}"
     config = init_node(
         root / party.lower(), party, listen, f"127.0.0.1:{free_port()}", (advertise,) if advertise else (), language
     )
-    return NodeProcess(config, root / f"{party.lower()}.log")
+    settings = {"watch": QUIET_WATCH if watch is None else watch}
+    if deadlines is not None:
+        settings["deadlines"] = deadlines
+    configure(config.directory, settings)
+    return NodeProcess(load_config(config.directory), root / f"{party.lower()}.log")
+
+
+def configure(directory: Path, settings: dict[str, Any]) -> None:
+    """Change top-level tables of a node's config.toml, as an operator would with an editor."""
+    path = directory / "config.toml"
+    raw = tomllib.loads(path.read_text())
+    raw.update(settings)
+    path.write_text(tomli_w.dumps(raw))
 
 
 def pin(node: NodeProcess, other: NodeConfig) -> None:

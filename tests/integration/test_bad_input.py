@@ -6,14 +6,17 @@ send SACEUR any bytes at all over a genuine mutual-TLS link.
 """
 
 import datetime as dt
+import json
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from hotline.crypto import generate_signing_key, generate_tls_identity
 from hotline.envelope import Receipt, Rejection, open_signed
+from hotline.forms import prepare_body
 from hotline.protocol import FrameType, encode_frame
 from hotline.testing import Party, sign_envelope
 from tests.integration.harness import NodeProcess, make_node, pin
@@ -201,5 +204,86 @@ async def test_a_wrong_version_envelope_is_rejected_and_kept_as_evidence(attack:
     [(evidence, reason)] = conn.execute("SELECT envelope, reason FROM refused").fetchall()
     conn.close()
     assert (evidence, reason) == (signed, "unsupported-version")
+    attack.next_seq += 1  # the rejected envelope used up its number
+    await attack.deliver_valid()
+
+
+def _valid(kind: str, data: dict[str, Any]) -> dict[str, Any]:
+    return prepare_body(kind, 1, data)
+
+
+_WINDOW = {"start": "2026-11-24T06:00:00Z", "end": "2026-11-24T08:00:00Z"}
+_CIRCLE = {"shape": "circle", "centre": {"lat": 62.93, "lon": 40.57}, "radius": 20, "unit": "km"}
+_LAUNCH = {"missile_class": "icbm", "launch_window": _WINDOW, "launch_area": _CIRCLE, "impact_area": _CIRCLE}
+_INCIDENT = {
+    "category": "unsafe_intercept",
+    "occurred_at": "2026-11-23T03:10:00Z",
+    "position": {"lat": 55.5, "lon": 19.5},
+    "units_involved": ["Su-27 (2)", "RC-135W"],
+    "what_happened": "Intercept at 30 m separation.",
+    "actions_taken": "Aircraft returned to base.",
+}
+
+
+def _without(body: dict[str, Any], name: str) -> dict[str, Any]:
+    return {k: v for k, v in body.items() if k != name}
+
+
+def _with(body: dict[str, Any], path: list[str], value: Any) -> dict[str, Any]:
+    copy: dict[str, Any] = json.loads(json.dumps(body))
+    target = copy
+    for step in path[:-1]:
+        target = target[step]
+    target[path[-1]] = value
+    return copy
+
+
+@pytest.mark.parametrize(
+    ("kind", "make_body", "field"),
+    [
+        ("missile_launch", lambda: _without(_valid("missile_launch", _LAUNCH), "launch_window"), "body.launch_window"),
+        (
+            "incident_report",
+            lambda: _with(_valid("incident_report", _INCIDENT), ["position", "lat"], "91"),
+            "body.position.lat",
+        ),
+        (
+            "missile_launch",
+            lambda: _with(_valid("missile_launch", _LAUNCH), ["launch_window", "end"], "2026-11-24T05:00:00Z"),
+            "body.launch_window",
+        ),
+        (
+            "missile_launch",
+            lambda: _with(_valid("missile_launch", _LAUNCH), ["missile_class"], "cruise"),
+            "body.missile_class",
+        ),
+        (
+            "incident_report",
+            lambda: _with(_valid("incident_report", _INCIDENT), ["units_involved"], "one"),
+            "body.units_involved",
+        ),
+        ("clarification", lambda: {"answer": "It was a scheduled test."}, "re"),
+    ],
+    ids=["missing-field", "latitude-91", "window-ends-before-it-starts", "unknown-enum", "wrong-type", "no-reply-to"],
+)
+async def test_an_invalid_form_is_rejected_naming_the_field_and_kept_as_evidence(
+    attack: Attack, kind: str, make_body: Any, field: str
+) -> None:
+    raw = await attack.linked()
+    signed = sign_envelope(attack.party, "SACEUR", attack.next_seq, overrides={"kind": kind, "body": make_body()})
+    raw.send(encode_frame(FrameType.ENVELOPE, obj=signed))
+    frame = await raw.expect(FrameType.REJECTION)
+    opened = open_signed(frame["obj"], "rejection")
+    opened.verify(attack.node.config.signing_key().verify_key)
+    rejection = Rejection.from_opened(opened)
+    assert rejection.reason == "invalid-field"
+    assert rejection.detail.startswith(f"{field}: "), rejection.detail
+    assert rejection.consumed
+    await raw.close()
+    assert len(attack.inbox()) == 1
+    conn = sqlite3.connect(attack.node.config.store_path)
+    [(evidence,)] = conn.execute("SELECT envelope FROM refused").fetchall()
+    conn.close()
+    assert evidence == signed
     attack.next_seq += 1  # the rejected envelope used up its number
     await attack.deliver_valid()

@@ -49,7 +49,14 @@ def test_init_identity_and_pairing(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [
-        (["send", "--to", "GENSTAB"], 2, "Missing option '--text'"),
+        (["send", "--to", "GENSTAB"], 2, "give either --text, or --form with --data"),
+        (["send", "--to", "GENSTAB", "--text", "x", "--form", "free_text"], 2, "give either --text, or --form"),
+        (["send", "--to", "GENSTAB", "--form", "missile_launch"], 2, "needs --data"),
+        (["send", "--to", "GENSTAB", "--form", "missile_launch", "--data", "{nope"], 2, "not JSON"),
+        (["send", "--to", "GENSTAB", "--form", "missile_launch", "--data", "[1, 2]"], 2, "must be a JSON object"),
+        (["send", "--to", "GENSTAB", "--form", "missile_launch", "--data", "@/nonexistent.json"], 2, "cannot read"),
+        (["show", "SACEUR-000001", "--lang", "fr"], 2, "'fr' is not one of"),
+        (["ack"], 2, "Missing argument 'MESSAGE'"),
         (["send", "--to", "GENSTAB", "--text", "x", "--precedence", "SOON"], 2, "'SOON' is not one of"),
         (["frobnicate"], 2, "No such command 'frobnicate'"),
         (["init", "--party", "lower", "--listen", "127.0.0.1:1", "--api", "127.0.0.1:2"], 3, "not a valid party"),

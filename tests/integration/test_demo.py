@@ -18,11 +18,17 @@ def test_demo_pairs_two_nodes_and_delivers_the_script(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Linked" in result.stdout
-    for serial in ("SACEUR-000001", "GENSTAB-000001", "SACEUR-000002", "GENSTAB-000002"):
-        assert serial in result.stdout
-    assert result.stdout.count("delivered in") == 4
-    assert "Просим уточнить район проведения учений" in result.stdout
-    assert "Both nodes stopped." in result.stdout
+    out = result.stdout
+    assert out.count("delivered in") == 5
+    # Each side reads in its own language what the other wrote in its own.
+    assert "GENSTAB reads: МОЛНИЯ" in out
+    assert "В целях обеспечения безопасности полётов уведомляем" in out
+    assert "SACEUR reads: FLASH  Notification of a ballistic missile launch" in out
+    assert "Our forces are not involved." in out
+    # Three are acknowledged by a person, and the sender holds each acknowledgement.
+    assert out.count("acknowledged at") == 3
+    assert "by подполковник А. В. Иванов; SACEUR holds the signed acknowledgement" in out
+    assert "Both nodes stopped." in out
 
 
 def test_sigterm_stops_the_demo_and_both_nodes(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ import pytest
 
 import hotline
 
-PURE = ["protocol", "crypto", "envelope", "forms"]
+PURE = ["protocol", "crypto", "envelope", "forms", "watch"]
 FORBIDDEN = {
     "asyncio",
     "ssl",

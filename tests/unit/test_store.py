@@ -67,3 +67,29 @@ async def test_an_engine_failure_fails_every_caller_now_and_later(tmp_path: Path
             await store.queue_depth("BRAVO")
     finally:
         await store.close()
+
+
+def test_a_store_from_the_channel_core_is_migrated_and_keeps_its_messages(tmp_path: Path) -> None:
+    """A node upgraded from schema 1 keeps every stored row; old messages simply have no deadline."""
+    from hotline.storage.migrations import MIGRATIONS
+
+    path = tmp_path / "store.db"
+    old = sqlite3.connect(path, isolation_level=None)
+    for statement in sqlite_store._statements(MIGRATIONS[0]):
+        old.execute(statement)
+    old.execute("PRAGMA user_version=1")
+    old.execute("INSERT INTO peers VALUES ('BRAVO', x'01', x'02', '[]', 'card', 1)")
+    old.execute("INSERT INTO receipts (peer, direction, obj, at_ms) VALUES ('BRAVO', 'sent', x'aa', 5)")
+    old.execute(
+        "INSERT INTO inbox VALUES ('BRAVO', 1, 1, x'0101', 'FLASH', 'UNCLASSIFIED', 'free_text', x'a0', 1, 2, x'ee', 1)"
+    )
+    old.close()
+    conn = sqlite_store.connect(path)
+    try:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+        [row] = sqlite_store._inbox(conn, 10)
+        assert (row.peer, row.seq, row.envelope, row.receipt) == ("BRAVO", 1, b"\xee", b"\xaa")
+        assert (row.kind_version, row.due_ms, row.ack) == (1, None, None)
+        assert sqlite_store._awaiting_ack(conn, "ALFA") == []
+    finally:
+        conn.close()

@@ -6,6 +6,7 @@ The CLI and (later) the console use only this API. FastAPI publishes its OpenAPI
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
 from typing import Annotated, Any
 
@@ -16,11 +17,14 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 
 from hotline import __version__
-from hotline.api.views import inbox_item, outbox_item
+from hotline.api.messages import message_view
+from hotline.api.views import inbox_item, iso, outbox_item
 from hotline.envelope import DEFAULT_MARKING, serial
-from hotline.errors import HotlineError, PairingError, RefConflictError
+from hotline.errors import AcknowledgeError, HotlineError, NotFoundError, PairingError, RefConflictError
+from hotline.forms import FORMS, describe, translations
 from hotline.node.card import IdentityCard, check_fingerprint
-from hotline.node.service import Node, SendError, SendRequest
+from hotline.node.service import Node, SendError, SendRequest, wall_ms
+from hotline.watch import Alert
 
 
 class MessageIn(BaseModel):
@@ -32,12 +36,19 @@ class MessageIn(BaseModel):
     body: dict[str, Any] = Field(description="the form's fields", examples=[{"text": "Link check.", "lang": "en"}])
     precedence: str = Field("ROUTINE", examples=["FLASH"])
     marking: str = DEFAULT_MARKING
+    reply_to: str | None = Field(None, pattern="^[0-9a-f]{64}$", description="id of the message this answers")
     ref: str | None = Field(None, max_length=128, description="idempotency key: the same ref never queues twice")
 
 
 class BatchIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     messages: list[MessageIn] = Field(min_length=1, max_length=10_000)
+
+
+class AckIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    by: str = Field(min_length=1, max_length=64, description="who acknowledges: the officer's name")
+    remark: str | None = Field(None, max_length=1000)
 
 
 class CardIn(BaseModel):
@@ -50,6 +61,7 @@ _bearer = HTTPBearer(auto_error=False)
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 # Capped: rows are read and rendered on the event loop that also carries the peer links.
 Limit = Annotated[int, Query(ge=1, le=10_000, description="at most this many, newest first")]
+Lang = Annotated[str | None, Query(pattern="^(en|ru)$", description="en or ru (default: the node's language)")]
 
 
 def create_app(node: Node, token: str) -> FastAPI:
@@ -85,6 +97,14 @@ def create_app(node: Node, token: str) -> FastAPI:
     async def ref_conflict(_: Request, exc: RefConflictError) -> JSONResponse:
         detail = f"ref {exc.ref!r} was already used for {serial(node.party, exc.number)}, with other content"
         return JSONResponse({"error": f"{detail}; nothing was queued", "field": "ref"}, status_code=409)
+
+    @app.exception_handler(NotFoundError)
+    async def not_found(_: Request, exc: NotFoundError) -> JSONResponse:
+        return JSONResponse({"error": str(exc)}, status_code=404)
+
+    @app.exception_handler(AcknowledgeError)
+    async def cannot_acknowledge(_: Request, exc: AcknowledgeError) -> JSONResponse:
+        return JSONResponse({"error": str(exc)}, status_code=409)
 
     @app.exception_handler(HotlineError)
     async def hotline_error(_: Request, exc: HotlineError) -> JSONResponse:
@@ -123,6 +143,29 @@ def create_app(node: Node, token: str) -> FastAPI:
         queued = await node.enqueue([to_request(m) for m in batch.messages])
         return [{"number": q.number, "serial": serial(node.party, q.number), "ref": q.draft.ref} for q in queued]
 
+    @app.get("/v1/forms", dependencies=auth)
+    async def forms(lang: Lang = None) -> list[dict[str, Any]]:
+        return forms_view(lang or node.config.language)
+
+    @app.get("/v1/messages/{key}", dependencies=auth)
+    async def message(key: str, lang: Lang = None) -> dict[str, Any]:
+        """One message by serial or id, rendered in ``lang``, with its delivery and
+        acknowledgement history."""
+        found = await node.find_message(key)
+        return message_view(found, node.party, lang or node.config.language, wall_ms())
+
+    @app.post("/v1/messages/{key}/ack", dependencies=auth)
+    async def acknowledge(key: str, ack: AckIn, lang: Lang = None) -> dict[str, Any]:
+        """A person acknowledges a received message; the acknowledgement is sent to its sender."""
+        row = await node.acknowledge(key, ack.by, ack.remark)
+        found = await node.find_message(row.envelope_id.hex())
+        return message_view(found, node.party, lang or node.config.language, wall_ms())
+
+    @app.get("/v1/alerts", dependencies=auth)
+    async def alerts() -> list[dict[str, Any]]:
+        """Open escalations, most urgent first."""
+        return [alert_item(a) for a in node.alerts()]
+
     @app.get("/v1/outbox", dependencies=auth)
     async def outbox(limit: Limit = 1000) -> list[dict[str, Any]]:
         return [outbox_item(r, node.party) for r in await node.store.outbox(limit)]
@@ -146,8 +189,39 @@ def to_request(message: MessageIn) -> SendRequest:
         body=message.body,
         precedence=message.precedence,
         marking=message.marking,
+        reply_to=bytes.fromhex(message.reply_to) if message.reply_to else None,
         ref=message.ref,
     )
+
+
+def alert_item(alert: Alert) -> dict[str, Any]:
+    return {
+        "message": alert.serial,
+        "side": alert.side.value,
+        "peer": alert.peer,
+        "precedence": alert.precedence.value,
+        "kind": alert.kind,
+        "stage": alert.stage.value,
+        "level": alert.level.label,
+        "loudest": alert.loudest,
+        "since": iso(alert.since_ms),
+        "due": iso(alert.due_ms),
+    }
+
+
+def forms_view(lang: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "kind": spec.kind,
+            "version": spec.version,
+            "title": translations(lang).gettext(spec.title),
+            "composable": spec.composable,
+            "needs_reply_to": spec.needs_reply_to,
+            "fields": [dataclasses.asdict(f) for f in describe(spec, lang)],
+            "schema": spec.schema.model_json_schema(),
+        }
+        for spec in FORMS.values()
+    ]
 
 
 def peer_view(card: IdentityCard) -> dict[str, Any]:

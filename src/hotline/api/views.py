@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Any
 
 from hotline.envelope import Rejection, cbor, open_signed, serial
-from hotline.storage import InboxRow, OutboxRow
+from hotline.storage import Acknowledgement, InboxRow, OutboxRow
 
 
 def iso(ms: int | None) -> str | None:
@@ -27,16 +27,20 @@ def outbox_item(row: OutboxRow, sender: str) -> dict[str, Any]:
         "id": row.envelope_id.hex() if row.envelope_id else None,
         "to": row.peer,
         "seq": row.seq,
-        "state": row.state,
+        "state": row.display_state,
         "precedence": row.precedence,
         "marking": row.marking,
         "kind": row.kind,
+        "kind_version": row.kind_version,
         "body": cbor.decode(row.body),
+        "reply_to": row.reply_to.hex() if row.reply_to else None,
         "ref": row.ref,
         "created": iso(row.created_ms),
         "sent": iso(row.sent_ms),
         "delivered": iso(row.delivered_ms),
         "rejected": iso(row.rejected_ms),
+        "due": iso(row.due_ms),
+        "acknowledged": ack_item(row.ack),
         "receipt": b64(row.receipt),
         "rejection": None,
     }
@@ -56,9 +60,19 @@ def inbox_item(row: InboxRow) -> dict[str, Any]:
         "precedence": row.precedence,
         "marking": row.marking,
         "kind": row.kind,
+        "kind_version": row.kind_version,
         "body": body,
+        "reply_to": row.reply_to.hex() if row.reply_to else None,
         "text": body.get("text") if row.kind == "free_text" else None,
         "sent": iso(row.sent_ms),
         "received": iso(row.received_ms),
+        "due": iso(row.due_ms),
+        "acknowledged": ack_item(row.ack),
         "receipt": b64(row.receipt),
     }
+
+
+def ack_item(ack: Acknowledgement | None) -> dict[str, Any] | None:
+    if ack is None:
+        return None
+    return {"by": ack.by, "at": iso(ack.at_ms), "remark": ack.remark, "auto": ack.auto}

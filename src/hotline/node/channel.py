@@ -48,6 +48,7 @@ class Channel:
     rtt: float | None = None
     work: asyncio.Event = field(default_factory=asyncio.Event)  # wakes the dispatcher
     link_lost: asyncio.Event = field(default_factory=asyncio.Event)  # wakes the dialer
+    link_up: asyncio.Event = field(default_factory=asyncio.Event)  # set while a link is kept
 
     @property
     def party(self) -> str:

@@ -15,8 +15,10 @@ import ipaddress
 import os
 import secrets
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import tomli_w
 from cryptography import x509
@@ -27,8 +29,24 @@ from hotline.crypto.keys import load_signing_key, signing_key_pem
 from hotline.envelope.model import PARTY_PATTERN
 from hotline.errors import ConfigError, EncodingError, PairingError
 from hotline.node.card import IdentityCard, parse_address
+from hotline.watch import DEFAULT_DEADLINES, DeadlinePolicy, parse_watch_changes
 
 LANGUAGES = ("en", "ru")
+DEFAULT_WATCH_CHANGES = ("06:00", "18:00")
+
+
+@dataclass(frozen=True)
+class WatchSettings:
+    """The watch's timetable and the acknowledgement deadlines agreed with the peers."""
+
+    deadlines: DeadlinePolicy = field(default_factory=DeadlinePolicy)
+    peer_deadlines: Mapping[str, DeadlinePolicy] = field(default_factory=dict)
+    changes: tuple[int, ...] = parse_watch_changes(list(DEFAULT_WATCH_CHANGES))  # minutes after 00:00 UTC
+    link_test_interval: float = 3600.0  # seconds between automatic link tests to each peer; 0: off
+    link_test_timeout: float = 60.0  # a link test unanswered this long has failed
+
+    def policy(self, peer: str) -> DeadlinePolicy:
+        return self.peer_deadlines.get(peer, self.deadlines)
 
 
 @dataclass(frozen=True)
@@ -49,6 +67,7 @@ class NodeConfig:
     advertise: tuple[str, ...]
     language: str = "en"  # the language this party writes and reads in
     timers: Timers = field(default_factory=Timers)
+    watch: WatchSettings = field(default_factory=WatchSettings)
 
     @property
     def store_path(self) -> Path:
@@ -125,9 +144,14 @@ def init_node(
         "api": api,
         "advertise": list(advertise or (listen,)),
         "language": language,
+        "deadlines": {p.value: s for p, s in DEFAULT_DEADLINES.items()},
+        "watch": {"changes": list(DEFAULT_WATCH_CHANGES), "link_test_interval": 3600, "link_test_timeout": 60},
     }
     (directory / "config.toml").write_text(
         "# hotline node configuration. Keys live beside this file; never share the .key files.\n"
+        "# [deadlines]: seconds a person has to acknowledge, by precedence, as agreed with the peers;\n"
+        "# a [peer_deadlines.PARTY] table overrides them for one peer. [watch]: watch changes (UTC),\n"
+        "# at each of which a readiness check goes to every peer; link tests every interval seconds.\n"
         + tomli_w.dumps(settings)
     )
     return load_config(directory)
@@ -171,6 +195,7 @@ def load_config(directory: Path) -> NodeConfig:
         raise ConfigError(f"{path}: {exc}") from None
     try:
         timers = Timers(**raw.get("timers", {}))
+        watch = _watch_settings(raw)
         return NodeConfig(
             directory=directory,
             party=str(raw["party"]),
@@ -179,6 +204,36 @@ def load_config(directory: Path) -> NodeConfig:
             advertise=tuple(raw.get("advertise", [raw["listen"]])),
             language=str(raw.get("language", "en")),
             timers=timers,
+            watch=watch,
         )
     except (KeyError, TypeError) as exc:
         raise ConfigError(f"{path}: missing or unknown setting {exc}") from None
+    except ValueError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+
+
+def _watch_settings(raw: dict[str, Any]) -> WatchSettings:
+    deadlines = DeadlinePolicy().with_overrides(_seconds(raw.get("deadlines", {}), "deadlines"))
+    peers = {
+        party: deadlines.with_overrides(_seconds(table, f"peer_deadlines.{party}"))
+        for party, table in raw.get("peer_deadlines", {}).items()
+    }
+    watch = dict(raw.get("watch", {}))
+    unknown = set(watch) - {"changes", "link_test_interval", "link_test_timeout"}
+    if unknown:
+        raise ValueError(f"[watch] has an unknown setting {min(unknown)!r}")
+    changes = watch.get("changes", list(DEFAULT_WATCH_CHANGES))
+    if not isinstance(changes, list):
+        raise ValueError('[watch] changes must be a list of UTC times such as "06:00"')  # noqa: TRY004 - load_config turns ValueError into ConfigError
+    interval = watch.get("link_test_interval", 3600)
+    timeout = watch.get("link_test_timeout", 60)
+    for name, value in (("link_test_interval", interval), ("link_test_timeout", timeout)):
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise ValueError(f"[watch] {name} must be a number of seconds, 0 or more")
+    return WatchSettings(deadlines, peers, parse_watch_changes(changes), float(interval), float(timeout))
+
+
+def _seconds(table: Any, where: str) -> dict[str, int]:
+    if not isinstance(table, dict) or not all(isinstance(v, int) and not isinstance(v, bool) for v in table.values()):
+        raise ValueError(f"[{where}] must map precedences to whole seconds")
+    return table

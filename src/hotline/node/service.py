@@ -26,6 +26,16 @@ both ends keep the one dialed by the party whose name sorts first (``Channel.kee
 On every new link, everything unreceipted is sent again; the receiver's duplicate rule makes
 that safe.
 
+*Acknowledgement.* A person acknowledges a received message; the acknowledgement travels back
+as an envelope of its own (kind ``ack``, replying to the message), stored and queued in one
+transaction with the record that the message is acknowledged. Each side tracks the messages a
+person has yet to acknowledge in a ``Watch`` (pure), which says what alert stands and when
+it next changes; a timer here announces each new stage. Link tests are answered by the
+machine in the same transaction that stores them.
+
+*Urgent traffic.* FLASH and IMMEDIATE messages may exceed the window by ``URGENT_ALLOWANCE``,
+so they are signed and sent at once even when ROUTINE traffic fills the window.
+
 *Failure.* If the store fails, the node stops: its in-memory counters can no longer be
 trusted, and a restart recovers them from what was durably stored.
 """
@@ -33,11 +43,12 @@ trusted, and a restart recovers them from what was durably stored.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import ssl
 import time
 from collections.abc import Awaitable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
@@ -53,21 +64,36 @@ from hotline.envelope import (
     Rejection,
     cbor,
     object_id,
+    serial,
 )
 from hotline.envelope.model import MARKING_PATTERN, MAX_DETAIL, MAX_RECEIPT_ENTRIES
-from hotline.errors import ConfigError, HotlineError
-from hotline.forms import validate_body
+from hotline.errors import AcknowledgeError, ConfigError, HotlineError, NotFoundError
+from hotline.forms import FORMS, prepare_body, validate_body
 from hotline.node.card import IdentityCard, parse_address, vet_new_peer
 from hotline.node.channel import Backoff, Channel
 from hotline.node.config import NodeConfig
 from hotline.node.link import Link
 from hotline.node.tls import tls_context
+from hotline.node.watchkeeper import Watchkeeper, acknowledgement_in
 from hotline.protocol import InboundSequence, PeerSession
 from hotline.protocol import events as ev
-from hotline.storage import ChannelState, Dispatched, Draft, InboxRow, OutboxRow, PeerRecord, Queued, Store
+from hotline.storage import (
+    ChannelState,
+    Dispatched,
+    Draft,
+    InboundStored,
+    InboxRow,
+    OutboxRow,
+    PeerRecord,
+    Queued,
+    Store,
+)
+from hotline.watch import Alert
 
 log = structlog.get_logger("hotline.node")
 HANDSHAKE_TIMEOUT = 10.0
+URGENT_ALLOWANCE = 64  # FLASH and IMMEDIATE envelopes allowed in flight beyond the window
+URGENT_RANK = Precedence.IMMEDIATE.rank
 
 
 def wall_ms() -> int:
@@ -84,6 +110,17 @@ class SendError(HotlineError):
 
 
 @dataclass(frozen=True)
+class Message:
+    """One message as an operator asks for it: ours (``sent``) or a peer's (``received``), and
+    every message that replies to it, acknowledgements included."""
+
+    sent: OutboxRow | None = None
+    received: InboxRow | None = None
+    replies_sent: list[OutboxRow] = field(default_factory=list)
+    replies_received: list[InboxRow] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class SendRequest:
     to: str
     kind: str
@@ -93,6 +130,7 @@ class SendRequest:
     marking: str = DEFAULT_MARKING
     reply_to: bytes | None = None
     ref: str | None = None
+    by_machine: bool = False  # sent by the node itself (link tests): forms no operator composes
 
 
 class Node:
@@ -111,6 +149,7 @@ class Node:
         # Per peer: envelopes accepted but not yet stored, and the link they came on. Keyed by
         # peer, not link, so that whatever the tie-break does they are stored in sequence order.
         self._received: dict[str, tuple[Link, list[ev.EnvelopeReceived]]] = {}
+        self.watchkeeper = Watchkeeper(self)
         self.stopped = asyncio.Event()
         self.failure: str | None = None  # why the node stopped itself, if it did
         self._stopping: asyncio.Future[None] | None = None
@@ -126,6 +165,9 @@ class Node:
         self._client_ctx = tls_context(False, cert, key, [p.tls_cert for p in peers])
         for peer in peers:
             await self._open_channel(peer)
+        await self.watchkeeper.start()
+        self._spawn(self.watchkeeper.announce_forever(wall_ms))
+        self._spawn(self.watchkeeper.readiness_checks_forever(wall_ms))
         host, port = parse_address(self.config.listen)
         try:
             self._server = await asyncio.start_server(
@@ -153,6 +195,8 @@ class Node:
         self.channels[peer.party] = channel
         self._spawn(self._dial_forever(channel))
         self._spawn(self._dispatch_forever(channel))
+        if self.config.watch.link_test_interval > 0:
+            self._spawn(self.watchkeeper.link_tests_forever(peer.party, wall_ms))
         channel.work.set()
         return channel
 
@@ -294,6 +338,7 @@ class Node:
             self._flush_received(link)
             if channel.link is link:
                 channel.link = None
+                channel.link_up.clear()
                 channel.link_lost.set()
                 log.info("link down", peer=channel.party)
 
@@ -336,6 +381,7 @@ class Node:
         if channel.link is not None:
             self._spawn(channel.link.close())
         channel.link = link
+        channel.link_up.set()
         channel.backoff.reset()
         log.info("link up", peer=channel.party, dialed_by=link.dialed_by, peer_expects=event.peer_recv_next)
         if event.peer_recv_next > channel.send_next:
@@ -379,24 +425,37 @@ class Node:
         now_ms = wall_ms()
         entries = tuple(ReceiptEntry(e.envelope.seq, e.opened.id, first + i) for i, e in enumerate(batch))
         receipt = Receipt(self.party, channel.party, now_ms, entries).seal(self.key)
-        rows = [
-            InboxRow(
-                peer=channel.party,
-                seq=e.envelope.seq,
-                number=e.envelope.number,
-                envelope_id=e.opened.id,
-                precedence=e.envelope.precedence.value,
-                marking=e.envelope.marking,
-                kind=e.envelope.kind,
-                body=cbor.encode(e.envelope.body),
-                sent_ms=e.envelope.sent_ms,
-                received_ms=now_ms,
-                envelope=e.opened.raw,
+        policy = self.config.watch.policy(channel.party)
+        rows, replies = [], []
+        for e in batch:
+            envelope = e.envelope
+            machine_ack = None
+            answer = self.watchkeeper.machine_answer(channel.party, envelope, e.opened.id, now_ms)
+            if answer is not None:  # answered by the machine, in the same commit
+                machine_ack, reply = answer
+                replies.append(reply)
+            rows.append(
+                InboxRow(
+                    peer=channel.party,
+                    seq=envelope.seq,
+                    number=envelope.number,
+                    envelope_id=e.opened.id,
+                    precedence=envelope.precedence.value,
+                    marking=envelope.marking,
+                    kind=envelope.kind,
+                    body=cbor.encode(envelope.body),
+                    sent_ms=envelope.sent_ms,
+                    received_ms=now_ms,
+                    envelope=e.opened.raw,
+                    kind_version=envelope.kind_version,
+                    reply_to=envelope.reply_to,
+                    due_ms=policy.due_ms(now_ms, envelope.precedence, envelope.kind),
+                    ack=machine_ack,
+                    acknowledges=acknowledgement_in(envelope),
+                )
             )
-            for e in batch
-        ]
-        stored = self.store.store_inbound(rows, receipt, first)
-        self._spawn(self._answer_when_stored(link, stored, receipt, True))
+        stored = self.store.store_inbound(rows, receipt, first, replies)
+        self._spawn(self._after_inbound(channel, link, stored, receipt, rows))
         log.info(
             "received",
             peer=channel.party,
@@ -404,6 +463,15 @@ class Node:
             seq=f"{batch[0].envelope.seq}-{batch[-1].envelope.seq}",
             most_urgent=min((e.envelope.precedence for e in batch), key=lambda p: p.rank).value,
         )
+
+    async def _after_inbound(
+        self, channel: Channel, link: Link, stored: Awaitable[InboundStored], receipt: bytes, rows: list[InboxRow]
+    ) -> None:
+        result = await stored
+        link.send_answer(receipt, True)  # if the link is gone, the peer resends and gets it
+        self.watchkeeper.received(rows, result)
+        if result.replies:
+            channel.work.set()
 
     async def _answer_when_stored(self, link: Link, stored: Awaitable[None], answer: bytes, is_receipt: bool) -> None:
         await stored
@@ -474,6 +542,7 @@ class Node:
             return
         del channel.inflight[item.seq]
         self._spawn(self.store.record_rejection(item.envelope_id, event.opened.raw, wall_ms(), self._take_indices(1)))
+        self.watchkeeper.rejected(item.number)  # refused: no person there will acknowledge it
         log.warning(
             "message rejected by peer",
             peer=channel.party,
@@ -498,8 +567,16 @@ class Node:
             # Sign nothing ahead while the peer is unreachable: sequence numbers are given in
             # precedence order at the moment of sending, so a FLASH queued during an outage
             # still overtakes the ROUTINE traffic queued before it.
-            while channel.has_link() and (room := window - len(channel.inflight)) > 0:
-                queued = await self.store.next_queued(channel.party, room)
+            while channel.has_link() and (urgent_room := window + URGENT_ALLOWANCE - len(channel.inflight)) > 0:
+                room = window - len(channel.inflight)
+                queued = await self.store.next_queued(channel.party, room if room > 0 else urgent_room)
+                # While a FLASH or IMMEDIATE is on its way, nothing less urgent is put in front of
+                # the peer's processing; and when the window is full, only they may still leave.
+                urgent_in_flight = any(item.rank <= URGENT_RANK for item in channel.inflight.values())
+                if room <= 0 or urgent_in_flight:
+                    queued = list(
+                        itertools.takewhile(lambda q: Precedence(q.draft.precedence).rank <= URGENT_RANK, queued)
+                    )
                 if not queued:
                     break
                 await self._dispatch(channel, queued)
@@ -542,7 +619,7 @@ class Node:
 
     # -- the operator's side -----------------------------------------------------------------
 
-    def check(self, request: SendRequest) -> Draft:
+    def check(self, request: SendRequest, now_ms: int | None = None) -> Draft:
         """Validate a request as the receiver will, so that errors surface at the sender."""
         if request.to not in self.channels:
             known = ", ".join(sorted(self.channels)) or "none"
@@ -551,26 +628,34 @@ class Node:
             raise SendError("precedence", f"{request.precedence!r} is not one of {', '.join(Precedence)}")
         if not MARKING_PATTERN.match(request.marking):
             raise SendError("marking", f"{request.marking!r}: capital letters, digits, spaces, / _ -; at most 64")
+        spec = FORMS.get((request.kind, request.kind_version))
+        if spec is not None and not spec.composable and not request.by_machine:
+            raise SendError("kind", f"{request.kind} messages are sent by the node itself, not by an operator")
         try:
-            validate_body(request.kind, request.kind_version, request.body)
+            body = prepare_body(request.kind, request.kind_version, request.body)
+            validate_body(request.kind, request.kind_version, body, reply_to=request.reply_to)
         except FieldError as exc:
             raise SendError(exc.field, exc.detail) from None
+        created_ms = wall_ms() if now_ms is None else now_ms
+        policy = self.config.watch.policy(request.to)
         return Draft(
             peer=request.to,
             precedence=request.precedence,
             marking=request.marking,
             kind=request.kind,
             kind_version=request.kind_version,
-            body=cbor.encode(request.body),
+            body=cbor.encode(body),
             reply_to=request.reply_to,
-            created_ms=wall_ms(),
+            created_ms=created_ms,
             ref=request.ref,
+            due_ms=policy.due_ms(created_ms, Precedence(request.precedence), request.kind),
         )
 
     async def enqueue(self, requests: list[SendRequest]) -> list[Queued]:
         """Check and durably queue messages; the dispatchers take them from there."""
         drafts = [self.check(r) for r in requests]
         queued = await self.store.enqueue(drafts)
+        self.watchkeeper.queued(queued)
         for party in {q.draft.peer for q in queued}:
             self.channels[party].work.set()
         return queued
@@ -598,6 +683,49 @@ class Node:
                         del self._dispatch_waiters[number]
         return await self.store.find_outbox(numbers)
 
+    # -- people and the watch ----------------------------------------------------------------
+
+    async def acknowledge(self, key: str, by: str, remark: str | None = None) -> InboxRow:
+        """A person here acknowledges a peer's message (serial or id)."""
+        message = await self.find_message(key)
+        row = message.received
+        if row is None:
+            peer = message.sent.peer if message.sent else "the peer"
+            raise AcknowledgeError(f"{key} is a message we sent; a person at {peer} acknowledges it")
+        await self.watchkeeper.acknowledge(row, by, remark, wall_ms())
+        found = await self.store.find_received(envelope_id=row.envelope_id)
+        assert found is not None
+        return found
+
+    async def find_message(self, key: str) -> Message:
+        """A message by its serial (``SACEUR-000123``) or its id (64 hex digits)."""
+        key = key.strip()
+        sent: OutboxRow | None = None
+        received: InboxRow | None = None
+        if len(key) == 64 and all(c in "0123456789abcdefABCDEF" for c in key):
+            envelope_id = bytes.fromhex(key)
+            sent = await self.store.find_sent(envelope_id=envelope_id)
+            received = None if sent else await self.store.find_received(envelope_id=envelope_id)
+        else:
+            party, _, number = key.upper().rpartition("-")
+            if not (party and number.isdigit()):
+                raise NotFoundError(f"{key!r} is neither a serial such as {serial(self.party, 1)} nor a 64-digit id")
+            if party == self.party:
+                sent = await self.store.find_sent(number=int(number))
+            else:
+                received = await self.store.find_received(peer=party, number=int(number))
+        row = sent or received
+        if row is None:
+            raise NotFoundError(f"no message {key} is stored here")
+        if row.envelope_id is None:
+            return Message(sent=sent, received=received)
+        replies_sent, replies_received = await self.store.replies(row.envelope_id)
+        return Message(sent, received, replies_sent, replies_received)
+
+    def alerts(self, now_ms: int | None = None) -> list[Alert]:
+        """Open escalations, most urgent first."""
+        return self.watchkeeper.watch.alerts(wall_ms() if now_ms is None else now_ms)
+
     async def status(self) -> list[dict[str, Any]]:
         result = []
         for party, channel in sorted(self.channels.items()):
@@ -613,6 +741,7 @@ class Node:
                     "in_flight": len(channel.inflight),
                     "next_seq_out": channel.send_next,
                     "next_seq_in": channel.inbound.next_seq,
+                    "link_test": await self.watchkeeper.link_test_status(party, wall_ms()),
                 }
             )
         return result

@@ -231,7 +231,7 @@ class PeerSession:
             raise FieldError("from", f"{envelope.sender} is not {self.peer}, who signed it")
         if envelope.recipient != self.local:
             raise FieldError("to", f"addressed to {envelope.recipient}, not {self.local}")
-        validate_body(envelope.kind, envelope.kind_version, envelope.body)
+        validate_body(envelope.kind, envelope.kind_version, envelope.body, reply_to=envelope.reply_to)
         return envelope
 
     # -- timers ----------------------------------------------------------------------------

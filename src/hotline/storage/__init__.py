@@ -2,9 +2,12 @@
 
 from hotline.storage.base import Store
 from hotline.storage.records import (
+    Acknowledgement,
+    AwaitingAck,
     ChannelState,
     Dispatched,
     Draft,
+    InboundStored,
     InboxRow,
     OutboxRow,
     PeerRecord,
@@ -14,9 +17,12 @@ from hotline.storage.records import (
 from hotline.storage.sqlite import SqliteStore
 
 __all__ = [
+    "Acknowledgement",
+    "AwaitingAck",
     "ChannelState",
     "Dispatched",
     "Draft",
+    "InboundStored",
     "InboxRow",
     "OutboxRow",
     "PeerRecord",

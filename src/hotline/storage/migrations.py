@@ -85,4 +85,27 @@ MIGRATIONS: list[str] = [
         at_ms INTEGER NOT NULL
     );
     """,
+    # 2: human acknowledgements and their deadlines. The acknowledgement itself travels as an
+    # envelope (kind "ack", replying to the message); these columns are the state it settles.
+    """
+    ALTER TABLE outbox ADD COLUMN due_ms INTEGER;           -- acknowledgement due (our clock)
+    ALTER TABLE outbox ADD COLUMN acked_ms INTEGER;         -- when their person acknowledged
+    ALTER TABLE outbox ADD COLUMN acked_by TEXT;
+    ALTER TABLE outbox ADD COLUMN ack_remark TEXT;
+    ALTER TABLE outbox ADD COLUMN ack_auto INTEGER;         -- 1: answered by their machine
+    ALTER TABLE outbox ADD COLUMN ack_received_ms INTEGER;  -- when their acknowledgement reached us
+    ALTER TABLE inbox ADD COLUMN kind_version INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE inbox ADD COLUMN reply_to BLOB;
+    ALTER TABLE inbox ADD COLUMN due_ms INTEGER;            -- acknowledgement due (our clock)
+    ALTER TABLE inbox ADD COLUMN acked_ms INTEGER;          -- when our person acknowledged
+    ALTER TABLE inbox ADD COLUMN acked_by TEXT;
+    ALTER TABLE inbox ADD COLUMN ack_remark TEXT;
+    ALTER TABLE inbox ADD COLUMN ack_auto INTEGER;
+    ALTER TABLE inbox ADD COLUMN ack_num INTEGER REFERENCES outbox (num);  -- our ack envelope
+    CREATE INDEX outbox_awaiting_ack ON outbox (due_ms) WHERE due_ms IS NOT NULL AND acked_ms IS NULL;
+    CREATE INDEX inbox_awaiting_ack ON inbox (due_ms) WHERE due_ms IS NOT NULL AND acked_ms IS NULL;
+    CREATE INDEX inbox_replies ON inbox (reply_to) WHERE reply_to IS NOT NULL;
+    CREATE INDEX outbox_replies ON outbox (reply_to) WHERE reply_to IS NOT NULL;
+    CREATE INDEX outbox_link_tests ON outbox (peer, num) WHERE kind = 'link_test';
+    """,
 ]

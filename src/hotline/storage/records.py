@@ -28,6 +28,7 @@ class Draft:
     reply_to: bytes | None
     created_ms: int
     ref: str | None = None  # the client's idempotency key: the same ref never queues twice
+    due_ms: int | None = None  # when a person at the peer must have acknowledged it
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,16 @@ class ChannelState:
 
 
 @dataclass(frozen=True)
+class Acknowledgement:
+    """A person (or, for link tests, the machine) has read a message."""
+
+    by: str
+    at_ms: int
+    remark: str | None = None
+    auto: bool = False
+
+
+@dataclass(frozen=True)
 class OutboxRow:
     number: int
     peer: str
@@ -78,6 +89,16 @@ class OutboxRow:
     envelope: bytes | None
     receipt: bytes | None
     rejection: bytes | None
+    kind_version: int = 1
+    reply_to: bytes | None = None
+    due_ms: int | None = None
+    ack: Acknowledgement | None = None  # the peer's acknowledgement, once it arrived
+    ack_received_ms: int | None = None
+
+    @property
+    def display_state(self) -> str:
+        """The delivery state, with ``acknowledged`` once a person at the peer has read it."""
+        return "acknowledged" if self.ack is not None else self.state
 
 
 @dataclass(frozen=True)
@@ -97,6 +118,12 @@ class InboxRow:
     received_ms: int
     envelope: bytes
     receipt: bytes = b""
+    kind_version: int = 1
+    reply_to: bytes | None = None
+    due_ms: int | None = None  # when a person here must have acknowledged it; None: no one need
+    ack: Acknowledgement | None = None  # our acknowledgement (given with the row for link tests)
+    ack_number: int | None = None  # the outbox number of the envelope carrying our acknowledgement
+    acknowledges: Acknowledgement | None = None  # this row is the peer's acknowledgement of ``reply_to``
 
 
 @dataclass(frozen=True)
@@ -106,3 +133,25 @@ class StoredAnswer:
     envelope_id: bytes
     answer: bytes  # the receipt, or the rejection if the envelope was refused
     is_receipt: bool
+
+
+@dataclass(frozen=True)
+class AwaitingAck:
+    """A message a person has yet to acknowledge: received (we must) or sent (they must)."""
+
+    received: bool
+    peer: str
+    party: str  # whose serial it carries
+    number: int
+    precedence: str
+    kind: str
+    start_ms: int
+    due_ms: int
+
+
+@dataclass(frozen=True)
+class InboundStored:
+    """What storing a received batch also did: replies queued, our messages acknowledged."""
+
+    replies: list[Queued]
+    acknowledged: list[int]  # outbox numbers the peer's acknowledgements settled

@@ -20,12 +20,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from hotline.errors import RefConflictError, StoreError
+from hotline.errors import AcknowledgeError, RefConflictError, StoreError
 from hotline.storage.migrations import MIGRATIONS
 from hotline.storage.records import (
+    Acknowledgement,
+    AwaitingAck,
     ChannelState,
     Dispatched,
     Draft,
+    InboundStored,
     InboxRow,
     OutboxRow,
     PeerRecord,
@@ -38,11 +41,27 @@ MAX_BATCH = 1024
 _STOP = object()
 _OUTBOX_COLUMNS = (
     "num, o.peer, ref, precedence, marking, kind, body, created_ms, seq, env_id, state, sent_ms, "
-    "delivered_ms, rejected_ms, envelope, r.obj, rejection"
+    "delivered_ms, rejected_ms, envelope, r.obj, rejection, kind_version, reply_to, due_ms, "
+    "acked_by, acked_ms, ack_remark, ack_auto, ack_received_ms"
 )
 _OUTBOX_FROM = "outbox o LEFT JOIN receipts r ON r.id = o.receipt_id"
-_INBOX_COLUMNS = "i.peer, seq, num, env_id, precedence, marking, kind, body, sent_ms, received_ms, envelope, r.obj"
+_INBOX_COLUMNS = (
+    "i.peer, seq, num, env_id, precedence, marking, kind, body, sent_ms, received_ms, envelope, r.obj, "
+    "kind_version, reply_to, due_ms, acked_by, acked_ms, ack_remark, ack_auto, ack_num"
+)
 _INBOX_FROM = "inbox i JOIN receipts r ON r.id = i.receipt_id"
+
+
+def _ack(by: str | None, at_ms: int | None, remark: str | None, auto: int | None) -> Acknowledgement | None:
+    return None if by is None or at_ms is None else Acknowledgement(by, at_ms, remark, bool(auto))
+
+
+def _outbox_row(r: tuple[Any, ...]) -> OutboxRow:
+    return OutboxRow(*(*r[:20], _ack(*r[20:24]), r[24]))
+
+
+def _inbox_row(r: tuple[Any, ...]) -> InboxRow:
+    return InboxRow(*(*r[:15], _ack(*r[15:19]), r[19]))
 
 
 def connect(path: Path) -> sqlite3.Connection:
@@ -155,7 +174,7 @@ def _enqueue(conn: sqlite3.Connection, drafts: list[Draft]) -> list[Queued]:
                 continue
         cur = conn.execute(
             "INSERT INTO outbox (peer, ref, precedence, rank, marking, kind, kind_version, body, reply_to, "
-            "created_ms, state) VALUES (?,?,?,?,?,?,?,?,?,?, 'queued')",
+            "created_ms, due_ms, state) VALUES (?,?,?,?,?,?,?,?,?,?,?, 'queued')",
             (
                 d.peer,
                 d.ref,
@@ -167,6 +186,7 @@ def _enqueue(conn: sqlite3.Connection, drafts: list[Draft]) -> list[Queued]:
                 d.body,
                 d.reply_to,
                 d.created_ms,
+                d.due_ms,
             ),
         )
         assert cur.lastrowid is not None
@@ -176,11 +196,11 @@ def _enqueue(conn: sqlite3.Connection, drafts: list[Draft]) -> list[Queued]:
 
 def _next_queued(conn: sqlite3.Connection, peer: str, limit: int) -> list[Queued]:
     rows = conn.execute(
-        "SELECT num, peer, precedence, marking, kind, kind_version, body, reply_to, created_ms, ref "
+        "SELECT num, peer, precedence, marking, kind, kind_version, body, reply_to, created_ms, ref, due_ms "
         "FROM outbox WHERE peer=? AND seq IS NULL ORDER BY rank, num LIMIT ?",
         (peer, limit),
     ).fetchall()
-    return [Queued(r[0], Draft(r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9])) for r in rows]
+    return [Queued(r[0], Draft(*r[1:])) for r in rows]
 
 
 def _dispatch(conn: sqlite3.Connection, items: list[Dispatched], transmitted: bool, first_index: int) -> None:
@@ -246,15 +266,21 @@ def _record_rejection(conn: sqlite3.Connection, envelope_id: bytes, rejection: b
     return cur.rowcount == 1
 
 
-def _store_inbound(conn: sqlite3.Connection, rows: list[InboxRow], receipt: bytes, first_index: int) -> None:
-    """Store envelopes and the one receipt that names them all, in transcript order."""
+def _store_inbound(
+    conn: sqlite3.Connection, rows: list[InboxRow], receipt: bytes, first_index: int, replies: list[Draft]
+) -> InboundStored:
+    """Store envelopes and the one receipt that names them all, in transcript order.
+
+    In the same transaction: the machine's answers (``replies``, e.g. to link tests) are queued,
+    and acknowledgements from the peer settle the messages of ours they name."""
     at_ms = rows[-1].received_ms
     receipt_id = conn.execute(
         "INSERT INTO receipts (peer, direction, obj, at_ms) VALUES (?, 'sent', ?, ?)", (rows[0].peer, receipt, at_ms)
     ).lastrowid
     conn.executemany(
         "INSERT INTO inbox (peer, seq, num, env_id, precedence, marking, kind, body, sent_ms, received_ms, "
-        "envelope, receipt_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+        "envelope, receipt_id, kind_version, reply_to, due_ms, acked_by, acked_ms, ack_remark, ack_auto) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         [
             (
                 r.peer,
@@ -269,12 +295,94 @@ def _store_inbound(conn: sqlite3.Connection, rows: list[InboxRow], receipt: byte
                 r.received_ms,
                 r.envelope,
                 receipt_id,
+                r.kind_version,
+                r.reply_to,
+                r.due_ms,
+                *_ack_columns(r.ack),
             )
             for r in rows
         ],
     )
     entries = [("envelope", row.envelope, row.received_ms) for row in rows]
     _append_many(conn, first_index, [*entries, ("receipt", receipt, at_ms)])
+    queued = _enqueue(conn, replies)
+    conn.executemany("UPDATE inbox SET ack_num=? WHERE env_id=?", [(q.number, q.draft.reply_to) for q in queued])
+    acknowledged = []
+    for row in rows:
+        if row.acknowledges is None or row.reply_to is None:
+            continue
+        found = conn.execute(
+            "UPDATE outbox SET acked_by=?, acked_ms=?, ack_remark=?, ack_auto=?, ack_received_ms=? "
+            "WHERE env_id=? AND peer=? AND acked_ms IS NULL RETURNING num",
+            (*_ack_columns(row.acknowledges), row.received_ms, row.reply_to, row.peer),
+        ).fetchone()
+        if found is not None:
+            acknowledged.append(found[0])
+    return InboundStored(queued, acknowledged)
+
+
+def _ack_columns(ack: Acknowledgement | None) -> tuple[Any, ...]:
+    if ack is None:
+        return (None, None, None, None)
+    return (ack.by, ack.at_ms, ack.remark, int(ack.auto))
+
+
+def _acknowledge(conn: sqlite3.Connection, envelope_id: bytes, ack: Acknowledgement, carrier: Draft) -> Queued:
+    """Record our acknowledgement of a received message and queue the envelope that carries it."""
+    (queued,) = _enqueue(conn, [carrier])
+    changed = conn.execute(
+        "UPDATE inbox SET acked_by=?, acked_ms=?, ack_remark=?, ack_auto=?, ack_num=? "
+        "WHERE env_id=? AND due_ms IS NOT NULL AND acked_ms IS NULL",
+        (*_ack_columns(ack), queued.number, envelope_id),
+    ).rowcount
+    if changed != 1:  # the savepoint rolls the queued carrier back with it
+        raise AcknowledgeError("the message is already acknowledged, or it is not one a person acknowledges")
+    return queued
+
+
+def _find_sent(conn: sqlite3.Connection, number: int | None, envelope_id: bytes | None) -> OutboxRow | None:
+    where, arg = ("WHERE num=?", number) if envelope_id is None else ("WHERE env_id=?", envelope_id)
+    found = _outbox(conn, 1, where, (arg,))
+    return found[0] if found else None
+
+
+def _find_received(
+    conn: sqlite3.Connection, peer: str | None, number: int | None, envelope_id: bytes | None
+) -> InboxRow | None:
+    if envelope_id is not None:
+        row = conn.execute(f"SELECT {_INBOX_COLUMNS} FROM {_INBOX_FROM} WHERE env_id=?", (envelope_id,)).fetchone()
+    else:
+        # The peer's message number is its serial; within one peer it is unique.
+        row = conn.execute(
+            f"SELECT {_INBOX_COLUMNS} FROM {_INBOX_FROM} WHERE i.peer=? AND num=?", (peer, number)
+        ).fetchone()
+    return None if row is None else _inbox_row(row)
+
+
+def _replies(conn: sqlite3.Connection, envelope_id: bytes) -> tuple[list[OutboxRow], list[InboxRow]]:
+    sent = _outbox(conn, 100, "WHERE reply_to=?", (envelope_id,))
+    received = conn.execute(
+        f"SELECT {_INBOX_COLUMNS} FROM {_INBOX_FROM} WHERE reply_to=? ORDER BY received_ms LIMIT 100", (envelope_id,)
+    ).fetchall()
+    return sent, [_inbox_row(r) for r in received]
+
+
+def _awaiting_ack(conn: sqlite3.Connection, party: str) -> list[AwaitingAck]:
+    received = conn.execute(
+        "SELECT peer, peer, num, precedence, kind, received_ms, due_ms FROM inbox "
+        "WHERE due_ms IS NOT NULL AND acked_ms IS NULL"
+    ).fetchall()
+    sent = conn.execute(
+        "SELECT peer, ?, num, precedence, kind, created_ms, due_ms FROM outbox "
+        "WHERE due_ms IS NOT NULL AND acked_ms IS NULL AND rejection IS NULL",
+        (party,),
+    ).fetchall()
+    return [AwaitingAck(True, *r) for r in received] + [AwaitingAck(False, *r) for r in sent]
+
+
+def _last_link_test(conn: sqlite3.Connection, peer: str) -> OutboxRow | None:
+    found = _outbox(conn, 1, "WHERE o.peer=? AND kind='link_test'", (peer,))
+    return found[0] if found else None
 
 
 def _store_refused(
@@ -312,7 +420,7 @@ def _outbox(conn: sqlite3.Connection, limit: int, where: str = "", args: tuple[A
     rows = conn.execute(
         f"SELECT {_OUTBOX_COLUMNS} FROM {_OUTBOX_FROM} {where} ORDER BY num DESC LIMIT ?", (*args, limit)
     ).fetchall()
-    return [OutboxRow(*r) for r in rows]
+    return [_outbox_row(r) for r in rows]
 
 
 def _find_outbox(conn: sqlite3.Connection, numbers: list[int]) -> list[OutboxRow]:
@@ -328,7 +436,7 @@ def _inbox(conn: sqlite3.Connection, limit: int) -> list[InboxRow]:
     rows = conn.execute(
         f"SELECT {_INBOX_COLUMNS} FROM {_INBOX_FROM} ORDER BY received_ms DESC, i.peer, seq DESC LIMIT ?", (limit,)
     ).fetchall()
-    return [InboxRow(*r) for r in rows]
+    return [_inbox_row(r) for r in rows]
 
 
 def _queue_depth(conn: sqlite3.Connection, peer: str) -> int:
@@ -461,8 +569,32 @@ class SqliteStore:
     def record_rejection(self, envelope_id: bytes, rejection: bytes, at_ms: int, index: int) -> asyncio.Future[bool]:
         return self._call(_record_rejection, envelope_id, rejection, at_ms, index)
 
-    def store_inbound(self, rows: list[InboxRow], receipt: bytes, first_index: int) -> asyncio.Future[None]:
-        return self._call(_store_inbound, rows, receipt, first_index)
+    def store_inbound(
+        self, rows: list[InboxRow], receipt: bytes, first_index: int, replies: list[Draft]
+    ) -> asyncio.Future[InboundStored]:
+        return self._call(_store_inbound, rows, receipt, first_index, replies)
+
+    def acknowledge(self, envelope_id: bytes, ack: Acknowledgement, carrier: Draft) -> asyncio.Future[Queued]:
+        return self._call(_acknowledge, envelope_id, ack, carrier)
+
+    def find_sent(
+        self, number: int | None = None, envelope_id: bytes | None = None
+    ) -> asyncio.Future[OutboxRow | None]:
+        return self._call(_find_sent, number, envelope_id)
+
+    def find_received(
+        self, peer: str | None = None, number: int | None = None, envelope_id: bytes | None = None
+    ) -> asyncio.Future[InboxRow | None]:
+        return self._call(_find_received, peer, number, envelope_id)
+
+    def replies(self, envelope_id: bytes) -> asyncio.Future[tuple[list[OutboxRow], list[InboxRow]]]:
+        return self._call(_replies, envelope_id)
+
+    def awaiting_ack(self, party: str) -> asyncio.Future[list[AwaitingAck]]:
+        return self._call(_awaiting_ack, party)
+
+    def last_link_test(self, peer: str) -> asyncio.Future[OutboxRow | None]:
+        return self._call(_last_link_test, peer)
 
     def store_refused(
         self,

@@ -1,0 +1,237 @@
+"""The node's watchkeeping: acknowledgements by people, their deadlines, escalation, link tests
+and the readiness checks sent at each watch change.
+
+The rules are pure (``hotline.watch``); this is the shell that feeds them what the node stores,
+sleeps until the next stage, announces it, and queues the messages the watch itself sends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import itertools
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import structlog
+
+from hotline.envelope import Envelope, FieldError, Precedence, cbor, serial
+from hotline.errors import AcknowledgeError
+from hotline.forms import prepare_body, validate_body
+from hotline.storage import Acknowledgement, AwaitingAck, Draft, InboundStored, InboxRow, Queued
+from hotline.watch import Alert, Side, Stage, Tracked, Watch, next_watch_change
+
+if TYPE_CHECKING:
+    from hotline.node.service import Node
+
+log = structlog.get_logger("hotline.watch")
+MACHINE = "machine"  # who acknowledges what no person need (link tests)
+
+
+def utc_text(ms: int) -> str:
+    """A time as the forms write it: RFC 3339, UTC, whole seconds."""
+    return dt.datetime.fromtimestamp(ms // 1000, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def utc_ms(text: str) -> int:
+    return int(dt.datetime.fromisoformat(text).timestamp() * 1000)
+
+
+class Watchkeeper:
+    def __init__(self, node: Node) -> None:
+        self.node = node
+        self.watch = Watch()
+        self.changed = asyncio.Event()
+        self.listeners: list[Callable[[Alert], None]] = []  # told of each alert reaching a new stage
+        self._probes = itertools.count(1)
+
+    def tracked(self, awaiting: AwaitingAck) -> Tracked:
+        policy = self.node.config.watch.policy(awaiting.peer)
+        return Tracked(
+            serial=serial(awaiting.party, awaiting.number),
+            side=Side.RECEIVER if awaiting.received else Side.SENDER,
+            peer=awaiting.peer,
+            precedence=policy.effective_precedence(Precedence(awaiting.precedence), awaiting.kind),
+            kind=awaiting.kind,
+            start_ms=awaiting.start_ms,
+            due_ms=awaiting.due_ms,
+        )
+
+    async def start(self) -> None:
+        for awaiting in await self.node.store.awaiting_ack(self.node.party):
+            self.watch.track(self.tracked(awaiting))
+
+    # -- what the node stores ----------------------------------------------------------------
+
+    def machine_answer(
+        self, peer: str, envelope: Envelope, envelope_id: bytes, now_ms: int
+    ) -> tuple[Acknowledgement, Draft] | None:
+        """A link test is answered by the machine, in the commit that stores it."""
+        if envelope.kind != "link_test":
+            return None
+        ack = Acknowledgement(MACHINE, now_ms, None, auto=True)
+        return ack, self.ack_draft(peer, envelope.precedence, envelope.marking, envelope_id, ack)
+
+    def queued(self, queued: list[Queued]) -> None:
+        """We queued messages: those a person must acknowledge are watched from now on."""
+        for q in queued:
+            d = q.draft
+            if d.due_ms is not None:
+                awaiting = AwaitingAck(
+                    False, d.peer, self.node.party, q.number, d.precedence, d.kind, d.created_ms, d.due_ms
+                )
+                self.watch.track(self.tracked(awaiting))
+        self.changed.set()
+
+    def received(self, rows: list[InboxRow], result: InboundStored) -> None:
+        """A received batch is stored: watch what a person here must acknowledge, and settle
+        what the peer's people acknowledged."""
+        for row in rows:
+            if row.due_ms is not None and row.ack is None:
+                awaiting = AwaitingAck(
+                    True, row.peer, row.peer, row.number, row.precedence, row.kind, row.received_ms, row.due_ms
+                )
+                self.watch.track(self.tracked(awaiting))
+            if row.acknowledges is not None:
+                log.info("acknowledged by peer", peer=row.peer, by=row.acknowledges.by, auto=row.acknowledges.auto)
+        for number in result.acknowledged:
+            self.watch.settle(Side.SENDER, serial(self.node.party, number))
+        self.changed.set()
+
+    def rejected(self, number: int) -> None:
+        self.watch.settle(Side.SENDER, serial(self.node.party, number))
+        self.changed.set()
+
+    # -- people ------------------------------------------------------------------------------
+
+    def ack_draft(
+        self, peer: str, precedence: Precedence | str, marking: str, envelope_id: bytes, ack: Acknowledgement
+    ) -> Draft:
+        body: dict[str, Any] = {"by": ack.by, "at": utc_text(ack.at_ms), "auto": ack.auto}
+        if ack.remark:
+            body["remark"] = ack.remark
+        prepared = prepare_body("ack", 1, body)
+        validate_body("ack", 1, prepared, reply_to=envelope_id)
+        return Draft(
+            peer=peer,
+            precedence=Precedence(precedence).value,  # as fast as what it acknowledges
+            marking=marking,
+            kind="ack",
+            kind_version=1,
+            body=cbor.encode(prepared),
+            reply_to=envelope_id,
+            created_ms=ack.at_ms,
+        )
+
+    async def acknowledge(self, row: InboxRow, by: str, remark: str | None, now_ms: int) -> None:
+        """A person here acknowledges a peer's message; the acknowledgement is queued to the peer."""
+        name = serial(row.peer, row.number)
+        if row.due_ms is None:
+            raise AcknowledgeError(f"{name} is a {row.kind} message, which no person acknowledges")
+        if row.ack is not None:
+            raise AcknowledgeError(f"{name} was already acknowledged by {row.ack.by} at {utc_text(row.ack.at_ms)}")
+        ack = Acknowledgement(by.strip(), now_ms, remark or None)
+        try:
+            carrier = self.ack_draft(row.peer, row.precedence, row.marking, row.envelope_id, ack)
+        except FieldError as exc:
+            from hotline.node.service import SendError
+
+            raise SendError(exc.field.removeprefix("body."), exc.detail) from None
+        await self.node.store.acknowledge(row.envelope_id, ack, carrier)
+        self.watch.settle(Side.RECEIVER, name)
+        self.changed.set()
+        self.node.channels[row.peer].work.set()
+        log.info("acknowledged", message=name, by=ack.by)
+
+    # -- the clock ---------------------------------------------------------------------------
+
+    async def announce_forever(self, now: Callable[[], int]) -> None:
+        """Announce each alert as it reaches a new stage, then sleep until the next one."""
+        while True:
+            self.changed.clear()
+            at = now()
+            for alert in self.watch.advance(at):
+                report = log.critical if alert.loudest or alert.stage is Stage.OVERDUE else log.warning
+                report(
+                    "acknowledgement " + alert.stage.value,
+                    message=alert.serial,
+                    side=alert.side.value,
+                    peer=alert.peer,
+                    precedence=alert.precedence.value,
+                    level=alert.level.label,
+                    due=utc_text(alert.due_ms),
+                )
+                for listener in self.listeners:
+                    listener(alert)
+            wake = self.watch.wake_ms(at)
+            timeout = None if wake is None else max(0.0, (wake - now()) / 1000)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.changed.wait(), timeout)
+
+    async def readiness_checks_forever(self, now: Callable[[], int]) -> None:
+        """At each watch change, a readiness check to every peer: a person must answer it."""
+        while True:
+            at = next_watch_change(now(), self.node.config.watch.changes)
+            if at is None:
+                return
+            await asyncio.sleep(max(0.0, (at - now()) / 1000))
+            await self.send_readiness_checks(at)
+
+    async def send_readiness_checks(self, at_ms: int) -> list[Queued]:
+        from hotline.node.service import SendRequest
+
+        requests = [
+            SendRequest(
+                to=party,
+                kind="readiness_check",
+                body={"watch_change": utc_text(at_ms)},
+                precedence="FLASH",
+                ref=f"readiness-{party}-{at_ms}",  # a restart at the same moment never sends it twice
+            )
+            for party in sorted(self.node.channels)
+        ]
+        queued = await self.node.enqueue(requests) if requests else []
+        log.info("readiness checks sent", watch_change=utc_text(at_ms), peers=len(queued))
+        return queued
+
+    async def link_tests_forever(self, party: str, now: Callable[[], int]) -> None:
+        """A link test to the peer when the link first comes up, then every interval."""
+        await self.node.channels[party].link_up.wait()
+        while True:
+            await self.send_link_test(party, now())
+            await asyncio.sleep(self.node.config.watch.link_test_interval)
+
+    async def send_link_test(self, party: str, now_ms: int) -> Queued:
+        from hotline.node.service import SendRequest
+
+        body = {"probe": next(self._probes), "sent": utc_text(now_ms)}
+        test = SendRequest(to=party, kind="link_test", body=body, precedence="PRIORITY", by_machine=True)
+        (queued,) = await self.node.enqueue([test])
+        return queued
+
+    async def link_test_status(self, party: str, now_ms: int) -> dict[str, Any] | None:
+        row = await self.node.store.last_link_test(party)
+        if row is None:
+            return None
+        answered = row.ack_received_ms
+        if answered is not None:
+            state = "ok"
+        elif now_ms - row.created_ms > self.node.config.watch.link_test_timeout * 1000:
+            state = "failed"
+        else:
+            state = "pending"
+        return {
+            "serial": serial(self.node.party, row.number),
+            "at_ms": row.created_ms,
+            "state": state,
+            "rtt_ms": None if answered is None or row.sent_ms is None else answered - row.sent_ms,
+        }
+
+
+def acknowledgement_in(envelope: Envelope) -> Acknowledgement | None:
+    """The acknowledgement an ``ack`` envelope carries (its body was validated on receipt)."""
+    if envelope.kind != "ack":
+        return None
+    body = envelope.body
+    return Acknowledgement(str(body["by"]), utc_ms(str(body["at"])), body.get("remark"), bool(body["auto"]))
