@@ -64,3 +64,40 @@ async def test_a_retried_ref_returns_the_same_message_and_a_reused_ref_is_refuse
     assert batch.status_code == 409, "a batch is queued whole or not at all"
     outbox = await a.api("GET", "/v1/outbox")
     assert [(m["serial"], m["body"]["text"]) for m in outbox] == [("SACEUR-000001", "Radio check.")]
+
+
+async def test_message_ack_and_alert_requests_that_cannot_be_served_are_refused(
+    pair: tuple[NodeProcess, NodeProcess],
+) -> None:
+    a, _ = pair
+    sent = await a.api("POST", "/v1/messages", json={"to": "GENSTAB", "body": {"text": "Radio check.", "lang": "en"}})
+    serial = sent["serial"]
+    cases = [
+        ("GET", "/v1/messages/SACEUR-999999", None, 404, "no message SACEUR-999999"),
+        ("GET", "/v1/messages/garbage", None, 404, "neither a serial"),
+        ("GET", f"/v1/messages/{serial}?lang=fr", None, 422, "lang"),
+        ("POST", f"/v1/messages/{serial}/ack", {"by": "Maj Smith"}, 409, "a message we sent"),
+        ("POST", f"/v1/messages/{serial}/ack", {}, 422, "by: Field required"),
+        ("POST", f"/v1/messages/{serial}/ack", {"by": ""}, 422, "by"),
+        ("POST", f"/v1/messages/{serial}/ack", {"by": "x", "colour": "red"}, 422, "colour"),
+        (
+            "POST",
+            "/v1/messages",
+            {"to": "GENSTAB", "body": {"text": "x", "lang": "en"}, "reply_to": "zz"},
+            422,
+            "reply_to",
+        ),
+        ("GET", "/v1/forms?lang=de", None, 422, "lang"),
+    ]
+    for method, path, body, status, expected in cases:
+        response = await a.client.request(method, path, json=body)
+        assert response.status_code == status, (path, response.text)
+        assert expected in response.json()["error"], (path, response.json())
+    outbox = await a.api("GET", "/v1/outbox")
+    assert [m["serial"] for m in outbox] == [serial]  # nothing else was queued
+    assert outbox[0]["acknowledged"] is None
+    assert await a.api("GET", "/v1/alerts") == []  # a ROUTINE is not yet overdue
+    forms = await a.api("GET", "/v1/forms?lang=ru")
+    assert (
+        next(f for f in forms if f["kind"] == "missile_launch")["title"] == "Уведомление о пуске баллистической ракеты"
+    )
