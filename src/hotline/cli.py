@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import sys
+import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from hotline.errors import ApiError, ConfigError, HotlineError, PairingError, StoreError
@@ -227,7 +230,7 @@ def send(
         "precedence": precedence.upper(),
         "marking": marking,
         "ref": ref,
-        "reply_to": client.get(f"/v1/messages/{reply_to}")["id"] if reply_to else None,
+        "reply_to": _reply_target(client, reply_to) if reply_to else None,
     }
     message = client.post("/v1/messages", request)
     if as_json:
@@ -236,6 +239,22 @@ def send(
     out.print(f"{message['serial']}  {message['state']}  to {message['to']}  {message['precedence']}")
     pending = "(given when it leaves: the peer is not connected, or the window is full)"
     out.print(f"id {message['id'] or pending}")
+
+
+def _path(key: str) -> str:
+    """A message key as one path segment: `show ../outbox` must not become another request."""
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,80}", key):
+        raise click.BadParameter(f"{key!r} is neither a serial such as SACEUR-000123 nor a 64-digit id")
+    return "/v1/messages/" + urllib.parse.quote(key, safe="")
+
+
+def _reply_target(client: Any, key: str) -> str:
+    target = client.get(_path(key))
+    if target["id"] is None:
+        raise click.BadParameter(
+            f"{key} is not signed yet (still queued), so nothing can reply to it", param_hint="--reply-to"
+        )
+    return str(target["id"])
 
 
 def _json_object(value: str, option: str) -> dict[str, Any]:
@@ -257,6 +276,31 @@ def _json_object(value: str, option: str) -> dict[str, Any]:
     return parsed
 
 
+# What an officer reads or types back (a serial into `ack`) keeps its width on a narrow terminal;
+# the long columns (text, state) wrap instead.
+_MIN_WIDTH = {
+    "serial": 14,
+    "message": 14,
+    "precedence": 9,
+    "from": 7,
+    "to": 7,
+    "peer": 7,
+    "due": 20,
+    "due (UTC)": 12,
+    "ack due": 20,
+    "created": 20,
+    "received": 20,
+}
+
+
+def _table(*columns: str) -> Table:
+    table = Table()
+    for name in columns:
+        table.add_column(name, min_width=_MIN_WIDTH.get(name), no_wrap=name in _MIN_WIDTH, overflow="fold")
+    table.columns[0].min_width = table.columns[0].min_width or 12
+    return table
+
+
 def _state_style(state: str) -> str:
     return {"acknowledged": "bold green", "delivered": "green", "rejected": "red", "queued": "yellow"}.get(state, "")
 
@@ -271,10 +315,10 @@ def outbox(directory: Path, limit: int, as_json: bool) -> None:
     if as_json:
         _print_json(items)
         return
-    table = Table("serial", "to", "seq", "precedence", "marking", "state", "created", "delivered", "ack due", "text")
+    table = _table("serial", "to", "seq", "precedence", "marking", "state", "created", "delivered", "ack due", "text")
     for m in items:
         ack = m["acknowledged"]
-        state = m["state"] + (f" by {ack['by']} {_short(ack['at'])}" if ack else "")
+        state = m["state"] + (f" by {escape(ack['by'])} {_short(ack['at'])}" if ack else "")
         table.add_row(
             m["serial"],
             m["to"],
@@ -300,11 +344,11 @@ def inbox(directory: Path, limit: int, as_json: bool) -> None:
     if as_json:
         _print_json(items)
         return
-    table = Table("serial", "from", "seq", "precedence", "marking", "received", "acknowledged", "text")
+    table = _table("serial", "from", "seq", "precedence", "marking", "received", "acknowledged", "text")
     for m in items:
         ack = m["acknowledged"]
         if ack:
-            acknowledged = f"{ack['by']} {_short(ack['at'])}"
+            acknowledged = f"{escape(ack['by'])} {_short(ack['at'])}"
         else:
             acknowledged = f"[bold red]due {_short(m['due'])}[/]" if m["due"] else ""
         table.add_row(
@@ -328,7 +372,7 @@ def _short(iso_time: str | None) -> str:
 def _text(message: dict[str, Any]) -> str:
     """The whole text: a watch officer must never act on a message cut short."""
     text = message["body"].get("text") if isinstance(message.get("body"), dict) else None
-    return str(text or message["kind"])
+    return escape(str(text or message["kind"]))  # the peer's words, never read as markup
 
 
 @cli.command()
@@ -386,7 +430,7 @@ def forms(directory: Path, as_json: bool) -> None:
         if form["needs_reply_to"]:
             notes.append("needs --reply-to")
         suffix = f"  ({'; '.join(notes)})" if notes else ""
-        out.print(f"[bold]{form['kind']}[/] v{form['version']}: {form['title']}{suffix}")
+        out.print(f"[bold]{form['kind']}[/] v{form['version']}: {escape(form['title'])}{suffix}")
         table = Table("field", "type", "required", "description", box=None, padding=(0, 2))
         for f in form["fields"]:
             table.add_row(f["name"], f["type"], "yes" if f["required"] else "no", f["description"])
@@ -405,21 +449,26 @@ def show(directory: Path, message: str, lang: str | None, as_json: bool) -> None
 
     config = _config(directory)
     language = lang or config.language
-    item = _client(directory).get(f"/v1/messages/{message}", lang=language)
+    item = _client(directory).get(_path(message), lang=language)
     if as_json:
         _print_json(item)
         return
     _ = translations(language).gettext
     rendered = item["rendered"]
-    out.print(f"[bold]{item['serial']}[/]  {item['precedence_name']}  {item['marking']}")
-    out.print(_("From {sender} to {recipient}").format(sender=item["from"], recipient=item["to"]))
+    # Everything below may hold the peer's words: escaped, so that text such as "[cancelled]" is
+    # shown as written, never read as markup.
+    out.print(f"[bold]{item['serial']}[/]  {escape(item['precedence_name'])}  {escape(item['marking'])}")
+    out.print(escape(_("From {sender} to {recipient}").format(sender=item["from"], recipient=item["to"])))
+    if item.get("in_reply_to"):
+        target = item["in_reply_to"]
+        out.print(escape(_("In reply to {serial} ({kind}).").format(serial=target["serial"], kind=target["kind"])))
     out.print()
-    out.print(f"[bold]{rendered['title']}[/]")
-    out.print(rendered["text"])
+    out.print(f"[bold]{escape(rendered['title'])}[/]")
+    out.print(escape(rendered["text"]))
     if rendered["fields"]:
         table = Table(box=None, show_header=False, padding=(0, 2))
         for label, value in rendered["fields"]:
-            table.add_row(label, value)
+            table.add_row(escape(label), escape(value))
         out.print(table)
     out.print()
     if item["due"]:
@@ -428,12 +477,13 @@ def show(directory: Path, message: str, lang: str | None, as_json: bool) -> None
         )
     out.print(f"[bold]{_('History')}[/]")
     for event in item["history"]:
-        out.print(f"  {_short(event['at'])}  {event['text']}")
+        out.print(f"  {_short(event['at'])}  {escape(event['text'])}")
     for reply in item["replies"]:
-        out.print(
-            f"  {_short(reply['at'])}  "
-            + _("Reply {serial} ({kind}).").format(serial=reply["serial"], kind=reply["kind"])
-        )
+        if reply["kind"] == "ack":
+            text = _("Acknowledgement {serial}.").format(serial=reply["serial"])
+        else:
+            text = _("Reply {serial} ({kind}).").format(serial=reply["serial"], kind=reply["kind"])
+        out.print(f"  {_short(reply['at'])}  {escape(text)}")
     out.print(f"id {item['id'] or '-'}")
 
 
@@ -456,13 +506,16 @@ def ack(directory: Path, message: str, remark: str | None, by: str | None, as_js
     """Acknowledge a received message: you have read it. The sender is told who and when."""
     import getpass
 
-    who = by or getpass.getuser()
-    item = _client(directory).post(f"/v1/messages/{message}/ack", {"by": who, "remark": remark})
+    try:
+        who = by or getpass.getuser()
+    except (KeyError, OSError):  # no login name (a container without a passwd entry)
+        raise click.UsageError("give --by NAME: who acknowledges") from None
+    item = _client(directory).post(_path(message) + "/ack", {"by": who, "remark": remark})
     if as_json:
         _print_json(item)
         return
     acknowledged = item["acknowledged"]
-    out.print(f"{item['serial']} acknowledged by [bold]{acknowledged['by']}[/] at {_short(acknowledged['at'])}")
+    out.print(f"{item['serial']} acknowledged by [bold]{escape(acknowledged['by'])}[/] at {_short(acknowledged['at'])}")
     out.print(f"The acknowledgement is on its way to {item['from']}.")
 
 
@@ -478,21 +531,13 @@ def alerts(directory: Path, as_json: bool) -> None:
     if not items:
         out.print("No open alerts.")
         return
-    table = Table("level", "stage", "message", "side", "peer", "precedence", "kind", "due")
+    table = _table("alert", "message", "precedence", "due (UTC)", "who must ack")
     for a in items:
         style = "bold red" if a["loudest"] or a["stage"] == "overdue" else "yellow"
-        level = ("NOBODY ON WATCH? " if a["loudest"] else "") + a["level"].replace("_", " ")
-        waiting = "we must acknowledge" if a["side"] == "receiver" else f"{a['peer']} must acknowledge"
-        table.add_row(
-            f"[{style}]{level}[/]",
-            a["stage"],
-            a["message"],
-            waiting,
-            a["peer"],
-            a["precedence"],
-            a["kind"],
-            _short(a["due"]),
-        )
+        alert = ("NOBODY ON WATCH? " if a["loudest"] else "") + f"{a['stage']}: {a['level'].replace('_', ' ')}"
+        who = "we (here)" if a["side"] == "receiver" else a["peer"]
+        due = f"{a['due'][5:10]} {a['due'][11:16]}Z"  # month-day and minute: a watch log's resolution
+        table.add_row(f"[{style}]{alert}[/]", a["message"], a["precedence"], due, who)
     out.print(table)
 
 

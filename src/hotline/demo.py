@@ -295,8 +295,11 @@ def main(argv: list[str] | None = None) -> None:
         card = node.config.card()
         host, port = parse_address(node.config.listen)
         console.print(f"  {node.party:8} peers dial {host}:{port}  fingerprint {card.fingerprint}")
-    # SIGTERM (kill, timeout) must stop the nodes as Ctrl-C does, not orphan them.
-    signal.signal(signal.SIGTERM, _interrupt)
+    # SIGTERM (kill, timeout), SIGHUP (the terminal closed) and SIGINT (also when started in the
+    # background, where the shell leaves SIGINT ignored) all stop the nodes as Ctrl-C does: the
+    # nodes run in sessions of their own and would otherwise be orphaned.
+    for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+        signal.signal(signum, _interrupt)
     try:
         for node in nodes:
             start(node, root)

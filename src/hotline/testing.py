@@ -120,12 +120,14 @@ async def check_store_conformance(store: Store) -> None:
     assert await store.transcript_size() == 0
 
     def draft(precedence: str, ref: str | None = None) -> Draft:
-        return Draft("BRAVO", precedence, "UNCLASSIFIED", "free_text", 1, b"\xa0", None, 10, ref)
+        return Draft("BRAVO", precedence, "UNCLASSIFIED", "free_text", 1, b"\xa0", None, 10, ref, due_ms=600_010)
 
     # Precedence orders the queue; the number (serial) keeps the order of arrival.
     queued = await store.enqueue([draft("ROUTINE", "r1"), draft("FLASH"), draft("PRIORITY")])
     assert [q.number for q in queued] == [1, 2, 3]
-    assert [q.number for q in await store.enqueue([draft("ROUTINE", "r1")])] == [1]  # idempotent by ref
+    assert all(q.new for q in queued)
+    [again] = await store.enqueue([draft("ROUTINE", "r1")])  # idempotent by ref
+    assert (again.number, again.new) == (1, False)  # and says so: nothing new to track
     assert [q.number for q in await store.next_queued("BRAVO", 10)] == [2, 3, 1]
 
     # Calls take effect in call order: number transcript entries as you call, await later.
@@ -185,7 +187,8 @@ async def check_store_conformance(store: Store) -> None:
 async def _check_acknowledgements(store: Store) -> None:
     """Continues the conformance check: people acknowledge, and the peer's acknowledgements settle."""
     awaiting = await store.awaiting_ack("ALFA")
-    assert sorted((a.received, a.number) for a in awaiting) == [(True, 7), (True, 8)]
+    # Ours: 1 (queued) and 2 (delivered) await the peer's person; 3 was rejected. Theirs: 7 and 8.
+    assert sorted((a.received, a.number) for a in awaiting) == [(False, 1), (False, 2), (True, 7), (True, 8)]
     carrier = Draft("BRAVO", "FLASH", "UNCLASSIFIED", "ack", 1, b"\xa0", b"\x01" * 32, 40)
     queued = await store.acknowledge(b"\x01" * 32, Acknowledgement("Lt Ivanov", 40, "seen"), carrier)
     row = await store.find_received(envelope_id=b"\x01" * 32)
@@ -201,7 +204,7 @@ async def _check_acknowledgements(store: Store) -> None:
         refused = True
     assert refused
     assert await store.queue_depth("BRAVO") == depth
-    assert [a.number for a in await store.awaiting_ack("ALFA")] == [8]
+    assert [a.number for a in await store.awaiting_ack("ALFA") if a.received] == [8]
     # The peer acknowledges our message 2 (envelope id 02..): it is settled in the same commit.
     peer_ack = InboxRow(
         "BRAVO",
@@ -220,6 +223,7 @@ async def _check_acknowledgements(store: Store) -> None:
     )
     stored = await store.store_inbound([peer_ack], b"rcpt-2", await store.transcript_size(), [])
     assert stored.acknowledged == [2]
+    assert [a.number for a in await store.awaiting_ack("ALFA") if not a.received] == [1]
     sent = await store.find_sent(number=2)
     assert sent is not None
     assert sent.display_state == "acknowledged"

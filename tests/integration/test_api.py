@@ -75,6 +75,9 @@ async def test_message_ack_and_alert_requests_that_cannot_be_served_are_refused(
     cases = [
         ("GET", "/v1/messages/SACEUR-999999", None, 404, "no message SACEUR-999999"),
         ("GET", "/v1/messages/garbage", None, 404, "neither a serial"),
+        ("GET", "/v1/messages/GENSTAB-²", None, 404, "neither a serial"),
+        ("GET", "/v1/messages/GENSTAB-" + "9" * 30, None, 404, "neither a serial"),
+        ("POST", "/v1/messages/SACEUR-" + "9" * 30 + "/ack", {"by": "x"}, 404, "neither a serial"),
         ("GET", f"/v1/messages/{serial}?lang=fr", None, 422, "lang"),
         ("POST", f"/v1/messages/{serial}/ack", {"by": "Maj Smith"}, 409, "a message we sent"),
         ("POST", f"/v1/messages/{serial}/ack", {}, 422, "by: Field required"),

@@ -57,6 +57,8 @@ def test_init_identity_and_pairing(tmp_path: Path) -> None:
         (["send", "--to", "GENSTAB", "--form", "missile_launch", "--data", "@/nonexistent.json"], 2, "cannot read"),
         (["show", "SACEUR-000001", "--lang", "fr"], 2, "'fr' is not one of"),
         (["ack"], 2, "Missing argument 'MESSAGE'"),
+        (["show", "../outbox"], 2, "neither a serial"),
+        (["ack", "../status", "--by", "x"], 2, "neither a serial"),
         (["send", "--to", "GENSTAB", "--text", "x", "--precedence", "SOON"], 2, "'SOON' is not one of"),
         (["frobnicate"], 2, "No such command 'frobnicate'"),
         (["init", "--party", "lower", "--listen", "127.0.0.1:1", "--api", "127.0.0.1:2"], 3, "not a valid party"),

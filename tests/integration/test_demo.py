@@ -1,8 +1,11 @@
 """`make demo` runs the scripted exchange end to end (here with --once, on free ports)."""
 
+import signal
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from tests.integration.harness import free_port
 
@@ -31,7 +34,9 @@ def test_demo_pairs_two_nodes_and_delivers_the_script(tmp_path: Path) -> None:
     assert "Both nodes stopped." in out
 
 
-def test_sigterm_stops_the_demo_and_both_nodes(tmp_path: Path) -> None:
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_a_signal_stops_the_demo_and_both_nodes(tmp_path: Path, signum: int) -> None:
+    """SIGTERM (kill) and SIGHUP (the terminal closed) stop the demo and both nodes, as Ctrl-C does."""
     base = 20000 + free_port() % 40000
     root = tmp_path / "demo"
     demo = subprocess.Popen(
@@ -46,7 +51,7 @@ def test_sigterm_stops_the_demo_and_both_nodes(tmp_path: Path) -> None:
         lines.append(line)
         if "Ctrl-C" in line:
             break
-    demo.terminate()
+    demo.send_signal(signum)
     rest, _ = demo.communicate(timeout=60)
     assert demo.returncode == 0, "".join(lines) + rest
     assert "Both nodes stopped." in rest

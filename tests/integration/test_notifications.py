@@ -228,7 +228,7 @@ async def test_link_tests_are_answered_by_the_machine_and_shown_by_status(tmp_pa
         ("missile_launch", {**MISSILE_LAUNCH, "missile_class": "cruise"}, "body.missile_class"),
         ("arsenal_declaration", {"as_of": "2026-09-01", "deployed_icbms": "four hundred"}, "body.deployed_icbms"),
         ("teleport", {}, "kind: unknown form 'teleport'"),
-        ("clarification", {"answer": "A scheduled test."}, "re:"),
+        ("clarification", {"answer": "A scheduled test."}, "reply_to:"),
         (
             "link_test",
             {"probe": 1, "sent": "2026-11-23T04:00:00Z"},
@@ -304,3 +304,60 @@ def test_the_form_catalogue_is_listed_with_fields_and_types(tmp_path: Path) -> N
     listing = cli(node, "forms")
     assert "missile_launch" in listing
     assert "launch_window" in listing
+
+
+async def test_a_clarification_answers_a_request_and_each_side_sees_which(
+    pair: tuple[NodeProcess, NodeProcess],
+) -> None:
+    saceur, genstab = pair
+    await wait_for(lambda: saceur.connected("GENSTAB"), 20, "the link to come up")
+    question = {"question": "Просим уточнить состав сил.", "observed_at": "2026-11-23T05:40:00Z"}
+    request = cli_json(
+        genstab, "send", "--to", "SACEUR", "--form", "clarification_request", "--data", json.dumps(question)
+    )
+    await wait_for(lambda: arrived(saceur, request["serial"]), 20, "the request to arrive")
+    own = cli_json(saceur, "send", "--to", "GENSTAB", "--text", "Radio check.")
+    answer = json.dumps({"answer": "Two tankers and four fighters; no weapons carried."})
+    for wrong in (own["serial"], "GENSTAB-000099"):
+        refused = hotline(
+            "send", "--to", "GENSTAB", "--form", "clarification", "--data", answer, "--reply-to", wrong,
+            directory=saceur.config.directory,
+        )  # fmt: skip
+        assert refused.returncode == 1, refused.stderr
+        assert "reply_to" in refused.stderr or "no message" in refused.stderr
+    reply = cli_json(
+        saceur, "send", "--to", "GENSTAB", "--form", "clarification", "--data", answer, "--reply-to", request["serial"]
+    )
+    await wait_for(lambda: arrived(genstab, reply["serial"]), 20, "the answer to arrive")
+    shown = cli(genstab, "show", reply["serial"])
+    assert f"В ответ на {request['serial']} (clarification_request)." in shown
+    item = await genstab.api("GET", f"/v1/messages/{reply['serial']}")
+    assert item["in_reply_to"] == {"serial": request["serial"], "kind": "clarification_request"}
+    history = cli(genstab, "show", request["serial"])
+    assert f"Ответ {reply['serial']} (clarification)." in history
+
+
+async def test_the_peers_words_are_shown_as_written_never_as_markup(pair: tuple[NodeProcess, NodeProcess]) -> None:
+    """Text from the other side (a body, an acknowledger's name, a remark) may hold brackets that
+    the terminal library would read as markup: it must be printed as written, and never crash."""
+    saceur, genstab = pair
+    await wait_for(lambda: saceur.connected("GENSTAB"), 20, "the link to come up")
+    sent = cli_json(
+        saceur, "send", "--to", "GENSTAB", "--text", "Window [cancelled] 06:00Z. [/x]", "--precedence", "FLASH"
+    )
+    await wait_for(lambda: arrived(genstab, sent["serial"]), 20, "the message to arrive")
+    assert "Window [cancelled] 06:00Z. [/x]" in cli(genstab, "show", sent["serial"])
+    assert "[cancelled]" in cli(genstab, "inbox")  # the table may wrap the rest
+    cli(genstab, "ack", sent["serial"], "--by", "[/bold]Maj [red]X", "--remark", "[blink]noted[/blink]")
+
+    async def acknowledged() -> dict[str, Any] | None:
+        item: dict[str, Any] = await saceur.api("GET", f"/v1/messages/{sent['serial']}")
+        return item if item["state"] == "acknowledged" else None
+
+    await wait_for(acknowledged, 20, "the acknowledgement to reach SACEUR")
+    outbox = cli(saceur, "outbox")  # printed at all: an unescaped "[/bold]" would crash rich
+    assert "[/bold]Maj" in outbox
+    assert "[red]X" in outbox
+    shown = cli(saceur, "show", sent["serial"])
+    assert "[/bold]Maj [red]X" in shown
+    assert "[blink]noted[/blink]" in shown

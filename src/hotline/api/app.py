@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hotline import __version__
 from hotline.api.messages import message_view
@@ -23,7 +24,7 @@ from hotline.envelope import DEFAULT_MARKING, serial
 from hotline.errors import AcknowledgeError, HotlineError, NotFoundError, PairingError, RefConflictError
 from hotline.forms import FORMS, describe, translations
 from hotline.node.card import IdentityCard, check_fingerprint
-from hotline.node.service import Node, SendError, SendRequest, wall_ms
+from hotline.node.service import Message, Node, SendError, SendRequest, wall_ms
 from hotline.watch import Alert
 
 
@@ -48,7 +49,7 @@ class BatchIn(BaseModel):
 class AckIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     by: str = Field(min_length=1, max_length=64, description="who acknowledges: the officer's name")
-    remark: str | None = Field(None, max_length=1000)
+    remark: str | None = Field(None, description="checked by the ack form, as every form field is")
 
 
 class CardIn(BaseModel):
@@ -86,7 +87,8 @@ def create_app(node: Node, token: str) -> FastAPI:
         return JSONResponse({"error": f"{where}: {first['msg']}", "field": where}, status_code=422)
 
     @app.exception_handler(HTTPException)
-    async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
+    @app.exception_handler(StarletteHTTPException)  # routing's own 404 and 405, in the same shape
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         return JSONResponse({"error": exc.detail}, status_code=exc.status_code)
 
     @app.exception_handler(SendError)
@@ -152,7 +154,23 @@ def create_app(node: Node, token: str) -> FastAPI:
         """One message by serial or id, rendered in ``lang``, with its delivery and
         acknowledgement history."""
         found = await node.find_message(key)
-        return message_view(found, node.party, lang or node.config.language, wall_ms())
+        item = message_view(found, node.party, lang or node.config.language, wall_ms())
+        item["in_reply_to"] = await reply_target(found)
+        return item
+
+    async def reply_target(found: Message) -> dict[str, str] | None:
+        """Which message this one answers, as people name it."""
+        row = found.sent or found.received
+        if row is None or row.reply_to is None:
+            return None
+        try:
+            target = await node.find_message(row.reply_to.hex())
+        except NotFoundError:
+            return {"serial": row.reply_to.hex(), "kind": "unknown"}
+        if target.sent is not None:
+            return {"serial": serial(node.party, target.sent.number), "kind": target.sent.kind}
+        assert target.received is not None
+        return {"serial": serial(target.received.peer, target.received.number), "kind": target.received.kind}
 
     @app.post("/v1/messages/{key}/ack", dependencies=auth)
     async def acknowledge(key: str, ack: AckIn, lang: Lang = None) -> dict[str, Any]:

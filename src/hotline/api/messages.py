@@ -55,7 +55,9 @@ def _outcome(row: OutboxRow | InboxRow, start_ms: int, now_ms: int) -> str | Non
         return None
     if isinstance(row, OutboxRow) and row.rejection is not None:
         return None
-    acked = row.ack.at_ms if row.ack is not None else None
+    # Our own clock judges: a sent message by when the peer's acknowledgement reached us (the
+    # time the peer writes in it is its claim), a received one by when our person acknowledged.
+    acked = row.ack_received_ms if isinstance(row, OutboxRow) else (row.ack.at_ms if row.ack else None)
     tracked = Tracked("", Side.SENDER, "", Precedence(row.precedence), row.kind, start_ms, row.due_ms, acked)
     return tracked.outcome(now_ms).value
 
@@ -83,7 +85,8 @@ def _sent_history(row: OutboxRow, _: Any) -> list[dict[str, Any]]:
         )
         events.append(_event(row.rejected_ms, "rejected", text))
     if row.ack is not None:
-        events.append(_ack_event(row.ack.at_ms, row.ack.by, row.ack.remark, row.ack.auto, row.due_ms, _))
+        late = row.due_ms is not None and row.ack_received_ms is not None and row.ack_received_ms > row.due_ms
+        events.append(_ack_event(row.ack.at_ms, row.ack.by, row.ack.remark, row.ack.auto, late, _))
     return events
 
 
@@ -93,7 +96,8 @@ def _received_history(row: InboxRow, message: Message, _: Any) -> list[dict[str,
         _event(row.received_ms, "received", _("Received and stored; receipt returned.")),
     ]
     if row.ack is not None:
-        events.append(_ack_event(row.ack.at_ms, row.ack.by, row.ack.remark, row.ack.auto, row.due_ms, _))
+        late = row.due_ms is not None and row.ack.at_ms > row.due_ms
+        events.append(_ack_event(row.ack.at_ms, row.ack.by, row.ack.remark, row.ack.auto, late, _))
         carrier = next((r for r in message.replies_sent if r.number == row.ack_number), None)
         if carrier is not None and carrier.delivered_ms is not None:
             text = _("{peer} has received the acknowledgement.").format(peer=row.peer)
@@ -101,13 +105,13 @@ def _received_history(row: InboxRow, message: Message, _: Any) -> list[dict[str,
     return events
 
 
-def _ack_event(at_ms: int, by: str, remark: str | None, auto: bool, due_ms: int | None, _: Any) -> dict[str, Any]:
+def _ack_event(at_ms: int, by: str, remark: str | None, auto: bool, late: bool, _: Any) -> dict[str, Any]:
     if auto:
         text = _("Answered automatically.")
     else:
         text = _("Acknowledged by {name}.").format(name=by)
-        if due_ms is not None and at_ms > due_ms:
-            text += " " + _("Late: the deadline was {due}.").format(due=iso(due_ms))
+        if late:
+            text += " " + _("Acknowledged after the deadline.")
     if remark:
         text += " " + _("Remark: {remark}").format(remark=remark)
     return _event(at_ms, "acknowledged", text)

@@ -45,6 +45,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
+import re
 import ssl
 import time
 from collections.abc import Awaitable
@@ -640,7 +641,8 @@ class Node:
             body = prepare_body(request.kind, request.kind_version, request.body)
             validate_body(request.kind, request.kind_version, body, reply_to=request.reply_to)
         except FieldError as exc:
-            raise SendError(exc.field, exc.detail) from None
+            field = "reply_to" if exc.field == "re" else exc.field  # as the operator names it
+            raise SendError(field, exc.detail) from None
         created_ms = wall_ms() if now_ms is None else now_ms
         policy = self.config.watch.policy(request.to)
         return Draft(
@@ -659,11 +661,24 @@ class Node:
     async def enqueue(self, requests: list[SendRequest]) -> list[Queued]:
         """Check and durably queue messages; the dispatchers take them from there."""
         drafts = [self.check(r) for r in requests]
+        for request in requests:
+            if request.reply_to is not None:
+                await self._check_reply(request)
         queued = await self.store.enqueue(drafts)
         self.watchkeeper.queued(queued)
         for party in {q.draft.peer for q in queued}:
             self.channels[party].work.set()
         return queued
+
+    async def _check_reply(self, request: SendRequest) -> None:
+        """A reply must answer a message of this channel; a clarification, a request for one."""
+        assert request.reply_to is not None
+        sent = await self.store.find_sent(envelope_id=request.reply_to)
+        received = None if sent else await self.store.find_received(envelope_id=request.reply_to)
+        if (sent.peer if sent else received.peer if received else None) != request.to:
+            raise SendError("reply_to", f"names no message exchanged with {request.to}")
+        if request.kind == "clarification" and (received is None or received.kind != "clarification_request"):
+            raise SendError("reply_to", f"a clarification answers a clarification_request received from {request.to}")
 
     async def send(self, requests: list[SendRequest], wait_dispatch: float = 0.0) -> list[OutboxRow]:
         """Queue messages and wait up to ``wait_dispatch`` seconds for them to be signed, so that
@@ -713,7 +728,7 @@ class Node:
             received = None if sent else await self.store.find_received(envelope_id=envelope_id)
         else:
             party, _, number = key.upper().rpartition("-")
-            if not (party and number.isdigit()):
+            if not (party and re.fullmatch(r"[0-9]{1,18}", number)):
                 raise NotFoundError(f"{key!r} is neither a serial such as {serial(self.party, 1)} nor a 64-digit id")
             if party == self.party:
                 sent = await self.store.find_sent(number=int(number))

@@ -71,13 +71,13 @@ class Watchkeeper:
         if envelope.kind != "link_test":
             return None
         ack = Acknowledgement(MACHINE, now_ms, None, auto=True)
-        return ack, self.ack_draft(peer, envelope.precedence, envelope.marking, envelope_id, ack)
+        return ack, self.ack_draft(peer, envelope.precedence, envelope.kind, envelope.marking, envelope_id, ack)
 
     def queued(self, queued: list[Queued]) -> None:
         """We queued messages: those a person must acknowledge are watched from now on."""
         for q in queued:
             d = q.draft
-            if d.due_ms is not None:
+            if d.due_ms is not None and q.new:  # a retried ref is tracked (or settled) already
                 awaiting = AwaitingAck(
                     False, d.peer, self.node.party, q.number, d.precedence, d.kind, d.created_ms, d.due_ms
                 )
@@ -106,7 +106,7 @@ class Watchkeeper:
     # -- people ------------------------------------------------------------------------------
 
     def ack_draft(
-        self, peer: str, precedence: Precedence | str, marking: str, envelope_id: bytes, ack: Acknowledgement
+        self, peer: str, precedence: Precedence | str, kind: str, marking: str, envelope_id: bytes, ack: Acknowledgement
     ) -> Draft:
         body: dict[str, Any] = {"by": ack.by, "at": utc_text(ack.at_ms), "auto": ack.auto}
         if ack.remark:
@@ -115,7 +115,8 @@ class Watchkeeper:
         validate_body("ack", 1, prepared, reply_to=envelope_id)
         return Draft(
             peer=peer,
-            precedence=Precedence(precedence).value,  # as fast as what it acknowledges
+            # As fast as what it acknowledges is due: a readiness check's answer travels as FLASH.
+            precedence=self.node.config.watch.policy(peer).effective_precedence(Precedence(precedence), kind).value,
             marking=marking,
             kind="ack",
             kind_version=1,
@@ -128,12 +129,12 @@ class Watchkeeper:
         """A person here acknowledges a peer's message; the acknowledgement is queued to the peer."""
         name = serial(row.peer, row.number)
         if row.due_ms is None:
-            raise AcknowledgeError(f"{name} is a {row.kind} message, which no person acknowledges")
+            raise AcknowledgeError(f"{name} is a message of kind {row.kind}, which no person acknowledges")
         if row.ack is not None:
             raise AcknowledgeError(f"{name} was already acknowledged by {row.ack.by} at {utc_text(row.ack.at_ms)}")
         ack = Acknowledgement(by.strip(), now_ms, remark or None)
         try:
-            carrier = self.ack_draft(row.peer, row.precedence, row.marking, row.envelope_id, ack)
+            carrier = self.ack_draft(row.peer, row.precedence, row.kind, row.marking, row.envelope_id, ack)
         except FieldError as exc:
             from hotline.node.service import SendError
 
@@ -197,8 +198,9 @@ class Watchkeeper:
 
     async def link_tests_forever(self, party: str, now: Callable[[], int]) -> None:
         """A link test to the peer when the link first comes up, then every interval."""
-        await self.node.channels[party].link_up.wait()
+        channel = self.node.channels[party]
         while True:
+            await channel.link_up.wait()  # during an outage no tests pile up: one when it ends
             await self.send_link_test(party, now())
             await asyncio.sleep(self.node.config.watch.link_test_interval)
 

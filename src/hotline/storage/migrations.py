@@ -108,4 +108,8 @@ MIGRATIONS: list[str] = [
     CREATE INDEX outbox_replies ON outbox (reply_to) WHERE reply_to IS NOT NULL;
     CREATE INDEX outbox_link_tests ON outbox (peer, num) WHERE kind = 'link_test';
     """,
+    # 3: a received message is looked up by its serial (the sender's party and number)
+    """
+    CREATE INDEX inbox_serial ON inbox (peer, num);
+    """,
 ]

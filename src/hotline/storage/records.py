@@ -37,6 +37,7 @@ class Queued:
 
     number: int
     draft: Draft
+    new: bool = True  # False: a retried ref found this message already queued (or long sent)
 
 
 @dataclass(frozen=True)

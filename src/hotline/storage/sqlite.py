@@ -170,7 +170,7 @@ def _enqueue(conn: sqlite3.Connection, drafts: list[Draft]) -> list[Queued]:
             if row is not None:
                 if tuple(row[1:]) != (d.peer, d.precedence, d.marking, d.kind, d.kind_version, d.body, d.reply_to):
                     raise RefConflictError(d.ref, row[0])
-                queued.append(Queued(row[0], d))
+                queued.append(Queued(row[0], d, new=False))
                 continue
         cur = conn.execute(
             "INSERT INTO outbox (peer, ref, precedence, rank, marking, kind, kind_version, body, reply_to, "
@@ -313,7 +313,9 @@ def _store_inbound(
             continue
         found = conn.execute(
             "UPDATE outbox SET acked_by=?, acked_ms=?, ack_remark=?, ack_auto=?, ack_received_ms=? "
-            "WHERE env_id=? AND peer=? AND acked_ms IS NULL RETURNING num",
+            # Not an acknowledgement of ours (nothing acknowledges those), nor a rejected message.
+            "WHERE env_id=? AND peer=? AND acked_ms IS NULL AND kind != 'ack' AND rejection IS NULL "
+            "RETURNING num",
             (*_ack_columns(row.acknowledges), row.received_ms, row.reply_to, row.peer),
         ).fetchone()
         if found is not None:
@@ -352,9 +354,11 @@ def _find_received(
     if envelope_id is not None:
         row = conn.execute(f"SELECT {_INBOX_COLUMNS} FROM {_INBOX_FROM} WHERE env_id=?", (envelope_id,)).fetchone()
     else:
-        # The peer's message number is its serial; within one peer it is unique.
+        # The peer's message number is its serial, unique unless the peer's store was rolled
+        # back; then the latest one answers to it (the others by their ids).
         row = conn.execute(
-            f"SELECT {_INBOX_COLUMNS} FROM {_INBOX_FROM} WHERE i.peer=? AND num=?", (peer, number)
+            f"SELECT {_INBOX_COLUMNS} FROM {_INBOX_FROM} WHERE i.peer=? AND num=? ORDER BY received_ms DESC, seq DESC",
+            (peer, number),
         ).fetchone()
     return None if row is None else _inbox_row(row)
 
