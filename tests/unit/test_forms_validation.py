@@ -502,3 +502,16 @@ def test_garbage_is_refused_with_a_field_error_and_nothing_else(kind: str, body:
     else:
         return
     assert field == "body" or field.startswith("body.")
+
+
+@pytest.mark.parametrize(
+    ("kind", "data", "message"),
+    [
+        ("pre_agreed", {"cod": "PA01"}, "body.cod: is not a field of this form; did you mean 'code'?"),
+        ("free_text", {"txt": "Hello.", "lang": "en"}, "body.txt: is not a field of this form; did you mean 'text'?"),
+    ],
+)
+def test_a_misspelt_field_is_named_with_the_field_meant(kind: str, data: dict[str, Any], message: str) -> None:
+    with pytest.raises(FieldError) as caught:
+        prepare_body(kind, 1, data)
+    assert str(caught.value) == message

@@ -8,6 +8,7 @@ something other than what the sender signed.
 
 from __future__ import annotations
 
+import difflib
 from typing import Any
 
 from pydantic import ValidationError
@@ -28,8 +29,28 @@ def parse(schema: type[Record], data: object) -> Record:
     try:
         return schema.model_validate(data)
     except ValidationError as exc:
-        error = exc.errors(include_url=False)[0]
+        errors = exc.errors(include_url=False)
+        misspelt = _misspelling(errors)
+        if misspelt is not None:
+            raise misspelt from None
+        error = errors[0]
         raise FieldError(_field(error), _detail(error)) from None
+
+
+def _misspelling(errors: list[ErrorDetails]) -> FieldError | None:
+    """A field that is not in the form, beside one that is missing from the same map, is most
+    likely a typo: name it, and suggest the field meant, rather than report the missing one."""
+    missing: dict[tuple[int | str, ...], list[str]] = {}
+    for e in errors:
+        if e["type"] == "missing":
+            missing.setdefault(tuple(e["loc"][:-1]), []).append(str(e["loc"][-1]))
+    for e in errors:
+        if e["type"] == "extra_forbidden" and tuple(e["loc"][:-1]) in missing:
+            wanted = missing[tuple(e["loc"][:-1])]
+            close = difflib.get_close_matches(str(e["loc"][-1]), wanted, n=1, cutoff=0.5)
+            hint = f"; did you mean {close[0]!r}?" if close else f"; missing: {', '.join(wanted)}"
+            return FieldError(_field(e), "is not a field of this form" + hint)
+    return None
 
 
 def check_canonical(expected: dict[str, Any], body: dict[str, Any]) -> None:
