@@ -7,7 +7,7 @@ import pytest
 
 import hotline
 
-PURE = ["protocol", "crypto", "envelope", "forms", "watch"]
+PURE = ["protocol", "crypto", "envelope", "forms", "watch", "log"]
 FORBIDDEN = {
     "asyncio",
     "ssl",

@@ -99,7 +99,7 @@ def test_vector(name: str) -> None:
         check(name, vector)
 
 
-@pytest.mark.parametrize("name", [n for n in vector_files() if n.endswith("happy-path.json")])
+@pytest.mark.parametrize("name", [n for n in vector_files() if n.endswith("happy-path.json")] or ["<missing>"])
 def test_generated_proofs_equal_the_happy_path_vectors(name: str) -> None:
     vector = load(name)
     tree = MemoryTree([leaf_hash(leaf) for leaf in RFC6962_LEAVES])
