@@ -361,3 +361,40 @@ async def test_the_peers_words_are_shown_as_written_never_as_markup(pair: tuple[
     shown = cli(saceur, "show", sent["serial"])
     assert "[/bold]Maj [red]X" in shown
     assert "[blink]noted[/blink]" in shown
+
+
+async def test_acknowledgements_and_open_deadlines_survive_kill_9_on_both_sides(
+    pair: tuple[NodeProcess, NodeProcess],
+) -> None:
+    """An acknowledgement given while the sender is down, and the alerts both sides hold, come
+    through SIGKILL of either node: the store holds them, and each watch is rebuilt at start."""
+    saceur, genstab = pair
+    await wait_for(lambda: saceur.connected("GENSTAB"), 20, "the link to come up")
+    sent = cli_json(saceur, "send", "--to", "GENSTAB", "--text", "Request immediate contact.", "--precedence", "FLASH")
+    await wait_for(lambda: arrived(genstab, sent["serial"]), 20, "the message to arrive")
+    saceur.kill()
+    genstab.kill()
+    await genstab.start()
+    [alarm] = await genstab.api("GET", "/v1/alerts")  # rebuilt from the store after the kill
+    assert (alarm["message"], alarm["stage"]) == (sent["serial"], "alarm")
+    cli(genstab, "ack", sent["serial"], "--by", "капитан Сидоров")  # SACEUR is down: it queues
+    assert await genstab.api("GET", "/v1/alerts") == []
+    genstab.kill()
+    await genstab.start()
+    assert await genstab.api("GET", "/v1/alerts") == []  # acknowledged stays acknowledged
+    await saceur.start()
+
+    async def acknowledged() -> dict[str, Any] | None:
+        item: dict[str, Any] = await saceur.api("GET", f"/v1/messages/{sent['serial']}")
+        return item if item["state"] == "acknowledged" else None
+
+    item = await wait_for(acknowledged, 30, "the acknowledgement to reach SACEUR after both restarts")
+    assert item["acknowledged"]["by"] == "капитан Сидоров"
+    assert await saceur.api("GET", "/v1/alerts") == []
+
+    async def ack_receipted() -> list[dict[str, Any]] | None:
+        acks = [m for m in await genstab.api("GET", "/v1/outbox") if m["kind"] == "ack"]
+        return acks if acks and all(m["state"] == "delivered" for m in acks) else None
+
+    acks = await wait_for(ack_receipted, 20, "GENSTAB's acknowledgement envelope to be receipted")
+    assert len(acks) == 1  # exactly one acknowledgement envelope, through both kills
