@@ -57,7 +57,10 @@ FORMS: dict[tuple[str, int], FormSpec] = dict(
 def form(kind: str, version: int) -> FormSpec:
     spec = FORMS.get((kind, version))
     if spec is None:
-        raise FieldError("kind", f"unknown form {kind!r} version {version}")
+        if any(k == kind for k, _ in FORMS):  # a known form, in a version this node does not speak
+            raise FieldError("kind", f"unknown form {kind!r} version {version}")
+        known = ", ".join(sorted({k for k, _ in FORMS}))
+        raise FieldError("kind", f"unknown form {kind!r} version {version}; the forms are: {known}")
     return spec
 
 
