@@ -55,6 +55,29 @@ def _client(directory: Path) -> Any:
     return ApiClient(_config(directory))
 
 
+def _words(directory: Path) -> Callable[[str], str]:
+    """The CLI speaks the node's language (config.toml `language`); --json output stays as is."""
+    from hotline.forms import translations
+
+    return translations(_config(directory).language).gettext
+
+
+def N_(message: str) -> str:  # noqa: N802 - the gettext convention extraction looks for
+    return message
+
+
+# Words the tables show, marked here so that extraction finds them (they are translated where
+# the node's language is known).
+_VOCABULARY = [
+    N_("serial"), N_("to"), N_("seq"), N_("precedence"), N_("marking"), N_("state"), N_("created"),
+    N_("delivered"), N_("ack due"), N_("text"), N_("from"), N_("received"), N_("acknowledged"), N_("peer"),
+    N_("link"), N_("last contact"), N_("RTT ms"), N_("queue"), N_("in flight"), N_("last link test"),
+    N_("alert"), N_("message"), N_("due (UTC)"), N_("who must ack"), N_("field"), N_("type"), N_("required"),
+    N_("description"), N_("queued"), N_("sent"), N_("rejected"), N_("alarm"), N_("approaching"), N_("overdue"),
+    N_("duty officer"), N_("supervisor"), N_("commander"), N_("ok"), N_("failed"), N_("pending"),
+]  # fmt: skip
+
+
 def _print_json(value: Any) -> None:
     click.echo(json.dumps(value, ensure_ascii=False, indent=2))
 
@@ -293,10 +316,10 @@ _MIN_WIDTH = {
 }
 
 
-def _table(*columns: str) -> Table:
+def _table(_: Callable[[str], str], *columns: str) -> Table:
     table = Table()
     for name in columns:
-        table.add_column(name, min_width=_MIN_WIDTH.get(name), no_wrap=name in _MIN_WIDTH, overflow="fold")
+        table.add_column(_(name), min_width=_MIN_WIDTH.get(name), no_wrap=name in _MIN_WIDTH, overflow="fold")
     table.columns[0].min_width = table.columns[0].min_width or 12
     return table
 
@@ -315,10 +338,15 @@ def outbox(directory: Path, limit: int, as_json: bool) -> None:
     if as_json:
         _print_json(items)
         return
-    table = _table("serial", "to", "seq", "precedence", "marking", "state", "created", "delivered", "ack due", "text")
+    _ = _words(directory)
+    table = _table(
+        _, "serial", "to", "seq", "precedence", "marking", "state", "created", "delivered", "ack due", "text"
+    )
     for m in items:
         ack = m["acknowledged"]
-        state = m["state"] + (f" by {escape(ack['by'])} {_short(ack['at'])}" if ack else "")
+        state = _(m["state"])
+        if ack:
+            state = _("{state} by {name} {time}").format(state=state, name=escape(ack["by"]), time=_short(ack["at"]))
         table.add_row(
             m["serial"],
             m["to"],
@@ -344,13 +372,15 @@ def inbox(directory: Path, limit: int, as_json: bool) -> None:
     if as_json:
         _print_json(items)
         return
-    table = _table("serial", "from", "seq", "precedence", "marking", "received", "acknowledged", "text")
+    _ = _words(directory)
+    table = _table(_, "serial", "from", "seq", "precedence", "marking", "received", "acknowledged", "text")
     for m in items:
         ack = m["acknowledged"]
         if ack:
             acknowledged = f"{escape(ack['by'])} {_short(ack['at'])}"
         else:
-            acknowledged = f"[bold red]due {_short(m['due'])}[/]" if m["due"] else ""
+            due = _("due {time}").format(time=_short(m["due"]))
+            acknowledged = f"[bold red]{due}[/]" if m["due"] else ""
         table.add_row(
             m["serial"],
             m["from"],
@@ -386,32 +416,35 @@ def status(directory: Path, as_json: bool) -> None:
     if as_json:
         _print_json(report)
         return
-    table = Table("peer", "link", "last contact", "RTT ms", "queue", "in flight", "last link test")
+    _ = _words(directory)
+    table = Table(
+        *(_(name) for name in ("peer", "link", "last contact", "RTT ms", "queue", "in flight", "last link test"))
+    )
     for p in report["peers"]:
-        link = "[green]connected[/]" if p["connected"] else "[red]down[/]"
+        link = "[green]" + _("connected") + "[/]" if p["connected"] else "[red]" + _("down") + "[/]"
         table.add_row(
             p["peer"],
             link,
-            _short(iso(p["last_contact_ms"])) or "never",
+            _short(iso(p["last_contact_ms"])) or _("never"),
             "" if p["rtt_ms"] is None else f"{p['rtt_ms']:.1f}",
             str(p["queue_depth"]),
             str(p["in_flight"]),
-            _link_test(p["link_test"]),
+            _link_test(p["link_test"], _),
         )
     out.print(f"[bold]{report['party']}[/]")
     out.print(table)
 
 
-def _link_test(test: dict[str, Any] | None) -> str:
+def _link_test(test: dict[str, Any] | None, _: Callable[[str], str]) -> str:
     from hotline.api.views import iso
 
     if test is None:
-        return "none yet"
+        return _("none yet")
     at = _short(iso(test["at_ms"]))
     if test["state"] == "ok":
-        return f"[green]ok[/] {at}, answered in {test['rtt_ms']} ms"
+        return f"[green]{_('ok')}[/] " + _("{time}, answered in {ms} ms").format(time=at, ms=test["rtt_ms"])
     style = "red" if test["state"] == "failed" else "yellow"
-    return f"[{style}]{test['state']}[/] {at}"
+    return f"[{style}]{_(test['state'])}[/] {at}"
 
 
 @cli.command()
@@ -425,15 +458,16 @@ def forms(directory: Path, as_json: bool) -> None:
     if as_json:
         _print_json(catalogue)
         return
+    _ = _words(directory)
     for form in catalogue:
-        notes = [] if form["composable"] else ["sent by the node itself"]
+        notes = [] if form["composable"] else [_("sent by the node itself")]
         if form["needs_reply_to"]:
-            notes.append("needs --reply-to")
+            notes.append(_("needs --reply-to"))
         suffix = f"  ({'; '.join(notes)})" if notes else ""
         out.print(f"[bold]{form['kind']}[/] v{form['version']}: {escape(form['title'])}{suffix}")
-        table = Table("field", "type", "required", "description", box=None, padding=(0, 2))
+        table = Table(*(_(name) for name in ("field", "type", "required", "description")), box=None, padding=(0, 2))
         for f in form["fields"]:
-            table.add_row(f["name"], f["type"], "yes" if f["required"] else "no", f["description"])
+            table.add_row(f["name"], f["type"], _("yes") if f["required"] else _("no"), f["description"])
         out.print(table)
         out.print()
 
@@ -515,8 +549,13 @@ def ack(directory: Path, message: str, remark: str | None, by: str | None, as_js
         _print_json(item)
         return
     acknowledged = item["acknowledged"]
-    out.print(f"{item['serial']} acknowledged by [bold]{escape(acknowledged['by'])}[/] at {_short(acknowledged['at'])}")
-    out.print(f"The acknowledgement is on its way to {item['from']}.")
+    _ = _words(directory)
+    out.print(
+        _("{serial} acknowledged by {name} at {time}").format(
+            serial=item["serial"], name=f"[bold]{escape(acknowledged['by'])}[/]", time=_short(acknowledged["at"])
+        )
+    )
+    out.print(_("The acknowledgement is on its way to {party}.").format(party=item["from"]))
 
 
 @cli.command()
@@ -528,14 +567,17 @@ def alerts(directory: Path, as_json: bool) -> None:
     if as_json:
         _print_json(items)
         return
+    _ = _words(directory)
     if not items:
-        out.print("No open alerts.")
+        out.print(_("No open alerts."))
         return
-    table = _table("alert", "message", "precedence", "due (UTC)", "who must ack")
+    table = _table(_, "alert", "message", "precedence", "due (UTC)", "who must ack")
     for a in items:
         style = "bold red" if a["loudest"] or a["stage"] == "overdue" else "yellow"
-        alert = ("NOBODY ON WATCH? " if a["loudest"] else "") + f"{a['stage']}: {a['level'].replace('_', ' ')}"
-        who = "we (here)" if a["side"] == "receiver" else a["peer"]
+        alert = f"{_(a['stage'])}: {_(a['level'].replace('_', ' '))}"
+        if a["loudest"]:
+            alert = _("NOBODY ON WATCH?") + " " + alert
+        who = _("we (here)") if a["side"] == "receiver" else a["peer"]
         due = f"{a['due'][5:10]} {a['due'][11:16]}Z"  # month-day and minute: a watch log's resolution
         table.add_row(f"[{style}]{alert}[/]", a["message"], a["precedence"], due, who)
     out.print(table)

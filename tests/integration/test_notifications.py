@@ -154,7 +154,8 @@ async def test_an_unanswered_readiness_check_is_the_loudest_alert_on_both_sides(
             "overdue",
             "commander",
         )
-    assert "NOBODY ON WATCH?" in cli(genstab, "alerts")
+    assert "ДЕЖУРНЫЙ НЕ ОТВЕЧАЕТ?" in cli(genstab, "alerts")  # each node's CLI speaks its language
+    assert "NOBODY ON WATCH?" in cli(saceur, "alerts")
 
     # Acknowledged late: the alerts clear, and both sides record it as late.
     cli(genstab, "ack", serial, "--by", "капитан Сидоров")
@@ -179,7 +180,7 @@ async def test_link_tests_are_answered_by_the_machine_and_shown_by_status(tmp_pa
     await a.start()
     await b.start()
     try:
-        for node, peer in ((a, "GENSTAB"), (b, "SACEUR")):
+        for node, peer, ok, answered_in in ((a, "GENSTAB", "ok", "answered in"), (b, "SACEUR", "норма", "ответ через")):
 
             async def answered(node: NodeProcess = node) -> dict[str, Any] | None:
                 status: dict[str, Any] = await node.api("GET", "/v1/status")
@@ -190,8 +191,8 @@ async def test_link_tests_are_answered_by_the_machine_and_shown_by_status(tmp_pa
             assert test["rtt_ms"] >= 0
             shown = cli(node, "status")
             assert peer in shown
-            assert "ok" in shown
-            assert "answered in" in shown
+            assert ok in shown
+            assert answered_in in shown
             # The test and its answer are ordinary signed messages: nobody is asked to acknowledge.
             inbox = await node.api("GET", "/v1/inbox")
             assert {i["kind"] for i in inbox} == {"link_test", "ack"}
