@@ -36,6 +36,9 @@ machine in the same transaction that stores them.
 *Urgent traffic.* FLASH and IMMEDIATE messages may exceed the window by ``URGENT_ALLOWANCE``,
 so they are signed and sent at once even when ROUTINE traffic fills the window.
 
+*Operators.* What the API asks of a node (queue, look up, acknowledge, report) and the checks a
+message passes before it is queued are in ``desk.py``, which ``Node`` inherits.
+
 *Failure.* If the store fails, the node stops: its in-memory counters can no longer be
 trusted, and a restart recovers them from what was durably stored.
 """
@@ -45,34 +48,29 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
-import re
 import ssl
 import time
 from collections.abc import Awaitable
-from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
 
 from hotline.crypto import SigningKey, VerifyKey, spki_pin
 from hotline.envelope import (
-    DEFAULT_MARKING,
     Envelope,
-    FieldError,
     Precedence,
     Receipt,
     ReceiptEntry,
     Rejection,
     cbor,
     object_id,
-    serial,
 )
-from hotline.envelope.model import MARKING_PATTERN, MAX_DETAIL, MAX_RECEIPT_ENTRIES
-from hotline.errors import AcknowledgeError, ConfigError, HotlineError, NotFoundError
-from hotline.forms import FORMS, prepare_body, validate_body
+from hotline.envelope.model import MAX_DETAIL, MAX_RECEIPT_ENTRIES
+from hotline.errors import ConfigError
 from hotline.node.card import IdentityCard, parse_address, vet_new_peer
 from hotline.node.channel import Backoff, Channel
 from hotline.node.config import NodeConfig
+from hotline.node.desk import Message, OperatorDesk, SendError, SendRequest, wall_ms
 from hotline.node.link import Link
 from hotline.node.tls import tls_context
 from hotline.node.watchkeeper import Watchkeeper, acknowledgement_in
@@ -81,17 +79,15 @@ from hotline.protocol import events as ev
 from hotline.storage import (
     ChannelState,
     Dispatched,
-    Draft,
     InboundStored,
     InboxRow,
-    OutboxRow,
     PeerRecord,
     Queued,
     Store,
 )
-from hotline.watch import Alert
 
 log = structlog.get_logger("hotline.node")
+__all__ = ["Message", "Node", "SendError", "SendRequest", "wall_ms"]  # the desk's, for callers of the node
 HANDSHAKE_TIMEOUT = 10.0
 URGENT_ALLOWANCE = 64  # FLASH and IMMEDIATE envelopes allowed in flight beyond the window
 URGENT_RANK = Precedence.IMMEDIATE.rank
@@ -100,44 +96,7 @@ URGENT_RANK = Precedence.IMMEDIATE.rank
 DISPATCH_BATCH = 64
 
 
-def wall_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
-class SendError(HotlineError):
-    """An operator's message was refused before it was queued; ``field`` names the culprit."""
-
-    def __init__(self, field: str, detail: str) -> None:
-        super().__init__(f"{field}: {detail}")
-        self.field = field
-        self.detail = detail
-
-
-@dataclass(frozen=True)
-class Message:
-    """One message as an operator asks for it: ours (``sent``) or a peer's (``received``), and
-    every message that replies to it, acknowledgements included."""
-
-    sent: OutboxRow | None = None
-    received: InboxRow | None = None
-    replies_sent: list[OutboxRow] = field(default_factory=list)
-    replies_received: list[InboxRow] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class SendRequest:
-    to: str
-    kind: str
-    body: dict[str, Any]
-    kind_version: int = 1
-    precedence: str = "ROUTINE"
-    marking: str = DEFAULT_MARKING
-    reply_to: bytes | None = None
-    ref: str | None = None
-    by_machine: bool = False  # sent by the node itself (link tests): forms no operator composes
-
-
-class Node:
+class Node(OperatorDesk):
     def __init__(self, config: NodeConfig, store: Store) -> None:
         self.config = config
         self.store = store
@@ -622,146 +581,3 @@ class Node:
         link = channel.link  # again: the link may have changed while the commit ran
         if link is not None and link.send_envelopes([item.envelope for item in items]):
             await link.drain()
-
-    # -- the operator's side -----------------------------------------------------------------
-
-    def check(self, request: SendRequest, now_ms: int | None = None) -> Draft:
-        """Validate a request as the receiver will, so that errors surface at the sender."""
-        if request.to not in self.channels:
-            known = ", ".join(sorted(self.channels)) or "none"
-            raise SendError("to", f"{request.to!r} is not a pinned peer (pinned: {known})")
-        if request.precedence not in Precedence.__members__:
-            raise SendError("precedence", f"{request.precedence!r} is not one of {', '.join(Precedence)}")
-        if not MARKING_PATTERN.match(request.marking):
-            raise SendError("marking", f"{request.marking!r}: capital letters, digits, spaces, / _ -; at most 64")
-        spec = FORMS.get((request.kind, request.kind_version))
-        if spec is not None and not spec.composable and not request.by_machine:
-            raise SendError("kind", f"{request.kind} messages are sent by the node itself, not by an operator")
-        try:
-            body = prepare_body(request.kind, request.kind_version, request.body)
-            validate_body(request.kind, request.kind_version, body, reply_to=request.reply_to)
-        except FieldError as exc:
-            field = "reply_to" if exc.field == "re" else exc.field  # as the operator names it
-            raise SendError(field, exc.detail) from None
-        created_ms = wall_ms() if now_ms is None else now_ms
-        policy = self.config.watch.policy(request.to)
-        return Draft(
-            peer=request.to,
-            precedence=request.precedence,
-            marking=request.marking,
-            kind=request.kind,
-            kind_version=request.kind_version,
-            body=cbor.encode(body),
-            reply_to=request.reply_to,
-            created_ms=created_ms,
-            ref=request.ref,
-            due_ms=policy.due_ms(created_ms, Precedence(request.precedence), request.kind),
-        )
-
-    async def enqueue(self, requests: list[SendRequest]) -> list[Queued]:
-        """Check and durably queue messages; the dispatchers take them from there."""
-        drafts = [self.check(r) for r in requests]
-        for request in requests:
-            if request.reply_to is not None:
-                await self._check_reply(request)
-        queued = await self.store.enqueue(drafts)
-        self.watchkeeper.queued(queued)
-        for party in {q.draft.peer for q in queued}:
-            self.channels[party].work.set()
-        return queued
-
-    async def _check_reply(self, request: SendRequest) -> None:
-        """A reply must answer a message of this channel; a clarification, a request for one."""
-        assert request.reply_to is not None
-        sent = await self.store.find_sent(envelope_id=request.reply_to)
-        received = None if sent else await self.store.find_received(envelope_id=request.reply_to)
-        if (sent.peer if sent else received.peer if received else None) != request.to:
-            raise SendError("reply_to", f"names no message exchanged with {request.to}")
-        if request.kind == "clarification" and (received is None or received.kind != "clarification_request"):
-            raise SendError("reply_to", f"a clarification answers a clarification_request received from {request.to}")
-
-    async def send(self, requests: list[SendRequest], wait_dispatch: float = 0.0) -> list[OutboxRow]:
-        """Queue messages and wait up to ``wait_dispatch`` seconds for them to be signed, so that
-        the answer can carry their ids."""
-        queued = await self.enqueue(requests)
-        numbers = [q.number for q in queued]
-        rows = await self.store.find_outbox(numbers)
-        pending = [row.number for row in rows if row.envelope_id is None]  # a retried ref may be long sent
-        if not (pending and wait_dispatch):
-            return rows
-        loop = asyncio.get_running_loop()
-        waiters = {number: loop.create_future() for number in pending}
-        for number, waiter in waiters.items():
-            self._dispatch_waiters.setdefault(number, []).append(waiter)
-        try:
-            await asyncio.wait(waiters.values(), timeout=wait_dispatch)  # waits; cancels nothing
-        finally:  # also when the client goes away mid-wait
-            for number, waiter in waiters.items():
-                if not waiter.done():
-                    self._dispatch_waiters[number].remove(waiter)
-                    if not self._dispatch_waiters[number]:
-                        del self._dispatch_waiters[number]
-        return await self.store.find_outbox(numbers)
-
-    # -- people and the watch ----------------------------------------------------------------
-
-    async def acknowledge(self, key: str, by: str, remark: str | None = None) -> InboxRow:
-        """A person here acknowledges a peer's message (serial or id)."""
-        message = await self.find_message(key)
-        row = message.received
-        if row is None:
-            peer = message.sent.peer if message.sent else "the peer"
-            raise AcknowledgeError(f"{key} is a message we sent; a person at {peer} acknowledges it")
-        await self.watchkeeper.acknowledge(row, by, remark, wall_ms())
-        found = await self.store.find_received(envelope_id=row.envelope_id)
-        assert found is not None
-        return found
-
-    async def find_message(self, key: str) -> Message:
-        """A message by its serial (``SACEUR-000123``) or its id (64 hex digits)."""
-        key = key.strip()
-        sent: OutboxRow | None = None
-        received: InboxRow | None = None
-        if len(key) == 64 and all(c in "0123456789abcdefABCDEF" for c in key):
-            envelope_id = bytes.fromhex(key)
-            sent = await self.store.find_sent(envelope_id=envelope_id)
-            received = None if sent else await self.store.find_received(envelope_id=envelope_id)
-        else:
-            party, _, number = key.upper().rpartition("-")
-            if not (party and re.fullmatch(r"[0-9]{1,18}", number)):
-                raise NotFoundError(f"{key!r} is neither a serial such as {serial(self.party, 1)} nor a 64-digit id")
-            if party == self.party:
-                sent = await self.store.find_sent(number=int(number))
-            else:
-                received = await self.store.find_received(peer=party, number=int(number))
-        row = sent or received
-        if row is None:
-            raise NotFoundError(f"no message {key} is stored here")
-        if row.envelope_id is None:
-            return Message(sent=sent, received=received)
-        replies_sent, replies_received = await self.store.replies(row.envelope_id)
-        return Message(sent, received, replies_sent, replies_received)
-
-    def alerts(self, now_ms: int | None = None) -> list[Alert]:
-        """Open escalations, most urgent first."""
-        return self.watchkeeper.watch.alerts(wall_ms() if now_ms is None else now_ms)
-
-    async def status(self) -> list[dict[str, Any]]:
-        result = []
-        for party, channel in sorted(self.channels.items()):
-            link = channel.link
-            result.append(
-                {
-                    "peer": party,
-                    "connected": link is not None,
-                    "dialed_by": link.dialed_by if link else None,
-                    "last_contact_ms": channel.last_contact_ms,
-                    "rtt_ms": None if channel.rtt is None else round(channel.rtt * 1000, 3),
-                    "queue_depth": await self.store.queue_depth(party),
-                    "in_flight": len(channel.inflight),
-                    "next_seq_out": channel.send_next,
-                    "next_seq_in": channel.inbound.next_seq,
-                    "link_test": await self.watchkeeper.link_test_status(party, wall_ms()),
-                }
-            )
-        return result

@@ -19,6 +19,7 @@ import structlog
 from hotline.envelope import Envelope, FieldError, Precedence, cbor, serial
 from hotline.errors import AcknowledgeError
 from hotline.forms import prepare_body, validate_body
+from hotline.node.desk import SendError, SendRequest
 from hotline.storage import Acknowledgement, AwaitingAck, Draft, InboundStored, InboxRow, Queued
 from hotline.watch import Alert, Side, Stage, Tracked, Watch, next_watch_change
 
@@ -136,8 +137,6 @@ class Watchkeeper:
         try:
             carrier = self.ack_draft(row.peer, row.precedence, row.kind, row.marking, row.envelope_id, ack)
         except FieldError as exc:
-            from hotline.node.service import SendError
-
             raise SendError(exc.field.removeprefix("body."), exc.detail) from None
         await self.node.store.acknowledge(row.envelope_id, ack, carrier)
         self.watch.settle(Side.RECEIVER, name)
@@ -180,8 +179,6 @@ class Watchkeeper:
             await self.send_readiness_checks(at)
 
     async def send_readiness_checks(self, at_ms: int) -> list[Queued]:
-        from hotline.node.service import SendRequest
-
         requests = [
             SendRequest(
                 to=party,
@@ -205,8 +202,6 @@ class Watchkeeper:
             await asyncio.sleep(self.node.config.watch.link_test_interval)
 
     async def send_link_test(self, party: str, now_ms: int) -> Queued:
-        from hotline.node.service import SendRequest
-
         body = {"probe": next(self._probes), "sent": utc_text(now_ms)}
         test = SendRequest(to=party, kind="link_test", body=body, precedence="PRIORITY", by_machine=True)
         (queued,) = await self.node.enqueue([test])
