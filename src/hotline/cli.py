@@ -7,6 +7,7 @@ Exit codes: 0 done; 1 refused by the node (invalid message, unknown party...); 2
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import re
 import sys
@@ -59,7 +60,13 @@ def _words(directory: Path) -> Callable[[str], str]:
     """The CLI speaks the node's language (config.toml `language`); --json output stays as is."""
     from hotline.forms import translations
 
-    return translations(_config(directory).language).gettext
+    return translations(_language(directory)).gettext
+
+
+@functools.cache
+def _language(directory: Path) -> str:
+    """The node's language, read once per command (tables ask for it row by row)."""
+    return str(_config(directory).language)
 
 
 def N_(message: str) -> str:  # noqa: N802 - the gettext convention extraction looks for
@@ -351,13 +358,13 @@ def outbox(directory: Path, limit: int, as_json: bool) -> None:
             m["serial"],
             m["to"],
             str(m["seq"] or ""),
-            m["precedence"],
+            _precedence(m["precedence"], directory),
             m["marking"],
             f"[{_state_style(m['state'])}]{state}[/]",
             _short(m["created"]),
             _short(m["delivered"]),
             _short(m["due"]),
-            _text(m),
+            _text(m, _),
         )
     out.print(table)
 
@@ -385,11 +392,11 @@ def inbox(directory: Path, limit: int, as_json: bool) -> None:
             m["serial"],
             m["from"],
             str(m["seq"]),
-            m["precedence"],
+            _precedence(m["precedence"], directory),
             m["marking"],
             _short(m["received"]),
             acknowledged,
-            _text(m),
+            _text(m, _),
         )
     out.print(table)
 
@@ -399,10 +406,23 @@ def _short(iso_time: str | None) -> str:
     return "" if iso_time is None else iso_time[:19].replace("T", " ") + "Z"
 
 
-def _text(message: dict[str, Any]) -> str:
-    """The whole text: a watch officer must never act on a message cut short."""
+def _text(message: dict[str, Any], _: Callable[[str], str]) -> str:
+    """The whole text of a free-text message (a watch officer must never act on a message cut
+    short); for a form, its title in the node's language (`show` renders the whole notice)."""
+    from hotline.forms import FORMS
+
     text = message["body"].get("text") if isinstance(message.get("body"), dict) else None
-    return escape(str(text or message["kind"]))  # the peer's words, never read as markup
+    if text is None:
+        spec = FORMS.get((message["kind"], message.get("kind_version", 1)))
+        text = _(spec.title) if spec is not None else message["kind"]
+    return escape(str(text))  # the peer's words, never read as markup
+
+
+def _precedence(precedence: str, directory: Path) -> str:
+    """FLASH, or МОЛНИЯ on a Russian node: as `show` names it."""
+    from hotline.forms import precedence_name
+
+    return precedence_name(precedence, _language(directory))
 
 
 @cli.command()
@@ -579,7 +599,7 @@ def alerts(directory: Path, as_json: bool) -> None:
             alert = _("NOBODY ON WATCH?") + " " + alert
         who = _("we (here)") if a["side"] == "receiver" else a["peer"]
         due = f"{a['due'][5:10]} {a['due'][11:16]}Z"  # month-day and minute: a watch log's resolution
-        table.add_row(f"[{style}]{alert}[/]", a["message"], a["precedence"], due, who)
+        table.add_row(f"[{style}]{alert}[/]", a["message"], _precedence(a["precedence"], directory), due, who)
     out.print(table)
 
 
