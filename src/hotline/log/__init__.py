@@ -1,44 +1,10 @@
 """The append-only log: a pure RFC 6962 / RFC 9162 Merkle tree core (no I/O, no clock).
 
 The co-signed transcript (C2SP tlog-checkpoint, tlog-witness, tlog-proof) is built on these
-functions; the store feeds them stored subtree hashes through a ``SubtreeHash`` function.
-"""
+functions; the store feeds them stored subtree hashes through a ``SubtreeHash`` function."""
 
-from hotline.log.merkle import (
-    EMPTY_ROOT,
-    HASH_SIZE,
-    MemoryTree,
-    ProofError,
-    SubtreeHash,
-    consistency_proof,
-    inclusion_proof,
-    leaf_hash,
-    merkle_root,
-    node_hash,
-    subtree_root,
-    verify_consistency,
-    verify_inclusion,
-)
-
-__all__ = [
-    "EMPTY_ROOT",
-    "HASH_SIZE",
-    "MemoryTree",
-    "ProofError",
-    "SubtreeHash",
-    "consistency_proof",
-    "inclusion_proof",
-    "leaf_hash",
-    "merkle_root",
-    "node_hash",
-    "subtree_root",
-    "verify_consistency",
-    "verify_inclusion",
-]
-
-# C2SP formats on top of the tree: signed notes, checkpoints and cosignature/v1. The submodules
-# themselves are public too (importing a name from them binds them here anyway), so they are listed.
-from hotline.log import checkpoint, cosignature, note
+# The submodules themselves are public too (importing a name from one binds it here anyway).
+from hotline.log import checkpoint, cosignature, note, tiles, tlogproof
 from hotline.log.checkpoint import (
     MAX_TREE_SIZE,
     Checkpoint,
@@ -57,6 +23,21 @@ from hotline.log.cosignature import (
     cosigned_message,
     verify_cosignature,
 )
+from hotline.log.merkle import (
+    EMPTY_ROOT,
+    HASH_SIZE,
+    MemoryTree,
+    ProofError,
+    SubtreeHash,
+    consistency_proof,
+    inclusion_proof,
+    leaf_hash,
+    merkle_root,
+    node_hash,
+    subtree_root,
+    verify_consistency,
+    verify_inclusion,
+)
 from hotline.log.note import (
     ALG_ED25519,
     Ed25519Signer,
@@ -74,11 +55,43 @@ from hotline.log.note import (
     sign_note,
     valid_key_name,
 )
+from hotline.log.tiles import (
+    TILE_HEIGHT,
+    TILE_WIDTH,
+    Tile,
+    TileError,
+    encode_bundle,
+    entries_path,
+    entry_bundle_for,
+    parse_bundle,
+    parse_entries_path,
+    parse_tile_path,
+    subtree_hash_from_tiles,
+    tile_bytes,
+    tile_for,
+    tile_hashes,
+    tile_path,
+    tiles_for_size,
+)
+from hotline.log.tlogproof import (
+    TLOG_PROOF_HEADER,
+    TlogProof,
+    TlogProofError,
+    VerifiedTlogProof,
+    build_tlog_proof,
+    verify_tlog_proof,
+    verify_tlog_proof_hash,
+)
 
-__all__ += [
+__all__ = [
     "ALG_COSIGNATURE_V1",
     "ALG_ED25519",
+    "EMPTY_ROOT",
+    "HASH_SIZE",
     "MAX_TREE_SIZE",
+    "TILE_HEIGHT",
+    "TILE_WIDTH",
+    "TLOG_PROOF_HEADER",
     "Checkpoint",
     "CheckpointError",
     "CosignatureError",
@@ -86,26 +99,59 @@ __all__ += [
     "CosignatureVerifier",
     "Ed25519Signer",
     "Ed25519Verifier",
+    "MemoryTree",
     "Note",
     "NoteError",
     "OpenedNote",
+    "ProofError",
     "Signature",
     "Signer",
+    "SubtreeHash",
+    "Tile",
+    "TileError",
     "TimedCosigner",
+    "TlogProof",
+    "TlogProofError",
+    "VerifiedTlogProof",
     "Verifier",
+    "build_tlog_proof",
     "checkpoint",
+    "consistency_proof",
     "cosign",
     "cosignature",
     "cosignature_timestamp",
     "cosigned_message",
+    "encode_bundle",
+    "entries_path",
+    "entry_bundle_for",
+    "inclusion_proof",
     "key_id",
+    "leaf_hash",
+    "merkle_root",
+    "node_hash",
     "note",
     "open_checkpoint",
     "open_note",
+    "parse_bundle",
+    "parse_entries_path",
     "parse_note",
+    "parse_tile_path",
     "parse_verifier_key",
     "sign_checkpoint",
     "sign_note",
+    "subtree_hash_from_tiles",
+    "subtree_root",
+    "tile_bytes",
+    "tile_for",
+    "tile_hashes",
+    "tile_path",
+    "tiles",
+    "tiles_for_size",
+    "tlogproof",
     "valid_key_name",
+    "verify_consistency",
     "verify_cosignature",
+    "verify_inclusion",
+    "verify_tlog_proof",
+    "verify_tlog_proof_hash",
 ]
