@@ -34,6 +34,31 @@ def kill_leftovers() -> None:
 _GIVEN_PORTS: set[int] = set()
 
 
+def free_demo_base() -> int:
+    """A base port for the demo (it uses base+1, +2, +101, +102), all four free now, below the
+    kernel's ephemeral range (from which every other test's ports come) and never given twice."""
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768  # Linux's default
+    for base in range(20000, low - 103, 211):
+        ports = [base + 1, base + 2, base + 101, base + 102]
+        if any(p in _GIVEN_PORTS for p in ports) or not all(_bindable(p) for p in ports):
+            continue
+        _GIVEN_PORTS.update(ports)
+        return base
+    raise RuntimeError("no four free ports for the demo below the ephemeral range")
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def free_port() -> int:
     """A port free now and not handed out before in this test session: the kernel may offer a
     just-released port again, and two nodes (or one node's two sockets) must never share one."""

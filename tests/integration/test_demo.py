@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.harness import free_port
+from tests.integration.harness import free_demo_base
 
 
 def test_demo_pairs_two_nodes_and_delivers_the_script(tmp_path: Path) -> None:
-    base = 20000 + free_port() % 40000  # the demo uses base+1, +2, +101 and +102
+    base = free_demo_base()  # the demo uses base+1, +2, +101 and +102
     result = subprocess.run(
         [sys.executable, "-m", "hotline.demo", "--once", "--root", str(tmp_path / "demo"), "--base-port", str(base)],
         capture_output=True,
@@ -37,7 +37,7 @@ def test_demo_pairs_two_nodes_and_delivers_the_script(tmp_path: Path) -> None:
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
 def test_a_signal_stops_the_demo_and_both_nodes(tmp_path: Path, signum: int) -> None:
     """SIGTERM (kill) and SIGHUP (the terminal closed) stop the demo and both nodes, as Ctrl-C does."""
-    base = 20000 + free_port() % 40000
+    base = free_demo_base()
     root = tmp_path / "demo"
     demo = subprocess.Popen(
         [sys.executable, "-m", "hotline.demo", "--root", str(root), "--base-port", str(base)],
@@ -70,7 +70,7 @@ def test_the_demo_never_deletes_a_directory_it_did_not_make(tmp_path: Path) -> N
             "--root",
             str(tmp_path),
             "--base-port",
-            str(20000 + free_port() % 40000),
+            str(free_demo_base()),
         ],
         capture_output=True,
         text=True,
