@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 import tomllib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -172,6 +173,25 @@ def make_node(
         settings["deadlines"] = deadlines
     configure(config.directory, settings)
     return NodeProcess(load_config(config.directory), root / f"{party.lower()}.log")
+
+
+@contextlib.asynccontextmanager
+async def paired(
+    root: Path, watch: dict[str, Any] | None = None, deadlines: dict[str, int] | None = None
+) -> AsyncIterator[tuple[NodeProcess, NodeProcess]]:
+    """SACEUR (English) and GENSTAB (Russian), pinned to each other, running; stopped after."""
+    a = make_node(root, "SACEUR", "en", watch=watch, deadlines=deadlines)
+    b = make_node(root, "GENSTAB", "ru", watch=watch, deadlines=deadlines)
+    pin(a, b.config)
+    pin(b, a.config)
+    await a.start()
+    await b.start()
+    try:
+        yield a, b
+    finally:
+        for node in (a, b):
+            node.stop()
+            await node.client.aclose()
 
 
 def configure(directory: Path, settings: dict[str, Any]) -> None:

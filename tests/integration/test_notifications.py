@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.harness import NodeProcess, make_node, pin, wait_for
+from tests.integration.harness import NodeProcess, make_node, paired, wait_for
 from tests.integration.test_cli import hotline
 
 # A Minuteman III test from Vandenberg towards Kwajalein, notified under the 1988 agreement.
@@ -116,19 +116,8 @@ async def test_missile_launch_sent_in_english_read_in_russian_and_acknowledged(
 @pytest.fixture
 async def short_deadlines(tmp_path: Path) -> AsyncIterator[tuple[NodeProcess, NodeProcess]]:
     """A pair whose agreed FLASH deadline is 2 seconds, so that a test sees it pass."""
-    deadlines = {"FLASH": 2, "IMMEDIATE": 60, "PRIORITY": 60, "ROUTINE": 60}
-    a = make_node(tmp_path, "SACEUR", "en", deadlines=deadlines)
-    b = make_node(tmp_path, "GENSTAB", "ru", deadlines=deadlines)
-    pin(a, b.config)
-    pin(b, a.config)
-    await a.start()
-    await b.start()
-    try:
-        yield a, b
-    finally:
-        for node in (a, b):
-            node.stop()
-            await node.client.aclose()
+    async with paired(tmp_path, deadlines={"FLASH": 2, "IMMEDIATE": 60, "PRIORITY": 60, "ROUTINE": 60}) as nodes:
+        yield nodes
 
 
 async def test_an_unanswered_readiness_check_is_the_loudest_alert_on_both_sides(
@@ -174,13 +163,7 @@ async def test_an_unanswered_readiness_check_is_the_loudest_alert_on_both_sides(
 
 async def test_link_tests_are_answered_by_the_machine_and_shown_by_status(tmp_path: Path) -> None:
     watch = {"changes": [], "link_test_interval": 3600, "link_test_timeout": 60}
-    a = make_node(tmp_path, "SACEUR", "en", watch=watch)
-    b = make_node(tmp_path, "GENSTAB", "ru", watch=watch)
-    pin(a, b.config)
-    pin(b, a.config)
-    await a.start()
-    await b.start()
-    try:
+    async with paired(tmp_path, watch=watch) as (a, b):
         for node, peer, ok, answered_in in ((a, "GENSTAB", "ok", "answered in"), (b, "SACEUR", "норма", "ответ через")):
 
             async def answered(node: NodeProcess = node) -> dict[str, Any] | None:
@@ -199,10 +182,6 @@ async def test_link_tests_are_answered_by_the_machine_and_shown_by_status(tmp_pa
             assert {i["kind"] for i in inbox} == {"link_test", "ack"}
             assert all(i["due"] is None for i in inbox)
             assert await node.api("GET", "/v1/alerts") == []
-    finally:
-        for node in (a, b):
-            node.stop()
-            await node.client.aclose()
 
 
 @pytest.mark.parametrize(

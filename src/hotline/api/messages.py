@@ -8,11 +8,11 @@ from __future__ import annotations
 from typing import Any
 
 from hotline.api.views import inbox_item, iso, outbox_item
-from hotline.envelope import FieldError, Precedence, Rejection, cbor, open_signed, serial
+from hotline.envelope import FieldError, Rejection, cbor, open_signed, serial
 from hotline.forms import precedence_name, render, translations
 from hotline.node.service import Message
 from hotline.storage import InboxRow, OutboxRow
-from hotline.watch import Side, Tracked
+from hotline.watch import outcome
 
 
 def message_view(message: Message, party: str, lang: str, now_ms: int) -> dict[str, Any]:
@@ -23,7 +23,6 @@ def message_view(message: Message, party: str, lang: str, now_ms: int) -> dict[s
         item["direction"] = "sent"
         item["from"] = party
         history = _sent_history(message.sent, _)
-        start_ms = message.sent.created_ms
     else:
         assert message.received is not None
         row = message.received
@@ -31,7 +30,6 @@ def message_view(message: Message, party: str, lang: str, now_ms: int) -> dict[s
         item["direction"] = "received"
         item["to"] = party
         history = _received_history(message.received, message, _)
-        start_ms = message.received.received_ms
     body = cbor.decode(row.body)
     try:
         rendering = render(row.kind, row.kind_version, body, lang)
@@ -39,7 +37,7 @@ def message_view(message: Message, party: str, lang: str, now_ms: int) -> dict[s
     except FieldError as exc:  # stored before a catalogue change: show the fields, say why
         item["rendered"] = {"lang": lang, "title": row.kind, "text": str(exc), "fields": []}
     item["precedence_name"] = precedence_name(row.precedence, lang)
-    item["outcome"] = _outcome(row, start_ms, now_ms)
+    item["outcome"] = _outcome(row, now_ms)
     item["history"] = history
     replies = [(r.created_ms, serial(party, r.number), r.kind, "sent") for r in message.replies_sent]
     replies += [(r.received_ms, serial(r.peer, r.number), r.kind, "received") for r in message.replies_received]
@@ -50,7 +48,7 @@ def message_view(message: Message, party: str, lang: str, now_ms: int) -> dict[s
     return item
 
 
-def _outcome(row: OutboxRow | InboxRow, start_ms: int, now_ms: int) -> str | None:
+def _outcome(row: OutboxRow | InboxRow, now_ms: int) -> str | None:
     if row.due_ms is None:
         return None
     if isinstance(row, OutboxRow) and row.rejection is not None:
@@ -58,8 +56,7 @@ def _outcome(row: OutboxRow | InboxRow, start_ms: int, now_ms: int) -> str | Non
     # Our own clock judges: a sent message by when the peer's acknowledgement reached us (the
     # time the peer writes in it is its claim), a received one by when our person acknowledged.
     acked = row.ack_received_ms if isinstance(row, OutboxRow) else (row.ack.at_ms if row.ack else None)
-    tracked = Tracked("", Side.SENDER, "", Precedence(row.precedence), row.kind, start_ms, row.due_ms, acked)
-    return tracked.outcome(now_ms).value
+    return outcome(row.due_ms, acked, now_ms).value
 
 
 def _event(at_ms: int | None, event: str, text: str) -> dict[str, Any]:

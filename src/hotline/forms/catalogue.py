@@ -29,9 +29,10 @@ class FormSpec:
     title: str  # msgid; translate with translations(lang).gettext
     composable: bool = True  # offered to operators; false for what only the terminal sends
     needs_reply_to: bool = False  # the envelope must name the message this one answers
+    answers: str | None = None  # the kind of message it must answer, received from the same peer
 
 
-def _spec(kind: str, schema: type[FormBody], title: str, **options: bool) -> tuple[tuple[str, int], FormSpec]:
+def _spec(kind: str, schema: type[FormBody], title: str, **options: Any) -> tuple[tuple[str, int], FormSpec]:
     return (kind, 1), FormSpec(kind, 1, schema, title, **options)
 
 
@@ -44,7 +45,13 @@ FORMS: dict[tuple[str, int], FormSpec] = dict(
         _spec("air_deconfliction", schemas.AirDeconfliction, N_("Air activity notification for flight safety")),
         _spec("incident_report", schemas.IncidentReport, N_("Incident report")),
         _spec("clarification_request", schemas.ClarificationRequest, N_("Request for clarification")),
-        _spec("clarification", schemas.Clarification, N_("Clarification"), needs_reply_to=True),
+        _spec(
+            "clarification",
+            schemas.Clarification,
+            N_("Clarification"),
+            needs_reply_to=True,
+            answers="clarification_request",
+        ),
         _spec("arsenal_declaration", schemas.ArsenalDeclaration, N_("Strategic offensive arms data")),
         _spec("meeting_request", schemas.MeetingRequest, N_("Proposal for a meeting")),
         _spec("pre_agreed", schemas.PreAgreed, N_("Pre-agreed message")),

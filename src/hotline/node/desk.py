@@ -119,14 +119,16 @@ class OperatorDesk:
         return queued
 
     async def _check_reply(self, request: SendRequest) -> None:
-        """A reply must answer a message of this channel; a clarification, a request for one."""
+        """A reply must answer a message of this channel, and of the kind its form answers."""
         assert request.reply_to is not None
         sent = await self.store.find_sent(envelope_id=request.reply_to)
         received = None if sent else await self.store.find_received(envelope_id=request.reply_to)
         if (sent.peer if sent else received.peer if received else None) != request.to:
             raise SendError("reply_to", f"names no message exchanged with {request.to}")
-        if request.kind == "clarification" and (received is None or received.kind != "clarification_request"):
-            raise SendError("reply_to", f"a clarification answers a clarification_request received from {request.to}")
+        spec = FORMS.get((request.kind, request.kind_version))
+        wanted = spec.answers if spec else None
+        if wanted and (received is None or received.kind != wanted):
+            raise SendError("reply_to", f"a {request.kind} answers a {wanted} received from {request.to}")
 
     async def send(self, requests: list[SendRequest], wait_dispatch: float = 0.0) -> list[OutboxRow]:
         """Queue messages and wait up to ``wait_dispatch`` seconds for them to be signed, so that

@@ -19,6 +19,7 @@ import structlog
 from hotline.envelope import Envelope, FieldError, Precedence, cbor, serial
 from hotline.errors import AcknowledgeError
 from hotline.forms import prepare_body, validate_body
+from hotline.forms.types import utc_text as form_time
 from hotline.node.desk import SendError, SendRequest
 from hotline.storage import Acknowledgement, AwaitingAck, Draft, InboundStored, InboxRow, Queued
 from hotline.watch import Alert, Side, Stage, Tracked, Watch, next_watch_change
@@ -31,8 +32,8 @@ MACHINE = "machine"  # who acknowledges what no person need (link tests)
 
 
 def utc_text(ms: int) -> str:
-    """A time as the forms write it: RFC 3339, UTC, whole seconds."""
-    return dt.datetime.fromtimestamp(ms // 1000, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """A time as the forms write it (whole seconds, UTC), from milliseconds."""
+    return form_time(dt.datetime.fromtimestamp(ms // 1000, dt.UTC))
 
 
 def utc_ms(text: str) -> int:

@@ -5,7 +5,18 @@ The node asks what is due now and when to ask again.
 """
 
 from hotline.watch.deadlines import DEFAULT_DEADLINES, DeadlinePolicy, needs_acknowledgement
-from hotline.watch.escalation import Alert, Level, Outcome, Side, Stage, Tracked, Watch, current_alert, next_change
+from hotline.watch.escalation import (
+    Alert,
+    Level,
+    Outcome,
+    Side,
+    Stage,
+    Tracked,
+    Watch,
+    current_alert,
+    next_change,
+    outcome,
+)
 from hotline.watch.schedule import next_watch_change, parse_watch_changes
 
 __all__ = [
@@ -22,5 +33,6 @@ __all__ = [
     "needs_acknowledgement",
     "next_change",
     "next_watch_change",
+    "outcome",
     "parse_watch_changes",
 ]

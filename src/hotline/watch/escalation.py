@@ -100,9 +100,14 @@ class Tracked:
         return self.start_ms + int((self.due_ms - self.start_ms) * step.fraction)
 
     def outcome(self, now_ms: int) -> Outcome:
-        if self.acknowledged_ms is not None:
-            return Outcome.IN_TIME if self.acknowledged_ms <= self.due_ms else Outcome.LATE
-        return Outcome.WAITING if now_ms < self.due_ms else Outcome.OVERDUE
+        return outcome(self.due_ms, self.acknowledged_ms, now_ms)
+
+
+def outcome(due_ms: int, acknowledged_ms: int | None, now_ms: int) -> Outcome:
+    """How an acknowledgement stands against its deadline, as either side's clock judges it."""
+    if acknowledged_ms is not None:
+        return Outcome.IN_TIME if acknowledged_ms <= due_ms else Outcome.LATE
+    return Outcome.WAITING if now_ms < due_ms else Outcome.OVERDUE
 
 
 @dataclass(frozen=True)
