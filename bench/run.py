@@ -412,7 +412,7 @@ class BenchNode:
     def connected(self, peer: str) -> bool:
         self.check_alive()
         status = self.api("GET", "/v1/status")
-        return any(p["peer"] == peer and p["connected"] for p in status["peers"])
+        return any(p["peer"] == peer and all(p["lanes"].values()) for p in status["peers"])
 
     def reader(self) -> sqlite3.Connection:
         """A read-only connection to the node's store: watching it costs the node nothing."""

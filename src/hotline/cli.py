@@ -441,7 +441,15 @@ def status(directory: Path, as_json: bool) -> None:
         *(_(name) for name in ("peer", "link", "last contact", "RTT ms", "queue", "in flight", "last link test"))
     )
     for p in report["peers"]:
-        link = "[green]" + _("connected") + "[/]" if p["connected"] else "[red]" + _("down") + "[/]"
+        lanes = p["lanes"]
+        if all(lanes.values()):
+            link = "[green]" + _("connected") + "[/]"
+        elif lanes["urgent"]:
+            link = "[yellow]" + _("urgent lane only") + "[/]"
+        elif lanes["ordinary"]:
+            link = "[yellow]" + _("ordinary lane only") + "[/]"
+        else:
+            link = "[red]" + _("down") + "[/]"
         table.add_row(
             p["peer"],
             link,

@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from hotline.crypto import SigningKey, generate_signing_key
@@ -129,6 +129,9 @@ async def check_store_conformance(store: Store) -> None:
     [again] = await store.enqueue([draft("ROUTINE", "r1")])  # idempotent by ref
     assert (again.number, again.new) == (1, False)  # and says so: nothing new to track
     assert [q.number for q in await store.next_queued("BRAVO", 10)] == [2, 3, 1]
+    # Each lane's dispatcher takes only its own precedences (ranks 0-1 urgent, 2-3 ordinary).
+    assert [q.number for q in await store.next_queued("BRAVO", 10, (0, 1))] == [2]
+    assert [q.number for q in await store.next_queued("BRAVO", 10, (2, 3))] == [3, 1]
 
     # Calls take effect in call order: number transcript entries as you call, await later.
     first = store.dispatch([Dispatched(2, "BRAVO", 1, b"env-1", b"\x02" * 32, 20, 0)], True, 0)
@@ -180,7 +183,17 @@ async def check_store_conformance(store: Store) -> None:
     assert await store.stored_answer("BRAVO", 4) is None
     assert (await store.channel_state("BRAVO")).recv_next == 4
     assert await store.transcript_size() == 10
-    assert [(r.seq, r.receipt) for r in await store.inbox()] == [(2, b"rcpt"), (1, b"rcpt")]
+    # Numbers that came ahead by the other lane are recovered as such: 6 and 8 are held, so the
+    # sender resumes at 4 and the receiver remembers not to take 6 or 8 twice.
+    late = replace(rows[0], due_ms=None)  # no one to acknowledge these, to keep what follows simple
+    ahead = [replace(late, seq=seq, envelope_id=bytes([seq]) * 32, number=20 + seq) for seq in (6, 8)]
+    await store.store_inbound(ahead, b"rcpt-ahead", 10, [])
+    assert await store.channel_state("BRAVO") == ChannelState(recv_next=4, send_next=3, recv_ahead=(6, 8))
+    await store.store_inbound([replace(late, seq=4, envelope_id=b"\x04" * 32, number=24)], b"r4", 13, [])
+    await store.store_refused("BRAVO", 5, True, b"\x05" * 32, b"bad", "invalid-field", "x", b"rej", 3, 15)
+    assert await store.channel_state("BRAVO") == ChannelState(recv_next=7, send_next=3, recv_ahead=(8,))
+    inbox = [(r.seq, r.receipt) for r in await store.inbox()]
+    assert inbox == [(8, b"rcpt-ahead"), (6, b"rcpt-ahead"), (4, b"r4"), (2, b"rcpt"), (1, b"rcpt")]
     await _check_acknowledgements(store)
 
 

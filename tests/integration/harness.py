@@ -148,7 +148,7 @@ class NodeProcess:
 
     async def connected(self, peer: str) -> bool:
         status = await self.api("GET", "/v1/status")
-        return any(p["peer"] == peer and p["connected"] for p in status["peers"])
+        return any(p["peer"] == peer and all(p["lanes"].values()) for p in status["peers"])
 
 
 # Tests that count sequence numbers need a quiet channel: no automatic link tests or readiness

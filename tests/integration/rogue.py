@@ -11,15 +11,18 @@ from typing import Any
 from hotline.errors import RemoteProtocolError
 from hotline.node.config import NodeConfig
 from hotline.node.tls import tls_context
-from hotline.protocol import FrameReader, FrameType, encode_frame
+from hotline.protocol import PROTOCOL_VERSION, FrameReader, FrameType, Lane, encode_frame
 
 
 class RawPeer:
     """Speaks to ``target`` as the party whose directory is ``me`` (or with any TLS files)."""
 
-    def __init__(self, target: NodeConfig, cert: Path | None, key: Path | None) -> None:
+    def __init__(
+        self, target: NodeConfig, cert: Path | None, key: Path | None, lane: Lane | None = Lane.ORDINARY
+    ) -> None:
         self.target = target
         self.cert, self.key = cert, key
+        self.lane = lane  # asked for by ALPN, as a node does; None asks for none
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
         self.frames = FrameReader()
@@ -32,6 +35,8 @@ class RawPeer:
             ctx.minimum_version = ssl.TLSVersion.TLSv1_3
             ctx.check_hostname = False
             ctx.load_verify_locations(cadata=ssl.DER_cert_to_PEM_cert(self.target.tls_cert_der()))
+        if self.lane is not None:
+            ctx.set_alpn_protocols([self.lane.alpn])
         host, port = self.target.listen.rsplit(":", 1)
         self.reader, self.writer = await asyncio.open_connection(host, int(port), ssl=ctx)
 
@@ -42,7 +47,12 @@ class RawPeer:
     def hello(self, party: str, recv_next: int = 1, send_next: int = 1) -> None:
         self.send(
             encode_frame(
-                FrameType.HELLO, proto=1, party=party, peer=self.target.party, recv_next=recv_next, send_next=send_next
+                FrameType.HELLO,
+                proto=PROTOCOL_VERSION,
+                party=party,
+                peer=self.target.party,
+                recv_next=recv_next,
+                send_next=send_next,
             )
         )
 

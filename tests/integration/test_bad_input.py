@@ -17,7 +17,7 @@ import pytest
 from hotline.crypto import generate_signing_key, generate_tls_identity
 from hotline.envelope import Receipt, Rejection, open_signed
 from hotline.forms import prepare_body
-from hotline.protocol import FrameType, encode_frame
+from hotline.protocol import REACH, FrameType, encode_frame
 from hotline.testing import Party, sign_envelope
 from tests.integration.harness import NodeProcess, make_node, pin
 from tests.integration.rogue import RawPeer
@@ -175,16 +175,50 @@ async def test_a_different_envelope_under_a_used_sequence_number_is_rejected(att
     assert attack.inbox() == before
 
 
-async def test_a_sequence_gap_is_rejected_without_using_up_the_number(attack: Attack) -> None:
+async def test_a_number_beyond_reach_is_rejected_without_using_it_up(attack: Attack) -> None:
     raw = await attack.linked()
-    raw.send(encode_frame(FrameType.ENVELOPE, obj=sign_envelope(attack.party, "SACEUR", attack.next_seq + 5)))
+    too_far = attack.next_seq + REACH
+    raw.send(encode_frame(FrameType.ENVELOPE, obj=sign_envelope(attack.party, "SACEUR", too_far)))
     frame = await raw.expect(FrameType.REJECTION)
     rejection = Rejection.from_opened(open_signed(frame["obj"], "rejection"))
     assert rejection.reason == "sequence-gap"
     assert not rejection.consumed
-    assert f"expected {attack.next_seq}" in rejection.detail
+    assert f"sequence {too_far} is too far ahead: expected {attack.next_seq}" in rejection.detail
     await raw.close()
     assert len(attack.inbox()) == 1
+    await attack.deliver_valid()
+
+
+async def test_numbers_ahead_are_taken_and_the_ones_passed_are_still_expected(attack: Attack) -> None:
+    # What the urgent lane does: a later number arrives before earlier ones still on their way.
+    raw = await attack.linked()
+    first = attack.next_seq
+    for seq in (first + 2, first + 1):
+        raw.send(encode_frame(FrameType.ENVELOPE, obj=sign_envelope(attack.party, "SACEUR", seq, f"#{seq}")))
+        await raw.expect(FrameType.RECEIPT)
+    await raw.close()
+    status = (await attack.node.api("GET", "/v1/status"))["peers"][0]
+    assert (status["next_seq_in"], status["missing_in"]) == (first, 1)
+    raw = await attack.linked()  # the node still asks for the number it lacks, and refuses a reuse
+    raw.send(encode_frame(FrameType.ENVELOPE, obj=sign_envelope(attack.party, "SACEUR", first + 2, "rewritten")))
+    assert Rejection.from_opened(open_signed((await raw.expect(FrameType.REJECTION))["obj"], "rejection")).reason == (
+        "sequence-reused"
+    )
+    await raw.close()
+    await attack.deliver_valid()  # the missing number itself
+    attack.next_seq = first + 3
+    status = (await attack.node.api("GET", "/v1/status"))["peers"][0]
+    assert (status["next_seq_in"], status["missing_in"]) == (first + 3, 0)
+    assert [seq for seq, _ in attack.inbox()] == list(range(1, first + 3))
+
+
+async def test_a_connection_that_names_no_lane_is_told_why_and_closed(attack: Attack) -> None:
+    raw = RawPeer(attack.node.config, attack.genstab / "tls.crt", attack.genstab / "tls.key", lane=None)
+    await raw.connect()
+    frame = await raw.expect(FrameType.ERROR)
+    assert frame["code"] == "unsupported-protocol"
+    assert "name a lane by ALPN" in frame["detail"]
+    assert await raw.next_frame() is None
     await attack.deliver_valid()
 
 

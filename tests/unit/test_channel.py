@@ -6,7 +6,7 @@ from typing import Any
 from hotline.crypto import VerifyKey, generate_signing_key
 from hotline.envelope import Receipt, ReceiptEntry
 from hotline.node.channel import Backoff, Channel
-from hotline.protocol import InboundSequence
+from hotline.protocol import InboundSequence, Lane
 from hotline.storage import Dispatched, PeerRecord
 
 
@@ -25,18 +25,38 @@ def test_both_ends_keep_the_link_dialed_by_the_first_name() -> None:
     for first, second in (("GENSTAB", "SACEUR"), ("SACEUR", "GENSTAB")):
         at_saceur, at_genstab = channel("GENSTAB"), channel("SACEUR")
         for ch, local in ((at_saceur, "SACEUR"), (at_genstab, "GENSTAB")):
-            assert ch.keeps_new_link(local, first)
-            ch.link = FakeLink(first)  # type: ignore[assignment]
-            if ch.keeps_new_link(local, second):
-                ch.link = FakeLink(second)  # type: ignore[assignment]
-        links: list[Any] = [at_saceur.link, at_genstab.link]
+            assert ch.keeps_new_link(local, Lane.URGENT, first)
+            ch.links[Lane.URGENT] = FakeLink(first)  # type: ignore[assignment]
+            if ch.keeps_new_link(local, Lane.URGENT, second):
+                ch.links[Lane.URGENT] = FakeLink(second)  # type: ignore[assignment]
+        links: list[Any] = [at_saceur.links[Lane.URGENT], at_genstab.links[Lane.URGENT]]
         assert [link.dialed_by for link in links] == ["GENSTAB", "GENSTAB"]
+
+
+def test_the_lanes_are_settled_apart() -> None:
+    # A link of one lane never displaces the other lane's link, whoever dialed it.
+    at_saceur = channel("GENSTAB")
+    at_saceur.links[Lane.URGENT] = FakeLink("SACEUR")  # type: ignore[assignment]
+    assert at_saceur.keeps_new_link("SACEUR", Lane.ORDINARY, "SACEUR")
+    at_saceur.links[Lane.ORDINARY] = FakeLink("SACEUR")  # type: ignore[assignment]
+    assert at_saceur.link_for(Lane.URGENT) is at_saceur.links[Lane.URGENT]
+    del at_saceur.links[Lane.URGENT]
+    assert at_saceur.link_for(Lane.URGENT) is at_saceur.links[Lane.ORDINARY], "a lane that is down borrows the other"
 
 
 def test_a_redial_by_the_same_dialer_replaces_the_half_open_link() -> None:
     at_genstab = channel("SACEUR")
-    at_genstab.link = FakeLink("SACEUR")  # type: ignore[assignment]
-    assert at_genstab.keeps_new_link("GENSTAB", "SACEUR")
+    at_genstab.links[Lane.ORDINARY] = FakeLink("SACEUR")  # type: ignore[assignment]
+    assert at_genstab.keeps_new_link("GENSTAB", Lane.ORDINARY, "SACEUR")
+
+
+def test_in_flight_is_split_by_lane_in_sequence_order() -> None:
+    ch = channel("GENSTAB")
+    for seq, rank in ((3, 3), (5, 0), (1, 3), (4, 1), (2, 2)):
+        ch.inflight[seq] = Dispatched(seq, "GENSTAB", seq, b"env", bytes([seq]) * 32, 0, rank)
+    assert [i.seq for i in ch.in_flight(Lane.URGENT)] == [4, 5]
+    assert [i.seq for i in ch.in_flight(Lane.ORDINARY)] == [1, 2, 3]
+    assert ch.count_in_flight(Lane.URGENT) == 2
 
 
 def test_a_receipt_settles_exactly_the_envelopes_it_names() -> None:

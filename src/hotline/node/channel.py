@@ -1,4 +1,4 @@
-"""One peer as the node sees it: keys, resume points, envelopes in flight, the live link."""
+"""One peer as the node sees it: keys, resume points, envelopes in flight, the live links."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from hotline.crypto import VerifyKey
 from hotline.envelope import Receipt
-from hotline.protocol import InboundSequence
+from hotline.protocol import InboundSequence, Lane, lane_of
 from hotline.storage import Dispatched, PeerRecord
 
 if TYPE_CHECKING:
@@ -41,14 +41,15 @@ class Channel:
     inbound: InboundSequence
     send_next: int
     backoff: Backoff
-    # Signed envelopes not yet receipted or rejected, by sequence number, oldest first.
+    # Signed envelopes not yet receipted or rejected, by sequence number.
     inflight: OrderedDict[int, Dispatched] = field(default_factory=OrderedDict)
-    link: Link | None = None
+    links: dict[Lane, Link] = field(default_factory=dict)  # the live link of each lane
     last_contact_ms: int | None = None
     rtt: float | None = None
-    work: asyncio.Event = field(default_factory=asyncio.Event)  # wakes the dispatcher
-    link_lost: asyncio.Event = field(default_factory=asyncio.Event)  # wakes the dialer
-    link_up: asyncio.Event = field(default_factory=asyncio.Event)  # set while a link is kept
+    # Wakes each lane's dispatcher, and each lane's dialer once its link is lost.
+    work: dict[Lane, asyncio.Event] = field(default_factory=lambda: {lane: asyncio.Event() for lane in Lane})
+    link_lost: dict[Lane, asyncio.Event] = field(default_factory=lambda: {lane: asyncio.Event() for lane in Lane})
+    link_up: asyncio.Event = field(default_factory=asyncio.Event)  # set while any link is kept
 
     @property
     def party(self) -> str:
@@ -74,14 +75,30 @@ class Channel:
     def inflight_by_id(self, envelope_id: bytes) -> Dispatched | None:
         return next((item for item in self.inflight.values() if item.envelope_id == envelope_id), None)
 
-    def has_link(self) -> bool:
-        return self.link is not None
+    def in_flight(self, lane: Lane) -> list[Dispatched]:
+        """The lane's unreceipted envelopes, in sequence order: the order to send them again."""
+        return sorted((item for item in self.inflight.values() if lane_of(item.rank) is lane), key=lambda i: i.seq)
 
-    def keeps_new_link(self, local: str, new_dialed_by: str) -> bool:
-        """When two links to one peer meet, both ends must keep the same one: the link dialed
+    def count_in_flight(self, lane: Lane) -> int:
+        return sum(1 for item in self.inflight.values() if lane_of(item.rank) is lane)
+
+    def has_link(self) -> bool:
+        return bool(self.links)
+
+    def link_for(self, lane: Lane) -> Link | None:
+        """The link that carries a lane's traffic: its own, or while that is down, the other."""
+        return self.links.get(lane) or self.links.get(lane.other)
+
+    def wake(self) -> None:
+        for event in self.work.values():
+            event.set()
+
+    def keeps_new_link(self, local: str, lane: Lane, new_dialed_by: str) -> bool:
+        """When two links of one lane meet, both ends must keep the same one: the link dialed
         by the party whose name sorts first. Without an existing link, the new one is kept; and
         a new link from the same dialer replaces the old (the dialer only redials once it has
         given the old one up, so the old one is half-open at our end)."""
-        if self.link is None or self.link.dialed_by == new_dialed_by:
+        current = self.links.get(lane)
+        if current is None or current.dialed_by == new_dialed_by:
             return True
         return new_dialed_by == min(local, self.party)

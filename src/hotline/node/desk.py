@@ -15,6 +15,7 @@ from hotline.envelope import DEFAULT_MARKING, FieldError, Precedence, cbor, seri
 from hotline.envelope.model import MARKING_PATTERN
 from hotline.errors import AcknowledgeError, HotlineError, NotFoundError
 from hotline.forms import FORMS, prepare_body, validate_body
+from hotline.protocol import Lane, lane_of
 from hotline.storage import Draft, InboxRow, OutboxRow, Queued, Store
 from hotline.watch import Alert
 
@@ -114,8 +115,8 @@ class OperatorDesk:
                 await self._check_reply(request)
         queued = await self.store.enqueue(drafts)
         self.watchkeeper.queued(queued)
-        for party in {q.draft.peer for q in queued}:
-            self.channels[party].work.set()
+        for party, lane in {(q.draft.peer, lane_of(Precedence(q.draft.precedence).rank)) for q in queued}:
+            self.channels[party].work[lane].set()
         return queued
 
     async def _check_reply(self, request: SendRequest) -> None:
@@ -199,18 +200,19 @@ class OperatorDesk:
     async def status(self) -> list[dict[str, Any]]:
         result = []
         for party, channel in sorted(self.channels.items()):
-            link = channel.link
             result.append(
                 {
                     "peer": party,
-                    "connected": link is not None,
-                    "dialed_by": link.dialed_by if link else None,
+                    "connected": channel.has_link(),  # traffic can flow (a lane lends its traffic to the other)
+                    "lanes": {lane.value: lane in channel.links for lane in Lane},
+                    "dialed_by": {lane.value: link.dialed_by for lane, link in channel.links.items()},
                     "last_contact_ms": channel.last_contact_ms,
                     "rtt_ms": None if channel.rtt is None else round(channel.rtt * 1000, 3),
                     "queue_depth": await self.store.queue_depth(party),
                     "in_flight": len(channel.inflight),
                     "next_seq_out": channel.send_next,
                     "next_seq_in": channel.inbound.next_seq,
+                    "missing_in": channel.inbound.missing,  # numbers passed by the urgent lane, still to come
                     "link_test": await self.watchkeeper.link_test_status(party, wall_ms()),
                 }
             )

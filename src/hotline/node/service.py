@@ -21,10 +21,15 @@ evidence and answered with a signed rejection.
 node numbers transcript entries as it calls and awaits durability later. All of this runs on
 one event loop; nothing here needs a lock.
 
-*Links.* Each side dials every peer and accepts connections; when two links to one peer meet,
-both ends keep the one dialed by the party whose name sorts first (``Channel.keeps_new_link``).
-On every new link, everything unreceipted is sent again; the receiver's duplicate rule makes
-that safe.
+*Links and lanes.* Each channel has two lanes, each its own TLS connection (ALPN names the
+lane): FLASH and IMMEDIATE travel on the urgent lane, the rest on the ordinary lane, so that an
+urgent envelope never waits on the wire, or in the receiver's reading, behind ordinary ones
+(``protocol/lanes.py``). Each side dials every peer on both lanes and accepts connections; when
+two links of one lane meet, both ends keep the one dialed by the party whose name sorts first
+(``Channel.keeps_new_link``). On every new link, everything unreceipted of its lane is sent
+again (and of the other lane too, while that one is down); the receiver's duplicate rule makes
+that safe. Both lanes share the channel's one sequence, so numbers arrive out of order across
+lanes, and the receiver accepts them so (``protocol/sequence.py``).
 
 *Acknowledgement.* A person acknowledges a received message; the acknowledgement travels back
 as an envelope of its own (kind ``ack``, replying to the message), stored and queued in one
@@ -33,8 +38,10 @@ person has yet to acknowledge in a ``Watch`` (pure), which says what alert stand
 it next changes; a timer here announces each new stage. Link tests are answered by the
 machine in the same transaction that stores them.
 
-*Urgent traffic.* FLASH and IMMEDIATE messages may exceed the window by ``URGENT_ALLOWANCE``,
-so they are signed and sent at once even when ROUTINE traffic fills the window.
+*Urgent traffic.* Each lane has its own dispatcher. The urgent one signs FLASH and IMMEDIATE
+messages as soon as they are queued, up to ``URGENT_ALLOWANCE`` unreceipted, whatever the
+ordinary lane has in flight; the ordinary dispatcher holds back while an urgent envelope is
+on its way, so that the peer's processor is not handed more ordinary work in the meantime.
 
 *Operators.* What the API asks of a node (queue, look up, acknowledge, report) and the checks a
 message passes before it is queued are in ``desk.py``, which ``Node`` inherits.
@@ -46,7 +53,6 @@ trusted, and a restart recovers them from what was durably stored.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import os
 import ssl
 import time
@@ -74,7 +80,16 @@ from hotline.node.desk import Message, OperatorDesk, SendError, SendRequest, wal
 from hotline.node.link import Link
 from hotline.node.tls import tls_context
 from hotline.node.watchkeeper import Watchkeeper, acknowledgement_in
-from hotline.protocol import InboundSequence, PeerSession
+from hotline.protocol import (
+    PROTOCOL_VERSION,
+    REACH,
+    URGENT_RANK,
+    FrameType,
+    InboundSequence,
+    Lane,
+    PeerSession,
+    encode_frame,
+)
 from hotline.protocol import events as ev
 from hotline.storage import (
     ChannelState,
@@ -89,8 +104,8 @@ from hotline.storage import (
 log = structlog.get_logger("hotline.node")
 __all__ = ["Message", "Node", "SendError", "SendRequest", "wall_ms"]  # the desk's, for callers of the node
 HANDSHAKE_TIMEOUT = 10.0
-URGENT_ALLOWANCE = 64  # FLASH and IMMEDIATE envelopes allowed in flight beyond the window
-URGENT_RANK = Precedence.IMMEDIATE.rank
+URGENT_ALLOWANCE = 64  # FLASH and IMMEDIATE envelopes allowed in flight, beside the window
+LANE_RANKS = {Lane.URGENT: (0, URGENT_RANK), Lane.ORDINARY: (URGENT_RANK + 1, len(Precedence) - 1)}
 # Envelopes signed per dispatch at most: a FLASH that arrives while a batch is being signed waits
 # for that batch only (signing 512 takes ~40 ms here; 64, ~5 ms).
 DISPATCH_BATCH = 64
@@ -98,6 +113,8 @@ DISPATCH_BATCH = 64
 
 class Node(OperatorDesk):
     def __init__(self, config: NodeConfig, store: Store) -> None:
+        if config.timers.window + URGENT_ALLOWANCE >= REACH:
+            raise ConfigError(f"window {config.timers.window} is too large: at most {REACH - URGENT_ALLOWANCE - 1}")
         self.config = config
         self.store = store
         self.party = config.party
@@ -107,7 +124,7 @@ class Node(OperatorDesk):
         self._tasks: set[asyncio.Task[Any]] = set()
         self._server: asyncio.Server | None = None
         self._server_ctx: ssl.SSLContext | None = None
-        self._client_ctx: ssl.SSLContext | None = None
+        self._client_ctx: dict[Lane, ssl.SSLContext] = {}
         self._dispatch_waiters: dict[int, list[asyncio.Future[None]]] = {}  # by message number
         # Per peer: envelopes accepted but not yet stored, and the link they came on. Keyed by
         # peer, not link, so that whatever the tie-break does they are stored in sequence order.
@@ -125,7 +142,10 @@ class Node(OperatorDesk):
         cert, key = self.config.tls_files()
         peers = await self.store.peers()
         self._server_ctx = tls_context(True, cert, key, [p.tls_cert for p in peers])
-        self._client_ctx = tls_context(False, cert, key, [p.tls_cert for p in peers])
+        self._server_ctx.set_alpn_protocols([lane.alpn for lane in Lane])
+        for lane in Lane:
+            self._client_ctx[lane] = tls_context(False, cert, key, [p.tls_cert for p in peers])
+            self._client_ctx[lane].set_alpn_protocols([lane.alpn])
         for peer in peers:
             await self._open_channel(peer)
         await self.watchkeeper.start()
@@ -149,18 +169,19 @@ class Node(OperatorDesk):
         channel = Channel(
             peer=peer,
             key=VerifyKey(peer.sign_key),
-            inbound=InboundSequence(state.recv_next),
+            inbound=InboundSequence(state.recv_next, state.recv_ahead),
             send_next=state.send_next,
             backoff=Backoff(self.config.timers.backoff_min, self.config.timers.backoff_max),
         )
         for item in unreceipted:
             channel.inflight[item.seq] = item
         self.channels[peer.party] = channel
-        self._spawn(self._dial_forever(channel))
-        self._spawn(self._dispatch_forever(channel))
+        for lane in Lane:
+            self._spawn(self._dial_forever(channel, lane))
+            self._spawn(self._dispatch_forever(channel, lane))
         if self.config.watch.link_test_interval > 0:
             self._spawn(self.watchkeeper.link_tests_forever(peer.party, wall_ms))
-        channel.work.set()
+        channel.wake()
         return channel
 
     async def stop(self) -> None:
@@ -174,8 +195,8 @@ class Node(OperatorDesk):
         if self._server is not None:
             self._server.close()
         for channel in self.channels.values():
-            if channel.link is not None:
-                await channel.link.close()
+            for link in list(channel.links.values()):
+                await link.close()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -219,7 +240,7 @@ class Node(OperatorDesk):
             self._register(record, ChannelState(recv_next=1, send_next=1), [])
         else:
             existing.peer = record
-        for ctx in (self._server_ctx, self._client_ctx):
+        for ctx in (self._server_ctx, *self._client_ctx.values()):
             if ctx is not None:
                 ctx.load_verify_locations(cadata=ssl.DER_cert_to_PEM_cert(card.tls_cert))
         await self.store.add_peer(record)
@@ -236,7 +257,16 @@ class Node(OperatorDesk):
         if channel is None:
             writer.close()
             return
-        await self._serve_link(channel, reader, writer, dialed_by=channel.party)
+        ssl_object = writer.get_extra_info("ssl_object")
+        lane = Lane.from_alpn(ssl_object.selected_alpn_protocol() if ssl_object is not None else None)
+        if lane is None:
+            # A node of protocol 1 names no lane: tell it why in a frame it can read, then close.
+            log.warning("connection that named no lane refused (an older version?)", peer=channel.party)
+            detail = f"protocol {PROTOCOL_VERSION}: name a lane by ALPN ({', '.join(la.alpn for la in Lane)})"
+            writer.write(encode_frame(FrameType.ERROR, code="unsupported-protocol", detail=detail))
+            writer.close()
+            return
+        await self._serve_link(channel, lane, reader, writer, dialed_by=channel.party)
 
     def _channel_for_certificate(self, writer: asyncio.StreamWriter) -> Channel | None:
         ssl_object = writer.get_extra_info("ssl_object")
@@ -251,38 +281,40 @@ class Node(OperatorDesk):
         log.warning("connection from an unpinned key refused", pin=pin)
         return None
 
-    async def _dial_forever(self, channel: Channel) -> None:
+    async def _dial_forever(self, channel: Channel, lane: Lane) -> None:
         while not self.stopped.is_set():
-            if channel.has_link():
-                channel.link_lost.clear()
-                await channel.link_lost.wait()
+            if lane in channel.links:
+                channel.link_lost[lane].clear()
+                await channel.link_lost[lane].wait()
                 continue
             for address in channel.peer.addresses:
-                if channel.has_link():
+                if lane in channel.links:
                     break
                 host, port = parse_address(address)
                 try:
                     reader, writer = await asyncio.wait_for(
-                        asyncio.open_connection(host, port, ssl=self._client_ctx, server_hostname=host), 5.0
+                        asyncio.open_connection(host, port, ssl=self._client_ctx[lane], server_hostname=host), 5.0
                     )
                 except (OSError, TimeoutError, ssl.SSLError) as exc:
                     # The first failure after a link is lost is worth an operator's attention;
                     # the retries every few seconds after it are not.
-                    report = log.warning if channel.backoff.attempt == 0 else log.debug
+                    # Said once per outage (by the urgent lane's dialer), not every few seconds.
+                    first = channel.backoff.attempt == 0 and lane is Lane.URGENT
+                    report = log.warning if first else log.debug
                     report("cannot reach peer", peer=channel.party, address=address, error=str(exc) or "timed out")
                     continue
-                if channel.has_link():  # the peer dialed us meanwhile
+                if lane in channel.links:  # the peer dialed us meanwhile
                     writer.close()
                     break
                 if self._channel_for_certificate(writer) is not channel:
                     writer.close()
                     continue
-                await self._serve_link(channel, reader, writer, dialed_by=self.party)
-            if not channel.has_link():
+                await self._serve_link(channel, lane, reader, writer, dialed_by=self.party)
+            if lane not in channel.links:
                 await asyncio.sleep(channel.backoff.next_delay())
 
     async def _serve_link(
-        self, channel: Channel, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, dialed_by: str
+        self, channel: Channel, lane: Lane, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, dialed_by: str
     ) -> None:
         session = PeerSession(
             local=self.party,
@@ -294,16 +326,17 @@ class Node(OperatorDesk):
             heartbeat=self.config.timers.heartbeat,
             dead_after=self.config.timers.dead_after,
         )
-        link = Link(session, reader, writer, dialed_by, self._on_event, self._flush_received)
+        link = Link(session, reader, writer, dialed_by, lane, self._on_event, self._flush_received)
         try:
             await link.run()
         finally:
             self._flush_received(link)
-            if channel.link is link:
-                channel.link = None
-                channel.link_up.clear()
-                channel.link_lost.set()
-                log.info("link down", peer=channel.party)
+            if channel.links.get(lane) is link:
+                del channel.links[lane]
+                if not channel.links:
+                    channel.link_up.clear()
+                channel.link_lost[lane].set()
+                log.info("link down", peer=channel.party, lane=lane.value)
 
     # -- events from the session core --------------------------------------------------------
 
@@ -339,15 +372,19 @@ class Node(OperatorDesk):
             log.warning("peer closed the link with an error", peer=channel.party, code=event.code, detail=event.detail)
 
     def _on_opened(self, channel: Channel, link: Link, event: ev.SessionOpened) -> None:
-        if not channel.keeps_new_link(self.party, link.dialed_by):
+        lane = link.lane
+        if not channel.keeps_new_link(self.party, lane, link.dialed_by):
             self._spawn(link.close())
             return
-        if channel.link is not None:
-            self._spawn(channel.link.close())
-        channel.link = link
+        replaced = channel.links.get(lane)
+        if replaced is not None:
+            self._spawn(replaced.close())
+        channel.links[lane] = link
         channel.link_up.set()
         channel.backoff.reset()
-        log.info("link up", peer=channel.party, dialed_by=link.dialed_by, peer_expects=event.peer_recv_next)
+        log.info(
+            "link up", peer=channel.party, lane=lane.value, dialed_by=link.dialed_by, peer_expects=event.peer_recv_next
+        )
         if event.peer_recv_next > channel.send_next:
             log.critical(
                 "peer expects more than we ever sent: our store may have been rolled back",
@@ -362,10 +399,14 @@ class Node(OperatorDesk):
                 peer_sends=event.peer_send_next,
                 expected=channel.inbound.next_seq,
             )
-        link.send_envelopes([item.envelope for item in channel.inflight.values()])
-        if channel.inflight:
-            self._spawn(self.store.mark_transmitted([i.number for i in channel.inflight.values()], wall_ms()))
-        channel.work.set()
+        # Its own lane's envelopes go again, and the other lane's while that lane has no link
+        # (the urgent ones first): the peer's duplicate rule answers whatever it already holds.
+        lanes = [lane] if lane.other in channel.links else [Lane.URGENT, Lane.ORDINARY]
+        resend = [item for la in lanes for item in channel.in_flight(la)]
+        link.send_envelopes([item.envelope for item in resend])
+        if resend:
+            self._spawn(self.store.mark_transmitted([i.number for i in resend], wall_ms()))
+        channel.wake()
 
     def _take_indices(self, count: int) -> int:
         first = self._transcript_next
@@ -435,7 +476,7 @@ class Node(OperatorDesk):
         link.send_answer(receipt, True)  # if the link is gone, the peer resends and gets it
         self.watchkeeper.received(rows, result)
         if result.replies:
-            channel.work.set()
+            channel.wake()
 
     async def _answer_when_stored(self, link: Link, stored: Awaitable[None], answer: bytes, is_receipt: bool) -> None:
         await stored
@@ -517,36 +558,38 @@ class Node(OperatorDesk):
         self._wake_dispatch(channel)
 
     def _wake_dispatch(self, channel: Channel) -> None:
-        # Refill the window in batches rather than one message per receipt.
-        if len(channel.inflight) <= self.config.timers.window // 2:
-            channel.work.set()
+        # Urgent traffic goes at once; the ordinary window is refilled in batches rather than
+        # one message per receipt.
+        channel.work[Lane.URGENT].set()
+        if channel.count_in_flight(Lane.ORDINARY) <= self.config.timers.window // 2:
+            channel.work[Lane.ORDINARY].set()
 
     # -- dispatch ----------------------------------------------------------------------------
 
-    async def _dispatch_forever(self, channel: Channel) -> None:
-        window = self.config.timers.window
+    async def _dispatch_forever(self, channel: Channel, lane: Lane) -> None:
+        window = URGENT_ALLOWANCE if lane is Lane.URGENT else self.config.timers.window
+        work = channel.work[lane]
         while not self.stopped.is_set():
-            await channel.work.wait()
-            channel.work.clear()
+            await work.wait()
+            work.clear()
             # Sign nothing ahead while the peer is unreachable: sequence numbers are given in
             # precedence order at the moment of sending, so a FLASH queued during an outage
             # still overtakes the ROUTINE traffic queued before it.
-            while channel.has_link() and (urgent_room := window + URGENT_ALLOWANCE - len(channel.inflight)) > 0:
-                room = window - len(channel.inflight)
-                limit = min(room, DISPATCH_BATCH) if room > 0 else urgent_room
-                queued = await self.store.next_queued(channel.party, limit)
-                # While a FLASH or IMMEDIATE is on its way, nothing less urgent is put in front of
-                # the peer's processing; and when the window is full, only they may still leave.
-                urgent = list(itertools.takewhile(lambda q: Precedence(q.draft.precedence).rank <= URGENT_RANK, queued))
-                urgent_in_flight = any(item.rank <= URGENT_RANK for item in channel.inflight.values())
-                if room <= 0 or urgent_in_flight or urgent:
-                    # Urgent ones are signed and written on their own, before the batch behind them.
-                    queued = urgent
+            while channel.has_link() and (room := window - channel.count_in_flight(lane)) > 0:
+                if lane is Lane.ORDINARY and channel.count_in_flight(Lane.URGENT):
+                    # While a FLASH or IMMEDIATE is on its way, nothing less urgent is put in
+                    # front of the peer's processor; the urgent lane wakes us when it lands.
+                    break
+                queued = await self.store.next_queued(channel.party, min(room, DISPATCH_BATCH), LANE_RANKS[lane])
                 if not queued:
                     break
-                await self._dispatch(channel, queued)
+                await self._dispatch(channel, lane, queued)
 
-    async def _dispatch(self, channel: Channel, queued: list[Queued]) -> None:
+    async def _dispatch(self, channel: Channel, lane: Lane, queued: list[Queued]) -> None:
+        # From the first number taken to the store call, nothing here may await: the store then
+        # receives every batch in sequence order, and a crash can only lose the newest numbers,
+        # never leave a hole the peer would wait for forever. (So the batch is kept small
+        # instead of yielding in the middle of it.)
         now_ms = wall_ms()
         items = []
         for q in queued:
@@ -571,13 +614,12 @@ class Node(OperatorDesk):
                 )
             )
             channel.send_next += 1
-        link = channel.link
-        await self.store.dispatch(items, link is not None, self._take_indices(len(items)))
+        await self.store.dispatch(items, channel.has_link(), self._take_indices(len(items)))
         for item in items:
             channel.inflight[item.seq] = item
             for waiter in self._dispatch_waiters.pop(item.number, []):
                 if not waiter.done():
                     waiter.set_result(None)
-        link = channel.link  # again: the link may have changed while the commit ran
+        link = channel.link_for(lane)  # the link may have changed while the commit ran
         if link is not None and link.send_envelopes([item.envelope for item in items]):
             await link.drain()

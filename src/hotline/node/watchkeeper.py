@@ -142,7 +142,7 @@ class Watchkeeper:
         await self.node.store.acknowledge(row.envelope_id, ack, carrier)
         self.watch.settle(Side.RECEIVER, name)
         self.changed.set()
-        self.node.channels[row.peer].work.set()
+        self.node.channels[row.peer].wake()
         log.info("acknowledged", message=name, by=ack.by)
 
     # -- the clock ---------------------------------------------------------------------------

@@ -14,8 +14,8 @@ What the core guarantees to its caller:
   store. Events before the bad frame have already been handed out and stay valid. The caller
   then sends ``error_frame(exc)`` and closes.
 - Envelope events come in arrival order, already classified against the shared
-  ``InboundSequence`` (next / duplicate / gap) and, for the next one, validated against its
-  form. The caller stores ``EnvelopeReceived`` in event order.
+  ``InboundSequence`` (new / duplicate / beyond reach) and, for a new one, validated against
+  its form. The caller stores ``EnvelopeReceived`` in event order.
 - A peer silent for longer than ``dead_after`` is declared dead by ``handle_timer``.
 """
 
@@ -33,7 +33,8 @@ from hotline.protocol.frames import DEFAULT_MAX_FRAME, FrameReader, FrameType, e
 from hotline.protocol.sequence import Arrival, InboundSequence
 from hotline.protocol.state import SessionState, next_state
 
-PROTOCOL_VERSION = 1
+# 2: two lanes per channel, chosen by ALPN; numbers may arrive out of order across lanes.
+PROTOCOL_VERSION = 2
 
 # Why a field failed decides the rejection's reason code, so the sender can act on it.
 _REASONS = {
@@ -215,9 +216,12 @@ class PeerSession:
         if arrival is Arrival.DUPLICATE:
             return ev.DuplicateReceived(seq, opened)
         if arrival is Arrival.GAP:
-            detail = f"sequence {seq} skips ahead; expected {self.inbound.next_seq}"
+            detail = (
+                f"sequence {seq} is too far ahead: expected {self.inbound.next_seq},"
+                f" and at most {self.inbound.reach - 1} beyond it"
+            )
             return ev.EnvelopeRefused(opened, seq, "sequence-gap", detail, False)
-        self.inbound.advance(seq)
+        self.inbound.take(seq)
         try:
             envelope = self._valid_envelope(opened)
         except FieldError as exc:

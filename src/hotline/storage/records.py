@@ -57,8 +57,9 @@ class Dispatched:
 class ChannelState:
     """Where one channel stands, as the store proves it: the resume points of both directions."""
 
-    recv_next: int
+    recv_next: int  # the lowest number not received yet
     send_next: int
+    recv_ahead: tuple[int, ...] = ()  # numbers received above recv_next (they came by the other lane)
 
 
 @dataclass(frozen=True)

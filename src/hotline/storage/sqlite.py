@@ -20,7 +20,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from hotline.envelope import Precedence
 from hotline.errors import AcknowledgeError, RefConflictError, StoreError
+from hotline.protocol.sequence import REACH
 from hotline.storage.migrations import MIGRATIONS
 from hotline.storage.records import (
     Acknowledgement,
@@ -36,6 +38,7 @@ from hotline.storage.records import (
     StoredAnswer,
 )
 
+LOWEST_RANK = len(Precedence) - 1
 T = TypeVar("T")
 MAX_BATCH = 1024
 _STOP = object()
@@ -130,10 +133,24 @@ def list_peers(conn: sqlite3.Connection) -> list[PeerRecord]:
 
 
 def _channel_state(conn: sqlite3.Connection, peer: str) -> ChannelState:
-    (last_in,) = conn.execute("SELECT max(seq) FROM inbox WHERE peer=?", (peer,)).fetchone()
-    (last_refused,) = conn.execute("SELECT max(seq) FROM refused WHERE peer=? AND consumed=1", (peer,)).fetchone()
     (last_out,) = conn.execute("SELECT max(seq) FROM outbox WHERE peer=?", (peer,)).fetchone()
-    return ChannelState(recv_next=max(last_in or 0, last_refused or 0) + 1, send_next=(last_out or 0) + 1)
+    # A number is used once it is stored, or refused and used up. The receiver never accepts a
+    # number REACH or more beyond the lowest it lacks, so every missing one lies in the last
+    # REACH below the highest used: only those rows need reading.
+    used_seqs = (
+        "SELECT seq FROM inbox WHERE peer=:peer AND seq > :floor "
+        "UNION SELECT seq FROM refused WHERE peer=:peer AND consumed=1 AND seq > :floor"
+    )
+    (highest,) = conn.execute(f"SELECT max(seq) FROM ({used_seqs})", {"peer": peer, "floor": 0}).fetchone()
+    floor = max(0, (highest or 0) - REACH)
+    used = sorted(seq for (seq,) in conn.execute(used_seqs, {"peer": peer, "floor": floor}))
+    recv_next = floor + 1
+    for seq in used:
+        if seq != recv_next:
+            break
+        recv_next += 1
+    ahead = tuple(seq for seq in used if seq > recv_next)
+    return ChannelState(recv_next=recv_next, send_next=(last_out or 0) + 1, recv_ahead=ahead)
 
 
 def _transcript_size(conn: sqlite3.Connection) -> int:
@@ -194,11 +211,11 @@ def _enqueue(conn: sqlite3.Connection, drafts: list[Draft]) -> list[Queued]:
     return queued
 
 
-def _next_queued(conn: sqlite3.Connection, peer: str, limit: int) -> list[Queued]:
+def _next_queued(conn: sqlite3.Connection, peer: str, limit: int, ranks: tuple[int, int]) -> list[Queued]:
     rows = conn.execute(
         "SELECT num, peer, precedence, marking, kind, kind_version, body, reply_to, created_ms, ref, due_ms "
-        "FROM outbox WHERE peer=? AND seq IS NULL ORDER BY rank, num LIMIT ?",
-        (peer, limit),
+        "FROM outbox WHERE peer=? AND seq IS NULL AND rank BETWEEN ? AND ? ORDER BY rank, num LIMIT ?",
+        (peer, *ranks, limit),
     ).fetchall()
     return [Queued(r[0], Draft(*r[1:])) for r in rows]
 
@@ -555,8 +572,10 @@ class SqliteStore:
     def enqueue(self, drafts: list[Draft]) -> asyncio.Future[list[Queued]]:
         return self._call(_enqueue, drafts)
 
-    def next_queued(self, peer: str, limit: int) -> asyncio.Future[list[Queued]]:
-        return self._call(_next_queued, peer, limit)
+    def next_queued(
+        self, peer: str, limit: int, ranks: tuple[int, int] = (0, LOWEST_RANK)
+    ) -> asyncio.Future[list[Queued]]:
+        return self._call(_next_queued, peer, limit, ranks)
 
     def dispatch(self, items: list[Dispatched], transmitted: bool, first_index: int) -> asyncio.Future[None]:
         return self._call(_dispatch, items, transmitted, first_index)
