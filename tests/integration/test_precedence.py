@@ -55,5 +55,5 @@ async def test_a_flash_overtakes_routine_traffic_already_on_its_way(tmp_path: Pa
     passed = [seq for seq in order[flash_at + 1 :] if seq < int(str(flash_seq))]
     # Signed after hundreds of ROUTINE envelopes, it was stored before many of them.
     assert len(passed) >= 100, f"the FLASH (number {flash_seq}) passed only {len(passed)} earlier envelopes"
-    ordinary = [seq for seq, precedence, _ in stored if precedence == "ROUTINE"]
+    ordinary = [int(str(seq)) for seq, precedence, _ in stored if precedence == "ROUTINE"]
     assert ordinary == sorted(ordinary), "within a lane, envelopes are stored in sequence order"

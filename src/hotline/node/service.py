@@ -126,9 +126,11 @@ class Node(OperatorDesk):
         self._server_ctx: ssl.SSLContext | None = None
         self._client_ctx: dict[Lane, ssl.SSLContext] = {}
         self._dispatch_waiters: dict[int, list[asyncio.Future[None]]] = {}  # by message number
-        # Per peer: envelopes accepted but not yet stored, and the link they came on. Keyed by
-        # peer, not link, so that whatever the tie-break does they are stored in sequence order.
-        self._received: dict[str, tuple[Link, list[ev.EnvelopeReceived]]] = {}
+        # Per peer and lane: envelopes accepted but not yet stored, and the link they came on.
+        # Keyed by lane, not link, so that whatever the tie-break does a lane's envelopes are
+        # stored in sequence order; and not by peer alone, so that a FLASH is stored on its own,
+        # not together with the ordinary envelopes its lane overtook.
+        self._received: dict[tuple[str, Lane], tuple[Link, list[ev.EnvelopeReceived]]] = {}
         self.watchkeeper = Watchkeeper(self)
         self.stopped = asyncio.Event()
         self.failure: str | None = None  # why the node stopped itself, if it did
@@ -346,10 +348,11 @@ class Node(OperatorDesk):
         # Events from a link that lost the tie-break are still handled: they are authentic, and
         # the sequence tracker they advanced is shared by every link to this peer.
         if isinstance(event, ev.EnvelopeReceived):
-            pending = self._received.get(channel.party)
+            key = (channel.party, link.lane)
+            pending = self._received.get(key)
             if pending is not None and pending[0] is not link:
-                self._flush_received(link)  # another link's envelopes came first: store them first
-            batch = self._received.setdefault(channel.party, (link, []))[1]
+                self._flush_received(link)  # an earlier link of this lane: its envelopes first
+            batch = self._received.setdefault(key, (link, []))[1]
             batch.append(event)
             # A FLASH or IMMEDIATE is stored and receipted at once, not after the rest of the read.
             if len(batch) >= MAX_RECEIPT_ENTRIES or event.envelope.precedence.rank <= URGENT_RANK:
@@ -417,11 +420,11 @@ class Node(OperatorDesk):
         """Store the envelopes that arrived in one read, with one receipt naming them all.
 
         Called when a link has handed over everything it read, before any other kind of event
-        from the same peer, and when a link closes: envelopes the sequence tracker accepted must
-        be stored even if their link died, or their numbers would be lost. Whatever link calls,
-        the peer's pending envelopes are stored, so they are stored in sequence order.
+        from the same link, and when a link closes: envelopes the sequence tracker accepted must
+        be stored even if their link died, or their numbers would be lost. Whatever link of a
+        lane calls, the lane's pending envelopes are stored, so they are stored in order.
         """
-        pending = self._received.pop(link.peer, None)
+        pending = self._received.pop((link.peer, link.lane), None)
         if pending is None:
             return
         link, batch = pending  # the link they came on carries the receipt
