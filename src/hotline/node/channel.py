@@ -50,6 +50,7 @@ class Channel:
     work: dict[Lane, asyncio.Event] = field(default_factory=lambda: {lane: asyncio.Event() for lane in Lane})
     link_lost: dict[Lane, asyncio.Event] = field(default_factory=lambda: {lane: asyncio.Event() for lane in Lane})
     link_up: asyncio.Event = field(default_factory=asyncio.Event)  # set while any link is kept
+    urgent_busy: bool = False  # the urgent dispatcher is looking for, or signing, urgent drafts
 
     @property
     def party(self) -> str:

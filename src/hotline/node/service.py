@@ -575,18 +575,28 @@ class Node(OperatorDesk):
         while not self.stopped.is_set():
             await work.wait()
             work.clear()
+            channel.urgent_busy = lane is Lane.URGENT or channel.urgent_busy
             # Sign nothing ahead while the peer is unreachable: sequence numbers are given in
             # precedence order at the moment of sending, so a FLASH queued during an outage
             # still overtakes the ROUTINE traffic queued before it.
             while channel.has_link() and (room := window - channel.count_in_flight(lane)) > 0:
-                if lane is Lane.ORDINARY and channel.count_in_flight(Lane.URGENT):
-                    # While a FLASH or IMMEDIATE is on its way, nothing less urgent is put in
-                    # front of the peer's processor; the urgent lane wakes us when it lands.
-                    break
+                if lane is Lane.ORDINARY and self._urgent_first(channel):
+                    break  # the urgent lane wakes us when it is done
                 queued = await self.store.next_queued(channel.party, min(room, DISPATCH_BATCH), LANE_RANKS[lane])
                 if not queued:
                     break
                 await self._dispatch(channel, lane, queued)
+            if lane is Lane.URGENT:
+                channel.urgent_busy = False
+                if not channel.count_in_flight(Lane.URGENT):
+                    channel.work[Lane.ORDINARY].set()
+
+    @staticmethod
+    def _urgent_first(channel: Channel) -> bool:
+        """Whether the ordinary lane holds back: while a FLASH or IMMEDIATE may be waiting to
+        be signed, or is on its way, nothing less urgent is signed or put in front of the peer's
+        processor."""
+        return channel.urgent_busy or channel.work[Lane.URGENT].is_set() or bool(channel.count_in_flight(Lane.URGENT))
 
     async def _dispatch(self, channel: Channel, lane: Lane, queued: list[Queued]) -> None:
         # From the first number taken to the store call, nothing here may await: the store then
