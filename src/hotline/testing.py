@@ -140,10 +140,10 @@ async def check_store_conformance(store: Store) -> None:
     await second
     assert [d.seq for d in await store.unreceipted("BRAVO")] == [1, 2]
     assert await store.channel_state("BRAVO") == ChannelState(recv_next=1, send_next=3)
-    assert await store.record_receipt("BRAVO", [1], b"receipt-1", 30, 2) == 1
+    assert await store.record_receipt("BRAVO", [(1, 40)], b"receipt-1", 30, 2) == 1
     assert await store.record_rejection(b"\x03" * 32, b"rejection", 32, 3)
     # Delivered only once; a repeated receipt still enters the transcript at the number given.
-    assert await store.record_receipt("BRAVO", [1], b"receipt-1", 31, 4) == 0
+    assert await store.record_receipt("BRAVO", [(1, 40)], b"receipt-1", 31, 4) == 0
     assert await store.unreceipted("BRAVO") == []
     states = {row.number: row.state for row in await store.outbox()}
     assert states == {1: "queued", 2: "delivered", 3: "rejected"}

@@ -4,7 +4,7 @@ The co-signed transcript (C2SP tlog-checkpoint, tlog-witness, tlog-proof) is bui
 functions; the store feeds them stored subtree hashes through a ``SubtreeHash`` function."""
 
 # The submodules themselves are public too (importing a name from one binds it here anyway).
-from hotline.log import checkpoint, cosignature, note, tiles, tlogproof
+from hotline.log import checkpoint, cosignature, note, tiles, tlogproof, witness
 from hotline.log.checkpoint import (
     MAX_TREE_SIZE,
     Checkpoint,
@@ -82,6 +82,7 @@ from hotline.log.tlogproof import (
     verify_tlog_proof,
     verify_tlog_proof_hash,
 )
+from hotline.log.witness import Held, Inclusion, Offer, Refusal, judge, log_origin, witness_name
 
 __all__ = [
     "ALG_COSIGNATURE_V1",
@@ -99,11 +100,15 @@ __all__ = [
     "CosignatureVerifier",
     "Ed25519Signer",
     "Ed25519Verifier",
+    "Held",
+    "Inclusion",
     "MemoryTree",
     "Note",
     "NoteError",
+    "Offer",
     "OpenedNote",
     "ProofError",
+    "Refusal",
     "Signature",
     "Signer",
     "SubtreeHash",
@@ -125,8 +130,10 @@ __all__ = [
     "entries_path",
     "entry_bundle_for",
     "inclusion_proof",
+    "judge",
     "key_id",
     "leaf_hash",
+    "log_origin",
     "merkle_root",
     "node_hash",
     "note",
@@ -154,4 +161,6 @@ __all__ = [
     "verify_inclusion",
     "verify_tlog_proof",
     "verify_tlog_proof_hash",
+    "witness",
+    "witness_name",
 ]

@@ -527,8 +527,10 @@ class Node(OperatorDesk):
         for seq in conflicting:
             log.critical("peer receipted a different envelope under our sequence number", peer=channel.party, seq=seq)
         if delivered:
+            positions = {entry.seq: entry.index for entry in event.receipt.entries}
+            settled = [(seq, positions[seq]) for seq in delivered]
             self._spawn(
-                self.store.record_receipt(channel.party, delivered, event.opened.raw, wall_ms(), self._take_indices(1))
+                self.store.record_receipt(channel.party, settled, event.opened.raw, wall_ms(), self._take_indices(1))
             )
             self._wake_dispatch(channel)
 

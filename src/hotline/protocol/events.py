@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hotline.envelope import Envelope, Opened, Receipt, Rejection
+from hotline.log.witness import Offer
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,33 @@ class PeerClosed:
     detail: str
 
 
+@dataclass(frozen=True)
+class CheckpointOffered:
+    """The peer offers its log's new checkpoint for us to witness (not yet judged)."""
+
+    offer: Offer
+
+
+@dataclass(frozen=True)
+class CosignatureReceived:
+    """The peer cosigned our checkpoint of ``size`` (not yet verified)."""
+
+    size: int
+    line: str
+
+
+@dataclass(frozen=True)
+class CheckpointRefused:
+    """The peer will not cosign our checkpoint of ``size``. ``equivocation``: it says our log
+    contradicts what it cosigned before; ``held_size``: the size it did cosign, to resume from."""
+
+    size: int
+    reason: str
+    detail: str
+    equivocation: bool
+    held_size: int | None
+
+
 Event = (
     SessionOpened
     | EnvelopeReceived
@@ -81,4 +109,7 @@ Event = (
     | RejectionReceived
     | RoundTrip
     | PeerClosed
+    | CheckpointOffered
+    | CosignatureReceived
+    | CheckpointRefused
 )

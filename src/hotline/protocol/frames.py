@@ -25,6 +25,9 @@ class FrameType(enum.StrEnum):
     PING = "ping"  # heartbeat; also measures the round trip
     PONG = "pong"  # heartbeat answer
     ERROR = "error"  # the sender found a protocol violation and is closing
+    CHECKPOINT = "cp"  # our log's new signed checkpoint, offered to a witness (with its proofs)
+    COSIGNATURE = "cosig"  # a witness's cosignature on the log's checkpoint
+    CHECKPOINT_REFUSED = "cpno"  # a witness will not cosign, and why
 
 
 def encode_frame(kind: FrameType, max_frame: int = DEFAULT_MAX_FRAME, **fields: Any) -> bytes:

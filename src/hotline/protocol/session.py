@@ -21,6 +21,7 @@ What the core guarantees to its caller:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from hotline.crypto.keys import VerifyKey
@@ -28,6 +29,8 @@ from hotline.envelope import Envelope, FieldError, Opened, Receipt, Rejection, o
 from hotline.envelope.model import MAX_SEQ
 from hotline.errors import EncodingError, LocalProtocolError, RemoteProtocolError, SignatureError
 from hotline.forms import validate_body
+from hotline.log.merkle import HASH_SIZE
+from hotline.log.witness import Inclusion, Offer, Refusal
 from hotline.protocol import events as ev
 from hotline.protocol.frames import DEFAULT_MAX_FRAME, FrameReader, FrameType, encode_frame
 from hotline.protocol.sequence import Arrival, InboundSequence
@@ -102,6 +105,32 @@ class PeerSession:
     def send_rejection(self, signed: bytes, now: float) -> None:
         self._traffic(FrameType.REJECTION, signed, now)
 
+    def send_checkpoint(self, offer: Offer, now: float) -> None:
+        incl = [[i.index, i.envelope_id, list(i.hashes)] for i in offer.inclusions]
+        self._witnessing(
+            FrameType.CHECKPOINT, now, note=offer.note, old=offer.old_size, proof=list(offer.consistency), incl=incl
+        )
+
+    def send_cosignature(self, size: int, line: str, now: float) -> None:
+        self._witnessing(FrameType.COSIGNATURE, now, size=size, line=line)
+
+    def send_checkpoint_refusal(self, size: int, refusal: Refusal, now: float) -> None:
+        held = -1 if refusal.held_size is None else refusal.held_size
+        self._witnessing(
+            FrameType.CHECKPOINT_REFUSED,
+            now,
+            size=size,
+            reason=refusal.reason,
+            detail=refusal.detail[:500],
+            equivocation=refusal.equivocation,
+            held=held,
+        )
+
+    def _witnessing(self, kind: FrameType, now: float, **fields: Any) -> None:
+        if self.state is not SessionState.OPEN:
+            raise LocalProtocolError("not-open", f"cannot send {kind.value} in state {self.state.value}")
+        self._frame(kind, now, **fields)
+
     def error_frame(self, error: RemoteProtocolError) -> bytes:
         """Tell the peer what it did wrong, and close: the last bytes of the session."""
         self.state = SessionState.CLOSED
@@ -165,6 +194,8 @@ class PeerSession:
             return None if sent is None else ev.RoundTrip(now - sent)
         if kind is FrameType.ERROR:
             return ev.PeerClosed(str(frame.get("code", "?"))[:64], str(frame.get("detail", ""))[:500])
+        if kind in _WITNESSING:
+            return _WITNESSING[kind](frame)
         obj = frame.get("obj")
         if not isinstance(obj, bytes):
             raise RemoteProtocolError("malformed-frame", f"a {kind.value} frame carries 'obj' bytes")
@@ -256,6 +287,54 @@ class PeerSession:
             self._ping_counter += 1
             self._pings = {self._ping_counter: now}  # only the latest ping is worth timing
             self._frame(FrameType.PING, now, n=self._ping_counter)
+
+
+def _checkpoint_offered(frame: dict[str, Any]) -> ev.CheckpointOffered:
+    note, proof, incl = frame.get("note"), frame.get("proof"), frame.get("incl")
+    if not isinstance(note, str) or not isinstance(proof, list) or not isinstance(incl, list):
+        raise RemoteProtocolError("malformed-frame", "a cp frame carries 'note' text, 'proof' and 'incl' lists")
+    inclusions = []
+    for item in incl:
+        if not (
+            isinstance(item, list) and len(item) == 3 and isinstance(item[0], int) and not isinstance(item[0], bool)
+        ):
+            raise RemoteProtocolError("malformed-frame", "each 'incl' item is [index, envelope id, [hashes]]")
+        index, envelope_id, hashes = item
+        if index < 0 or not _hash(envelope_id) or not isinstance(hashes, list) or not all(map(_hash, hashes)):
+            raise RemoteProtocolError("malformed-frame", "an 'incl' item names a 32-byte id and 32-byte hashes")
+        inclusions.append(Inclusion(index, envelope_id, tuple(hashes)))
+    if not all(map(_hash, proof)):
+        raise RemoteProtocolError("malformed-frame", "a consistency proof is a list of 32-byte hashes")
+    return ev.CheckpointOffered(Offer(note, _int(frame, "old"), tuple(proof), tuple(inclusions)))
+
+
+def _cosignature(frame: dict[str, Any]) -> ev.CosignatureReceived:
+    line = frame.get("line")
+    if not isinstance(line, str) or len(line) > 1000:
+        raise RemoteProtocolError("malformed-frame", "a cosig frame carries a signature 'line' of text")
+    return ev.CosignatureReceived(_int(frame, "size"), line)
+
+
+def _refused(frame: dict[str, Any]) -> ev.CheckpointRefused:
+    reason, detail, equivocation, held = (frame.get(k) for k in ("reason", "detail", "equivocation", "held"))
+    if not isinstance(reason, str) or not isinstance(detail, str) or not isinstance(equivocation, bool):
+        raise RemoteProtocolError("malformed-frame", "a cpno frame carries 'reason', 'detail' and 'equivocation'")
+    if isinstance(held, bool) or not isinstance(held, int) or held < -1:
+        raise RemoteProtocolError("malformed-frame", "a cpno frame carries 'held': a size, or -1")
+    return ev.CheckpointRefused(
+        _int(frame, "size"), reason[:64], detail[:500], equivocation, None if held == -1 else held
+    )
+
+
+def _hash(value: object) -> bool:
+    return isinstance(value, bytes) and len(value) == HASH_SIZE
+
+
+_WITNESSING: dict[FrameType, Callable[[dict[str, Any]], ev.Event]] = {
+    FrameType.CHECKPOINT: _checkpoint_offered,
+    FrameType.COSIGNATURE: _cosignature,
+    FrameType.CHECKPOINT_REFUSED: _refused,
+}
 
 
 def _int(frame: dict[str, Any], name: str) -> int:

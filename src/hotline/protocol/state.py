@@ -4,7 +4,7 @@ Rules every transition obeys:
 
 1. Each side sends ``hello`` first and exactly once; nothing else is accepted before the
    peer's hello, and a second hello is a violation.
-2. Envelopes, receipts, rejections and heartbeats flow only while OPEN.
+2. Envelopes, receipts, rejections, heartbeats and witnessing flow only while OPEN.
 3. An ``error`` frame from either side ends the session: CLOSED accepts nothing.
 4. Any (state, frame) pair not in the table is a protocol violation by the peer.
 """
@@ -23,7 +23,16 @@ class SessionState(enum.Enum):
     CLOSED = "closed"  # an error was sent or received; the connection is to be dropped
 
 
-_TRAFFIC = (FrameType.ENVELOPE, FrameType.RECEIPT, FrameType.REJECTION, FrameType.PING, FrameType.PONG)
+_TRAFFIC = (
+    FrameType.ENVELOPE,
+    FrameType.RECEIPT,
+    FrameType.REJECTION,
+    FrameType.PING,
+    FrameType.PONG,
+    FrameType.CHECKPOINT,
+    FrameType.COSIGNATURE,
+    FrameType.CHECKPOINT_REFUSED,
+)
 
 TRANSITIONS: dict[tuple[SessionState, FrameType], SessionState] = {
     (SessionState.HANDSHAKE, FrameType.HELLO): SessionState.OPEN,

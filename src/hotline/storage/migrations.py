@@ -112,4 +112,50 @@ MIGRATIONS: list[str] = [
     """
     CREATE INDEX inbox_serial ON inbox (peer, num);
     """,
+    # 4: the co-signed transcript. The tree's hashes (treelog.py); our signed checkpoints and
+    # the cosignatures our peers gave them; the peers' checkpoints we cosigned; the evidence when
+    # a peer's log contradicts itself. Where each message sits in our log and in the peer's.
+    """
+    CREATE TABLE tree_hashes (
+        level INTEGER NOT NULL,             -- 0: leaf hashes; n: perfect subtrees of 2**n leaves
+        idx INTEGER NOT NULL,
+        hash BLOB NOT NULL,
+        PRIMARY KEY (level, idx)
+    ) WITHOUT ROWID;
+    CREATE TABLE checkpoints (              -- our log's signed tree heads (C2SP tlog-checkpoint)
+        size INTEGER PRIMARY KEY,
+        root BLOB NOT NULL,
+        note TEXT NOT NULL,                 -- the signed note, our signature only
+        at_ms INTEGER NOT NULL
+    );
+    CREATE TABLE cosignatures (             -- a witness's cosignature/v1 on one of our checkpoints
+        size INTEGER NOT NULL REFERENCES checkpoints (size),
+        witness TEXT NOT NULL,              -- the witness's party
+        line TEXT NOT NULL,                 -- the signature line, as it is appended to the note
+        at_ms INTEGER NOT NULL,
+        PRIMARY KEY (size, witness)
+    );
+    CREATE TABLE witnessed (                -- a peer's checkpoints that we verified and cosigned
+        peer TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        root BLOB NOT NULL,
+        note TEXT NOT NULL,
+        at_ms INTEGER NOT NULL,
+        PRIMARY KEY (peer, size)
+    );
+    CREATE TABLE equivocations (            -- a peer's log contradicted what we hold: evidence
+        id INTEGER PRIMARY KEY,
+        log TEXT NOT NULL,                  -- whose log: a peer's, or ours (a witness refused it)
+        reason TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        held TEXT,                          -- the checkpoint we held (signed note), if any
+        offered TEXT NOT NULL,              -- the checkpoint that contradicts it (signed note)
+        at_ms INTEGER NOT NULL
+    );
+    ALTER TABLE outbox ADD COLUMN log_index INTEGER;        -- our transcript entry for the envelope
+    ALTER TABLE outbox ADD COLUMN peer_log_index INTEGER;   -- the peer's, as its receipt names it
+    ALTER TABLE inbox ADD COLUMN log_index INTEGER;         -- our transcript entry (our receipt names it)
+    CREATE INDEX outbox_peer_log ON outbox (peer, peer_log_index) WHERE peer_log_index IS NOT NULL;
+    CREATE INDEX inbox_log ON inbox (peer, log_index) WHERE log_index IS NOT NULL;
+    """,
 ]

@@ -37,6 +37,7 @@ from hotline.storage.records import (
     Queued,
     StoredAnswer,
 )
+from hotline.storage.treelog import append_leaves, grow_to_transcript, tree_size
 
 LOWEST_RANK = len(Precedence) - 1
 T = TypeVar("T")
@@ -78,10 +79,24 @@ def connect(path: Path) -> sqlite3.Connection:
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA foreign_keys=ON")
         migrate(conn)
+        _grow_tree(conn)
     except sqlite3.DatabaseError as exc:
         conn.close()
         raise StoreError(f"{path} is not a hotline store, or it is damaged ({exc})") from None
     return conn
+
+
+def _grow_tree(conn: sqlite3.Connection) -> None:
+    """A store from before the transcript tree (schema 3) gets its tree on first open."""
+    if tree_size(conn) == _transcript_size(conn):
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        grow_to_transcript(conn)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
 
 
 def migrate(conn: sqlite3.Connection) -> None:
@@ -172,6 +187,7 @@ def _append_many(conn: sqlite3.Connection, first: int, entries: list[tuple[str, 
         "INSERT INTO transcript (idx, kind, obj, at_ms) VALUES (?,?,?,?)",
         [(first + offset, kind, obj, at_ms) for offset, (kind, obj, at_ms) in enumerate(entries)],
     )
+    append_leaves(conn, first, [obj for _, obj, _ in entries])
 
 
 def _enqueue(conn: sqlite3.Connection, drafts: list[Draft]) -> list[Queued]:
@@ -224,10 +240,20 @@ def _dispatch(conn: sqlite3.Connection, items: list[Dispatched], transmitted: bo
     state = "sent" if transmitted else "queued"
     before = conn.total_changes
     conn.executemany(
-        "UPDATE outbox SET seq=?, envelope=?, env_id=?, signed_ms=?, state=?, sent_ms=? WHERE num=? AND seq IS NULL",
+        "UPDATE outbox SET seq=?, envelope=?, env_id=?, signed_ms=?, state=?, sent_ms=?, log_index=? "
+        "WHERE num=? AND seq IS NULL",
         [
-            (i.seq, i.envelope, i.envelope_id, i.signed_ms, state, i.signed_ms if transmitted else None, i.number)
-            for i in items
+            (
+                i.seq,
+                i.envelope,
+                i.envelope_id,
+                i.signed_ms,
+                state,
+                i.signed_ms if transmitted else None,
+                first_index + n,
+                i.number,
+            )
+            for n, i in enumerate(items)
         ],
     )
     if conn.total_changes - before != len(items):
@@ -252,9 +278,10 @@ def _unreceipted(conn: sqlite3.Connection, peer: str) -> list[Dispatched]:
 
 
 def _record_receipt(
-    conn: sqlite3.Connection, peer: str, seqs: list[int], receipt: bytes, at_ms: int, index: int
+    conn: sqlite3.Connection, peer: str, delivered: list[tuple[int, int]], receipt: bytes, at_ms: int, index: int
 ) -> int:
-    """Mark the named envelopes delivered by ``receipt``; returns how many were not already.
+    """Mark the named envelopes (sequence number, and the peer's log index the receipt gives
+    it) delivered by ``receipt``; returns how many were not already.
 
     The receipt enters the transcript whatever it changes: it is a signed object we received,
     and the node numbered it when it called (a conditional append would leave that number
@@ -263,11 +290,11 @@ def _record_receipt(
         "INSERT INTO receipts (peer, direction, obj, at_ms) VALUES (?, 'received', ?, ?)", (peer, receipt, at_ms)
     ).lastrowid
     changed = 0
-    for seq in seqs:
+    for seq, peer_index in delivered:
         changed += conn.execute(
-            "UPDATE outbox SET receipt_id=?, delivered_ms=?, state='delivered', sent_ms=coalesce(sent_ms, ?) "
-            "WHERE peer=? AND seq=? AND receipt_id IS NULL AND rejection IS NULL",
-            (receipt_id, at_ms, at_ms, peer, seq),
+            "UPDATE outbox SET receipt_id=?, delivered_ms=?, state='delivered', sent_ms=coalesce(sent_ms, ?), "
+            "peer_log_index=? WHERE peer=? AND seq=? AND receipt_id IS NULL AND rejection IS NULL",
+            (receipt_id, at_ms, at_ms, peer_index, peer, seq),
         ).rowcount
     _append(conn, index, "receipt", receipt, at_ms)
     return changed
@@ -296,8 +323,8 @@ def _store_inbound(
     ).lastrowid
     conn.executemany(
         "INSERT INTO inbox (peer, seq, num, env_id, precedence, marking, kind, body, sent_ms, received_ms, "
-        "envelope, receipt_id, kind_version, reply_to, due_ms, acked_by, acked_ms, ack_remark, ack_auto) "
-        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        "envelope, receipt_id, kind_version, reply_to, due_ms, acked_by, acked_ms, ack_remark, ack_auto, log_index) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         [
             (
                 r.peer,
@@ -316,8 +343,9 @@ def _store_inbound(
                 r.reply_to,
                 r.due_ms,
                 *_ack_columns(r.ack),
+                first_index + n,
             )
-            for r in rows
+            for n, r in enumerate(rows)
         ],
     )
     entries = [("envelope", row.envelope, row.received_ms) for row in rows]
@@ -586,8 +614,10 @@ class SqliteStore:
     def unreceipted(self, peer: str) -> asyncio.Future[list[Dispatched]]:
         return self._call(_unreceipted, peer)
 
-    def record_receipt(self, peer: str, seqs: list[int], receipt: bytes, at_ms: int, index: int) -> asyncio.Future[int]:
-        return self._call(_record_receipt, peer, seqs, receipt, at_ms, index)
+    def record_receipt(
+        self, peer: str, delivered: list[tuple[int, int]], receipt: bytes, at_ms: int, index: int
+    ) -> asyncio.Future[int]:
+        return self._call(_record_receipt, peer, delivered, receipt, at_ms, index)
 
     def record_rejection(self, envelope_id: bytes, rejection: bytes, at_ms: int, index: int) -> asyncio.Future[bool]:
         return self._call(_record_rejection, envelope_id, rejection, at_ms, index)

@@ -1,0 +1,172 @@
+"""Witnessing a peer's transcript: when to cosign a checkpoint, and when to cry foul (pure).
+
+A node's peers witness its log, with the semantics of C2SP tlog-witness carried over the channel
+instead of HTTP. The log offers a new signed checkpoint together with a consistency proof from
+the last size this witness cosigned, and -- our addition, what makes a peer a useful witness --
+an inclusion proof for every envelope of ours that the log stored in the new part of the tree.
+The witness cosigns (cosignature/v1) only if:
+
+1. the note is signed by the log's key and names the log's origin;
+2. it does not go back: a smaller size than already cosigned is a *rollback*, another root for
+   the size already cosigned is a *fork*;
+3. the consistency proof from what we cosigned verifies (otherwise the log was *rewritten*);
+4. each envelope of ours is at the position the log says, under the new root, and every position
+   the log's receipts named to us in that range is among them with the same envelope (otherwise
+   a *receipt position holds another leaf*).
+
+Failures of 2, 3 and 4 are equivocation: the log has shown two different histories, and the two
+signed checkpoints are the portable proof of it. Anything else (a bad signature, a stale
+``old`` size, a malformed proof) is refused without accusing anyone. Origins are named
+``hotline.transcript/<PARTY>/<key>`` and witnesses ``hotline.witness/<PARTY>/<key>``, where
+``<key>`` is the first 16 hex digits of the SHA-256 of the party's Ed25519 public key: unique per
+party and per key, so a re-keyed party starts a new log.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from hotline.errors import EncodingError
+from hotline.log.checkpoint import Checkpoint
+from hotline.log.merkle import ProofError, leaf_hash, verify_consistency, verify_inclusion
+from hotline.log.note import Verifier, open_note
+
+
+def key_tag(public_key: bytes) -> str:
+    return hashlib.sha256(public_key).hexdigest()[:16]
+
+
+def log_origin(party: str, public_key: bytes) -> str:
+    """The origin line (and signing key name) of a party's transcript."""
+    return f"hotline.transcript/{party}/{key_tag(public_key)}"
+
+
+def witness_name(party: str, public_key: bytes) -> str:
+    """The key name under which a party cosigns others' checkpoints."""
+    return f"hotline.witness/{party}/{key_tag(public_key)}"
+
+
+@dataclass(frozen=True)
+class Inclusion:
+    """The log says: our envelope ``envelope_id`` is its entry ``index``; here is the proof."""
+
+    index: int
+    envelope_id: bytes
+    hashes: tuple[bytes, ...]
+
+
+@dataclass(frozen=True)
+class Offer:
+    note: str  # the signed checkpoint
+    old_size: int  # the size the log believes we cosigned last (0: none)
+    consistency: tuple[bytes, ...]
+    inclusions: tuple[Inclusion, ...]
+
+
+@dataclass(frozen=True)
+class Held:
+    """The last checkpoint of this log that we cosigned."""
+
+    size: int
+    root: bytes
+    note: str
+
+
+class Refusal(Exception):  # noqa: N818 - a verdict, not a failure of ours
+    """We do not cosign. ``equivocation`` says whether the log contradicted itself (the
+    highest alert on both sides), as opposed to an offer we merely cannot accept."""
+
+    def __init__(self, reason: str, detail: str, *, equivocation: bool = False, held_size: int | None = None) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+        self.equivocation = equivocation
+        self.held_size = held_size
+
+
+def judge(
+    offer: Offer,
+    *,
+    origin: str,
+    verifier: Verifier,
+    held: Held | None,
+    sent: Callable[[bytes], bytes | None],
+    receipted: Mapping[int, bytes],
+) -> Checkpoint:
+    """The checkpoint to cosign, or ``Refusal``.
+
+    ``sent(envelope_id)`` gives the bytes of an envelope we sent this peer (None if we did not);
+    ``receipted`` maps the log positions its receipts named for our envelopes, in the range
+    this offer extends, to the envelope ids.
+    """
+    try:
+        opened = open_note(offer.note, [verifier])
+        checkpoint = Checkpoint.parse(opened.text)
+    except EncodingError as exc:
+        raise Refusal("bad-checkpoint", f"the checkpoint does not verify under the log's key: {exc}") from None
+    if checkpoint.origin != origin:
+        raise Refusal("wrong-origin", f"the checkpoint is for {checkpoint.origin!r}, not {origin!r}")
+    held_size = 0 if held is None else held.size
+    if held is not None:
+        if checkpoint.size < held.size:
+            raise Refusal(
+                "rollback",
+                f"size {checkpoint.size} is smaller than {held.size}, which we already cosigned",
+                equivocation=True,
+            )
+        if checkpoint.size == held.size and checkpoint.root_hash != held.root:
+            raise Refusal("fork", f"a second root for size {held.size}, which we cosigned", equivocation=True)
+    if offer.old_size != held_size:
+        raise Refusal("conflict", f"we last cosigned size {held_size}, not {offer.old_size}", held_size=held_size)
+    if held is not None and held.size > 0 and checkpoint.size > held.size:
+        try:
+            verify_consistency(held.size, checkpoint.size, held.root, checkpoint.root_hash, offer.consistency)
+        except ProofError as exc:
+            raise Refusal(
+                "rewritten",
+                f"size {checkpoint.size} is not an extension of size {held.size}, which we cosigned: {exc}",
+                equivocation=True,
+            ) from None
+    _check_positions(offer.inclusions, checkpoint, held_size, sent, receipted)
+    return checkpoint
+
+
+def _check_positions(
+    inclusions: Sequence[Inclusion],
+    checkpoint: Checkpoint,
+    held_size: int,
+    sent: Callable[[bytes], bytes | None],
+    receipted: Mapping[int, bytes],
+) -> None:
+    proven: dict[int, bytes] = {}
+    for inclusion in inclusions:
+        if not held_size <= inclusion.index < checkpoint.size:
+            raise Refusal("bad-offer", f"entry {inclusion.index} is outside {held_size}..{checkpoint.size - 1}")
+        envelope = sent(inclusion.envelope_id)
+        if envelope is None:
+            raise Refusal("bad-offer", f"entry {inclusion.index} names an envelope we never sent")
+        try:
+            verify_inclusion(
+                leaf_hash(envelope), inclusion.index, checkpoint.size, inclusion.hashes, checkpoint.root_hash
+            )
+        except ProofError as exc:
+            raise Refusal(
+                "receipt-position",
+                f"entry {inclusion.index} does not hold our envelope {inclusion.envelope_id.hex()[:16]}: {exc}",
+                equivocation=True,
+            ) from None
+        proven[inclusion.index] = inclusion.envelope_id
+    for index, envelope_id in sorted(receipted.items()):
+        if not held_size <= index < checkpoint.size:
+            continue
+        if index not in proven:
+            raise Refusal("missing-inclusion", f"no proof for entry {index}, where a receipt put our envelope")
+        if proven[index] != envelope_id:
+            raise Refusal(
+                "receipt-position",
+                f"entry {index} holds envelope {proven[index].hex()[:16]}, but the receipt put"
+                f" {envelope_id.hex()[:16]} there",
+                equivocation=True,
+            )
