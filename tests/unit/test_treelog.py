@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hotline.errors import StoreError
-from hotline.log import MemoryTree, consistency_proof, inclusion_proof, leaf_hash, verify_inclusion
+from hotline.log import Frontier, MemoryTree, consistency_proof, inclusion_proof, leaf_hash, verify_inclusion
 from hotline.storage.sqlite import connect
 from hotline.storage.treelog import append_leaves, grow_to_transcript, subtree_hashes, tree_root, tree_size
 
@@ -55,3 +55,14 @@ def test_a_missing_hash_is_an_error_not_a_wrong_answer(tmp_path: Path) -> None:
     conn.execute("DELETE FROM tree_hashes WHERE level=1")
     with pytest.raises(StoreError, match=r"lacks the subtree hash \(1, 0\)"):
         tree_root(conn, 3)
+
+
+@given(st.integers(0, 300))
+def test_the_frontier_gives_every_root_in_log_space(size: int) -> None:
+    frontier, reference = Frontier(), MemoryTree()
+    for i in range(size):
+        leaf = leaf_hash(i.to_bytes(4, "big"))
+        frontier.append(leaf)
+        reference.append(leaf)
+    assert frontier.root() == reference.root()
+    assert frontier.size == size

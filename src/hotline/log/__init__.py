@@ -26,6 +26,7 @@ from hotline.log.cosignature import (
 from hotline.log.merkle import (
     EMPTY_ROOT,
     HASH_SIZE,
+    Frontier,
     MemoryTree,
     ProofError,
     SubtreeHash,
@@ -100,6 +101,7 @@ __all__ = [
     "CosignatureVerifier",
     "Ed25519Signer",
     "Ed25519Verifier",
+    "Frontier",
     "Held",
     "Inclusion",
     "MemoryTree",

@@ -37,6 +37,7 @@ from hotline.errors import EncodingError
 __all__ = [
     "EMPTY_ROOT",
     "HASH_SIZE",
+    "Frontier",
     "MemoryTree",
     "ProofError",
     "SubtreeHash",
@@ -358,3 +359,31 @@ class MemoryTree:
         if size > self.size:
             raise ValueError(f"size {size} is beyond the tree's {self.size} leaves")
         return size
+
+
+class Frontier:
+    """The root of a growing tree from O(log n) memory: the hashes of its perfect subtrees,
+    largest first. Auditing a million-entry log needs only this, not the tree."""
+
+    def __init__(self) -> None:
+        self._stack: list[tuple[int, bytes]] = []  # (leaves, hash), sizes strictly decreasing
+        self.size = 0
+
+    def append(self, leaf: bytes) -> None:
+        """Add a leaf hash."""
+        if len(leaf) != HASH_SIZE:
+            raise ValueError(f"a leaf hash is {HASH_SIZE} bytes, not {len(leaf)}")
+        count, value = 1, leaf
+        while self._stack and self._stack[-1][0] == count:
+            left_count, left = self._stack.pop()
+            count, value = left_count + count, node_hash(left, value)
+        self._stack.append((count, value))
+        self.size += 1
+
+    def root(self) -> bytes:
+        if not self._stack:
+            return EMPTY_ROOT
+        value = self._stack[-1][1]
+        for _, left in reversed(self._stack[:-1]):
+            value = node_hash(left, value)
+        return value

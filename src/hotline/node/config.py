@@ -56,6 +56,7 @@ class Timers:
     backoff_min: float = 0.2  # first reconnect delay
     backoff_max: float = 5.0  # reconnect delay cap: seconds, never minutes
     window: int = 512  # envelopes signed and unreceipted per peer at most
+    checkpoint_interval: float = 1.0  # seconds between checkpoints of our transcript, if it grew
 
 
 @dataclass(frozen=True)

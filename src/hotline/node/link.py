@@ -79,6 +79,14 @@ class Link:
         self.flush()
         return True
 
+    def send_witnessing(self, send: Callable[[PeerSession, float], None]) -> bool:
+        """Write a witnessing frame (``send(session, now)``) if the link can carry it."""
+        if not self.usable:
+            return False
+        send(self.session, time.monotonic())
+        self.flush()
+        return True
+
     async def drain(self) -> None:
         """Wait while the kernel's send buffer is full (flow control toward a slow peer)."""
         with contextlib.suppress(ConnectionError, OSError):

@@ -78,6 +78,7 @@ from hotline.node.channel import Backoff, Channel
 from hotline.node.config import NodeConfig
 from hotline.node.desk import Message, OperatorDesk, SendError, SendRequest, wall_ms
 from hotline.node.link import Link
+from hotline.node.notary import Notary
 from hotline.node.tls import tls_context
 from hotline.node.watchkeeper import Watchkeeper, acknowledgement_in
 from hotline.protocol import (
@@ -132,6 +133,7 @@ class Node(OperatorDesk):
         # not together with the ordinary envelopes its lane overtook.
         self._received: dict[tuple[str, Lane], tuple[Link, list[ev.EnvelopeReceived]]] = {}
         self.watchkeeper = Watchkeeper(self)
+        self.notary = Notary(self)
         self.stopped = asyncio.Event()
         self.failure: str | None = None  # why the node stopped itself, if it did
         self._stopping: asyncio.Future[None] | None = None
@@ -153,6 +155,8 @@ class Node(OperatorDesk):
         await self.watchkeeper.start()
         self._spawn(self.watchkeeper.announce_forever(wall_ms))
         self._spawn(self.watchkeeper.readiness_checks_forever(wall_ms))
+        if self.config.timers.checkpoint_interval > 0:
+            self._spawn(self.notary.checkpoints_forever(self.config.timers.checkpoint_interval))
         host, port = parse_address(self.config.listen)
         try:
             self._server = await asyncio.start_server(
@@ -371,6 +375,12 @@ class Node(OperatorDesk):
             self._on_rejection(channel, event)
         elif isinstance(event, ev.RoundTrip):
             channel.rtt = event.seconds
+        elif isinstance(event, ev.CheckpointOffered):
+            self._spawn(self.notary.on_offer(channel, link, event))
+        elif isinstance(event, ev.CosignatureReceived):
+            self._spawn(self.notary.on_cosignature(channel, event))
+        elif isinstance(event, ev.CheckpointRefused):
+            self._spawn(self.notary.on_refused(channel, event))
         elif isinstance(event, ev.PeerClosed):
             log.warning("peer closed the link with an error", peer=channel.party, code=event.code, detail=event.detail)
 
@@ -410,6 +420,7 @@ class Node(OperatorDesk):
         if resend:
             self._spawn(self.store.mark_transmitted([i.number for i in resend], wall_ms()))
         channel.wake()
+        self._spawn(self.notary.offer(channel))  # what it has not cosigned yet
 
     def _take_indices(self, count: int) -> int:
         first = self._transcript_next

@@ -15,6 +15,7 @@ from hotline.storage.records import (
     StoredAnswer,
 )
 from hotline.storage.sqlite import SqliteStore
+from hotline.storage.witnessing import Equivocation, Evidence, StoredCheckpoint
 
 __all__ = [
     "Acknowledgement",
@@ -22,6 +23,8 @@ __all__ = [
     "ChannelState",
     "Dispatched",
     "Draft",
+    "Equivocation",
+    "Evidence",
     "InboundStored",
     "InboxRow",
     "OutboxRow",
@@ -30,4 +33,5 @@ __all__ = [
     "SqliteStore",
     "Store",
     "StoredAnswer",
+    "StoredCheckpoint",
 ]

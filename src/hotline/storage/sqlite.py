@@ -22,7 +22,9 @@ from typing import Any, TypeVar
 
 from hotline.envelope import Precedence
 from hotline.errors import AcknowledgeError, RefConflictError, StoreError
+from hotline.log import Checkpoint, Offer, Refusal, Verifier
 from hotline.protocol.sequence import REACH
+from hotline.storage import witnessing
 from hotline.storage.migrations import MIGRATIONS
 from hotline.storage.records import (
     Acknowledgement,
@@ -680,3 +682,36 @@ class SqliteStore:
 
     def queue_depth(self, peer: str) -> asyncio.Future[int]:
         return self._call(_queue_depth, peer)
+
+    def make_checkpoint(
+        self, sign: Callable[[int, bytes], str], at_ms: int
+    ) -> asyncio.Future[witnessing.StoredCheckpoint | None]:
+        return self._call(witnessing.make_checkpoint, sign, at_ms)
+
+    def latest_checkpoint(self) -> asyncio.Future[witnessing.StoredCheckpoint | None]:
+        return self._call(witnessing.latest_checkpoint)
+
+    def checkpoint_at(self, size: int) -> asyncio.Future[witnessing.StoredCheckpoint | None]:
+        return self._call(witnessing.checkpoint_at, size)
+
+    def last_cosigned(self, witness: str) -> asyncio.Future[int]:
+        return self._call(witnessing.last_cosigned, witness)
+
+    def offer_for(self, peer: str, checkpoint: witnessing.StoredCheckpoint, old_size: int) -> asyncio.Future[Offer]:
+        return self._call(witnessing.offer_for, peer, checkpoint, old_size)
+
+    def add_cosignature(self, size: int, witness: str, line: str, at_ms: int) -> asyncio.Future[None]:
+        return self._call(witnessing.add_cosignature, size, witness, line, at_ms)
+
+    def witness_offer(
+        self, peer: str, offer: Offer, origin: str, verifier: Verifier, at_ms: int
+    ) -> asyncio.Future[Checkpoint | Refusal]:
+        return self._call(witnessing.witness_offer, peer, offer, origin, verifier, at_ms)
+
+    def record_equivocation(
+        self, log: str, reason: str, detail: str, held: str | None, offered: str, at_ms: int
+    ) -> asyncio.Future[None]:
+        return self._call(witnessing.record_equivocation, log, reason, detail, held, offered, at_ms)
+
+    def equivocations(self) -> asyncio.Future[list[witnessing.Equivocation]]:
+        return self._call(witnessing.equivocations)

@@ -1,0 +1,154 @@
+"""The transcript's keeper: signs our log's checkpoints, has peers witness them, witnesses theirs.
+
+Every second or so (``timers.checkpoint_interval``), if the log grew, a C2SP checkpoint of it is
+signed with the party's key and stored. Each peer then gets it as an offer to cosign, with a
+consistency proof from the last size that peer cosigned and the proof of where each of its
+envelopes sits (``log/witness.py`` says what a witness checks and why). A peer's offer is judged
+in the store, in the same transaction that records its outcome; a cosignature received is
+verified before it is kept. A refusal that says our log contradicts itself is recorded as
+evidence against our own log and raised as loudly as one we find in a peer's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import TYPE_CHECKING
+
+import structlog
+
+from hotline.crypto import VerifyKey
+from hotline.errors import EncodingError
+from hotline.log import (
+    Checkpoint,
+    CosignatureSigner,
+    CosignatureVerifier,
+    Ed25519Signer,
+    Ed25519Verifier,
+    Refusal,
+    Signature,
+    cosign,
+    log_origin,
+    parse_note,
+    sign_checkpoint,
+    verify_cosignature,
+    witness_name,
+)
+from hotline.protocol import Lane
+from hotline.protocol import events as ev
+from hotline.storage import StoredCheckpoint
+
+if TYPE_CHECKING:
+    from hotline.node.channel import Channel
+    from hotline.node.link import Link
+    from hotline.node.service import Node
+
+log = structlog.get_logger("hotline.transcript")
+
+
+class Notary:
+    def __init__(self, node: Node) -> None:
+        self.node = node
+        public = node.key.verify_key.raw
+        self.origin = log_origin(node.party, public)
+        self.signer = Ed25519Signer(self.origin, node.key)
+        self.cosigner = CosignatureSigner(witness_name(node.party, public), node.key)
+
+    def sign(self, size: int, root: bytes) -> str:
+        return sign_checkpoint(Checkpoint(self.origin, size, root), [self.signer])
+
+    # -- our log -----------------------------------------------------------------------------
+
+    async def checkpoints_forever(self, interval: float) -> None:
+        while not self.node.stopped.is_set():
+            await asyncio.sleep(interval)
+            await self.checkpoint_now()
+
+    async def checkpoint_now(self) -> StoredCheckpoint | None:
+        checkpoint = await self.node.store.make_checkpoint(self.sign, _now_ms())
+        if checkpoint is not None:
+            log.debug("checkpoint signed", size=checkpoint.size)
+            for channel in list(self.node.channels.values()):
+                await self.offer(channel, checkpoint)
+        return checkpoint
+
+    async def offer(self, channel: Channel, checkpoint: StoredCheckpoint | None = None, old: int | None = None) -> None:
+        """Offer ``checkpoint`` (default: our latest) to a peer to witness, if it has not cosigned it."""
+        store = self.node.store
+        checkpoint = checkpoint or await store.latest_checkpoint()
+        if checkpoint is None:
+            return
+        if old is None:
+            old = await store.last_cosigned(channel.party)
+        if old >= checkpoint.size or channel.link_for(Lane.ORDINARY) is None:
+            return
+        offer = await store.offer_for(channel.party, checkpoint, old)
+        link = channel.link_for(Lane.ORDINARY)
+        if link is not None:
+            link.send_witnessing(lambda session, now: session.send_checkpoint(offer, now))
+
+    async def on_cosignature(self, channel: Channel, event: ev.CosignatureReceived) -> None:
+        store = self.node.store
+        checkpoint = await store.checkpoint_at(event.size)
+        key = channel.peer.sign_key
+        verifier = CosignatureVerifier(witness_name(channel.party, key), VerifyKey(key))
+        if checkpoint is None:
+            log.warning("cosignature for a checkpoint we never signed", peer=channel.party, size=event.size)
+            return
+        try:
+            signature = Signature.parse_line(event.line.removesuffix("\n"))
+            verify_cosignature(Checkpoint(self.origin, checkpoint.size, checkpoint.root), signature, verifier)
+        except EncodingError as exc:
+            log.warning("cosignature refused", peer=channel.party, size=event.size, error=str(exc))
+            return
+        await store.add_cosignature(event.size, channel.party, signature.line(), _now_ms())
+        log.info("checkpoint cosigned", witness=channel.party, size=event.size)
+
+    async def on_refused(self, channel: Channel, event: ev.CheckpointRefused) -> None:
+        if event.equivocation:
+            checkpoint = await self.node.store.checkpoint_at(event.size)
+            offered = checkpoint.note if checkpoint is not None else f"(no checkpoint of size {event.size} here)\n"
+            detail = f"{channel.party} refused to cosign: {event.detail}"
+            await self.node.store.record_equivocation(self.node.party, event.reason, detail, None, offered, _now_ms())
+            log.critical(
+                "EQUIVOCATION: a witness says our transcript contradicts what it cosigned",
+                witness=channel.party,
+                reason=event.reason,
+                detail=event.detail,
+            )
+            return
+        log.warning("checkpoint not cosigned", witness=channel.party, reason=event.reason, detail=event.detail)
+        if event.reason == "conflict" and event.held_size is not None:
+            await self.offer(channel, old=event.held_size)
+
+    # -- witnessing theirs -------------------------------------------------------------------
+
+    async def on_offer(self, channel: Channel, link: Link, event: ev.CheckpointOffered) -> None:
+        key = channel.peer.sign_key
+        origin = log_origin(channel.party, key)
+        verifier = Ed25519Verifier(origin, VerifyKey(key))
+        result = await self.node.store.witness_offer(channel.party, event.offer, origin, verifier, _now_ms())
+        if isinstance(result, Checkpoint):
+            line = cosign(result, self.cosigner, int(time.time())).line()
+            link.send_witnessing(lambda session, now: session.send_cosignature(result.size, line, now))
+            return
+        size = _claimed_size(event.offer.note)
+        link.send_witnessing(lambda session, now: session.send_checkpoint_refusal(size, result, now))
+        report = log.critical if result.equivocation else log.warning
+        what = "EQUIVOCATION: a peer's transcript contradicts what we cosigned" if result.equivocation else None
+        report(what or "peer checkpoint not cosigned", peer=channel.party, reason=result.reason, detail=result.detail)
+
+
+def _claimed_size(note: str) -> int:
+    """The size a checkpoint claims, unverified: only to name it in a refusal."""
+    try:
+        return Checkpoint.parse(parse_note(note).text).size
+    except EncodingError:
+        return 0
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+__all__ = ["Notary", "Refusal"]

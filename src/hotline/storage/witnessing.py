@@ -1,0 +1,176 @@
+"""The co-signed transcript in the store: our checkpoints and their cosignatures, the peers'
+checkpoints we cosigned, and the evidence when a log contradicts itself.
+
+Every function runs inside the store's transaction (``SqliteStore._call``), so a judgement and
+what it records are one atomic step.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from hotline.errors import NotFoundError
+from hotline.log import Checkpoint, Held, Inclusion, Offer, Refusal, Verifier, consistency_proof, inclusion_proof, judge
+from hotline.storage.treelog import subtree_hashes, tree_root, tree_size
+
+
+@dataclass(frozen=True)
+class StoredCheckpoint:
+    size: int
+    root: bytes
+    note: str  # our signature only
+    at_ms: int
+    cosignatures: tuple[tuple[str, str], ...] = ()  # (witness party, signature line)
+
+    @property
+    def cosigned_note(self) -> str:
+        """The note with every witness's cosignature line appended (C2SP signed-note form)."""
+        return self.note + "".join(line for _, line in self.cosignatures)
+
+
+@dataclass(frozen=True)
+class Equivocation:
+    id: int
+    log: str
+    reason: str
+    detail: str
+    held: str | None
+    offered: str
+    at_ms: int
+
+
+@dataclass(frozen=True)
+class Evidence:
+    entry: bytes
+    index: int
+    checkpoint: StoredCheckpoint
+    hashes: tuple[bytes, ...]
+
+
+def make_checkpoint(conn: sqlite3.Connection, sign: Callable[[int, bytes], str], at_ms: int) -> StoredCheckpoint | None:
+    """Sign a checkpoint of the tree as committed so far, if it grew since the last one."""
+    size = tree_size(conn)
+    latest = latest_checkpoint(conn)
+    if size == 0 or (latest is not None and latest.size >= size):
+        return None
+    root = tree_root(conn, size)
+    note = sign(size, root)
+    conn.execute("INSERT INTO checkpoints (size, root, note, at_ms) VALUES (?,?,?,?)", (size, root, note, at_ms))
+    return StoredCheckpoint(size, root, note, at_ms)
+
+
+def _checkpoint(conn: sqlite3.Connection, row: tuple[int, bytes, str, int] | None) -> StoredCheckpoint | None:
+    if row is None:
+        return None
+    lines = conn.execute("SELECT witness, line FROM cosignatures WHERE size=? ORDER BY witness", (row[0],)).fetchall()
+    return StoredCheckpoint(row[0], bytes(row[1]), row[2], row[3], tuple((w, line) for w, line in lines))
+
+
+def latest_checkpoint(conn: sqlite3.Connection) -> StoredCheckpoint | None:
+    row = conn.execute("SELECT size, root, note, at_ms FROM checkpoints ORDER BY size DESC LIMIT 1").fetchone()
+    return _checkpoint(conn, row)
+
+
+def checkpoint_at(conn: sqlite3.Connection, size: int) -> StoredCheckpoint | None:
+    row = conn.execute("SELECT size, root, note, at_ms FROM checkpoints WHERE size=?", (size,)).fetchone()
+    return _checkpoint(conn, row)
+
+
+def checkpoints(conn: sqlite3.Connection) -> list[StoredCheckpoint]:
+    rows = conn.execute("SELECT size, root, note, at_ms FROM checkpoints ORDER BY size").fetchall()
+    return [c for c in (_checkpoint(conn, row) for row in rows) if c is not None]
+
+
+def last_cosigned(conn: sqlite3.Connection, witness: str) -> int:
+    (size,) = conn.execute("SELECT max(size) FROM cosignatures WHERE witness=?", (witness,)).fetchone()
+    return size or 0
+
+
+def offer_for(conn: sqlite3.Connection, peer: str, checkpoint: StoredCheckpoint, old_size: int) -> Offer:
+    """What we send ``peer`` to witness ``checkpoint``: the consistency proof from what it last
+    cosigned, and where each of its envelopes sits in the part of the log it has not seen."""
+    get_hash = subtree_hashes(conn)
+    size = checkpoint.size
+    proof = consistency_proof(old_size, size, get_hash) if 0 < old_size < size else []
+    rows = conn.execute(
+        "SELECT log_index, env_id FROM inbox WHERE peer=? AND log_index >= ? AND log_index < ? ORDER BY log_index",
+        (peer, old_size, size),
+    ).fetchall()
+    inclusions = tuple(Inclusion(i, bytes(e), tuple(inclusion_proof(i, size, get_hash))) for i, e in rows)
+    return Offer(checkpoint.note, old_size, tuple(proof), inclusions)
+
+
+def add_cosignature(conn: sqlite3.Connection, size: int, witness: str, line: str, at_ms: int) -> None:
+    conn.execute(
+        "INSERT OR IGNORE INTO cosignatures (size, witness, line, at_ms) VALUES (?,?,?,?)", (size, witness, line, at_ms)
+    )
+
+
+def witness_offer(
+    conn: sqlite3.Connection, peer: str, offer: Offer, origin: str, verifier: Verifier, at_ms: int
+) -> Checkpoint | Refusal:
+    """Judge a peer's checkpoint against what we hold (``log.witness.judge``) and record the
+    outcome: the checkpoint as cosigned, or the evidence of equivocation."""
+    row = conn.execute(
+        "SELECT size, root, note FROM witnessed WHERE peer=? ORDER BY size DESC LIMIT 1", (peer,)
+    ).fetchone()
+    held = None if row is None else Held(row[0], bytes(row[1]), row[2])
+    low = 0 if held is None else held.size
+    receipted = {
+        index: bytes(env_id)
+        for index, env_id in conn.execute(
+            "SELECT peer_log_index, env_id FROM outbox WHERE peer=? AND peer_log_index >= ?", (peer, low)
+        )
+    }
+
+    def sent(envelope_id: bytes) -> bytes | None:
+        found = conn.execute("SELECT envelope FROM outbox WHERE peer=? AND env_id=?", (peer, envelope_id)).fetchone()
+        return None if found is None else bytes(found[0])
+
+    try:
+        checkpoint = judge(offer, origin=origin, verifier=verifier, held=held, sent=sent, receipted=receipted)
+    except Refusal as refusal:
+        if refusal.equivocation:
+            record_equivocation(
+                conn, peer, refusal.reason, refusal.detail, held.note if held else None, offer.note, at_ms
+            )
+        return refusal
+    conn.execute(
+        "INSERT OR IGNORE INTO witnessed (peer, size, root, note, at_ms) VALUES (?,?,?,?,?)",
+        (peer, checkpoint.size, checkpoint.root_hash, offer.note, at_ms),
+    )
+    return checkpoint
+
+
+def record_equivocation(
+    conn: sqlite3.Connection, log: str, reason: str, detail: str, held: str | None, offered: str, at_ms: int
+) -> None:
+    conn.execute(
+        "INSERT INTO equivocations (log, reason, detail, held, offered, at_ms) VALUES (?,?,?,?,?,?)",
+        (log, reason, detail, held, offered, at_ms),
+    )
+
+
+def equivocations(conn: sqlite3.Connection) -> list[Equivocation]:
+    rows = conn.execute("SELECT id, log, reason, detail, held, offered, at_ms FROM equivocations ORDER BY id")
+    return [Equivocation(*row) for row in rows]
+
+
+def evidence(conn: sqlite3.Connection, index: int) -> Evidence:
+    """Entry ``index`` with its inclusion proof under the best checkpoint that covers it: the
+    newest one a witness cosigned, or else our newest."""
+    found = conn.execute("SELECT obj FROM transcript WHERE idx=?", (index,)).fetchone()
+    if found is None:
+        raise NotFoundError(f"the transcript has no entry {index}")
+    row = conn.execute(
+        "SELECT size, root, note, at_ms FROM checkpoints c WHERE size > ? "
+        "ORDER BY EXISTS (SELECT 1 FROM cosignatures s WHERE s.size = c.size) DESC, size DESC LIMIT 1",
+        (index,),
+    ).fetchone()
+    checkpoint = _checkpoint(conn, row)
+    if checkpoint is None:
+        raise NotFoundError(f"no checkpoint covers entry {index} yet; one is signed within seconds while the node runs")
+    hashes = tuple(inclusion_proof(index, checkpoint.size, subtree_hashes(conn)))
+    return Evidence(bytes(found[0]), index, checkpoint, hashes)
