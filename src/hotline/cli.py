@@ -591,13 +591,20 @@ def ack(directory: Path, message: str, remark: str | None, by: str | None, as_js
 @json_option
 def alerts(directory: Path, as_json: bool) -> None:
     """Open escalations: messages a person has yet to acknowledge, most urgent first."""
-    items = _client(directory).get("/v1/alerts")
+    client = _client(directory)
+    items = client.get("/v1/alerts")
+    equivocations = client.get("/v1/transcript")["equivocations"]
     if as_json:
-        _print_json(items)
+        _print_json(items if not equivocations else [*({"equivocation": e} for e in equivocations), *items])
         return
     _ = _words(directory)
+    for e in equivocations:  # above everything else: one side has shown two histories
+        whose = _("OUR OWN LOG") if e["ours"] else e["log"]
+        out.print(f"[bold red]{_('TRANSCRIPT EQUIVOCATION')}: {escape(whose)} — {escape(e['reason'])}[/]")
+        out.print(f"  {escape(e['detail'])} ({e['at']})")
     if not items:
-        out.print(_("No open alerts."))
+        if not equivocations:
+            out.print(_("No open alerts."))
         return
     table = _table(_, "alert", "message", "precedence", "due (UTC)", "who must ack")
     for a in items:
@@ -618,6 +625,8 @@ def _fail(message: str, code: int) -> NoReturn:
 
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI; every deliberate error becomes one line on stderr and an exit code."""
+    import hotline.cli_transcript  # noqa: F401 - registers the transcript's commands on `cli`
+
     run_cli: Callable[..., Any] = cli.main
     try:
         run_cli(args=argv, prog_name="hotline", standalone_mode=False)

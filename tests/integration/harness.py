@@ -163,6 +163,7 @@ def make_node(
     advertise: str | None = None,
     watch: dict[str, Any] | None = None,
     deadlines: dict[str, int] | None = None,
+    timers: dict[str, Any] | None = None,
 ) -> NodeProcess:
     listen = f"127.0.0.1:{free_port()}"
     config = init_node(
@@ -171,17 +172,22 @@ def make_node(
     settings = {"watch": QUIET_WATCH if watch is None else watch}
     if deadlines is not None:
         settings["deadlines"] = deadlines
+    if timers is not None:
+        settings["timers"] = timers
     configure(config.directory, settings)
     return NodeProcess(load_config(config.directory), root / f"{party.lower()}.log")
 
 
 @contextlib.asynccontextmanager
 async def paired(
-    root: Path, watch: dict[str, Any] | None = None, deadlines: dict[str, int] | None = None
+    root: Path,
+    watch: dict[str, Any] | None = None,
+    deadlines: dict[str, int] | None = None,
+    timers: dict[str, Any] | None = None,
 ) -> AsyncIterator[tuple[NodeProcess, NodeProcess]]:
     """SACEUR (English) and GENSTAB (Russian), pinned to each other, running; stopped after."""
-    a = make_node(root, "SACEUR", "en", watch=watch, deadlines=deadlines)
-    b = make_node(root, "GENSTAB", "ru", watch=watch, deadlines=deadlines)
+    a = make_node(root, "SACEUR", "en", watch=watch, deadlines=deadlines, timers=timers)
+    b = make_node(root, "GENSTAB", "ru", watch=watch, deadlines=deadlines, timers=timers)
     pin(a, b.config)
     pin(b, a.config)
     await a.start()

@@ -184,6 +184,33 @@ def create_app(node: Node, token: str) -> FastAPI:
         """Open escalations, most urgent first."""
         return [alert_item(a) for a in node.alerts()]
 
+    @app.get("/v1/transcript", dependencies=auth)
+    async def transcript() -> dict[str, Any]:
+        """Our log's latest checkpoint and who cosigned it; every equivocation on record."""
+        latest = await node.store.latest_checkpoint()
+        checkpoint = None
+        if latest is not None:
+            checkpoint = {
+                "origin": node.notary.origin,
+                "size": latest.size,
+                "signed_at": iso(latest.at_ms),
+                "cosigned_by": [witness for witness, _ in latest.cosignatures],
+                "note": latest.cosigned_note,
+            }
+        equivocations = [
+            {
+                "log": e.log,
+                "ours": e.log == node.party,
+                "reason": e.reason,
+                "detail": e.detail,
+                "at": iso(e.at_ms),
+                "held": e.held,
+                "offered": e.offered,
+            }
+            for e in await node.store.equivocations()
+        ]
+        return {"checkpoint": checkpoint, "equivocations": equivocations}
+
     @app.get("/v1/outbox", dependencies=auth)
     async def outbox(limit: Limit = 1000) -> list[dict[str, Any]]:
         return [outbox_item(r, node.party) for r in await node.store.outbox(limit)]

@@ -1,0 +1,344 @@
+"""Evidence from the co-signed transcript, for people who trust neither node: the thin I/O shell
+behind `hotline log checkpoint`, `hotline evidence`, `hotline verify`, `hotline log export` and
+`hotline log audit`.
+
+Everything here reads the store file directly, read-only, so it works whether the node runs or
+not; `verify` reads only the evidence directory. All the checking is done by the pure
+``hotline.log`` functions, which follow the C2SP specifications: what `evidence` writes is a
+standard tlog-proof, signed note and verifier keys, and `log export` writes a standard tlog-tiles
+tree, so that tools other than ours can check them.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hotline.crypto import VerifyKey
+from hotline.envelope import Envelope, open_signed
+from hotline.errors import EncodingError, HotlineError, NotFoundError, StoreError
+from hotline.log import (
+    ALG_COSIGNATURE_V1,
+    ALG_ED25519,
+    Checkpoint,
+    CosignatureVerifier,
+    Ed25519Verifier,
+    Frontier,
+    Signature,
+    TlogProof,
+    Verifier,
+    encode_bundle,
+    leaf_hash,
+    log_origin,
+    open_note,
+    parse_note,
+    parse_verifier_key,
+    tile_bytes,
+    tiles_for_size,
+    verify_cosignature,
+    verify_tlog_proof,
+    witness_name,
+)
+from hotline.storage import StoredCheckpoint
+from hotline.storage import witnessing as stored
+from hotline.storage.treelog import subtree_hashes
+
+_SERIAL = re.compile(r"([A-Z][A-Z0-9_-]*)-(\d+)")
+_ENVELOPE_ID = re.compile(r"[0-9a-f]{64}")
+
+
+class EvidenceError(HotlineError):
+    """Evidence that does not verify, or cannot be produced; the message says which and why."""
+
+
+def open_store(directory: Path) -> sqlite3.Connection:
+    path = directory / "store.db"
+    if not path.exists():
+        raise StoreError(f"{directory} holds no store (no store.db): is it a node directory?")
+    return sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+
+
+def _identity(directory: Path) -> tuple[str, bytes]:
+    from hotline.node.config import load_config
+
+    config = load_config(directory)
+    return config.party, config.signing_key().verify_key.raw
+
+
+def _peer_keys(conn: sqlite3.Connection) -> dict[str, bytes]:
+    return {party: bytes(key) for party, key in conn.execute("SELECT party, sign_key FROM peers")}
+
+
+# -- the latest checkpoint --------------------------------------------------------------------
+
+
+def latest(directory: Path) -> StoredCheckpoint:
+    conn = open_store(directory)
+    try:
+        checkpoint = stored.latest_checkpoint(conn)
+    finally:
+        conn.close()
+    if checkpoint is None:
+        raise NotFoundError("no checkpoint yet: the node signs one within seconds of its log growing")
+    return checkpoint
+
+
+# -- evidence for one message -----------------------------------------------------------------
+
+
+def write_evidence(directory: Path, message: str, out: Path) -> tuple[int, StoredCheckpoint]:
+    """Write ``entry``, ``proof.tlog-proof`` and ``keys`` for a message into ``out``."""
+    conn = open_store(directory)
+    try:
+        party, public = _identity(directory)
+        index = _log_index(conn, party, message)
+        found = stored.evidence(conn, index)
+        peers = _peer_keys(conn)
+    finally:
+        conn.close()
+    proof = TlogProof(found.index, found.hashes, found.checkpoint.cosigned_note)
+    keys = [Ed25519Verifier(log_origin(party, public), VerifyKey(public)).key_string()]
+    sender = open_signed(found.entry, "envelope").fields.get("from")
+    for witness, _ in found.checkpoint.cosignatures:
+        keys.append(CosignatureVerifier(witness_name(witness, peers[witness]), VerifyKey(peers[witness])).key_string())
+    if isinstance(sender, str) and sender in peers:  # the key that signed a received envelope
+        keys.append(Ed25519Verifier(log_origin(sender, peers[sender]), VerifyKey(peers[sender])).key_string())
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "entry").write_bytes(found.entry)
+    (out / "proof.tlog-proof").write_text(proof.encode())
+    (out / "keys").write_text("".join(f"{key}\n" for key in dict.fromkeys(keys)))
+    return index, found.checkpoint
+
+
+def _log_index(conn: sqlite3.Connection, party: str, message: str) -> int:
+    """Where a message (serial or envelope id) sits in our transcript."""
+    if _ENVELOPE_ID.fullmatch(message):
+        envelope_id = bytes.fromhex(message)
+        row = conn.execute("SELECT log_index FROM outbox WHERE env_id=?", (envelope_id,)).fetchone()
+        row = row or conn.execute("SELECT log_index FROM inbox WHERE env_id=?", (envelope_id,)).fetchone()
+    elif match := _SERIAL.fullmatch(message):
+        sender, number = match.group(1), int(match.group(2))
+        if sender == party:
+            row = conn.execute("SELECT log_index FROM outbox WHERE num=? AND seq IS NOT NULL", (number,)).fetchone()
+        else:
+            row = conn.execute(
+                "SELECT log_index FROM inbox WHERE peer=? AND num=? ORDER BY received_ms DESC LIMIT 1", (sender, number)
+            ).fetchone()
+    else:
+        raise NotFoundError(f"{message!r} is neither a serial (e.g. SACEUR-000001) nor a 64-digit envelope id")
+    if row is None:
+        raise NotFoundError(f"no signed message {message} is stored here (a queued one is not in the log yet)")
+    if row[0] is None:
+        raise NotFoundError(f"{message} was stored before this version kept log positions; see `hotline log audit`")
+    return int(row[0])
+
+
+# -- verifying evidence offline ---------------------------------------------------------------
+
+
+@dataclass
+class Verified:
+    origin: str
+    size: int
+    index: int
+    log_key: str
+    cosigned_by: list[str] = field(default_factory=list)
+    message: dict[str, object] = field(default_factory=dict)
+    envelope_signature: str = ""
+
+
+def verify_evidence(folder: Path) -> Verified:
+    """Check evidence written by `hotline evidence`, with nothing but the files in ``folder``."""
+    try:
+        entry = (folder / "entry").read_bytes()
+        proof_text = (folder / "proof.tlog-proof").read_text()
+        key_text = (folder / "keys").read_text()
+    except FileNotFoundError as exc:
+        raise EvidenceError(
+            f"missing {Path(str(exc.filename)).name}: evidence is entry, proof.tlog-proof and keys"
+        ) from None
+    except UnicodeDecodeError:
+        raise EvidenceError("proof.tlog-proof or keys is not UTF-8 text") from None
+    # One key per line, each ended by a newline; nothing else (not even another line break).
+    if not key_text.endswith("\n"):
+        raise EvidenceError("keys must end with a newline")
+    verifiers: list[Verifier] = []
+    for number, line in enumerate(key_text[:-1].split("\n"), 1):
+        try:
+            alg = parse_verifier_key(line).alg
+            if alg == ALG_ED25519:
+                verifiers.append(Ed25519Verifier.from_key_string(line))
+            elif alg == ALG_COSIGNATURE_V1:
+                verifiers.append(CosignatureVerifier.from_key_string(line))
+            else:
+                raise EvidenceError(f"keys line {number}: unknown key type {alg}")
+        except EncodingError as exc:
+            raise EvidenceError(f"keys line {number}: {exc}") from None
+    try:
+        proof = TlogProof.parse(proof_text)
+        origin = Checkpoint.parse(parse_note(proof.checkpoint).text).origin
+        log_keys = [v for v in verifiers if isinstance(v, Ed25519Verifier) and v.name == origin]
+        if not log_keys:
+            raise EvidenceError(f"keys holds no key for the log {origin}")
+        result = verify_tlog_proof(entry, proof, verifiers, origin=origin)
+    except EncodingError as exc:
+        raise EvidenceError(f"the proof does not verify: {exc}") from None
+    if origin not in result.verified_by:
+        raise EvidenceError(f"the checkpoint is not signed by the log's own key {origin}")
+    # Evidence says exactly what it claims: every signature on the checkpoint verifies under a
+    # key given, and every key given is used, so no part of it can be altered unnoticed.
+    for signature in parse_note(proof.checkpoint).signatures:
+        if signature.name not in result.verified_by:
+            raise EvidenceError(f"the checkpoint carries a signature by {signature.name} that no key given verifies")
+    unused = {v.name for v in verifiers} - set(result.verified_by)
+    verified = Verified(origin, result.checkpoint.size, result.index, origin)
+    verified.cosigned_by = [name for name in result.verified_by if name != origin]
+    sender_key = _describe_entry(entry, verifiers, verified)
+    if unused - {sender_key}:
+        raise EvidenceError(f"keys holds a key that verifies nothing here: {min(unused - {sender_key})}")
+    return verified
+
+
+def _describe_entry(entry: bytes, verifiers: list[Verifier], verified: Verified) -> str | None:
+    """Fill in which message the entry is and check its own signature; returns the name of
+    the key that verified it."""
+    try:
+        opened = open_signed(entry, "envelope")
+        envelope = Envelope.from_opened(opened)
+    except EncodingError as exc:
+        raise EvidenceError(f"the entry is in the log, but it is not a hotline envelope: {exc}") from None
+    verified.message = {
+        "serial": envelope.serial,
+        "from": envelope.sender,
+        "to": envelope.recipient,
+        "seq": envelope.seq,
+        "kind": envelope.kind,
+        "precedence": envelope.precedence.value,
+        "sent_ms": envelope.sent_ms,
+        "envelope_id": opened.id.hex(),
+    }
+    prefix = f"hotline.transcript/{envelope.sender}/"
+    sender_keys = [v for v in verifiers if isinstance(v, Ed25519Verifier) and v.name.startswith(prefix)]
+    if not sender_keys:
+        verified.envelope_signature = f"not checked: keys holds no key for {envelope.sender}"
+        return None
+    try:
+        opened.verify(sender_keys[0].key)
+    except EncodingError as exc:
+        raise EvidenceError(
+            f"the envelope's own signature does not verify under {envelope.sender}'s key: {exc}"
+        ) from None
+    verified.envelope_signature = f"signed by {envelope.sender} ({sender_keys[0].name})"
+    return sender_keys[0].name
+
+
+# -- export and audit -------------------------------------------------------------------------
+
+
+def export(directory: Path, out: Path) -> StoredCheckpoint:
+    """Write the log as C2SP tlog-tiles under ``out``: checkpoint, hash tiles, entry bundles."""
+    conn = open_store(directory)
+    try:
+        checkpoint = stored.latest_checkpoint(conn)
+        if checkpoint is None:
+            raise NotFoundError("no checkpoint yet: nothing to export")
+        get_hash = subtree_hashes(conn)
+        for tile in tiles_for_size(checkpoint.size):
+            _write(out / tile.path(), tile_bytes(tile, get_hash))
+            if tile.level == 0:
+                rows = conn.execute(
+                    "SELECT obj FROM transcript WHERE idx >= ? AND idx < ? ORDER BY idx", (tile.start, tile.end)
+                )
+                _write(out / tile.entries_path(), encode_bundle([bytes(obj) for (obj,) in rows]))
+        _write(out / "checkpoint", checkpoint.cosigned_note.encode())
+    finally:
+        conn.close()
+    return checkpoint
+
+
+def _write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+
+
+@dataclass
+class AuditReport:
+    entries: int = 0
+    checkpoints: int = 0
+    cosignatures: int = 0
+    positions: int = 0
+    problems: list[str] = field(default_factory=list)
+
+
+def audit(directory: Path) -> AuditReport:
+    """Recompute the whole tree from the stored entries and check everything stored against it."""
+    conn = open_store(directory)
+    report = AuditReport()
+    try:
+        party, public = _identity(directory)
+        origin = log_origin(party, public)
+        log_key = Ed25519Verifier(origin, VerifyKey(public))
+        peers = _peer_keys(conn)
+        wanted = {c.size: c for c in stored.checkpoints(conn)}
+        frontier = Frontier()
+        stored_leaves = conn.execute("SELECT idx, hash FROM tree_hashes WHERE level=0 ORDER BY idx")
+        for index, obj in conn.execute("SELECT idx, obj FROM transcript ORDER BY idx"):
+            if index != frontier.size:
+                report.problems.append(f"the transcript skips from entry {frontier.size} to {index}")
+                break
+            leaf = leaf_hash(bytes(obj))
+            leaf_row = next(stored_leaves, None)
+            if leaf_row is None or leaf_row[0] != index or bytes(leaf_row[1]) != leaf:
+                report.problems.append(f"entry {index}: the stored tree does not hold its hash (entry changed?)")
+            frontier.append(leaf)
+            if frontier.size in wanted:
+                _check_checkpoint(wanted.pop(frontier.size), frontier.root(), origin, log_key, peers, report)
+        report.entries = frontier.size
+        for size in sorted(wanted):
+            report.problems.append(f"checkpoint {size} is beyond the {frontier.size} entries stored (truncated?)")
+        _check_positions(conn, report)
+    finally:
+        conn.close()
+    return report
+
+
+def _check_checkpoint(
+    checkpoint: StoredCheckpoint,
+    root: bytes,
+    origin: str,
+    key: Ed25519Verifier,
+    peers: dict[str, bytes],
+    report: AuditReport,
+) -> None:
+    report.checkpoints += 1
+    if checkpoint.root != root:
+        report.problems.append(f"checkpoint {checkpoint.size}: its root is not the root of the stored entries")
+    try:
+        body = Checkpoint.parse(open_note(checkpoint.note, [key]).text)
+    except EncodingError as exc:
+        report.problems.append(f"checkpoint {checkpoint.size}: our signature does not verify: {exc}")
+        return
+    if (body.origin, body.size, body.root_hash) != (origin, checkpoint.size, checkpoint.root):
+        report.problems.append(f"checkpoint {checkpoint.size}: the signed note says something else")
+    for witness, line in checkpoint.cosignatures:
+        try:
+            verifier = CosignatureVerifier(witness_name(witness, peers[witness]), VerifyKey(peers[witness]))
+            verify_cosignature(body, Signature.parse_line(line.removesuffix("\n")), verifier)
+            report.cosignatures += 1
+        except (EncodingError, KeyError) as exc:
+            report.problems.append(f"checkpoint {checkpoint.size}: the cosignature of {witness} does not verify: {exc}")
+
+
+def _check_positions(conn: sqlite3.Connection, report: AuditReport) -> None:
+    """Each message's recorded log position holds exactly that message's envelope."""
+    for table in ("outbox", "inbox"):
+        rows = conn.execute(
+            f"SELECT m.log_index, m.envelope = t.obj FROM {table} m LEFT JOIN transcript t ON t.idx = m.log_index "
+            "WHERE m.log_index IS NOT NULL"
+        )
+        for index, same in rows:
+            report.positions += 1
+            if not same:
+                report.problems.append(f"{table} says entry {index} is its envelope, and it is not")

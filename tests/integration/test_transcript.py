@@ -1,0 +1,157 @@
+"""The co-signed transcript between two real nodes: checkpoints cosigned both ways, evidence that
+verifies offline and fails for any changed byte, and a rewritten log caught by its peer."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hotline.errors import HotlineError
+from hotline.evidence import verify_evidence
+from hotline.storage.treelog import grow_to_transcript
+from tests.integration.harness import NodeProcess, paired, wait_for
+from tests.integration.test_cli import hotline
+
+FAST = {"checkpoint_interval": 0.2}
+
+
+def query(node: NodeProcess, sql: str, *args: object) -> list[tuple[Any, ...]]:
+    conn = sqlite3.connect(node.config.store_path)
+    try:
+        return conn.execute(sql, args).fetchall()
+    finally:
+        conn.close()
+
+
+def run(node: NodeProcess | None, *args: str, expect: int = 0) -> str:
+    result = hotline(*args, directory=node.config.directory if node else None)
+    assert result.returncode == expect, result.stdout + result.stderr
+    return result.stdout + result.stderr
+
+
+@pytest.fixture
+async def pair(tmp_path: Path) -> AsyncIterator[tuple[NodeProcess, NodeProcess]]:
+    async with paired(tmp_path, timers=FAST) as nodes:
+        yield nodes
+
+
+async def exchange(a: NodeProcess, b: NodeProcess, count: int) -> None:
+    await wait_for(lambda: a.connected(b.config.party), 20, "the link to come up")
+    for i in range(count):
+        await a.api("POST", "/v1/messages", json={"to": b.config.party, "body": {"text": f"to {i}", "lang": "en"}})
+        await b.api("POST", "/v1/messages", json={"to": a.config.party, "body": {"text": f"от {i}", "lang": "ru"}})
+
+    async def all_delivered() -> bool:
+        return all(not query(n, "SELECT 1 FROM outbox WHERE state != 'delivered'") for n in (a, b))
+
+    await wait_for(all_delivered, 20, "every message to be delivered")
+
+
+async def cosigned_to_the_end(a: NodeProcess, b: NodeProcess) -> None:
+    """Each log's checkpoint of all its entries is cosigned by the other side."""
+
+    async def done() -> bool:
+        for log, witness in ((a, b), (b, a)):
+            [(size,)] = query(log, "SELECT count(*) FROM transcript")
+            if not query(log, "SELECT 1 FROM cosignatures WHERE size=? AND witness=?", size, witness.config.party):
+                return False
+        return True
+
+    await wait_for(done, 20, "both logs to be cosigned to the end")
+
+
+async def test_evidence_from_either_side_verifies_offline_and_any_changed_byte_is_refused(
+    pair: tuple[NodeProcess, NodeProcess], tmp_path: Path
+) -> None:
+    saceur, genstab = pair
+    await exchange(saceur, genstab, 4)
+    await cosigned_to_the_end(saceur, genstab)
+
+    note = run(saceur, "log", "checkpoint")
+    assert note.startswith("hotline.transcript/SACEUR/")
+    assert "— hotline.witness/GENSTAB/" in note, "the checkpoint carries GENSTAB's cosignature"
+    report = json.loads(run(genstab, "log", "checkpoint", "--json"))
+    assert report["cosigned_by"] == ["SACEUR"]
+
+    for node, message in ((saceur, "SACEUR-000002"), (genstab, "SACEUR-000002"), (genstab, "GENSTAB-000003")):
+        folder = tmp_path / f"evidence-{node.config.party}-{message}"
+        run(node, "evidence", message, "--out", str(folder))
+        shutil.copytree(folder, tmp_path / "moved", dirs_exist_ok=True)  # nothing ties it to the node
+        said = run(None, "verify", str(tmp_path / "moved"))
+        assert "VERIFIED" in said
+        assert f"message {message}" in said
+        witness = "GENSTAB" if node is saceur else "SACEUR"
+        assert f"hotline.witness/{witness}/" in said
+        sender = message.split("-")[0]
+        assert f"signed by {sender}" in said
+
+    # One byte changed anywhere in the evidence: refused, with a reason.
+    folder = tmp_path / "evidence-SACEUR-SACEUR-000002"
+    for name in ("entry", "proof.tlog-proof", "keys"):
+        original = (folder / name).read_bytes()
+        for position in range(len(original)):
+            changed = bytearray(original)
+            changed[position] ^= 0x01
+            (folder / name).write_bytes(bytes(changed))
+            with pytest.raises(HotlineError) as info:
+                verify_evidence(folder)
+            assert str(info.value), f"{name} byte {position}: refused without a reason"
+        (folder / name).write_bytes(original)
+    verify_evidence(folder)  # restored: verifies again
+    said = run(None, "verify", str(tmp_path / "nothing-here"), expect=1)
+    assert "NOT VERIFIED: missing entry" in said
+
+    export = tmp_path / "export"
+    run(saceur, "log", "export", "--out", str(export))
+    assert (export / "checkpoint").read_text() == run(saceur, "log", "checkpoint")
+    assert any(export.glob("tile/0/*"))
+    assert any(export.glob("tile/entries/*"))
+    assert "the transcript is consistent" in run(genstab, "log", "audit")
+
+
+async def test_a_rewritten_log_is_refused_by_its_witness_and_both_sides_raise_the_alarm(
+    pair: tuple[NodeProcess, NodeProcess],
+) -> None:
+    saceur, genstab = pair
+    await exchange(saceur, genstab, 3)
+    await cosigned_to_the_end(saceur, genstab)
+
+    # GENSTAB's operator rewrites history on disk: SACEUR's first envelope is replaced by another
+    # signed object, and the tree is recomputed so that the log agrees with itself again.
+    genstab.stop()
+    conn = sqlite3.connect(genstab.config.store_path)
+    [(index,)] = conn.execute("SELECT log_index FROM inbox WHERE peer='SACEUR' ORDER BY seq LIMIT 1").fetchall()
+    [(other,)] = conn.execute("SELECT obj FROM transcript WHERE kind='receipt' LIMIT 1").fetchall()
+    conn.execute("UPDATE transcript SET obj=? WHERE idx=?", (other, index))
+    conn.execute("DELETE FROM tree_hashes")
+    grow_to_transcript(conn)
+    conn.commit()
+    conn.close()
+    assert "PROBLEM" in run(genstab, "log", "audit", expect=1)  # its own audit sees it at once
+
+    await genstab.start()
+    await saceur.api("POST", "/v1/messages", json={"to": "GENSTAB", "body": {"text": "after", "lang": "en"}})
+
+    async def both_alarmed() -> bool:
+        return all(query(n, "SELECT 1 FROM equivocations") for n in (saceur, genstab))
+
+    await wait_for(both_alarmed, 20, "both sides to record the equivocation")
+    [(log, reason, held, offered)] = query(saceur, "SELECT log, reason, held, offered FROM equivocations")
+    assert (log, reason) == ("GENSTAB", "rewritten")
+    assert held.startswith("hotline.transcript/GENSTAB/")
+    assert offered.startswith("hotline.transcript/GENSTAB/")
+    assert held != offered, "both signed checkpoints are kept as evidence"
+    [(log, reason)] = query(genstab, "SELECT log, reason FROM equivocations")
+    assert (log, reason) == ("GENSTAB", "rewritten")
+    for node, whose in ((saceur, "GENSTAB"), (genstab, "НАШ СОБСТВЕННЫЙ ЖУРНАЛ")):
+        said = run(node, "alerts")
+        assert whose in said
+    [(cosigned,)] = query(genstab, "SELECT max(size) FROM cosignatures")
+    [(latest,)] = query(genstab, "SELECT max(size) FROM checkpoints")
+    assert cosigned < latest, "SACEUR cosigned nothing after the rewrite"
