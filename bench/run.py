@@ -64,6 +64,9 @@ from hotline.crypto import generate_tls_identity
 from hotline.node.config import NodeConfig, init_node, load_config
 from hotline.node.tls import tls_context
 
+sys.path.insert(0, str(Path(__file__).parent))  # run as a script: its sibling modules
+from transcript import LEAVES, measure_log
+
 # -- settings --------------------------------------------------------------------------------
 
 FSYNC_SAMPLES = 300
@@ -85,6 +88,8 @@ GOAL_LATENCY_OVER_FLOOR = 2.0
 GOAL_THROUGHPUT = 4000.0
 GOAL_RSS_MB = 150.0
 GOAL_FLASH_LOADED_OVER_UNLOADED = 2.0
+APPEND_NOTE = "64 entries per fsync'd commit, as a dispatch"
+GOAL_TRANSCRIPT_LATENCY_COST = 0.10  # latency with checkpoints and witnessing, at most 10 % more
 FLASH_UNLOADED_SAMPLES = 30
 FLASH_BACKLOG = 10_000  # ROUTINE messages queued ahead of each loaded FLASH
 FLASH_LOADED_SAMPLES = 5
@@ -427,13 +432,15 @@ def wait_until(condition: Callable[[], bool], timeout: float, what: str, interva
         time.sleep(interval)
 
 
-def make_node(root: Path, party: str) -> BenchNode:
+def make_node(root: Path, party: str, timers: dict[str, Any] | None = None) -> BenchNode:
     listen = f"127.0.0.1:{free_port()}"
     config = init_node(root / party.lower(), party, listen, f"127.0.0.1:{free_port()}")
     # Only the bench's own traffic: no automatic link tests or readiness checks during a run.
     path = config.directory / "config.toml"
     raw = tomllib.loads(path.read_text())
     raw["watch"] = {"changes": [], "link_test_interval": 0, "link_test_timeout": 60}
+    if timers is not None:
+        raw["timers"] = timers
     path.write_text(tomli_w.dumps(raw))
     return BenchNode(load_config(config.directory), root / f"{party.lower()}.log")
 
@@ -521,6 +528,23 @@ def measure_latency(sender: BenchNode, receiver: BenchNode) -> list[LatencySampl
         db.close()
         peer_db.close()
     return samples
+
+
+def latency_without_checkpoints(root: Path) -> tuple[float, float]:
+    """Latency (p50, mean) on a pair of nodes that sign no checkpoints, so witness nothing."""
+    nodes = [make_node(root, party, {"checkpoint_interval": 0}) for party in ("CHARLIE", "DELTA")]
+    pin(nodes[0], nodes[1].config)
+    pin(nodes[1], nodes[0].config)
+    try:
+        for node in nodes:
+            node.start()
+        wait_until(lambda: nodes[0].connected("DELTA"), 30.0, "the link to come up")
+        samples = [s.internal_ms for s in measure_latency(nodes[0], nodes[1])]
+    finally:
+        for node in nodes:
+            node.stop()
+            node.close()
+    return statistics.median(samples), statistics.fmean(samples)
 
 
 # -- FLASH behind a backlog ------------------------------------------------------------------
@@ -911,6 +935,15 @@ def run() -> dict[str, Any]:
             "store_read_round_trip_ms": r(store_read_ms),
         }
 
+        say(f"transcript: a log of {LEAVES:,} entries, then appends and inclusion proofs at that size")
+        log = measure_log(root)
+        results |= {k: (v if isinstance(v, int) else r(v, 1)) for k, v in log.items()}
+
+        say("latency without checkpoints or witnessing (the tree's hashes are always kept)")
+        plain_p50, plain_mean = latency_without_checkpoints(root)
+        results["latency_no_checkpoints_p50_ms"] = r(plain_p50)
+        results["latency_no_checkpoints_mean_ms"] = r(plain_mean)
+
         say("creating, pinning and starting two nodes")
         nodes = {party: make_node(root, party) for party in PARTIES}
         a, b = nodes[PARTIES[0]], nodes[PARTIES[1]]
@@ -935,6 +968,10 @@ def run() -> dict[str, Any]:
             observed = [s.observed_ms for s in samples]
             p50, p99 = statistics.median(internal), percentile(internal, 99)
             results |= {
+                # Means, not medians: the stamps are whole milliseconds, and 10 % of 3 ms is below that.
+                "latency_transcript_cost": r(
+                    statistics.fmean(internal) / results["latency_no_checkpoints_mean_ms"] - 1, 3
+                ),
                 "latency_p50_ms": r(p50),
                 "latency_p99_ms": r(p99),
                 "latency_mean_ms": r(statistics.fmean(internal)),
@@ -1157,6 +1194,25 @@ def report(res: dict[str, Any]) -> None:
         "",
         f"<= {GOAL_RSS_MB:.0f} MB: {verdict(ok)}",
     )
+    table.add_row(
+        f"transcript appends at {res['log_leaves']:,} leaves",
+        f"{res['log_appends_per_s_at_size']:,.0f} /s",
+        f"{APPEND_NOTE}; {res['log_append_commit_ms']:.2f} ms per commit vs fsync {res['fsync_commit_ms']:.3f} ms",
+        "",
+    )
+    table.add_row(
+        f"inclusion proof at {res['log_leaves']:,} leaves (p50 / p99)",
+        f"{res['log_proof_p50_us']:.0f} / {res['log_proof_p99_us']:.0f} us",
+        f"{res['log_proof_hashes']} hashes; Ed25519 verify {res['verify_us']:.0f} us; store {res['log_db_mb']:.0f} MB",
+        "",
+    )
+    cost = res["latency_transcript_cost"]
+    table.add_row(
+        "latency mean, checkpoints + witnessing on / off",
+        f"{res['latency_mean_ms']:.2f} / {res['latency_no_checkpoints_mean_ms']:.2f} ms",
+        f"{cost * 100:+.1f} %",
+        f"<= +{GOAL_TRANSCRIPT_LATENCY_COST * 100:.0f} %: {verdict(cost <= GOAL_TRANSCRIPT_LATENCY_COST)}",
+    )
     out.print(table)
     summary = [
         (
@@ -1184,6 +1240,22 @@ def report(res: dict[str, Any]) -> None:
             f"outage_flash_position {res['outage_flash_position']},"
             f" outage_flash_signed_to_delivered_ms {res['outage_flash_signed_to_delivered_ms']:.1f}"
             f" vs flash_unloaded_signed_p50_ms {res['flash_unloaded_signed_p50_ms']:.1f}"
+        ),
+    ]
+    cost = res["latency_transcript_cost"]
+    summary += [
+        (
+            f"log_appends_per_s_at_size {res['log_appends_per_s_at_size']:,.0f} at {res['log_leaves']:,} leaves"
+            f" ({APPEND_NOTE}); fsync_commit_ms {res['fsync_commit_ms']:.3f}"
+        ),
+        (
+            f"log_proof_p50_us {res['log_proof_p50_us']:.0f}, p99 {res['log_proof_p99_us']:.0f}"
+            f" at {res['log_leaves']:,} leaves; verify_us {res['verify_us']:.1f}"
+        ),
+        (
+            f"latency mean with checkpoints and witnessing {res['latency_mean_ms']:.2f} ms vs without"
+            f" {res['latency_no_checkpoints_mean_ms']:.2f} ms: {cost * 100:+.1f} %"
+            f" (goal <= {GOAL_TRANSCRIPT_LATENCY_COST * 100:.0f} %)"
         ),
     ]
     for line in summary:

@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 
 from hotline.envelope import Envelope, Receipt, open_signed
+from hotline.evidence import audit
 from tests.integration.harness import NodeProcess, Proxy, make_node, pin, wait_for
 
 MESSAGES = 1000
@@ -125,3 +126,10 @@ async def test_exactly_once_in_order_through_cuts_and_kills(tmp_path: Path) -> N
     check_inbox(a.config.store_path, "GENSTAB")
     check_outbox(a.config.store_path, b)
     check_outbox(b.config.store_path, a)
+    for node in (a, b):  # every kill -9 left the transcript's tree whole and consistent
+        report = audit(node.config.directory)
+        assert report.problems == []
+        assert report.entries > 2000
+        conn = sqlite3.connect(node.config.store_path)
+        assert conn.execute("SELECT count(*) FROM equivocations").fetchone() == (0,), "no false alarm"
+        conn.close()

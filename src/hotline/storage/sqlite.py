@@ -684,9 +684,12 @@ class SqliteStore:
         return self._call(_queue_depth, peer)
 
     def make_checkpoint(
-        self, sign: Callable[[int, bytes], str], at_ms: int
+        self, sign: Callable[[int, bytes], str], at_ms: int, step: int
     ) -> asyncio.Future[witnessing.StoredCheckpoint | None]:
-        return self._call(witnessing.make_checkpoint, sign, at_ms)
+        return self._call(witnessing.make_checkpoint, sign, at_ms, step)
+
+    def next_checkpoint(self, after: int) -> asyncio.Future[witnessing.StoredCheckpoint | None]:
+        return self._call(witnessing.next_checkpoint, after)
 
     def latest_checkpoint(self) -> asyncio.Future[witnessing.StoredCheckpoint | None]:
         return self._call(witnessing.latest_checkpoint)

@@ -49,16 +49,24 @@ class Evidence:
     hashes: tuple[bytes, ...]
 
 
-def make_checkpoint(conn: sqlite3.Connection, sign: Callable[[int, bytes], str], at_ms: int) -> StoredCheckpoint | None:
-    """Sign a checkpoint of the tree as committed so far, if it grew since the last one."""
+def make_checkpoint(
+    conn: sqlite3.Connection, sign: Callable[[int, bytes], str], at_ms: int, step: int
+) -> StoredCheckpoint | None:
+    """Sign checkpoints of the tree as committed so far, if it grew since the last one: one
+    every ``step`` entries and one at the end, so that a witness can check each in a bounded
+    offer (the tree of any earlier size is in the stored hashes). Returns the newest."""
     size = tree_size(conn)
     latest = latest_checkpoint(conn)
-    if size == 0 or (latest is not None and latest.size >= size):
-        return None
-    root = tree_root(conn, size)
-    note = sign(size, root)
-    conn.execute("INSERT INTO checkpoints (size, root, note, at_ms) VALUES (?,?,?,?)", (size, root, note, at_ms))
-    return StoredCheckpoint(size, root, note, at_ms)
+    done = 0 if latest is None else latest.size
+    newest = None
+    while done < size:
+        done = min(size, done + step)
+        root = tree_root(conn, done)
+        newest = StoredCheckpoint(done, root, sign(done, root), at_ms)
+        conn.execute(
+            "INSERT INTO checkpoints (size, root, note, at_ms) VALUES (?,?,?,?)", (done, root, newest.note, at_ms)
+        )
+    return newest
 
 
 def _checkpoint(conn: sqlite3.Connection, row: tuple[int, bytes, str, int] | None) -> StoredCheckpoint | None:
@@ -81,6 +89,14 @@ def checkpoint_at(conn: sqlite3.Connection, size: int) -> StoredCheckpoint | Non
 def checkpoints(conn: sqlite3.Connection) -> list[StoredCheckpoint]:
     rows = conn.execute("SELECT size, root, note, at_ms FROM checkpoints ORDER BY size").fetchall()
     return [c for c in (_checkpoint(conn, row) for row in rows) if c is not None]
+
+
+def next_checkpoint(conn: sqlite3.Connection, after: int) -> StoredCheckpoint | None:
+    """The first checkpoint larger than ``after``: what a witness that cosigned ``after`` sees next."""
+    row = conn.execute(
+        "SELECT size, root, note, at_ms FROM checkpoints WHERE size > ? ORDER BY size LIMIT 1", (after,)
+    ).fetchone()
+    return _checkpoint(conn, row)
 
 
 def last_cosigned(conn: sqlite3.Connection, witness: str) -> int:
