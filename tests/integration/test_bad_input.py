@@ -17,6 +17,7 @@ import pytest
 from hotline.crypto import generate_signing_key, generate_tls_identity
 from hotline.envelope import Receipt, Rejection, open_signed
 from hotline.forms import prepare_body
+from hotline.log import Checkpoint, Ed25519Signer, leaf_hash, log_origin, sign_checkpoint
 from hotline.protocol import REACH, FrameType, encode_frame
 from hotline.testing import Party, sign_envelope
 from tests.integration.harness import NodeProcess, make_node, pin
@@ -320,4 +321,42 @@ async def test_an_invalid_form_is_rejected_naming_the_field_and_kept_as_evidence
     conn.close()
     assert evidence == signed
     attack.next_seq += 1  # the rejected envelope used up its number
+    await attack.deliver_valid()
+
+
+# -- witnessing ------------------------------------------------------------------------------
+
+
+def _checkpoint_frame(note: str, leaves: bytes = b"") -> bytes:
+    return encode_frame(FrameType.CHECKPOINT, note=note, old=0, proof=[], frontier=[], leaves=leaves, ours=[])
+
+
+async def test_a_malformed_checkpoint_offer_closes_the_link(attack: Attack) -> None:
+    raw = await attack.linked()
+    raw.send(_checkpoint_frame("x", leaves=b"\x01" * 31))  # not a whole number of hashes
+    await refused_and_still_serving(attack, raw, "malformed-frame")
+
+
+async def test_a_forged_or_impossible_checkpoint_is_refused_and_nothing_is_cosigned(attack: Attack) -> None:
+    genstab = attack.party.key
+    origin = log_origin("GENSTAB", genstab.verify_key.raw)
+    leaf = leaf_hash(b"an entry")
+    honest = sign_checkpoint(Checkpoint(origin, 1, leaf), [Ed25519Signer(origin, genstab)])
+    forged = sign_checkpoint(Checkpoint(origin, 1, leaf), [Ed25519Signer(origin, generate_signing_key())])
+    wrong_root = sign_checkpoint(Checkpoint(origin, 1, b"\x07" * 32), [Ed25519Signer(origin, genstab)])
+    for note, reason in ((forged, "bad-checkpoint"), (wrong_root, "bad-offer"), (honest[:-2], "bad-checkpoint")):
+        raw = await attack.linked()
+        raw.send(_checkpoint_frame(note, leaves=leaf))
+        answer = await raw.expect(FrameType.CHECKPOINT_REFUSED)
+        assert (answer["reason"], answer["equivocation"]) == (reason, False)
+        await raw.close()
+    conn = sqlite3.connect(attack.node.config.store_path)
+    assert conn.execute("SELECT count(*) FROM witnessed").fetchone() == (0,)
+    conn.close()
+    raw = await attack.linked()  # and an honest one is cosigned
+    raw.send(_checkpoint_frame(honest, leaves=leaf))
+    cosignature = await raw.expect(FrameType.COSIGNATURE)
+    assert cosignature["size"] == 1
+    assert cosignature["line"].startswith("— hotline.witness/SACEUR/")
+    await raw.close()
     await attack.deliver_valid()

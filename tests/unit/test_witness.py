@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from hotline.crypto import generate_signing_key
-from hotline.log import Checkpoint, Ed25519Signer, MemoryTree, leaf_hash, sign_checkpoint
-from hotline.log.witness import Held, Inclusion, Offer, Refusal, judge, log_origin, witness_name
+from hotline.log import Checkpoint, Ed25519Signer, MemoryTree, leaf_hash, perfect_subtrees, sign_checkpoint
+from hotline.log.witness import Held, Offer, Refusal, judge, log_origin, witness_name
 
 KEY = generate_signing_key()
 ORIGIN = log_origin("GENSTAB", KEY.verify_key.raw)
@@ -28,15 +30,17 @@ class Log:
 
     def offer(self, old: int, size: int | None = None) -> Offer:
         size = self.tree.size if size is None else size
-        inclusions = tuple(
-            Inclusion(i, eid, tuple(self.tree.inclusion_proof(i, size)))
+        ours = tuple(
+            (i, eid)
             for i, entry in enumerate(self.entries[:size])
             if old <= i
-            for eid, ours in OURS.items()
-            if ours == entry
+            for eid, mine in OURS.items()
+            if mine == entry
         )
         proof = tuple(self.tree.consistency_proof(old, size)) if 0 < old < size else ()
-        return Offer(self.note(size), old, proof, inclusions)
+        frontier = tuple(self.tree.hash_at(level, index) for level, index in perfect_subtrees(old))
+        leaves = tuple(leaf_hash(e) for e in self.entries[old:size])
+        return Offer(self.note(size), old, proof, frontier, leaves, ours)
 
     def held(self, size: int) -> Held:
         return Held(size, self.tree.root(size), self.note(size))
@@ -74,13 +78,12 @@ def test_a_log_that_goes_back_or_forks_is_an_equivocator(case: str, reason: str)
     log = Log(entries(1, 2, 3))
     held = log.held(4)
     if case == "smaller":
-        offer = Offer(log.note(3), 4, (), ())
+        offer = replace(log.offer(0, 3), old_size=4)
     elif case == "other-root":
-        offer = Log([b"rewritten", *log.entries[1:4]]).offer(0, 4)
-        offer = Offer(offer.note, 4, (), ())
+        offer = replace(Log([b"rewritten", *log.entries[1:4]]).offer(0, 4), old_size=4, leaves=())
     else:  # entry 1 changed on disk and the tree recomputed, then the log grew on
         rewritten = Log([log.entries[0], b"changed", *log.entries[2:]])
-        offer = Offer(rewritten.note(), 4, tuple(rewritten.tree.consistency_proof(4, 5)), rewritten.offer(4).inclusions)
+        offer = rewritten.offer(4)
     with pytest.raises(Refusal) as info:
         verdict(offer, held)
     assert (info.value.reason, info.value.equivocation) == (reason, True)
@@ -88,37 +91,56 @@ def test_a_log_that_goes_back_or_forks_is_an_equivocator(case: str, reason: str)
 
 def test_a_receipt_position_that_holds_another_leaf_is_equivocation() -> None:
     log = Log(entries(1, 2))
-    # Its receipt told us envelope 2 sits at entry 3; the log proves envelope 1 at 2 and 2 at 3.
+    # Its receipt told us envelope 2 sits at entry 3; the log's leaves have envelope 1 at 2, 2 at 3.
     assert verdict(log.offer(0), None, {3: bytes([2]) * 32}).size == 4
     with pytest.raises(Refusal) as info:
         verdict(log.offer(0), None, {2: bytes([2]) * 32})
     assert (info.value.reason, info.value.equivocation) == ("receipt-position", True)
-    # A proof that our envelope sits where another leaf is fails to verify: equivocation too.
-    forged = Offer(log.note(), 0, (), (Inclusion(0, bytes([1]) * 32, tuple(log.tree.inclusion_proof(0))),))
+    # The log names our envelope at a position whose committed leaf is another: equivocation too.
     with pytest.raises(Refusal) as info:
-        verdict(forged, None)
+        verdict(replace(log.offer(0), ours=((0, bytes([1]) * 32),)), None)
     assert (info.value.reason, info.value.equivocation) == ("receipt-position", True)
+
+
+def _leaves_changed(log: Log) -> Offer:
+    offer = log.offer(0)
+    return replace(offer, leaves=(leaf_hash(b"other"), *offer.leaves[1:]))
 
 
 @pytest.mark.parametrize(
     ("make", "reason"),
     [
-        (
-            lambda log: Offer(log.note(signer=Ed25519Signer(ORIGIN, generate_signing_key())), 0, (), ()),
-            "bad-checkpoint",
-        ),
-        (lambda log: Offer(log.note().replace("\n4\n", "\n5\n"), 0, (), ()), "bad-checkpoint"),
-        (lambda log: Offer(log.offer(0).note, 2, (), ()), "conflict"),
-        (lambda log: Offer(log.offer(0).note, 0, (), ()), "missing-inclusion"),
-        (lambda log: Offer(log.note(), 0, (), (Inclusion(1, b"\x09" * 32, ()),)), "bad-offer"),
+        (lambda log: replace(log.offer(0), note=log.note(signer=FOREIGN)), "bad-checkpoint"),
+        (lambda log: replace(log.offer(0), note=log.note().replace("\n4\n", "\n5\n")), "bad-checkpoint"),
+        (lambda log: replace(log.offer(0), old_size=2), "conflict"),
+        (lambda log: replace(log.offer(0), ours=()), "missing-position"),
+        (lambda log: replace(log.offer(0), ours=((1, b"\x09" * 32),)), "bad-offer"),
+        (_leaves_changed, "bad-offer"),
+        (lambda log: replace(log.offer(0), leaves=log.offer(0).leaves[:-1]), "bad-offer"),
     ],
-    ids=["foreign-key", "altered-note", "stale-old-size", "withheld-proof", "not-our-envelope"],
+    ids=[
+        "foreign-key",
+        "altered-note",
+        "stale-old-size",
+        "withheld-position",
+        "not-our-envelope",
+        "leaves-not-the-root",
+        "a-leaf-short",
+    ],
 )
 def test_offers_we_cannot_accept_are_refused_without_accusation(make: object, reason: str) -> None:
     log = Log(entries(1, 2))
     with pytest.raises(Refusal) as info:
         verdict(make(log), None, {2: bytes([1]) * 32})  # type: ignore[operator]
     assert (info.value.reason, info.value.equivocation) == (reason, False)
+
+
+def test_a_wrong_old_subtree_is_refused() -> None:
+    log = Log(entries(1, 2, 3))
+    offer = log.offer(3)
+    with pytest.raises(Refusal) as info:
+        verdict(replace(offer, frontier=(offer.frontier[0], offer.frontier[0])), log.held(3))
+    assert (info.value.reason, info.value.equivocation) == ("bad-offer", False)
 
 
 def test_a_stale_old_size_tells_the_log_where_to_resume() -> None:

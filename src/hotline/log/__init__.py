@@ -35,6 +35,7 @@ from hotline.log.merkle import (
     leaf_hash,
     merkle_root,
     node_hash,
+    perfect_subtrees,
     subtree_root,
     verify_consistency,
     verify_inclusion,
@@ -83,7 +84,7 @@ from hotline.log.tlogproof import (
     verify_tlog_proof,
     verify_tlog_proof_hash,
 )
-from hotline.log.witness import Held, Inclusion, Offer, Refusal, judge, log_origin, witness_name
+from hotline.log.witness import Held, Offer, Refusal, judge, log_origin, witness_name
 
 __all__ = [
     "ALG_COSIGNATURE_V1",
@@ -103,7 +104,6 @@ __all__ = [
     "Ed25519Verifier",
     "Frontier",
     "Held",
-    "Inclusion",
     "MemoryTree",
     "Note",
     "NoteError",
@@ -146,6 +146,7 @@ __all__ = [
     "parse_note",
     "parse_tile_path",
     "parse_verifier_key",
+    "perfect_subtrees",
     "sign_checkpoint",
     "sign_note",
     "subtree_hash_from_tiles",

@@ -46,6 +46,7 @@ __all__ = [
     "leaf_hash",
     "merkle_root",
     "node_hash",
+    "perfect_subtrees",
     "subtree_root",
     "verify_consistency",
     "verify_inclusion",
@@ -369,6 +370,20 @@ class Frontier:
         self._stack: list[tuple[int, bytes]] = []  # (leaves, hash), sizes strictly decreasing
         self.size = 0
 
+    @classmethod
+    def of(cls, size: int, hashes: Sequence[bytes]) -> Frontier:
+        """The frontier of a tree of ``size`` from its perfect subtree hashes, largest first
+        (one per set bit of ``size``), as ``perfect_subtrees`` lists them."""
+        sizes = [1 << bit for bit in reversed(range(size.bit_length())) if size >> bit & 1]
+        if len(hashes) != len(sizes):
+            raise ValueError(f"a tree of size {size} has {len(sizes)} perfect subtrees at its top, not {len(hashes)}")
+        for value in hashes:
+            _check_hash("a subtree hash", value)
+        frontier = cls()
+        frontier._stack = list(zip(sizes, hashes, strict=True))
+        frontier.size = size
+        return frontier
+
     def append(self, leaf: bytes) -> None:
         """Add a leaf hash."""
         if len(leaf) != HASH_SIZE:
@@ -387,3 +402,14 @@ class Frontier:
         for _, left in reversed(self._stack[:-1]):
             value = node_hash(left, value)
         return value
+
+
+def perfect_subtrees(size: int) -> list[tuple[int, int]]:
+    """The ``(level, index)`` of the perfect subtrees a tree of ``size`` splits into at its top,
+    largest first: what a ``Frontier`` holds, and what ``Frontier.of`` takes."""
+    found, start = [], 0
+    for bit in reversed(range(size.bit_length())):
+        if size >> bit & 1:
+            found.append((bit, start >> bit))
+            start += 1 << bit
+    return found

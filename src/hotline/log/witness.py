@@ -3,16 +3,19 @@
 A node's peers witness its log, with the semantics of C2SP tlog-witness carried over the channel
 instead of HTTP. The log offers a new signed checkpoint together with a consistency proof from
 the last size this witness cosigned, and -- our addition, what makes a peer a useful witness --
-an inclusion proof for every envelope of ours that the log stored in the new part of the tree.
+the leaf hashes of the new part of the tree, with the old tree's top subtree hashes: from them
+the witness recomputes the new root itself, and so sees exactly what the log's signature commits
+each new position to, and which of them are envelopes of its own. (Per-envelope inclusion proofs
+would say the same at ~20 times the bytes and, measured, ~10 times the CPU.)
 The witness cosigns (cosignature/v1) only if:
 
 1. the note is signed by the log's key and names the log's origin;
 2. it does not go back: a smaller size than already cosigned is a *rollback*, another root for
    the size already cosigned is a *fork*;
 3. the consistency proof from what we cosigned verifies (otherwise the log was *rewritten*);
-4. each envelope of ours is at the position the log says, under the new root, and every position
-   the log's receipts named to us in that range is among them with the same envelope (otherwise
-   a *receipt position holds another leaf*).
+4. the leaf hashes given extend the tree we cosigned to exactly the new root, each envelope of
+   ours is at the position the log says, and every position the log's receipts named to us in
+   that range holds our envelope (otherwise a *receipt position holds another leaf*).
 
 Failures of 2, 3 and 4 are equivocation: the log has shown two different histories, and the two
 signed checkpoints are the portable proof of it. Anything else (a bad signature, a stale
@@ -30,7 +33,7 @@ from dataclasses import dataclass
 
 from hotline.errors import EncodingError
 from hotline.log.checkpoint import Checkpoint
-from hotline.log.merkle import ProofError, leaf_hash, verify_consistency, verify_inclusion
+from hotline.log.merkle import Frontier, ProofError, leaf_hash, verify_consistency
 from hotline.log.note import Verifier, open_note
 
 
@@ -49,20 +52,13 @@ def witness_name(party: str, public_key: bytes) -> str:
 
 
 @dataclass(frozen=True)
-class Inclusion:
-    """The log says: our envelope ``envelope_id`` is its entry ``index``; here is the proof."""
-
-    index: int
-    envelope_id: bytes
-    hashes: tuple[bytes, ...]
-
-
-@dataclass(frozen=True)
 class Offer:
     note: str  # the signed checkpoint
     old_size: int  # the size the log believes we cosigned last (0: none)
-    consistency: tuple[bytes, ...]
-    inclusions: tuple[Inclusion, ...]
+    consistency: tuple[bytes, ...]  # RFC 9162 consistency proof from old_size
+    frontier: tuple[bytes, ...]  # the old tree's perfect subtree hashes (``perfect_subtrees``)
+    leaves: tuple[bytes, ...]  # the leaf hashes of entries old_size .. size - 1
+    ours: tuple[tuple[int, bytes], ...]  # (entry, envelope id) for each envelope of ours among them
 
 
 @dataclass(frozen=True)
@@ -129,44 +125,65 @@ def judge(
                 f"size {checkpoint.size} is not an extension of size {held.size}, which we cosigned: {exc}",
                 equivocation=True,
             ) from None
-    _check_positions(offer.inclusions, checkpoint, held_size, sent, receipted)
+    leaves = _check_extension(offer, checkpoint, held)
+    _check_positions(offer.ours, leaves, held_size, sent, receipted)
     return checkpoint
 
 
+def _check_extension(offer: Offer, checkpoint: Checkpoint, held: Held | None) -> dict[int, bytes]:
+    """The leaves the offer claims, once it is proven that they are exactly what the signed
+    checkpoint adds to the tree we cosigned (so each is committed to by the log's signature)."""
+    held_size = 0 if held is None else held.size
+    if len(offer.leaves) != checkpoint.size - held_size:
+        raise Refusal("bad-offer", f"{len(offer.leaves)} leaf hashes for entries {held_size}..{checkpoint.size - 1}")
+    try:
+        frontier = Frontier.of(held_size, offer.frontier)
+        if held is not None and frontier.root() != held.root:
+            raise Refusal("bad-offer", f"the subtree hashes given are not those of size {held_size}, which we cosigned")
+        for leaf in offer.leaves:
+            frontier.append(leaf)
+    except (ValueError, ProofError) as exc:
+        raise Refusal("bad-offer", str(exc)) from None
+    if frontier.root() != checkpoint.root_hash:
+        raise Refusal("bad-offer", "the leaf hashes given do not make the checkpoint's root")
+    return {held_size + i: leaf for i, leaf in enumerate(offer.leaves)}
+
+
 def _check_positions(
-    inclusions: Sequence[Inclusion],
-    checkpoint: Checkpoint,
+    ours: Sequence[tuple[int, bytes]],
+    leaves: Mapping[int, bytes],
     held_size: int,
     sent: Callable[[bytes], bytes | None],
     receipted: Mapping[int, bytes],
 ) -> None:
-    proven: dict[int, bytes] = {}
-    for inclusion in inclusions:
-        if not held_size <= inclusion.index < checkpoint.size:
-            raise Refusal("bad-offer", f"entry {inclusion.index} is outside {held_size}..{checkpoint.size - 1}")
-        envelope = sent(inclusion.envelope_id)
-        if envelope is None:
-            raise Refusal("bad-offer", f"entry {inclusion.index} names an envelope we never sent")
-        try:
-            verify_inclusion(
-                leaf_hash(envelope), inclusion.index, checkpoint.size, inclusion.hashes, checkpoint.root_hash
+    claimed: dict[int, bytes] = {}
+    for index, envelope_id in ours:
+        if index not in leaves:
+            raise Refusal(
+                "bad-offer", f"entry {index} is outside the new part, {held_size}..{held_size + len(leaves) - 1}"
             )
-        except ProofError as exc:
+        envelope = sent(envelope_id)
+        if envelope is None:
+            raise Refusal("bad-offer", f"entry {index} names an envelope we never sent")
+        if leaf_hash(envelope) != leaves[index]:
             raise Refusal(
                 "receipt-position",
-                f"entry {inclusion.index} does not hold our envelope {inclusion.envelope_id.hex()[:16]}: {exc}",
+                f"entry {index} does not hold our envelope {envelope_id.hex()[:16]}, as the log says",
                 equivocation=True,
-            ) from None
-        proven[inclusion.index] = inclusion.envelope_id
+            )
+        claimed[index] = envelope_id
     for index, envelope_id in sorted(receipted.items()):
-        if not held_size <= index < checkpoint.size:
+        if index not in leaves:
             continue
-        if index not in proven:
-            raise Refusal("missing-inclusion", f"no proof for entry {index}, where a receipt put our envelope")
-        if proven[index] != envelope_id:
+        envelope = sent(envelope_id)
+        if envelope is None or leaf_hash(envelope) != leaves[index]:
             raise Refusal(
                 "receipt-position",
-                f"entry {index} holds envelope {proven[index].hex()[:16]}, but the receipt put"
-                f" {envelope_id.hex()[:16]} there",
+                f"entry {index} holds another leaf than our envelope {envelope_id.hex()[:16]},"
+                " which the log's receipt put there",
                 equivocation=True,
+            )
+        if index not in claimed:
+            raise Refusal(
+                "missing-position", f"the offer does not name entry {index}, where a receipt put our envelope"
             )

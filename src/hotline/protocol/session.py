@@ -30,7 +30,7 @@ from hotline.envelope.model import MAX_SEQ
 from hotline.errors import EncodingError, LocalProtocolError, RemoteProtocolError, SignatureError
 from hotline.forms import validate_body
 from hotline.log.merkle import HASH_SIZE
-from hotline.log.witness import Inclusion, Offer, Refusal
+from hotline.log.witness import Offer, Refusal
 from hotline.protocol import events as ev
 from hotline.protocol.frames import DEFAULT_MAX_FRAME, FrameReader, FrameType, encode_frame
 from hotline.protocol.sequence import Arrival, InboundSequence
@@ -106,9 +106,15 @@ class PeerSession:
         self._traffic(FrameType.REJECTION, signed, now)
 
     def send_checkpoint(self, offer: Offer, now: float) -> None:
-        incl = [[i.index, i.envelope_id, list(i.hashes)] for i in offer.inclusions]
         self._witnessing(
-            FrameType.CHECKPOINT, now, note=offer.note, old=offer.old_size, proof=list(offer.consistency), incl=incl
+            FrameType.CHECKPOINT,
+            now,
+            note=offer.note,
+            old=offer.old_size,
+            proof=list(offer.consistency),
+            frontier=list(offer.frontier),
+            leaves=b"".join(offer.leaves),  # one byte string: 32 bytes per leaf, no per-item overhead
+            ours=[[index, envelope_id] for index, envelope_id in offer.ours],
         )
 
     def send_cosignature(self, size: int, line: str, now: float) -> None:
@@ -290,22 +296,30 @@ class PeerSession:
 
 
 def _checkpoint_offered(frame: dict[str, Any]) -> ev.CheckpointOffered:
-    note, proof, incl = frame.get("note"), frame.get("proof"), frame.get("incl")
-    if not isinstance(note, str) or not isinstance(proof, list) or not isinstance(incl, list):
-        raise RemoteProtocolError("malformed-frame", "a cp frame carries 'note' text, 'proof' and 'incl' lists")
-    inclusions = []
-    for item in incl:
-        if not (
-            isinstance(item, list) and len(item) == 3 and isinstance(item[0], int) and not isinstance(item[0], bool)
-        ):
-            raise RemoteProtocolError("malformed-frame", "each 'incl' item is [index, envelope id, [hashes]]")
-        index, envelope_id, hashes = item
-        if index < 0 or not _hash(envelope_id) or not isinstance(hashes, list) or not all(map(_hash, hashes)):
-            raise RemoteProtocolError("malformed-frame", "an 'incl' item names a 32-byte id and 32-byte hashes")
-        inclusions.append(Inclusion(index, envelope_id, tuple(hashes)))
-    if not all(map(_hash, proof)):
-        raise RemoteProtocolError("malformed-frame", "a consistency proof is a list of 32-byte hashes")
-    return ev.CheckpointOffered(Offer(note, _int(frame, "old"), tuple(proof), tuple(inclusions)))
+    note, leaves, ours = frame.get("note"), frame.get("leaves"), frame.get("ours")
+    if not isinstance(note, str) or not isinstance(leaves, bytes) or len(leaves) % HASH_SIZE:
+        raise RemoteProtocolError("malformed-frame", "a cp frame carries 'note' text and 'leaves', 32 bytes each")
+    if not isinstance(ours, list) or not all(
+        isinstance(item, list) and len(item) == 2 and type(item[0]) is int and item[0] >= 0 and _hash(item[1])
+        for item in ours
+    ):
+        raise RemoteProtocolError("malformed-frame", "a cp frame's 'ours' is a list of [entry, 32-byte envelope id]")
+    offer = Offer(
+        note,
+        _int(frame, "old"),
+        _hashes(frame, "proof"),
+        _hashes(frame, "frontier"),
+        tuple(leaves[i : i + HASH_SIZE] for i in range(0, len(leaves), HASH_SIZE)),
+        tuple((index, envelope_id) for index, envelope_id in ours),
+    )
+    return ev.CheckpointOffered(offer)
+
+
+def _hashes(frame: dict[str, Any], name: str) -> tuple[bytes, ...]:
+    value = frame.get(name)
+    if not isinstance(value, list) or not all(map(_hash, value)):
+        raise RemoteProtocolError("malformed-frame", f"a {frame.get('t')} frame's {name!r} is a list of 32-byte hashes")
+    return tuple(value)
 
 
 def _cosignature(frame: dict[str, Any]) -> ev.CosignatureReceived:

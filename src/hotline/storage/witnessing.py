@@ -12,7 +12,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from hotline.errors import NotFoundError
-from hotline.log import Checkpoint, Held, Inclusion, Offer, Refusal, Verifier, consistency_proof, inclusion_proof, judge
+from hotline.log import (
+    Checkpoint,
+    Held,
+    Offer,
+    Refusal,
+    Verifier,
+    consistency_proof,
+    inclusion_proof,
+    judge,
+    perfect_subtrees,
+)
 from hotline.storage.treelog import subtree_hashes, tree_root, tree_size
 
 
@@ -106,16 +116,26 @@ def last_cosigned(conn: sqlite3.Connection, witness: str) -> int:
 
 def offer_for(conn: sqlite3.Connection, peer: str, checkpoint: StoredCheckpoint, old_size: int) -> Offer:
     """What we send ``peer`` to witness ``checkpoint``: the consistency proof from what it last
-    cosigned, and where each of its envelopes sits in the part of the log it has not seen."""
+    cosigned, the old tree's top subtree hashes and the new leaf hashes (so that it recomputes
+    the new root), and which of the new entries are its envelopes."""
     get_hash = subtree_hashes(conn)
     size = checkpoint.size
     proof = consistency_proof(old_size, size, get_hash) if 0 < old_size < size else []
-    rows = conn.execute(
-        "SELECT log_index, env_id FROM inbox WHERE peer=? AND log_index >= ? AND log_index < ? ORDER BY log_index",
-        (peer, old_size, size),
-    ).fetchall()
-    inclusions = tuple(Inclusion(i, bytes(e), tuple(inclusion_proof(i, size, get_hash))) for i, e in rows)
-    return Offer(checkpoint.note, old_size, tuple(proof), inclusions)
+    frontier = tuple(get_hash(level, index) for level, index in perfect_subtrees(old_size))
+    leaves = tuple(
+        bytes(h)
+        for (h,) in conn.execute(
+            "SELECT hash FROM tree_hashes WHERE level=0 AND idx >= ? AND idx < ? ORDER BY idx", (old_size, size)
+        )
+    )
+    ours = tuple(
+        (index, bytes(envelope_id))
+        for index, envelope_id in conn.execute(
+            "SELECT log_index, env_id FROM inbox WHERE peer=? AND log_index >= ? AND log_index < ? ORDER BY log_index",
+            (peer, old_size, size),
+        )
+    )
+    return Offer(checkpoint.note, old_size, tuple(proof), frontier, leaves, ours)
 
 
 def add_cosignature(conn: sqlite3.Connection, size: int, witness: str, line: str, at_ms: int) -> None:
