@@ -95,6 +95,8 @@ FLASH_BACKLOG = 10_000  # ROUTINE messages queued ahead of each loaded FLASH
 FLASH_LOADED_SAMPLES = 5
 
 PARTIES = ("ALPHA", "BRAVO")
+PLAIN_PARTIES = ("CHARLIE", "DELTA")
+LATENCY_TURNS = 10
 # ~200 characters of text: the signed envelope comes to ~400 bytes, like a short real message.
 RECEIPT_BATCH = 100  # envelopes named by one receipt in the core measurement
 TEXT = (
@@ -486,12 +488,14 @@ class LatencySample:
     received_to_delivered_ms: float  # receiver's received_ms -> sender's delivered_ms
 
 
-def measure_latency(sender: BenchNode, receiver: BenchNode) -> list[LatencySample]:
+def measure_latency(
+    sender: BenchNode, receiver: BenchNode, count: int = LATENCY_SAMPLES, warmup: int = LATENCY_WARMUP
+) -> list[LatencySample]:
     samples = []
     db = sender.reader()
     peer_db = receiver.reader()
     try:
-        for i in range(LATENCY_WARMUP + LATENCY_SAMPLES):
+        for i in range(warmup + count):
             start = time.time()
             row = sender.api("POST", "/v1/messages", json=message(receiver.party))
             posted = time.time()
@@ -513,7 +517,7 @@ def measure_latency(sender: BenchNode, receiver: BenchNode) -> list[LatencySampl
             (received_ms,) = peer_db.execute(
                 "SELECT received_ms FROM inbox WHERE peer=? AND seq=?", (sender.party, seq)
             ).fetchone()
-            if i >= LATENCY_WARMUP:
+            if i >= warmup:
                 samples.append(
                     LatencySample(
                         internal_ms=float(delivered_ms - created_ms),
@@ -530,21 +534,30 @@ def measure_latency(sender: BenchNode, receiver: BenchNode) -> list[LatencySampl
     return samples
 
 
-def latency_without_checkpoints(root: Path) -> tuple[float, float]:
-    """Latency (p50, mean) on a pair of nodes that sign no checkpoints, so witness nothing."""
-    nodes = [make_node(root, party, {"checkpoint_interval": 0}) for party in ("CHARLIE", "DELTA")]
+def start_plain_pair(root: Path) -> list[BenchNode]:
+    """A second pair of nodes that sign no checkpoints, so witness nothing: the comparison for
+    the transcript's cost to latency, measured in turns with the main pair so that both see the
+    same machine (this VM's speed drifts by a third over minutes)."""
+    nodes = [make_node(root, party, {"checkpoint_interval": 0}) for party in PLAIN_PARTIES]
     pin(nodes[0], nodes[1].config)
     pin(nodes[1], nodes[0].config)
-    try:
-        for node in nodes:
-            node.start()
-        wait_until(lambda: nodes[0].connected("DELTA"), 30.0, "the link to come up")
-        samples = [s.internal_ms for s in measure_latency(nodes[0], nodes[1])]
-    finally:
-        for node in nodes:
-            node.stop()
-            node.close()
-    return statistics.median(samples), statistics.fmean(samples)
+    for node in nodes:
+        node.start()
+    wait_until(lambda: nodes[0].connected(PLAIN_PARTIES[1]), 30.0, "the plain pair's link to come up")
+    return nodes
+
+
+def latency_in_turns(
+    main: tuple[BenchNode, BenchNode], plain: list[BenchNode]
+) -> tuple[list[LatencySample], list[LatencySample]]:
+    ours: list[LatencySample] = []
+    theirs: list[LatencySample] = []
+    block = LATENCY_SAMPLES // LATENCY_TURNS
+    for turn in range(LATENCY_TURNS):
+        warmup = LATENCY_WARMUP if turn == 0 else 2
+        ours += measure_latency(*main, count=block, warmup=warmup)
+        theirs += measure_latency(plain[0], plain[1], count=block, warmup=warmup)
+    return ours, theirs
 
 
 # -- FLASH behind a backlog ------------------------------------------------------------------
@@ -939,10 +952,8 @@ def run() -> dict[str, Any]:
         log = measure_log(root)
         results |= {k: (v if isinstance(v, int) else r(v, 1)) for k, v in log.items()}
 
-        say("latency without checkpoints or witnessing (the tree's hashes are always kept)")
-        plain_p50, plain_mean = latency_without_checkpoints(root)
-        results["latency_no_checkpoints_p50_ms"] = r(plain_p50)
-        results["latency_no_checkpoints_mean_ms"] = r(plain_mean)
+        say("starting a second pair that signs no checkpoints (the tree's hashes are always kept)")
+        plain = start_plain_pair(root)
 
         say("creating, pinning and starting two nodes")
         nodes = {party: make_node(root, party) for party in PARTIES}
@@ -962,8 +973,17 @@ def run() -> dict[str, Any]:
                 health.append((time.perf_counter() - start) * 1000)
             results["api_health_round_trip_ms"] = r(statistics.median(health))
 
-            say(f"latency: {LATENCY_WARMUP} warm-up + {LATENCY_SAMPLES} messages, one in flight")
-            samples = measure_latency(a, b)
+            say(
+                f"latency: {LATENCY_SAMPLES} messages, one in flight, in {LATENCY_TURNS} turns with"
+                " the pair that signs no checkpoints"
+            )
+            samples, plain_samples = latency_in_turns((a, b), plain)
+            for node in plain:
+                node.stop()
+                node.close()
+            plain_mean = statistics.fmean([s.internal_ms for s in plain_samples])
+            results["latency_no_checkpoints_p50_ms"] = r(statistics.median([s.internal_ms for s in plain_samples]))
+            results["latency_no_checkpoints_mean_ms"] = r(plain_mean)
             internal = [s.internal_ms for s in samples]
             observed = [s.observed_ms for s in samples]
             p50, p99 = statistics.median(internal), percentile(internal, 99)
@@ -1066,7 +1086,7 @@ def run() -> dict[str, Any]:
             }
         finally:
             codes = {party: node.stop() for party, node in nodes.items()}
-            for node in nodes.values():
+            for node in [*nodes.values(), *plain]:
                 node.close()
             say(f"nodes stopped (exit codes {codes})")
         results["node_exit_codes"] = codes

@@ -154,10 +154,12 @@ def witness_offer(
     ).fetchone()
     held = None if row is None else Held(row[0], bytes(row[1]), row[2])
     low = 0 if held is None else held.size
+    high = low + len(offer.leaves)  # the new part the offer claims; judge() checks the claim
     receipted = {
         index: bytes(env_id)
         for index, env_id in conn.execute(
-            "SELECT peer_log_index, env_id FROM outbox WHERE peer=? AND peer_log_index >= ?", (peer, low)
+            "SELECT peer_log_index, env_id FROM outbox WHERE peer=? AND peer_log_index >= ? AND peer_log_index < ?",
+            (peer, low, high),
         )
     }
 
