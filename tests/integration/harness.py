@@ -7,6 +7,7 @@ import contextlib
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -276,3 +277,12 @@ class Proxy:
         if self.server is not None:
             self.server.close()
             await self.server.wait_closed()
+
+
+def query(node: NodeProcess, sql: str, *args: object) -> list[tuple[Any, ...]]:
+    """Read a node's store file directly (SQLite WAL lets a reader in beside the running node)."""
+    conn = sqlite3.connect(node.config.store_path)
+    try:
+        return conn.execute(sql, args).fetchall()
+    finally:
+        conn.close()

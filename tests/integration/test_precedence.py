@@ -3,24 +3,15 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
-from tests.integration.harness import NodeProcess, paired, wait_for
+from tests.integration.harness import paired, query, wait_for
 
 BACKLOG = 3000
 
 
 def routine(count: int) -> list[dict[str, object]]:
     return [{"to": "GENSTAB", "body": {"text": f"routine {i}", "lang": "en"}} for i in range(count)]
-
-
-def query(node: NodeProcess, sql: str, *args: object) -> list[tuple[object, ...]]:
-    conn = sqlite3.connect(node.config.store_path)
-    try:
-        return conn.execute(sql, args).fetchall()
-    finally:
-        conn.close()
 
 
 async def test_a_flash_overtakes_routine_traffic_already_on_its_way(tmp_path: Path) -> None:

@@ -8,25 +8,16 @@ import shutil
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from hotline.errors import HotlineError
 from hotline.evidence import verify_evidence
 from hotline.storage.treelog import grow_to_transcript
-from tests.integration.harness import NodeProcess, paired, wait_for
+from tests.integration.harness import NodeProcess, paired, query, wait_for
 from tests.integration.test_cli import hotline
 
 FAST = {"checkpoint_interval": 0.2}
-
-
-def query(node: NodeProcess, sql: str, *args: object) -> list[tuple[Any, ...]]:
-    conn = sqlite3.connect(node.config.store_path)
-    try:
-        return conn.execute(sql, args).fetchall()
-    finally:
-        conn.close()
 
 
 def run(node: NodeProcess | None, *args: str, expect: int = 0) -> str:
