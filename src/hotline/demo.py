@@ -259,6 +259,13 @@ SACEUR: it is on SACEUR's alert list now, a supervisor is called at 5 minutes an
   {hotline} inbox  --dir {gen.directory}
   {hotline} status --dir {sac.directory}
 
+The co-signed transcript (each node's log, cosigned by the other within seconds):
+
+  {hotline} log checkpoint --dir {sac.directory}
+  {hotline} evidence --dir {sac.directory} GENSTAB-000007 --out /tmp/hotline-evidence
+  {hotline} verify /tmp/hotline-evidence
+  {hotline} log audit --dir {gen.directory}
+
 Operator APIs: {sac.api_url}/v1/status (SACEUR) and {gen.api_url}/v1/status (GENSTAB),
 described by /openapi.json; send the bearer token from each node's api.token file:
   curl -H "Authorization: Bearer $(cat {sac.directory}/api.token)" {sac.api_url}/v1/alerts
