@@ -102,11 +102,14 @@ def cli() -> None:
 @click.option("--api", required=True, help="HOST:PORT of the local operator API (keep it on loopback)")
 @click.option("--advertise", multiple=True, help="HOST:PORT peers should dial (repeatable; default --listen)")
 @click.option("--language", type=click.Choice(["en", "ru"]), default="en", show_default=True)
-def init(directory: Path, party: str, listen: str, api: str, advertise: tuple[str, ...], language: str) -> None:
+@click.option("--witness-only", is_flag=True, help="a neutral party: witnesses the peers' transcripts, sends nothing")
+def init(
+    directory: Path, party: str, listen: str, api: str, advertise: tuple[str, ...], language: str, witness_only: bool
+) -> None:
     """Create a node directory with new keys."""
     from hotline.node.config import init_node
 
-    config = init_node(directory, party, listen, api, advertise, language)
+    config = init_node(directory, party, listen, api, advertise, language, witness_only)
     card = config.card()
     out.print(f"Created node [bold]{party}[/] in {directory}")
     out.print(f"Fingerprint: [bold]{card.fingerprint}[/]")

@@ -165,10 +165,12 @@ def make_node(
     watch: dict[str, Any] | None = None,
     deadlines: dict[str, int] | None = None,
     timers: dict[str, Any] | None = None,
+    witness_only: bool = False,
 ) -> NodeProcess:
     listen = f"127.0.0.1:{free_port()}"
+    addresses = (advertise,) if advertise else ()
     config = init_node(
-        root / party.lower(), party, listen, f"127.0.0.1:{free_port()}", (advertise,) if advertise else (), language
+        root / party.lower(), party, listen, f"127.0.0.1:{free_port()}", addresses, language, witness_only
     )
     settings = {"watch": QUIET_WATCH if watch is None else watch}
     if deadlines is not None:

@@ -14,7 +14,7 @@ import pytest
 from hotline.errors import HotlineError
 from hotline.evidence import verify_evidence
 from hotline.storage.treelog import grow_to_transcript
-from tests.integration.harness import NodeProcess, paired, query, wait_for
+from tests.integration.harness import NodeProcess, make_node, paired, pin, query, wait_for
 from tests.integration.test_cli import hotline
 
 FAST = {"checkpoint_interval": 0.2}
@@ -146,3 +146,41 @@ async def test_a_rewritten_log_is_refused_by_its_witness_and_both_sides_raise_th
     [(cosigned,)] = query(genstab, "SELECT max(size) FROM cosignatures")
     [(latest,)] = query(genstab, "SELECT max(size) FROM checkpoints")
     assert cosigned < latest, "SACEUR cosigned nothing after the rewrite"
+
+
+async def test_a_neutral_witness_cosigns_both_logs_and_sends_nothing(tmp_path: Path) -> None:
+    saceur, genstab = make_node(tmp_path, "SACEUR", timers=FAST), make_node(tmp_path, "GENSTAB", "ru", timers=FAST)
+    osce = make_node(tmp_path, "OSCE", timers=FAST, witness_only=True)
+    nodes = (saceur, genstab, osce)
+    for node in nodes:
+        for other in nodes:
+            if other is not node:
+                pin(node, other.config)
+    for node in nodes:
+        await node.start()
+    try:
+        await exchange(saceur, genstab, 2)
+
+        async def cosigned_by_both() -> bool:
+            [(size,)] = query(saceur, "SELECT count(*) FROM transcript")
+            witnesses = query(saceur, "SELECT witness FROM cosignatures WHERE size=? ORDER BY witness", size)
+            return witnesses == [("GENSTAB",), ("OSCE",)]
+
+        await wait_for(cosigned_by_both, 20, "SACEUR's log to be cosigned by GENSTAB and by the neutral witness")
+        folder = tmp_path / "evidence"
+        run(saceur, "evidence", "SACEUR-000001", "--out", str(folder))
+        said = run(None, "verify", str(folder))
+        assert "hotline.witness/GENSTAB/" in said
+        assert "hotline.witness/OSCE/" in said
+
+        refused = await osce.client.post("/v1/messages", json={"to": "SACEUR", "body": {"text": "x", "lang": "en"}})
+        assert refused.status_code == 422
+        assert "only witnesses" in refused.text
+        refused = await saceur.client.post("/v1/messages", json={"to": "OSCE", "body": {"text": "x", "lang": "en"}})
+        assert refused.status_code == 422
+        assert "OSCE only witnesses" in refused.text
+        assert query(osce, "SELECT count(*) FROM outbox") == [(0,)]
+    finally:
+        for node in nodes:
+            node.stop()
+            await node.client.aclose()

@@ -88,3 +88,15 @@ def test_one_party_cannot_take_another_partys_keys() -> None:
     rogue_sig = IdentityCard("ROGUE", victim.sign_key, make_card().tls_cert, ("127.0.0.1:9",))
     with pytest.raises(PairingError, match="signing key is already pinned for GENSTAB"):
         vet_new_peer("SACEUR", pinned, rogue_sig)
+
+
+def test_a_witness_says_so_under_its_fingerprint() -> None:
+    card = make_card("OSCE")
+    witness = IdentityCard(card.party, card.sign_key, card.tls_cert, card.addresses, witness=True)
+    assert witness.line() == card.line() + ":witness"
+    parsed = IdentityCard.parse(witness.line())
+    assert parsed == witness
+    assert parsed.addresses == ("127.0.0.1:7001", "[::1]:7001")
+    assert witness.fingerprint != card.fingerprint, "nobody can turn a party into a witness unnoticed"
+    assert witness.as_peer(0).witness
+    assert not card.as_peer(0).witness

@@ -2,7 +2,11 @@
 
 A card is one line with no spaces, so it survives e-mail, chat and copy-paste intact:
 
-    hotline:1:<PARTY>:<signing key>:<TLS certificate>:<address>,<address>...
+    hotline:1:<PARTY>:<signing key>:<TLS certificate>:<address>,<address>...[:witness]
+
+A neutral party that only witnesses the others' transcripts (it sends and takes no messages)
+says so with the ``:witness`` suffix, which the fingerprint covers: nobody can turn a party into
+a witness, or a witness into a party, without the fingerprint read aloud changing.
 
 Keys and certificate are unpadded base64url; the certificate is DER. The TLS certificate
 travels whole (not only its pin) because Python's ``ssl`` has no verification callback: the
@@ -29,6 +33,7 @@ from hotline.storage.records import PeerRecord
 
 PREFIX = "hotline"
 CARD_VERSION = "1"
+WITNESS = "witness"
 ADDRESS = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$")
 
 
@@ -56,6 +61,7 @@ class IdentityCard:
     sign_key: bytes
     tls_cert: bytes
     addresses: tuple[str, ...]
+    witness: bool = False  # a neutral party that only witnesses
 
     @property
     def tls_pin(self) -> str:
@@ -63,16 +69,16 @@ class IdentityCard:
 
     @property
     def fingerprint(self) -> str:
-        return fingerprint(self.party.encode(), self.sign_key, self.tls_pin.encode())
+        role = (WITNESS.encode(),) if self.witness else ()
+        return fingerprint(self.party.encode(), self.sign_key, self.tls_pin.encode(), *role)
 
     def as_peer(self, added_ms: int) -> PeerRecord:
         """The record a node keeps once this card is pinned."""
         return PeerRecord(self.party, self.sign_key, self.tls_cert, self.addresses, self.line(), added_ms)
 
     def line(self) -> str:
-        return ":".join(
-            [PREFIX, CARD_VERSION, self.party, b64(self.sign_key), b64(self.tls_cert), ",".join(self.addresses)]
-        )
+        fields = [PREFIX, CARD_VERSION, self.party, b64(self.sign_key), b64(self.tls_cert), ",".join(self.addresses)]
+        return ":".join(fields + ([WITNESS] if self.witness else []))
 
     @classmethod
     def parse(cls, line: str) -> IdentityCard:
@@ -94,12 +100,14 @@ class IdentityCard:
             spki_pin(tls_cert)
         except EncodingError:
             raise PairingError("the card's TLS certificate is damaged (not a DER X.509 certificate)") from None
-        addresses = tuple(a for a in parts[5].split(",") if a)
+        # Every address ends in :PORT, so a trailing :witness cannot be part of one.
+        witness = parts[5].endswith(":" + WITNESS)
+        addresses = tuple(a for a in parts[5].removesuffix(":" + WITNESS).split(",") if a)
         if not addresses:
             raise PairingError("the card lists no address")
         for address in addresses:
             parse_address(address)
-        return cls(party, sign_key, tls_cert, addresses)
+        return cls(party, sign_key, tls_cert, addresses, witness)
 
 
 def vet_new_peer(own_party: str, pinned: list[PeerRecord], card: IdentityCard) -> None:

@@ -67,6 +67,7 @@ class NodeConfig:
     api: str
     advertise: tuple[str, ...]
     language: str = "en"  # the language this party writes and reads in
+    witness_only: bool = False  # a neutral party: witnesses the peers' transcripts, sends nothing
     timers: Timers = field(default_factory=Timers)
     watch: WatchSettings = field(default_factory=WatchSettings)
 
@@ -101,6 +102,7 @@ class NodeConfig:
             sign_key=self.signing_key().verify_key.raw,
             tls_cert=self.tls_cert_der(),
             addresses=self.advertise,
+            witness=self.witness_only,
         )
 
 
@@ -120,7 +122,13 @@ def _write_private(path: Path, data: bytes) -> None:
 
 
 def init_node(
-    directory: Path, party: str, listen: str, api: str, advertise: tuple[str, ...] = (), language: str = "en"
+    directory: Path,
+    party: str,
+    listen: str,
+    api: str,
+    advertise: tuple[str, ...] = (),
+    language: str = "en",
+    witness_only: bool = False,
 ) -> NodeConfig:
     """Create a node directory with fresh keys. Refuses to touch an existing node."""
     if not PARTY_PATTERN.match(party):
@@ -145,6 +153,7 @@ def init_node(
         "api": api,
         "advertise": list(advertise or (listen,)),
         "language": language,
+        "witness_only": witness_only,
         "deadlines": {p.value: s for p, s in DEFAULT_DEADLINES.items()},
         "watch": {"changes": list(DEFAULT_WATCH_CHANGES), "link_test_interval": 3600, "link_test_timeout": 60},
     }
@@ -204,6 +213,7 @@ def load_config(directory: Path) -> NodeConfig:
             api=str(raw["api"]),
             advertise=tuple(raw.get("advertise", [raw["listen"]])),
             language=str(raw.get("language", "en")),
+            witness_only=_flag(raw.get("witness_only", False), "witness_only"),
             timers=timers,
             watch=watch,
         )
@@ -232,6 +242,12 @@ def _watch_settings(raw: dict[str, Any]) -> WatchSettings:
         if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
             raise ValueError(f"[watch] {name} must be a number of seconds, 0 or more")
     return WatchSettings(deadlines, peers, parse_watch_changes(changes), float(interval), float(timeout))
+
+
+def _flag(value: Any, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"{name} must be true or false")  # noqa: TRY004 - load_config turns ValueError into ConfigError
+    return value
 
 
 def _seconds(table: Any, where: str) -> dict[str, int]:

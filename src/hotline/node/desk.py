@@ -79,6 +79,10 @@ class OperatorDesk:
         if request.to not in self.channels:
             known = ", ".join(sorted(self.channels)) or "none"
             raise SendError("to", f"{request.to!r} is not a pinned peer (pinned: {known})")
+        if self.config.witness_only:
+            raise SendError("to", f"{self.party} only witnesses the peers' transcripts; it sends no messages")
+        if self.channels[request.to].peer.witness:
+            raise SendError("to", f"{request.to} only witnesses the transcripts; it takes no messages")
         if request.precedence not in Precedence.__members__:
             raise SendError("precedence", f"{request.precedence!r} is not one of {', '.join(Precedence)}")
         if not MARKING_PATTERN.match(request.marking):

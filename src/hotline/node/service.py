@@ -185,7 +185,7 @@ class Node(OperatorDesk):
         for lane in Lane:
             self._spawn(self._dial_forever(channel, lane))
             self._spawn(self._dispatch_forever(channel, lane))
-        if self.config.watch.link_test_interval > 0:
+        if self.config.watch.link_test_interval > 0 and not (peer.witness or self.config.witness_only):
             self._spawn(self.watchkeeper.link_tests_forever(peer.party, wall_ms))
         channel.wake()
         return channel

@@ -188,7 +188,8 @@ class Watchkeeper:
                 precedence="FLASH",
                 ref=f"readiness-{party}-{at_ms}",  # a restart at the same moment never sends it twice
             )
-            for party in sorted(self.node.channels)
+            for party, channel in sorted(self.node.channels.items())
+            if not channel.peer.witness and not self.node.config.witness_only  # nobody there to answer
         ]
         queued = await self.node.enqueue(requests) if requests else []
         log.info("readiness checks sent", watch_change=utc_text(at_ms), peers=len(queued))

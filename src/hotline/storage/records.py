@@ -14,6 +14,11 @@ class PeerRecord:
     card: str
     added_ms: int
 
+    @property
+    def witness(self) -> bool:
+        """A neutral party that only witnesses (its card says so, under its fingerprint)."""
+        return self.card.endswith(":witness")
+
 
 @dataclass(frozen=True)
 class Draft:
