@@ -106,46 +106,58 @@ async def test_evidence_from_either_side_verifies_offline_and_any_changed_byte_i
     assert "the transcript is consistent" in run(genstab, "log", "audit")
 
 
+@pytest.mark.parametrize("how", ["entry-changed", "truncated-and-regrown"])
 async def test_a_rewritten_log_is_refused_by_its_witness_and_both_sides_raise_the_alarm(
-    pair: tuple[NodeProcess, NodeProcess],
+    pair: tuple[NodeProcess, NodeProcess], how: str
 ) -> None:
     saceur, genstab = pair
     await exchange(saceur, genstab, 3)
     await cosigned_to_the_end(saceur, genstab)
 
-    # GENSTAB's operator rewrites history on disk: SACEUR's first envelope is replaced by another
-    # signed object, and the tree is recomputed so that the log agrees with itself again.
+    # GENSTAB's operator rewrites history on disk, then recomputes the tree so that the log
+    # agrees with itself again: either SACEUR's first envelope is replaced by another signed
+    # object, or the log is cut in half (its later checkpoints and cosignatures with it), to
+    # grow again with other entries.
     genstab.stop()
     conn = sqlite3.connect(genstab.config.store_path)
-    [(index,)] = conn.execute("SELECT log_index FROM inbox WHERE peer='SACEUR' ORDER BY seq LIMIT 1").fetchall()
-    [(other,)] = conn.execute("SELECT obj FROM transcript WHERE kind='receipt' LIMIT 1").fetchall()
-    conn.execute("UPDATE transcript SET obj=? WHERE idx=?", (other, index))
+    if how == "entry-changed":
+        [(index,)] = conn.execute("SELECT log_index FROM inbox WHERE peer='SACEUR' ORDER BY seq LIMIT 1").fetchall()
+        [(other,)] = conn.execute("SELECT obj FROM transcript WHERE kind='receipt' LIMIT 1").fetchall()
+        conn.execute("UPDATE transcript SET obj=? WHERE idx=?", (other, index))
+    else:
+        [(size,)] = conn.execute("SELECT count(*) FROM transcript").fetchall()
+        conn.execute("DELETE FROM transcript WHERE idx >= ?", (size // 2,))
+        conn.execute("DELETE FROM cosignatures WHERE size > ?", (size // 2,))
+        conn.execute("DELETE FROM checkpoints WHERE size > ?", (size // 2,))
     conn.execute("DELETE FROM tree_hashes")
     grow_to_transcript(conn)
     conn.commit()
     conn.close()
     assert "PROBLEM" in run(genstab, "log", "audit", expect=1)  # its own audit sees it at once
+    cosigned_before = query(genstab, "SELECT size FROM cosignatures ORDER BY size")
 
     await genstab.start()
-    await saceur.api("POST", "/v1/messages", json={"to": "GENSTAB", "body": {"text": "after", "lang": "en"}})
+    for i in range(3):  # the log grows again (with other entries, where it was cut)
+        await saceur.api("POST", "/v1/messages", json={"to": "GENSTAB", "body": {"text": f"after {i}", "lang": "en"}})
 
     async def both_alarmed() -> bool:
         return all(query(n, "SELECT 1 FROM equivocations") for n in (saceur, genstab))
 
     await wait_for(both_alarmed, 20, "both sides to record the equivocation")
     [(log, reason, held, offered)] = query(saceur, "SELECT log, reason, held, offered FROM equivocations")
-    assert (log, reason) == ("GENSTAB", "rewritten")
+    assert log == "GENSTAB"
+    assert reason in {"rewritten", "fork", "rollback"}
     assert held.startswith("hotline.transcript/GENSTAB/")
     assert offered.startswith("hotline.transcript/GENSTAB/")
     assert held != offered, "both signed checkpoints are kept as evidence"
-    [(log, reason)] = query(genstab, "SELECT log, reason FROM equivocations")
-    assert (log, reason) == ("GENSTAB", "rewritten")
+    [(log, own_reason)] = query(genstab, "SELECT log, reason FROM equivocations")
+    assert (log, own_reason) == ("GENSTAB", reason)
     for node, whose in ((saceur, "GENSTAB"), (genstab, "НАШ СОБСТВЕННЫЙ ЖУРНАЛ")):
         said = run(node, "alerts")
         assert whose in said
-    [(cosigned,)] = query(genstab, "SELECT max(size) FROM cosignatures")
-    [(latest,)] = query(genstab, "SELECT max(size) FROM checkpoints")
-    assert cosigned < latest, "SACEUR cosigned nothing after the rewrite"
+    assert query(genstab, "SELECT size FROM cosignatures ORDER BY size") == cosigned_before, (
+        "SACEUR cosigned nothing after the rewrite"
+    )
 
 
 async def test_a_neutral_witness_cosigns_both_logs_and_sends_nothing(tmp_path: Path) -> None:
