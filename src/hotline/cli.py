@@ -334,6 +334,11 @@ def _table(_: Callable[[str], str], *columns: str) -> Table:
     return table
 
 
+def _by(ack: dict[str, Any], _: Callable[[str], str]) -> str:
+    """Who acknowledged: a person's name (never read as markup), or the node itself."""
+    return _("the node itself") if ack.get("auto") else escape(str(ack["by"]))
+
+
 def _state_style(state: str) -> str:
     return {"acknowledged": "bold green", "delivered": "green", "rejected": "red", "queued": "yellow"}.get(state, "")
 
@@ -356,7 +361,7 @@ def outbox(directory: Path, limit: int, as_json: bool) -> None:
         ack = m["acknowledged"]
         state = _(m["state"])
         if ack:
-            state = _("{state} by {name} {time}").format(state=state, name=escape(ack["by"]), time=_short(ack["at"]))
+            state = _("{state} by {name} {time}").format(state=state, name=_by(ack, _), time=_short(ack["at"]))
         table.add_row(
             m["serial"],
             m["to"],
@@ -387,7 +392,7 @@ def inbox(directory: Path, limit: int, as_json: bool) -> None:
     for m in items:
         ack = m["acknowledged"]
         if ack:
-            acknowledged = f"{escape(ack['by'])} {_short(ack['at'])}"
+            acknowledged = f"{_by(ack, _)} {_short(ack['at'])}"
         else:
             due = _("due {time}").format(time=_short(m["due"]))
             acknowledged = f"[bold red]{due}[/]" if m["due"] else ""

@@ -93,13 +93,18 @@ def evidence(directory: Path, message: str, folder: Path) -> None:
 
 @cli.command()
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--against",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="a node directory: trust only its own key and its pinned peers' keys",
+)
 @json_option
-def verify(folder: Path, as_json: bool) -> None:
+def verify(folder: Path, against: Path | None, as_json: bool) -> None:
     """Verify evidence written by `hotline evidence`, offline, from the files alone."""
-    from hotline.evidence import verify_evidence
+    from hotline.evidence import parties_known_at, verify_evidence
 
     try:
-        result = verify_evidence(folder)
+        result = verify_evidence(folder, parties_known_at(against) if against is not None else None)
     except HotlineError as exc:
         _fail(f"NOT VERIFIED: {exc}", 1)
     if as_json:
@@ -115,3 +120,10 @@ def verify(folder: Path, as_json: bool) -> None:
         f" sent {iso(int(str(m['sent_ms'])))}"
     )
     out.print(f"  envelope {m['envelope_id']}: {result.envelope_signature}")
+    if against is None:
+        out.print("  keys: trusted as given in the evidence; compare them with the parties' published keys")
+        out.print("  (or verify --against a node directory that has them pinned):")
+        for name, digest in result.key_hashes.items():
+            out.print(f"    {name}  SHA-256 {digest}")
+    else:
+        out.print(f"  keys: each one is the key pinned at {against} for the party it names")

@@ -262,8 +262,8 @@ SACEUR: it is on SACEUR's alert list now, a supervisor is called at 5 minutes an
 The co-signed transcript (each node's log, cosigned by the other within seconds):
 
   {hotline} log checkpoint --dir {sac.directory}
-  {hotline} evidence --dir {sac.directory} GENSTAB-000007 --out /tmp/hotline-evidence
-  {hotline} verify /tmp/hotline-evidence
+  {hotline} evidence --dir {sac.directory} GENSTAB-000007 --out {root}/evidence
+  {hotline} verify {root}/evidence
   {hotline} log audit --dir {gen.directory}
 
 Operator APIs: {sac.api_url}/v1/status (SACEUR) and {gen.api_url}/v1/status (GENSTAB),

@@ -11,6 +11,7 @@ tree, so that tools other than ours can check them.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import sqlite3
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from hotline.log import (
     TlogProof,
     Verifier,
     encode_bundle,
+    key_tag,
     leaf_hash,
     log_origin,
     open_note,
@@ -88,8 +90,15 @@ def latest(directory: Path) -> StoredCheckpoint:
 # -- evidence for one message -----------------------------------------------------------------
 
 
+def _fresh(out: Path) -> None:
+    """Evidence is never mixed with files already there: ``out`` must be new or empty."""
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise EvidenceError(f"{out} already exists and is not empty; name a new directory")
+
+
 def write_evidence(directory: Path, message: str, out: Path) -> tuple[int, StoredCheckpoint]:
     """Write ``entry``, ``proof.tlog-proof`` and ``keys`` for a message into ``out``."""
+    _fresh(out)
     conn = open_store(directory)
     try:
         party, public = _identity(directory)
@@ -147,10 +156,36 @@ class Verified:
     cosigned_by: list[str] = field(default_factory=list)
     message: dict[str, object] = field(default_factory=dict)
     envelope_signature: str = ""
+    checked_against: str = ""
+    key_hashes: dict[str, str] = field(default_factory=dict)  # SHA-256 of each public key, to compare
 
 
-def verify_evidence(folder: Path) -> Verified:
-    """Check evidence written by `hotline evidence`, with nothing but the files in ``folder``."""
+def parties_known_at(directory: Path) -> dict[str, bytes]:
+    """The signing keys a node trusts: its own, and each pinned peer's."""
+    party, public = _identity(directory)
+    conn = open_store(directory)
+    try:
+        return {party: public, **_peer_keys(conn)}
+    finally:
+        conn.close()
+
+
+def _check_key(verifier: Verifier, trusted: dict[str, bytes] | None) -> str:
+    """A key's name must be the one our scheme gives its key (party and key tag), and, when the
+    reader says whom to trust, the key must be that party's pinned key. Returns the party."""
+    public = verifier.key.raw  # type: ignore[attr-defined]
+    kind, _, rest = verifier.name.partition("/")
+    party, _, tag = rest.partition("/")
+    if kind not in ("hotline.transcript", "hotline.witness") or tag != key_tag(public):
+        raise EvidenceError(f"the key named {verifier.name} is not the key that name stands for")
+    if trusted is not None and trusted.get(party) != public:
+        raise EvidenceError(f"the key named {verifier.name} is not the key pinned for {party} at the node given")
+    return party
+
+
+def verify_evidence(folder: Path, trusted: dict[str, bytes] | None = None) -> Verified:
+    """Check evidence written by `hotline evidence`, with nothing but the files in ``folder``
+    (and, if given, the parties' keys to trust, from a node directory)."""
     try:
         entry = (folder / "entry").read_bytes()
         proof_text = (folder / "proof.tlog-proof").read_text()
@@ -176,6 +211,7 @@ def verify_evidence(folder: Path) -> Verified:
                 raise EvidenceError(f"keys line {number}: unknown key type {alg}")
         except EncodingError as exc:
             raise EvidenceError(f"keys line {number}: {exc}") from None
+        _check_key(verifiers[-1], trusted)
     try:
         proof = TlogProof.parse(proof_text)
         origin = Checkpoint.parse(parse_note(proof.checkpoint).text).origin
@@ -194,6 +230,8 @@ def verify_evidence(folder: Path) -> Verified:
             raise EvidenceError(f"the checkpoint carries a signature by {signature.name} that no key given verifies")
     unused = {v.name for v in verifiers} - set(result.verified_by)
     verified = Verified(origin, result.checkpoint.size, result.index, origin)
+    verified.checked_against = "pinned keys" if trusted is not None else "the keys in the evidence only"
+    verified.key_hashes = {v.name: hashlib.sha256(v.key.raw).hexdigest() for v in verifiers}  # type: ignore[attr-defined]
     verified.cosigned_by = [name for name in result.verified_by if name != origin]
     sender_key = _describe_entry(entry, verifiers, verified)
     if unused - {sender_key}:
@@ -239,6 +277,7 @@ def _describe_entry(entry: bytes, verifiers: list[Verifier], verified: Verified)
 
 def export(directory: Path, out: Path) -> StoredCheckpoint:
     """Write the log as C2SP tlog-tiles under ``out``: checkpoint, hash tiles, entry bundles."""
+    _fresh(out)
     conn = open_store(directory)
     try:
         checkpoint = stored.latest_checkpoint(conn)

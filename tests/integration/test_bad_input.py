@@ -360,3 +360,17 @@ async def test_a_forged_or_impossible_checkpoint_is_refused_and_nothing_is_cosig
     assert cosignature["line"].startswith("— hotline.witness/SACEUR/")
     await raw.close()
     await attack.deliver_valid()
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        encode_frame(FrameType.COSIGNATURE, size=2**64 - 1, line="— x AAAA"),
+        encode_frame(FrameType.CHECKPOINT_REFUSED, size=1, reason="r", detail="d", equivocation=False, held=2**64 - 1),
+    ],
+    ids=["cosignature-size", "refusal-held-size"],
+)
+async def test_a_size_beyond_any_log_is_refused_and_the_node_keeps_running(attack: Attack, frame: bytes) -> None:
+    raw = await attack.linked()
+    raw.send(frame)
+    await refused_and_still_serving(attack, raw, "malformed-frame")

@@ -3,6 +3,7 @@ verifies offline and fails for any changed byte, and a rewritten log caught by i
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import sqlite3
@@ -11,9 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from hotline.crypto import generate_signing_key
 from hotline.errors import HotlineError
 from hotline.evidence import verify_evidence
+from hotline.log import Checkpoint, Ed25519Signer, Ed25519Verifier, TlogProof, leaf_hash, log_origin, sign_checkpoint
 from hotline.storage.treelog import grow_to_transcript
+from hotline.testing import Party, sign_envelope
 from tests.integration.harness import NodeProcess, make_node, paired, pin, query, wait_for
 from tests.integration.test_cli import hotline
 
@@ -82,6 +86,9 @@ async def test_evidence_from_either_side_verifies_offline_and_any_changed_byte_i
         sender = message.split("-")[0]
         assert f"signed by {sender}" in said
 
+    said = run(saceur, "evidence", "SACEUR-000001", "--out", str(tmp_path / "moved"), expect=1)
+    assert "already exists and is not empty" in said  # never mixed with older files
+
     # One byte changed anywhere in the evidence: refused, with a reason.
     folder = tmp_path / "evidence-SACEUR-SACEUR-000002"
     for name in ("entry", "proof.tlog-proof", "keys"):
@@ -137,7 +144,10 @@ async def test_a_rewritten_log_is_refused_by_its_witness_and_both_sides_raise_th
     cosigned_before = query(genstab, "SELECT size FROM cosignatures ORDER BY size")
 
     await genstab.start()
-    for i in range(3):  # the log grows again (with other entries, where it was cut)
+    # The log grows again, past the size SACEUR cosigned (with other entries, where it was cut).
+    # Until then SACEUR only answers that it holds a larger size: a lost cosignature looks the
+    # same to it, so it accuses nobody before the log shows a history that does not extend it.
+    for i in range(10):
         await saceur.api("POST", "/v1/messages", json={"to": "GENSTAB", "body": {"text": f"after {i}", "lang": "en"}})
 
     async def both_alarmed() -> bool:
@@ -196,3 +206,42 @@ async def test_a_neutral_witness_cosigns_both_logs_and_sends_nothing(tmp_path: P
         for node in nodes:
             node.stop()
             await node.client.aclose()
+
+
+async def test_evidence_made_with_other_keys_is_refused_against_the_pinned_ones(
+    pair: tuple[NodeProcess, NodeProcess], tmp_path: Path
+) -> None:
+    saceur, genstab = pair
+    await exchange(saceur, genstab, 1)
+    await cosigned_to_the_end(saceur, genstab)
+    real = tmp_path / "real"
+    run(saceur, "evidence", "SACEUR-000001", "--out", str(real))
+    said = run(None, "verify", str(real), "--against", str(genstab.config.directory))
+    assert "each one is the key pinned at" in said
+
+    # A key whose name claims to be SACEUR's log key but is another key: refused outright.
+    impostor = generate_signing_key()
+    lines = (real / "keys").read_text().splitlines()
+    name = lines[0].split("+")[0]
+    lines[0] = Ed25519Verifier(name, impostor.verify_key).key_string()
+    swapped = tmp_path / "swapped"
+    shutil.copytree(real, swapped)
+    (swapped / "keys").write_text("".join(f"{line}\n" for line in lines))
+    assert "is not the key that name stands for" in run(None, "verify", str(swapped), expect=1)
+
+    # A whole forgery, consistent in itself: a "SACEUR" envelope and log under a forged key. On
+    # its own it verifies, showing the keys' digests to compare; against the pinned keys it fails.
+    forger = Party("SACEUR", key=impostor)
+    entry = sign_envelope(forger, "GENSTAB", 1, "Launch authorised")
+    origin = log_origin("SACEUR", impostor.verify_key.raw)
+    note = sign_checkpoint(Checkpoint(origin, 1, leaf_hash(entry)), [Ed25519Signer(origin, impostor)])
+    forged = tmp_path / "forged"
+    forged.mkdir()
+    (forged / "entry").write_bytes(entry)
+    (forged / "proof.tlog-proof").write_text(TlogProof(0, (), note).encode())
+    (forged / "keys").write_text(Ed25519Verifier(origin, impostor.verify_key).key_string() + "\n")
+    alone = run(None, "verify", str(forged))
+    assert "compare them with the parties' published keys" in alone
+    assert hashlib.sha256(impostor.verify_key.raw).hexdigest() in alone
+    against = run(None, "verify", str(forged), "--against", str(genstab.config.directory), expect=1)
+    assert "is not the key pinned for SACEUR" in against

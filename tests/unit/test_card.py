@@ -68,8 +68,9 @@ def test_corrupt_key_material_is_refused() -> None:
 def test_fingerprint_check_and_vetting() -> None:
     card = make_card()
     check_fingerprint(card, card.fingerprint.replace(" ", ""))
-    with pytest.raises(PairingError, match="mismatch"):
+    with pytest.raises(PairingError, match="mismatch") as info:
         check_fingerprint(card, "00000 00000 00000 00000 00000 00000")
+    assert card.fingerprint not in str(info.value), "the right number must come from the phone, not the error"
     with pytest.raises(PairingError, match="own party"):
         vet_new_peer("SACEUR", [], card)
     pinned = PeerRecord(card.party, card.sign_key, card.tls_cert, card.addresses, card.line(), 0)

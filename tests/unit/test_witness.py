@@ -96,10 +96,25 @@ def test_a_receipt_position_that_holds_another_leaf_is_equivocation() -> None:
     with pytest.raises(Refusal) as info:
         verdict(log.offer(0), None, {2: bytes([2]) * 32})
     assert (info.value.reason, info.value.equivocation) == ("receipt-position", True)
-    # The log names our envelope at a position whose committed leaf is another: equivocation too.
+    # The offer's unsigned list names our envelope where another leaf is: wrong, not perjury.
     with pytest.raises(Refusal) as info:
         verdict(replace(log.offer(0), ours=((0, bytes([1]) * 32),)), None)
-    assert (info.value.reason, info.value.equivocation) == ("receipt-position", True)
+    assert (info.value.reason, info.value.equivocation) == ("bad-offer", False)
+
+
+def test_a_broken_proof_for_a_true_extension_is_no_accusation() -> None:
+    log = Log(entries(1, 2, 3))
+    with pytest.raises(Refusal) as info:
+        verdict(replace(log.offer(3), consistency=()), log.held(3))
+    assert (info.value.reason, info.value.equivocation) == ("bad-offer", False)
+
+
+def test_a_stale_offer_below_what_we_hold_is_a_conflict_not_a_rollback() -> None:
+    # Our cosignature of 4 was lost; the log offers 3 again, from what it believes we hold.
+    log = Log(entries(1, 2, 3))
+    with pytest.raises(Refusal) as info:
+        verdict(log.offer(0, 3), log.held(4))
+    assert (info.value.reason, info.value.equivocation, info.value.held_size) == ("conflict", False, 4)
 
 
 def _leaves_changed(log: Log) -> Offer:

@@ -128,7 +128,9 @@ class Envelope:
         return envelope
 
 
-MAX_RECEIPT_ENTRIES = 4096
+# One receipt names at most this many envelopes: ~45 bytes each keeps a receipt under the 64 KiB
+# that a C2SP tlog-tiles entry bundle can hold, so every transcript entry can be exported.
+MAX_RECEIPT_ENTRIES = 1024
 
 
 @dataclass(frozen=True)

@@ -84,7 +84,7 @@ from hotline.log.tlogproof import (
     verify_tlog_proof,
     verify_tlog_proof_hash,
 )
-from hotline.log.witness import Held, Offer, Refusal, judge, log_origin, witness_name
+from hotline.log.witness import Held, Offer, Refusal, judge, key_tag, log_origin, witness_name
 
 __all__ = [
     "ALG_COSIGNATURE_V1",
@@ -134,6 +134,7 @@ __all__ = [
     "inclusion_proof",
     "judge",
     "key_id",
+    "key_tag",
     "leaf_hash",
     "log_origin",
     "merkle_root",

@@ -17,11 +17,14 @@ The witness cosigns (cosignature/v1) only if:
    ours is at the position the log says, and every position the log's receipts named to us in
    that range holds our envelope (otherwise a *receipt position holds another leaf*).
 
-Failures of 2, 3 and 4 are equivocation: the log has shown two different histories, and the two
-signed checkpoints are the portable proof of it. Anything else (a bad signature, a stale
-``old`` size, a malformed proof) is refused without accusing anyone. Origins are named
+A fork (two roots signed for one size), a rollback, a rewritten history (the new checkpoint does
+not extend the one cosigned, by proof or by leaves), and a receipt whose position holds another
+leaf are equivocation: the log has shown two different histories, and the two signed
+checkpoints (with the signed receipt) are the portable proof of it. The offer's own unsigned
+parts (its consistency proof, the list of our envelopes) being wrong is only a bad offer; that,
+a bad signature or a stale ``old`` size is refused without accusing anyone. Origins are named
 ``hotline.transcript/<PARTY>/<key>`` and witnesses ``hotline.witness/<PARTY>/<key>``, where
-``<key>`` is the first 16 hex digits of the SHA-256 of the party's Ed25519 public key: unique per
+``<key>`` is the first 32 hex digits of the SHA-256 of the party's Ed25519 public key: unique per
 party and per key, so a re-keyed party starts a new log.
 """
 
@@ -38,7 +41,7 @@ from hotline.log.note import Verifier, open_note
 
 
 def key_tag(public_key: bytes) -> str:
-    return hashlib.sha256(public_key).hexdigest()[:16]
+    return hashlib.sha256(public_key).hexdigest()[:32]  # 128 bits: no key can be ground to match
 
 
 def log_origin(party: str, public_key: bytes) -> str:
@@ -105,27 +108,37 @@ def judge(
     if checkpoint.origin != origin:
         raise Refusal("wrong-origin", f"the checkpoint is for {checkpoint.origin!r}, not {origin!r}")
     held_size = 0 if held is None else held.size
-    if held is not None:
-        if checkpoint.size < held.size:
-            raise Refusal(
-                "rollback",
-                f"size {checkpoint.size} is smaller than {held.size}, which we already cosigned",
-                equivocation=True,
-            )
-        if checkpoint.size == held.size and checkpoint.root_hash != held.root:
-            raise Refusal("fork", f"a second root for size {held.size}, which we cosigned", equivocation=True)
+    if held is not None and checkpoint.size == held.size and checkpoint.root_hash != held.root:
+        # Two roots signed for one size: provable by anyone from the two notes alone.
+        raise Refusal("fork", f"a second root for size {held.size}, which we cosigned", equivocation=True)
     if offer.old_size != held_size:
+        # tlog-witness's 409: the log does not know what we hold (a lost cosignature, a stale
+        # offer). Told where to resume, an honest log simply offers again; no accusation.
         raise Refusal("conflict", f"we last cosigned size {held_size}, not {offer.old_size}", held_size=held_size)
+    if held is not None and checkpoint.size < held.size:
+        raise Refusal(
+            "rollback",
+            f"size {checkpoint.size} is smaller than {held.size}, which we cosigned and it claims to extend",
+            equivocation=True,
+        )
+    try:
+        leaves = _check_extension(offer, checkpoint, held)
+        extension: Refusal | None = None
+    except Refusal as refusal:
+        leaves, extension = {}, refusal
     if held is not None and held.size > 0 and checkpoint.size > held.size:
         try:
             verify_consistency(held.size, checkpoint.size, held.root, checkpoint.root_hash, offer.consistency)
         except ProofError as exc:
+            if extension is None:  # the leaves prove the extension: only the proof is broken
+                raise Refusal("bad-offer", f"the consistency proof does not verify: {exc}") from None
             raise Refusal(
                 "rewritten",
                 f"size {checkpoint.size} is not an extension of size {held.size}, which we cosigned: {exc}",
                 equivocation=True,
             ) from None
-    leaves = _check_extension(offer, checkpoint, held)
+    if extension is not None:
+        raise extension
     _check_positions(offer.ours, leaves, held_size, sent, receipted)
     return checkpoint
 
@@ -165,12 +178,8 @@ def _check_positions(
         envelope = sent(envelope_id)
         if envelope is None:
             raise Refusal("bad-offer", f"entry {index} names an envelope we never sent")
-        if leaf_hash(envelope) != leaves[index]:
-            raise Refusal(
-                "receipt-position",
-                f"entry {index} does not hold our envelope {envelope_id.hex()[:16]}, as the log says",
-                equivocation=True,
-            )
+        if leaf_hash(envelope) != leaves[index]:  # an unsigned claim of the offer: wrong, not perjury
+            raise Refusal("bad-offer", f"entry {index} does not hold our envelope {envelope_id.hex()[:16]}")
         claimed[index] = envelope_id
     for index, envelope_id in sorted(receipted.items()):
         if index not in leaves:

@@ -133,5 +133,8 @@ def check_fingerprint(card: IdentityCard, expected: str) -> None:
     """Compare the fingerprint read aloud by the other side with the card's, ignoring spaces."""
     if "".join(expected.split()) != "".join(card.fingerprint.split()):
         raise PairingError(
-            f"fingerprint mismatch: the card reads {card.fingerprint}, you were told {expected}; do not pin it"
+            # The card's own fingerprint is not shown: an operator under pressure must not be
+            # able to copy the right-looking number from the error instead of from the phone.
+            f"fingerprint mismatch: the card does not match the fingerprint you were told ({expected});"
+            " do not pin it: have the other party's officer read theirs again, from `hotline identity`"
         )

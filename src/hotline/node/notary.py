@@ -2,8 +2,8 @@
 
 Every second or so (``timers.checkpoint_interval``), if the log grew, a C2SP checkpoint of it is
 signed with the party's key and stored. Each peer then gets it as an offer to cosign, with a
-consistency proof from the last size that peer cosigned and the proof of where each of its
-envelopes sits (``log/witness.py`` says what a witness checks and why). A peer's offer is judged
+consistency proof from the last size that peer cosigned, the new leaf hashes, and which of them are
+its envelopes (``log/witness.py`` says what a witness checks and why). A peer's offer is judged
 in the store, in the same transaction that records its outcome; a cosignature received is
 verified before it is kept. A refusal that says our log contradicts itself is recorded as
 evidence against our own log and raised as loudly as one we find in a peer's.
@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING
 
 import structlog
 
 from hotline.crypto import VerifyKey
-from hotline.errors import EncodingError, LocalProtocolError
+from hotline.errors import EncodingError, LocalProtocolError, StoreError
 from hotline.log import (
     Checkpoint,
     CosignatureSigner,
@@ -59,6 +60,17 @@ class Notary:
         self.cosigner = CosignatureSigner(witness_name(node.party, public), node.key)
         self._offered: dict[str, tuple[Link, int]] = {}  # per peer: the offer awaiting its answer
 
+    @staticmethod
+    async def guarded(work: Awaitable[object]) -> None:
+        """Run a witnessing step for a peer; if it fails, say so and keep the node. (A failed
+        store is different: it stops the node, as everywhere.)"""
+        try:
+            await work
+        except StoreError:
+            raise
+        except Exception:
+            log.exception("witnessing step failed; the node carries on")
+
     def sign(self, size: int, root: bytes) -> str:
         return sign_checkpoint(Checkpoint(self.origin, size, root), [self.signer])
 
@@ -67,7 +79,7 @@ class Notary:
     async def checkpoints_forever(self, interval: float) -> None:
         while not self.node.stopped.is_set():
             await asyncio.sleep(interval)
-            await self.checkpoint_now()
+            await self.guarded(self.checkpoint_now())
 
     async def checkpoint_now(self) -> StoredCheckpoint | None:
         checkpoint = await self.node.store.make_checkpoint(self.sign, _now_ms(), CHECKPOINT_STEP)

@@ -376,11 +376,11 @@ class Node(OperatorDesk):
         elif isinstance(event, ev.RoundTrip):
             channel.rtt = event.seconds
         elif isinstance(event, ev.CheckpointOffered):
-            self._spawn(self.notary.on_offer(channel, link, event))
+            self._spawn(self.notary.guarded(self.notary.on_offer(channel, link, event)))
         elif isinstance(event, ev.CosignatureReceived):
-            self._spawn(self.notary.on_cosignature(channel, event))
+            self._spawn(self.notary.guarded(self.notary.on_cosignature(channel, event)))
         elif isinstance(event, ev.CheckpointRefused):
-            self._spawn(self.notary.on_refused(channel, event))
+            self._spawn(self.notary.guarded(self.notary.on_refused(channel, event)))
         elif isinstance(event, ev.PeerClosed):
             log.warning("peer closed the link with an error", peer=channel.party, code=event.code, detail=event.detail)
 
@@ -420,7 +420,7 @@ class Node(OperatorDesk):
         if resend:
             self._spawn(self.store.mark_transmitted([i.number for i in resend], wall_ms()))
         channel.wake()
-        self._spawn(self.notary.offer(channel))  # what it has not cosigned yet
+        self._spawn(self.notary.guarded(self.notary.offer(channel)))  # what it has not cosigned yet
 
     def _take_indices(self, count: int) -> int:
         first = self._transcript_next

@@ -21,6 +21,7 @@ What the core guarantees to its caller:
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from typing import Any
 
@@ -38,6 +39,7 @@ from hotline.protocol.state import SessionState, next_state
 
 # 2: two lanes per channel, chosen by ALPN; numbers may arrive out of order across lanes.
 PROTOCOL_VERSION = 2
+MAX_LOG_SIZE = 2**63 - 1  # SQLite's integers: no log of ours is larger, so no peer's claim may be
 
 # Why a field failed decides the rejection's reason code, so the sender can act on it.
 _REASONS = {
@@ -304,15 +306,26 @@ def _checkpoint_offered(frame: dict[str, Any]) -> ev.CheckpointOffered:
         for item in ours
     ):
         raise RemoteProtocolError("malformed-frame", "a cp frame's 'ours' is a list of [entry, 32-byte envelope id]")
+    indexes = [index for index, _ in ours]
+    if any(b <= a for a, b in itertools.pairwise(indexes)) or any(i > MAX_LOG_SIZE for i in indexes):
+        raise RemoteProtocolError("malformed-frame", "a cp frame's 'ours' names each entry once, in order")
     offer = Offer(
         note,
-        _int(frame, "old"),
+        _size(frame, "old"),
         _hashes(frame, "proof"),
         _hashes(frame, "frontier"),
         tuple(leaves[i : i + HASH_SIZE] for i in range(0, len(leaves), HASH_SIZE)),
         tuple((index, envelope_id) for index, envelope_id in ours),
     )
     return ev.CheckpointOffered(offer)
+
+
+def _size(frame: dict[str, Any], name: str) -> int:
+    """A log size or index: what SQLite can hold (a larger one would fail in the store)."""
+    value = _int(frame, name)
+    if value > MAX_LOG_SIZE:
+        raise RemoteProtocolError("malformed-frame", f"{name!r} {value} is beyond any log ({MAX_LOG_SIZE})")
+    return value
 
 
 def _hashes(frame: dict[str, Any], name: str) -> tuple[bytes, ...]:
@@ -326,17 +339,17 @@ def _cosignature(frame: dict[str, Any]) -> ev.CosignatureReceived:
     line = frame.get("line")
     if not isinstance(line, str) or len(line) > 1000:
         raise RemoteProtocolError("malformed-frame", "a cosig frame carries a signature 'line' of text")
-    return ev.CosignatureReceived(_int(frame, "size"), line)
+    return ev.CosignatureReceived(_size(frame, "size"), line)
 
 
 def _refused(frame: dict[str, Any]) -> ev.CheckpointRefused:
     reason, detail, equivocation, held = (frame.get(k) for k in ("reason", "detail", "equivocation", "held"))
     if not isinstance(reason, str) or not isinstance(detail, str) or not isinstance(equivocation, bool):
         raise RemoteProtocolError("malformed-frame", "a cpno frame carries 'reason', 'detail' and 'equivocation'")
-    if isinstance(held, bool) or not isinstance(held, int) or held < -1:
+    if isinstance(held, bool) or not isinstance(held, int) or not -1 <= held <= MAX_LOG_SIZE:
         raise RemoteProtocolError("malformed-frame", "a cpno frame carries 'held': a size, or -1")
     return ev.CheckpointRefused(
-        _int(frame, "size"), reason[:64], detail[:500], equivocation, None if held == -1 else held
+        _size(frame, "size"), reason[:64], detail[:500], equivocation, None if held == -1 else held
     )
 
 

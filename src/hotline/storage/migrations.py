@@ -157,5 +157,6 @@ MIGRATIONS: list[str] = [
     ALTER TABLE inbox ADD COLUMN log_index INTEGER;         -- our transcript entry (our receipt names it)
     CREATE INDEX outbox_peer_log ON outbox (peer, peer_log_index) WHERE peer_log_index IS NOT NULL;
     CREATE INDEX inbox_log ON inbox (peer, log_index) WHERE log_index IS NOT NULL;
+    CREATE INDEX cosignatures_by_witness ON cosignatures (witness, size);
     """,
 ]

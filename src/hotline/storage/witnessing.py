@@ -131,7 +131,10 @@ def offer_for(conn: sqlite3.Connection, peer: str, checkpoint: StoredCheckpoint,
     ours = tuple(
         (index, bytes(envelope_id))
         for index, envelope_id in conn.execute(
-            "SELECT log_index, env_id FROM inbox WHERE peer=? AND log_index >= ? AND log_index < ? ORDER BY log_index",
+            # Only what the entry really holds: a store damaged or rewritten by hand must not
+            # make us send a claim twice, or one the tree does not back.
+            "SELECT DISTINCT i.log_index, i.env_id FROM inbox i JOIN transcript t ON t.idx = i.log_index "
+            "WHERE i.peer=? AND i.log_index >= ? AND i.log_index < ? AND t.obj = i.envelope ORDER BY i.log_index",
             (peer, old_size, size),
         )
     )
