@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import os
 import re
 import sys
 import urllib.parse
@@ -31,7 +32,9 @@ EXIT_CODES: list[tuple[type[HotlineError], int]] = [
 ]
 
 # Piped output (scripts, logs) gets wide tables rather than rows wrapped at 80 columns.
-out = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
+out = Console(highlight=False, width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else 200)
+# Below this many columns the message tables do not fit: each message is printed as two lines.
+WIDE_TABLE = 140
 
 dir_option = click.option(
     "--dir",
@@ -354,27 +357,28 @@ def outbox(directory: Path, limit: int, as_json: bool) -> None:
         _print_json(items)
         return
     _ = _words(directory)
-    table = _table(
-        _, "serial", "to", "seq", "precedence", "marking", "state", "created", "delivered", "ack due", "text"
-    )
+    columns = ["serial", "to", "seq", "precedence", "marking", "state", "created", "delivered", "ack due", "text"]
+    rows = []
     for m in items:
         ack = m["acknowledged"]
         state = _(m["state"])
         if ack:
             state = _("{state} by {name} {time}").format(state=state, name=_by(ack, _), time=_short(ack["at"]))
-        table.add_row(
-            m["serial"],
-            m["to"],
-            str(m["seq"] or ""),
-            _precedence(m["precedence"], directory),
-            m["marking"],
-            f"[{_state_style(m['state'])}]{state}[/]",
-            _short(m["created"]),
-            _short(m["delivered"]),
-            _short(m["due"]),
-            _text(m, _),
+        rows.append(
+            {
+                "serial": m["serial"],
+                "to": m["to"],
+                "seq": str(m["seq"] or ""),
+                "precedence": _precedence(m["precedence"], directory),
+                "marking": m["marking"],
+                "state": f"[{_state_style(m['state'])}]{state}[/]",
+                "created": _short(m["created"]),
+                "delivered": _short(m["delivered"]),
+                "ack due": _short(m["due"]),
+                "text": _text(m, _),
+            }
         )
-    out.print(table)
+    _print_messages(_, columns, rows, headline=("serial", "to", "precedence", "state"))
 
 
 @cli.command()
@@ -388,7 +392,8 @@ def inbox(directory: Path, limit: int, as_json: bool) -> None:
         _print_json(items)
         return
     _ = _words(directory)
-    table = _table(_, "serial", "from", "seq", "precedence", "marking", "received", "acknowledged", "text")
+    columns = ["serial", "from", "seq", "precedence", "marking", "received", "acknowledged", "text"]
+    rows = []
     for m in items:
         ack = m["acknowledged"]
         if ack:
@@ -396,17 +401,36 @@ def inbox(directory: Path, limit: int, as_json: bool) -> None:
         else:
             due = _("due {time}").format(time=_short(m["due"]))
             acknowledged = f"[bold red]{due}[/]" if m["due"] else ""
-        table.add_row(
-            m["serial"],
-            m["from"],
-            str(m["seq"]),
-            _precedence(m["precedence"], directory),
-            m["marking"],
-            _short(m["received"]),
-            acknowledged,
-            _text(m, _),
+        rows.append(
+            {
+                "serial": m["serial"],
+                "from": m["from"],
+                "seq": str(m["seq"]),
+                "precedence": _precedence(m["precedence"], directory),
+                "marking": m["marking"],
+                "received": _short(m["received"]),
+                "acknowledged": acknowledged,
+                "text": _text(m, _),
+            }
         )
-    out.print(table)
+    _print_messages(_, columns, rows, headline=("serial", "from", "precedence", "acknowledged"))
+
+
+def _print_messages(
+    _: Callable[[str], str], columns: list[str], rows: list[dict[str, str]], headline: tuple[str, ...]
+) -> None:
+    """A table where it fits; on a narrow terminal, each message as a headline (who, what
+    precedence, what state), its text, and a line with the rest, labelled, so nothing is cut."""
+    if out.width >= WIDE_TABLE:
+        table = _table(_, *columns)
+        for row in rows:
+            table.add_row(*(row[c] for c in columns))
+        out.print(table)
+        return
+    for row in rows:
+        out.print("  ".join(row[c] for c in headline if row[c]))
+        out.print(f"  {row['text']}")
+        out.print("  " + " · ".join(f"{_(c)}: {row[c]}" for c in columns if c not in (*headline, "text") and row[c]))
 
 
 def _short(iso_time: str | None) -> str:

@@ -1,6 +1,7 @@
 """The command line as an operator uses it: real processes, real node directories."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -182,3 +183,17 @@ async def test_send_outbox_inbox_status_through_the_cli(pair: tuple[NodeProcess,
         table = hotline(command, directory=a.config.directory)
         assert table.returncode == 0, table.stderr
     assert "SACEUR-000001" in hotline("outbox", directory=a.config.directory).stdout
+    # On an 80-column terminal nothing is squeezed away: each message is a headline and its lines.
+    for command, words in (("outbox", ["SACEUR-000001", "IMMEDIATE", "delivered", "Radio check."]), ("inbox", [])):
+        directory = a.config.directory if command == "outbox" else b.config.directory
+        narrow = subprocess.run(
+            [sys.executable, "-m", "hotline", command, "--dir", str(directory)],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "COLUMNS": "80"},
+            check=False,
+        )
+        assert narrow.returncode == 0, narrow.stderr
+        assert all(len(line) <= 80 for line in narrow.stdout.splitlines())
+        for word in words or ["SACEUR-000001", "СРОЧНО", "Radio check."]:
+            assert word in narrow.stdout
