@@ -32,7 +32,11 @@ EXIT_CODES: list[tuple[type[HotlineError], int]] = [
 ]
 
 # Piped output (scripts, logs) gets wide tables rather than rows wrapped at 80 columns.
-out = Console(highlight=False, width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else 200)
+# HOTLINE_WIDTH sets it for output that is not a terminal (a script, a log, a test).
+_PIPED_WIDTH = os.environ.get("HOTLINE_WIDTH", "200")
+out = Console(
+    highlight=False, width=None if sys.stdout.isatty() else int(_PIPED_WIDTH) if _PIPED_WIDTH.isdigit() else 200
+)
 # Below this many columns the message tables do not fit: each message is printed as two lines.
 WIDE_TABLE = 140
 

@@ -190,7 +190,7 @@ async def test_send_outbox_inbox_status_through_the_cli(pair: tuple[NodeProcess,
             [sys.executable, "-m", "hotline", command, "--dir", str(directory)],
             capture_output=True,
             text=True,
-            env={**os.environ, "COLUMNS": "80"},
+            env={**os.environ, "HOTLINE_WIDTH": "80"},
             check=False,
         )
         assert narrow.returncode == 0, narrow.stderr
