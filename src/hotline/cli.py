@@ -37,7 +37,7 @@ _PIPED_WIDTH = os.environ.get("HOTLINE_WIDTH", "200")
 out = Console(
     highlight=False, width=None if sys.stdout.isatty() else int(_PIPED_WIDTH) if _PIPED_WIDTH.isdigit() else 200
 )
-# Below this many columns the message tables do not fit: each message is printed as two lines.
+# Below this many columns the message tables do not fit: each message is printed as three lines.
 WIDE_TABLE = 140
 
 dir_option = click.option(
