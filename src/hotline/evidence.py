@@ -12,13 +12,12 @@ tree, so that tools other than ours can check them.
 from __future__ import annotations
 
 import hashlib
-import re
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from hotline.crypto import VerifyKey
-from hotline.envelope import Envelope, open_signed
+from hotline.envelope import Envelope, open_signed, parse_message_key
 from hotline.errors import EncodingError, HotlineError, NotFoundError, StoreError
 from hotline.log import (
     ALG_COSIGNATURE_V1,
@@ -29,7 +28,6 @@ from hotline.log import (
     Frontier,
     Signature,
     TlogProof,
-    Verifier,
     encode_bundle,
     key_tag,
     leaf_hash,
@@ -46,9 +44,6 @@ from hotline.log import (
 from hotline.storage import StoredCheckpoint
 from hotline.storage import witnessing as stored
 from hotline.storage.treelog import subtree_hashes
-
-_SERIAL = re.compile(r"([A-Z][A-Z0-9_-]*)-(\d+)")
-_ENVELOPE_ID = re.compile(r"[0-9a-f]{64}")
 
 
 class EvidenceError(HotlineError):
@@ -123,20 +118,19 @@ def write_evidence(directory: Path, message: str, out: Path) -> tuple[int, Store
 
 def _log_index(conn: sqlite3.Connection, party: str, message: str) -> int:
     """Where a message (serial or envelope id) sits in our transcript."""
-    if _ENVELOPE_ID.fullmatch(message):
-        envelope_id = bytes.fromhex(message)
-        row = conn.execute("SELECT log_index FROM outbox WHERE env_id=?", (envelope_id,)).fetchone()
-        row = row or conn.execute("SELECT log_index FROM inbox WHERE env_id=?", (envelope_id,)).fetchone()
-    elif match := _SERIAL.fullmatch(message):
-        sender, number = match.group(1), int(match.group(2))
-        if sender == party:
-            row = conn.execute("SELECT log_index FROM outbox WHERE num=? AND seq IS NOT NULL", (number,)).fetchone()
-        else:
-            row = conn.execute(
-                "SELECT log_index FROM inbox WHERE peer=? AND num=? ORDER BY received_ms DESC LIMIT 1", (sender, number)
-            ).fetchone()
+    try:
+        named = parse_message_key(message)
+    except ValueError as exc:
+        raise NotFoundError(str(exc)) from None
+    if isinstance(named, bytes):
+        row = conn.execute("SELECT log_index FROM outbox WHERE env_id=?", (named,)).fetchone()
+        row = row or conn.execute("SELECT log_index FROM inbox WHERE env_id=?", (named,)).fetchone()
+    elif named[0] == party:
+        row = conn.execute("SELECT log_index FROM outbox WHERE num=? AND seq IS NOT NULL", (named[1],)).fetchone()
     else:
-        raise NotFoundError(f"{message!r} is neither a serial (e.g. SACEUR-000001) nor a 64-digit envelope id")
+        row = conn.execute(
+            "SELECT log_index FROM inbox WHERE peer=? AND num=? ORDER BY received_ms DESC LIMIT 1", named
+        ).fetchone()
     if row is None:
         raise NotFoundError(f"no signed message {message} is stored here (a queued one is not in the log yet)")
     if row[0] is None:
@@ -170,10 +164,10 @@ def parties_known_at(directory: Path) -> dict[str, bytes]:
         conn.close()
 
 
-def _check_key(verifier: Verifier, trusted: dict[str, bytes] | None) -> str:
+def _check_key(verifier: Ed25519Verifier | CosignatureVerifier, trusted: dict[str, bytes] | None) -> str:
     """A key's name must be the one our scheme gives its key (party and key tag), and, when the
     reader says whom to trust, the key must be that party's pinned key. Returns the party."""
-    public = verifier.key.raw  # type: ignore[attr-defined]
+    public = verifier.key.raw
     kind, _, rest = verifier.name.partition("/")
     party, _, tag = rest.partition("/")
     if kind not in ("hotline.transcript", "hotline.witness") or tag != key_tag(public):
@@ -196,10 +190,15 @@ def verify_evidence(folder: Path, trusted: dict[str, bytes] | None = None) -> Ve
         ) from None
     except UnicodeDecodeError:
         raise EvidenceError("proof.tlog-proof or keys is not UTF-8 text") from None
+    return check_evidence(entry, proof_text, key_text, trusted)
+
+
+def check_evidence(entry: bytes, proof_text: str, key_text: str, trusted: dict[str, bytes] | None) -> Verified:
+    """The checks themselves, on the three files' contents (pure)."""
     # One key per line, each ended by a newline; nothing else (not even another line break).
     if not key_text.endswith("\n"):
         raise EvidenceError("keys must end with a newline")
-    verifiers: list[Verifier] = []
+    verifiers: list[Ed25519Verifier | CosignatureVerifier] = []
     for number, line in enumerate(key_text[:-1].split("\n"), 1):
         try:
             alg = parse_verifier_key(line).alg
@@ -231,7 +230,7 @@ def verify_evidence(folder: Path, trusted: dict[str, bytes] | None = None) -> Ve
     unused = {v.name for v in verifiers} - set(result.verified_by)
     verified = Verified(origin, result.checkpoint.size, result.index, origin)
     verified.checked_against = "pinned keys" if trusted is not None else "the keys in the evidence only"
-    verified.key_hashes = {v.name: hashlib.sha256(v.key.raw).hexdigest() for v in verifiers}  # type: ignore[attr-defined]
+    verified.key_hashes = {v.name: hashlib.sha256(v.key.raw).hexdigest() for v in verifiers}
     verified.cosigned_by = [name for name in result.verified_by if name != origin]
     sender_key = _describe_entry(entry, verifiers, verified)
     if unused - {sender_key}:
@@ -239,7 +238,9 @@ def verify_evidence(folder: Path, trusted: dict[str, bytes] | None = None) -> Ve
     return verified
 
 
-def _describe_entry(entry: bytes, verifiers: list[Verifier], verified: Verified) -> str | None:
+def _describe_entry(
+    entry: bytes, verifiers: list[Ed25519Verifier | CosignatureVerifier], verified: Verified
+) -> str | None:
     """Fill in which message the entry is and check its own signature; returns the name of
     the key that verified it."""
     try:

@@ -99,3 +99,13 @@ def test_invalid_fields_are_named(override: dict[str, object], field: str) -> No
 def test_serial_is_party_and_number() -> None:
     envelope = Envelope("SACEUR", "GENSTAB", 3, 123, 0, "free_text", {"text": "x", "lang": "en"})
     assert envelope.serial == "SACEUR-000123"
+
+
+def test_a_message_is_named_by_its_serial_or_its_envelope_id() -> None:
+    from hotline.envelope import parse_message_key
+
+    assert parse_message_key(" saceur-000123 ") == ("SACEUR", 123)
+    assert parse_message_key("AB" * 32) == b"\xab" * 32
+    for bad in ("nonsense", "SACEUR-", "-12", "SACEUR-" + "9" * 19, "ab" * 31, "../outbox"):
+        with pytest.raises(ValueError, match="neither a serial"):
+            parse_message_key(bad)

@@ -8,6 +8,7 @@ from hotline.envelope.model import (
     Receipt,
     ReceiptEntry,
     Rejection,
+    parse_message_key,
     serial,
 )
 from hotline.envelope.signed import Opened, object_id, open_signed, seal
@@ -23,6 +24,7 @@ __all__ = [
     "Rejection",
     "object_id",
     "open_signed",
+    "parse_message_key",
     "seal",
     "serial",
 ]

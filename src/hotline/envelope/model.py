@@ -55,6 +55,18 @@ def serial(party: str, number: int) -> str:
     return f"{party}-{number:06d}"
 
 
+def parse_message_key(key: str) -> bytes | tuple[str, int]:
+    """What a person typed to name a message: its envelope id (64 hex digits), returned as
+    bytes, or its serial (``SACEUR-000123``), returned as (party, number). ValueError if neither."""
+    key = key.strip()
+    if len(key) == 64 and all(c in "0123456789abcdefABCDEF" for c in key):
+        return bytes.fromhex(key)
+    party, _, number = key.upper().rpartition("-")
+    if not (party and re.fullmatch(r"[0-9]{1,18}", number)):
+        raise ValueError(f"{key!r} is neither a serial such as SACEUR-000001 nor a 64-digit envelope id")
+    return party, int(number)
+
+
 @dataclass(frozen=True)
 class Envelope:
     sender: str

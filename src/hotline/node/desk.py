@@ -6,12 +6,11 @@ of that channel). ``Node`` inherits it; the channel machinery lives in ``service
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from hotline.envelope import DEFAULT_MARKING, FieldError, Precedence, cbor, serial
+from hotline.envelope import DEFAULT_MARKING, FieldError, Precedence, cbor, parse_message_key
 from hotline.envelope.model import MARKING_PATTERN
 from hotline.errors import AcknowledgeError, HotlineError, NotFoundError
 from hotline.forms import FORMS, prepare_body, validate_body
@@ -174,21 +173,19 @@ class OperatorDesk:
 
     async def find_message(self, key: str) -> Message:
         """A message by its serial (``SACEUR-000123``) or its id (64 hex digits)."""
-        key = key.strip()
         sent: OutboxRow | None = None
         received: InboxRow | None = None
-        if len(key) == 64 and all(c in "0123456789abcdefABCDEF" for c in key):
-            envelope_id = bytes.fromhex(key)
-            sent = await self.store.find_sent(envelope_id=envelope_id)
-            received = None if sent else await self.store.find_received(envelope_id=envelope_id)
+        try:
+            named = parse_message_key(key)
+        except ValueError as exc:
+            raise NotFoundError(str(exc)) from None
+        if isinstance(named, bytes):
+            sent = await self.store.find_sent(envelope_id=named)
+            received = None if sent else await self.store.find_received(envelope_id=named)
+        elif named[0] == self.party:
+            sent = await self.store.find_sent(number=named[1])
         else:
-            party, _, number = key.upper().rpartition("-")
-            if not (party and re.fullmatch(r"[0-9]{1,18}", number)):
-                raise NotFoundError(f"{key!r} is neither a serial such as {serial(self.party, 1)} nor a 64-digit id")
-            if party == self.party:
-                sent = await self.store.find_sent(number=int(number))
-            else:
-                received = await self.store.find_received(peer=party, number=int(number))
+            received = await self.store.find_received(peer=named[0], number=named[1])
         row = sent or received
         if row is None:
             raise NotFoundError(f"no message {key} is stored here")

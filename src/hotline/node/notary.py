@@ -35,6 +35,7 @@ from hotline.log import (
     verify_cosignature,
     witness_name,
 )
+from hotline.node.desk import wall_ms
 from hotline.protocol import Lane
 from hotline.protocol import events as ev
 from hotline.storage import StoredCheckpoint
@@ -82,7 +83,7 @@ class Notary:
             await self.guarded(self.checkpoint_now())
 
     async def checkpoint_now(self) -> StoredCheckpoint | None:
-        checkpoint = await self.node.store.make_checkpoint(self.sign, _now_ms(), CHECKPOINT_STEP)
+        checkpoint = await self.node.store.make_checkpoint(self.sign, wall_ms(), CHECKPOINT_STEP)
         if checkpoint is not None:
             log.debug("checkpoint signed", size=checkpoint.size)
             for channel in list(self.node.channels.values()):
@@ -120,7 +121,7 @@ class Notary:
         except EncodingError as exc:
             log.warning("cosignature refused", peer=channel.party, size=event.size, error=str(exc))
             return
-        await store.add_cosignature(event.size, channel.party, signature.line(), _now_ms())
+        await store.add_cosignature(event.size, channel.party, signature.line(), wall_ms())
         log.debug("checkpoint cosigned", witness=channel.party, size=event.size)
         self._offered.pop(channel.party, None)
         await self.offer(channel)  # the next one, if the log has grown meanwhile
@@ -131,7 +132,7 @@ class Notary:
             checkpoint = await self.node.store.checkpoint_at(event.size)
             offered = checkpoint.note if checkpoint is not None else f"(no checkpoint of size {event.size} here)\n"
             detail = f"{channel.party} refused to cosign: {event.detail}"
-            await self.node.store.record_equivocation(self.node.party, event.reason, detail, None, offered, _now_ms())
+            await self.node.store.record_equivocation(self.node.party, event.reason, detail, None, offered, wall_ms())
             log.critical(
                 "EQUIVOCATION: a witness says our transcript contradicts what it cosigned",
                 witness=channel.party,
@@ -149,7 +150,7 @@ class Notary:
         key = channel.peer.sign_key
         origin = log_origin(channel.party, key)
         verifier = Ed25519Verifier(origin, VerifyKey(key))
-        result = await self.node.store.witness_offer(channel.party, event.offer, origin, verifier, _now_ms())
+        result = await self.node.store.witness_offer(channel.party, event.offer, origin, verifier, wall_ms())
         if isinstance(result, Checkpoint):
             line = cosign(result, self.cosigner, int(time.time())).line()
             link.send_witnessing(lambda session, now: session.send_cosignature(result.size, line, now))
@@ -167,10 +168,6 @@ def _claimed_size(note: str) -> int:
         return Checkpoint.parse(parse_note(note).text).size
     except EncodingError:
         return 0
-
-
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 __all__ = ["Notary", "Refusal"]

@@ -106,7 +106,6 @@ log = structlog.get_logger("hotline.node")
 __all__ = ["Message", "Node", "SendError", "SendRequest", "wall_ms"]  # the desk's, for callers of the node
 HANDSHAKE_TIMEOUT = 10.0
 URGENT_ALLOWANCE = 64  # FLASH and IMMEDIATE envelopes allowed in flight, beside the window
-LANE_RANKS = {Lane.URGENT: (0, URGENT_RANK), Lane.ORDINARY: (URGENT_RANK + 1, len(Precedence) - 1)}
 # Envelopes signed per dispatch at most: a FLASH that arrives while a batch is being signed waits
 # for that batch only (signing 512 takes ~40 ms here; 64, ~5 ms).
 DISPATCH_BATCH = 64
@@ -595,7 +594,7 @@ class Node(OperatorDesk):
             while channel.has_link() and (room := window - channel.count_in_flight(lane)) > 0:
                 if lane is Lane.ORDINARY and self._urgent_first(channel):
                     break  # the urgent lane wakes us when it is done
-                queued = await self.store.next_queued(channel.party, min(room, DISPATCH_BATCH), LANE_RANKS[lane])
+                queued = await self.store.next_queued(channel.party, min(room, DISPATCH_BATCH), lane.ranks)
                 if not queued:
                     break
                 await self._dispatch(channel, lane, queued)

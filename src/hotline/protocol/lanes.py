@@ -32,6 +32,11 @@ class Lane(enum.StrEnum):
     def other(self) -> Lane:
         return Lane.ORDINARY if self is Lane.URGENT else Lane.URGENT
 
+    @property
+    def ranks(self) -> tuple[int, int]:
+        """The precedence ranks (0 = FLASH) this lane carries, first and last."""
+        return (0, URGENT_RANK) if self is Lane.URGENT else (URGENT_RANK + 1, len(Precedence) - 1)
+
     @classmethod
     def from_alpn(cls, protocol: str | None) -> Lane | None:
         return next((lane for lane in cls if lane.alpn == protocol), None)
