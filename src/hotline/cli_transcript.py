@@ -103,8 +103,9 @@ def verify(folder: Path, against: Path | None, as_json: bool) -> None:
     """Verify evidence written by `hotline evidence`, offline, from the files alone."""
     from hotline.evidence import parties_known_at, verify_evidence
 
+    trusted = parties_known_at(against) if against is not None else None  # a bad node directory: exit 3
     try:
-        result = verify_evidence(folder, parties_known_at(against) if against is not None else None)
+        result = verify_evidence(folder, trusted)
     except HotlineError as exc:
         _fail(f"NOT VERIFIED: {exc}", 1)
     if as_json:

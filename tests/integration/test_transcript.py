@@ -88,6 +88,12 @@ async def test_evidence_from_either_side_verifies_offline_and_any_changed_byte_i
 
     said = run(saceur, "evidence", "SACEUR-000001", "--out", str(tmp_path / "moved"), expect=1)
     assert "already exists and is not empty" in said  # never mixed with older files
+    for message, reason in (("SACEUR-999999", "no signed message SACEUR-999999"), ("nonsense", "neither a serial")):
+        said = run(saceur, "evidence", message, "--out", str(tmp_path / "none"), expect=1)
+        assert reason in said
+    assert not (tmp_path / "none").exists(), "nothing is written for a message that is not there"
+    said = run(None, "verify", str(tmp_path / "moved"), "--against", str(tmp_path), expect=3)
+    assert "not a node directory" in said
 
     # One byte changed anywhere in the evidence: refused, with a reason.
     folder = tmp_path / "evidence-SACEUR-SACEUR-000002"
