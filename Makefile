@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test lint unit integration bench clean
+.PHONY: setup browser demo test lint unit integration bench clean
 
 setup: $(STAMP)
 
@@ -16,6 +16,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# The console's browser tests and its bench drive Debian's chromium (Playwright never downloads one).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium for the console's browser tests"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
 demo: setup
 	$(BIN)/python -m hotline.demo
 
@@ -24,16 +31,16 @@ lint: setup
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 
-test: lint
+test: lint browser
 	$(BIN)/pytest
 
 unit: setup
 	$(BIN)/pytest tests/unit
 
-integration: setup
+integration: setup browser
 	$(BIN)/pytest tests/integration
 
-bench: setup
+bench: setup browser
 	$(BIN)/python bench/run.py
 
 clean:

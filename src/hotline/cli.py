@@ -661,7 +661,8 @@ def _fail(message: str, code: int) -> NoReturn:
 
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI; every deliberate error becomes one line on stderr and an exit code."""
-    import hotline.cli_transcript  # noqa: F401 - registers the transcript's commands on `cli`
+    import hotline.cli_transcript
+    import hotline.cli_users  # noqa: F401 - registers the console's account commands
 
     run_cli: Callable[..., Any] = cli.main
     try:

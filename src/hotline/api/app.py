@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from hotline import __version__
 from hotline.api.messages import message_view
 from hotline.api.views import inbox_item, iso, outbox_item
+from hotline.console.app import create_console
 from hotline.envelope import DEFAULT_MARKING, serial
 from hotline.errors import AcknowledgeError, HotlineError, NotFoundError, PairingError, RefConflictError
 from hotline.forms import FORMS, describe, translations
@@ -223,6 +224,8 @@ def create_app(node: Node, token: str) -> FastAPI:
     async def status() -> dict[str, Any]:
         return {"party": node.party, "peers": await node.status()}
 
+    # The console: every path the API does not answer. Mounted last, so /v1 is matched first.
+    app.mount("/", create_console(node))
     return app
 
 

@@ -45,11 +45,15 @@ def babel_locale(lang: str) -> str:
 @functools.cache
 def translations(lang: str) -> gettext.NullTranslations:
     """The catalogue for ``lang``, compiled once per process."""
-    check_language(lang)
-    po_file = resources.files("hotline.forms").joinpath("locale", lang, "LC_MESSAGES", f"{DOMAIN}.po")
+    return catalogue("hotline.forms", DOMAIN, check_language(lang))
+
+
+def catalogue(package: str, domain: str, lang: str) -> Translations:
+    """``package``'s catalogue ``locale/<lang>/LC_MESSAGES/<domain>.po``, compiled in memory."""
+    po_file = resources.files(package).joinpath("locale", lang, "LC_MESSAGES", f"{domain}.po")
     with po_file.open("rb") as source:
-        catalog = read_po(source, locale=lang, domain=DOMAIN)
+        catalog = read_po(source, locale=lang, domain=domain)
     compiled = BytesIO()
     write_mo(compiled, catalog)  # fuzzy entries are left out, as msgfmt would
     compiled.seek(0)
-    return Translations(compiled, domain=DOMAIN)
+    return Translations(compiled, domain=domain)

@@ -60,6 +60,14 @@ class Timers:
 
 
 @dataclass(frozen=True)
+class ConsoleSettings:
+    """The web console's sessions: a watch and its handover at most, and signed out when left."""
+
+    session_lifetime: float = 13 * 3600.0  # seconds from sign-in; a watch is 12 hours
+    session_idle: float = 30 * 60.0  # seconds without a request; an open board keeps it alive
+
+
+@dataclass(frozen=True)
 class NodeConfig:
     directory: Path
     party: str
@@ -70,6 +78,7 @@ class NodeConfig:
     witness_only: bool = False  # a neutral party: witnesses the peers' transcripts, sends nothing
     timers: Timers = field(default_factory=Timers)
     watch: WatchSettings = field(default_factory=WatchSettings)
+    console: ConsoleSettings = field(default_factory=ConsoleSettings)
 
     @property
     def store_path(self) -> Path:
@@ -156,12 +165,14 @@ def init_node(
         "witness_only": witness_only,
         "deadlines": {p.value: s for p, s in DEFAULT_DEADLINES.items()},
         "watch": {"changes": list(DEFAULT_WATCH_CHANGES), "link_test_interval": 3600, "link_test_timeout": 60},
+        "console": {"session_lifetime": 46800, "session_idle": 1800},
     }
     (directory / "config.toml").write_text(
         "# hotline node configuration. Keys live beside this file; never share the .key files.\n"
         "# [deadlines]: seconds a person has to acknowledge, by precedence, as agreed with the peers;\n"
         "# a [peer_deadlines.PARTY] table overrides them for one peer. [watch]: watch changes (UTC),\n"
         "# at each of which a readiness check goes to every peer; link tests every interval seconds.\n"
+        "# [console]: a console session ends this many seconds after sign-in, or after this many idle.\n"
         + tomli_w.dumps(settings)
     )
     return load_config(directory)
@@ -216,6 +227,7 @@ def load_config(directory: Path) -> NodeConfig:
             witness_only=_flag(raw.get("witness_only", False), "witness_only"),
             timers=timers,
             watch=watch,
+            console=_console_settings(raw),
         )
     except (KeyError, TypeError) as exc:
         raise ConfigError(f"{path}: missing or unknown setting {exc}") from None
@@ -242,6 +254,17 @@ def _watch_settings(raw: dict[str, Any]) -> WatchSettings:
         if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
             raise ValueError(f"[watch] {name} must be a number of seconds, 0 or more")
     return WatchSettings(deadlines, peers, parse_watch_changes(changes), float(interval), float(timeout))
+
+
+def _console_settings(raw: dict[str, Any]) -> ConsoleSettings:
+    console = dict(raw.get("console", {}))
+    unknown = set(console) - {"session_lifetime", "session_idle"}
+    if unknown:
+        raise ValueError(f"[console] has an unknown setting {min(unknown)!r}")
+    for name, value in console.items():
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            raise ValueError(f"[console] {name} must be a number of seconds, more than 0")
+    return ConsoleSettings(**{name: float(value) for name, value in console.items()})
 
 
 def _flag(value: Any, name: str) -> bool:

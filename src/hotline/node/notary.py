@@ -86,6 +86,7 @@ class Notary:
         checkpoint = await self.node.store.make_checkpoint(self.sign, wall_ms(), CHECKPOINT_STEP)
         if checkpoint is not None:
             log.debug("checkpoint signed", size=checkpoint.size)
+            self.node.bulletin.post("transcript")
             for channel in list(self.node.channels.values()):
                 await self.offer(channel)
         return checkpoint
@@ -122,6 +123,7 @@ class Notary:
             log.warning("cosignature refused", peer=channel.party, size=event.size, error=str(exc))
             return
         await store.add_cosignature(event.size, channel.party, signature.line(), wall_ms())
+        self.node.bulletin.post("transcript")
         log.debug("checkpoint cosigned", witness=channel.party, size=event.size)
         self._offered.pop(channel.party, None)
         await self.offer(channel)  # the next one, if the log has grown meanwhile
@@ -133,6 +135,7 @@ class Notary:
             offered = checkpoint.note if checkpoint is not None else f"(no checkpoint of size {event.size} here)\n"
             detail = f"{channel.party} refused to cosign: {event.detail}"
             await self.node.store.record_equivocation(self.node.party, event.reason, detail, None, offered, wall_ms())
+            self.node.bulletin.post("transcript", "alerts")
             log.critical(
                 "EQUIVOCATION: a witness says our transcript contradicts what it cosigned",
                 witness=channel.party,
@@ -156,6 +159,8 @@ class Notary:
             link.send_witnessing(lambda session, now: session.send_cosignature(result.size, line, now))
             return
         size = _claimed_size(event.offer.note)
+        if result.equivocation:
+            self.node.bulletin.post("transcript", "alerts")
         link.send_witnessing(lambda session, now: session.send_checkpoint_refusal(size, result, now))
         report = log.critical if result.equivocation else log.warning
         what = "EQUIVOCATION: a peer's transcript contradicts what we cosigned" if result.equivocation else None

@@ -60,7 +60,13 @@ async def serve(config: NodeConfig) -> str | None:
         await node.stop()
         raise
     api = ApiServer(
-        uvicorn.Config(create_app(node, config.api_token()), log_level="warning", access_log=False, lifespan="off")
+        uvicorn.Config(
+            create_app(node, config.api_token()),
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            timeout_graceful_shutdown=5,  # a browser's open request must not hold a stopping node
+        )
     )
     stop_requested = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -73,6 +73,7 @@ from hotline.envelope import (
 )
 from hotline.envelope.model import MAX_DETAIL, MAX_RECEIPT_ENTRIES
 from hotline.errors import ConfigError
+from hotline.node.bulletin import Bulletin
 from hotline.node.card import IdentityCard, parse_address, vet_new_peer
 from hotline.node.channel import Backoff, Channel
 from hotline.node.config import NodeConfig
@@ -131,6 +132,7 @@ class Node(OperatorDesk):
         # stored in sequence order; and not by peer alone, so that a FLASH is stored on its own,
         # not together with the ordinary envelopes its lane overtook.
         self._received: dict[tuple[str, Lane], tuple[Link, list[ev.EnvelopeReceived]]] = {}
+        self.bulletin = Bulletin()  # tells the console's open pages what changed
         self.watchkeeper = Watchkeeper(self)
         self.notary = Notary(self)
         self.stopped = asyncio.Event()
@@ -197,6 +199,7 @@ class Node(OperatorDesk):
 
     async def _shutdown(self) -> None:
         self.stopped.set()
+        self.bulletin.close()
         if self._server is not None:
             self._server.close()
         for channel in self.channels.values():
@@ -341,6 +344,7 @@ class Node(OperatorDesk):
                 if not channel.links:
                     channel.link_up.clear()
                 channel.link_lost[lane].set()
+                self.bulletin.post("links")
                 log.info("link down", peer=channel.party, lane=lane.value)
 
     # -- events from the session core --------------------------------------------------------
@@ -394,6 +398,7 @@ class Node(OperatorDesk):
         channel.links[lane] = link
         channel.link_up.set()
         channel.backoff.reset()
+        self.bulletin.post("links")
         log.info(
             "link up", peer=channel.party, lane=lane.value, dialed_by=link.dialed_by, peer_expects=event.peer_recv_next
         )
@@ -491,6 +496,10 @@ class Node(OperatorDesk):
         if result.replies:
             channel.wake()
 
+    async def _post_when_stored(self, stored: Awaitable[Any], *topics: str) -> None:
+        await stored
+        self.bulletin.post(*topics)  # after the commit: a page that redraws now sees the change
+
     async def _answer_when_stored(self, link: Link, stored: Awaitable[None], answer: bytes, is_receipt: bool) -> None:
         await stored
         link.send_answer(answer, is_receipt)  # if the link is gone, the peer resends and gets it
@@ -539,9 +548,10 @@ class Node(OperatorDesk):
         if delivered:
             positions = {entry.seq: entry.index for entry in event.receipt.entries}
             settled = [(seq, positions[seq]) for seq in delivered]
-            self._spawn(
-                self.store.record_receipt(channel.party, settled, event.opened.raw, wall_ms(), self._take_indices(1))
+            recorded = self.store.record_receipt(
+                channel.party, settled, event.opened.raw, wall_ms(), self._take_indices(1)
             )
+            self._spawn(self._post_when_stored(recorded, "outbox"))
             self._wake_dispatch(channel)
 
     def _on_rejection(self, channel: Channel, event: ev.RejectionReceived) -> None:
@@ -561,7 +571,8 @@ class Node(OperatorDesk):
             )
             return
         del channel.inflight[item.seq]
-        self._spawn(self.store.record_rejection(item.envelope_id, event.opened.raw, wall_ms(), self._take_indices(1)))
+        recorded = self.store.record_rejection(item.envelope_id, event.opened.raw, wall_ms(), self._take_indices(1))
+        self._spawn(self._post_when_stored(recorded, "outbox"))
         self.watchkeeper.rejected(item.number)  # refused: no person there will acknowledge it
         log.warning(
             "message rejected by peer",
@@ -640,6 +651,7 @@ class Node(OperatorDesk):
             )
             channel.send_next += 1
         await self.store.dispatch(items, channel.has_link(), self._take_indices(len(items)))
+        self.bulletin.post("outbox")
         for item in items:
             channel.inflight[item.seq] = item
             for waiter in self._dispatch_waiters.pop(item.number, []):

@@ -85,6 +85,7 @@ class Watchkeeper:
                 )
                 self.watch.track(self.tracked(awaiting))
         self.changed.set()
+        self.node.bulletin.post("outbox", "alerts")
 
     def received(self, rows: list[InboxRow], result: InboundStored) -> None:
         """A received batch is stored: watch what a person here must acknowledge, and settle
@@ -100,10 +101,12 @@ class Watchkeeper:
         for number in result.acknowledged:
             self.watch.settle(Side.SENDER, serial(self.node.party, number))
         self.changed.set()
+        self.node.bulletin.post("inbox", "alerts", *(["outbox"] if result.acknowledged else []))
 
     def rejected(self, number: int) -> None:
         self.watch.settle(Side.SENDER, serial(self.node.party, number))
         self.changed.set()
+        self.node.bulletin.post("outbox", "alerts")
 
     # -- people ------------------------------------------------------------------------------
 
@@ -142,6 +145,7 @@ class Watchkeeper:
         await self.node.store.acknowledge(row.envelope_id, ack, carrier)
         self.watch.settle(Side.RECEIVER, name)
         self.changed.set()
+        self.node.bulletin.post("inbox", "alerts")
         self.node.channels[row.peer].wake()
         log.info("acknowledged", message=name, by=ack.by)
 
@@ -152,7 +156,10 @@ class Watchkeeper:
         while True:
             self.changed.clear()
             at = now()
-            for alert in self.watch.advance(at):
+            advanced = self.watch.advance(at)
+            if advanced:
+                self.node.bulletin.post("alerts")
+            for alert in advanced:
                 report = log.critical if alert.loudest or alert.stage is Stage.OVERDUE else log.warning
                 report(
                     "acknowledgement " + alert.stage.value,

@@ -1,5 +1,6 @@
 """Durable storage behind the narrow ``Store`` interface."""
 
+from hotline.storage.audit import AuditEntry
 from hotline.storage.base import Store
 from hotline.storage.records import (
     Acknowledgement,
@@ -19,6 +20,7 @@ from hotline.storage.witnessing import Equivocation, Evidence, StoredCheckpoint
 
 __all__ = [
     "Acknowledgement",
+    "AuditEntry",
     "AwaitingAck",
     "ChannelState",
     "Dispatched",

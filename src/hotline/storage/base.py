@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from hotline.log import Checkpoint, Offer, Refusal, Verifier
+from hotline.storage.audit import AuditEntry
 from hotline.storage.records import (
     Acknowledgement,
     AwaitingAck,
@@ -109,3 +110,7 @@ class Store(Protocol):
         self, log: str, reason: str, detail: str, held: str | None, offered: str, at_ms: int
     ) -> Awaitable[None]: ...
     def equivocations(self) -> Awaitable[list[Equivocation]]: ...
+
+    def record_audit(self, entry: AuditEntry) -> Awaitable[None]: ...
+
+    def audit_trail(self, limit: int) -> Awaitable[list[AuditEntry]]: ...

@@ -159,4 +159,17 @@ MIGRATIONS: list[str] = [
     CREATE INDEX inbox_log ON inbox (peer, log_index) WHERE log_index IS NOT NULL;
     CREATE INDEX cosignatures_by_witness ON cosignatures (witness, size);
     """,
+    # 5: the console's audit trail (audit.py): every operator action, never changed.
+    """
+    CREATE TABLE console_audit (
+        id INTEGER PRIMARY KEY,
+        at_ms INTEGER NOT NULL,
+        user TEXT NOT NULL,
+        role TEXT,
+        action TEXT NOT NULL,
+        target TEXT,
+        detail TEXT,
+        address TEXT
+    );
+    """,
 ]

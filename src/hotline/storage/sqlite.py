@@ -24,7 +24,8 @@ from hotline.envelope import Precedence
 from hotline.errors import AcknowledgeError, RefConflictError, StoreError
 from hotline.log import Checkpoint, Offer, Refusal, Verifier
 from hotline.protocol.sequence import REACH
-from hotline.storage import witnessing
+from hotline.storage import audit, witnessing
+from hotline.storage.audit import AuditEntry
 from hotline.storage.migrations import MIGRATIONS
 from hotline.storage.records import (
     Acknowledgement,
@@ -718,3 +719,9 @@ class SqliteStore:
 
     def equivocations(self) -> asyncio.Future[list[witnessing.Equivocation]]:
         return self._call(witnessing.equivocations)
+
+    def record_audit(self, entry: AuditEntry) -> asyncio.Future[None]:
+        return self._call(audit.record_audit, entry)
+
+    def audit_trail(self, limit: int) -> asyncio.Future[list[AuditEntry]]:
+        return self._call(audit.audit_trail, limit)

@@ -1,0 +1,70 @@
+"""The console's accounts: `hotline user add` and `hotline user list`.
+
+They work on the node directory's accounts file whether or not the node is running; a running
+node reads the file at each sign-in, so a new account can sign in at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+from typing import TextIO
+
+import click
+from rich.table import Table
+
+from hotline.cli import _config, _print_json, cli, dir_option, json_option, out
+from hotline.console.accounts import AccountBook, AccountError, check_name, check_password, parse_role
+from hotline.console.roles import Role
+
+
+@cli.group()
+def user() -> None:
+    """Accounts of the web console."""
+
+
+@user.command("add")
+@dir_option
+@click.option("--name", required=True, help="the account name, e.g. ivanov (lower case)")
+@click.option("--role", required=True, help=f"one of: {', '.join(Role)}")
+@click.option("--lang", type=click.Choice(["en", "ru"]), default=None, help="the console's language for this account")
+@click.option(
+    "--password-file",
+    type=click.File("r", encoding="utf-8"),
+    help="read the password from the first line of this file ('-' for standard input)",
+)
+def user_add(directory: Path, name: str, role: str, lang: str | None, password_file: TextIO | None) -> None:
+    """Create a console account; the password is asked for unless --password-file gives it."""
+    config = _config(directory)  # a node directory, or a clear error
+    check_name(name)
+    chosen = parse_role(role)
+    if password_file is not None:
+        password = password_file.readline().rstrip("\r\n")
+    elif sys.stdin.isatty():
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        raise AccountError("no password: give --password-file FILE (or '-' to read it from standard input)")
+    check_password(password)
+    account = AccountBook(directory).add(name, chosen, lang or config.language, password, dt.datetime.now(dt.UTC))
+    out.print(f"Created console account [bold]{account.name}[/] ({account.role}, {account.lang}) on {config.party}")
+    out.print(f"Sign in at {config.api_url}/")
+
+
+@user.command("list")
+@dir_option
+@json_option
+def user_list(directory: Path, as_json: bool) -> None:
+    """List the console's accounts (never their passwords)."""
+    _config(directory)
+    accounts = sorted(AccountBook(directory).accounts().values(), key=lambda a: a.name)
+    if as_json:
+        _print_json([{"name": a.name, "role": a.role.value, "lang": a.lang, "created": a.created} for a in accounts])
+        return
+    if not accounts:
+        out.print("No console accounts yet: create one with `hotline user add`.")
+        return
+    table = Table("name", "role", "language", "created")
+    for a in accounts:
+        table.add_row(a.name, a.role.value, a.lang, a.created)
+    out.print(table)

@@ -1,0 +1,1 @@
+"""The watch-floor console: the operators' web interface, served by each node."""

@@ -1,0 +1,163 @@
+"""The console's accounts: name, role, language and an Argon2id hash of the password.
+
+Kept in ``DIR/console-users.toml`` (mode 0600), beside the node's keys and apart from its store,
+so that ``hotline user add`` works whether or not the node is running: the node reads the file
+at each sign-in. Every change takes a lock, rewrites the file whole, fsyncs it and renames it
+into place, so a crash leaves the old file or the new one, never half of each.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import os
+import re
+import tomllib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import tomli_w
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from hotline.console.roles import Role
+from hotline.errors import ConfigError
+
+ACCOUNTS_FILE = "console-users.toml"
+NAME_PATTERN = re.compile(r"[a-z][a-z0-9._-]{1,31}")
+MIN_PASSWORD = 10
+MAX_PASSWORD = 1024  # hashing a megabyte of "password" is work an attacker would choose for us
+LANGUAGES = ("en", "ru")
+
+# RFC 9106's second recommended option (64 MiB, 3 passes), which is argon2-cffi's default:
+# about 50 ms a sign-in on this machine, run off the event loop.
+_hasher = PasswordHasher()
+
+
+@dataclass(frozen=True)
+class Account:
+    name: str
+    role: Role
+    lang: str
+    password_hash: str
+    created: str
+
+
+class AccountError(ConfigError):
+    """An account that cannot be created or changed as asked."""
+
+
+def check_name(name: str) -> str:
+    if not NAME_PATTERN.fullmatch(name):
+        raise AccountError(
+            f"{name!r} is not a valid account name: 2-32 characters, lower-case letters, digits, '.', '_' "
+            "or '-', starting with a letter"
+        )
+    return name
+
+
+def check_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD:
+        raise AccountError(f"the password is too short: at least {MIN_PASSWORD} characters")
+    if len(password) > MAX_PASSWORD:
+        raise AccountError(f"the password is too long: at most {MAX_PASSWORD} characters")
+    return password
+
+
+def parse_role(role: str) -> Role:
+    try:
+        return Role(role)
+    except ValueError:
+        raise AccountError(f"{role!r} is not a role; the roles are: {', '.join(Role)}") from None
+
+
+class AccountBook:
+    def __init__(self, directory: Path) -> None:
+        self.path = directory / ACCOUNTS_FILE
+        self._lock_path = directory / (ACCOUNTS_FILE + ".lock")
+        self._dummy_hash = ""
+
+    def accounts(self) -> dict[str, Account]:
+        try:
+            raw = tomllib.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{self.path} is damaged: {exc}") from None
+        try:
+            return {
+                name: Account(name, Role(entry["role"]), entry["lang"], entry["password"], entry["created"])
+                for name, entry in raw.get("accounts", {}).items()
+            }
+        except (KeyError, ValueError, TypeError) as exc:
+            raise ConfigError(f"{self.path} is damaged: bad entry {exc}") from None
+
+    def add(self, name: str, role: Role, lang: str, password: str, now: dt.datetime) -> Account:
+        check_name(name)
+        check_password(password)
+        if lang not in LANGUAGES:
+            raise AccountError(f"language {lang!r} is not one of {', '.join(LANGUAGES)}")
+        created = now.astimezone(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+        account = Account(name, role, lang, _hasher.hash(password), created)
+        with self._locked():
+            accounts = self.accounts()
+            if name in accounts:
+                raise AccountError(f"there is already an account {name!r} ({accounts[name].role})")
+            accounts[name] = account
+            self._write(accounts)
+        return account
+
+    def set_language(self, name: str, lang: str) -> None:
+        if lang not in LANGUAGES:
+            raise AccountError(f"language {lang!r} is not one of {', '.join(LANGUAGES)}")
+        with self._locked():
+            accounts = self.accounts()
+            if name not in accounts:
+                raise AccountError(f"there is no account {name!r}")
+            old = accounts[name]
+            accounts[name] = Account(old.name, old.role, lang, old.password_hash, old.created)
+            self._write(accounts)
+
+    def verify(self, name: str, password: str) -> Account | None:
+        """The account, if the password is its own. Slow on purpose (Argon2id), and as slow for
+        a name that does not exist, so that timing does not tell which names do."""
+        account = self.accounts().get(name)
+        if not self._dummy_hash:
+            self._dummy_hash = _hasher.hash("not a password of anyone's")
+        try:
+            _hasher.verify(account.password_hash if account else self._dummy_hash, password[:MAX_PASSWORD])
+        except (VerificationError, InvalidHashError):
+            return None
+        return account
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        fd = os.open(self._lock_path, os.O_WRONLY | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock
+
+    def _write(self, accounts: dict[str, Account]) -> None:
+        document = {
+            "accounts": {
+                a.name: {"role": a.role.value, "lang": a.lang, "password": a.password_hash, "created": a.created}
+                for a in sorted(accounts.values(), key=lambda a: a.name)
+            }
+        }
+        text = "# hotline console accounts: `hotline user add` writes this file. Argon2id hashes only.\n"
+        temporary = self.path.with_suffix(".tmp")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text + tomli_w.dumps(document))
+            f.flush()
+            os.fsync(f.fileno())
+        temporary.replace(self.path)
+        directory = os.open(self.path.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)  # the rename itself survives a power loss
+        finally:
+            os.close(directory)

@@ -1,0 +1,498 @@
+"""The console's routes: server-rendered pages, one live stream, and the forms that act.
+
+Mounted on the node's API server (``create_app``), beside ``/v1``: the same process, the same
+event loop as the peer links, so nothing here may block; the slow parts (Argon2id, writing
+evidence) run in threads. Every page is rendered on the server and works without script; the
+script (``static/console.js``) only redraws the live parts when the event stream says they
+changed, counts deadlines down and sounds the alarm.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import io
+import json
+import tempfile
+import zipfile
+from collections.abc import AsyncIterator
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.staticfiles import StaticFiles
+from jinja2 import Environment, PackageLoader, select_autoescape
+from pydantic import ValidationError
+from starlette.datastructures import FormData
+
+from hotline.console import pages
+from hotline.console.accounts import AccountBook, AccountError
+from hotline.console.fields import Errors, Submitted, collect, errors_by_field, first, widgets
+from hotline.console.i18n import words
+from hotline.console.roles import Action, may
+from hotline.console.security import (
+    CSRF_FIELD,
+    SESSION_COOKIE,
+    clear_session_cookie,
+    harden,
+    new_signin_token,
+    set_session_cookie,
+    set_signin_cookie,
+    signin_token_matches,
+)
+from hotline.console.sessions import Session, Sessions
+from hotline.envelope import DEFAULT_MARKING, FieldError, Precedence, cbor, serial
+from hotline.errors import AcknowledgeError, HotlineError, NotFoundError
+from hotline.forms import FORMS, precedence_name, prepare_body
+from hotline.node.service import Node, SendError, SendRequest, wall_ms
+from hotline.storage import AuditEntry
+
+log = structlog.get_logger("hotline.console")
+STREAM_PING = 15.0  # seconds between keep-alive comments on the event stream
+
+
+class SignedOutError(Exception):
+    """No live session: pages send the browser to sign in; the rest answer 401."""
+
+
+class ForbiddenError(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def template_environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("hotline.console", "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),  # every template, whatever its name
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["utc"] = pages.utc
+    env.globals["countdown"] = pages.countdown
+    return env
+
+
+def create_console(node: Node) -> FastAPI:
+    console = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    env = template_environment()
+    sessions = Sessions(node.config.console.session_lifetime, node.config.console.session_idle)
+    accounts = AccountBook(node.config.directory)
+    static = resources.files("hotline.console").joinpath("static")
+    console.mount("/static", StaticFiles(directory=str(static)), name="static")
+
+    # -- the guards --------------------------------------------------------------------------
+
+    def current(request: Request) -> Session:
+        session = sessions.find(request.cookies.get(SESSION_COOKIE), wall_ms())
+        if session is None:
+            raise SignedOutError
+        return session
+
+    def allow(session: Session, action: Action, what: str) -> None:
+        if not may(session.role, action):
+            _ = words(session.lang).gettext
+            role = _(session.role.value)
+            raise ForbiddenError(_("Your role ({role}) may not {what}.").format(role=role, what=_(what)))
+
+    async def checked_form(request: Request, session: Session) -> FormData:
+        form = await request.form()
+        token = form.get(CSRF_FIELD)
+        if not session.csrf_matches(token if isinstance(token, str) else None):
+            _ = words(session.lang).gettext
+            raise ForbiddenError(
+                _("The form's security token is missing or wrong, so nothing was done. Reload the page and try again.")
+            )
+        return form
+
+    async def audit(request: Request, session: Session | None, user: str, action: str, **what: str | None) -> None:
+        address = request.client.host if request.client else None
+        role = session.role.value if session else None
+        await node.store.record_audit(AuditEntry(wall_ms(), user, role, action, address=address, **what))
+
+    @console.exception_handler(SignedOutError)
+    async def signed_out(request: Request, _: SignedOutError) -> Response:
+        if request.method == "GET" and not request.url.path.endswith("/live") and request.url.path != "/events":
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            response: Response = RedirectResponse(f"/signin?next={quote(target)}", status_code=303)
+        else:
+            response = Response("Signed out: sign in again.\n", status_code=401, media_type="text/plain")
+        clear_session_cookie(response, request)
+        harden(response)
+        return response
+
+    @console.exception_handler(ForbiddenError)
+    async def forbidden(request: Request, exc: ForbiddenError) -> Response:
+        session = sessions.find(request.cookies.get(SESSION_COOKIE), wall_ms())
+        return page(request, session, "error.html", {"message": exc.message}, status=403)
+
+    @console.exception_handler(NotFoundError)
+    async def not_found(request: Request, exc: NotFoundError) -> Response:
+        session = sessions.find(request.cookies.get(SESSION_COOKIE), wall_ms())
+        return page(request, session, "error.html", {"message": str(exc)}, status=404)
+
+    # -- rendering ---------------------------------------------------------------------------
+
+    def page(
+        request: Request, session: Session | None, name: str, context: dict[str, Any], status: int = 200
+    ) -> HTMLResponse:
+        lang = session.lang if session else node.config.language
+        translations = words(lang)
+        values = {
+            "_": translations.gettext,
+            "lang": lang,
+            "party": node.party,
+            "session": session,
+            "csrf": session.csrf if session else "",
+            "may": (lambda action: may(session.role, Action(action))) if session else (lambda _: False),
+            "path": request.url.path,
+            "precedence_name": lambda p: precedence_name(p, lang),
+            **context,
+        }
+        response = HTMLResponse(env.get_template(name).render(values), status_code=status)
+        harden(response)
+        return response
+
+    # -- sign-in -----------------------------------------------------------------------------
+
+    @console.get("/", include_in_schema=False)
+    async def home() -> Response:
+        return RedirectResponse("/board", status_code=303)
+
+    @console.get("/signin")
+    async def signin_page(request: Request, next: str = "/board") -> Response:
+        return signin_form(request, next, None, "")
+
+    def signin_form(request: Request, target: str, error: str | None, name: str, status: int = 200) -> Response:
+        token = new_signin_token()
+        response = page(
+            request,
+            None,
+            "signin.html",
+            {"token": token, "next": safe_target(target), "error": error, "name": name},
+            status=status,
+        )
+        set_signin_cookie(response, request, token)
+        return response
+
+    @console.post("/signin")
+    async def signin(request: Request) -> Response:
+        form = await request.form()
+        name = str(form.get("name", "")).strip().lower()
+        password = str(form.get("password", ""))
+        target = safe_target(str(form.get("next", "/board")))
+        _ = words(node.config.language).gettext
+        if not signin_token_matches(request, _text(form.get(CSRF_FIELD))):
+            return signin_form(
+                request, target, _("The sign-in form had expired or was not this console's. Sign in again."), name, 403
+            )
+        account = await asyncio.to_thread(accounts.verify, name, password)
+        if account is None:
+            await audit(request, None, name[:64] or "(blank)", "sign-in-failed")
+            return signin_form(request, target, _("Wrong name or password."), name, 401)
+        # A new session, whatever cookie the browser came with: a planted identifier stays
+        # signed out (session fixation), and an older session of this browser is closed.
+        old = request.cookies.get(SESSION_COOKIE)
+        if old:
+            sessions.close(old)
+        session = sessions.open(account.name, account.role, account.lang, wall_ms())
+        await audit(request, session, account.name, "sign-in")
+        response = RedirectResponse(target, status_code=303)
+        set_session_cookie(response, request, session.id)
+        harden(response)
+        return response
+
+    @console.post("/signout")
+    async def signout(request: Request) -> Response:
+        session = current(request)
+        await checked_form(request, session)
+        sessions.close(session.id)
+        await audit(request, session, session.user, "sign-out")
+        response = RedirectResponse("/signin", status_code=303)
+        clear_session_cookie(response, request)
+        harden(response)
+        return response
+
+    @console.post("/language")
+    async def language(request: Request) -> Response:
+        session = current(request)
+        form = await checked_form(request, session)
+        lang = str(form.get("lang", ""))
+        try:
+            await asyncio.to_thread(accounts.set_language, session.user, lang)
+        except AccountError as exc:
+            raise ForbiddenError(str(exc)) from None
+        session.lang = lang
+        await audit(request, session, session.user, "language", detail=lang)
+        return RedirectResponse(safe_target(str(form.get("next", "/board"))), status_code=303)
+
+    # -- the watch board ---------------------------------------------------------------------
+
+    @console.get("/board")
+    async def board_page(request: Request) -> Response:
+        session = current(request)
+        return page(request, session, "board.html", await pages.board(node, session.lang))
+
+    @console.get("/board/live")
+    async def board_live(request: Request) -> Response:
+        session = current(request)
+        return page(request, session, "board_live.html", await pages.board(node, session.lang))
+
+    @console.get("/alarm/live")
+    async def alarm_live(request: Request) -> Response:
+        """The alarm alone, for every page but the board: a FLASH is heard wherever one is."""
+        session = current(request)
+        return page(request, session, "alarm_live.html", await pages.board(node, session.lang))
+
+    @console.get("/events")
+    async def events(request: Request) -> Response:
+        """The live stream: one event per batch of changes, naming the topics that changed."""
+        session = current(request)
+
+        async def stream() -> AsyncIterator[str]:
+            with node.bulletin.subscribe() as subscription:
+                yield "retry: 1000\n\n"
+                while True:
+                    try:
+                        topics = await asyncio.wait_for(subscription.next(), STREAM_PING)
+                    except TimeoutError:
+                        topics = set()
+                    if topics is None:
+                        return  # the node is stopping
+                    if sessions.find(session.id, wall_ms()) is None:  # an open board counts as presence
+                        yield "event: signed-out\ndata: {}\n\n"
+                        return
+                    if await request.is_disconnected():
+                        return
+                    yield f"data: {json.dumps(sorted(topics))}\n\n" if topics else ": ping\n\n"
+
+        headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+        return StreamingResponse(stream(), media_type="text/event-stream", headers=headers)
+
+    # -- a message ---------------------------------------------------------------------------
+
+    @console.get("/messages/{key}")
+    async def message_page(request: Request, key: str, lang: str | None = None) -> Response:
+        session = current(request)
+        return await show_message(request, session, key, lang)
+
+    async def show_message(
+        request: Request, session: Session, key: str, lang: str | None, error: str | None = None, status: int = 200
+    ) -> Response:
+        from hotline.api.messages import message_view
+
+        reading = lang if lang in ("en", "ru") else session.lang
+        found = await node.find_message(key)
+        view = message_view(found, node.party, reading, wall_ms())
+        context = {"m": view, "reading": reading, "other": "ru" if reading == "en" else "en", "error": error}
+        return page(request, session, "message.html", context, status=status)
+
+    @console.post("/messages/{key}/ack")
+    async def acknowledge(request: Request, key: str) -> Response:
+        session = current(request)
+        form = await checked_form(request, session)
+        allow(session, Action.ACKNOWLEDGE, "acknowledge messages")
+        remark = str(form.get("remark", "")).strip() or None
+        try:
+            row = await node.acknowledge(key, session.user, remark)
+        except (AcknowledgeError, SendError) as exc:
+            return await show_message(request, session, key, None, str(exc), status=409)
+        name = serial(row.peer, row.number)
+        await audit(request, session, session.user, "acknowledge", target=name, detail=remark)
+        return RedirectResponse(f"/messages/{quote(name)}", status_code=303)
+
+    @console.get("/messages/{key}/evidence")
+    async def evidence(request: Request, key: str) -> Response:
+        session = current(request)
+        allow(session, Action.WATCH, "download evidence")
+        found = await node.find_message(key)
+        row = found.sent or found.received
+        assert row is not None
+        name = serial(node.party, found.sent.number) if found.sent else serial(row.peer, row.number)
+        try:
+            data = await asyncio.to_thread(_evidence_zip, node.config.directory, name)
+        except HotlineError as exc:
+            raise NotFoundError(f"no evidence for {name} yet: {exc}") from None
+        await audit(request, session, session.user, "evidence", target=name)
+        headers = {"Content-Disposition": f'attachment; filename="evidence-{name}.zip"'}
+        return Response(data, media_type="application/zip", headers=headers)
+
+    # -- compose -----------------------------------------------------------------------------
+
+    @console.get("/compose")
+    async def compose_page(request: Request) -> Response:
+        session = current(request)
+        allow(session, Action.SEND, "send messages")
+        params: Submitted = {k: request.query_params.getlist(k) for k in request.query_params}
+        return compose(request, session, params, {}, None)
+
+    def compose(
+        request: Request,
+        session: Session,
+        form: Submitted,
+        errors: Errors,
+        preview: dict[str, Any] | None,
+        status: int = 200,
+        previewed: str = "",
+        confirm: bool = False,
+    ) -> Response:
+        kinds = [
+            (spec.kind, pages.form_title(spec.kind, 1, session.lang)) for spec in FORMS.values() if spec.composable
+        ]
+        kind = first(form, "kind") or "free_text"
+        spec = FORMS.get((kind, 1))
+        if spec is None or not spec.composable:
+            kind, spec = "free_text", FORMS[("free_text", 1)]
+        peers = [p for p, c in sorted(node.channels.items()) if not c.peer.witness]
+        context = {
+            "kinds": kinds,
+            "kind": kind,
+            "needs_reply": spec.needs_reply_to,
+            "fields": widgets(spec.schema),
+            "form": form,
+            "errors": errors,
+            "preview": preview,
+            "previewed": previewed,
+            "confirm": confirm,
+            "peers": peers,
+            "precedences": [p.value for p in Precedence],
+            "default_marking": DEFAULT_MARKING,
+        }
+        return page(request, session, "compose.html", context, status=status)
+
+    @console.post("/compose")
+    async def compose_send(request: Request) -> Response:
+        session = current(request)
+        submitted = await checked_form(request, session)
+        allow(session, Action.SEND, "send messages")
+        form: Submitted = {k: [str(v) for v in submitted.getlist(k)] for k in submitted}
+        _ = words(session.lang).gettext
+        kind = first(form, "kind")
+        spec = FORMS.get((kind, 1))
+        if spec is None or not spec.composable:
+            return compose(request, session, form, {"kind": _("Choose a form.")}, None, status=422)
+        if first(form, "action") == "change":  # another form was chosen: show its fields
+            return compose(request, session, form, {}, None)
+        fields = widgets(spec.schema)
+        body = collect(fields, form)
+        try:
+            spec.schema.model_validate(body)
+        except ValidationError as exc:
+            return compose(request, session, form, errors_by_field(fields, exc), None, status=422)
+        try:
+            prepared = prepare_body(kind, 1, body)
+            reply_to = _reply_to(first(form, "reply_to"))
+            send = SendRequest(
+                to=first(form, "to"),
+                kind=kind,
+                body=prepared,
+                precedence=first(form, "precedence") or "ROUTINE",
+                marking=first(form, "marking") or DEFAULT_MARKING,
+                reply_to=reply_to,
+            )
+            node.check(send)
+        except (FieldError, SendError) as exc:
+            return compose(request, session, form, {exc.field: exc.detail}, None, status=422)
+        # What is sent is what was previewed: a message not yet seen in both languages, or
+        # changed since, is shown again to be checked before it goes.
+        digest = _digest(send)
+        if first(form, "action") != "send" or not hmac.compare_digest(first(form, "previewed"), digest):
+            confirm = first(form, "action") == "send"
+            return compose(
+                request, session, form, {}, pages.previews(kind, prepared), previewed=digest, confirm=confirm
+            )
+        try:
+            (row,) = await node.send([send], wait_dispatch=1.0)
+        except SendError as exc:
+            return compose(request, session, form, {exc.field: exc.detail}, None, status=422)
+        name = serial(node.party, row.number)
+        await audit(
+            request, session, session.user, "send", target=name, detail=f"{send.precedence} {kind} to {send.to}"
+        )
+        return RedirectResponse(f"/outbox?sent={quote(name)}", status_code=303)
+
+    # -- outbox, transcript, audit -----------------------------------------------------------
+
+    @console.get("/outbox")
+    async def outbox_page(request: Request, sent: str | None = None) -> Response:
+        session = current(request)
+        rows = await pages.outbox(node, session.lang)
+        return page(request, session, "outbox.html", {"rows": rows, "sent": sent, "now_ms": wall_ms()})
+
+    @console.get("/outbox/live")
+    async def outbox_live(request: Request) -> Response:
+        session = current(request)
+        rows = await pages.outbox(node, session.lang)
+        return page(request, session, "outbox_live.html", {"rows": rows, "now_ms": wall_ms()})
+
+    @console.get("/transcript")
+    async def transcript_page(request: Request) -> Response:
+        session = current(request)
+        latest = await node.store.latest_checkpoint()
+        context = {
+            "origin": node.notary.origin,
+            "latest": latest,
+            "equivocations": await node.store.equivocations(),
+            "peers": sorted(node.channels),
+        }
+        return page(request, session, "transcript.html", context)
+
+    @console.get("/evidence")
+    async def evidence_for(request: Request, message: str = "") -> Response:
+        current(request)
+        return RedirectResponse(f"/messages/{quote(message.strip(), safe='')}/evidence", status_code=303)
+
+    @console.get("/audit")
+    async def audit_page(request: Request) -> Response:
+        session = current(request)
+        allow(session, Action.READ_AUDIT, "read the audit trail")
+        return page(request, session, "audit.html", {"entries": await node.store.audit_trail(500)})
+
+    return console
+
+
+def safe_target(target: str) -> str:
+    """Where to go after signing in: a path of this console only, never another site."""
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/board"
+    return target
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _reply_to(text: str) -> bytes | None:
+    if not text:
+        return None
+    try:
+        found = bytes.fromhex(text)
+    except ValueError:
+        raise SendError("reply_to", "must be a message id: 64 hex digits") from None
+    if len(found) != 32:
+        raise SendError("reply_to", "must be a message id: 64 hex digits")
+    return found
+
+
+def _digest(send: SendRequest) -> str:
+    """What a preview showed: the body and the envelope fields an operator chose."""
+    chosen = [send.to, send.kind, send.precedence, send.marking, send.reply_to or b"", cbor.encode(send.body)]
+    return hashlib.sha256(cbor.encode(chosen)).hexdigest()
+
+
+def _evidence_zip(directory: Path, name: str) -> bytes:
+    from hotline.evidence import write_evidence
+
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch) / f"evidence-{name}"
+        write_evidence(directory, name, folder)
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for path in sorted(folder.iterdir()):
+                archive.write(path, f"evidence-{name}/{path.name}")
+    return buffer.getvalue()

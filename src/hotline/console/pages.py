@@ -1,0 +1,153 @@
+"""What the console's pages show, read from the node: the board, the outbox, the transcript.
+
+Each function gathers one page's facts into plain values (times as milliseconds since the epoch,
+texts already in the reader's language) so that the templates only lay them out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from hotline.envelope import Precedence, serial
+from hotline.forms import FORMS, precedence_name, render
+from hotline.forms.i18n import translations
+from hotline.node.service import Node, wall_ms
+from hotline.watch import Alert, Side
+
+RECENT = 20  # received messages listed under those awaiting acknowledgement
+
+
+def utc(ms: int | None, seconds: bool = True) -> str:
+    """A time as a watch log writes it: UTC, to the second."""
+    if ms is None:
+        return ""
+    moment = dt.datetime.fromtimestamp(ms / 1000, dt.UTC)
+    return moment.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M") + "Z"
+
+
+def countdown(due_ms: int, now_ms: int) -> str:
+    """The time between now and a deadline, either way, as the board shows it: minutes and
+    seconds, hours too when there are any. The page's script keeps it counting."""
+    hours, rest = divmod(abs(due_ms - now_ms) // 1000, 3600)
+    minutes, seconds = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes:02d}:{seconds:02d}"
+
+
+def form_title(kind: str, version: int, lang: str) -> str:
+    spec = FORMS.get((kind, version))
+    return translations(lang).gettext(spec.title) if spec else kind
+
+
+@dataclass(frozen=True)
+class Awaiting:
+    """A peer's message a person here has yet to acknowledge."""
+
+    serial: str
+    peer: str
+    precedence: str  # the effective one: a readiness check is chased as FLASH
+    precedence_label: str
+    title: str
+    received_ms: int
+    due_ms: int
+    stage: str | None  # the alert standing for it, if any
+    level: str | None
+
+    @property
+    def alarm(self) -> bool:
+        return self.precedence == Precedence.FLASH.value
+
+
+async def board(node: Node, lang: str) -> dict[str, Any]:
+    now = wall_ms()
+    alerts = node.alerts(now)
+    standing = {(a.side, a.serial): a for a in alerts}
+    awaiting = []
+    for item in await node.store.awaiting_ack(node.party):
+        if not item.received:
+            continue
+        tracked = node.watchkeeper.tracked(item)
+        name = serial(item.party, item.number)
+        alert = standing.get((Side.RECEIVER, name))
+        awaiting.append(
+            Awaiting(
+                serial=name,
+                peer=item.peer,
+                precedence=tracked.precedence.value,
+                precedence_label=precedence_name(tracked.precedence.value, lang),
+                title=form_title(item.kind, 1, lang),
+                received_ms=item.start_ms,
+                due_ms=item.due_ms,
+                stage=alert.stage.value if alert else None,
+                level=alert.level.label if alert else None,
+            )
+        )
+    awaiting.sort(key=lambda a: (Precedence(a.precedence).rank, a.due_ms))
+    recent = [
+        {
+            "serial": serial(row.peer, row.number),
+            "peer": row.peer,
+            "precedence": row.precedence,
+            "precedence_label": precedence_name(row.precedence, lang),
+            "title": form_title(row.kind, row.kind_version, lang),
+            "received_ms": row.received_ms,
+            "ack": row.ack,
+            "needs_ack": row.due_ms is not None,
+        }
+        for row in await node.store.inbox(RECENT)
+        if row.kind not in {"ack", "link_test"}
+    ]
+    return {
+        "now_ms": now,
+        "awaiting": awaiting,
+        "alarm": [a for a in awaiting if a.alarm],
+        "escalations": [_escalation(a, lang) for a in alerts],
+        "peers": await node.status(),
+        "recent": recent,
+    }
+
+
+def _escalation(alert: Alert, lang: str) -> dict[str, Any]:
+    return {
+        "serial": alert.serial,
+        "side": alert.side.value,
+        "peer": alert.peer,
+        "precedence": alert.precedence.value,
+        "precedence_label": precedence_name(alert.precedence.value, lang),
+        "title": form_title(alert.kind, 1, lang),
+        "stage": alert.stage.value,
+        "level": alert.level.label,
+        "loudest": alert.loudest,
+        "due_ms": alert.due_ms,
+    }
+
+
+async def outbox(node: Node, lang: str, limit: int = 200) -> list[dict[str, Any]]:
+    now = wall_ms()
+    rows = []
+    for row in await node.store.outbox(limit):
+        if row.kind in {"ack", "link_test"}:
+            continue  # the machine's traffic and acknowledgements are shown with what they answer
+        overdue = row.due_ms is not None and row.ack_received_ms is None and row.rejection is None and now > row.due_ms
+        rows.append(
+            {
+                "serial": serial(node.party, row.number),
+                "peer": row.peer,
+                "precedence": row.precedence,
+                "precedence_label": precedence_name(row.precedence, lang),
+                "title": form_title(row.kind, row.kind_version, lang),
+                "state": "overdue" if overdue else row.display_state,
+                "created_ms": row.created_ms,
+                "delivered_ms": row.delivered_ms,
+                "ack": row.ack,
+                "ack_received_ms": row.ack_received_ms,
+                "due_ms": row.due_ms,
+            }
+        )
+    return rows
+
+
+def previews(kind: str, body: dict[str, Any]) -> dict[str, Any]:
+    """The message as each side will read it."""
+    return {lang: render(kind, 1, body, lang) for lang in ("en", "ru")}

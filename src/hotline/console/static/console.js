@@ -1,0 +1,158 @@
+// The hotline console's script. Every page works without it; it only
+//  - redraws the live parts of a page when the node's event stream says they changed,
+//  - keeps deadlines counting down,
+//  - sounds the FLASH alarm until the message is acknowledged,
+//  - shows only the chosen shape of an area on the compose page.
+(() => {
+  "use strict";
+  const root = document.documentElement;
+  const body = document.body;
+  let offset = 0; // the node's clock minus this browser's, from the last page or fragment
+
+  const pad = (n) => String(n).padStart(2, "0");
+  function span(ms) {
+    const s = Math.floor(Math.abs(ms) / 1000);
+    const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
+    return h ? `${h}:${pad(m)}:${pad(sec)}` : `${pad(m)}:${pad(sec)}`;
+  }
+  function syncClock(scope) {
+    const marked = scope.querySelector("[data-now]");
+    if (marked) offset = Number(marked.dataset.now) - Date.now();
+  }
+  function tick() {
+    const now = Date.now() + offset;
+    for (const el of document.querySelectorAll(".countdown[data-due]")) {
+      const left = Number(el.dataset.due) - now;
+      const words = left >= 0 ? body.dataset.left : body.dataset.overdue;
+      el.textContent = words.replace("{time}", span(left));
+      el.classList.toggle("overdue", left < 0);
+    }
+  }
+
+  // -- the alarm: a FLASH awaiting acknowledgement, wherever the operator is -------------------
+  const soundButton = document.getElementById("sound");
+  let audio = null;
+  let beeping = null;
+  function beep() {
+    try {
+      audio = audio || new AudioContext();
+    } catch (e) {
+      root.dataset.sound = "unavailable";
+      return;
+    }
+    if (audio.state !== "running") {
+      audio.resume().catch(() => {});
+      // Browsers keep sound off until a person has used the page: ask for the one click.
+      root.dataset.sound = "blocked";
+      if (soundButton) soundButton.hidden = false;
+      return;
+    }
+    if (soundButton) soundButton.hidden = true;
+    const osc = audio.createOscillator();
+    const gain = audio.createGain();
+    osc.type = "square";
+    gain.gain.value = 0.15;
+    osc.connect(gain).connect(audio.destination);
+    const t = audio.currentTime;
+    osc.frequency.setValueAtTime(880, t);
+    osc.frequency.setValueAtTime(660, t + 0.25);
+    osc.start(t);
+    osc.stop(t + 0.5);
+    root.dataset.sound = "on";
+  }
+  function alarm() {
+    const on = document.querySelector("[data-alarm]") !== null;
+    root.classList.toggle("alarming", on);
+    if (on && beeping === null) {
+      beep();
+      beeping = setInterval(beep, 1500);
+    } else if (!on && beeping !== null) {
+      clearInterval(beeping);
+      beeping = null;
+      root.dataset.sound = "off";
+    }
+  }
+  if (soundButton) {
+    soundButton.addEventListener("click", () => {
+      audio = audio || new AudioContext();
+      audio.resume().then(() => { soundButton.hidden = true; beep(); });
+    });
+  }
+
+  // -- live regions ---------------------------------------------------------------------------
+  const regions = [...document.querySelectorAll("[data-live]")];
+  const busy = new Map();
+  function signIn() {
+    location.assign("/signin?next=" + encodeURIComponent(location.pathname + location.search));
+  }
+  function replace(region, html) {
+    // Keep the operator's place: the focused link or button keeps focus across a redraw.
+    const active = document.activeElement;
+    const key = active && region.contains(active) ? active.getAttribute("href") || active.id : null;
+    const template = document.createElement("template");
+    template.innerHTML = html; // rendered and escaped by the node; nothing in it runs
+    region.replaceChildren(template.content);
+    if (key) {
+      const same = region.querySelector(`[href="${CSS.escape(key)}"]`) || document.getElementById(key);
+      if (same) same.focus();
+    }
+    syncClock(region);
+    tick();
+    alarm();
+  }
+  async function refresh(region) {
+    if (busy.get(region)) {
+      busy.set(region, "again"); // one more redraw after this one, for what changed meanwhile
+      return;
+    }
+    busy.set(region, "busy");
+    try {
+      do {
+        busy.set(region, "busy");
+        const response = await fetch(region.dataset.live, { credentials: "same-origin" });
+        if (response.status === 401) return signIn();
+        if (!response.ok) return;
+        replace(region, await response.text());
+      } while (busy.get(region) === "again");
+    } catch (e) {
+      // the node is restarting or the network is down: the stream reconnects and redraws
+    } finally {
+      busy.delete(region);
+    }
+  }
+  if (regions.length) {
+    const source = new EventSource("/events");
+    source.onmessage = (event) => {
+      const topics = JSON.parse(event.data);
+      for (const region of regions) {
+        if (region.dataset.topics.split(" ").some((t) => topics.includes(t))) refresh(region);
+      }
+    };
+    // Connected, or connected again: redraw, for whatever changed while no stream was open.
+    source.onopen = () => {
+      root.dataset.stream = "open";
+      regions.forEach(refresh);
+    };
+    source.onerror = () => { root.dataset.stream = "reconnecting"; };
+    source.addEventListener("signed-out", () => { source.close(); signIn(); });
+  }
+
+  // -- the compose page: show the chosen shape of each area -----------------------------------
+  for (const area of document.querySelectorAll("[data-area]")) {
+    const show = () => {
+      const chosen = area.querySelector("input[type=radio]:checked");
+      for (const part of area.querySelectorAll("[data-shape]")) {
+        part.hidden = chosen !== null && part.dataset.shape !== chosen.value;
+      }
+    };
+    area.addEventListener("change", show);
+    show();
+  }
+  const invalid = document.querySelector("[aria-invalid=true]");
+  if (invalid) invalid.focus();
+
+  syncClock(document);
+  tick();
+  alarm();
+  setInterval(tick, 1000);
+})();

@@ -1,0 +1,36 @@
+"""The console's audit trail: who did what, when, from where; one row per operator action.
+
+Written in the same group commit as everything else, so an action the console reports as done
+is on record durably; nothing here is ever updated or deleted.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    at_ms: int
+    user: str  # the account name, or what was typed at a failed sign-in
+    role: str | None  # None when nobody was signed in (a failed sign-in)
+    action: str  # sign-in, sign-in-failed, sign-out, send, acknowledge, evidence, language
+    target: str | None = None  # the message serial, when the action concerns one
+    detail: str | None = None
+    address: str | None = None  # the browser's address as the console saw it
+
+
+_COLUMNS = "at_ms, user, role, action, target, detail, address"
+
+
+def record_audit(conn: sqlite3.Connection, entry: AuditEntry) -> None:
+    conn.execute(
+        f"INSERT INTO console_audit ({_COLUMNS}) VALUES (?,?,?,?,?,?,?)",
+        (entry.at_ms, entry.user, entry.role, entry.action, entry.target, entry.detail, entry.address),
+    )
+
+
+def audit_trail(conn: sqlite3.Connection, limit: int) -> list[AuditEntry]:
+    rows = conn.execute(f"SELECT {_COLUMNS} FROM console_audit ORDER BY id DESC LIMIT ?", (limit,))
+    return [AuditEntry(*row) for row in rows]

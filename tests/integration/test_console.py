@@ -1,0 +1,214 @@
+"""The console end to end: two real nodes, a real browser (Debian's chromium) per side.
+
+Operator A composes and sends a FLASH air activity notice; B's board raises the alarm without a
+reload; B reads it in Russian and acknowledges it; A's outbox shows it acknowledged by B.
+Screenshots of each step are written to ``test-artifacts/console/``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, Page, async_playwright, expect
+
+from tests.integration.browser import (
+    CHROMIUM,
+    NO_CHROMIUM,
+    VIEWPORT,
+    add_account,
+    launch,
+    live,
+    sign_in,
+    snap,
+)
+from tests.integration.harness import NodeProcess, paired
+
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(CHROMIUM is None, reason=NO_CHROMIUM)]
+PASSWORD_A = "alpha-watch-2026"
+PASSWORD_B = "bravo-watch-2026"
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        browser = await launch(playwright)
+        yield browser
+        await browser.close()
+
+
+@pytest.fixture
+async def staffed(tmp_path: Path) -> AsyncIterator[tuple[NodeProcess, NodeProcess]]:
+    """The pair, with an operator at each end: alice (English) at SACEUR, boris (Russian) at GENSTAB."""
+    async with paired(tmp_path) as (a, b):
+        add_account(a, "alice", "operator", PASSWORD_A)
+        add_account(b, "boris", "operator", PASSWORD_B)
+        yield a, b
+
+
+async def new_page(browser: Browser) -> Page:
+    context = await browser.new_context(viewport=VIEWPORT, locale="en-GB")
+    return await context.new_page()
+
+
+async def fill_air_deconfliction(page: Page) -> None:
+    await page.select_option("#f-kind", "air_deconfliction")
+    await page.click("button[name=action][value=change]")
+    await page.select_option("#f-to", "GENSTAB")
+    await page.select_option("#f-precedence", "FLASH")
+    await page.select_option("#f-activity", "air_exercise")
+    await page.check("input[name='area.shape'][value=circle]")
+    await page.fill("#f-area-centre-lat", "54.71")
+    await page.fill("#f-area-centre-lon", "20.51")
+    await page.fill("#f-area-radius", "60")
+    await page.select_option("#f-area-unit", "km")
+    await page.fill("#f-window-start", "2026-11-24T06:00")
+    await page.fill("#f-window-end", "2026-11-24T09:30")
+    await page.select_option("#f-altitude-unit", "fl")
+    await page.fill("#f-altitude-low", "50")
+    await page.fill("#f-altitude-high", "300")
+    await page.fill("#f-contact-callsign", "BALTIC CONTROL")
+    await page.fill("#f-contact-frequency_mhz", "121.5")
+
+
+async def test_flash_from_compose_to_acknowledged(browser: Browser, staffed: tuple[NodeProcess, NodeProcess]) -> None:
+    a, b = staffed
+    page_a, page_b = await new_page(browser), await new_page(browser)
+
+    await sign_in(page_b, b, "boris", PASSWORD_B)
+    await live(page_b)
+    await expect(page_b.locator("section.alarm")).to_have_count(0)
+    await page_b.evaluate("window.__sameDocument = true")  # gone if the page reloads
+    await snap(page_b, "01-b-board-quiet")
+
+    await sign_in(page_a, a, "alice", PASSWORD_A, "/compose")
+    await fill_air_deconfliction(page_a)
+    await snap(page_a, "02-a-compose")
+    await page_a.click("button[name=action][value=preview]")
+    await expect(page_a.locator("[data-preview=en]")).to_contain_text("Air activity notification for flight safety")
+    await expect(page_a.locator("[data-preview=ru]")).to_contain_text("BALTIC CONTROL")
+    await snap(page_a, "03-a-preview-both-languages")
+
+    started = time.monotonic()
+    await page_a.click("#send")
+    await page_b.wait_for_selector("section.alarm[data-alarm]", timeout=5000)
+    seen = time.monotonic() - started
+    assert seen < 1.0, f"the alarm took {seen:.3f} s to show on B's board"
+    assert await page_b.evaluate("window.__sameDocument") is True, "B's board reloaded"
+    await expect(page_b.locator("html")).to_have_attribute("data-sound", "on")
+    await expect(page_b.locator("html")).to_have_class("alarming")
+    await snap(page_b, "04-b-board-alarm")
+
+    await page_a.wait_for_url("**/outbox?sent=*")
+    serial = page_a.url.rsplit("=", 1)[1]
+    assert serial.startswith("SACEUR-")
+    await expect(page_b.locator(f"section.alarm li[data-serial='{serial}']")).to_be_visible()
+
+    # B opens it from the alarm: in Russian, the reader's language, with a switch to English.
+    await page_b.click(f"section.alarm li[data-serial='{serial}'] a")
+    await expect(page_b.locator("h1")).to_contain_text(
+        "Уведомление о деятельности авиации в целях обеспечения безопасности полётов"
+    )
+    await expect(page_b.locator(".rendered")).to_contain_text("BALTIC CONTROL")
+    await snap(page_b, "05-b-message-russian")
+    await page_b.click("nav.switch a[lang=en]")
+    await expect(page_b.locator("h1")).to_contain_text("Air activity notification for flight safety")
+    await page_b.click("nav.switch a[lang=ru]")
+    await expect(page_b.locator("#acknowledge")).to_be_in_viewport()
+
+    await page_b.fill("#remark", "Принято, доведено до дежурных сил.")
+    await page_b.click("#acknowledge")
+    await expect(page_b.locator(".facts")).to_contain_text("boris")
+    await expect(page_b.locator("#acknowledge")).to_have_count(0)
+    await snap(page_b, "06-b-acknowledged")
+    await page_b.goto(f"{b.config.api_url}/board")
+    await expect(page_b.locator("section.alarm")).to_have_count(0)
+
+    # A's outbox, already open, shows the acknowledgement when it arrives: no reload.
+    row = page_a.locator(f"tr[data-serial='{serial}']")
+    await expect(row).to_have_attribute("data-state", "acknowledged", timeout=10_000)
+    await expect(row).to_contain_text("boris")
+    await expect(row).to_contain_text("GENSTAB")
+    await snap(page_a, "07-a-outbox-acknowledged")
+
+
+async def test_free_text_with_html_and_script_is_shown_as_text(
+    browser: Browser, staffed: tuple[NodeProcess, NodeProcess]
+) -> None:
+    a, b = staffed
+    hostile = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2"><b>bold</b>'
+    sent = await a.api(
+        "POST", "/v1/messages", json={"to": "GENSTAB", "body": {"text": hostile, "lang": "en"}, "precedence": "FLASH"}
+    )
+    page = await new_page(browser)
+    await sign_in(page, b, "boris", PASSWORD_B)
+    await page.wait_for_selector(f"section.alarm li[data-serial='{sent['serial']}']")
+    await page.goto(f"{b.config.api_url}/messages/{sent['serial']}?lang=en")
+    await expect(page.locator(".rendered")).to_contain_text(hostile)
+    assert await page.evaluate("window.__pwned") is None
+    assert await page.locator(".rendered b, .rendered img, .rendered script").count() == 0
+    await snap(page, "08-b-hostile-text-inert")
+
+
+async def test_keyboard_alone_acknowledges_a_flash(browser: Browser, staffed: tuple[NodeProcess, NodeProcess]) -> None:
+    a, b = staffed
+    page = await new_page(browser)
+    await page.goto(f"{b.config.api_url}/board")
+    await page.keyboard.type("boris")  # the name field has the focus
+    await page.keyboard.press("Tab")
+    await page.keyboard.type(PASSWORD_B)
+    await page.keyboard.press("Enter")
+    await page.wait_for_url("**/board")
+    await live(page)
+    sent = await a.api(
+        "POST",
+        "/v1/messages",
+        json={"to": "GENSTAB", "body": {"text": "Link check.", "lang": "en"}, "precedence": "FLASH"},
+    )
+    link = f"section.alarm li[data-serial='{sent['serial']}'] a"
+    await page.wait_for_selector(link)
+    await tab_to(page, link)
+    await page.keyboard.press("Enter")
+    await page.wait_for_url(f"**/messages/{sent['serial']}")
+    await tab_to(page, "#remark")
+    await page.keyboard.type("Received.")
+    await page.keyboard.press("Tab")
+    assert await page.evaluate("document.activeElement.id") == "acknowledge"
+    await page.keyboard.press("Enter")
+    await expect(page.locator(".facts")).to_contain_text("boris")
+    found = await b.api("GET", f"/v1/messages/{sent['serial']}")
+    assert found["acknowledged"]["by"] == "boris"
+    assert found["acknowledged"]["remark"] == "Received."
+
+
+async def tab_to(page: Page, selector: str, presses: int = 40) -> None:
+    """Press Tab until ``selector`` has the focus, as a person without a mouse would."""
+    target = page.locator(selector)
+    for _ in range(presses):
+        await page.keyboard.press("Tab")
+        if await target.evaluate("element => element === document.activeElement"):
+            return
+    raise AssertionError(f"{selector} cannot be reached with the Tab key")
+
+
+async def test_every_page_fits_1280_by_720(browser: Browser, staffed: tuple[NodeProcess, NodeProcess]) -> None:
+    a, b = staffed
+    sent = await a.api(
+        "POST",
+        "/v1/messages",
+        json={"to": "GENSTAB", "body": {"text": "Link check.", "lang": "en"}, "precedence": "FLASH"},
+    )
+    page = await new_page(browser)
+    await sign_in(page, b, "boris", PASSWORD_B)
+    for path in ("/board", "/compose?kind=air_deconfliction", "/outbox", "/transcript", f"/messages/{sent['serial']}"):
+        await page.goto(f"{b.config.api_url}{path}")
+        width = await page.evaluate("document.documentElement.scrollWidth")
+        assert width <= VIEWPORT["width"], f"{path} is {width} px wide: it scrolls sideways at 1280x720"
+        smallest = await page.evaluate(
+            "Math.min(...[...document.querySelectorAll('main *')].filter(e => e.childElementCount === 0"
+            " && e.textContent.trim()).map(e => parseFloat(getComputedStyle(e).fontSize)))"
+        )
+        assert smallest >= 13, f"{path} has text of {smallest} px"
+    await snap(page, "09-b-message-1280x720")
