@@ -17,6 +17,7 @@ import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import tomli_w
 from argon2 import PasswordHasher
@@ -86,13 +87,20 @@ class AccountBook:
             return {}
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{self.path} is damaged: {exc}") from None
+        table = raw.get("accounts", {})
+        if not isinstance(table, dict):
+            raise ConfigError(f"{self.path} is damaged: [accounts] is not a table")
+        return {name: self._entry(name, entry) for name, entry in table.items()}
+
+    def _entry(self, name: str, entry: Any) -> Account:
+        fields = ("role", "lang", "password", "created")
+        if not isinstance(entry, dict) or not all(isinstance(entry.get(f), str) for f in fields):
+            raise ConfigError(f"{self.path} is damaged: account {name!r} needs {', '.join(fields)} as text")
         try:
-            return {
-                name: Account(name, Role(entry["role"]), entry["lang"], entry["password"], entry["created"])
-                for name, entry in raw.get("accounts", {}).items()
-            }
-        except (KeyError, ValueError, TypeError) as exc:
-            raise ConfigError(f"{self.path} is damaged: bad entry {exc}") from None
+            role = Role(entry["role"])
+        except ValueError:
+            raise ConfigError(f"{self.path} is damaged: account {name!r} has an unknown role") from None
+        return Account(name, role, entry["lang"], entry["password"], entry["created"])
 
     def add(self, name: str, role: Role, lang: str, password: str, now: dt.datetime) -> Account:
         check_name(name)

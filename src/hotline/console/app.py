@@ -253,13 +253,15 @@ def create_console(node: Node) -> FastAPI:
     async def events(request: Request) -> Response:
         """The live stream: one event per batch of changes, naming the topics that changed."""
         session = current(request)
+        # Often enough to end the stream soon after its session does, and to keep proxies open.
+        ping = min(STREAM_PING, node.config.console.session_idle / 3)
 
         async def stream() -> AsyncIterator[str]:
             with node.bulletin.subscribe() as subscription:
                 yield "retry: 1000\n\n"
                 while True:
                     try:
-                        topics = await asyncio.wait_for(subscription.next(), STREAM_PING)
+                        topics = await asyncio.wait_for(subscription.next(), ping)
                     except TimeoutError:
                         topics = set()
                     if topics is None:
@@ -383,7 +385,7 @@ def create_console(node: Node) -> FastAPI:
         try:
             spec.schema.model_validate(body)
         except ValidationError as exc:
-            return compose(request, session, form, errors_by_field(fields, exc), None, status=422)
+            return compose(request, session, form, errors_by_field(fields, exc, form), None, status=422)
         try:
             prepared = prepare_body(kind, 1, body)
             reply_to = _reply_to(first(form, "reply_to"))

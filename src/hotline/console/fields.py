@@ -210,8 +210,8 @@ def _area_value(widget: Widget, form: Submitted) -> dict[str, Any] | None:
             vertices.append({"lat": match.group(1), "lon": match.group(2)} if match else line.strip())
         return {"shape": "polygon", "vertices": vertices} if vertices or widget.required else None
     circle = {w.name.removeprefix(widget.name + "."): _value(w, form) for w in widget.children[:4]}
-    if not any(circle.values()) and not widget.required and shape != "circle":
-        return None
+    if not any(circle.values()) and not widget.required:
+        return None  # an optional area left empty: the page ticks "circle" by default
     lat, lon = circle.pop("centre.lat"), circle.pop("centre.lon")
     centre = {k: v for k, v in (("lat", lat), ("lon", lon)) if v is not None}
     return {"shape": "circle", "centre": centre} | {k: v for k, v in circle.items() if v is not None}
@@ -223,23 +223,27 @@ Errors = dict[str, str]  # input name -> what is wrong with it (English detail o
 MISSING = N_("Required.")
 
 
-def errors_by_field(fields: Sequence[Widget], exc: ValidationError) -> Errors:
-    """Each error of ``exc`` under the name of the input it concerns: the first for each."""
+def errors_by_field(fields: Sequence[Widget], exc: ValidationError, form: Submitted | None = None) -> Errors:
+    """Each error of ``exc`` under the name of the input it concerns: the first for each. With
+    the submitted ``form``, an entry of a list typed one per line is named by its line."""
     names = set(_names(fields))
     found: Errors = {}
     for error in exc.errors(include_url=False):
         loc = [str(part) for part in error["loc"] if str(part) not in AREA_SHAPES]
         name = next((".".join(loc[:n]) for n in range(len(loc), 0, -1) if ".".join(loc[:n]) in names), "")
-        message = MISSING if error["type"] == "missing" else _detail(error["msg"], loc, name)
+        message = MISSING if error["type"] == "missing" else _detail(error["msg"], loc, name, form or {})
         found.setdefault(name or "body", message)
     return found
 
 
-def _detail(message: str, loc: list[str], name: str) -> str:
+def _detail(message: str, loc: list[str], name: str, form: Submitted) -> str:
     message = message.removeprefix("Value error, ")
     rest = loc[len(name.split(".")) :] if name else loc
-    if rest and rest[0].isdigit():  # an entry of a list typed as lines: say which line
-        return f"line {int(rest[0]) + 1}: {message}"
+    if rest and rest[0].isdigit():  # an entry of a list typed as lines: say which line of the box
+        typed = (form.get(name) or [""])[0].splitlines()
+        lines = [number for number, line in enumerate(typed, 1) if line.strip()]
+        entry = int(rest[0])
+        return f"line {lines[entry] if entry < len(lines) else entry + 1}: {message}"
     return message
 
 

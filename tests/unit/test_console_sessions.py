@@ -1,0 +1,154 @@
+"""Console sessions: random identifiers, idle and absolute expiry, driven by explicit times."""
+
+from __future__ import annotations
+
+import pytest
+
+from hotline.console.roles import Role
+from hotline.console.sessions import Session, Sessions
+
+START_MS = 1_795_000_000_000
+LIFETIME_S = 3600.0  # a watch
+IDLE_S = 600.0
+LIFETIME_MS = 3_600_000
+IDLE_MS = 600_000
+
+
+def opened(sessions: Sessions, now_ms: int = START_MS) -> Session:
+    return sessions.open("alice", Role.OPERATOR, "en", now_ms)
+
+
+def test_open_records_who_and_when() -> None:
+    sessions = Sessions(LIFETIME_S, IDLE_S)
+    session = sessions.open("boris", Role.SUPERVISOR, "ru", START_MS)
+    assert (session.user, session.role, session.lang) == ("boris", Role.SUPERVISOR, "ru")
+    assert session.created_ms == session.seen_ms == START_MS
+    assert len(sessions) == 1
+    assert sessions.find(session.id, START_MS) is session
+
+
+def test_each_open_gives_fresh_random_identifiers_and_tokens() -> None:
+    sessions = Sessions(LIFETIME_S, IDLE_S)
+    opened_ = [opened(sessions) for _ in range(50)]
+    ids = {s.id for s in opened_}
+    tokens = {s.csrf for s in opened_}
+    assert len(ids) == len(tokens) == 50
+    assert not ids & tokens  # the CSRF token is not the session identifier
+    assert len(sessions) == 50
+    for s in opened_:
+        assert len(s.id) >= 43  # 32 random bytes, URL-safe base64
+        assert len(s.csrf) >= 43
+
+
+def test_same_user_signing_in_twice_gets_two_sessions() -> None:
+    sessions = Sessions(LIFETIME_S, IDLE_S)
+    first, second = opened(sessions), opened(sessions)
+    assert first.id != second.id
+    assert sessions.find(first.id, START_MS) is first
+    assert sessions.find(second.id, START_MS) is second
+
+
+@pytest.mark.parametrize("session_id", [None, "", "no-such-session", "x" * 43])
+def test_find_returns_none_for_unknown_or_missing_identifiers(session_id: str | None) -> None:
+    sessions = Sessions(LIFETIME_S, IDLE_S)
+    opened(sessions)
+    assert sessions.find(session_id, START_MS) is None
+    assert len(sessions) == 1
+
+
+def test_seconds_are_turned_into_milliseconds() -> None:
+    sessions = Sessions(1.5, 0.25)
+    assert (sessions.lifetime_ms, sessions.idle_ms) == (1500, 250)
+
+
+def test_idle_limit_ends_a_session_exactly_at_the_limit() -> None:
+    sessions = Sessions(LIFETIME_S, IDLE_S)
+    session = opened(sessions)
+    assert not sessions.expired(session, START_MS + IDLE_MS - 1)
+    assert sessions.expired(session, START_MS + IDLE_MS)  # at the limit it is over, not after it
+
+
+def test_a_session_idle_one_millisecond_short_of_the_limit_lives() -> None:
+    sessions = Sessions(LIFETIME_S, IDLE_S)
+    session = opened(sessions)
+    assert sessions.find(session.id, START_MS + IDLE_MS - 1) is session
+    assert session.seen_ms == START_MS + IDLE_MS - 1
+    assert len(sessions) == 1
+
+
+def test_an_idle_session_is_removed_when_found_expired() -> None:
+    sessions = Sessions(LIFETIME_S, IDLE_S)
+    session = opened(sessions)
+    other = opened(sessions, START_MS + IDLE_MS)
+    assert len(sessions) == 2
+    assert sessions.find(session.id, START_MS + IDLE_MS) is None
+    assert len(sessions) == 1
+    # Gone for good: even a time within its idle limit does not bring it back.
+    assert sessions.find(session.id, START_MS) is None
+    assert sessions.find(other.id, START_MS + IDLE_MS) is other
+
+
+def test_activity_extends_the_idle_limit() -> None:
+    sessions = Sessions(LIFETIME_S, IDLE_S)
+    session = opened(sessions)
+    now = START_MS
+    for _ in range(5):  # well past one idle limit in total, never idle for a whole one
+        now += IDLE_MS - 1
+        assert sessions.find(session.id, now) is session
+    assert now - START_MS > IDLE_MS
+    assert session.seen_ms == now
+    assert session.created_ms == START_MS  # activity never moves the start
+
+
+def test_activity_does_not_extend_the_lifetime() -> None:
+    sessions = Sessions(LIFETIME_S, IDLE_S)
+    session = opened(sessions)
+    now = START_MS
+    while now + IDLE_MS // 2 < START_MS + LIFETIME_MS:
+        now += IDLE_MS // 2
+        assert sessions.find(session.id, now) is session
+    assert sessions.find(session.id, START_MS + LIFETIME_MS - 1) is session
+    # Seen a moment ago, but the watch is over: the lifetime is absolute.
+    assert sessions.find(session.id, START_MS + LIFETIME_MS) is None
+    assert len(sessions) == 0
+
+
+def test_lifetime_boundary_is_exact() -> None:
+    sessions = Sessions(LIFETIME_S, IDLE_S)
+    session = opened(sessions)
+    session.seen_ms = START_MS + LIFETIME_MS - 1  # as if seen a moment before the end
+    assert not sessions.expired(session, START_MS + LIFETIME_MS - 1)
+    assert sessions.expired(session, START_MS + LIFETIME_MS)
+
+
+def test_an_idle_limit_longer_than_the_lifetime_still_ends_at_the_lifetime() -> None:
+    sessions = Sessions(lifetime_s=60, idle_s=3600)
+    session = opened(sessions)
+    assert sessions.find(session.id, START_MS + 59_999) is session
+    assert sessions.find(session.id, START_MS + 60_000) is None
+
+
+def test_close_ends_one_session_and_ignores_unknown_ones() -> None:
+    sessions = Sessions(LIFETIME_S, IDLE_S)
+    first, second = opened(sessions), opened(sessions)
+    sessions.close(first.id)
+    assert len(sessions) == 1
+    assert sessions.find(first.id, START_MS) is None
+    assert sessions.find(second.id, START_MS) is second
+    sessions.close(first.id)  # signing out twice is not an error
+    sessions.close("no-such-session")
+    assert len(sessions) == 1
+
+
+def test_csrf_matches_only_the_sessions_own_token() -> None:
+    sessions = Sessions(LIFETIME_S, IDLE_S)
+    session, other = opened(sessions), opened(sessions)
+    assert session.csrf_matches(session.csrf)
+    assert not session.csrf_matches(None)
+    assert not session.csrf_matches("")
+    assert not session.csrf_matches(other.csrf)
+    assert not session.csrf_matches(session.id)
+    assert not session.csrf_matches(session.csrf[:-1])
+    assert not session.csrf_matches(session.csrf + "x")
+    last = "A" if session.csrf[-1] != "A" else "B"
+    assert not session.csrf_matches(session.csrf[:-1] + last)  # same length, one character off
