@@ -197,14 +197,16 @@ async def test_session_fixation_and_sign_out(staffed: tuple[NodeProcess, NodePro
         assert (await victim.get("/board")).status_code == 303  # a planted identifier is nobody's session
         await sign_in(b, "oper", victim)
         issued = session_cookie(victim)
-        assert issued and issued != "planted-by-an-attacker"
+        assert issued is not None
+        assert issued != "planted-by-an-attacker"
         async with browser(b) as attacker:
             plant(attacker, "planted-by-an-attacker")
             assert (await attacker.get("/board")).status_code == 303
         # Signing in again from the same browser replaces the session; the old one is closed.
         await sign_in(b, "oper", victim)
         renewed = session_cookie(victim)
-        assert renewed and renewed != issued
+        assert renewed is not None
+        assert renewed != issued
         async with browser(b) as replay:
             plant(replay, issued)
             assert (await replay.get("/board")).status_code == 303
