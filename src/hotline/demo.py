@@ -114,6 +114,15 @@ class DemoNode:
 
 MARKER = ".hotline-demo"  # marks a directory the demo created, and so may remove
 
+# The console's demo accounts: (party, name, role, password). Demo passwords, printed on screen;
+# a real node's accounts are made with `hotline user add`, which asks for the password.
+ACCOUNTS = [
+    ("SACEUR", "watch", "operator", "saceur-watch"),
+    ("SACEUR", "audit", "auditor", "saceur-audit"),
+    ("GENSTAB", "dezhurny", "operator", "genstab-watch"),
+    ("GENSTAB", "audit", "auditor", "genstab-audit"),
+]
+
 
 def create(root: Path, base_port: int) -> list[DemoNode]:
     parties = [("SACEUR", "en", base_port), ("GENSTAB", "ru", base_port + 100)]
@@ -138,11 +147,18 @@ def create(root: Path, base_port: int) -> list[DemoNode]:
                 run_cli(
                     "peer", "add", "--dir", str(node.config.directory), card.line(), "--fingerprint", card.fingerprint
                 )
+    by_party = {node.party: node for node in nodes}
+    for party, name, role, password in ACCOUNTS:
+        directory = str(by_party[party].config.directory)
+        run_cli(
+            "user", "add", "--dir", directory, "--name", name, "--role", role, "--password-file", "-", stdin=password
+        )
     return nodes
 
 
-def run_cli(*args: str) -> str:
-    result = subprocess.run([sys.executable, "-m", "hotline", *args], capture_output=True, text=True, check=False)
+def run_cli(*args: str, stdin: str | None = None) -> str:
+    command = [sys.executable, "-m", "hotline", *args]
+    result = subprocess.run(command, capture_output=True, text=True, check=False, input=stdin)
     if result.returncode != 0:
         raise SystemExit(f"hotline {' '.join(args[:2])} failed: {result.stderr.strip()}")
     return result.stdout
@@ -244,9 +260,23 @@ def guide(nodes: dict[str, DemoNode], root: Path, serials: list[str]) -> None:
     console.print(f"""
 [bold]Both nodes are running.[/] Logs: {root}/saceur.log and {root}/genstab.log
 
+[bold]The watch-floor consoles[/] (open each in its own browser window, or one normal and one private):
+  SACEUR   {sac.api_url}/   operator [bold]watch[/] / saceur-watch     auditor audit / saceur-audit
+  GENSTAB  {gen.api_url}/   operator [bold]dezhurny[/] / genstab-watch  auditor audit / genstab-audit
+  (dezhurny's console is in Russian; the language button at the top switches it, per account)
+
 {flash}, a FLASH missile launch notice from GENSTAB, awaits a person's acknowledgement at
 SACEUR: it is on SACEUR's alert list now, a supervisor is called at 5 minutes and the commander
-(on both sides) at 10. Try, in another terminal (each command takes --dir, or reads $HOTLINE_DIR):
+(on both sides) at 10. Try:
+  1. Sign in to SACEUR as watch: the board shows the FLASH alarm (click "Turn the alarm sound
+     on" if the browser asks). Open {flash}, switch it to Russian and back, acknowledge it.
+  2. Sign in to GENSTAB as dezhurny: the outbox shows {flash} acknowledged by watch.
+  3. As watch, compose a FLASH "Air activity notification for flight safety" to GENSTAB,
+     preview it in both languages and send it: GENSTAB's board raises the alarm at once.
+  4. Sign in as audit: everything can be read, nothing sent or acknowledged. The transcript page
+     shows the latest cosigned checkpoint and downloads evidence for any message.
+
+Or in another terminal (each command takes --dir, or reads $HOTLINE_DIR):
 
   {hotline} alerts --dir {sac.directory}
   {hotline} show   --dir {sac.directory} {flash}
