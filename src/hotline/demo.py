@@ -260,7 +260,7 @@ def guide(nodes: dict[str, DemoNode], root: Path, serials: list[str]) -> None:
     console.print(f"""
 [bold]Both nodes are running.[/] Logs: {root}/saceur.log and {root}/genstab.log
 
-[bold]The watch-floor consoles[/] (open each in its own browser window, or one normal and one private):
+[bold]The watch-floor consoles[/] (one browser tab each; each node's sign-in is its own):
   SACEUR   {sac.api_url}/   operator [bold]watch[/] / saceur-watch     auditor audit / saceur-audit
   GENSTAB  {gen.api_url}/   operator [bold]dezhurny[/] / genstab-watch  auditor audit / genstab-audit
   (dezhurny's console is in Russian; the language button at the top switches it, per account)

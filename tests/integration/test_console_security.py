@@ -54,13 +54,13 @@ async def signed_in(node: NodeProcess, name: str) -> AsyncIterator[httpx.AsyncCl
         yield client
 
 
-def plant(client: httpx.AsyncClient, value: str) -> None:
+def plant(client: httpx.AsyncClient, value: str, party: str = "GENSTAB") -> None:
     """A session cookie set in the browser by someone else (the host's own cookie, as the node's)."""
-    client.cookies.set("hotline_session", value, domain="127.0.0.1", path="/")
+    client.cookies.set(f"hotline_session_{party}", value, domain="127.0.0.1", path="/")
 
 
 def session_cookie(client: httpx.AsyncClient) -> str | None:
-    values = [c.value for c in client.cookies.jar if c.name == "hotline_session"]
+    values = [c.value for c in client.cookies.jar if c.name.startswith("hotline_session_")]
     assert len(values) <= 1, values
     return values[0] if values else None
 
@@ -108,10 +108,14 @@ async def test_signed_out_requests_are_redirected_or_refused(staffed: tuple[Node
             answer = await client.get(path)
             assert answer.status_code == 303, path
             assert answer.headers["location"].startswith("/signin"), path
-        for path in ("/board/live", "/outbox/live", "/alarm/live", "/events"):
+        for path in ("/board/live", "/outbox/live", "/alarm/live"):
             answer = await client.get(path)
             assert answer.status_code == 401, path
             assert "sign in" in answer.text.lower()
+        # The event stream says so as an event: at an error status a browser would give up on it.
+        answer = await client.get("/events")
+        assert answer.headers["content-type"].startswith("text/event-stream")
+        assert answer.text.endswith("event: signed-out\ndata: {}\n\n")
         for path in ("/compose", f"/messages/{serial}/ack", "/signout", "/language"):
             answer = await client.post(path, data={"csrf": "x", "kind": "free_text", "text": "x", "to": "SACEUR"})
             assert answer.status_code == 401, path
@@ -127,14 +131,14 @@ async def test_wrong_passwords_and_foreign_sign_in_forms_are_refused(staffed: tu
             answer = await client.post("/signin", data={"csrf": form, "name": name, "password": password})
             assert answer.status_code == 401
             assert "Wrong name or password." in answer.text
-            assert "hotline_session" not in answer.cookies
+            assert "hotline_session_SACEUR" not in answer.cookies
             form = csrf_in(answer.text)  # each form carries a new token
     # A sign-in form posted from elsewhere (no sign-in cookie, or another token) signs nobody in.
     async with browser(b) as stranger:
         answer = await stranger.post("/signin", data={"csrf": "forged", "name": "oper", "password": PASSWORD})
         assert answer.status_code == 403
         assert "was not this console&#39;s" in answer.text
-        assert "hotline_session" not in answer.cookies
+        assert "hotline_session_SACEUR" not in answer.cookies
     failed = query(b, "SELECT user, role FROM console_audit WHERE action = 'sign-in-failed' ORDER BY id")
     assert failed == [("oper", None), ("nobody", None), ("(blank)", None)]
 
@@ -213,7 +217,7 @@ async def test_session_fixation_and_sign_out(staffed: tuple[NodeProcess, NodePro
         csrf = await token(victim)
         answer = await victim.post("/signout", data={"csrf": csrf})
         assert answer.status_code == 303
-        assert 'hotline_session=""' in answer.headers["set-cookie"]
+        assert 'hotline_session_GENSTAB=""' in answer.headers["set-cookie"]
         assert "HttpOnly" in answer.headers["set-cookie"]
     async with browser(b) as replay:
         plant(replay, renewed)
@@ -226,12 +230,23 @@ async def test_the_session_cookie_is_http_only_and_same_site(staffed: tuple[Node
         form = csrf_in((await client.get("/signin")).text)
         answer = await client.post("/signin", data={"csrf": form, "name": "oper", "password": PASSWORD})
         cookie = answer.headers["set-cookie"]
-        assert cookie.startswith("hotline_session=")
+        assert cookie.startswith("hotline_session_GENSTAB=")
         assert "HttpOnly" in cookie
         assert "SameSite=strict" in cookie
         assert "Secure" not in cookie  # plain HTTP on loopback; Secure whenever served over TLS
         page = await client.get("/board")
         assert "script-src 'self'" in page.headers["content-security-policy"]
+        # Behind a TLS reverse proxy on the node's machine, the cookie is marked Secure.
+        proxied = browser(b)
+        form = csrf_in((await proxied.get("/signin")).text)
+        answer = await proxied.post(
+            "/signin",
+            data={"csrf": form, "name": "oper", "password": PASSWORD},
+            headers={"X-Forwarded-Proto": "https"},
+        )
+        await proxied.aclose()
+        assert answer.status_code == 303
+        assert "Secure" in answer.headers["set-cookie"]
         assert page.headers["x-frame-options"] == "DENY"
         assert page.headers["cache-control"] == "no-store"
 
@@ -326,6 +341,9 @@ async def test_actions_are_in_the_audit_trail_and_evidence_verifies(
         assert "Request a call at 14:00Z." in preview.text
         digest = re.search(r'name="previewed" value="([0-9a-f]{64})"', preview.text)
         assert digest
+        ref = re.search(r'name="ref" value="([0-9a-f]{32})"', preview.text)
+        assert ref
+        message["ref"] = ref.group(1)
         # Changed after its preview: shown again to be checked, not sent.
         changed = await operator.post(
             "/compose", data={**message, "text": "Changed.", "action": "send", "previewed": digest.group(1)}
@@ -336,6 +354,10 @@ async def test_actions_are_in_the_audit_trail_and_evidence_verifies(
         sent = await operator.post("/compose", data={**message, "action": "send", "previewed": digest.group(1)})
         assert sent.status_code == 303
         serial = sent.headers["location"].rsplit("=", 1)[1]
+        assert await operator_sent(a) == [serial]
+        # Send pressed twice (a double click, a resubmitted page): still one message.
+        again = await operator.post("/compose", data={**message, "action": "send", "previewed": digest.group(1)})
+        assert again.headers["location"] == sent.headers["location"]
         assert await operator_sent(a) == [serial]
         assert (await operator.get("/audit")).status_code == 403  # an operator does not read the trail
 
@@ -365,6 +387,7 @@ async def test_actions_are_in_the_audit_trail_and_evidence_verifies(
     rows = query(a, "SELECT user, role, action, target FROM console_audit ORDER BY id")
     assert rows == [
         ("oper", "operator", "sign-in", None),
+        ("oper", "operator", "send", serial),
         ("oper", "operator", "send", serial),
         ("oper", "operator", "evidence", serial),
         ("boss", "supervisor", "sign-in", None),

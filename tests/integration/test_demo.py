@@ -6,9 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 import httpx
+import pytest
 
 from tests.integration.harness import free_demo_base
 

@@ -100,6 +100,8 @@ class AccountBook:
             role = Role(entry["role"])
         except ValueError:
             raise ConfigError(f"{self.path} is damaged: account {name!r} has an unknown role") from None
+        if entry["lang"] not in LANGUAGES:
+            raise ConfigError(f"{self.path} is damaged: account {name!r} has the language {entry['lang']!r}")
         return Account(name, role, entry["lang"], entry["password"], entry["created"])
 
     def add(self, name: str, role: Role, lang: str, password: str, now: dt.datetime) -> Account:

@@ -10,10 +10,12 @@ changed, counts deadlines down and sounds the alarm.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
-import hmac
 import io
 import json
+import re
+import secrets
 import tempfile
 import zipfile
 from collections.abc import AsyncIterator
@@ -30,6 +32,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
+from hotline.api.messages import message_view
 from hotline.console import pages
 from hotline.console.accounts import AccountBook, AccountError
 from hotline.console.fields import Errors, Submitted, collect, errors_by_field, first, widgets
@@ -37,12 +40,13 @@ from hotline.console.i18n import words
 from hotline.console.roles import Action, may
 from hotline.console.security import (
     CSRF_FIELD,
-    SESSION_COOKIE,
     clear_session_cookie,
     harden,
     new_signin_token,
+    session_cookie,
     set_session_cookie,
     set_signin_cookie,
+    signin_cookie,
     signin_token_matches,
 )
 from hotline.console.sessions import Session, Sessions
@@ -83,13 +87,15 @@ def create_console(node: Node) -> FastAPI:
     env = template_environment()
     sessions = Sessions(node.config.console.session_lifetime, node.config.console.session_idle)
     accounts = AccountBook(node.config.directory)
+    cookie, signin_cookie_name = session_cookie(node.party), signin_cookie(node.party)
+    hashing = asyncio.Semaphore(2)  # Argon2id takes 64 MiB and ~50 ms: a flood of sign-ins waits here
     static = resources.files("hotline.console").joinpath("static")
     console.mount("/static", StaticFiles(directory=str(static)), name="static")
 
     # -- the guards --------------------------------------------------------------------------
 
     def current(request: Request) -> Session:
-        session = sessions.find(request.cookies.get(SESSION_COOKIE), wall_ms())
+        session = sessions.find(request.cookies.get(cookie), wall_ms())
         if session is None:
             raise SignedOutError
         return session
@@ -117,24 +123,26 @@ def create_console(node: Node) -> FastAPI:
 
     @console.exception_handler(SignedOutError)
     async def signed_out(request: Request, _: SignedOutError) -> Response:
-        if request.method == "GET" and not request.url.path.endswith("/live") and request.url.path != "/events":
+        if request.method == "GET" and not request.url.path.endswith("/live"):
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             response: Response = RedirectResponse(f"/signin?next={quote(target)}", status_code=303)
         else:
             response = Response("Signed out: sign in again.\n", status_code=401, media_type="text/plain")
-        clear_session_cookie(response, request)
+        clear_session_cookie(response, request, cookie)
         harden(response)
         return response
 
     @console.exception_handler(ForbiddenError)
     async def forbidden(request: Request, exc: ForbiddenError) -> Response:
-        session = sessions.find(request.cookies.get(SESSION_COOKIE), wall_ms())
+        session = sessions.find(request.cookies.get(cookie), wall_ms())
         return page(request, session, "error.html", {"message": exc.message}, status=403)
 
     @console.exception_handler(NotFoundError)
     async def not_found(request: Request, exc: NotFoundError) -> Response:
-        session = sessions.find(request.cookies.get(SESSION_COOKIE), wall_ms())
-        return page(request, session, "error.html", {"message": str(exc)}, status=404)
+        session = sessions.find(request.cookies.get(cookie), wall_ms())
+        lang = session.lang if session else node.config.language
+        context = {"message": str(exc), "heading": words(lang).gettext("Not found")}
+        return page(request, session, "error.html", context, status=404)
 
     # -- rendering ---------------------------------------------------------------------------
 
@@ -152,6 +160,7 @@ def create_console(node: Node) -> FastAPI:
             "may": (lambda action: may(session.role, Action(action))) if session else (lambda _: False),
             "path": request.url.path,
             "precedence_name": lambda p: precedence_name(p, lang),
+            "now_ms": wall_ms(),  # the node's clock, for the countdowns of every page
             **context,
         }
         response = HTMLResponse(env.get_template(name).render(values), status_code=status)
@@ -177,7 +186,7 @@ def create_console(node: Node) -> FastAPI:
             {"token": token, "next": safe_target(target), "error": error, "name": name},
             status=status,
         )
-        set_signin_cookie(response, request, token)
+        set_signin_cookie(response, request, signin_cookie_name, token)
         return response
 
     @console.post("/signin")
@@ -187,23 +196,24 @@ def create_console(node: Node) -> FastAPI:
         password = str(form.get("password", ""))
         target = safe_target(str(form.get("next", "/board")))
         _ = words(node.config.language).gettext
-        if not signin_token_matches(request, _text(form.get(CSRF_FIELD))):
+        if not signin_token_matches(request, signin_cookie_name, _text(form.get(CSRF_FIELD))):
             return signin_form(
                 request, target, _("The sign-in form had expired or was not this console's. Sign in again."), name, 403
             )
-        account = await asyncio.to_thread(accounts.verify, name, password)
+        async with hashing:
+            account = await asyncio.to_thread(accounts.verify, name, password)
         if account is None:
             await audit(request, None, name[:64] or "(blank)", "sign-in-failed")
             return signin_form(request, target, _("Wrong name or password."), name, 401)
         # A new session, whatever cookie the browser came with: a planted identifier stays
         # signed out (session fixation), and an older session of this browser is closed.
-        old = request.cookies.get(SESSION_COOKIE)
+        old = request.cookies.get(cookie)
         if old:
             sessions.close(old)
         session = sessions.open(account.name, account.role, account.lang, wall_ms())
         await audit(request, session, account.name, "sign-in")
         response = RedirectResponse(target, status_code=303)
-        set_session_cookie(response, request, session.id)
+        set_session_cookie(response, request, cookie, session.id)
         harden(response)
         return response
 
@@ -214,7 +224,7 @@ def create_console(node: Node) -> FastAPI:
         sessions.close(session.id)
         await audit(request, session, session.user, "sign-out")
         response = RedirectResponse("/signin", status_code=303)
-        clear_session_cookie(response, request)
+        clear_session_cookie(response, request, cookie)
         harden(response)
         return response
 
@@ -251,8 +261,15 @@ def create_console(node: Node) -> FastAPI:
 
     @console.get("/events")
     async def events(request: Request) -> Response:
-        """The live stream: one event per batch of changes, naming the topics that changed."""
-        session = current(request)
+        """The live stream: one event per batch of changes, naming the topics that changed.
+
+        Signed out, it answers one ``signed-out`` event rather than 401: a browser gives up on a
+        stream for good at an error status, and the page would go on showing a frozen board."""
+        headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+        session = sessions.find(request.cookies.get(cookie), wall_ms())
+        if session is None:
+            gone = "retry: 2000\nevent: signed-out\ndata: {}\n\n"
+            return Response(gone, media_type="text/event-stream", headers=headers)
         # Often enough to end the stream soon after its session does, and to keep proxies open.
         ping = min(STREAM_PING, node.config.console.session_idle / 3)
 
@@ -273,7 +290,6 @@ def create_console(node: Node) -> FastAPI:
                         return
                     yield f"data: {json.dumps(sorted(topics))}\n\n" if topics else ": ping\n\n"
 
-        headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
         return StreamingResponse(stream(), media_type="text/event-stream", headers=headers)
 
     # -- a message ---------------------------------------------------------------------------
@@ -286,8 +302,6 @@ def create_console(node: Node) -> FastAPI:
     async def show_message(
         request: Request, session: Session, key: str, lang: str | None, error: str | None = None, status: int = 200
     ) -> Response:
-        from hotline.api.messages import message_view
-
         reading = lang if lang in ("en", "ru") else session.lang
         found = await node.find_message(key)
         view = message_view(found, node.party, reading, wall_ms())
@@ -360,6 +374,7 @@ def create_console(node: Node) -> FastAPI:
             "errors": errors,
             "preview": preview,
             "previewed": previewed,
+            "ref": first(form, "ref") if previewed and first(form, "previewed") == previewed else secrets.token_hex(16),
             "confirm": confirm,
             "peers": peers,
             "precedences": [p.value for p in Precedence],
@@ -403,11 +418,15 @@ def create_console(node: Node) -> FastAPI:
         # What is sent is what was previewed: a message not yet seen in both languages, or
         # changed since, is shown again to be checked before it goes.
         digest = _digest(send)
-        if first(form, "action") != "send" or not hmac.compare_digest(first(form, "previewed"), digest):
+        if first(form, "action") != "send" or first(form, "previewed") != digest:  # not a secret: plain ==
             confirm = first(form, "action") == "send"
             return compose(
                 request, session, form, {}, pages.previews(kind, prepared), previewed=digest, confirm=confirm
             )
+        # The preview's ref makes a second press of Send (a double click, a resubmitted page)
+        # the same message, not another one: the node queues a ref once.
+        ref = first(form, "ref")
+        send = dataclasses.replace(send, ref=f"console-{ref}" if re.fullmatch(r"[0-9a-f]{32}", ref) else None)
         try:
             (row,) = await node.send([send], wait_dispatch=1.0)
         except SendError as exc:

@@ -17,6 +17,7 @@ from hotline.node.service import Node, wall_ms
 from hotline.watch import Alert, Side
 
 RECENT = 20  # received messages listed under those awaiting acknowledgement
+AWAITING_SHOWN = 50  # the most urgent of them listed; the count says how many there are in all
 
 
 def utc(ms: int | None, seconds: bool = True) -> str:
@@ -100,7 +101,9 @@ async def board(node: Node, lang: str) -> dict[str, Any]:
     ]
     return {
         "now_ms": now,
-        "awaiting": awaiting,
+        # Capped: the board is redrawn on the event loop that carries the links, at every change.
+        "awaiting": awaiting[:AWAITING_SHOWN],
+        "awaiting_count": len(awaiting),
         "alarm": [a for a in awaiting if a.alarm],
         "escalations": [_escalation(a, lang) for a in alerts],
         "peers": await node.status(),

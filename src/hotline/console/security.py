@@ -17,8 +17,19 @@ import secrets
 from starlette.requests import Request
 from starlette.responses import Response
 
-SESSION_COOKIE = "hotline_session"
-SIGNIN_COOKIE = "hotline_signin"
+SIGNIN_PATH = "/signin"
+
+
+def session_cookie(party: str) -> str:
+    """Per node: a browser keys cookies by host, not port, so two consoles on one machine (the
+    demo's, or two tunnels to localhost) would otherwise overwrite each other's sign-in."""
+    return f"hotline_session_{party}"
+
+
+def signin_cookie(party: str) -> str:
+    return f"hotline_signin_{party}"
+
+
 CSRF_FIELD = "csrf"
 
 CONTENT_SECURITY_POLICY = (
@@ -31,26 +42,26 @@ def secure(request: Request) -> bool:
     return request.url.scheme == "https"
 
 
-def set_session_cookie(response: Response, request: Request, session_id: str) -> None:
-    response.set_cookie(SESSION_COOKIE, session_id, httponly=True, samesite="strict", secure=secure(request), path="/")
+def set_session_cookie(response: Response, request: Request, name: str, session_id: str) -> None:
+    response.set_cookie(name, session_id, httponly=True, samesite="strict", secure=secure(request), path="/")
 
 
-def clear_session_cookie(response: Response, request: Request) -> None:
-    response.delete_cookie(SESSION_COOKIE, httponly=True, samesite="strict", secure=secure(request), path="/")
+def clear_session_cookie(response: Response, request: Request, name: str) -> None:
+    response.delete_cookie(name, httponly=True, samesite="strict", secure=secure(request), path="/")
 
 
 def new_signin_token() -> str:
     return secrets.token_urlsafe(32)
 
 
-def set_signin_cookie(response: Response, request: Request, token: str) -> None:
+def set_signin_cookie(response: Response, request: Request, name: str, token: str) -> None:
     response.set_cookie(
-        SIGNIN_COOKIE, token, httponly=True, samesite="strict", secure=secure(request), path="/signin", max_age=3600
+        name, token, httponly=True, samesite="strict", secure=secure(request), path=SIGNIN_PATH, max_age=3600
     )
 
 
-def signin_token_matches(request: Request, submitted: str | None) -> bool:
-    expected = request.cookies.get(SIGNIN_COOKIE)
+def signin_token_matches(request: Request, name: str, submitted: str | None) -> bool:
+    expected = request.cookies.get(name)
     return bool(expected and submitted) and hmac.compare_digest(str(expected).encode(), str(submitted).encode())
 
 

@@ -120,7 +120,7 @@
       busy.delete(region);
     }
   }
-  if (regions.length) {
+  function connect() {
     const source = new EventSource("/events");
     source.onmessage = (event) => {
       const topics = JSON.parse(event.data);
@@ -133,9 +133,15 @@
       root.dataset.stream = "open";
       regions.forEach(refresh);
     };
-    source.onerror = () => { root.dataset.stream = "reconnecting"; };
+    // Lost: the page says so (a banner) and keeps trying; a browser that gave up on the stream
+    // (a proxy's error page, say) gets a new one, so a board never freezes silently.
+    source.onerror = () => {
+      root.dataset.stream = "lost";
+      if (source.readyState === EventSource.CLOSED) setTimeout(connect, 2000);
+    };
     source.addEventListener("signed-out", () => { source.close(); signIn(); });
   }
+  if (regions.length) connect();
 
   // -- the compose page: show the chosen shape of each area -----------------------------------
   for (const area of document.querySelectorAll("[data-area]")) {
