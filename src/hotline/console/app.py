@@ -135,6 +135,9 @@ def create_console(node: Node) -> FastAPI:
     @console.exception_handler(ForbiddenError)
     async def forbidden(request: Request, exc: ForbiddenError) -> Response:
         session = sessions.find(request.cookies.get(cookie), wall_ms())
+        if session is not None:  # what a role may not do, or a forged form: an auditor looks for these
+            detail = f"{request.method} {request.url.path}: {exc.message}"
+            await audit(request, session, session.user, "refused", detail=detail)
         return page(request, session, "error.html", {"message": exc.message}, status=403)
 
     @console.exception_handler(NotFoundError)
@@ -203,7 +206,9 @@ def create_console(node: Node) -> FastAPI:
         async with hashing:
             account = await asyncio.to_thread(accounts.verify, name, password)
         if account is None:
-            await audit(request, None, name[:64] or "(blank)", "sign-in-failed")
+            # Not what was typed under an unknown name: it may be a password typed in the wrong box.
+            known = name in await asyncio.to_thread(accounts.accounts)
+            await audit(request, None, name if known else "(unknown name)", "sign-in-failed")
             return signin_form(request, target, _("Wrong name or password."), name, 401)
         # A new session, whatever cookie the browser came with: a planted identifier stays
         # signed out (session fixation), and an older session of this browser is closed.

@@ -70,6 +70,7 @@
       clearInterval(beeping);
       beeping = null;
       root.dataset.sound = "off";
+      if (soundButton) soundButton.hidden = true;
     }
   }
   if (soundButton) {
