@@ -86,7 +86,10 @@ async def test_flash_from_compose_to_acknowledged(browser: Browser, staffed: tup
     await sign_in(page_a, a, "alice", PASSWORD_A, "/compose")
     await fill_air_deconfliction(page_a)
     await snap(page_a, "02-a-compose")
-    await page_a.click("button[name=action][value=preview]")
+    await page_a.press("#f-contact-callsign", "Enter")  # Enter previews; it never sends
+    await expect(page_a.locator("[data-preview=en]")).to_be_visible()
+    assert await operator_sent(a) == []
+    await page_a.click("#preview")
     await expect(page_a.locator("[data-preview=en]")).to_contain_text("Air activity notification for flight safety")
     await expect(page_a.locator("[data-preview=ru]")).to_contain_text("BALTIC CONTROL")
     await snap(page_a, "03-a-preview-both-languages")
@@ -132,6 +135,10 @@ async def test_flash_from_compose_to_acknowledged(browser: Browser, staffed: tup
     await expect(row).to_contain_text("boris")
     await expect(row).to_contain_text("GENSTAB")
     await snap(page_a, "07-a-outbox-acknowledged")
+
+
+async def operator_sent(node: NodeProcess) -> list[str]:
+    return [m["serial"] for m in await node.api("GET", "/v1/outbox") if m["kind"] not in {"ack", "link_test"}]
 
 
 async def test_free_text_with_html_and_script_is_shown_as_text(
