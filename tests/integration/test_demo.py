@@ -53,18 +53,25 @@ def test_a_signal_stops_the_demo_and_both_nodes(tmp_path: Path, signum: int) -> 
         lines.append(line)
         if "Ctrl-C" in line:
             break
-    guide = "".join(lines)
-    # The guide's consoles and accounts work as printed: SACEUR's board raises the FLASH alarm.
-    saceur = f"http://127.0.0.1:{base + 2}/"
-    assert f"SACEUR   {saceur}   operator watch / saceur-watch" in guide
-    assert f"GENSTAB  http://127.0.0.1:{base + 102}/   operator dezhurny / genstab-watch" in guide
-    with httpx.Client(base_url=saceur, follow_redirects=True) as browser:
-        form = re.search(r'name="csrf" value="([^"]+)"', browser.get("/signin").text)
-        assert form is not None
-        signed_in = browser.post("/signin", data={"csrf": form.group(1), "name": "watch", "password": "saceur-watch"})
-        assert signed_in.status_code == 200, signed_in.text  # followed to the board
-        assert "FLASH: acknowledge now" in signed_in.text
-        assert re.search(r'data-alarm="GENSTAB-\d{6}"', signed_in.text)
+    try:
+        guide = "".join(lines)
+        # The guide's consoles and accounts work as printed: SACEUR's board raises the FLASH alarm.
+        saceur = f"http://127.0.0.1:{base + 2}/"
+        assert f"SACEUR   {saceur}   operator watch / saceur-watch" in guide
+        assert f"GENSTAB  http://127.0.0.1:{base + 102}/   operator dezhurny / genstab-watch" in guide
+        with httpx.Client(base_url=saceur, follow_redirects=True) as browser:
+            form = re.search(r'name="csrf" value="([^"]+)"', browser.get("/signin").text)
+            assert form is not None
+            signed_in = browser.post(
+                "/signin", data={"csrf": form.group(1), "name": "watch", "password": "saceur-watch"}
+            )
+            assert signed_in.status_code == 200, signed_in.text  # followed to the board
+            assert "FLASH: acknowledge now" in signed_in.text
+            assert re.search(r'data-alarm="GENSTAB-\d{6}"', signed_in.text)
+    except BaseException:
+        demo.send_signal(signal.SIGTERM)  # a failed check must not leave the demo and its nodes running
+        demo.communicate(timeout=60)
+        raise
     demo.send_signal(signum)
     rest, _ = demo.communicate(timeout=60)
     assert demo.returncode == 0, "".join(lines) + rest

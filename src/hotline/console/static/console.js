@@ -155,8 +155,12 @@
     area.addEventListener("change", show);
     show();
   }
+  // After a round trip to the node, the operator's eyes go where the answer is: the first
+  // field in error, or else the preview (far below the fields on a 720-line screen).
   const invalid = document.querySelector("[aria-invalid=true]");
+  const preview = document.querySelector(".preview");
   if (invalid) invalid.focus();
+  else if (preview) preview.scrollIntoView({ block: "start" });
 
   syncClock(document);
   tick();
