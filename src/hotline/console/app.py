@@ -248,21 +248,22 @@ def create_console(node: Node) -> FastAPI:
 
     # -- the watch board ---------------------------------------------------------------------
 
+    async def board_as(request: Request, template: str) -> Response:
+        session = current(request)
+        return page(request, session, template, await pages.board(node, session.lang))
+
     @console.get("/board")
     async def board_page(request: Request) -> Response:
-        session = current(request)
-        return page(request, session, "board.html", await pages.board(node, session.lang))
+        return await board_as(request, "board.html")
 
     @console.get("/board/live")
     async def board_live(request: Request) -> Response:
-        session = current(request)
-        return page(request, session, "board_live.html", await pages.board(node, session.lang))
+        return await board_as(request, "board_live.html")
 
     @console.get("/alarm/live")
     async def alarm_live(request: Request) -> Response:
         """The alarm alone, for every page but the board: a FLASH is heard wherever one is."""
-        session = current(request)
-        return page(request, session, "alarm_live.html", await pages.board(node, session.lang))
+        return await board_as(request, "alarm_live.html")
 
     @console.get("/events")
     async def events(request: Request) -> Response:

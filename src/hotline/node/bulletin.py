@@ -11,8 +11,6 @@ import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-TOPICS = ("inbox", "outbox", "alerts", "links", "transcript")
-
 
 class Subscription:
     def __init__(self) -> None:
@@ -58,7 +56,3 @@ class Bulletin:
             yield subscription
         finally:
             self._subscribers.discard(subscription)
-
-    @property
-    def subscribers(self) -> int:
-        return len(self._subscribers)
