@@ -346,8 +346,20 @@ def _by(ack: dict[str, Any], _: Callable[[str], str]) -> str:
     return _("the node itself") if ack.get("auto") else escape(str(ack["by"]))
 
 
-def _state_style(state: str) -> str:
-    return {"acknowledged": "bold green", "delivered": "green", "rejected": "red", "queued": "yellow"}.get(state, "")
+# Every state a message can be in has its style: `sent` (on the wire, no receipt yet) is the one
+# an operator sees while a link is degraded, and an empty style there once broke the table.
+_STATE_STYLES = {
+    "queued": "yellow",
+    "sent": "bold yellow",
+    "delivered": "green",
+    "acknowledged": "bold green",
+    "rejected": "red",
+}
+
+
+def _styled(text: str, style: str | None) -> str:
+    """``text`` (already escaped) in ``style``; unstyled rather than broken markup if there is none."""
+    return f"[{style}]{text}[/]" if style else text
 
 
 @cli.command()
@@ -375,7 +387,7 @@ def outbox(directory: Path, limit: int, as_json: bool) -> None:
                 "seq": str(m["seq"] or ""),
                 "precedence": _precedence(m["precedence"], directory),
                 "marking": m["marking"],
-                "state": f"[{_state_style(m['state'])}]{state}[/]",
+                "state": _styled(state, _STATE_STYLES.get(m["state"])),
                 "created": _short(m["created"]),
                 "delivered": _short(m["delivered"]),
                 "ack due": _short(m["due"]),

@@ -12,6 +12,8 @@
     │   └── RefConflictError     an idempotency key already names a different message
     ├── NotFoundError            no message by that serial or id
     ├── AcknowledgeError         a message cannot be acknowledged (already done, not ours to)
+    ├── AlarmError               an alarm cannot be closed (already closed, or it clears itself)
+    ├── NumberingError           numbering cannot be resumed (nothing to resume, or the peer is away)
     └── ApiError                 the local operator API answered with an error
 
 The CLI turns each of these into one line of text and an exit code (see ``cli.py``); nothing
@@ -77,6 +79,14 @@ class NotFoundError(HotlineError):
 
 class AcknowledgeError(HotlineError):
     """A message cannot be acknowledged: it was already, or it is not one a person acknowledges."""
+
+
+class AlarmError(HotlineError):
+    """An alarm cannot be closed: it was already, or it is a condition that clears itself."""
+
+
+class NumberingError(HotlineError):
+    """Numbering to a peer cannot be resumed: our store is not behind, or the peer is not linked."""
 
 
 class ApiError(HotlineError):

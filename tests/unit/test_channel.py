@@ -73,7 +73,8 @@ def test_a_receipt_settles_exactly_the_envelopes_it_names() -> None:
             ReceiptEntry(9, b"\x09" * 32, 12),  # never sent
         ),
     )
-    assert ch.settle(receipt) == ([1], [2])
+    delivered, conflicting = ch.settle(receipt)
+    assert ([item.seq for item in delivered], conflicting) == ([1], [2])
     assert list(ch.inflight) == [2, 3]
     assert ch.settle(receipt) == ([], [2]), "settling twice delivers nothing twice"
 

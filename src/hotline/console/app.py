@@ -284,7 +284,8 @@ def create_console(node: Node) -> FastAPI:
                 yield "retry: 1000\n\n"
                 while True:
                     try:
-                        topics = await asyncio.wait_for(subscription.next(), ping)
+                        async with asyncio.timeout(ping):  # not wait_for, which may swallow a stop (3.11)
+                            topics = await subscription.next()
                     except TimeoutError:
                         topics = set()
                     if topics is None:

@@ -77,12 +77,23 @@ class Refusal(Exception):  # noqa: N818 - a verdict, not a failure of ours
     """We do not cosign. ``equivocation`` says whether the log contradicted itself (the
     highest alert on both sides), as opposed to an offer we merely cannot accept."""
 
-    def __init__(self, reason: str, detail: str, *, equivocation: bool = False, held_size: int | None = None) -> None:
+    def __init__(
+        self,
+        reason: str,
+        detail: str,
+        *,
+        equivocation: bool = False,
+        held_size: int | None = None,
+        held_note: str | None = None,
+    ) -> None:
         super().__init__(f"{reason}: {detail}")
         self.reason = reason
         self.detail = detail
         self.equivocation = equivocation
         self.held_size = held_size
+        # With an equivocation: the checkpoint we cosigned, signed by the log itself. Sent with
+        # the refusal, it lets the log's own node check the accusation instead of believing it.
+        self.held_note = held_note
 
 
 def judge(
@@ -110,7 +121,9 @@ def judge(
     held_size = 0 if held is None else held.size
     if held is not None and checkpoint.size == held.size and checkpoint.root_hash != held.root:
         # Two roots signed for one size: provable by anyone from the two notes alone.
-        raise Refusal("fork", f"a second root for size {held.size}, which we cosigned", equivocation=True)
+        raise Refusal(
+            "fork", f"a second root for size {held.size}, which we cosigned", equivocation=True, held_note=held.note
+        )
     if offer.old_size != held_size:
         # tlog-witness's 409: the log does not know what we hold (a lost cosignature, a stale
         # offer). Told where to resume, an honest log simply offers again; no accusation.
@@ -120,6 +133,7 @@ def judge(
             "rollback",
             f"size {checkpoint.size} is smaller than {held.size}, which we cosigned and it claims to extend",
             equivocation=True,
+            held_note=held.note,
         )
     try:
         leaves = _check_extension(offer, checkpoint, held)
@@ -136,6 +150,7 @@ def judge(
                 "rewritten",
                 f"size {checkpoint.size} is not an extension of size {held.size}, which we cosigned: {exc}",
                 equivocation=True,
+                held_note=held.note,
             ) from None
     if extension is not None:
         raise extension

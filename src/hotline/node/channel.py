@@ -51,14 +51,20 @@ class Channel:
     link_lost: dict[Lane, asyncio.Event] = field(default_factory=lambda: {lane: asyncio.Event() for lane in Lane})
     link_up: asyncio.Event = field(default_factory=asyncio.Event)  # set while any link is kept
     urgent_busy: bool = False  # the urgent dispatcher is looking for, or signing, urgent drafts
+    held_number: int | None = None  # the highest message number (serial) we hold from the peer
+    peer_held_number: int | None = None  # the highest of ours the peer holds, as its hello said
+    # Serials of received envelopes whose lookup is under way and whose store is not yet called:
+    # a later batch checks against these too, since its lookup cannot see them (``Node``).
+    serials_pending: dict[int, bytes] = field(default_factory=dict)
+    storing: set[asyncio.Task[None]] = field(default_factory=set)  # received batches being stored
 
     @property
     def party(self) -> str:
         return self.peer.party
 
-    def settle(self, receipt: Receipt) -> tuple[list[int], list[int]]:
-        """Take the envelopes a receipt names out of flight. Returns the sequence numbers now
-        delivered, and those the receipt names with an envelope id that is not the one we sent
+    def settle(self, receipt: Receipt) -> tuple[list[Dispatched], list[int]]:
+        """Take the envelopes a receipt names out of flight. Returns those now delivered, and
+        the sequence numbers the receipt names with an envelope id that is not the one we sent
         (the peer's store and ours disagree: evidence for people to look at). Entries for
         envelopes already delivered are ignored: a second receipt after a resend is harmless."""
         delivered, conflicting = [], []
@@ -70,7 +76,7 @@ class Channel:
                 conflicting.append(entry.seq)
                 continue
             del self.inflight[entry.seq]
-            delivered.append(entry.seq)
+            delivered.append(item)
         return delivered, conflicting
 
     def inflight_by_id(self, envelope_id: bytes) -> Dispatched | None:

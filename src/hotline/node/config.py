@@ -26,10 +26,11 @@ from cryptography.hazmat.primitives import serialization
 
 from hotline.crypto import SigningKey, TlsIdentity, generate_signing_key, generate_tls_identity
 from hotline.crypto.keys import load_signing_key, signing_key_pem
-from hotline.envelope.model import PARTY_PATTERN
+from hotline.envelope.model import PARTY_PATTERN, Precedence
 from hotline.errors import ConfigError, EncodingError, PairingError
 from hotline.node.card import IdentityCard, parse_address
 from hotline.watch import DEFAULT_DEADLINES, DeadlinePolicy, parse_watch_changes
+from hotline.watch.alarms import Limits
 
 LANGUAGES = ("en", "ru")
 DEFAULT_WATCH_CHANGES = ("06:00", "18:00")
@@ -60,6 +61,32 @@ class Timers:
 
 
 @dataclass(frozen=True)
+class AlarmSettings:
+    """When the channel's own health becomes an alarm (``watch/alarms.py`` says why these
+    values), and where alarms go beyond the screen."""
+
+    peer_unreachable: float = 30.0  # seconds with no link on either lane
+    flash_undelivered: float = 30.0  # seconds a FLASH may wait for the peer's receipt
+    immediate_undelivered: float = 120.0  # seconds an IMMEDIATE may wait for it
+    clock_tolerance: float = 30.0  # seconds the peer's clock may differ from ours
+    hook_command: tuple[str, ...] = ()  # run with each alarm as JSON on standard input
+    hook_url: str | None = None  # or POST it here
+    hook_timeout: float = 10.0
+
+    def limits(self, watch: WatchSettings) -> Limits:
+        return Limits(
+            unreachable_ms=round(self.peer_unreachable * 1000),
+            undelivered_ms={
+                Precedence.FLASH: round(self.flash_undelivered * 1000),
+                Precedence.IMMEDIATE: round(self.immediate_undelivered * 1000),
+            },
+            clock_tolerance_ms=round(self.clock_tolerance * 1000),
+            link_test_interval_ms=round(watch.link_test_interval * 1000),
+            link_test_timeout_ms=round(watch.link_test_timeout * 1000),
+        )
+
+
+@dataclass(frozen=True)
 class ConsoleSettings:
     """The web console's sessions: a watch and its handover at most, and signed out when left."""
 
@@ -79,6 +106,7 @@ class NodeConfig:
     timers: Timers = field(default_factory=Timers)
     watch: WatchSettings = field(default_factory=WatchSettings)
     console: ConsoleSettings = field(default_factory=ConsoleSettings)
+    alarms: AlarmSettings = field(default_factory=AlarmSettings)
 
     @property
     def store_path(self) -> Path:
@@ -166,6 +194,12 @@ def init_node(
         "deadlines": {p.value: s for p, s in DEFAULT_DEADLINES.items()},
         "watch": {"changes": list(DEFAULT_WATCH_CHANGES), "link_test_interval": 3600, "link_test_timeout": 60},
         "console": {"session_lifetime": 46800, "session_idle": 1800},
+        "alarms": {
+            "peer_unreachable": 30,
+            "flash_undelivered": 30,
+            "immediate_undelivered": 120,
+            "clock_tolerance": 30,
+        },
     }
     (directory / "config.toml").write_text(
         "# hotline node configuration. Keys live beside this file; never share the .key files.\n"
@@ -173,6 +207,8 @@ def init_node(
         "# a [peer_deadlines.PARTY] table overrides them for one peer. [watch]: watch changes (UTC),\n"
         "# at each of which a readiness check goes to every peer; link tests every interval seconds.\n"
         "# [console]: a console session ends this many seconds after sign-in, or after this many idle.\n"
+        "# [alarms]: seconds before a peer without a link, an undelivered FLASH or IMMEDIATE, or clocks\n"
+        '# apart become alarms; hook_command = [...] and/or hook_url = "..." pass each alarm on as JSON.\n'
         + tomli_w.dumps(settings)
     )
     return load_config(directory)
@@ -228,6 +264,7 @@ def load_config(directory: Path) -> NodeConfig:
             timers=timers,
             watch=watch,
             console=_console_settings(raw),
+            alarms=_alarm_settings(raw),
         )
     except (KeyError, TypeError) as exc:
         raise ConfigError(f"{path}: missing or unknown setting {exc}") from None
@@ -265,6 +302,29 @@ def _console_settings(raw: dict[str, Any]) -> ConsoleSettings:
         if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
             raise ValueError(f"[console] {name} must be a number of seconds, more than 0")
     return ConsoleSettings(**{name: float(value) for name, value in console.items()})
+
+
+def _alarm_settings(raw: dict[str, Any]) -> AlarmSettings:
+    alarms = dict(raw.get("alarms", {}))
+    seconds = {"peer_unreachable", "flash_undelivered", "immediate_undelivered", "clock_tolerance", "hook_timeout"}
+    unknown = set(alarms) - seconds - {"hook_command", "hook_url"}
+    if unknown:
+        raise ValueError(f"[alarms] has an unknown setting {min(unknown)!r}")
+    for name in seconds & set(alarms):
+        value = alarms[name]
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            raise ValueError(f"[alarms] {name} must be a number of seconds, more than 0")
+    command = alarms.get("hook_command", [])
+    if not isinstance(command, list) or not all(isinstance(part, str) and part for part in command):
+        raise ValueError('[alarms] hook_command must be a list such as ["/usr/local/bin/page", "--team", "hotline"]')
+    url = alarms.get("hook_url")
+    if url is not None and (not isinstance(url, str) or not url.startswith(("http://", "https://"))):
+        raise ValueError("[alarms] hook_url must be an http:// or https:// address")
+    return AlarmSettings(
+        **{name: float(alarms[name]) for name in seconds & set(alarms)},
+        hook_command=tuple(command),
+        hook_url=url,
+    )
 
 
 def _flag(value: Any, name: str) -> bool:

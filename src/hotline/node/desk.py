@@ -21,6 +21,7 @@ from hotline.watch import Alert
 if TYPE_CHECKING:
     from hotline.node.channel import Channel
     from hotline.node.config import NodeConfig
+    from hotline.node.lookout import Lookout
     from hotline.node.watchkeeper import Watchkeeper
 
 
@@ -69,6 +70,7 @@ class OperatorDesk:
     party: str
     channels: dict[str, Channel]
     watchkeeper: Watchkeeper
+    lookout: Lookout
     _dispatch_waiters: dict[int, list[asyncio.Future[None]]]
 
     # -- the operator's side -----------------------------------------------------------------
@@ -118,6 +120,7 @@ class OperatorDesk:
                 await self._check_reply(request)
         queued = await self.store.enqueue(drafts)
         self.watchkeeper.queued(queued)
+        self.lookout.queued(queued)
         for party, lane in {(q.draft.peer, lane_of(Precedence(q.draft.precedence).rank)) for q in queued}:
             self.channels[party].work[lane].set()
         return queued

@@ -25,6 +25,12 @@ MAX_UNREAD = 64 << 20  # bytes written but not yet taken by the peer; past this,
 # would wait for all of them. Pausing does not commit: the store commits once per turn only
 # when something was written, and the node stores a read's envelopes when the read is done.
 ENVELOPES_PER_TURN = 8
+LINK_CLOSE_WAIT = 2.0  # seconds a closing link waits for the peer's side of the TLS close
+
+
+def wall_ms() -> int:
+    """The wall clock, which the hello and the heartbeats carry so each side can check the other's."""
+    return time.time_ns() // 1_000_000
 
 
 class Link:
@@ -100,14 +106,18 @@ class Link:
     async def run(self) -> None:
         """Serve the connection until it closes, fails, or the peer falls silent."""
         try:
-            self.session.hello(time.monotonic())
+            self.session.hello(time.monotonic(), wall_ms())
             self.flush()
             while not self.closed.is_set():
                 timeout = max(0.0, self.session.get_timer() - time.monotonic())
                 try:
-                    data = await asyncio.wait_for(self.reader.read(READ_SIZE), timeout)
+                    # asyncio.timeout, not wait_for: on Python 3.11 wait_for returns the data and
+                    # swallows a cancellation that arrives as the read completes, and a stopping
+                    # node then served this link until the peer fell silent.
+                    async with asyncio.timeout(timeout):
+                        data = await self.reader.read(READ_SIZE)
                 except TimeoutError:
-                    self.session.handle_timer(time.monotonic())
+                    self.session.handle_timer(time.monotonic(), wall_ms())
                     self.flush()
                     continue
                 if not data:
@@ -118,7 +128,8 @@ class Link:
                 now = time.monotonic()
                 self.session.receive_data(data, now)
                 handled = 0
-                while (event := self.session.next_event(now)) is not None:
+                wall = wall_ms()
+                while (event := self.session.next_event(now, wall)) is not None:
                     self.on_event(self, event)
                     handled += 1
                     if handled % ENVELOPES_PER_TURN == 0:
@@ -151,6 +162,7 @@ class Link:
         self.session.connection_lost()
         try:
             self.writer.close()
-            await asyncio.wait_for(self.writer.wait_closed(), 2.0)
+            async with asyncio.timeout(LINK_CLOSE_WAIT):
+                await self.writer.wait_closed()
         except (ConnectionError, OSError, TimeoutError):
             pass

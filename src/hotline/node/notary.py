@@ -30,6 +30,7 @@ from hotline.log import (
     Signature,
     cosign,
     log_origin,
+    open_note,
     parse_note,
     sign_checkpoint,
     verify_cosignature,
@@ -39,6 +40,7 @@ from hotline.node.desk import wall_ms
 from hotline.protocol import Lane
 from hotline.protocol import events as ev
 from hotline.storage import StoredCheckpoint
+from hotline.watch.alarms import Kind
 
 if TYPE_CHECKING:
     from hotline.node.channel import Channel
@@ -50,6 +52,9 @@ log = structlog.get_logger("hotline.transcript")
 # inclusion proof for each of its envelopes in the new part (~700 bytes each at a million
 # entries), so this bounds an offer to a few hundred kilobytes, under the 1 MiB frame limit.
 CHECKPOINT_STEP = 512
+# An unproven claim of equivocation is recorded (and counted on its alarm) at most this often
+# per peer: a hundred frames a second must not become a hundred writes a second.
+ALLEGATION_EVERY_MS = 10_000
 
 
 class Notary:
@@ -59,7 +64,9 @@ class Notary:
         self.origin = log_origin(node.party, public)
         self.signer = Ed25519Signer(self.origin, node.key)
         self.cosigner = CosignatureSigner(witness_name(node.party, public), node.key)
+        self.verifier = Ed25519Verifier(self.origin, node.key.verify_key)  # our own signature, on what a witness holds
         self._offered: dict[str, tuple[Link, int]] = {}  # per peer: the offer awaiting its answer
+        self._alleged: dict[str, int] = {}  # per peer: when its last unproven claim was recorded
 
     @staticmethod
     async def guarded(work: Awaitable[object]) -> None:
@@ -131,21 +138,65 @@ class Notary:
     async def on_refused(self, channel: Channel, event: ev.CheckpointRefused) -> None:
         self._offered.pop(channel.party, None)
         if event.equivocation:
-            checkpoint = await self.node.store.checkpoint_at(event.size)
-            offered = checkpoint.note if checkpoint is not None else f"(no checkpoint of size {event.size} here)\n"
-            detail = f"{channel.party} refused to cosign: {event.detail}"
-            await self.node.store.record_equivocation(self.node.party, event.reason, detail, None, offered, wall_ms())
-            self.node.bulletin.post("transcript", "alerts")
-            log.critical(
-                "EQUIVOCATION: a witness says our transcript contradicts what it cosigned",
-                witness=channel.party,
-                reason=event.reason,
-                detail=event.detail,
-            )
+            await self._accused(channel, event)
             return
         log.warning("checkpoint not cosigned", witness=channel.party, reason=event.reason, detail=event.detail)
         if event.reason == "conflict" and event.held_size is not None:
             await self.offer(channel, old=event.held_size)
+
+    async def _accused(self, channel: Channel, event: ev.CheckpointRefused) -> None:
+        """A witness says our log contradicts what it cosigned. Believed only on evidence we
+        verify ourselves: a checkpoint signed with our own key that our log no longer agrees
+        with. Anything less is a claim: a lower alarm, one per peer however often it is made."""
+        proof = await self._contradiction(event.held_note)
+        if proof is None:
+            now = wall_ms()
+            if now - self._alleged.get(channel.party, -ALLEGATION_EVERY_MS) >= ALLEGATION_EVERY_MS:
+                self._alleged[channel.party] = now
+                log.warning(
+                    "a witness claims our transcript contradicts what it cosigned, without a checkpoint of ours"
+                    " that shows it",
+                    witness=channel.party,
+                    reason=event.reason,
+                    detail=event.detail,
+                )
+                facts = {"reason": event.reason, "detail": event.detail, "size": event.size}
+                await self.node.lookout.latch(Kind.ALLEGED_EQUIVOCATION, channel.party, None, facts)
+            return
+        held, ours, why = proof
+        detail = f"{channel.party} refused to cosign ({event.reason}: {event.detail}); {why}"
+        await self.node.store.record_equivocation(
+            self.node.party, event.reason, detail, held, ours, wall_ms(), channel.party
+        )
+        await self.node.lookout.reload()
+        self.node.bulletin.post("transcript", "alerts")
+        log.critical(
+            "EQUIVOCATION: our own transcript contradicts a checkpoint we signed",
+            witness=channel.party,
+            reason=event.reason,
+            detail=why,
+        )
+
+    async def _contradiction(self, held_note: str | None) -> tuple[str, str, str] | None:
+        """(the witness's checkpoint, ours, what differs) if ``held_note`` is a checkpoint we
+        signed that our log now contradicts; None otherwise."""
+        if held_note is None:
+            return None
+        try:
+            checkpoint = Checkpoint.parse(open_note(held_note, [self.verifier]).text)
+        except EncodingError:
+            return None  # not signed by us: proves nothing about our log
+        if checkpoint.origin != self.origin:
+            return None
+        store = self.node.store
+        root = await store.root_at(checkpoint.size)
+        if root == checkpoint.root_hash:
+            return None  # our log agrees with what the witness holds
+        latest = await store.latest_checkpoint()
+        ours = latest.note if latest is not None else "(no checkpoint of ours is stored)\n"
+        if root is None:
+            return held_note, ours, f"we signed size {checkpoint.size}, and our log now holds fewer entries"
+        return held_note, ours, f"we signed another root for size {checkpoint.size} than our log now has"
 
     # -- witnessing theirs -------------------------------------------------------------------
 
@@ -160,6 +211,7 @@ class Notary:
             return
         size = _claimed_size(event.offer.note)
         if result.equivocation:
+            await self.node.lookout.reload()
             self.node.bulletin.post("transcript", "alerts")
         link.send_witnessing(lambda session, now: session.send_checkpoint_refusal(size, result, now))
         report = log.critical if result.equivocation else log.warning

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import socket
-from collections.abc import Iterator
+import sys
+from collections.abc import Awaitable, Iterator
 
 import structlog
 import uvicorn
@@ -19,6 +21,9 @@ from hotline.node.service import Node
 from hotline.storage import SqliteStore
 
 log = structlog.get_logger("hotline.run")
+# Seconds from the first stop signal to the end of the process, at most. Links close in
+# parallel, each waiting up to 2 s for the peer's TLS close; the API gives open requests 5 s.
+STOP_BOUND = 10.0
 
 
 class ApiServer(uvicorn.Server):
@@ -49,7 +54,13 @@ def bind_check(address: str, purpose: str) -> None:
 
 
 async def serve(config: NodeConfig) -> str | None:
-    """Run until told to stop; returns why the node stopped itself, or None."""
+    """Run until told to stop; returns why the node stopped itself, or None.
+
+    Stopping always finishes: within STOP_BOUND seconds of the first SIGTERM or SIGINT, or at
+    once on a second one. A stop that does not finish in time (something that will not end)
+    commits what the store holds and ends the process itself, saying why: a half-stopped node,
+    its API gone while a link still takes messages, is the one thing it must never be.
+    """
     loop = asyncio.get_running_loop()
     api_socket = _bind(config.api)
     node = Node(config, SqliteStore(config.store_path))
@@ -68,9 +79,18 @@ async def serve(config: NodeConfig) -> str | None:
             timeout_graceful_shutdown=5,  # a browser's open request must not hold a stopping node
         )
     )
-    stop_requested = asyncio.Event()
+    stop_requested, force = asyncio.Event(), asyncio.Event()
+
+    def on_signal() -> None:
+        if stop_requested.is_set():
+            force.set()
+            log.warning("second stop signal: the node exits now")
+        else:
+            stop_requested.set()
+            log.info("stopping", within_seconds=STOP_BOUND)
+
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop_requested.set)
+        loop.add_signal_handler(sig, on_signal)
     api_task = asyncio.create_task(api.serve(sockets=[api_socket]))
     log.info("operator API listening", url=config.api_url)
     waits = {api_task, asyncio.create_task(stop_requested.wait()), asyncio.create_task(node.stopped.wait())}
@@ -78,7 +98,30 @@ async def serve(config: NodeConfig) -> str | None:
     for task in pending - {api_task}:
         task.cancel()
     api.should_exit = True
-    await node.stop()
-    with contextlib.suppress(asyncio.CancelledError):
-        await api_task
+
+    async def stop_both() -> None:
+        await node.stop()
+        with contextlib.suppress(asyncio.CancelledError):
+            await api_task
+
+    unfinished = await stop_within(stop_both(), force, STOP_BOUND)
+    if unfinished is not None:
+        log.critical("the node did not stop cleanly; ending the process", reason=unfinished)
+        with contextlib.suppress(Exception):
+            await node.store.close()  # whatever was queued is committed; everything acknowledged already was
+        sys.stderr.flush()
+        os._exit(1)  # asyncio.run would wait for the task that will not end
     return node.failure or node.store.failure  # a last commit that failed at shutdown counts too
+
+
+async def stop_within(stopping: Awaitable[None], force: asyncio.Event, bound: float) -> str | None:
+    """Await ``stopping`` for at most ``bound`` seconds, or until ``force`` is set. None if it
+    finished; otherwise why not (the caller then ends the process)."""
+    task = asyncio.ensure_future(stopping)
+    forced = asyncio.ensure_future(force.wait())
+    done, _ = await asyncio.wait({task, forced}, timeout=bound, return_when=asyncio.FIRST_COMPLETED)
+    forced.cancel()
+    if task in done:
+        task.result()
+        return None
+    return "a second stop signal" if forced in done else f"not stopped within {bound:g} s"

@@ -70,15 +70,17 @@ from hotline.envelope import (
     Rejection,
     cbor,
     object_id,
+    serial,
 )
 from hotline.envelope.model import MAX_DETAIL, MAX_RECEIPT_ENTRIES
-from hotline.errors import ConfigError
+from hotline.errors import ConfigError, NumberingError, PairingError
 from hotline.node.bulletin import Bulletin
 from hotline.node.card import IdentityCard, parse_address, vet_new_peer
 from hotline.node.channel import Backoff, Channel
 from hotline.node.config import NodeConfig
 from hotline.node.desk import Message, OperatorDesk, SendError, SendRequest, wall_ms
 from hotline.node.link import Link
+from hotline.node.lookout import Lookout
 from hotline.node.notary import Notary
 from hotline.node.tls import tls_context
 from hotline.node.watchkeeper import Watchkeeper, acknowledgement_in
@@ -94,6 +96,7 @@ from hotline.protocol import (
 )
 from hotline.protocol import events as ev
 from hotline.storage import (
+    AuditEntry,
     ChannelState,
     Dispatched,
     InboundStored,
@@ -102,10 +105,12 @@ from hotline.storage import (
     Queued,
     Store,
 )
+from hotline.watch.alarms import Kind
 
 log = structlog.get_logger("hotline.node")
 __all__ = ["Message", "Node", "SendError", "SendRequest", "wall_ms"]  # the desk's, for callers of the node
 HANDSHAKE_TIMEOUT = 10.0
+DIAL_TIMEOUT = 5.0  # seconds for one address to accept and complete the TLS handshake
 URGENT_ALLOWANCE = 64  # FLASH and IMMEDIATE envelopes allowed in flight, beside the window
 # Envelopes signed per dispatch at most: a FLASH that arrives while a batch is being signed waits
 # for that batch only (signing 512 takes ~40 ms here; 64, ~5 ms).
@@ -134,6 +139,7 @@ class Node(OperatorDesk):
         self._received: dict[tuple[str, Lane], tuple[Link, list[ev.EnvelopeReceived]]] = {}
         self.bulletin = Bulletin()  # tells the console's open pages what changed
         self.watchkeeper = Watchkeeper(self)
+        self.lookout = Lookout(self)  # the channel's watch over its own health: alarms
         self.notary = Notary(self)
         self.stopped = asyncio.Event()
         self.failure: str | None = None  # why the node stopped itself, if it did
@@ -154,6 +160,9 @@ class Node(OperatorDesk):
         for peer in peers:
             await self._open_channel(peer)
         await self.watchkeeper.start()
+        await self.lookout.start()
+        self._spawn(self.lookout.watch_forever())
+        self._spawn(self.lookout.hook.run_forever())
         self._spawn(self.watchkeeper.announce_forever(wall_ms))
         self._spawn(self.watchkeeper.readiness_checks_forever(wall_ms))
         if self.config.timers.checkpoint_interval > 0:
@@ -170,19 +179,24 @@ class Node(OperatorDesk):
 
     async def _open_channel(self, peer: PeerRecord) -> Channel:
         state = await self.store.channel_state(peer.party)
-        return self._register(peer, state, await self.store.unreceipted(peer.party))
+        unreceipted = await self.store.unreceipted(peer.party)
+        return self._register(peer, state, unreceipted, await self.store.held_number(peer.party))
 
-    def _register(self, peer: PeerRecord, state: ChannelState, unreceipted: list[Dispatched]) -> Channel:
+    def _register(
+        self, peer: PeerRecord, state: ChannelState, unreceipted: list[Dispatched], held_number: int | None = None
+    ) -> Channel:
         channel = Channel(
             peer=peer,
             key=VerifyKey(peer.sign_key),
             inbound=InboundSequence(state.recv_next, state.recv_ahead),
             send_next=state.send_next,
             backoff=Backoff(self.config.timers.backoff_min, self.config.timers.backoff_max),
+            held_number=held_number,
         )
         for item in unreceipted:
             channel.inflight[item.seq] = item
         self.channels[peer.party] = channel
+        self.lookout.watch_peer(peer.party)
         for lane in Lane:
             self._spawn(self._dial_forever(channel, lane))
             self._spawn(self._dispatch_forever(channel, lane))
@@ -198,13 +212,16 @@ class Node(OperatorDesk):
         await asyncio.shield(self._stopping)
 
     async def _shutdown(self) -> None:
+        # Order matters: first no new link (the stop flag, which every dialer and the accept
+        # path look at, and the listening socket), then the links close, all at once (each
+        # waits at most LINK_CLOSE_WAIT for the peer's TLS close), then the tasks. The
+        # runner bounds the whole of it (runner.STOP_BOUND).
         self.stopped.set()
         self.bulletin.close()
         if self._server is not None:
             self._server.close()
-        for channel in self.channels.values():
-            for link in list(channel.links.values()):
-                await link.close()
+        links = [link for channel in self.channels.values() for link in channel.links.values()]
+        await asyncio.gather(*(link.close() for link in links), return_exceptions=True)
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -290,19 +307,25 @@ class Node(OperatorDesk):
         return None
 
     async def _dial_forever(self, channel: Channel, lane: Lane) -> None:
+        # The stop signal is looked at before every address and after every connection: a node
+        # that is stopping must not bring a lane back up on the next address, or the peer would
+        # hand it messages (and take its receipts) while no one can read them any more.
         while not self.stopped.is_set():
             if lane in channel.links:
                 channel.link_lost[lane].clear()
                 await channel.link_lost[lane].wait()
                 continue
             for address in channel.peer.addresses:
-                if lane in channel.links:
+                if lane in channel.links or self.stopped.is_set():
                     break
                 host, port = parse_address(address)
                 try:
-                    reader, writer = await asyncio.wait_for(
-                        asyncio.open_connection(host, port, ssl=self._client_ctx[lane], server_hostname=host), 5.0
-                    )
+                    # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow the
+                    # cancellation of a stopping node when the connection completes at that moment.
+                    async with asyncio.timeout(DIAL_TIMEOUT):
+                        reader, writer = await asyncio.open_connection(
+                            host, port, ssl=self._client_ctx[lane], server_hostname=host
+                        )
                 except (OSError, TimeoutError, ssl.SSLError) as exc:
                     # The first failure after a link is lost is worth an operator's attention;
                     # the retries every few seconds after it are not.
@@ -311,19 +334,22 @@ class Node(OperatorDesk):
                     report = log.warning if first else log.debug
                     report("cannot reach peer", peer=channel.party, address=address, error=str(exc) or "timed out")
                     continue
-                if lane in channel.links:  # the peer dialed us meanwhile
+                if lane in channel.links or self.stopped.is_set():  # the peer dialed us meanwhile, or we stop
                     writer.close()
                     break
                 if self._channel_for_certificate(writer) is not channel:
                     writer.close()
                     continue
                 await self._serve_link(channel, lane, reader, writer, dialed_by=self.party)
-            if lane not in channel.links:
+            if lane not in channel.links and not self.stopped.is_set():
                 await asyncio.sleep(channel.backoff.next_delay())
 
     async def _serve_link(
         self, channel: Channel, lane: Lane, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, dialed_by: str
     ) -> None:
+        if self.stopped.is_set():  # a handshake that finished as the node began to stop
+            writer.close()
+            return
         session = PeerSession(
             local=self.party,
             peer=channel.party,
@@ -333,6 +359,7 @@ class Node(OperatorDesk):
             now=time.monotonic(),
             heartbeat=self.config.timers.heartbeat,
             dead_after=self.config.timers.dead_after,
+            held_number=channel.held_number,
         )
         link = Link(session, reader, writer, dialed_by, lane, self._on_event, self._flush_received)
         try:
@@ -343,6 +370,7 @@ class Node(OperatorDesk):
                 del channel.links[lane]
                 if not channel.links:
                     channel.link_up.clear()
+                    self.lookout.link_down(channel.party)
                 channel.link_lost[lane].set()
                 self.bulletin.post("links")
                 log.info("link down", peer=channel.party, lane=lane.value)
@@ -378,6 +406,8 @@ class Node(OperatorDesk):
             self._on_rejection(channel, event)
         elif isinstance(event, ev.RoundTrip):
             channel.rtt = event.seconds
+            if event.skew_ms is not None:
+                self.lookout.clock(channel.party, event.skew_ms)
         elif isinstance(event, ev.CheckpointOffered):
             self._spawn(self.notary.guarded(self.notary.on_offer(channel, link, event)))
         elif isinstance(event, ev.CosignatureReceived):
@@ -392,30 +422,23 @@ class Node(OperatorDesk):
         if not channel.keeps_new_link(self.party, lane, link.dialed_by):
             self._spawn(link.close())
             return
+        # Before the link is kept and the dispatchers wake: a peer that already holds more of
+        # our numbering than our store must not be signed anything more (the numbers would be
+        # used twice, and the peer would refuse every later message, FLASH included).
+        self._judge_resume_points(channel, event)
+        if event.skew_ms is not None:
+            self.lookout.clock(channel.party, event.skew_ms)
         replaced = channel.links.get(lane)
         if replaced is not None:
             self._spawn(replaced.close())
         channel.links[lane] = link
         channel.link_up.set()
         channel.backoff.reset()
+        self.lookout.link_up(channel.party)
         self.bulletin.post("links")
         log.info(
             "link up", peer=channel.party, lane=lane.value, dialed_by=link.dialed_by, peer_expects=event.peer_recv_next
         )
-        if event.peer_recv_next > channel.send_next:
-            log.critical(
-                "peer expects more than we ever sent: our store may have been rolled back",
-                peer=channel.party,
-                peer_expects=event.peer_recv_next,
-                send_next=channel.send_next,
-            )
-        if event.peer_send_next < channel.inbound.next_seq:
-            log.critical(
-                "peer will resend less than we hold: the peer's store may have been rolled back",
-                peer=channel.party,
-                peer_sends=event.peer_send_next,
-                expected=channel.inbound.next_seq,
-            )
         # Its own lane's envelopes go again, and the other lane's while that lane has no link
         # (the urgent ones first): the peer's duplicate rule answers whatever it already holds.
         lanes = [lane] if lane.other in channel.links else [Lane.URGENT, Lane.ORDINARY]
@@ -425,6 +448,66 @@ class Node(OperatorDesk):
             self._spawn(self.store.mark_transmitted([i.number for i in resend], wall_ms()))
         channel.wake()
         self._spawn(self.notary.guarded(self.notary.offer(channel)))  # what it has not cosigned yet
+
+    def _judge_resume_points(self, channel: Channel, event: ev.SessionOpened) -> None:
+        """Compare where the peer says it stands with what our store holds, both ways."""
+        if event.peer_held_number is not None:
+            channel.peer_held_number = event.peer_held_number
+        behind = (event.peer_recv_next, channel.send_next) if event.peer_recv_next > channel.send_next else None
+        peer_behind = None
+        if event.peer_send_next < channel.inbound.next_seq:
+            peer_behind = (event.peer_send_next, channel.inbound.next_seq)
+        if behind is not None:
+            log.critical(
+                "our store is behind what the peer holds: signing to it stopped",
+                peer=channel.party,
+                peer_expects=event.peer_recv_next,
+                send_next=channel.send_next,
+            )
+        if peer_behind is not None:
+            log.critical(
+                "peer will resend less than we hold: the peer's store may have been rolled back",
+                peer=channel.party,
+                peer_sends=event.peer_send_next,
+                expected=channel.inbound.next_seq,
+            )
+        self.lookout.numbering(channel.party, behind, peer_behind)
+
+    async def catch_up(self, party: str, by: str, remark: str | None = None) -> int:
+        """Resume numbering to a peer where it says it stands, after our store went back in time
+        (restored from an older copy, or its last writes lost). Returns the sequence number
+        signed next. What the peer holds beyond our store stays only there (recovering it from
+        the peer is a later step); the numbers it holds are never used again."""
+        channel = self.channels.get(party)
+        if channel is None:
+            raise PairingError(f"{party!r} is not a pinned peer")
+        state = self.lookout.health.peers[party].store_behind
+        if state is None:
+            raise NumberingError(
+                f"our numbering to {party} is not behind what it holds (as of its last handshake): nothing to catch up"
+            )
+        expects, ours = state
+        held = [c.peer_held_number for c in self.channels.values() if c.peer_held_number is not None]
+        number_next = max([*held, 0]) + 1
+        now = wall_ms()
+        await self.store.resume_numbering(party, expects, number_next, now, by, remark)
+        await self.store.record_audit(
+            AuditEntry(now, by, None, "catch-up", party, f"sequence {ours} -> {expects}; serials from {number_next}")
+        )
+        channel.send_next = expects
+        self.lookout.numbering(party, None, None)
+        log.warning(
+            "numbering resumed where the peer stands",
+            peer=party,
+            by=by,
+            send_next=expects,
+            lost=f"{ours}-{expects - 1}",
+            serials_from=number_next,
+        )
+        # New handshakes, so that both sides judge the resume points again.
+        for link in list(channel.links.values()):
+            self._spawn(link.close())
+        return expects
 
     def _take_indices(self, count: int) -> int:
         first = self._transcript_next
@@ -438,12 +521,57 @@ class Node(OperatorDesk):
         from the same link, and when a link closes: envelopes the sequence tracker accepted must
         be stored even if their link died, or their numbers would be lost. Whatever link of a
         lane calls, the lane's pending envelopes are stored, so they are stored in order.
+
+        First the store is asked which of their serials (the peer's message numbers) already
+        name a message here: a peer that signs a second message under a serial it used is
+        refused, or ``show`` and ``ack`` by serial would reach only one of the two. The lookup
+        is called now, so it sees every batch stored before; the batches whose lookup is under
+        way are checked from ``serials_pending``. Their order is kept: lookups resolve in the
+        order they were called, and nothing awaits between a lookup's answer and the store call.
         """
         pending = self._received.pop((link.peer, link.lane), None)
         if pending is None:
             return
         link, batch = pending  # the link they came on carries the receipt
         channel = self.channels[link.peer]
+        earlier = dict(channel.serials_pending)
+        for e in batch:
+            channel.serials_pending.setdefault(e.envelope.number, e.opened.id)
+        lookup = self.store.find_serials(channel.party, sorted({e.envelope.number for e in batch}))
+        task = self._spawn(self._store_received(channel, link, batch, lookup, earlier))
+        channel.storing.add(task)
+        task.add_done_callback(channel.storing.discard)
+
+    async def _store_received(
+        self,
+        channel: Channel,
+        link: Link,
+        batch: list[ev.EnvelopeReceived],
+        lookup: Awaitable[dict[int, bytes]],
+        earlier: dict[int, bytes],
+    ) -> None:
+        try:
+            held = {**earlier, **await lookup}
+        finally:
+            for e in batch:
+                if channel.serials_pending.get(e.envelope.number) == e.opened.id:
+                    del channel.serials_pending[e.envelope.number]
+        accepted = []
+        for e in batch:
+            holder = held.setdefault(e.envelope.number, e.opened.id)
+            if holder == e.opened.id:
+                accepted.append(e)
+                continue
+            name = serial(channel.party, e.envelope.number)
+            detail = f"{name} already names another message from {channel.party} (id {holder.hex()})"
+            self._refuse(channel, link, e.opened.raw, e.envelope.seq, "serial-reused", detail, True)
+            facts = {"first": holder.hex(), "second": e.opened.id.hex(), "seq": e.envelope.seq}
+            self._spawn(self.lookout.latch(Kind.SERIAL_REUSED, channel.party, name, facts))
+        if accepted:
+            self._store_batch(channel, link, accepted)
+
+    def _store_batch(self, channel: Channel, link: Link, batch: list[ev.EnvelopeReceived]) -> None:
+        # From the indices taken to the store call, nothing awaits: the transcript stays gapless.
         first = self._take_indices(len(batch) + 1)  # the envelopes, then our receipt
         now_ms = wall_ms()
         entries = tuple(ReceiptEntry(e.envelope.seq, e.opened.id, first + i) for i, e in enumerate(batch))
@@ -452,6 +580,7 @@ class Node(OperatorDesk):
         rows, replies = [], []
         for e in batch:
             envelope = e.envelope
+            self._look_at_clock_and_tests(channel, envelope, now_ms)
             machine_ack = None
             answer = self.watchkeeper.machine_answer(channel.party, envelope, e.opened.id, now_ms)
             if answer is not None:  # answered by the machine, in the same commit
@@ -477,6 +606,7 @@ class Node(OperatorDesk):
                     acknowledges=acknowledgement_in(envelope),
                 )
             )
+            channel.held_number = max(channel.held_number or 0, envelope.number)
         stored = self.store.store_inbound(rows, receipt, first, replies)
         self._spawn(self._after_inbound(channel, link, stored, receipt, rows))
         log.info(
@@ -486,6 +616,17 @@ class Node(OperatorDesk):
             seq=f"{batch[0].envelope.seq}-{batch[-1].envelope.seq}",
             most_urgent=min((e.envelope.precedence for e in batch), key=lambda p: p.rank).value,
         )
+
+    def _look_at_clock_and_tests(self, channel: Channel, envelope: Envelope, now_ms: int) -> None:
+        """A message dated ahead of our clock says the clocks disagree (one dated behind says
+        nothing: it may have waited); a link test from the peer says its checks are running."""
+        ahead = envelope.sent_ms - now_ms
+        if ahead > self.config.alarms.clock_tolerance * 1000:
+            name = serial(channel.party, envelope.number)
+            log.warning("message dated ahead of our clock", peer=channel.party, message=name, ahead_ms=ahead)
+            self.lookout.clock(channel.party, ahead, name)
+        if envelope.kind == "link_test":
+            self.lookout.link_test_received(channel.party, now_ms)
 
     async def _after_inbound(
         self, channel: Channel, link: Link, stored: Awaitable[InboundStored], receipt: bytes, rows: list[InboxRow]
@@ -505,6 +646,8 @@ class Node(OperatorDesk):
         link.send_answer(answer, is_receipt)  # if the link is gone, the peer resends and gets it
 
     async def _on_duplicate(self, channel: Channel, link: Link, event: ev.DuplicateReceived) -> None:
+        if channel.storing:  # the first copy may still be on its way to the store
+            await asyncio.wait(set(channel.storing))
         answer = await self.store.stored_answer(channel.party, event.seq)
         if answer is None:
             log.critical("no stored answer for a sequence number already passed", peer=channel.party, seq=event.seq)
@@ -545,9 +688,15 @@ class Node(OperatorDesk):
         delivered, conflicting = channel.settle(event.receipt)
         for seq in conflicting:
             log.critical("peer receipted a different envelope under our sequence number", peer=channel.party, seq=seq)
+            item = channel.inflight[seq]
+            facts = {"reason": "receipt-conflict", "detail": f"its receipt names another envelope under sequence {seq}"}
+            self._spawn(
+                self.lookout.latch(Kind.NUMBERING_REFUSED, channel.party, serial(self.party, item.number), facts)
+            )
         if delivered:
+            self.lookout.answered(channel.party, [item.number for item in delivered if item.rank <= URGENT_RANK])
             positions = {entry.seq: entry.index for entry in event.receipt.entries}
-            settled = [(seq, positions[seq]) for seq in delivered]
+            settled = [(item.seq, positions[item.seq]) for item in delivered]
             recorded = self.store.record_receipt(
                 channel.party, settled, event.opened.raw, wall_ms(), self._take_indices(1)
             )
@@ -559,6 +708,8 @@ class Node(OperatorDesk):
         item = channel.inflight_by_id(rejection.envelope_id)
         if item is None:
             return  # not ours in flight: a repeated rejection, already recorded
+        name = serial(self.party, item.number)
+        facts = {"reason": rejection.reason, "detail": rejection.detail, "seq": item.seq}
         if not rejection.consumed:
             # The peer still expects this sequence number: giving it up would make every later
             # envelope a gap. Keep it in flight, and call for people to look.
@@ -569,8 +720,12 @@ class Node(OperatorDesk):
                 reason=rejection.reason,
                 detail=rejection.detail,
             )
+            self._spawn(self.lookout.latch(Kind.NUMBERING_REFUSED, channel.party, name, facts))
             return
+        if rejection.reason == "serial-reused":  # our serials collide with what the peer holds
+            self._spawn(self.lookout.latch(Kind.NUMBERING_REFUSED, channel.party, name, facts))
         del channel.inflight[item.seq]
+        self.lookout.answered(channel.party, [item.number])
         recorded = self.store.record_rejection(item.envelope_id, event.opened.raw, wall_ms(), self._take_indices(1))
         self._spawn(self._post_when_stored(recorded, "outbox"))
         self.watchkeeper.rejected(item.number)  # refused: no person there will acknowledge it
@@ -602,7 +757,7 @@ class Node(OperatorDesk):
             # Sign nothing ahead while the peer is unreachable: sequence numbers are given in
             # precedence order at the moment of sending, so a FLASH queued during an outage
             # still overtakes the ROUTINE traffic queued before it.
-            while channel.has_link() and (room := window - channel.count_in_flight(lane)) > 0:
+            while self._may_sign(channel) and (room := window - channel.count_in_flight(lane)) > 0:
                 if lane is Lane.ORDINARY and self._urgent_first(channel):
                     break  # the urgent lane wakes us when it is done
                 queued = await self.store.next_queued(channel.party, min(room, DISPATCH_BATCH), lane.ranks)
@@ -613,6 +768,10 @@ class Node(OperatorDesk):
                 channel.urgent_busy = False
                 if not channel.count_in_flight(Lane.URGENT):
                     channel.work[Lane.ORDINARY].set()
+
+    def _may_sign(self, channel: Channel) -> bool:
+        """A link is up, and our numbering is not behind what the peer holds."""
+        return channel.has_link() and not self.lookout.signing_stopped(channel.party)
 
     @staticmethod
     def _urgent_first(channel: Channel) -> bool:

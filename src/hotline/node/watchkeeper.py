@@ -100,6 +100,8 @@ class Watchkeeper:
                 log.info("acknowledged by peer", peer=row.peer, by=row.acknowledges.by, auto=row.acknowledges.auto)
         for number in result.acknowledged:
             self.watch.settle(Side.SENDER, serial(self.node.party, number))
+        if rows and result.acknowledged:
+            self.node.lookout.acknowledged(rows[0].peer, result.acknowledged)
         self.changed.set()
         self.node.bulletin.post("inbox", "alerts", *(["outbox"] if result.acknowledged else []))
 
@@ -175,7 +177,8 @@ class Watchkeeper:
             wake = self.watch.wake_ms(at)
             timeout = None if wake is None else max(0.0, (wake - now()) / 1000)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.changed.wait(), timeout)
+                async with asyncio.timeout(timeout):  # not wait_for: it may swallow a stop (3.11)
+                    await self.changed.wait()
 
     async def readiness_checks_forever(self, now: Callable[[], int]) -> None:
         """At each watch change, a readiness check to every peer: a person must answer it."""
@@ -214,6 +217,7 @@ class Watchkeeper:
         body = {"probe": next(self._probes), "sent": utc_text(now_ms)}
         test = SendRequest(to=party, kind="link_test", body=body, precedence="PRIORITY", by_machine=True)
         (queued,) = await self.node.enqueue([test])
+        self.node.lookout.link_test_sent(party, queued.number, now_ms)
         return queued
 
     async def link_test_status(self, party: str, now_ms: int) -> dict[str, Any] | None:

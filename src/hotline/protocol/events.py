@@ -14,6 +14,8 @@ class SessionOpened:
 
     peer_recv_next: int  # the next sequence number the peer expects from us
     peer_send_next: int  # the next sequence number the peer will send us
+    skew_ms: int | None = None  # the peer's clock minus ours, if both sides gave a clock
+    peer_held_number: int | None = None  # the highest message number of ours the peer holds
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,7 @@ class RoundTrip:
     """A heartbeat came back; ``seconds`` is the measured round-trip time."""
 
     seconds: float
+    skew_ms: int | None = None  # the peer's clock minus ours, allowing half the round trip
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,7 @@ class CheckpointRefused:
     detail: str
     equivocation: bool
     held_size: int | None
+    held_note: str | None = None  # with an equivocation: the checkpoint of ours it cosigned (unverified)
 
 
 Event = (

@@ -17,6 +17,12 @@ What the core guarantees to its caller:
   ``InboundSequence`` (new / duplicate / beyond reach) and, for a new one, validated against
   its form. The caller stores ``EnvelopeReceived`` in event order.
 - A peer silent for longer than ``dead_after`` is declared dead by ``handle_timer``.
+- Given the wall clock (``wall_ms``, milliseconds since the epoch, passed in like ``now``),
+  the hello and each heartbeat carry it, and the events that answer them say how far the
+  peer's clock is from ours (``skew_ms``: positive when the peer's is ahead). A heartbeat's
+  reading allows for half its round trip; a hello's, for none (a one-way delay is milliseconds,
+  and the tolerance is seconds). Without it the fields are left out, and the peer's absent
+  fields give no reading: older nodes and hand-driven test peers stay understood.
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ from hotline.protocol.state import SessionState, next_state
 # 2: two lanes per channel, chosen by ALPN; numbers may arrive out of order across lanes.
 PROTOCOL_VERSION = 2
 MAX_LOG_SIZE = 2**63 - 1  # SQLite's integers: no log of ours is larger, so no peer's claim may be
+MAX_NOTE = 4096  # a checkpoint note with its signatures is a few hundred bytes
 
 # Why a field failed decides the rejection's reason code, so the sender can act on it.
 _REASONS = {
@@ -65,8 +72,10 @@ class PeerSession:
         dead_after: float = 15.0,
         hello_timeout: float = 10.0,
         max_frame: int = DEFAULT_MAX_FRAME,
+        held_number: int | None = None,
     ) -> None:
         self.local = local
+        self.held_number = held_number  # the highest message number we hold from the peer
         self.peer = peer
         self.peer_key = peer_key
         self.inbound = inbound
@@ -78,7 +87,7 @@ class PeerSession:
         self._reader = FrameReader(max_frame)
         self._last_received = now
         self._last_sent = now
-        self._pings: dict[int, float] = {}
+        self._pings: dict[int, tuple[float, int | None]] = {}  # number -> (when, our wall clock)
         self._ping_counter = 0
         self._outgoing = bytearray()
         # Traffic keeps a link alive, but not before the hello: a connection that trickles
@@ -87,7 +96,12 @@ class PeerSession:
 
     # -- sending ---------------------------------------------------------------------------
 
-    def hello(self, now: float) -> None:
+    def hello(self, now: float, wall_ms: int | None = None) -> None:
+        extra: dict[str, int] = {}
+        if wall_ms is not None:
+            extra["clock"] = wall_ms
+        if self.held_number is not None:
+            extra["held_num"] = self.held_number
         self._frame(
             FrameType.HELLO,
             now,
@@ -96,6 +110,7 @@ class PeerSession:
             peer=self.peer,
             recv_next=self.inbound.next_seq,
             send_next=self.send_next,
+            **extra,
         )
 
     def send_envelope(self, signed: bytes, now: float) -> None:
@@ -124,6 +139,7 @@ class PeerSession:
 
     def send_checkpoint_refusal(self, size: int, refusal: Refusal, now: float) -> None:
         held = -1 if refusal.held_size is None else refusal.held_size
+        proof = {} if refusal.held_note is None else {"held_note": refusal.held_note}
         self._witnessing(
             FrameType.CHECKPOINT_REFUSED,
             now,
@@ -132,6 +148,7 @@ class PeerSession:
             detail=refusal.detail[:500],
             equivocation=refusal.equivocation,
             held=held,
+            **proof,
         )
 
     def _witnessing(self, kind: FrameType, now: float, **fields: Any) -> None:
@@ -167,7 +184,7 @@ class PeerSession:
         self._last_received = now
         self._reader.feed(data)
 
-    def next_event(self, now: float) -> ev.Event | None:
+    def next_event(self, now: float, wall_ms: int | None = None) -> ev.Event | None:
         """The next event, or None when the buffered bytes hold no whole frame. Heartbeat
         frames are answered internally (see ``data_to_send``) and yield no event unless they
         measure a round trip. Raises ``RemoteProtocolError`` on the first violation."""
@@ -178,7 +195,7 @@ class PeerSession:
                     return None
                 kind, fields = frame
                 self.state = next_state(self.state, kind)
-                event = self._handle(kind, fields, now)
+                event = self._handle(kind, fields, now, wall_ms)
                 if event is not None:
                     return event
             return None
@@ -191,15 +208,22 @@ class PeerSession:
         self.state = SessionState.CLOSED
         return self._reader.pending
 
-    def _handle(self, kind: FrameType, frame: dict[str, Any], now: float) -> ev.Event | None:
+    def _handle(self, kind: FrameType, frame: dict[str, Any], now: float, wall_ms: int | None) -> ev.Event | None:
         if kind is FrameType.HELLO:
-            return self._on_hello(frame)
+            return self._on_hello(frame, wall_ms)
         if kind is FrameType.PING:
-            self._frame(FrameType.PONG, now, n=_int(frame, "n"))
+            answer = {"n": _int(frame, "n")} | ({} if wall_ms is None else {"clock": wall_ms})
+            self._frame(FrameType.PONG, now, **answer)
             return None
         if kind is FrameType.PONG:
-            sent = self._pings.pop(_int(frame, "n"), None)
-            return None if sent is None else ev.RoundTrip(now - sent)
+            ping = self._pings.pop(_int(frame, "n"), None)
+            if ping is None:
+                return None
+            sent, sent_wall = ping
+            clock = _optional_int(frame, "clock")
+            rtt = now - sent
+            skew = None if clock is None or sent_wall is None else clock - (sent_wall + round(rtt * 500))
+            return ev.RoundTrip(rtt, skew)
         if kind is FrameType.ERROR:
             return ev.PeerClosed(str(frame.get("code", "?"))[:64], str(frame.get("detail", ""))[:500])
         if kind in _WITNESSING:
@@ -215,7 +239,7 @@ class PeerSession:
         opened = self._authentic(obj, "rejection")
         return ev.RejectionReceived(self._addressed(Rejection.from_opened, opened), opened)
 
-    def _on_hello(self, frame: dict[str, Any]) -> ev.SessionOpened:
+    def _on_hello(self, frame: dict[str, Any], wall_ms: int | None) -> ev.SessionOpened:
         if frame.get("proto") != PROTOCOL_VERSION:
             raise RemoteProtocolError(
                 "unsupported-protocol", f"protocol {frame.get('proto')!r}; this node speaks {PROTOCOL_VERSION}"
@@ -225,7 +249,13 @@ class PeerSession:
                 "wrong-party",
                 f"hello from {frame.get('party')!r} to {frame.get('peer')!r}; this link is {self.peer} to {self.local}",
             )
-        return ev.SessionOpened(_int(frame, "recv_next"), _int(frame, "send_next"))
+        clock = _optional_int(frame, "clock")
+        return ev.SessionOpened(
+            _int(frame, "recv_next"),
+            _int(frame, "send_next"),
+            skew_ms=None if clock is None or wall_ms is None else clock - wall_ms,
+            peer_held_number=_optional_int(frame, "held_num"),
+        )
 
     def _authentic(self, obj: bytes, kind: str) -> Opened:
         try:
@@ -284,7 +314,7 @@ class PeerSession:
         timer = min(self._last_sent + self.heartbeat, self._last_received + self.dead_after)
         return min(timer, self._hello_deadline) if self.state is SessionState.HANDSHAKE else timer
 
-    def handle_timer(self, now: float) -> None:
+    def handle_timer(self, now: float, wall_ms: int | None = None) -> None:
         if self.state is SessionState.HANDSHAKE and now >= self._hello_deadline:
             self.state = SessionState.CLOSED
             raise RemoteProtocolError("hello-timeout", "no hello within the time allowed")
@@ -293,8 +323,9 @@ class PeerSession:
             raise RemoteProtocolError("peer-silent", f"nothing heard for {now - self._last_received:.1f} s")
         if now >= self._last_sent + self.heartbeat and self.state is SessionState.OPEN:
             self._ping_counter += 1
-            self._pings = {self._ping_counter: now}  # only the latest ping is worth timing
-            self._frame(FrameType.PING, now, n=self._ping_counter)
+            self._pings = {self._ping_counter: (now, wall_ms)}  # only the latest ping is worth timing
+            ping = {"n": self._ping_counter} | ({} if wall_ms is None else {"clock": wall_ms})
+            self._frame(FrameType.PING, now, **ping)
 
 
 def _checkpoint_offered(frame: dict[str, Any]) -> ev.CheckpointOffered:
@@ -348,8 +379,13 @@ def _refused(frame: dict[str, Any]) -> ev.CheckpointRefused:
         raise RemoteProtocolError("malformed-frame", "a cpno frame carries 'reason', 'detail' and 'equivocation'")
     if isinstance(held, bool) or not isinstance(held, int) or not -1 <= held <= MAX_LOG_SIZE:
         raise RemoteProtocolError("malformed-frame", "a cpno frame carries 'held': a size, or -1")
+    note = frame.get("held_note")
+    if note is not None and (not isinstance(note, str) or len(note) > MAX_NOTE):
+        raise RemoteProtocolError(
+            "malformed-frame", f"a cpno frame's 'held_note' is a signed note of text, {MAX_NOTE} at most"
+        )
     return ev.CheckpointRefused(
-        _size(frame, "size"), reason[:64], detail[:500], equivocation, None if held == -1 else held
+        _size(frame, "size"), reason[:64], detail[:500], equivocation, None if held == -1 else held, note
     )
 
 
@@ -362,6 +398,11 @@ _WITNESSING: dict[FrameType, Callable[[dict[str, Any]], ev.Event]] = {
     FrameType.COSIGNATURE: _cosignature,
     FrameType.CHECKPOINT_REFUSED: _refused,
 }
+
+
+def _optional_int(frame: dict[str, Any], name: str) -> int | None:
+    """A field an older peer may leave out; if present, a non-negative integer like any other."""
+    return None if frame.get(name) is None else _int(frame, name)
 
 
 def _int(frame: dict[str, Any], name: str) -> int:

@@ -1,5 +1,6 @@
 """Durable storage behind the narrow ``Store`` interface."""
 
+from hotline.storage.alarms import StoredAlarm
 from hotline.storage.audit import AuditEntry
 from hotline.storage.base import Store
 from hotline.storage.records import (
@@ -14,6 +15,7 @@ from hotline.storage.records import (
     PeerRecord,
     Queued,
     StoredAnswer,
+    Undelivered,
 )
 from hotline.storage.sqlite import SqliteStore
 from hotline.storage.witnessing import Equivocation, Evidence, StoredCheckpoint
@@ -34,6 +36,8 @@ __all__ = [
     "Queued",
     "SqliteStore",
     "Store",
+    "StoredAlarm",
     "StoredAnswer",
     "StoredCheckpoint",
+    "Undelivered",
 ]

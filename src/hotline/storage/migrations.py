@@ -172,4 +172,39 @@ MIGRATIONS: list[str] = [
         address TEXT
     );
     """,
+    # 6: the channel's own alarms. Latched alarms (alarms.py) stand until a person closes them;
+    # equivocations on record become open alarms. The FLASH and IMMEDIATE messages still without
+    # a receipt are found at start-up by an index of their own. A person may resume numbering to
+    # a peer after a restore from an older copy (`hotline peer catch-up`): where, and by whom.
+    """
+    CREATE TABLE alarms (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,
+        peer TEXT,
+        subject TEXT,                       -- a message serial or a log, when it is about one
+        level TEXT NOT NULL,                -- who it calls for
+        facts TEXT NOT NULL,                -- JSON: what its wording needs, and what it points to
+        raised_ms INTEGER NOT NULL,
+        last_ms INTEGER NOT NULL,
+        count INTEGER NOT NULL,             -- sightings of the cause while it stood
+        closed_ms INTEGER,
+        closed_by TEXT,
+        remark TEXT
+    );
+    CREATE INDEX alarms_open ON alarms (kind, peer, subject) WHERE closed_ms IS NULL;
+    INSERT INTO alarms (kind, peer, subject, level, facts, raised_ms, last_ms, count)
+        SELECT 'equivocation', log, log, 'commander',
+               json_object('reason', reason, 'detail', detail, 'equivocation', id, 'ours', json('false')),
+               at_ms, at_ms, 1
+        FROM equivocations;
+    CREATE INDEX outbox_urgent_open ON outbox (num) WHERE rank <= 1 AND receipt_id IS NULL AND rejection IS NULL;
+    CREATE TABLE numbering (                -- numbering resumed where a peer said it stands
+        peer TEXT PRIMARY KEY,
+        send_next INTEGER NOT NULL,         -- the sequence number signed next to that peer, at least
+        number_next INTEGER NOT NULL,       -- the message number (serial) given next, at least
+        at_ms INTEGER NOT NULL,
+        by TEXT NOT NULL,
+        remark TEXT
+    );
+    """,
 ]

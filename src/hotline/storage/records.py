@@ -162,3 +162,13 @@ class InboundStored:
 
     replies: list[Queued]
     acknowledged: list[int]  # outbox numbers the peer's acknowledgements settled
+
+
+@dataclass(frozen=True)
+class Undelivered:
+    """A FLASH or IMMEDIATE message of ours that the peer has not yet receipted or rejected."""
+
+    peer: str
+    number: int
+    precedence: str
+    created_ms: int

@@ -20,11 +20,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from hotline.envelope import Precedence
-from hotline.errors import AcknowledgeError, RefConflictError, StoreError
+from hotline.envelope import Precedence, serial
+from hotline.errors import AcknowledgeError, NotFoundError, RefConflictError, StoreError
 from hotline.log import Checkpoint, Offer, Refusal, Verifier
 from hotline.protocol.sequence import REACH
-from hotline.storage import audit, witnessing
+from hotline.storage import alarms, audit, witnessing
 from hotline.storage.audit import AuditEntry
 from hotline.storage.migrations import MIGRATIONS
 from hotline.storage.records import (
@@ -39,8 +39,9 @@ from hotline.storage.records import (
     PeerRecord,
     Queued,
     StoredAnswer,
+    Undelivered,
 )
-from hotline.storage.treelog import append_leaves, grow_to_transcript, tree_size
+from hotline.storage.treelog import append_leaves, grow_to_transcript, tree_root, tree_size
 
 LOWEST_RANK = len(Precedence) - 1
 T = TypeVar("T")
@@ -168,7 +169,9 @@ def _channel_state(conn: sqlite3.Connection, peer: str) -> ChannelState:
             break
         recv_next += 1
     ahead = tuple(seq for seq in used if seq > recv_next)
-    return ChannelState(recv_next=recv_next, send_next=(last_out or 0) + 1, recv_ahead=ahead)
+    # A person may have resumed numbering where the peer said it stands (after a restore).
+    (floor_out,) = conn.execute("SELECT send_next FROM numbering WHERE peer=?", (peer,)).fetchone() or (1,)
+    return ChannelState(recv_next=recv_next, send_next=max((last_out or 0) + 1, floor_out), recv_ahead=ahead)
 
 
 def _transcript_size(conn: sqlite3.Connection) -> int:
@@ -197,6 +200,11 @@ def _enqueue(conn: sqlite3.Connection, drafts: list[Draft]) -> list[Queued]:
     from hotline.envelope import Precedence
 
     queued = []
+    # Numbers continue from the highest given, or from where a person resumed them after a
+    # restore (the peers already hold the numbers below), whichever is higher.
+    (highest,) = conn.execute("SELECT max(num) FROM outbox").fetchone()
+    (floor,) = conn.execute("SELECT max(number_next) FROM numbering").fetchone()
+    number = max((highest or 0) + 1, floor or 1)
     for d in drafts:
         if d.ref is not None:
             row = conn.execute(
@@ -208,10 +216,11 @@ def _enqueue(conn: sqlite3.Connection, drafts: list[Draft]) -> list[Queued]:
                     raise RefConflictError(d.ref, row[0])
                 queued.append(Queued(row[0], d, new=False))
                 continue
-        cur = conn.execute(
-            "INSERT INTO outbox (peer, ref, precedence, rank, marking, kind, kind_version, body, reply_to, "
-            "created_ms, due_ms, state) VALUES (?,?,?,?,?,?,?,?,?,?,?, 'queued')",
+        conn.execute(
+            "INSERT INTO outbox (num, peer, ref, precedence, rank, marking, kind, kind_version, body, reply_to, "
+            "created_ms, due_ms, state) VALUES (?,?,?,?,?,?,?,?,?,?,?,?, 'queued')",
             (
+                number,
                 d.peer,
                 d.ref,
                 d.precedence,
@@ -225,8 +234,8 @@ def _enqueue(conn: sqlite3.Connection, drafts: list[Draft]) -> list[Queued]:
                 d.due_ms,
             ),
         )
-        assert cur.lastrowid is not None
-        queued.append(Queued(cur.lastrowid, d))
+        queued.append(Queued(number, d))
+        number += 1
     return queued
 
 
@@ -402,12 +411,19 @@ def _find_received(
     if envelope_id is not None:
         row = conn.execute(f"SELECT {_INBOX_COLUMNS} FROM {_INBOX_FROM} WHERE env_id=?", (envelope_id,)).fetchone()
     else:
-        # The peer's message number is its serial, unique unless the peer's store was rolled
-        # back; then the latest one answers to it (the others by their ids).
-        row = conn.execute(
-            f"SELECT {_INBOX_COLUMNS} FROM {_INBOX_FROM} WHERE i.peer=? AND num=? ORDER BY received_ms DESC, seq DESC",
+        # The peer's message number is its serial. A second message under a serial already
+        # held is refused when it arrives, but a store from before that rule may hold two:
+        # then the serial names neither, and the error says which ids to use instead.
+        rows = conn.execute(
+            f"SELECT {_INBOX_COLUMNS} FROM {_INBOX_FROM} WHERE i.peer=? AND num=? ORDER BY received_ms, seq",
             (peer, number),
-        ).fetchone()
+        ).fetchall()
+        if len(rows) > 1:
+            ids = ", ".join(bytes(r[3]).hex() for r in rows)
+            raise NotFoundError(
+                f"{serial(peer or '?', number or 0)} names {len(rows)} different messages here; name one by id: {ids}"
+            )
+        row = rows[0] if rows else None
     return None if row is None else _inbox_row(row)
 
 
@@ -489,6 +505,47 @@ def _inbox(conn: sqlite3.Connection, limit: int) -> list[InboxRow]:
         f"SELECT {_INBOX_COLUMNS} FROM {_INBOX_FROM} ORDER BY received_ms DESC, i.peer, seq DESC LIMIT ?", (limit,)
     ).fetchall()
     return [_inbox_row(r) for r in rows]
+
+
+def _find_serials(conn: sqlite3.Connection, peer: str, numbers: list[int]) -> dict[int, bytes]:
+    """Which of the peer's message numbers (serials) already name a stored message, and which."""
+    found: dict[int, bytes] = {}
+    for start in range(0, len(numbers), 500):
+        chunk = numbers[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        rows = conn.execute(f"SELECT num, env_id FROM inbox WHERE peer=? AND num IN ({marks})", (peer, *chunk))
+        found |= {num: bytes(env_id) for num, env_id in rows}
+    return found
+
+
+def _held_number(conn: sqlite3.Connection, peer: str) -> int | None:
+    (highest,) = conn.execute("SELECT max(num) FROM inbox WHERE peer=?", (peer,)).fetchone()
+    return None if highest is None else int(highest)
+
+
+def _undelivered_urgent(conn: sqlite3.Connection) -> list[Undelivered]:
+    rows = conn.execute(
+        "SELECT peer, num, precedence, created_ms FROM outbox "
+        "WHERE rank <= 1 AND receipt_id IS NULL AND rejection IS NULL ORDER BY created_ms, num"
+    ).fetchall()
+    return [Undelivered(*row) for row in rows]
+
+
+def _resume_numbering(
+    conn: sqlite3.Connection, peer: str, send_next: int, number_next: int, at_ms: int, by: str, remark: str | None
+) -> None:
+    conn.execute(
+        "INSERT INTO numbering (peer, send_next, number_next, at_ms, by, remark) VALUES (?,?,?,?,?,?) "
+        "ON CONFLICT (peer) DO UPDATE SET send_next=max(send_next, excluded.send_next), "
+        "number_next=max(number_next, excluded.number_next), at_ms=excluded.at_ms, by=excluded.by, "
+        "remark=excluded.remark",
+        (peer, send_next, number_next, at_ms, by, remark),
+    )
+
+
+def _root_at(conn: sqlite3.Connection, size: int) -> bytes | None:
+    """Our transcript's root hash at ``size`` entries, or None if it holds fewer."""
+    return None if size > tree_size(conn) else tree_root(conn, size)
 
 
 def _queue_depth(conn: sqlite3.Connection, peer: str) -> int:
@@ -684,6 +741,37 @@ class SqliteStore:
     def queue_depth(self, peer: str) -> asyncio.Future[int]:
         return self._call(_queue_depth, peer)
 
+    def find_serials(self, peer: str, numbers: list[int]) -> asyncio.Future[dict[int, bytes]]:
+        return self._call(_find_serials, peer, numbers)
+
+    def root_at(self, size: int) -> asyncio.Future[bytes | None]:
+        return self._call(_root_at, size)
+
+    def held_number(self, peer: str) -> asyncio.Future[int | None]:
+        return self._call(_held_number, peer)
+
+    def undelivered_urgent(self) -> asyncio.Future[list[Undelivered]]:
+        return self._call(_undelivered_urgent)
+
+    def resume_numbering(
+        self, peer: str, send_next: int, number_next: int, at_ms: int, by: str, remark: str | None
+    ) -> asyncio.Future[None]:
+        return self._call(_resume_numbering, peer, send_next, number_next, at_ms, by, remark)
+
+    def raise_alarm(
+        self, kind: str, peer: str | None, subject: str | None, level: str, facts: dict[str, Any], at_ms: int
+    ) -> asyncio.Future[alarms.StoredAlarm]:
+        return self._call(alarms.raise_alarm, kind, peer, subject, level, facts, at_ms)
+
+    def open_alarms(self) -> asyncio.Future[list[alarms.StoredAlarm]]:
+        return self._call(alarms.open_alarms)
+
+    def alarm_history(self, limit: int) -> asyncio.Future[list[alarms.StoredAlarm]]:
+        return self._call(alarms.alarm_history, limit)
+
+    def close_alarm(self, number: int, by: str, remark: str, at_ms: int) -> asyncio.Future[alarms.StoredAlarm]:
+        return self._call(alarms.close_alarm, number, by, remark, at_ms)
+
     def make_checkpoint(
         self, sign: Callable[[int, bytes], str], at_ms: int, step: int
     ) -> asyncio.Future[witnessing.StoredCheckpoint | None]:
@@ -713,9 +801,9 @@ class SqliteStore:
         return self._call(witnessing.witness_offer, peer, offer, origin, verifier, at_ms)
 
     def record_equivocation(
-        self, log: str, reason: str, detail: str, held: str | None, offered: str, at_ms: int
+        self, log: str, reason: str, detail: str, held: str | None, offered: str, at_ms: int, reported_by: str
     ) -> asyncio.Future[None]:
-        return self._call(witnessing.record_equivocation, log, reason, detail, held, offered, at_ms)
+        return self._call(witnessing.record_equivocation, log, reason, detail, held, offered, at_ms, reported_by)
 
     def equivocations(self) -> asyncio.Future[list[witnessing.Equivocation]]:
         return self._call(witnessing.equivocations)

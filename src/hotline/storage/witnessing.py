@@ -23,6 +23,7 @@ from hotline.log import (
     judge,
     perfect_subtrees,
 )
+from hotline.storage.alarms import raise_alarm
 from hotline.storage.treelog import subtree_hashes, tree_root, tree_size
 
 
@@ -175,7 +176,7 @@ def witness_offer(
     except Refusal as refusal:
         if refusal.equivocation:
             record_equivocation(
-                conn, peer, refusal.reason, refusal.detail, held.note if held else None, offer.note, at_ms
+                conn, peer, refusal.reason, refusal.detail, held.note if held else None, offer.note, at_ms, peer
             )
         return refusal
     conn.execute(
@@ -186,12 +187,23 @@ def witness_offer(
 
 
 def record_equivocation(
-    conn: sqlite3.Connection, log: str, reason: str, detail: str, held: str | None, offered: str, at_ms: int
+    conn: sqlite3.Connection,
+    log: str,
+    reason: str,
+    detail: str,
+    held: str | None,
+    offered: str,
+    at_ms: int,
+    reported_by: str,
 ) -> None:
-    conn.execute(
+    """Keep both signed checkpoints, and open the alarm that points to them, in one step.
+    ``reported_by`` is the peer whose log it is, or the witness that proved it of ours."""
+    number = conn.execute(
         "INSERT INTO equivocations (log, reason, detail, held, offered, at_ms) VALUES (?,?,?,?,?,?)",
         (log, reason, detail, held, offered, at_ms),
-    )
+    ).lastrowid
+    facts = {"reason": reason, "detail": detail, "equivocation": number, "ours": log != reported_by}
+    raise_alarm(conn, "equivocation", reported_by, log, "commander", facts, at_ms)
 
 
 def equivocations(conn: sqlite3.Connection) -> list[Equivocation]:

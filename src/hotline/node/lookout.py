@@ -1,0 +1,250 @@
+"""The lookout: the shell around ``watch/alarms.py``, the channel's watch over its own health.
+
+The node reports what it sees (links up and down, urgent messages queued and answered, link
+tests, the peer's clock and resume points); the lookout hands it to the pure ``Health``, and
+whenever the standing alarms change it announces the change where people look: the log
+(WARNING for the duty officer, CRITICAL above), the console's open pages, and the alarm hook.
+Latched alarms are kept in the store, so a restart shows them again; a person closes them with
+a remark, which is kept with them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+import structlog
+
+from hotline.envelope import Precedence, serial
+from hotline.errors import AlarmError
+from hotline.node.alarm_hook import AlarmHook
+from hotline.node.desk import wall_ms
+from hotline.storage import Queued
+from hotline.storage.alarms import StoredAlarm
+from hotline.watch import Alert, Level
+from hotline.watch.alarms import LATCHED_LEVELS, Alarm, Change, Event, Health, Kind, changes
+from hotline.watch.wording import calls_for, summary, title
+
+if TYPE_CHECKING:
+    from hotline.node.service import Node
+
+log = structlog.get_logger("hotline.alarm")
+
+
+class Lookout:
+    def __init__(self, node: Node) -> None:
+        self.node = node
+        settings = node.config.alarms
+        self.health = Health(settings.limits(node.config.watch))
+        self.hook = AlarmHook(settings.hook_command, settings.hook_url, settings.hook_timeout, self._hook_outcome)
+        self.changed = asyncio.Event()
+        self.standing: list[Alarm] = []
+        self._link_tests: dict[str, int] = {}  # per peer: the number of our latest link test
+        node.watchkeeper.listeners.append(self._escalation)
+
+    # -- start -------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """What the store knows: urgent messages still without a receipt, the latest link test
+        to each peer, the latched alarms still open (told again: a restart hides nothing)."""
+        store, now = self.node.store, wall_ms()
+        for party in self.node.channels:
+            self.health.watch_peer(party, now)
+            test = await store.last_link_test(party)
+            if test is not None:
+                self._link_tests[party] = test.number
+                self.health.link_test_sent(party, test.sent_ms or test.created_ms)
+                if test.ack_received_ms is not None:
+                    self.health.link_test_answered(party)
+        for row in await store.undelivered_urgent():
+            self.health.urgent_queued(
+                row.peer, serial(self.node.party, row.number), Precedence(row.precedence), row.created_ms
+            )
+        await self.reload()
+        for alarm in self.health.alarms(now):
+            self._log(Event.RAISED, alarm, now, "still open after a restart")
+        self.standing = self.health.alarms(now)
+
+    # -- what the node reports ---------------------------------------------------------------
+
+    def watch_peer(self, party: str) -> None:
+        self.health.watch_peer(party, wall_ms())
+        self.changed.set()
+
+    def link_up(self, party: str) -> None:
+        self.health.link_up(party, wall_ms())
+        self.changed.set()
+
+    def link_down(self, party: str) -> None:
+        self.health.link_down(party, wall_ms())
+        self.changed.set()
+
+    def queued(self, queued: list[Queued]) -> None:
+        for q in queued:
+            precedence = Precedence(q.draft.precedence)
+            if q.new and precedence.rank <= 1:
+                self.health.urgent_queued(
+                    q.draft.peer, serial(self.node.party, q.number), precedence, q.draft.created_ms
+                )
+                self.changed.set()
+
+    def answered(self, party: str, numbers: list[int]) -> None:
+        """The peer receipted or rejected these messages of ours."""
+        for number in numbers:
+            self.health.urgent_settled(party, serial(self.node.party, number))
+        self.changed.set()
+
+    def link_test_sent(self, party: str, number: int, at_ms: int) -> None:
+        self._link_tests[party] = number
+        self.health.link_test_sent(party, at_ms)
+        self.changed.set()
+
+    def acknowledged(self, party: str, numbers: list[int]) -> None:
+        if self._link_tests.get(party) in numbers:
+            self.health.link_test_answered(party)
+            self.changed.set()
+
+    def link_test_received(self, party: str, at_ms: int) -> None:
+        self.health.link_test_received(party, at_ms)
+        self.changed.set()
+
+    def clock(self, party: str, skew_ms: int, subject: str | None = None) -> None:
+        self.health.clock(party, skew_ms, wall_ms(), subject)
+        self.changed.set()
+
+    def numbering(self, party: str, store_behind: tuple[int, int] | None, peer_behind: tuple[int, int] | None) -> None:
+        self.health.numbering(party, store_behind, peer_behind, wall_ms())
+        self.changed.set()
+
+    def signing_stopped(self, party: str) -> bool:
+        return self.health.signing_stopped(party)
+
+    async def latch(self, kind: Kind, party: str | None, subject: str | None, facts: dict[str, Any]) -> None:
+        """Raise a latched alarm (or count one more sighting of it), kept in the store."""
+        level = LATCHED_LEVELS[kind]
+        await self.node.store.raise_alarm(kind.value, party, subject, level.label, facts, wall_ms())
+        await self.reload()
+
+    async def close(self, number: int, by: str, remark: str) -> StoredAlarm:
+        """A person closes a latched alarm; the remark and who made it stay with it."""
+        if not remark.strip():
+            raise AlarmError("closing an alarm needs a remark: what was found, what was done")
+        closed = await self.node.store.close_alarm(number, by.strip(), remark.strip(), wall_ms())
+        await self.reload()
+        return closed
+
+    async def reload(self) -> None:
+        """Read the latched alarms again (after the store opened one)."""
+        self.health.set_latched(latched_alarm(row) for row in await self.node.store.open_alarms())
+        self.changed.set()
+
+    def _hook_outcome(self, failure: str | None) -> None:
+        if failure is not None or self.health.hook_failure is not None:
+            self.health.hook(failure, wall_ms())
+            self.changed.set()
+
+    # -- announcing --------------------------------------------------------------------------
+
+    def alarms(self, now_ms: int | None = None) -> list[Alarm]:
+        return self.health.alarms(wall_ms() if now_ms is None else now_ms)
+
+    async def watch_forever(self) -> None:
+        """Compare what stands with what stood, announce each change, and sleep until the next
+        observation or the next threshold a condition can cross on its own."""
+        while True:
+            self.changed.clear()
+            now = wall_ms()
+            current = self.health.alarms(now)
+            found = changes(self.standing, current)
+            self.standing = current
+            for change in found:
+                self._announce(change, now)
+            if found:
+                self.node.bulletin.post("alerts")
+            wake = self.health.wake_ms(now)
+            timeout = None if wake is None else max(0.0, (wake - wall_ms()) / 1000)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(timeout):
+                    await self.changed.wait()
+
+    def _announce(self, change: Change, now_ms: int) -> None:
+        self._log(change.event, change.alarm, now_ms)
+        if change.alarm.kind is not Kind.HOOK_FAILED:  # the hook is not told that it failed
+            self.hook.post(hook_event(self.node.party, change.event.value, change.alarm, now_ms))
+
+    @staticmethod
+    def _log(event: Event, alarm: Alarm, now_ms: int, note: str | None = None) -> None:
+        fields: dict[str, Any] = {
+            "alarm": alarm.key,
+            "peer": alarm.peer,
+            "calls_for": alarm.level.label,
+            "detail": summary(alarm, "en", now_ms),
+        }
+        if note:
+            fields["note"] = note
+        if event is Event.CLEARED:
+            log.info(f"alarm cleared: {title(alarm, 'en')}", **fields)
+            return
+        report = log.warning if alarm.level is Level.DUTY_OFFICER and not alarm.loudest else log.critical
+        report(f"ALARM {event.value}: {title(alarm, 'en')}", **fields)
+
+    def _escalation(self, alert: Alert) -> None:
+        """An acknowledgement reached a new stage: the hook hears of it too (a commander called
+        for an overdue FLASH must be reached wherever he is)."""
+        self.hook.post(
+            {
+                "node": self.node.party,
+                "type": "acknowledgement",
+                "event": alert.stage.value,
+                "id": f"acknowledgement/{alert.side.value}/{alert.serial}",
+                "message": alert.serial,
+                "side": alert.side.value,
+                "peer": alert.peer,
+                "precedence": alert.precedence.value,
+                "kind": alert.kind,
+                "level": alert.level.label,
+                "calls_for": calls_for(alert.level, "en"),
+                "loudest": alert.loudest,
+                "due": iso(alert.due_ms),
+                "at": iso(wall_ms()),
+            }
+        )
+
+
+def iso(ms: int) -> str:
+    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def latched_alarm(row: StoredAlarm) -> Alarm:
+    return Alarm(
+        kind=Kind(row.kind),
+        peer=row.peer,
+        subject=row.subject,
+        level=Level[row.level.upper()],
+        since_ms=row.raised_ms,
+        facts=row.facts,
+        number=row.number,
+        count=row.count,
+    )
+
+
+def hook_event(party: str, event: str, alarm: Alarm, now_ms: int) -> dict[str, Any]:
+    """One alarm change as the hook receives it: plain JSON, in English."""
+    return {
+        "node": party,
+        "type": "alarm",
+        "event": event,
+        "id": alarm.key,
+        "kind": alarm.kind.value,
+        "peer": alarm.peer,
+        "subject": alarm.subject,
+        "level": alarm.level.label,
+        "calls_for": calls_for(alarm.level, "en"),
+        "loudest": alarm.loudest,
+        "title": title(alarm, "en"),
+        "summary": summary(alarm, "en", now_ms),
+        "since": iso(alarm.since_ms),
+        "at": iso(now_ms),
+    }

@@ -1,0 +1,346 @@
+"""The channel's own health: when what the node sees of itself and its peers becomes an alarm.
+
+Pure code, like the rest of ``watch``: the node reports what it observes (a link lost, an urgent
+message queued, a link test answered, a peer's clock read in a handshake), with the time it
+observed it, and asks which alarms stand now and when to ask again. Nothing here reads a clock.
+
+Two kinds of alarm:
+
+- *Conditions* hold while their cause does and clear themselves when it goes: a peer with no
+  link on either lane for longer than a grace; a FLASH or IMMEDIATE without the peer's receipt
+  for longer than a bound of its own; our latest link test unanswered; no link test from the peer
+  for two intervals; a peer whose clock differs from ours beyond a tolerance; our numbering
+  behind what the peer holds (we stop signing to it: the loudest alarm there is besides an
+  equivocation), or the peer's behind ours; an alarm hook that failed. Nobody can close a
+  condition: a peer that is down stays on the board until it is back.
+- *Latched* alarms are events with evidence kept in the store (a proven equivocation, a claim
+  of one that we could not verify, a serial or numbering the peer refused or reused). They
+  stand until a person closes them with a remark; closing keeps the evidence.
+
+Why these bounds (``Limits``; each is set in ``config.toml`` under ``[alarms]``):
+
+- *Unreachable after 30 s* without any link. A silent cut is noticed after ``dead_after``
+  (15 s) and reconnection retries every 0.2-5 s, and a peer's node restarts in a few seconds: a
+  shorter grace would cry wolf at every restart, a longer one eats into a FLASH's ten minutes.
+  It calls the duty officer, the supervisor after ten graces (5 min), the commander after sixty
+  (30 min).
+- *A FLASH undelivered after 30 s, an IMMEDIATE after 2 min*: delivery takes milliseconds when
+  the link works, so this is long before the acknowledgement deadline (10 and 30 min) and still
+  leaves the watch time to use the telephone. A FLASH calls the supervisor, an IMMEDIATE the
+  duty officer.
+- *Clocks 30 s apart*: deadlines are counted on each side's own clock and every message carries
+  its signing time; beyond this the two sides' records of who acted when stop agreeing.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from hotline.envelope.model import Precedence
+from hotline.watch.escalation import Level
+
+
+class Kind(enum.StrEnum):
+    PEER_UNREACHABLE = "peer-unreachable"  # no link on either lane for longer than the grace
+    URGENT_UNDELIVERED = "urgent-undelivered"  # a FLASH or IMMEDIATE without the peer's receipt
+    LINK_TEST_FAILED = "link-test-failed"  # our latest link test went unanswered
+    LINK_TEST_MISSING = "link-test-missing"  # none came from the peer for two intervals
+    CLOCK_SKEW = "clock-skew"  # the peer's clock and ours differ beyond the tolerance
+    STORE_BEHIND = "store-behind"  # the peer holds more of our numbering than our store: we stopped signing
+    PEER_STORE_BEHIND = "peer-store-behind"  # the peer will resend less than we hold from it
+    HOOK_FAILED = "hook-failed"  # the alarm hook could not pass an alarm on
+    NUMBERING_REFUSED = "numbering-refused"  # the peer refused our sequence or serial numbering
+    SERIAL_REUSED = "serial-reused"  # the peer signed a second message under a serial already used
+    EQUIVOCATION = "equivocation"  # a transcript showed two histories, proven by signatures
+    ALLEGED_EQUIVOCATION = "alleged-equivocation"  # a peer says so of our log, without proof we could check
+
+
+# Stand until a person closes them; the others clear themselves.
+LATCHED = frozenset({Kind.NUMBERING_REFUSED, Kind.SERIAL_REUSED, Kind.EQUIVOCATION, Kind.ALLEGED_EQUIVOCATION})
+# Above everything else on every screen: the channel's record itself is in doubt.
+LOUDEST = frozenset({Kind.STORE_BEHIND, Kind.EQUIVOCATION})
+# Who each latched kind calls for.
+LATCHED_LEVELS: Mapping[Kind, Level] = MappingProxyType(
+    {
+        Kind.NUMBERING_REFUSED: Level.COMMANDER,  # every later message to that peer may be stuck
+        Kind.SERIAL_REUSED: Level.SUPERVISOR,
+        Kind.EQUIVOCATION: Level.COMMANDER,
+        Kind.ALLEGED_EQUIVOCATION: Level.DUTY_OFFICER,  # a claim, not evidence: a lower warning
+    }
+)
+# (multiple of the grace, who is called) while a peer stays unreachable.
+UNREACHABLE_STEPS = ((1, Level.DUTY_OFFICER), (10, Level.SUPERVISOR), (60, Level.COMMANDER))
+URGENT = (Precedence.FLASH, Precedence.IMMEDIATE)
+UNDELIVERED_LEVELS: Mapping[Precedence, Level] = MappingProxyType(
+    {Precedence.FLASH: Level.SUPERVISOR, Precedence.IMMEDIATE: Level.DUTY_OFFICER}
+)
+
+
+@dataclass(frozen=True)
+class Limits:
+    unreachable_ms: int = 30_000
+    undelivered_ms: Mapping[Precedence, int] = field(
+        default_factory=lambda: MappingProxyType({Precedence.FLASH: 30_000, Precedence.IMMEDIATE: 120_000})
+    )
+    clock_tolerance_ms: int = 30_000
+    link_test_interval_ms: int = 3_600_000  # 0: no link tests, so none is missed
+    link_test_timeout_ms: int = 60_000
+
+
+@dataclass(frozen=True)
+class Alarm:
+    """One alarm standing now. ``facts`` are what its wording needs (``wording.py``), kept as
+    plain values so that each reader gets it in its own language."""
+
+    kind: Kind
+    peer: str | None
+    subject: str | None  # what it is about, when that is one thing: a message serial, a log
+    level: Level
+    since_ms: int  # when its cause began
+    facts: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    number: int | None = None  # a latched alarm's number in the store: people close it by it
+    count: int = 1  # how many times a latched alarm's cause was seen while it stood
+
+    @property
+    def key(self) -> str:
+        """Stable while the alarm stands: condition alarms are known by it, latched by number."""
+        if self.number is not None:
+            return str(self.number)
+        return "/".join(part for part in (self.kind.value, self.peer, self.subject) if part)
+
+    @property
+    def latched(self) -> bool:
+        return self.kind in LATCHED
+
+    @property
+    def loudest(self) -> bool:
+        return self.kind in LOUDEST
+
+    def urgency(self) -> tuple[int, int, int, str]:
+        """Sort key, most urgent first."""
+        return (0 if self.loudest else 1, -self.level, self.since_ms, self.key)
+
+
+class Event(enum.StrEnum):
+    RAISED = "raised"
+    ESCALATED = "escalated"  # the same alarm now calls for someone higher
+    CLEARED = "cleared"  # its cause went away (a condition) or a person closed it (latched)
+
+
+@dataclass(frozen=True)
+class Change:
+    event: Event
+    alarm: Alarm
+
+
+def changes(before: Iterable[Alarm], after: Iterable[Alarm]) -> list[Change]:
+    """What happened between two readings of the alarms: to announce, log and pass to the hook."""
+    old = {a.key: a for a in before}
+    new = {a.key: a for a in after}
+    found = [Change(Event.CLEARED, alarm) for key, alarm in old.items() if key not in new]
+    for key, alarm in new.items():
+        if key not in old:
+            found.append(Change(Event.RAISED, alarm))
+        elif alarm.level > old[key].level:
+            found.append(Change(Event.ESCALATED, alarm))
+    return sorted(found, key=lambda c: c.alarm.urgency())
+
+
+@dataclass
+class PeerHealth:
+    """What the node has observed of one peer, as of the last report."""
+
+    down_since_ms: int | None  # no link on either lane since then; None while one is up
+    up_since_ms: int | None = None  # a link has been up without a break since then
+    undelivered: dict[Precedence, dict[str, int]] = field(default_factory=lambda: {p: {} for p in URGENT})
+    link_test_sent_ms: int | None = None  # our latest link test to the peer
+    link_test_answered: bool = True
+    link_test_received_ms: int | None = None  # the latest link test the peer sent us
+    skew_ms: int | None = None  # the peer's clock minus ours, as last measured
+    skew_subject: str | None = None  # the message that showed it, if a message did
+    skew_at_ms: int = 0
+    store_behind: tuple[int, int] | None = None  # (the peer expects, we would sign next)
+    peer_behind: tuple[int, int] | None = None  # (the peer would send next, we expect)
+    numbering_at_ms: int = 0  # when the handshake that said so took place
+
+
+class Health:
+    """The channel-health alarms of one node.
+
+    The node reports observations as they happen; ``alarms(now)`` says which stand, and
+    ``wake_ms(now)`` when one may next change on its own (a grace running out). Latched alarms
+    are the store's: the node hands over those still open with ``set_latched``.
+    """
+
+    def __init__(self, limits: Limits | None = None) -> None:
+        self.limits = limits or Limits()
+        self.peers: dict[str, PeerHealth] = {}
+        self.hook_failure: tuple[int, str] | None = None  # (since, why)
+        self._latched: list[Alarm] = []
+
+    # -- what the node reports -----------------------------------------------------------------
+
+    def watch_peer(self, peer: str, now_ms: int) -> None:
+        """Start watching a peer: until a link comes up it counts as down from now."""
+        self.peers.setdefault(peer, PeerHealth(down_since_ms=now_ms))
+
+    def link_up(self, peer: str, now_ms: int) -> None:
+        state = self.peers[peer]
+        if state.down_since_ms is not None or state.up_since_ms is None:
+            state.up_since_ms = now_ms
+        state.down_since_ms = None
+
+    def link_down(self, peer: str, now_ms: int) -> None:
+        """The last link to the peer is gone (one lane still up counts as up)."""
+        state = self.peers[peer]
+        if state.down_since_ms is None:
+            state.down_since_ms = now_ms
+        state.up_since_ms = None
+
+    def urgent_queued(self, peer: str, serial: str, precedence: Precedence, queued_ms: int) -> None:
+        if precedence in URGENT:
+            self.peers[peer].undelivered[precedence][serial] = queued_ms
+
+    def urgent_settled(self, peer: str, serial: str) -> None:
+        """Receipted, or rejected: either way the peer has answered for it."""
+        for waiting in self.peers[peer].undelivered.values():
+            waiting.pop(serial, None)
+
+    def link_test_sent(self, peer: str, sent_ms: int) -> None:
+        state = self.peers[peer]
+        state.link_test_sent_ms, state.link_test_answered = sent_ms, False
+
+    def link_test_answered(self, peer: str) -> None:
+        self.peers[peer].link_test_answered = True
+
+    def link_test_received(self, peer: str, received_ms: int) -> None:
+        self.peers[peer].link_test_received_ms = received_ms
+
+    def clock(self, peer: str, skew_ms: int, now_ms: int, subject: str | None = None) -> None:
+        """A measurement of the peer's clock against ours (positive: the peer's is ahead)."""
+        state = self.peers[peer]
+        was_off = state.skew_ms is not None and abs(state.skew_ms) > self.limits.clock_tolerance_ms
+        if not was_off:
+            state.skew_at_ms = now_ms
+        state.skew_ms, state.skew_subject = skew_ms, subject
+
+    def numbering(
+        self, peer: str, store_behind: tuple[int, int] | None, peer_behind: tuple[int, int] | None, now_ms: int
+    ) -> None:
+        """What the peer's resume point said at the last handshake."""
+        state = self.peers[peer]
+        if (state.store_behind, state.peer_behind) == (None, None):
+            state.numbering_at_ms = now_ms
+        state.store_behind, state.peer_behind = store_behind, peer_behind
+
+    def hook(self, failure: str | None, now_ms: int) -> None:
+        """The alarm hook's last outcome: None if it delivered."""
+        if failure is None:
+            self.hook_failure = None
+        elif self.hook_failure is None:
+            self.hook_failure = (now_ms, failure)
+        else:
+            self.hook_failure = (self.hook_failure[0], failure)
+
+    def set_latched(self, alarms: Iterable[Alarm]) -> None:
+        self._latched = list(alarms)
+
+    def signing_stopped(self, peer: str) -> bool:
+        """Whether we must not sign to the peer: our numbering is behind what it holds."""
+        state = self.peers.get(peer)
+        return state is not None and state.store_behind is not None
+
+    # -- what stands ---------------------------------------------------------------------------
+
+    def alarms(self, now_ms: int) -> list[Alarm]:
+        """Every alarm standing at ``now_ms``, most urgent first."""
+        found = list(self._latched)
+        for peer, state in sorted(self.peers.items()):
+            found += _peer_alarms(peer, state, self.limits, now_ms)
+        if self.hook_failure is not None:
+            since, why = self.hook_failure
+            found.append(Alarm(Kind.HOOK_FAILED, None, None, Level.SUPERVISOR, since, {"error": why}))
+        return sorted(found, key=Alarm.urgency)
+
+    def wake_ms(self, now_ms: int) -> int | None:
+        """When, after ``now_ms``, a condition may next change by time alone."""
+        times = [t for state in self.peers.values() for t in _thresholds(state, self.limits)]
+        return min((t for t in times if t > now_ms), default=None)
+
+
+def _peer_alarms(peer: str, state: PeerHealth, limits: Limits, now_ms: int) -> list[Alarm]:
+    found = []
+    facts: dict[str, Any]
+    if state.store_behind is not None:
+        expects, ours = state.store_behind
+        facts = {"expects": expects, "ours": ours}
+        found.append(Alarm(Kind.STORE_BEHIND, peer, None, Level.COMMANDER, state.numbering_at_ms, facts))
+    if state.peer_behind is not None:
+        sends, expected = state.peer_behind
+        facts = {"sends": sends, "expected": expected}
+        found.append(Alarm(Kind.PEER_STORE_BEHIND, peer, None, Level.COMMANDER, state.numbering_at_ms, facts))
+    if state.down_since_ms is not None:
+        down_for = now_ms - state.down_since_ms
+        reached = [level for times, level in UNREACHABLE_STEPS if down_for >= times * limits.unreachable_ms]
+        if reached:
+            facts = {"down_ms": down_for}
+            found.append(Alarm(Kind.PEER_UNREACHABLE, peer, None, reached[-1], state.down_since_ms, facts))
+    late = [
+        (precedence, *oldest)
+        for precedence in URGENT
+        if (oldest := _oldest(state.undelivered[precedence])) is not None
+        and now_ms - oldest[1] >= limits.undelivered_ms[precedence]
+    ]
+    if late:
+        precedence, serial, queued = late[0]  # FLASH before IMMEDIATE
+        count = sum(len(waiting) for waiting in state.undelivered.values())
+        facts = {"oldest": serial, "precedence": precedence.value, "waiting_ms": now_ms - queued, "count": count}
+        found.append(Alarm(Kind.URGENT_UNDELIVERED, peer, None, UNDELIVERED_LEVELS[precedence], queued, facts))
+    if (
+        state.link_test_sent_ms is not None
+        and not state.link_test_answered
+        and now_ms - state.link_test_sent_ms >= limits.link_test_timeout_ms
+    ):
+        facts = {"sent_ms": state.link_test_sent_ms}
+        found.append(Alarm(Kind.LINK_TEST_FAILED, peer, None, Level.DUTY_OFFICER, state.link_test_sent_ms, facts))
+    missing_since = _link_test_missing_since(state, limits)
+    if missing_since is not None and now_ms >= missing_since + 2 * limits.link_test_interval_ms:
+        facts = {"last_ms": state.link_test_received_ms}
+        found.append(Alarm(Kind.LINK_TEST_MISSING, peer, None, Level.DUTY_OFFICER, missing_since, facts))
+    if state.skew_ms is not None and abs(state.skew_ms) > limits.clock_tolerance_ms:
+        facts = {"skew_ms": state.skew_ms}
+        found.append(Alarm(Kind.CLOCK_SKEW, peer, state.skew_subject, Level.DUTY_OFFICER, state.skew_at_ms, facts))
+    return found
+
+
+def _oldest(waiting: dict[str, int]) -> tuple[str, int] | None:
+    """The message queued first: the node reports them in the order they were queued."""
+    return next(iter(waiting.items()), None)
+
+
+def _link_test_missing_since(state: PeerHealth, limits: Limits) -> int | None:
+    """From when a link test from the peer is awaited: the later of the link coming up and
+    the last one received. None while no link is up (unreachable says enough) or tests are off."""
+    if limits.link_test_interval_ms <= 0 or state.up_since_ms is None:
+        return None
+    return max(state.up_since_ms, state.link_test_received_ms or state.up_since_ms)
+
+
+def _thresholds(state: PeerHealth, limits: Limits) -> list[int]:
+    times = []
+    if state.down_since_ms is not None:
+        times += [state.down_since_ms + times_ * limits.unreachable_ms for times_, _ in UNREACHABLE_STEPS]
+    for precedence in URGENT:
+        oldest = _oldest(state.undelivered[precedence])
+        if oldest is not None:
+            times.append(oldest[1] + limits.undelivered_ms[precedence])
+    if state.link_test_sent_ms is not None and not state.link_test_answered:
+        times.append(state.link_test_sent_ms + limits.link_test_timeout_ms)
+    missing_since = _link_test_missing_since(state, limits)
+    if missing_since is not None:
+        times.append(missing_since + 2 * limits.link_test_interval_ms)
+    return times

@@ -1,0 +1,198 @@
+"""How an alarm reads, in English and in Russian (pure).
+
+Each alarm carries plain facts (``Alarm.facts``); its text is made from them in the reader's
+language at the moment it is read, from the forms' catalogue, so that the board, the command
+line and the alarm hook say the same thing and a duration keeps counting.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from babel.dates import format_timedelta
+
+from hotline.forms import precedence_name
+from hotline.forms.i18n import N_, babel_locale, translations
+from hotline.watch.alarms import Alarm, Kind
+from hotline.watch.escalation import Level
+
+TITLES = {
+    Kind.PEER_UNREACHABLE: N_("Peer unreachable"),
+    Kind.URGENT_UNDELIVERED: N_("Urgent message not delivered"),
+    Kind.LINK_TEST_FAILED: N_("Link test failed"),
+    Kind.LINK_TEST_MISSING: N_("Link test missing"),
+    Kind.CLOCK_SKEW: N_("Clocks disagree"),
+    Kind.STORE_BEHIND: N_("OUR STORE IS BEHIND: SIGNING STOPPED"),
+    Kind.PEER_STORE_BEHIND: N_("Peer's store is behind"),
+    Kind.HOOK_FAILED: N_("Alarm hook failed"),
+    Kind.NUMBERING_REFUSED: N_("Numbering refused by the peer"),
+    Kind.SERIAL_REUSED: N_("Serial used twice by the peer"),
+    Kind.EQUIVOCATION: N_("TRANSCRIPT EQUIVOCATION"),
+    Kind.ALLEGED_EQUIVOCATION: N_("Unproven equivocation claim"),
+}
+CALLS_FOR = {
+    Level.DUTY_OFFICER: N_("duty officer"),
+    Level.SUPERVISOR: N_("supervisor"),
+    Level.COMMANDER: N_("commander"),
+}
+
+
+def title(alarm: Alarm, lang: str) -> str:
+    return translations(lang).gettext(TITLES[alarm.kind])
+
+
+def calls_for(level: Level, lang: str) -> str:
+    return translations(lang).gettext(CALLS_FOR[level])
+
+
+def duration(ms: int, lang: str) -> str:
+    """A length of time as people say it: "45 seconds", "3 минуты"."""
+    return format_timedelta(dt.timedelta(milliseconds=abs(ms)), locale=babel_locale(lang), threshold=1.5)
+
+
+def utc(ms: int) -> str:
+    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def summary(alarm: Alarm, lang: str, now_ms: int) -> str:
+    """What the alarm says, whole, in ``lang``; durations counted to ``now_ms``."""
+    _ = translations(lang).gettext
+    facts = alarm.facts
+    peer = alarm.peer or ""
+    text = _TEXTS[alarm.kind](_Reading(_, facts, peer, lang, now_ms, alarm))
+    if alarm.count > 1:
+        text += " " + _("Seen {count} times.").format(count=alarm.count)
+    return text
+
+
+Gettext = Callable[[str], str]
+
+
+@dataclass(frozen=True)
+class _Reading:
+    """What every alarm's text is made from."""
+
+    gettext: Gettext
+    facts: Any
+    peer: str
+    lang: str
+    now_ms: int
+    alarm: Alarm
+
+    def since(self) -> str:
+        return duration(self.now_ms - self.alarm.since_ms, self.lang)
+
+
+def _unreachable(r: _Reading) -> str:
+    return r.gettext("No link to {peer} for {duration}: neither lane connects, so nothing is sent or received.").format(
+        peer=r.peer, duration=r.since()
+    )
+
+
+def _undelivered(r: _Reading) -> str:
+    return r.gettext(
+        "{serial} ({precedence}) has waited {duration} for {peer}'s receipt;"
+        " urgent messages to {peer} not delivered: {count}."
+    ).format(
+        serial=r.facts["oldest"],
+        precedence=precedence_name(r.facts["precedence"], r.lang),
+        peer=r.peer,
+        duration=r.since(),
+        count=r.facts["count"],
+    )
+
+
+def _link_test_failed(r: _Reading) -> str:
+    return r.gettext("The link test sent to {peer} at {time} was not answered.").format(
+        peer=r.peer, time=utc(r.facts["sent_ms"])
+    )
+
+
+def _link_test_missing(r: _Reading) -> str:
+    return r.gettext(
+        "No link test from {peer} since {time}, though the link is up: {peer}'s node may have stopped them."
+    ).format(peer=r.peer, time=utc(r.alarm.since_ms))
+
+
+def _clock(r: _Reading) -> str:
+    _ = r.gettext
+    skew = int(r.facts["skew_ms"])
+    text = (
+        _("{peer}'s clock is {duration} ahead of ours.") if skew > 0 else _("{peer}'s clock is {duration} behind ours.")
+    )
+    text = text.format(peer=r.peer, duration=duration(skew, r.lang))
+    if r.alarm.subject:
+        text += " " + _("{serial} is dated ahead of our clock.").format(serial=r.alarm.subject)
+    return text + " " + _("Check the time service on both nodes: deadlines and records depend on it.")
+
+
+def _store_behind(r: _Reading) -> str:
+    return r.gettext(
+        "{peer} already holds our messages up to sequence number {held}, but our store would sign {ours} next:"
+        " it was restored from an older copy or lost its last writes. Nothing more is signed to {peer}, so that"
+        " no number is used twice. See the operations guide, 'A store behind its peer'."
+    ).format(peer=r.peer, held=int(r.facts["expects"]) - 1, ours=r.facts["ours"])
+
+
+def _peer_store_behind(r: _Reading) -> str:
+    return r.gettext(
+        "{peer}'s store is behind: it would send sequence number {sends} next, but we already hold its messages"
+        " up to {held}. Tell {peer}'s watch: its node must not sign to us until it recovers."
+    ).format(peer=r.peer, sends=r.facts["sends"], held=int(r.facts["expected"]) - 1)
+
+
+def _hook_failed(r: _Reading) -> str:
+    return r.gettext("The alarm hook failed ({error}): alarms reach only this screen and the log.").format(
+        error=r.facts["error"]
+    )
+
+
+def _numbering_refused(r: _Reading) -> str:
+    return r.gettext("{peer} refused {serial}: {reason} ({detail}).").format(
+        peer=r.peer,
+        serial=r.alarm.subject or "?",
+        reason=r.facts.get("reason", "?"),
+        detail=r.facts.get("detail", ""),
+    )
+
+
+def _serial_reused(r: _Reading) -> str:
+    return r.gettext(
+        "{peer} signed a second, different message under serial {serial}; it was refused and is kept as evidence."
+    ).format(peer=r.peer, serial=r.alarm.subject or "?")
+
+
+def _equivocation(r: _Reading) -> str:
+    _ = r.gettext
+    if r.facts.get("ours"):
+        text = _("Our own transcript contradicts a checkpoint we signed, as {witness} proved: {reason}.")
+    else:
+        text = _("{witness}'s transcript contradicts a checkpoint we cosigned: {reason}.")
+    text = text.format(witness=r.peer, reason=r.facts.get("reason", "?"))
+    return text + " " + _("Both signed checkpoints are kept; keep both stores untouched.")
+
+
+def _alleged(r: _Reading) -> str:
+    return r.gettext(
+        "{peer} claims our transcript contradicts what it cosigned ({reason}) but sent no checkpoint signed by us"
+        " that shows it. Check our log with 'hotline log audit'; if it is consistent, close this alarm with a remark."
+    ).format(peer=r.peer, reason=r.facts.get("reason", "?"))
+
+
+_TEXTS: dict[Kind, Callable[[_Reading], str]] = {
+    Kind.PEER_UNREACHABLE: _unreachable,
+    Kind.URGENT_UNDELIVERED: _undelivered,
+    Kind.LINK_TEST_FAILED: _link_test_failed,
+    Kind.LINK_TEST_MISSING: _link_test_missing,
+    Kind.CLOCK_SKEW: _clock,
+    Kind.STORE_BEHIND: _store_behind,
+    Kind.PEER_STORE_BEHIND: _peer_store_behind,
+    Kind.HOOK_FAILED: _hook_failed,
+    Kind.NUMBERING_REFUSED: _numbering_refused,
+    Kind.SERIAL_REUSED: _serial_reused,
+    Kind.EQUIVOCATION: _equivocation,
+    Kind.ALLEGED_EQUIVOCATION: _alleged,
+}
