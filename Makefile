@@ -16,12 +16,21 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# The console's browser tests and its bench drive Debian's chromium (Playwright never downloads one).
+# Debian's tools the tests drive: chromium for the console (Playwright never downloads one),
+# faketime for a node with a wrong clock, promtool (package prometheus) to check /metrics and
+# the example alerting rules. Only promtool is wanted from prometheus: no recommended packages,
+# and RUNLEVEL=1 keeps its service from being started.
 browser:
-	@command -v chromium >/dev/null 2>&1 || { \
+	@SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	if ! command -v chromium >/dev/null 2>&1; then \
 	  echo "installing Debian's chromium for the console's browser tests"; \
-	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
+	fi; \
+	if ! command -v faketime >/dev/null 2>&1 || ! command -v promtool >/dev/null 2>&1; then \
+	  echo "installing Debian's faketime and prometheus (for promtool) for the tests"; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 \
+	    $$SUDO apt-get install -y -qq --no-install-recommends faketime prometheus >/dev/null; \
+	fi
 
 demo: setup
 	$(BIN)/python -m hotline.demo

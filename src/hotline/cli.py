@@ -89,6 +89,7 @@ _VOCABULARY = [
     N_("alert"), N_("message"), N_("due (UTC)"), N_("who must ack"), N_("field"), N_("type"), N_("required"),
     N_("description"), N_("queued"), N_("sent"), N_("rejected"), N_("alarm"), N_("approaching"), N_("overdue"),
     N_("duty officer"), N_("supervisor"), N_("commander"), N_("ok"), N_("failed"), N_("pending"),
+    N_("alarm no."), N_("kind"), N_("raised"), N_("count"), N_("closed by"), N_("remark"),
 ]  # fmt: skip
 
 
@@ -165,6 +166,22 @@ def peer_add(directory: Path, card: str, fingerprint: str) -> None:
         _add_peer_offline(_config(directory), parsed)
     out.print(f"Pinned [bold]{parsed.party}[/] at {', '.join(parsed.addresses)}")
     out.print(f"Fingerprint [bold]{parsed.fingerprint}[/] matches the one {parsed.party} read to you.")
+
+
+@peer.command("catch-up")
+@dir_option
+@click.argument("party")
+@click.option("--remark", required=True, help="why: which copy was restored, what was lost (kept in the audit)")
+@click.option("--by", "by", help="who decides it (default: your login name)")
+def peer_catch_up(directory: Path, party: str, remark: str, by: str | None) -> None:
+    """After our store went back in time (restored from an older copy): number messages to PARTY
+    from where it stands, so that no sequence number or serial is used twice. Only when
+    `hotline alerts` says our store is behind PARTY."""
+    answer = _client(directory).post(f"/v1/peers/{party}/catch-up", {"by": _who(by), "remark": remark})
+    _ = _words(directory)
+    out.print(
+        _("Numbering to {party} resumes at sequence number {number}.").format(party=party, number=answer["send_next"])
+    )
 
 
 def _add_peer_offline(config: Any, card: Any) -> None:
@@ -638,20 +655,24 @@ def ack(directory: Path, message: str, remark: str | None, by: str | None, as_js
 @dir_option
 @json_option
 def alerts(directory: Path, as_json: bool) -> None:
-    """Open escalations: messages a person has yet to acknowledge, most urgent first."""
+    """Alarms about the channel itself (a peer unreachable, a FLASH undelivered, evidence of
+    tampering), then open escalations: messages a person has yet to acknowledge."""
     client = _client(directory)
+    language = _language(directory)
+    alarms = client.get("/v1/alarms", lang=language)
     items = client.get("/v1/alerts")
-    equivocations = client.get("/v1/transcript")["equivocations"]
     if as_json:
-        _print_json(items if not equivocations else [*({"equivocation": e} for e in equivocations), *items])
+        _print_json({"alarms": alarms, "escalations": items})
         return
     _ = _words(directory)
-    for e in equivocations:  # above everything else: one side has shown two histories
-        whose = _("OUR OWN LOG") if e["ours"] else e["log"]
-        out.print(f"[bold red]{_('TRANSCRIPT EQUIVOCATION')}: {escape(whose)} — {escape(e['reason'])}[/]")
-        out.print(f"  {escape(e['detail'])} ({e['at']})")
+    for alarm in alarms:  # above everything else: they say whether anything gets through at all
+        style = "bold red" if alarm["loudest"] or alarm["level"] != "duty_officer" else "yellow"
+        number = f"  [{_('alarm no.')} {alarm['number']}]" if alarm["number"] is not None else ""
+        calls = _("calls for: {who}").format(who=alarm["calls_for"])
+        out.print(f"[{style}]{escape(alarm['title'])}[/] — {escape(calls)}{number}")
+        out.print(f"  {escape(alarm['summary'])}")
     if not items:
-        if not equivocations:
+        if not alarms:
             out.print(_("No open alerts."))
         return
     table = _table(_, "alert", "message", "precedence", "due (UTC)", "who must ack")
@@ -664,6 +685,58 @@ def alerts(directory: Path, as_json: bool) -> None:
         due = f"{a['due'][5:10]} {a['due'][11:16]}Z"  # month-day and minute: a watch log's resolution
         table.add_row(f"[{style}]{alert}[/]", a["message"], _precedence(a["precedence"], directory), due, who)
     out.print(table)
+
+
+@cli.group()
+def alarm() -> None:
+    """Latched alarms: evidence someone must look into, closed by a person with a remark."""
+
+
+@alarm.command("close")
+@dir_option
+@click.argument("number", type=click.IntRange(min=1))
+@click.option("--remark", required=True, help="what was found and what was done (kept with the alarm)")
+@click.option("--by", "by", help="who closes it (default: your login name)")
+def alarm_close(directory: Path, number: int, remark: str, by: str | None) -> None:
+    """Close latched alarm NUMBER (as `hotline alerts` shows it) after looking into it."""
+    closed = _client(directory).post(f"/v1/alarms/{number}/close", {"by": _who(by), "remark": remark})
+    _ = _words(directory)
+    out.print(_("Alarm {number} closed by {name}.").format(number=closed["number"], name=escape(closed["closed_by"])))
+
+
+@alarm.command("history")
+@dir_option
+@click.option("--limit", type=click.IntRange(1, 10_000), default=100, show_default=True)
+@json_option
+def alarm_history(directory: Path, limit: int, as_json: bool) -> None:
+    """Latched alarms, open and closed, newest first: who closed each and why."""
+    rows = _client(directory).get("/v1/alarms/history", limit=limit)
+    if as_json:
+        _print_json(rows)
+        return
+    _ = _words(directory)
+    table = _table(_, "alarm no.", "kind", "peer", "raised", "count", "closed by", "remark")
+    for row in rows:
+        closed = row["closed_by"] or _("open")
+        table.add_row(
+            str(row["number"]),
+            row["kind"],
+            row["peer"] or "",
+            _short(row["raised"]),
+            str(row["count"]),
+            escape(closed),
+            escape(row["remark"] or ""),
+        )
+    out.print(table)
+
+
+def _who(by: str | None) -> str:
+    import getpass
+
+    try:
+        return by or getpass.getuser()
+    except (KeyError, OSError):  # no login name (a container without a passwd entry)
+        raise click.UsageError("give --by NAME: who you are") from None
 
 
 def _fail(message: str, code: int) -> NoReturn:

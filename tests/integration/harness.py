@@ -92,6 +92,9 @@ class NodeProcess:
     process: subprocess.Popen[bytes] | None = None
     starts: int = 0
     client: httpx.AsyncClient = field(init=False)
+    # Run the node under another program (Debian's faketime, for a node with a wrong clock).
+    prefix: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.client = httpx.AsyncClient(
@@ -108,10 +111,20 @@ class NodeProcess:
         self.starts += 1
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "hotline", "run", "--dir", str(self.config.directory), "--log-level", "DEBUG"],
+            [
+                *self.prefix,
+                sys.executable,
+                "-m",
+                "hotline",
+                "run",
+                "--dir",
+                str(self.config.directory),
+                "--log-level",
+                "DEBUG",
+            ],
             stdout=log,
             stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **self.env},
         )
         log.close()
         STARTED.append(self.process)
@@ -121,7 +134,7 @@ class NodeProcess:
         if self.process is not None and self.process.poll() is not None:
             raise AssertionError(f"{self.party} exited with {self.process.returncode}; see {self.log_path}")
         try:
-            return (await self.client.get("/v1/health", timeout=1.0)).status_code == 200
+            return (await self.client.get("/v1/health", timeout=1.0)).status_code in (200, 503)  # 503: up, alarmed
         except httpx.HTTPError:
             return False
 

@@ -22,6 +22,7 @@ from hotline.protocol import REACH, FrameType, encode_frame
 from hotline.testing import Party, sign_envelope
 from tests.integration.harness import NodeProcess, make_node, pin
 from tests.integration.rogue import RawPeer
+from tests.integration.test_cli import hotline
 
 
 class Attack:
@@ -374,3 +375,112 @@ async def test_a_size_beyond_any_log_is_refused_and_the_node_keeps_running(attac
     raw = await attack.linked()
     raw.send(frame)
     await refused_and_still_serving(attack, raw, "malformed-frame")
+
+
+# -- claims and serials from a pinned peer ----------------------------------------------------
+
+
+def _claim(note: str | None) -> bytes:
+    """A witness's refusal that says our log contradicts what it cosigned, with ``note`` as
+    its evidence (or none): what any pinned peer can send in one frame."""
+    fields: dict[str, Any] = {"size": 5, "reason": "rollback", "detail": "you rolled back", "equivocation": True}
+    fields["held"] = 99
+    if note is not None:
+        fields["held_note"] = note
+    return encode_frame(FrameType.CHECKPOINT_REFUSED, **fields)
+
+
+async def test_an_unproven_equivocation_claim_is_one_lower_alarm_that_a_person_closes(attack: Attack) -> None:
+    node = attack.node
+    raw = await attack.linked()
+    offered = await raw.expect(FrameType.CHECKPOINT)  # our log's real checkpoint, signed by us
+    saceur = node.config.signing_key()
+    origin = log_origin("SACEUR", saceur.verify_key.raw)
+    leaf = leaf_hash(b"an entry we never had")
+    not_ours = sign_checkpoint(Checkpoint(origin, 99, leaf), [Ed25519Signer(origin, attack.party.key)])
+    # No evidence; a checkpoint "of ours" signed with the peer's key; our own checkpoint, which our
+    # log agrees with; then the same claim a hundred times.
+    for note in [None, not_ours, offered["note"], *[None] * 100]:
+        raw.send(_claim(note))
+    signed = sign_envelope(attack.party, "SACEUR", attack.next_seq, "after the claims")
+    raw.send(encode_frame(FrameType.ENVELOPE, obj=signed))
+    await raw.expect(FrameType.RECEIPT)  # the link handles frames in order: every claim was judged
+    attack.next_seq += 1
+    await raw.close()
+
+    alarms = await node.api("GET", "/v1/alarms")
+    assert [(a["kind"], a["peer"], a["level"]) for a in alarms] == [
+        ("alleged-equivocation", "GENSTAB", "duty_officer")
+    ], "one lower alarm for all the claims, and no equivocation of our own log"
+    [claim] = alarms
+    assert "sent no checkpoint signed by us" in claim["summary"]
+    conn = sqlite3.connect(node.config.store_path)
+    assert conn.execute("SELECT count(*) FROM equivocations").fetchone() == (0,)
+    conn.close()
+    audited = hotline("log", "audit", "--json", directory=node.config.directory)
+    assert audited.returncode == 0, audited.stdout + audited.stderr
+    assert json.loads(audited.stdout)["problems"] == []
+
+    number = claim["number"]
+    for body, status, says in (
+        ({"by": "boss", "remark": "   "}, 409, "needs a remark"),
+        ({"by": "boss"}, 422, "remark"),
+        ({"by": "boss", "remark": "x", "extra": 1}, 422, "extra"),
+    ):
+        answer = await node.client.post(f"/v1/alarms/{number}/close", json=body)
+        assert (answer.status_code, says in answer.json()["error"]) == (status, True), answer.text
+    answer = await node.client.post("/v1/alarms/99999/close", json={"by": "boss", "remark": "x"})
+    assert answer.status_code == 404
+    assert len(await node.api("GET", "/v1/alarms")) == 1, "a refused close changes nothing"
+    missing = hotline("alarm", "close", str(number), "--by", "boss", directory=node.config.directory)
+    assert missing.returncode == 2
+    assert "--remark" in missing.stderr
+    closed = hotline(
+        "alarm", "close", str(number), "--by", "boss", "--remark", "log audit consistent; asked GENSTAB",
+        directory=node.config.directory,
+    )  # fmt: skip
+    assert closed.returncode == 0, closed.stderr
+    assert await node.api("GET", "/v1/alarms") == []
+    [kept] = await node.api("GET", "/v1/alarms/history")
+    assert (kept["number"], kept["closed_by"], kept["remark"]) == (
+        number,
+        "boss",
+        "log audit consistent; asked GENSTAB",
+    )
+    assert kept["count"] == 1
+    conn = sqlite3.connect(node.config.store_path)
+    [(user, _, detail)] = conn.execute(
+        "SELECT user, action, detail FROM console_audit WHERE action='close-alarm'"
+    ).fetchall()
+    conn.close()
+    assert (user, detail) == ("boss", "log audit consistent; asked GENSTAB")
+    again = await node.client.post(f"/v1/alarms/{number}/close", json={"by": "boss", "remark": "again"})
+    assert again.status_code == 409
+    await attack.deliver_valid()
+
+
+async def test_a_second_message_under_one_serial_is_refused_and_the_first_stays_reachable(attack: Attack) -> None:
+    node = attack.node
+    raw = await attack.linked()
+    first = sign_envelope(attack.party, "SACEUR", attack.next_seq, "the first", number=500)
+    raw.send(encode_frame(FrameType.ENVELOPE, obj=first))
+    await raw.expect(FrameType.RECEIPT)
+    second = sign_envelope(attack.party, "SACEUR", attack.next_seq + 1, "the second", number=500)
+    raw.send(encode_frame(FrameType.ENVELOPE, obj=second))
+    frame = await raw.expect(FrameType.REJECTION)
+    rejection = Rejection.from_opened(open_signed(frame["obj"], "rejection"))
+    assert (rejection.reason, rejection.consumed) == ("serial-reused", True)
+    assert "GENSTAB-000500" in rejection.detail
+    await raw.close()
+    attack.next_seq += 2  # the refused envelope used up its sequence number
+
+    shown = await node.api("GET", "/v1/messages/GENSTAB-000500")
+    assert shown["body"]["text"] == "the first", "show by serial reaches the message stored under it"
+    conn = sqlite3.connect(node.config.store_path)
+    assert conn.execute("SELECT count(*) FROM inbox WHERE num=500").fetchone() == (1,)
+    [(evidence, reason)] = conn.execute("SELECT envelope, reason FROM refused").fetchall()
+    conn.close()
+    assert (evidence, reason) == (second, "serial-reused")
+    [alarm] = await node.api("GET", "/v1/alarms")
+    assert (alarm["kind"], alarm["peer"], alarm["subject"]) == ("serial-reused", "GENSTAB", "GENSTAB-000500")
+    await attack.deliver_valid()

@@ -45,8 +45,8 @@ def test_the_whole_table() -> None:
     # One place that says the whole policy, so that a widened role is noticed here.
     expected = {
         Role.OPERATOR: {Action.WATCH, Action.SEND, Action.ACKNOWLEDGE},
-        Role.SUPERVISOR: {Action.WATCH, Action.SEND, Action.ACKNOWLEDGE, Action.READ_AUDIT},
-        Role.COMMANDER: {Action.WATCH, Action.SEND, Action.ACKNOWLEDGE, Action.READ_AUDIT},
+        Role.SUPERVISOR: {Action.WATCH, Action.SEND, Action.ACKNOWLEDGE, Action.READ_AUDIT, Action.CLOSE_ALARM},
+        Role.COMMANDER: {Action.WATCH, Action.SEND, Action.ACKNOWLEDGE, Action.READ_AUDIT, Action.CLOSE_ALARM},
         Role.AUDITOR: {Action.WATCH, Action.READ_AUDIT},
         Role.ADMINISTRATOR: {Action.WATCH, Action.READ_AUDIT, Action.LIST_ACCOUNTS},
     }
@@ -56,4 +56,4 @@ def test_the_whole_table() -> None:
 def test_roles_and_actions_are_spelt_as_stored() -> None:
     # The audit trail and the accounts file hold these values; renaming one breaks old records.
     assert [r.value for r in Role] == ["operator", "supervisor", "commander", "auditor", "administrator"]
-    assert [a.value for a in Action] == ["watch", "send", "acknowledge", "read_audit", "list_accounts"]
+    assert [a.value for a in Action] == ["watch", "send", "acknowledge", "read_audit", "list_accounts", "close_alarm"]

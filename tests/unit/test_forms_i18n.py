@@ -20,8 +20,9 @@ PLACEHOLDER = re.compile(r"\{(\w*)\}")
 def used_messages() -> list[tuple[str | None, str | tuple[str, str]]]:
     """(context, msgid) of every message the package marks for translation."""
     found: list[tuple[str | None, str | tuple[str, str]]] = []
-    # The forms, and the operator's views of a message (history lines, the CLI's `show`).
-    method_map = [("forms/**.py", "python"), ("api/**.py", "python"), ("cli.py", "python")]
+    # The forms, the operator's views of a message (history lines, the CLI's `show`), and how the
+    # watch's alarms read (titles, summaries).
+    method_map = [("forms/**.py", "python"), ("api/**.py", "python"), ("cli.py", "python"), ("watch/**.py", "python")]
     for _, _, message, _, context in extract_from_dir(FORMS_DIR.parent, method_map=method_map):
         if isinstance(message, tuple):
             found.append((context, (message[0], message[1])))
@@ -40,6 +41,7 @@ def test_extraction_finds_the_forms_messages() -> None:
     assert "Launch area: {area}." in messages
     assert "Acknowledged by {name}." in messages  # api/messages.py
     assert "Acknowledgement due: {due}" in messages  # cli.py
+    assert "Seen {count} times." in messages  # watch/wording.py
     assert ("{count} nautical mile", "{count} nautical miles") in messages
     assert len(messages) > 150
 

@@ -12,17 +12,26 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hotline import __version__
 from hotline.api.messages import message_view
-from hotline.api.views import inbox_item, iso, outbox_item
+from hotline.api.metrics import CONTENT_TYPE, exposition, snapshot
+from hotline.api.views import alarm_item, health_view, inbox_item, iso, outbox_item, stored_alarm_item
 from hotline.console.app import create_console
 from hotline.envelope import DEFAULT_MARKING, serial
-from hotline.errors import AcknowledgeError, HotlineError, NotFoundError, PairingError, RefConflictError
+from hotline.errors import (
+    AcknowledgeError,
+    AlarmError,
+    HotlineError,
+    NotFoundError,
+    NumberingError,
+    PairingError,
+    RefConflictError,
+)
 from hotline.forms import FORMS, describe, translations
 from hotline.node.card import IdentityCard, check_fingerprint
 from hotline.node.service import Message, Node, SendError, SendRequest, wall_ms
@@ -51,6 +60,18 @@ class AckIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     by: str = Field(min_length=1, max_length=64, description="who acknowledges: the officer's name")
     remark: str | None = Field(None, description="checked by the ack form, as every form field is")
+
+
+class CloseIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    by: str = Field(min_length=1, max_length=64, description="who closes it: the officer's name")
+    remark: str = Field(min_length=1, max_length=2000, description="what was found and what was done")
+
+
+class CatchUpIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    by: str = Field(min_length=1, max_length=64, description="who decided it: the officer's name")
+    remark: str = Field(min_length=1, max_length=2000, description="why: which copy was restored, what was lost")
 
 
 class CardIn(BaseModel):
@@ -109,14 +130,22 @@ def create_app(node: Node, token: str) -> FastAPI:
     async def cannot_acknowledge(_: Request, exc: AcknowledgeError) -> JSONResponse:
         return JSONResponse({"error": str(exc)}, status_code=409)
 
+    @app.exception_handler(AlarmError)
+    @app.exception_handler(NumberingError)
+    async def conflict(_: Request, exc: HotlineError) -> JSONResponse:
+        return JSONResponse({"error": str(exc)}, status_code=409)
+
     @app.exception_handler(HotlineError)
     async def hotline_error(_: Request, exc: HotlineError) -> JSONResponse:
         kind = "pairing" if isinstance(exc, PairingError) else "refused"
         return JSONResponse({"error": str(exc), "kind": kind}, status_code=400)
 
     @app.get("/v1/health")
-    async def health() -> dict[str, Any]:
-        return {"ok": True, "party": node.party}
+    async def health() -> JSONResponse:
+        """200 when nothing calls for anyone; 503 with the reasons otherwise (for monitors)."""
+        now = wall_ms()
+        view = health_view(node.party, node.lookout.alarms(now), node.alerts(now), node.stopping)
+        return JSONResponse(view, status_code=200 if view["ok"] else 503)
 
     @app.get("/v1/identity", dependencies=auth)
     async def identity() -> dict[str, Any]:
@@ -184,6 +213,33 @@ def create_app(node: Node, token: str) -> FastAPI:
     async def alerts() -> list[dict[str, Any]]:
         """Open escalations, most urgent first."""
         return [alert_item(a) for a in node.alerts()]
+
+    @app.get("/v1/alarms", dependencies=auth)
+    async def alarms(lang: Lang = None) -> list[dict[str, Any]]:
+        """Standing alarms about the channel itself, loudest first."""
+        now = wall_ms()
+        return [alarm_item(a, lang or node.config.language, now) for a in node.lookout.alarms(now)]
+
+    @app.get("/v1/alarms/history", dependencies=auth)
+    async def alarm_history(limit: Limit = 1000) -> list[dict[str, Any]]:
+        """Latched alarms, open and closed, newest first, with who closed them and why."""
+        return [stored_alarm_item(row) for row in await node.store.alarm_history(limit)]
+
+    @app.post("/v1/alarms/{number}/close", dependencies=auth)
+    async def close_alarm(number: int, close: CloseIn) -> dict[str, Any]:
+        """A person closes a latched alarm after looking into it; the remark is kept and audited."""
+        return stored_alarm_item(await node.lookout.close(number, close.by, close.remark))
+
+    @app.post("/v1/peers/{party}/catch-up", dependencies=auth)
+    async def catch_up(party: str, decision: CatchUpIn) -> dict[str, Any]:
+        """Resume numbering to a peer where it stands, after our store went back in time."""
+        send_next = await node.catch_up(party, decision.by, decision.remark)
+        return {"peer": party, "send_next": send_next}
+
+    @app.get("/metrics", dependencies=auth, include_in_schema=False)
+    async def metrics() -> Response:
+        """The node's health for Prometheus (scrape with the API token as bearer credentials)."""
+        return Response(exposition(await snapshot(node, wall_ms())), media_type=CONTENT_TYPE)
 
     @app.get("/v1/transcript", dependencies=auth)
     async def transcript() -> dict[str, Any]:

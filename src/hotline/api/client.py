@@ -21,7 +21,7 @@ class ApiClient:
 
     def running(self) -> bool:
         try:
-            return self._http.get("/v1/health", timeout=2.0).status_code == 200
+            return self._http.get("/v1/health", timeout=2.0).status_code in (200, 503)  # 503: running, alarmed
         except httpx.HTTPError:
             return False
 

@@ -8,6 +8,10 @@ from typing import Any
 
 from hotline.envelope import Rejection, cbor, open_signed, serial
 from hotline.storage import Acknowledgement, InboxRow, OutboxRow
+from hotline.storage.alarms import StoredAlarm
+from hotline.watch import Alert, Stage
+from hotline.watch.alarms import Alarm
+from hotline.watch.wording import calls_for, summary, title
 
 
 def iso(ms: int | None) -> str | None:
@@ -76,3 +80,58 @@ def ack_item(ack: Acknowledgement | None) -> dict[str, Any] | None:
     if ack is None:
         return None
     return {"by": ack.by, "at": iso(ack.at_ms), "remark": ack.remark, "auto": ack.auto}
+
+
+def alarm_item(alarm: Alarm, lang: str, now_ms: int) -> dict[str, Any]:
+    """A standing alarm: what it is, whom it calls, and what it says in the reader's language."""
+    return {
+        "id": alarm.key,
+        "number": alarm.number,  # set for latched alarms: the number to close them by
+        "kind": alarm.kind.value,
+        "peer": alarm.peer,
+        "subject": alarm.subject,
+        "level": alarm.level.label,
+        "calls_for": calls_for(alarm.level, lang),
+        "loudest": alarm.loudest,
+        "latched": alarm.latched,
+        "title": title(alarm, lang),
+        "summary": summary(alarm, lang, now_ms),
+        "since": iso(alarm.since_ms),
+        "count": alarm.count,
+        "facts": alarm.facts,
+    }
+
+
+def stored_alarm_item(row: StoredAlarm) -> dict[str, Any]:
+    """A latched alarm as the store keeps it, open or closed."""
+    return {
+        "number": row.number,
+        "kind": row.kind,
+        "peer": row.peer,
+        "subject": row.subject,
+        "level": row.level,
+        "facts": row.facts,
+        "raised": iso(row.raised_ms),
+        "last_seen": iso(row.last_ms),
+        "count": row.count,
+        "closed": iso(row.closed_ms),
+        "closed_by": row.closed_by,
+        "remark": row.remark,
+    }
+
+
+def health_view(party: str, alarms: list[Alarm], alerts: list[Alert], stopping: bool) -> dict[str, Any]:
+    """What a monitor polling ``/v1/health`` needs: ok only when nothing calls for anyone.
+
+    Not ok while an alarm stands, while an acknowledgement is overdue, or while the node stops;
+    each reason is one short line in English (monitors and their logs are read by engineers).
+    """
+    reasons = [f"{a.kind.value}{' ' + a.peer if a.peer else ''}: calls for {a.level.label}" for a in alarms]
+    reasons += [
+        f"acknowledgement overdue: {a.serial} ({a.side.value}): calls for {a.level.label}"
+        for a in alerts
+        if a.stage is Stage.OVERDUE
+    ]
+    if stopping:
+        reasons.insert(0, "the node is stopping")
+    return {"ok": not reasons, "party": party, "reasons": reasons}

@@ -51,7 +51,7 @@ from hotline.console.security import (
 )
 from hotline.console.sessions import Session, Sessions
 from hotline.envelope import DEFAULT_MARKING, FieldError, Precedence, cbor, serial
-from hotline.errors import AcknowledgeError, HotlineError, NotFoundError
+from hotline.errors import AcknowledgeError, AlarmError, HotlineError, NotFoundError
 from hotline.forms import FORMS, precedence_name, prepare_body
 from hotline.node.service import Node, SendError, SendRequest, wall_ms
 from hotline.storage import AuditEntry
@@ -298,6 +298,28 @@ def create_console(node: Node) -> FastAPI:
                     yield f"data: {json.dumps(sorted(topics))}\n\n" if topics else ": ping\n\n"
 
         return StreamingResponse(stream(), media_type="text/event-stream", headers=headers)
+
+    # -- alarms about the channel itself ---------------------------------------------------
+
+    @console.get("/alarms")
+    async def alarms_page(request: Request, error: str | None = None, status: int = 200) -> Response:
+        session = current(request)
+        context = {**await pages.alarms(node, session.lang), "error": error}
+        return page(request, session, "alarms.html", context, status=status)
+
+    @console.post("/alarms/{number}/close")
+    async def close_alarm(request: Request, number: int) -> Response:
+        """A supervisor closes a latched alarm after looking into it; the remark is kept."""
+        session = current(request)
+        form = await checked_form(request, session)
+        allow(session, Action.CLOSE_ALARM, "close alarms")
+        remark = str(form.get("remark", "")).strip()
+        address = request.client.host if request.client else None
+        try:
+            await node.lookout.close(number, session.user, remark, session.role.value, address)
+        except (AlarmError, NotFoundError) as exc:
+            return await alarms_page(request, str(exc), status=409)
+        return RedirectResponse("/alarms", status_code=303)
 
     # -- a message ---------------------------------------------------------------------------
 

@@ -15,6 +15,8 @@ from hotline.forms import FORMS, precedence_name, render
 from hotline.forms.i18n import translations
 from hotline.node.service import Node, wall_ms
 from hotline.watch import Alert, Side
+from hotline.watch.alarms import Alarm
+from hotline.watch.wording import calls_for, summary, title
 
 RECENT = 20  # received messages listed under those awaiting acknowledgement
 AWAITING_SHOWN = 50  # the most urgent of them listed; the count says how many there are in all
@@ -106,8 +108,35 @@ async def board(node: Node, lang: str) -> dict[str, Any]:
         "awaiting_count": len(awaiting),
         "alarm": [a for a in awaiting if a.alarm],
         "escalations": [_escalation(a, lang) for a in alerts],
+        "channel_alarms": [channel_alarm(a, lang, now) for a in node.lookout.alarms(now)],
         "peers": await node.status(),
         "recent": recent,
+    }
+
+
+def channel_alarm(alarm: Alarm, lang: str, now_ms: int) -> dict[str, Any]:
+    """An alarm about the channel itself, as the banner and the alarms page show it."""
+    return {
+        "key": alarm.key,
+        "number": alarm.number,
+        "latched": alarm.latched,
+        "loudest": alarm.loudest,
+        "level": alarm.level.label,
+        "calls_for": calls_for(alarm.level, lang),
+        "title": title(alarm, lang),
+        "summary": summary(alarm, lang, now_ms),
+        "since_ms": alarm.since_ms,
+        "peer": alarm.peer,
+    }
+
+
+async def alarms(node: Node, lang: str) -> dict[str, Any]:
+    """The alarms page: what stands now, and the latched alarms of the past with their remarks."""
+    now = wall_ms()
+    return {
+        "now_ms": now,
+        "channel_alarms": [channel_alarm(a, lang, now) for a in node.lookout.alarms(now)],
+        "history": [row for row in await node.store.alarm_history(200) if row.closed_ms is not None],
     }
 
 

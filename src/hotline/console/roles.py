@@ -24,14 +24,15 @@ class Action(enum.StrEnum):
     ACKNOWLEDGE = "acknowledge"
     READ_AUDIT = "read_audit"  # the audit trail of the console
     LIST_ACCOUNTS = "list_accounts"
+    CLOSE_ALARM = "close_alarm"  # a latched alarm (evidence of tampering): after looking into it
 
 
 _WATCH_STANDERS = frozenset({Action.WATCH, Action.SEND, Action.ACKNOWLEDGE})
 
 ALLOWED: dict[Role, frozenset[Action]] = {
     Role.OPERATOR: _WATCH_STANDERS,
-    Role.SUPERVISOR: _WATCH_STANDERS | {Action.READ_AUDIT},
-    Role.COMMANDER: _WATCH_STANDERS | {Action.READ_AUDIT},
+    Role.SUPERVISOR: _WATCH_STANDERS | {Action.READ_AUDIT, Action.CLOSE_ALARM},
+    Role.COMMANDER: _WATCH_STANDERS | {Action.READ_AUDIT, Action.CLOSE_ALARM},
     Role.AUDITOR: frozenset({Action.WATCH, Action.READ_AUDIT}),
     Role.ADMINISTRATOR: frozenset({Action.WATCH, Action.READ_AUDIT, Action.LIST_ACCOUNTS}),
 }

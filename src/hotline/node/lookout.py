@@ -11,6 +11,7 @@ a remark, which is kept with them.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import datetime as dt
 from typing import TYPE_CHECKING, Any
@@ -23,6 +24,7 @@ from hotline.node.alarm_hook import AlarmHook
 from hotline.node.desk import wall_ms
 from hotline.storage import Queued
 from hotline.storage.alarms import StoredAlarm
+from hotline.storage.audit import AuditEntry
 from hotline.watch import Alert, Level
 from hotline.watch.alarms import LATCHED_LEVELS, Alarm, Change, Event, Health, Kind, changes
 from hotline.watch.wording import calls_for, summary, title
@@ -42,6 +44,9 @@ class Lookout:
         self.changed = asyncio.Event()
         self.standing: list[Alarm] = []
         self._link_tests: dict[str, int] = {}  # per peer: the number of our latest link test
+        # Per (peer, outcome): our messages delivered or rejected, the peer's we refused, since
+        # the node started (Prometheus counters: a restart starts them again, as it expects).
+        self.traffic: collections.Counter[tuple[str, str]] = collections.Counter()
         node.watchkeeper.listeners.append(self._escalation)
 
     # -- start -------------------------------------------------------------------------------
@@ -118,6 +123,9 @@ class Lookout:
         self.health.numbering(party, store_behind, peer_behind, wall_ms())
         self.changed.set()
 
+    def count(self, party: str, outcome: str, n: int) -> None:
+        self.traffic[party, outcome] += n
+
     def signing_stopped(self, party: str) -> bool:
         return self.health.signing_stopped(party)
 
@@ -127,11 +135,21 @@ class Lookout:
         await self.node.store.raise_alarm(kind.value, party, subject, level.label, facts, wall_ms())
         await self.reload()
 
-    async def close(self, number: int, by: str, remark: str) -> StoredAlarm:
-        """A person closes a latched alarm; the remark and who made it stay with it."""
+    async def close(
+        self, number: int, by: str, remark: str, role: str | None = None, address: str | None = None
+    ) -> StoredAlarm:
+        """A person closes a latched alarm; the remark and who made it stay with it, and the
+        audit trail records it like every other act of the watch."""
+        if not by.strip():
+            raise AlarmError("closing an alarm needs the name of who closes it")
         if not remark.strip():
             raise AlarmError("closing an alarm needs a remark: what was found, what was done")
-        closed = await self.node.store.close_alarm(number, by.strip(), remark.strip(), wall_ms())
+        now = wall_ms()
+        closed = await self.node.store.close_alarm(number, by.strip(), remark.strip(), now)
+        await self.node.store.record_audit(
+            AuditEntry(now, by.strip(), role, "close-alarm", f"alarm {number} {closed.kind}", remark.strip(), address)
+        )
+        log.warning("alarm closed", alarm=number, kind=closed.kind, peer=closed.peer, by=by, remark=remark)
         await self.reload()
         return closed
 

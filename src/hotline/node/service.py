@@ -205,6 +205,11 @@ class Node(OperatorDesk):
         channel.wake()
         return channel
 
+    @property
+    def stopping(self) -> bool:
+        """The node has begun to stop (or stopped): no link comes up again."""
+        return self.stopped.is_set()
+
     async def stop(self) -> None:
         """Stop once; every caller waits for the same, complete shutdown."""
         if self._stopping is None:
@@ -453,6 +458,7 @@ class Node(OperatorDesk):
         """Compare where the peer says it stands with what our store holds, both ways."""
         if event.peer_held_number is not None:
             channel.peer_held_number = event.peer_held_number
+            self._spawn(self._skip_held_serials(channel.party, event.peer_held_number))
         behind = (event.peer_recv_next, channel.send_next) if event.peer_recv_next > channel.send_next else None
         peer_behind = None
         if event.peer_send_next < channel.inbound.next_seq:
@@ -472,6 +478,16 @@ class Node(OperatorDesk):
                 expected=channel.inbound.next_seq,
             )
         self.lookout.numbering(channel.party, behind, peer_behind)
+
+    async def _skip_held_serials(self, party: str, held: int) -> None:
+        moved = await self.store.skip_held_serials(party, held, wall_ms())
+        if moved is not None:
+            log.warning(
+                "the peer holds serials our store does not know (restored from an older copy?):"
+                " new messages are numbered after them",
+                peer=party,
+                serials_from=serial(self.party, moved),
+            )
 
     async def catch_up(self, party: str, by: str, remark: str | None = None) -> int:
         """Resume numbering to a peer where it says it stands, after our store went back in time
@@ -682,6 +698,7 @@ class Node(OperatorDesk):
             channel.party, seq, consumed, object_id(raw), raw, reason, detail, sealed, now_ms, index
         )
         self._spawn(self._answer_when_stored(link, stored, sealed, False))
+        self.lookout.count(channel.party, "refused", 1)
         log.warning("envelope refused", peer=channel.party, seq=seq, reason=reason, detail=detail)
 
     def _on_receipt(self, channel: Channel, event: ev.ReceiptReceived) -> None:
@@ -694,6 +711,7 @@ class Node(OperatorDesk):
                 self.lookout.latch(Kind.NUMBERING_REFUSED, channel.party, serial(self.party, item.number), facts)
             )
         if delivered:
+            self.lookout.count(channel.party, "delivered", len(delivered))
             self.lookout.answered(channel.party, [item.number for item in delivered if item.rank <= URGENT_RANK])
             positions = {entry.seq: entry.index for entry in event.receipt.entries}
             settled = [(item.seq, positions[item.seq]) for item in delivered]
@@ -725,6 +743,7 @@ class Node(OperatorDesk):
         if rejection.reason == "serial-reused":  # our serials collide with what the peer holds
             self._spawn(self.lookout.latch(Kind.NUMBERING_REFUSED, channel.party, name, facts))
         del channel.inflight[item.seq]
+        self.lookout.count(channel.party, "rejected", 1)
         self.lookout.answered(channel.party, [item.number])
         recorded = self.store.record_rejection(item.envelope_id, event.opened.raw, wall_ms(), self._take_indices(1))
         self._spawn(self._post_when_stored(recorded, "outbox"))

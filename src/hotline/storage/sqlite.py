@@ -543,6 +543,22 @@ def _resume_numbering(
     )
 
 
+def _skip_held_serials(conn: sqlite3.Connection, peer: str, held: int, at_ms: int) -> int | None:
+    """Give no serial the peer already holds (``held`` and below): after a restore our store
+    may not know them. Returns the first serial given from now on if it had to move, else None.
+    Unlike sequence numbers, skipped serials lose nothing, so no person need decide it."""
+    (highest,) = conn.execute("SELECT max(num) FROM outbox").fetchone()
+    (floor,) = conn.execute("SELECT max(number_next) FROM numbering").fetchone()
+    if held + 1 <= max((highest or 0) + 1, floor or 1):
+        return None
+    conn.execute(
+        "INSERT INTO numbering (peer, send_next, number_next, at_ms, by, remark) VALUES (?,1,?,?,?,?) "
+        "ON CONFLICT (peer) DO UPDATE SET number_next=max(number_next, excluded.number_next)",
+        (peer, held + 1, at_ms, "(node)", "serials the peer already holds are not given again"),
+    )
+    return held + 1
+
+
 def _root_at(conn: sqlite3.Connection, size: int) -> bytes | None:
     """Our transcript's root hash at ``size`` entries, or None if it holds fewer."""
     return None if size > tree_size(conn) else tree_root(conn, size)
@@ -757,6 +773,9 @@ class SqliteStore:
         self, peer: str, send_next: int, number_next: int, at_ms: int, by: str, remark: str | None
     ) -> asyncio.Future[None]:
         return self._call(_resume_numbering, peer, send_next, number_next, at_ms, by, remark)
+
+    def skip_held_serials(self, peer: str, held: int, at_ms: int) -> asyncio.Future[int | None]:
+        return self._call(_skip_held_serials, peer, held, at_ms)
 
     def raise_alarm(
         self, kind: str, peer: str | None, subject: str | None, level: str, facts: dict[str, Any], at_ms: int

@@ -165,7 +165,8 @@ class PeerHealth:
     skew_at_ms: int = 0
     store_behind: tuple[int, int] | None = None  # (the peer expects, we would sign next)
     peer_behind: tuple[int, int] | None = None  # (the peer would send next, we expect)
-    numbering_at_ms: int = 0  # when the handshake that said so took place
+    store_behind_at_ms: int = 0  # when the handshake that first showed it took place
+    peer_behind_at_ms: int = 0
 
 
 class Health:
@@ -212,7 +213,11 @@ class Health:
 
     def link_test_sent(self, peer: str, sent_ms: int) -> None:
         state = self.peers[peer]
-        state.link_test_sent_ms, state.link_test_answered = sent_ms, False
+        # While tests go unanswered the alarm stands, dated from the first of them: sending the
+        # next one is no reason to call it cleared.
+        if state.link_test_answered or state.link_test_sent_ms is None:
+            state.link_test_sent_ms = sent_ms
+        state.link_test_answered = False
 
     def link_test_answered(self, peer: str) -> None:
         self.peers[peer].link_test_answered = True
@@ -233,8 +238,10 @@ class Health:
     ) -> None:
         """What the peer's resume point said at the last handshake."""
         state = self.peers[peer]
-        if (state.store_behind, state.peer_behind) == (None, None):
-            state.numbering_at_ms = now_ms
+        if state.store_behind is None:
+            state.store_behind_at_ms = now_ms
+        if state.peer_behind is None:
+            state.peer_behind_at_ms = now_ms
         state.store_behind, state.peer_behind = store_behind, peer_behind
 
     def hook(self, failure: str | None, now_ms: int) -> None:
@@ -278,11 +285,11 @@ def _peer_alarms(peer: str, state: PeerHealth, limits: Limits, now_ms: int) -> l
     if state.store_behind is not None:
         expects, ours = state.store_behind
         facts = {"expects": expects, "ours": ours}
-        found.append(Alarm(Kind.STORE_BEHIND, peer, None, Level.COMMANDER, state.numbering_at_ms, facts))
+        found.append(Alarm(Kind.STORE_BEHIND, peer, None, Level.COMMANDER, state.store_behind_at_ms, facts))
     if state.peer_behind is not None:
         sends, expected = state.peer_behind
         facts = {"sends": sends, "expected": expected}
-        found.append(Alarm(Kind.PEER_STORE_BEHIND, peer, None, Level.COMMANDER, state.numbering_at_ms, facts))
+        found.append(Alarm(Kind.PEER_STORE_BEHIND, peer, None, Level.COMMANDER, state.peer_behind_at_ms, facts))
     if state.down_since_ms is not None:
         down_for = now_ms - state.down_since_ms
         reached = [level for times, level in UNREACHABLE_STEPS if down_for >= times * limits.unreachable_ms]
@@ -312,8 +319,12 @@ def _peer_alarms(peer: str, state: PeerHealth, limits: Limits, now_ms: int) -> l
         facts = {"last_ms": state.link_test_received_ms}
         found.append(Alarm(Kind.LINK_TEST_MISSING, peer, None, Level.DUTY_OFFICER, missing_since, facts))
     if state.skew_ms is not None and abs(state.skew_ms) > limits.clock_tolerance_ms:
+        # One alarm however the skew is measured (handshake, pong, a message's date): the
+        # message that showed it is a fact, not part of the alarm's identity.
         facts = {"skew_ms": state.skew_ms}
-        found.append(Alarm(Kind.CLOCK_SKEW, peer, state.skew_subject, Level.DUTY_OFFICER, state.skew_at_ms, facts))
+        if state.skew_subject:
+            facts["serial"] = state.skew_subject
+        found.append(Alarm(Kind.CLOCK_SKEW, peer, None, Level.DUTY_OFFICER, state.skew_at_ms, facts))
     return found
 
 

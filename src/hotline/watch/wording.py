@@ -124,8 +124,8 @@ def _clock(r: _Reading) -> str:
         _("{peer}'s clock is {duration} ahead of ours.") if skew > 0 else _("{peer}'s clock is {duration} behind ours.")
     )
     text = text.format(peer=r.peer, duration=duration(skew, r.lang))
-    if r.alarm.subject:
-        text += " " + _("{serial} is dated ahead of our clock.").format(serial=r.alarm.subject)
+    if r.facts.get("serial"):
+        text += " " + _("{serial} is dated ahead of our clock.").format(serial=r.facts["serial"])
     return text + " " + _("Check the time service on both nodes: deadlines and records depend on it.")
 
 

@@ -1,0 +1,244 @@
+"""``/metrics``: the node's health in the Prometheus text format, for a monitoring system that
+pages someone when the watch floor cannot see.
+
+Each scrape reads the node's state as it is at that moment (nothing is counted on the side, so
+nothing can drift from what the console shows): the same alarms the board shows, the links, the
+queues, the transcript's last checkpoint. ``snapshot`` is the thin part that reads the node;
+``exposition`` is pure and turns a snapshot into the text format with prometheus-client.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily
+from prometheus_client.registry import Collector
+
+from hotline import __version__
+from hotline.protocol.lanes import Lane
+from hotline.watch import Alert, Level
+from hotline.watch.alarms import Alarm
+
+if TYPE_CHECKING:
+    from prometheus_client import Metric
+
+    from hotline.node.service import Node
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+@dataclass(frozen=True)
+class PeerSnapshot:
+    party: str
+    lanes: dict[str, bool]
+    rtt_s: float | None
+    last_contact_ms: int | None
+    queued: int
+    in_flight: int
+    skew_ms: int | None
+    signing_stopped: bool
+    undelivered_urgent: int
+    oldest_undelivered_ms: int | None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    party: str
+    now_ms: int
+    stopping: bool
+    peers: list[PeerSnapshot]
+    alarms: list[Alarm]
+    alerts: list[Alert]
+    transcript_size: int | None = None
+    checkpoint_ms: int | None = None
+    cosigned_by: list[str] = field(default_factory=list)
+    hook: dict[str, int] = field(default_factory=dict)
+    traffic: dict[tuple[str, str], int] = field(default_factory=dict)  # (peer, outcome): count
+    oldest_unacknowledged_ms: dict[str, int] = field(default_factory=dict)  # side: since when
+
+
+async def snapshot(node: Node, now_ms: int) -> Snapshot:
+    """Read what the scrape reports, at ``now_ms``."""
+    peers = []
+    for party, channel in sorted(node.channels.items()):
+        seen = node.lookout.health.peers.get(party)
+        undelivered = [t for per in seen.undelivered.values() for t in per.values()] if seen else []
+        peers.append(
+            PeerSnapshot(
+                party=party,
+                lanes={lane.value: lane in channel.links for lane in Lane},
+                rtt_s=channel.rtt,
+                last_contact_ms=channel.last_contact_ms,
+                queued=await node.store.queue_depth(party),
+                in_flight=len(channel.inflight),
+                skew_ms=seen.skew_ms if seen else None,
+                signing_stopped=node.lookout.signing_stopped(party),
+                undelivered_urgent=len(undelivered),
+                oldest_undelivered_ms=min(undelivered) if undelivered else None,
+            )
+        )
+    latest = await node.store.latest_checkpoint()
+    hook = node.lookout.hook
+    oldest: dict[str, int] = {}
+    for item in await node.store.awaiting_ack(node.party):
+        side = "receiver" if item.received else "sender"
+        oldest[side] = min(oldest.get(side, item.start_ms), item.start_ms)
+    return Snapshot(
+        party=node.party,
+        now_ms=now_ms,
+        stopping=node.stopping,
+        peers=peers,
+        alarms=node.lookout.alarms(now_ms),
+        alerts=node.alerts(now_ms),
+        transcript_size=None if latest is None else latest.size,
+        checkpoint_ms=None if latest is None else latest.at_ms,
+        cosigned_by=[] if latest is None else [w for w, _ in latest.cosignatures],
+        hook={"delivered": hook.delivered, "failed": hook.failed, "dropped": hook.dropped} if hook.configured else {},
+    )
+
+
+def exposition(snap: Snapshot) -> bytes:
+    """The snapshot in the Prometheus text exposition format."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_Collector(snap))
+    return generate_latest(registry)
+
+
+class _Collector(Collector):
+    def __init__(self, snap: Snapshot) -> None:
+        self.snap = snap
+
+    def collect(self) -> Iterator[Metric]:
+        snap = self.snap
+        yield InfoMetricFamily(
+            "hotline_node", "This node's party and version.", {"party": snap.party, "version": __version__}
+        )
+        yield GaugeMetricFamily("hotline_node_stopping", "1 while the node is stopping.", value=int(snap.stopping))
+        yield from _peers(snap)
+        yield from _alarms(snap)
+        yield from _transcript(snap)
+        traffic = CounterMetricFamily(
+            "hotline_peer_messages",
+            "Since the node started: our messages the peer receipted (delivered) or rejected, and the"
+            " peer's messages we refused.",
+            labels=["peer", "outcome"],
+        )
+        for peer in snap.peers:
+            for outcome in ("delivered", "rejected", "refused"):
+                traffic.add_metric([peer.party, outcome], snap.traffic.get((peer.party, outcome), 0))
+        yield traffic
+        unacknowledged = GaugeMetricFamily(
+            "hotline_oldest_unacknowledged_age_seconds",
+            "How long the oldest message awaiting a person's acknowledgement has waited: received"
+            " (we must acknowledge) or sent (the peer must).",
+            labels=["side"],
+        )
+        for side in ("receiver", "sender"):
+            since = snap.oldest_unacknowledged_ms.get(side)
+            unacknowledged.add_metric([side], 0.0 if since is None else max(0, snap.now_ms - since) / 1000)
+        yield unacknowledged
+        if snap.hook:
+            outcomes = CounterMetricFamily(
+                "hotline_alarm_hook_events", "Alarm hook events since the node started, by outcome.", labels=["outcome"]
+            )
+            for outcome, count in snap.hook.items():
+                outcomes.add_metric([outcome], count)
+            yield outcomes
+
+
+def _peers(snap: Snapshot) -> Iterator[Metric]:
+    lane_up = GaugeMetricFamily(
+        "hotline_peer_lane_up", "1 while the lane's link to the peer is up.", labels=["peer", "lane"]
+    )
+    reachable = GaugeMetricFamily(
+        "hotline_peer_reachable", "1 while traffic can flow to the peer (a link on either lane).", labels=["peer"]
+    )
+    rtt = GaugeMetricFamily("hotline_peer_rtt_seconds", "The last measured round trip to the peer.", labels=["peer"])
+    contact = GaugeMetricFamily(
+        "hotline_peer_last_contact_timestamp_seconds", "When the peer was last heard from (Unix time).", labels=["peer"]
+    )
+    queued = GaugeMetricFamily(
+        "hotline_peer_queued_messages", "Messages waiting to be sent to the peer.", labels=["peer"]
+    )
+    in_flight = GaugeMetricFamily(
+        "hotline_peer_in_flight_messages", "Messages sent to the peer and not yet receipted.", labels=["peer"]
+    )
+    urgent = GaugeMetricFamily(
+        "hotline_peer_undelivered_urgent_messages", "FLASH and IMMEDIATE messages without a receipt.", labels=["peer"]
+    )
+    oldest = GaugeMetricFamily(
+        "hotline_peer_oldest_undelivered_urgent_age_seconds",
+        "How long the oldest urgent message without a receipt has waited.",
+        labels=["peer"],
+    )
+    skew = GaugeMetricFamily(
+        "hotline_peer_clock_skew_seconds", "The peer's clock minus ours, as last measured.", labels=["peer"]
+    )
+    stopped = GaugeMetricFamily(
+        "hotline_peer_signing_stopped",
+        "1 while nothing is signed to the peer (our store is behind it).",
+        labels=["peer"],
+    )
+    for peer in snap.peers:
+        for lane, up in peer.lanes.items():
+            lane_up.add_metric([peer.party, lane], int(up))
+        reachable.add_metric([peer.party], int(any(peer.lanes.values())))
+        if peer.rtt_s is not None:
+            rtt.add_metric([peer.party], peer.rtt_s)
+        if peer.last_contact_ms is not None:
+            contact.add_metric([peer.party], peer.last_contact_ms / 1000)
+        queued.add_metric([peer.party], peer.queued)
+        in_flight.add_metric([peer.party], peer.in_flight)
+        urgent.add_metric([peer.party], peer.undelivered_urgent)
+        age = 0.0 if peer.oldest_undelivered_ms is None else max(0, snap.now_ms - peer.oldest_undelivered_ms) / 1000
+        oldest.add_metric([peer.party], age)
+        if peer.skew_ms is not None:
+            skew.add_metric([peer.party], peer.skew_ms / 1000)
+        stopped.add_metric([peer.party], int(peer.signing_stopped))
+    yield from (lane_up, reachable, rtt, contact, queued, in_flight, urgent, oldest, skew, stopped)
+
+
+def _alarms(snap: Snapshot) -> Iterator[Metric]:
+    standing = GaugeMetricFamily(
+        "hotline_alarm",
+        "One series per standing alarm about the channel itself (value 1), as the board shows it.",
+        labels=["kind", "peer", "level"],
+    )
+    for alarm in snap.alarms:
+        standing.add_metric([alarm.kind.value, alarm.peer or "", alarm.level.label], 1)
+    by_level = GaugeMetricFamily("hotline_alarms_open", "Standing alarms, by whom they call for.", labels=["level"])
+    for level in Level:
+        by_level.add_metric([level.label], sum(1 for a in snap.alarms if a.level is level))
+    escalations = GaugeMetricFamily(
+        "hotline_escalations_open",
+        "Messages a person has yet to acknowledge, past a stage of their deadline.",
+        labels=["side", "stage", "level"],
+    )
+    counted: dict[tuple[str, str, str], int] = {}
+    for alert in snap.alerts:
+        key = (alert.side.value, alert.stage.value, alert.level.label)
+        counted[key] = counted.get(key, 0) + 1
+    for key, count in sorted(counted.items()):
+        escalations.add_metric(list(key), count)
+    yield from (standing, by_level, escalations)
+
+
+def _transcript(snap: Snapshot) -> Iterator[Metric]:
+    if snap.transcript_size is None or snap.checkpoint_ms is None:
+        return
+    yield GaugeMetricFamily(
+        "hotline_transcript_checkpoint_size",
+        "Entries in our log's latest signed checkpoint.",
+        value=snap.transcript_size,
+    )
+    yield GaugeMetricFamily(
+        "hotline_transcript_checkpoint_age_seconds",
+        "How long ago our log's latest checkpoint was signed.",
+        value=max(0, snap.now_ms - snap.checkpoint_ms) / 1000,
+    )
+    yield GaugeMetricFamily(
+        "hotline_transcript_checkpoint_cosignatures", "Witnesses that cosigned it.", value=len(snap.cosigned_by)
+    )
