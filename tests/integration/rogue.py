@@ -76,11 +76,16 @@ class RawPeer:
                 return None
             self.frames.feed(data)
 
-    async def expect(self, kind: FrameType) -> dict[str, Any]:
-        frame = await self.next_frame()
-        assert frame is not None, f"expected a {kind.value} frame; the node closed the link"
-        assert frame[0] is kind, f"expected a {kind.value} frame, got {frame}"
-        return frame[1]
+    async def expect(self, kind: FrameType, passing: tuple[FrameType, ...] = ()) -> dict[str, Any]:
+        """The next frame, which must be of ``kind``; frames of the kinds in ``passing`` (a
+        checkpoint offer the node makes whenever its log grows) are let by."""
+        while True:
+            frame = await self.next_frame()
+            assert frame is not None, f"expected a {kind.value} frame; the node closed the link"
+            if frame[0] in passing:
+                continue
+            assert frame[0] is kind, f"expected a {kind.value} frame, got {frame}"
+            return frame[1]
 
     async def close(self) -> None:
         if self.writer is not None:

@@ -23,12 +23,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.async_api import Page, async_playwright, expect
 
 from hotline.envelope import serial
-from tests.integration.browser import add_account
+from tests.integration.browser import CHROMIUM, NO_CHROMIUM, VIEWPORT, add_account, launch, live, sign_in, snap
 from tests.integration.harness import NodeProcess, configure, make_node, pin, query, reload, wait_for
 from tests.integration.test_cli import hotline
-from tests.integration.test_console_security import PASSWORD, signed_in
+from tests.integration.test_console_security import PASSWORD
 
 PROMTOOL = shutil.which("promtool")
 NO_PROMTOOL = "Debian's promtool (package prometheus) is not installed; `make test` installs it with apt-get"
@@ -109,17 +110,27 @@ async def watched(tmp_path: Path) -> AsyncIterator[tuple[NodeProcess, NodeProces
             await node.client.aclose()
 
 
-async def board_text(node: NodeProcess) -> str:
-    """The board as the console draws it for a signed-in operator (the live part)."""
-    async with signed_in(node, "alice") as browser:
-        return (await browser.get("/board/live")).text
-
-
+@pytest.mark.skipif(CHROMIUM is None, reason=NO_CHROMIUM)
 async def test_a_hung_peer_and_an_undelivered_flash_are_alarms_everywhere_and_clear_when_it_returns(
     watched: tuple[NodeProcess, NodeProcess, Path],
 ) -> None:
     a, b, events = watched
     await wait_for(lambda: a.connected("GENSTAB"), 20, "the link to come up")
+    async with async_playwright() as playwright:
+        browser = await launch(playwright)
+        try:
+            page = await (await browser.new_context(viewport=VIEWPORT, locale="en-GB")).new_page()
+            await sign_in(page, a, "alice", PASSWORD)
+            await live(page)
+            await page.evaluate("window.__sameDocument = true")  # gone if the page reloads
+            await _through_an_outage(a, b, events, page)
+        finally:
+            await browser.close()
+
+
+async def _through_an_outage(a: NodeProcess, b: NodeProcess, events: Path, page: Page) -> None:
+    board = page.locator("section.channel-alarms")
+    await expect(board).to_have_count(0)
     health = await a.client.get("/v1/health")
     assert (health.status_code, health.json()["ok"]) == (200, True)
     assert await a.api("GET", "/v1/alarms") == []
@@ -148,10 +159,12 @@ async def test_a_hung_peer_and_an_undelivered_flash_are_alarms_everywhere_and_cl
     assert sent["serial"] in undelivered["summary"]
     assert undelivered["level"] == "supervisor", "an undelivered FLASH calls for the supervisor"
     assert "Peer unreachable" in cli(a, "alerts")
-    board = await board_text(a)
-    assert "Peer unreachable" in board
-    assert "Urgent message not delivered" in board
-    assert "data-channel-alarms" in board
+    # The operator's open board shows both at the top, without a reload.
+    await expect(page.locator('[data-alarm-key="peer-unreachable/GENSTAB"]')).to_contain_text("Peer unreachable")
+    await expect(page.locator('[data-alarm-key="urgent-undelivered/GENSTAB"]')).to_contain_text(sent["serial"])
+    await expect(board.locator("h2")).to_have_text("Channel alarms")
+    assert await page.evaluate("window.__sameDocument === true")
+    await snap(page, "alarms-01-peer-hung")
 
     metrics = (await a.client.get("/metrics")).text
     assert 'hotline_alarm{kind="peer-unreachable",level="duty_officer",peer="GENSTAB"} 1.0' in metrics
@@ -182,6 +195,7 @@ async def test_a_hung_peer_and_an_undelivered_flash_are_alarms_everywhere_and_cl
         return not await a.api("GET", "/v1/alarms")
 
     await wait_for(clear, 20, "every alarm to clear")
+    await expect(board).to_have_count(0)
     health = await a.client.get("/v1/health")
     assert (health.status_code, health.json()["reasons"]) == (200, [])
     await wait_for(lambda: _ready(hooked("peer-unreachable", "cleared")), 10, "the hook to hear it cleared")

@@ -61,14 +61,14 @@ async def test_missile_launch_sent_in_english_read_in_russian_and_acknowledged(
     await wait_for(lambda: arrived(genstab, serial), 20, "the notice to arrive")
 
     # GENSTAB's watch is alarmed at once: a FLASH awaits a person's acknowledgement.
-    [alarm] = cli_json(genstab, "alerts")
+    [alarm] = cli_json(genstab, "alerts")["escalations"]
     assert (alarm["message"], alarm["side"], alarm["stage"], alarm["level"]) == (
         serial,
         "receiver",
         "alarm",
         "duty_officer",
     )
-    assert cli_json(saceur, "alerts") == []  # half the deadline has not passed at the sender
+    assert cli_json(saceur, "alerts")["escalations"] == []  # half the deadline has not passed at the sender
 
     # Read in Russian (GENSTAB's language) and, on demand, in English: the same signed fields.
     russian = cli_json(genstab, "show", serial)
@@ -90,7 +90,7 @@ async def test_missile_launch_sent_in_english_read_in_russian_and_acknowledged(
     again = hotline("ack", serial, "--by", "майор Петров", directory=genstab.config.directory)
     assert again.returncode == 1
     assert "already acknowledged by подполковник Иванов" in again.stderr
-    assert cli_json(genstab, "alerts") == []
+    assert cli_json(genstab, "alerts")["escalations"] == []
 
     # SACEUR sees it acknowledged, by whom and when, in time.
     async def acknowledged() -> dict[str, Any] | None:
@@ -110,7 +110,7 @@ async def test_missile_launch_sent_in_english_read_in_russian_and_acknowledged(
     outbox = cli(saceur, "outbox")
     assert "acknowledged by" in outbox  # the table may wrap the name onto the next line
     assert "подполковник" in outbox
-    assert cli_json(saceur, "alerts") == []
+    assert cli_json(saceur, "alerts")["escalations"] == []
 
 
 @pytest.fixture
@@ -149,7 +149,7 @@ async def test_an_unanswered_readiness_check_is_the_loudest_alert_on_both_sides(
 
     # Acknowledged late: the alerts clear, and both sides record it as late.
     cli(genstab, "ack", serial, "--by", "капитан Сидоров")
-    assert cli_json(genstab, "alerts") == []
+    assert cli_json(genstab, "alerts")["escalations"] == []
     assert cli_json(genstab, "show", serial)["outcome"] == "late"
 
     async def settled() -> dict[str, Any] | None:

@@ -64,6 +64,8 @@ class Lookout:
                 if test.ack_received_ms is not None:
                     self.health.link_test_answered(party)
         for row in await store.undelivered_urgent():
+            if row.peer not in self.node.channels:
+                continue  # a peer no longer pinned: nothing can be delivered to it anyway
             self.health.urgent_queued(
                 row.peer, serial(self.node.party, row.number), Precedence(row.precedence), row.created_ms
             )

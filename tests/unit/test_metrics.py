@@ -1,0 +1,82 @@
+"""/metrics: a snapshot of the node in the Prometheus text format (pure: no node runs here)."""
+
+from __future__ import annotations
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from hotline import __version__
+from hotline.api.metrics import PeerSnapshot, Snapshot, exposition
+from hotline.watch.alarms import Alarm, Kind
+from hotline.watch.escalation import Level
+
+NOW = 1_795_000_000_000
+
+
+def _peer(**changes: object) -> PeerSnapshot:
+    values: dict[str, object] = {
+        "party": "GENSTAB",
+        "lanes": {"urgent": True, "ordinary": False},
+        "rtt_s": 0.004,
+        "last_contact_ms": NOW - 2_000,
+        "queued": 3,
+        "in_flight": 2,
+        "skew_ms": -1_500,
+        "signing_stopped": False,
+        "undelivered_urgent": 1,
+        "oldest_undelivered_ms": NOW - 45_000,
+    }
+    values.update(changes)
+    return PeerSnapshot(**values)  # type: ignore[arg-type]
+
+
+def _samples(snap: Snapshot) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    text = exposition(snap).decode()
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
+def test_each_peer_and_alarm_is_a_series() -> None:
+    unreachable = Alarm(Kind.PEER_UNREACHABLE, "NATO", None, Level.SUPERVISOR, NOW - 60_000, {})
+    snap = Snapshot(
+        party="SACEUR",
+        now_ms=NOW,
+        stopping=False,
+        peers=[_peer(), _peer(party="NATO", lanes={"urgent": False, "ordinary": False}, rtt_s=None)],
+        alarms=[unreachable],
+        alerts=[],
+        transcript_size=42,
+        checkpoint_ms=NOW - 10_000,
+        cosigned_by=["GENSTAB"],
+        hook={"delivered": 5, "failed": 1, "dropped": 0},
+        traffic={("GENSTAB", "delivered"): 7},
+        oldest_unacknowledged_ms={"receiver": NOW - 30_000},
+    )
+    got = _samples(snap)
+    assert got["hotline_peer_lane_up", (("lane", "urgent"), ("peer", "GENSTAB"))] == 1
+    assert got["hotline_peer_lane_up", (("lane", "ordinary"), ("peer", "GENSTAB"))] == 0
+    assert got["hotline_peer_reachable", (("peer", "GENSTAB"),)] == 1
+    assert got["hotline_peer_reachable", (("peer", "NATO"),)] == 0
+    assert ("hotline_peer_rtt_seconds", (("peer", "NATO"),)) not in got, "no round trip measured, no sample"
+    assert got["hotline_peer_oldest_undelivered_urgent_age_seconds", (("peer", "GENSTAB"),)] == 45
+    assert got["hotline_peer_clock_skew_seconds", (("peer", "GENSTAB"),)] == -1.5
+    assert got["hotline_alarm", (("kind", "peer-unreachable"), ("level", "supervisor"), ("peer", "NATO"))] == 1
+    assert got["hotline_alarms_open", (("level", "supervisor"),)] == 1
+    assert got["hotline_alarms_open", (("level", "commander"),)] == 0
+    assert got["hotline_peer_messages_total", (("outcome", "delivered"), ("peer", "GENSTAB"))] == 7
+    assert got["hotline_peer_messages_total", (("outcome", "rejected"), ("peer", "NATO"))] == 0
+    assert got["hotline_oldest_unacknowledged_age_seconds", (("side", "receiver"),)] == 30
+    assert got["hotline_oldest_unacknowledged_age_seconds", (("side", "sender"),)] == 0
+    assert got["hotline_transcript_checkpoint_age_seconds", ()] == 10
+    assert got["hotline_alarm_hook_events_total", (("outcome", "failed"),)] == 1
+    assert got["hotline_node_info", (("party", "SACEUR"), ("version", __version__))] == 1
+
+
+def test_a_quiet_node_has_no_alarm_series_and_no_checkpoint_yet() -> None:
+    got = _samples(Snapshot(party="SACEUR", now_ms=NOW, stopping=True, peers=[], alarms=[], alerts=[]))
+    assert not [name for name, _ in got if name == "hotline_alarm"]
+    assert not [name for name, _ in got if name.startswith("hotline_transcript")]
+    assert not [name for name, _ in got if name.startswith("hotline_alarm_hook")], "no hook configured"
+    assert got["hotline_node_stopping", ()] == 1
