@@ -76,9 +76,10 @@ class RawPeer:
                 return None
             self.frames.feed(data)
 
-    async def expect(self, kind: FrameType, passing: tuple[FrameType, ...] = ()) -> dict[str, Any]:
-        """The next frame, which must be of ``kind``; frames of the kinds in ``passing`` (a
-        checkpoint offer the node makes whenever its log grows) are let by."""
+    async def expect(self, kind: FrameType) -> dict[str, Any]:
+        """The next frame, which must be of ``kind``. Checkpoint offers are let by unless one is
+        expected: the node makes one whenever a link opens or its log grows, at its own time."""
+        passing = () if kind is FrameType.CHECKPOINT else (FrameType.CHECKPOINT,)
         while True:
             frame = await self.next_frame()
             assert frame is not None, f"expected a {kind.value} frame; the node closed the link"

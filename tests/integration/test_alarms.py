@@ -355,3 +355,36 @@ async def _logged(node: NodeProcess, text: str) -> bool:
 
 def _environment_for(node: NodeProcess) -> dict[str, str]:
     return {**os.environ, **node.env}
+
+
+# -- no alarm without cause -------------------------------------------------------------------
+
+
+async def test_a_peer_returning_to_a_backlog_raises_no_alarm(tmp_path: Path) -> None:
+    """GENSTAB returns to 300 ROUTINE messages and a FLASH queued at SACEUR: the FLASH goes first
+    on the urgent lane, often before the ordinary lane's hello is read. That hello's "next I
+    send" was written before the FLASH was signed; it must not read as a store gone back."""
+    a = make_node(tmp_path, "SACEUR", timers=QUICK)
+    b = make_node(tmp_path, "GENSTAB", "ru", timers=QUICK)
+    pin(a, b.config)
+    pin(b, a.config)
+    try:
+        await a.start()
+        for attempt in range(3):  # the race is the point: three returns, each must stay quiet
+            body = {"to": "GENSTAB", "body": {"text": f"backlog {attempt}", "lang": "en"}}
+            await a.api("POST", "/v1/messages/batch", json={"messages": [body] * 300})
+            urgent = await flash(a, "GENSTAB", f"first through, return {attempt}")
+            await b.start()
+            await wait_for(lambda u=urgent: _in_state(a, u["serial"], "delivered"), 20, "the FLASH to be delivered")
+            await wait_for(lambda: _backlog_delivered(a), 30, "the backlog to be delivered")
+            assert await alarm_kinds(b) == set(), f"return {attempt}: GENSTAB raised an alarm without cause"
+            assert "store is behind" not in b.log_path.read_text()
+            assert b.stop() == 0
+    finally:
+        for node in (a, b):
+            node.stop()
+            await node.client.aclose()
+
+
+async def _backlog_delivered(node: NodeProcess) -> bool:
+    return not query(node, "SELECT 1 FROM outbox WHERE delivered_ms IS NULL AND rejected_ms IS NULL LIMIT 1")

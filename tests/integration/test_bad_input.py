@@ -18,7 +18,7 @@ from hotline.crypto import generate_signing_key, generate_tls_identity
 from hotline.envelope import Receipt, Rejection, open_signed
 from hotline.forms import prepare_body
 from hotline.log import Checkpoint, Ed25519Signer, leaf_hash, log_origin, sign_checkpoint
-from hotline.protocol import REACH, FrameType, encode_frame
+from hotline.protocol import REACH, FrameType, Lane, encode_frame
 from hotline.testing import Party, sign_envelope
 from tests.integration.harness import NodeProcess, make_node, pin, wait_for
 from tests.integration.rogue import RawPeer
@@ -404,7 +404,7 @@ async def test_an_unproven_equivocation_claim_is_one_lower_alarm_that_a_person_c
         raw.send(_claim(note))
     signed = sign_envelope(attack.party, "SACEUR", attack.next_seq, "after the claims")
     raw.send(encode_frame(FrameType.ENVELOPE, obj=signed))
-    await raw.expect(FrameType.RECEIPT, passing=(FrameType.CHECKPOINT,))  # frames are handled in order
+    await raw.expect(FrameType.RECEIPT)  # the link handles frames in order
     attack.next_seq += 1
     await raw.close()
 
@@ -484,3 +484,44 @@ async def test_a_second_message_under_one_serial_is_refused_and_the_first_stays_
     [alarm] = await node.api("GET", "/v1/alarms")
     assert (alarm["kind"], alarm["peer"], alarm["subject"]) == ("serial-reused", "GENSTAB", "GENSTAB-000500")
     await attack.deliver_valid()
+
+
+async def test_a_hello_written_before_the_other_lane_delivered_is_not_a_store_gone_back(attack: Attack) -> None:
+    # GENSTAB writes both hellos at once ("next I send: N"), then signs a FLASH as N on the
+    # urgent lane, which arrives before the ordinary lane's hello is read. Then that hello's N
+    # is behind what SACEUR holds, by a race and not a rollback: no alarm.
+    node, first = attack.node, attack.next_seq
+    urgent = RawPeer(node.config, attack.genstab / "tls.crt", attack.genstab / "tls.key", lane=Lane.URGENT)
+    await urgent.connect()
+    urgent.hello("GENSTAB", send_next=first)
+    await urgent.expect(FrameType.HELLO)
+    flash = sign_envelope(attack.party, "SACEUR", first, "first through", overrides={"prec": "FLASH"})
+    urgent.send(encode_frame(FrameType.ENVELOPE, obj=flash))
+    await urgent.expect(FrameType.RECEIPT)
+    ordinary = attack.peer()
+    await ordinary.connect()
+    ordinary.hello("GENSTAB", send_next=first)  # written before the FLASH was signed
+    await ordinary.expect(FrameType.HELLO)
+    attack.next_seq += 1
+    signed = sign_envelope(attack.party, "SACEUR", attack.next_seq, "after both hellos")
+    ordinary.send(encode_frame(FrameType.ENVELOPE, obj=signed))
+    await ordinary.expect(FrameType.RECEIPT)  # both hellos were read by now
+    attack.next_seq += 1
+    assert await node.api("GET", "/v1/alarms") == []
+    assert "peer will resend less than we hold" not in node.log_path.read_text()
+    for raw in (urgent, ordinary):
+        await raw.close()
+
+    async def both_down() -> bool:
+        [peer] = (await node.api("GET", "/v1/status"))["peers"]
+        return not any(peer["lanes"].values())
+
+    await wait_for(both_down, 10, "SACEUR to see both links closed")
+    # A first link whose hello is behind what we hold is a store gone back: that one is an alarm.
+    raw = attack.peer()
+    await raw.connect()
+    raw.hello("GENSTAB", send_next=first)
+    await raw.expect(FrameType.HELLO)
+    alarms = await wait_for(lambda: node.api("GET", "/v1/alarms"), 10, "the peer's store to be seen behind")
+    assert [(a["kind"], a["peer"]) for a in alarms] == [("peer-store-behind", "GENSTAB")]
+    await raw.close()

@@ -56,7 +56,6 @@ class Channel:
     # Serials of received envelopes whose lookup is under way and whose store is not yet called:
     # a later batch checks against these too, since its lookup cannot see them (``Node``).
     serials_pending: dict[int, bytes] = field(default_factory=dict)
-    storing: set[asyncio.Task[None]] = field(default_factory=set)  # received batches being stored
 
     @property
     def party(self) -> str:

@@ -64,12 +64,9 @@ async def serve(config: NodeConfig) -> str | None:
     loop = asyncio.get_running_loop()
     api_socket = _bind(config.api)
     node = Node(config, SqliteStore(config.store_path))
-    try:
-        await node.start()
-    except BaseException:
-        api_socket.close()
-        await node.stop()
-        raise
+    # The API and console are built before the node starts: building them holds the event loop
+    # for tens of milliseconds, which must not fall between a link coming up and the first
+    # envelope on it (a FLASH waiting for the peer's return would wait that long again).
     api = ApiServer(
         uvicorn.Config(
             create_app(node, config.api_token()),
@@ -79,6 +76,13 @@ async def serve(config: NodeConfig) -> str | None:
             timeout_graceful_shutdown=5,  # a browser's open request must not hold a stopping node
         )
     )
+    api.config.load()
+    try:
+        await node.start()
+    except BaseException:
+        api_socket.close()
+        await node.stop()
+        raise
     stop_requested, force = asyncio.Event(), asyncio.Event()
 
     def on_signal() -> None:

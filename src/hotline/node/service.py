@@ -430,7 +430,7 @@ class Node(OperatorDesk):
         # Before the link is kept and the dispatchers wake: a peer that already holds more of
         # our numbering than our store must not be signed anything more (the numbers would be
         # used twice, and the peer would refuse every later message, FLASH included).
-        self._judge_resume_points(channel, event)
+        self._judge_resume_points(channel, event, lane.other in channel.links)
         if event.skew_ms is not None:
             self.lookout.clock(channel.party, event.skew_ms)
         replaced = channel.links.get(lane)
@@ -454,14 +454,21 @@ class Node(OperatorDesk):
         channel.wake()
         self._spawn(self.notary.guarded(self.notary.offer(channel)))  # what it has not cosigned yet
 
-    def _judge_resume_points(self, channel: Channel, event: ev.SessionOpened) -> None:
-        """Compare where the peer says it stands with what our store holds, both ways."""
+    def _judge_resume_points(self, channel: Channel, event: ev.SessionOpened, other_lane_up: bool) -> None:
+        """Compare where the peer says it stands with what our store holds, both ways.
+
+        What the peer holds of ours can only lag what we signed, so a peer ahead of our store
+        is always a store gone back in time. What the peer would send next is a snapshot taken
+        when it wrote its hello: while the other lane is up, envelopes it signed after that may
+        already be here, so it is judged only when this link is the first of the two."""
         if event.peer_held_number is not None:
             channel.peer_held_number = event.peer_held_number
             self._spawn(self._skip_held_serials(channel.party, event.peer_held_number))
         behind = (event.peer_recv_next, channel.send_next) if event.peer_recv_next > channel.send_next else None
         peer_behind = None
-        if event.peer_send_next < channel.inbound.next_seq:
+        if other_lane_up:
+            peer_behind = self.lookout.health.peers[channel.party].peer_behind
+        elif event.peer_send_next < channel.inbound.next_seq:
             peer_behind = (event.peer_send_next, channel.inbound.next_seq)
         if behind is not None:
             log.critical(
@@ -470,7 +477,7 @@ class Node(OperatorDesk):
                 peer_expects=event.peer_recv_next,
                 send_next=channel.send_next,
             )
-        if peer_behind is not None:
+        if peer_behind is not None and not other_lane_up:
             log.critical(
                 "peer will resend less than we hold: the peer's store may have been rolled back",
                 peer=channel.party,
@@ -538,40 +545,20 @@ class Node(OperatorDesk):
         be stored even if their link died, or their numbers would be lost. Whatever link of a
         lane calls, the lane's pending envelopes are stored, so they are stored in order.
 
-        First the store is asked which of their serials (the peer's message numbers) already
-        name a message here: a peer that signs a second message under a serial it used is
-        refused, or ``show`` and ``ack`` by serial would reach only one of the two. The lookup
-        is called now, so it sees every batch stored before; the batches whose lookup is under
-        way are checked from ``serials_pending``. Their order is kept: lookups resolve in the
-        order they were called, and nothing awaits between a lookup's answer and the store call.
+        First: which of their serials (the peer's message numbers) already name a message here.
+        A peer that signs a second message under a serial it used is refused, or ``show`` and
+        ``ack`` by serial would reach only one of the two. The store answers for what it has
+        committed (a read on the loop's thread, no turn lost: a FLASH must not wait a commit
+        for it); ``serials_pending`` for the batches queued and not yet committed.
         """
         pending = self._received.pop((link.peer, link.lane), None)
         if pending is None:
             return
         link, batch = pending  # the link they came on carries the receipt
         channel = self.channels[link.peer]
-        earlier = dict(channel.serials_pending)
-        for e in batch:
-            channel.serials_pending.setdefault(e.envelope.number, e.opened.id)
-        lookup = self.store.find_serials(channel.party, sorted({e.envelope.number for e in batch}))
-        task = self._spawn(self._store_received(channel, link, batch, lookup, earlier))
-        channel.storing.add(task)
-        task.add_done_callback(channel.storing.discard)
-
-    async def _store_received(
-        self,
-        channel: Channel,
-        link: Link,
-        batch: list[ev.EnvelopeReceived],
-        lookup: Awaitable[dict[int, bytes]],
-        earlier: dict[int, bytes],
-    ) -> None:
-        try:
-            held = {**earlier, **await lookup}
-        finally:
-            for e in batch:
-                if channel.serials_pending.get(e.envelope.number) == e.opened.id:
-                    del channel.serials_pending[e.envelope.number]
+        numbers = sorted({e.envelope.number for e in batch})
+        held = self.store.held_serials(channel.party, numbers)
+        held |= {n: channel.serials_pending[n] for n in numbers if n in channel.serials_pending}
         accepted = []
         for e in batch:
             holder = held.setdefault(e.envelope.number, e.opened.id)
@@ -583,10 +570,22 @@ class Node(OperatorDesk):
             self._refuse(channel, link, e.opened.raw, e.envelope.seq, "serial-reused", detail, True)
             facts = {"first": holder.hex(), "second": e.opened.id.hex(), "seq": e.envelope.seq}
             self._spawn(self.lookout.latch(Kind.SERIAL_REUSED, channel.party, name, facts))
-        if accepted:
-            self._store_batch(channel, link, accepted)
+        if not accepted:
+            return
+        stored = self._store_batch(channel, link, accepted)
+        for e in accepted:
+            channel.serials_pending[e.envelope.number] = e.opened.id
 
-    def _store_batch(self, channel: Channel, link: Link, batch: list[ev.EnvelopeReceived]) -> None:
+        def committed(_: Any) -> None:  # from now on the store answers for them
+            for e in accepted:
+                if channel.serials_pending.get(e.envelope.number) == e.opened.id:
+                    del channel.serials_pending[e.envelope.number]
+
+        stored.add_done_callback(committed)
+
+    def _store_batch(
+        self, channel: Channel, link: Link, batch: list[ev.EnvelopeReceived]
+    ) -> asyncio.Future[InboundStored]:
         # From the indices taken to the store call, nothing awaits: the transcript stays gapless.
         first = self._take_indices(len(batch) + 1)  # the envelopes, then our receipt
         now_ms = wall_ms()
@@ -623,7 +622,7 @@ class Node(OperatorDesk):
                 )
             )
             channel.held_number = max(channel.held_number or 0, envelope.number)
-        stored = self.store.store_inbound(rows, receipt, first, replies)
+        stored = asyncio.ensure_future(self.store.store_inbound(rows, receipt, first, replies))
         self._spawn(self._after_inbound(channel, link, stored, receipt, rows))
         log.info(
             "received",
@@ -632,6 +631,7 @@ class Node(OperatorDesk):
             seq=f"{batch[0].envelope.seq}-{batch[-1].envelope.seq}",
             most_urgent=min((e.envelope.precedence for e in batch), key=lambda p: p.rank).value,
         )
+        return stored
 
     def _look_at_clock_and_tests(self, channel: Channel, envelope: Envelope, now_ms: int) -> None:
         """A message dated ahead of our clock says the clocks disagree (one dated behind says
@@ -662,8 +662,6 @@ class Node(OperatorDesk):
         link.send_answer(answer, is_receipt)  # if the link is gone, the peer resends and gets it
 
     async def _on_duplicate(self, channel: Channel, link: Link, event: ev.DuplicateReceived) -> None:
-        if channel.storing:  # the first copy may still be on its way to the store
-            await asyncio.wait(set(channel.storing))
         answer = await self.store.stored_answer(channel.party, event.seq)
         if answer is None:
             log.critical("no stored answer for a sequence number already passed", peer=channel.party, seq=event.seq)

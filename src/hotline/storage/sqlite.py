@@ -757,8 +757,12 @@ class SqliteStore:
     def queue_depth(self, peer: str) -> asyncio.Future[int]:
         return self._call(_queue_depth, peer)
 
-    def find_serials(self, peer: str, numbers: list[int]) -> asyncio.Future[dict[int, bytes]]:
-        return self._call(_find_serials, peer, numbers)
+    def held_serials(self, peer: str, numbers: list[int]) -> dict[int, bytes]:
+        """Read now, on the loop's thread, between commits: what is committed. A batch queued
+        and not yet committed is not seen; the caller accounts for those."""
+        if self._closed:
+            raise StoreError("the store is closed")
+        return _find_serials(self._conn, peer, numbers)
 
     def root_at(self, size: int) -> asyncio.Future[bytes | None]:
         return self._call(_root_at, size)
