@@ -22,10 +22,11 @@ def test_quiet_is_ok() -> None:
 
 def test_an_alarm_an_overdue_acknowledgement_and_stopping_each_say_why() -> None:
     down = Alarm(Kind.PEER_UNREACHABLE, "GENSTAB", None, Level.DUTY_OFFICER, NOW, {})
-    view = health_view("SACEUR", [down], [_alert(Stage.OVERDUE)], stopping=True)
+    view = health_view("SACEUR", [down], [_alert(Stage.OVERDUE)], stopping=True, unlinked=("GENSTAB",))
     assert view["ok"] is False
     assert view["reasons"] == [
         "the node is stopping",
+        "GENSTAB: no link on either lane",
         "peer-unreachable GENSTAB: calls for duty_officer",
         "acknowledgement overdue: GENSTAB-000007 (receiver): calls for supervisor",
     ]
@@ -33,3 +34,8 @@ def test_an_alarm_an_overdue_acknowledgement_and_stopping_each_say_why() -> None
 
 def test_a_flash_awaiting_acknowledgement_in_time_is_work_not_ill_health() -> None:
     assert health_view("SACEUR", [], [_alert(Stage.ALARM), _alert(Stage.APPROACHING)], stopping=False)["ok"] is True
+
+
+def test_a_peer_without_a_link_is_not_ok_at_once() -> None:
+    view = health_view("SACEUR", [], [], stopping=False, unlinked=("GENSTAB",))
+    assert (view["ok"], view["reasons"]) == (False, ["GENSTAB: no link on either lane"])

@@ -144,7 +144,8 @@ def create_app(node: Node, token: str) -> FastAPI:
     async def health() -> JSONResponse:
         """200 when nothing calls for anyone; 503 with the reasons otherwise (for monitors)."""
         now = wall_ms()
-        view = health_view(node.party, node.lookout.alarms(now), node.alerts(now), node.stopping)
+        unlinked = tuple(party for party, channel in sorted(node.channels.items()) if not channel.has_link())
+        view = health_view(node.party, node.lookout.alarms(now), node.alerts(now), node.stopping, unlinked)
         return JSONResponse(view, status_code=200 if view["ok"] else 503)
 
     @app.get("/v1/identity", dependencies=auth)

@@ -120,13 +120,18 @@ def stored_alarm_item(row: StoredAlarm) -> dict[str, Any]:
     }
 
 
-def health_view(party: str, alarms: list[Alarm], alerts: list[Alert], stopping: bool) -> dict[str, Any]:
+def health_view(
+    party: str, alarms: list[Alarm], alerts: list[Alert], stopping: bool, unlinked: tuple[str, ...] = ()
+) -> dict[str, Any]:
     """What a monitor polling ``/v1/health`` needs: ok only when nothing calls for anyone.
 
-    Not ok while an alarm stands, while an acknowledgement is overdue, or while the node stops;
-    each reason is one short line in English (monitors and their logs are read by engineers).
+    Not ok while a peer has no link (at once: the alarm waits for its grace, a monitor decides
+    its own), while an alarm stands, while an acknowledgement is overdue, or while the node
+    stops; each reason is one short line in English (monitors and their logs are read by
+    engineers).
     """
-    reasons = [f"{a.kind.value}{' ' + a.peer if a.peer else ''}: calls for {a.level.label}" for a in alarms]
+    reasons = [f"{peer}: no link on either lane" for peer in unlinked]
+    reasons += [f"{a.kind.value}{' ' + a.peer if a.peer else ''}: calls for {a.level.label}" for a in alarms]
     reasons += [
         f"acknowledgement overdue: {a.serial} ({a.side.value}): calls for {a.level.label}"
         for a in alerts
