@@ -217,6 +217,11 @@ def test_the_example_alerting_rules_are_valid_prometheus_rules() -> None:
     checked = subprocess.run([PROMTOOL, "check", "rules", str(RULES)], capture_output=True, text=True, check=False)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "SUCCESS" in checked.stdout
+    # And they fire as they say: a standing alarm pages, a node that stops answering pages.
+    tested = subprocess.run(
+        [PROMTOOL, "test", "rules", str(RULES.with_suffix(".test.yml"))], capture_output=True, text=True, check=False
+    )
+    assert tested.returncode == 0, tested.stdout + tested.stderr
 
 
 # -- a store that went back in time ---------------------------------------------------------
