@@ -1,5 +1,7 @@
 """The session core, exercised as two real cores wired back to back (no sockets)."""
 
+from typing import Any
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -239,3 +241,31 @@ def test_receipt_is_bound_to_its_signer() -> None:
     with pytest.raises(RemoteProtocolError) as info:
         pair.a.next_event(pair.clock.now)
     assert info.value.code == "bad-signature"
+
+
+@pytest.mark.parametrize(
+    ("field", "fields"),
+    [
+        ("recv_next", {"recv_next": 2**63, "send_next": 1}),
+        ("send_next", {"recv_next": 1, "send_next": 2**64 - 1}),
+        ("held_num", {"recv_next": 1, "send_next": 1, "held_num": 2**63}),
+        ("held_num", {"recv_next": 1, "send_next": 1, "held_num": -1}),
+        ("clock", {"recv_next": 1, "send_next": 1, "clock": "noon"}),
+    ],
+    ids=["recv-next", "send-next", "held-num", "held-num-negative", "clock-not-a-number"],
+)
+def test_a_hello_with_numbers_no_store_can_hold_is_refused(field: str, fields: dict[str, Any]) -> None:
+    # Taken on trust, a pinned peer's "you are at 2**63" would move our numbering past SQLite's
+    # integers and stop the node at its next message.
+    clock = FakeClock()
+    a = Party("ALPHA")
+    session = PeerSession(
+        local="BRAVO", peer="ALPHA", peer_key=a.key.verify_key, inbound=InboundSequence(), send_next=1, now=clock.now
+    )
+    session.receive_data(
+        encode_frame(FrameType.HELLO, proto=PROTOCOL_VERSION, party="ALPHA", peer="BRAVO", **fields), clock.now
+    )
+    with pytest.raises(RemoteProtocolError) as info:
+        session.next_event(clock.now)
+    assert info.value.code == "malformed-frame"
+    assert field in str(info.value)

@@ -461,10 +461,11 @@ class Node(OperatorDesk):
         is always a store gone back in time. What the peer would send next is a snapshot taken
         when it wrote its hello: while the other lane is up, envelopes it signed after that may
         already be here, so it is judged only when this link is the first of the two."""
+        behind = (event.peer_recv_next, channel.send_next) if event.peer_recv_next > channel.send_next else None
         if event.peer_held_number is not None:
             channel.peer_held_number = event.peer_held_number
-            self._spawn(self._skip_held_serials(channel.party, event.peer_held_number))
-        behind = (event.peer_recv_next, channel.send_next) if event.peer_recv_next > channel.send_next else None
+            if behind is not None:  # serials are lost with the sequence numbers that carried them
+                self._spawn(self._skip_held_serials(channel.party, event.peer_held_number))
         peer_behind = None
         if other_lane_up:
             peer_behind = self.lookout.health.peers[channel.party].peer_behind

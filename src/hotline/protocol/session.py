@@ -250,11 +250,17 @@ class PeerSession:
                 f"hello from {frame.get('party')!r} to {frame.get('peer')!r}; this link is {self.peer} to {self.local}",
             )
         clock = _optional_int(frame, "clock")
+        # Resume points and numbers beyond any our store can hold are refused here: taken on
+        # trust they would move our numbering past SQLite's integers and stop the node.
+        numbers = {name: _optional_int(frame, name) for name in ("recv_next", "send_next", "held_num")}
+        for name, value in numbers.items():
+            if value is not None and value > MAX_SEQ:
+                raise RemoteProtocolError("malformed-frame", f"hello's {name!r} {value} is beyond any sequence")
         return ev.SessionOpened(
             _int(frame, "recv_next"),
             _int(frame, "send_next"),
             skew_ms=None if clock is None or wall_ms is None else clock - wall_ms,
-            peer_held_number=_optional_int(frame, "held_num"),
+            peer_held_number=numbers["held_num"],
         )
 
     def _authentic(self, obj: bytes, kind: str) -> Opened:
