@@ -62,7 +62,8 @@ def test_each_peer_and_alarm_is_a_series() -> None:
     assert ("hotline_peer_rtt_seconds", (("peer", "NATO"),)) not in got, "no round trip measured, no sample"
     assert got["hotline_peer_oldest_undelivered_urgent_age_seconds", (("peer", "GENSTAB"),)] == 45
     assert got["hotline_peer_clock_skew_seconds", (("peer", "GENSTAB"),)] == -1.5
-    assert got["hotline_alarm", (("kind", "peer-unreachable"), ("level", "supervisor"), ("peer", "NATO"))] == 1
+    alarm = (("id", "peer-unreachable/NATO"), ("kind", "peer-unreachable"), ("level", "supervisor"), ("peer", "NATO"))
+    assert got["hotline_alarm", alarm] == 1
     assert got["hotline_alarms_open", (("level", "supervisor"),)] == 1
     assert got["hotline_alarms_open", (("level", "commander"),)] == 0
     assert got["hotline_peer_messages_total", (("outcome", "delivered"), ("peer", "GENSTAB"))] == 7

@@ -251,8 +251,10 @@ def test_receipt_is_bound_to_its_signer() -> None:
         ("held_num", {"recv_next": 1, "send_next": 1, "held_num": 2**63}),
         ("held_num", {"recv_next": 1, "send_next": 1, "held_num": -1}),
         ("clock", {"recv_next": 1, "send_next": 1, "clock": "noon"}),
+        ("clock", {"recv_next": 1, "send_next": 1, "clock": 2**60}),
+        ("held_num", {"recv_next": 1, "send_next": 1, "held_num": 2**63 - 1}),
     ],
-    ids=["recv-next", "send-next", "held-num", "held-num-negative", "clock-not-a-number"],
+    ids=["recv-next", "send-next", "held-num", "held-num-negative", "clock-not-a-number", "clock-beyond-dates", "max"],
 )
 def test_a_hello_with_numbers_no_store_can_hold_is_refused(field: str, fields: dict[str, Any]) -> None:
     # Taken on trust, a pinned peer's "you are at 2**63" would move our numbering past SQLite's

@@ -854,3 +854,16 @@ def test_changes_account_for_every_key(
     assert len(found) == sum(len(keys) for keys in by_event.values())
     urgencies = [c.alarm.urgency() for c in found]
     assert urgencies == sorted(urgencies)
+
+
+def test_a_witness_sends_no_link_tests_and_is_not_expected_to() -> None:
+    # Link tests go between parties only: a neutral witness neither sends nor answers them, so
+    # its silence is no alarm (it would stand for ever and keep /v1/health at 503).
+    health = Health(LIMITS)
+    health.watch_peer("OSCE", START_MS, sends_link_tests=False)
+    health.link_up("OSCE", START_MS)
+    health.watch_peer(PEER, START_MS)
+    health.link_up(PEER, START_MS)
+    later = START_MS + 10 * INTERVAL
+    assert standing(health, later, Kind.LINK_TEST_MISSING, "OSCE") is None
+    assert standing(health, later, Kind.LINK_TEST_MISSING, PEER) is not None

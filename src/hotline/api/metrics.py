@@ -97,6 +97,8 @@ async def snapshot(node: Node, now_ms: int) -> Snapshot:
         checkpoint_ms=None if latest is None else latest.at_ms,
         cosigned_by=[] if latest is None else [w for w, _ in latest.cosignatures],
         hook={"delivered": hook.delivered, "failed": hook.failed, "dropped": hook.dropped} if hook.configured else {},
+        traffic=dict(node.lookout.traffic),
+        oldest_unacknowledged_ms=oldest,
     )
 
 
@@ -205,10 +207,10 @@ def _alarms(snap: Snapshot) -> Iterator[Metric]:
     standing = GaugeMetricFamily(
         "hotline_alarm",
         "One series per standing alarm about the channel itself (value 1), as the board shows it.",
-        labels=["kind", "peer", "level"],
+        labels=["kind", "peer", "level", "id"],
     )
-    for alarm in snap.alarms:
-        standing.add_metric([alarm.kind.value, alarm.peer or "", alarm.level.label], 1)
+    for alarm in snap.alarms:  # the id keeps two latched alarms of one kind apart
+        standing.add_metric([alarm.kind.value, alarm.peer or "", alarm.level.label, alarm.key], 1)
     by_level = GaugeMetricFamily("hotline_alarms_open", "Standing alarms, by whom they call for.", labels=["level"])
     for level in Level:
         by_level.add_metric([level.label], sum(1 for a in snap.alarms if a.level is level))

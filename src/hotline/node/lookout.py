@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from hotline.node.service import Node
 
 log = structlog.get_logger("hotline.alarm")
+MAX_REMARK = 2000
 _URGENT = frozenset(p.value for p in Precedence if p.rank <= 1)
 
 
@@ -56,8 +57,8 @@ class Lookout:
         """What the store knows: urgent messages still without a receipt, the latest link test
         to each peer, the latched alarms still open (told again: a restart hides nothing)."""
         store, now = self.node.store, wall_ms()
-        for party in self.node.channels:
-            self.health.watch_peer(party, now)
+        for party, channel in self.node.channels.items():
+            self.health.watch_peer(party, now, self._sends_link_tests(channel.peer.witness))
             test = await store.last_link_test(party)
             if test is not None:
                 self._link_tests[party] = test.number
@@ -77,9 +78,13 @@ class Lookout:
 
     # -- what the node reports ---------------------------------------------------------------
 
-    def watch_peer(self, party: str) -> None:
-        self.health.watch_peer(party, wall_ms())
+    def watch_peer(self, party: str, witness: bool = False) -> None:
+        self.health.watch_peer(party, wall_ms(), self._sends_link_tests(witness))
         self.changed.set()
+
+    def _sends_link_tests(self, witness: bool) -> bool:
+        """Link tests go between parties only: neither to nor from a neutral witness."""
+        return not (witness or self.node.config.witness_only)
 
     def link_up(self, party: str) -> None:
         self.health.link_up(party, wall_ms())
@@ -147,6 +152,8 @@ class Lookout:
             raise AlarmError("closing an alarm needs the name of who closes it")
         if not remark.strip():
             raise AlarmError("closing an alarm needs a remark: what was found, what was done")
+        if len(remark) > MAX_REMARK:
+            raise AlarmError(f"a remark is {MAX_REMARK} characters at most; this one has {len(remark)}")
         now = wall_ms()
         closed = await self.node.store.close_alarm(number, by.strip(), remark.strip(), now)
         await self.node.store.record_audit(

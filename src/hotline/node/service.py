@@ -196,7 +196,7 @@ class Node(OperatorDesk):
         for item in unreceipted:
             channel.inflight[item.seq] = item
         self.channels[peer.party] = channel
-        self.lookout.watch_peer(peer.party)
+        self.lookout.watch_peer(peer.party, peer.witness)
         for lane in Lane:
             self._spawn(self._dial_forever(channel, lane))
             self._spawn(self._dispatch_forever(channel, lane))
@@ -519,7 +519,7 @@ class Node(OperatorDesk):
             AuditEntry(now, by, None, "catch-up", party, f"sequence {ours} -> {expects}; serials from {number_next}")
         )
         channel.send_next = expects
-        self.lookout.numbering(party, None, None)
+        self.lookout.numbering(party, None, self.lookout.health.peers[party].peer_behind)
         log.warning(
             "numbering resumed where the peer stands",
             peer=party,
@@ -779,7 +779,7 @@ class Node(OperatorDesk):
                 if lane is Lane.ORDINARY and self._urgent_first(channel):
                     break  # the urgent lane wakes us when it is done
                 queued = await self.store.next_queued(channel.party, min(room, DISPATCH_BATCH), lane.ranks)
-                if not queued:
+                if not queued or not self._may_sign(channel):  # a hello read meanwhile may forbid it
                     break
                 await self._dispatch(channel, lane, queued)
             if lane is Lane.URGENT:

@@ -144,7 +144,8 @@ class Watchkeeper:
             carrier = self.ack_draft(row.peer, row.precedence, row.kind, row.marking, row.envelope_id, ack)
         except FieldError as exc:
             raise SendError(exc.field.removeprefix("body."), exc.detail) from None
-        await self.node.store.acknowledge(row.envelope_id, ack, carrier)
+        queued = await self.node.store.acknowledge(row.envelope_id, ack, carrier)
+        self.node.lookout.queued([queued])  # a FLASH's acknowledgement is watched for delivery too
         self.watch.settle(Side.RECEIVER, name)
         self.changed.set()
         self.node.bulletin.post("inbox", "alerts")

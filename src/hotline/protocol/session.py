@@ -45,6 +45,7 @@ from hotline.protocol.state import SessionState, next_state
 
 # 2: two lanes per channel, chosen by ALPN; numbers may arrive out of order across lanes.
 PROTOCOL_VERSION = 2
+MAX_HELLO_NUMBER = 2**53  # resume points, serials and clocks in a hello or pong, at most
 MAX_LOG_SIZE = 2**63 - 1  # SQLite's integers: no log of ours is larger, so no peer's claim may be
 MAX_NOTE = 4096  # a checkpoint note with its signatures is a few hundred bytes
 
@@ -221,6 +222,8 @@ class PeerSession:
                 return None
             sent, sent_wall = ping
             clock = _optional_int(frame, "clock")
+            if clock is not None and clock > MAX_HELLO_NUMBER:
+                raise RemoteProtocolError("malformed-frame", f"pong's 'clock' {clock} is beyond any date")
             rtt = now - sent
             skew = None if clock is None or sent_wall is None else clock - (sent_wall + round(rtt * 500))
             return ev.RoundTrip(rtt, skew)
@@ -249,13 +252,14 @@ class PeerSession:
                 "wrong-party",
                 f"hello from {frame.get('party')!r} to {frame.get('peer')!r}; this link is {self.peer} to {self.local}",
             )
-        clock = _optional_int(frame, "clock")
-        # Resume points and numbers beyond any our store can hold are refused here: taken on
-        # trust they would move our numbering past SQLite's integers and stop the node.
-        numbers = {name: _optional_int(frame, name) for name in ("recv_next", "send_next", "held_num")}
+        # Numbers beyond any a store will reach (2**53: a million a second for 285 years) are
+        # refused here: taken on trust, a resume point or a serial near SQLite's limit would
+        # overflow our numbering, and a clock beyond any date would overflow the alarm's text.
+        numbers = {name: _optional_int(frame, name) for name in ("recv_next", "send_next", "held_num", "clock")}
         for name, value in numbers.items():
-            if value is not None and value > MAX_SEQ:
-                raise RemoteProtocolError("malformed-frame", f"hello's {name!r} {value} is beyond any sequence")
+            if value is not None and value > MAX_HELLO_NUMBER:
+                raise RemoteProtocolError("malformed-frame", f"hello's {name!r} {value} is beyond any count or date")
+        clock = numbers["clock"]
         return ev.SessionOpened(
             _int(frame, "recv_next"),
             _int(frame, "send_next"),

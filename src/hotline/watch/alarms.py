@@ -165,6 +165,7 @@ class PeerHealth:
     skew_at_ms: int = 0
     store_behind: tuple[int, int] | None = None  # (the peer expects, we would sign next)
     peer_behind: tuple[int, int] | None = None  # (the peer would send next, we expect)
+    sends_link_tests: bool = True  # a witness, or any peer of a witness, sends none
     store_behind_at_ms: int = 0  # when the handshake that first showed it took place
     peer_behind_at_ms: int = 0
 
@@ -185,9 +186,12 @@ class Health:
 
     # -- what the node reports -----------------------------------------------------------------
 
-    def watch_peer(self, peer: str, now_ms: int) -> None:
-        """Start watching a peer: until a link comes up it counts as down from now."""
-        self.peers.setdefault(peer, PeerHealth(down_since_ms=now_ms))
+    def watch_peer(self, peer: str, now_ms: int, sends_link_tests: bool = True) -> None:
+        """Start watching a peer: until a link comes up it counts as down from now. A peer
+        that sends no link tests (a neutral witness, or any peer when we are one) is not
+        expected to."""
+        state = self.peers.setdefault(peer, PeerHealth(down_since_ms=now_ms))
+        state.sends_link_tests = sends_link_tests
 
     def link_up(self, peer: str, now_ms: int) -> None:
         state = self.peers[peer]
@@ -336,7 +340,7 @@ def _oldest(waiting: dict[str, int]) -> tuple[str, int] | None:
 def _link_test_missing_since(state: PeerHealth, limits: Limits) -> int | None:
     """From when a link test from the peer is awaited: the later of the link coming up and
     the last one received. None while no link is up (unreachable says enough) or tests are off."""
-    if limits.link_test_interval_ms <= 0 or state.up_since_ms is None:
+    if limits.link_test_interval_ms <= 0 or state.up_since_ms is None or not state.sends_link_tests:
         return None
     return max(state.up_since_ms, state.link_test_received_ms or state.up_since_ms)
 

@@ -40,6 +40,9 @@ CALLS_FOR = {
 }
 
 
+_CENTURY_MS = 100 * 365 * 86_400_000
+
+
 def title(alarm: Alarm, lang: str) -> str:
     return translations(lang).gettext(TITLES[alarm.kind])
 
@@ -50,7 +53,9 @@ def calls_for(level: Level, lang: str) -> str:
 
 def duration(ms: int, lang: str) -> str:
     """A length of time as people say it: "45 seconds", "3 минуты"."""
-    return format_timedelta(dt.timedelta(milliseconds=abs(ms)), locale=babel_locale(lang), threshold=1.5)
+    # Clamped to a century: a peer's absurd clock must not make an alarm unreadable.
+    ms = min(abs(ms), _CENTURY_MS)
+    return format_timedelta(dt.timedelta(milliseconds=ms), locale=babel_locale(lang), threshold=1.5)
 
 
 def utc(ms: int) -> str:
