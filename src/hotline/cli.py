@@ -667,7 +667,7 @@ def alerts(directory: Path, as_json: bool) -> None:
     _ = _words(directory)
     for alarm in alarms:  # above everything else: they say whether anything gets through at all
         style = "bold red" if alarm["loudest"] or alarm["level"] != "duty_officer" else "yellow"
-        number = f"  [{_('alarm no.')} {alarm['number']}]" if alarm["number"] is not None else ""
+        number = escape(f"  [{_('alarm no.')} {alarm['number']}]") if alarm["number"] is not None else ""
         calls = _("calls for: {who}").format(who=alarm["calls_for"])
         out.print(f"[{style}]{escape(alarm['title'])}[/] — {escape(calls)}{number}")
         out.print(f"  {escape(alarm['summary'])}")

@@ -68,7 +68,8 @@ class AlarmHook:
                     self.delivered += 1
                 else:
                     self.failed += 1
-                    log.error("alarm hook failed", error=failure, alarm=event.get("id"), event=event.get("event"))
+                    # Not ``event=``: structlog's first argument already has that name.
+                    log.error("alarm hook failed", error=failure, alarm=event.get("id"), change=event.get("event"))
                 self.outcome(failure)
 
     async def deliver(self, event: dict[str, Any]) -> str | None:
