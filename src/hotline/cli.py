@@ -631,13 +631,7 @@ def _outcome(outcome: str | None, _: Callable[[str], str]) -> str:
 @json_option
 def ack(directory: Path, message: str, remark: str | None, by: str | None, as_json: bool) -> None:
     """Acknowledge a received message: you have read it. The sender is told who and when."""
-    import getpass
-
-    try:
-        who = by or getpass.getuser()
-    except (KeyError, OSError):  # no login name (a container without a passwd entry)
-        raise click.UsageError("give --by NAME: who acknowledges") from None
-    item = _client(directory).post(_path(message) + "/ack", {"by": who, "remark": remark})
+    item = _client(directory).post(_path(message) + "/ack", {"by": _who(by), "remark": remark})
     if as_json:
         _print_json(item)
         return

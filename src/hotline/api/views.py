@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import datetime as dt
 from typing import Any
 
 from hotline.envelope import Rejection, cbor, open_signed, serial
@@ -12,12 +11,11 @@ from hotline.storage.alarms import StoredAlarm
 from hotline.watch import Alert, Stage
 from hotline.watch.alarms import Alarm
 from hotline.watch.wording import calls_for, summary, title
+from hotline.watch.wording import iso as iso_ms
 
 
 def iso(ms: int | None) -> str | None:
-    if ms is None:
-        return None
-    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return None if ms is None else iso_ms(ms)
 
 
 def b64(data: bytes | None) -> str | None:

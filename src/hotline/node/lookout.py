@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -27,7 +26,7 @@ from hotline.storage.alarms import StoredAlarm
 from hotline.storage.audit import AuditEntry
 from hotline.watch import Alert, Level
 from hotline.watch.alarms import LATCHED_LEVELS, Alarm, Change, Event, Health, Kind, changes
-from hotline.watch.wording import calls_for, summary, title
+from hotline.watch.wording import calls_for, iso, summary, title
 
 if TYPE_CHECKING:
     from hotline.node.service import Node
@@ -239,10 +238,6 @@ class Lookout:
                 "at": iso(wall_ms()),
             }
         )
-
-
-def iso(ms: int) -> str:
-    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def latched_alarm(row: StoredAlarm) -> Alarm:

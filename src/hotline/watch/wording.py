@@ -62,6 +62,11 @@ def utc(ms: int) -> str:
     return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).strftime("%Y-%m-%d %H:%M:%SZ")
 
 
+def iso(ms: int) -> str:
+    """A time as JSON carries it (the API, the hook): UTC ISO 8601 to the millisecond."""
+    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def summary(alarm: Alarm, lang: str, now_ms: int) -> str:
     """What the alarm says, whole, in ``lang``; durations counted to ``now_ms``."""
     _ = translations(lang).gettext
