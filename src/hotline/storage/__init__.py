@@ -1,4 +1,10 @@
-"""Durable storage behind the narrow ``Store`` interface."""
+"""Durable storage behind the narrow ``Store`` interface.
+
+Everything above this package opens a store with ``open_store`` and speaks to it through the
+``Store`` protocol only: no caller names the SQLite implementation.
+"""
+
+from pathlib import Path
 
 from hotline.storage.alarms import StoredAlarm
 from hotline.storage.audit import AuditEntry
@@ -20,6 +26,12 @@ from hotline.storage.records import (
 from hotline.storage.sqlite import SqliteStore
 from hotline.storage.witnessing import Equivocation, Evidence, StoredCheckpoint
 
+
+def open_store(path: Path) -> Store:
+    """The node's store at ``path`` (a SQLite file), migrated to the current schema."""
+    return SqliteStore(path)
+
+
 __all__ = [
     "Acknowledgement",
     "AuditEntry",
@@ -40,4 +52,5 @@ __all__ = [
     "StoredAnswer",
     "StoredCheckpoint",
     "Undelivered",
+    "open_store",
 ]
