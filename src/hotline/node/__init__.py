@@ -1,1 +1,23 @@
-"""The node: configuration, TLS, links, and the service that joins core, store and network."""
+"""The node: configuration, TLS, links, and the service that joins core, store and network.
+
+This package's face is what the surfaces (API, console, CLI, demo) may use: they import from
+``hotline.node`` itself, never from its modules (``tests/unit/test_architecture.py``).
+"""
+
+from hotline.node.card import IdentityCard, check_fingerprint, parse_address, vet_new_peer
+from hotline.node.clock import SYSTEM_CLOCK, Clock, SystemClock, wall_ms
+from hotline.node.config import NodeConfig, init_node, load_config
+
+__all__ = [
+    "SYSTEM_CLOCK",
+    "Clock",
+    "IdentityCard",
+    "NodeConfig",
+    "SystemClock",
+    "check_fingerprint",
+    "init_node",
+    "load_config",
+    "parse_address",
+    "vet_new_peer",
+    "wall_ms",
+]
