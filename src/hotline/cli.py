@@ -185,8 +185,8 @@ def peer_catch_up(directory: Path, party: str, remark: str, by: str | None) -> N
 
 
 def _add_peer_offline(config: Any, card: Any) -> None:
+    from hotline.node import wall_ms
     from hotline.node.card import vet_new_peer
-    from hotline.node.service import wall_ms
     from hotline.storage import sqlite
 
     conn = sqlite.connect(config.store_path)
@@ -229,7 +229,7 @@ def peer_list(directory: Path, as_json: bool) -> None:
 def run(directory: Path, log_json: bool, log_level: str) -> None:
     """Run the node in the foreground; SIGTERM or Ctrl-C stops it cleanly."""
     from hotline.node import logs
-    from hotline.node.runner import serve
+    from hotline.server import serve
 
     logs.configure(log_level, log_json)
     failure = asyncio.run(serve(_config(directory)))
@@ -495,7 +495,7 @@ def _precedence(precedence: str, directory: Path) -> str:
 @json_option
 def status(directory: Path, as_json: bool) -> None:
     """Per peer: link state, last contact, round trip, queue depth."""
-    from hotline.api.views import iso
+    from hotline.views import iso
 
     report = _client(directory).get("/v1/status")
     if as_json:
@@ -529,7 +529,7 @@ def status(directory: Path, as_json: bool) -> None:
 
 
 def _link_test(test: dict[str, Any] | None, _: Callable[[str], str]) -> str:
-    from hotline.api.views import iso
+    from hotline.views import iso
 
     if test is None:
         return _("none yet")

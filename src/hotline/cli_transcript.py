@@ -11,9 +11,9 @@ from pathlib import Path
 
 import click
 
-from hotline.api.views import iso
 from hotline.cli import _fail, _print_json, cli, dir_option, json_option, out
 from hotline.errors import HotlineError
+from hotline.views import iso
 
 
 @cli.group()

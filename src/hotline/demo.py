@@ -24,7 +24,7 @@ from rich.console import Console
 from hotline.errors import HotlineError
 from hotline.node.card import parse_address
 from hotline.node.config import NodeConfig, init_node
-from hotline.node.runner import bind_check
+from hotline.server import bind_check
 
 console = Console(highlight=False, soft_wrap=True)
 

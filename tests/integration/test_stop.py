@@ -11,7 +11,7 @@ import signal
 import time
 from pathlib import Path
 
-from hotline.node.runner import STOP_BOUND
+from hotline.server import STOP_BOUND
 from tests.integration.harness import Proxy, configure, make_node, pin, reload, wait_for
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from hotline.api.views import health_view
 from hotline.envelope import Precedence
+from hotline.views import health_view
 from hotline.watch import Alert, Level, Side, Stage
 from hotline.watch.alarms import Alarm, Kind
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from prometheus_client.parser import text_string_to_metric_families
 
 from hotline import __version__
-from hotline.api.metrics import PeerSnapshot, Snapshot, exposition
+from hotline.api.metrics import exposition
+from hotline.node import PeerSnapshot, Snapshot
 from hotline.watch.alarms import Alarm, Kind
 from hotline.watch.escalation import Level
 

@@ -2,7 +2,7 @@
 
 import asyncio
 
-from hotline.node.runner import stop_within
+from hotline.server import stop_within
 
 
 async def _never() -> None:

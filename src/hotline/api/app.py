@@ -1,6 +1,7 @@
 """The local operator API: HTTP + JSON on loopback, bearer token from the node directory.
 
-The CLI and (later) the console use only this API. FastAPI publishes its OpenAPI document at
+The CLI uses only this API. It speaks to the node through the desk (``hotline.node.Desk``) alone;
+the console is mounted beside it by ``hotline.server``, not inside it. FastAPI publishes its OpenAPI document at
 ``/openapi.json`` and an interactive page at ``/docs``.
 """
 
@@ -18,10 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hotline import __version__
-from hotline.api.messages import message_view
-from hotline.api.metrics import CONTENT_TYPE, exposition, snapshot
-from hotline.api.views import alarm_item, health_view, inbox_item, iso, outbox_item, stored_alarm_item
-from hotline.console.app import create_console
+from hotline.api.metrics import CONTENT_TYPE, exposition
 from hotline.envelope import DEFAULT_MARKING, serial
 from hotline.errors import (
     AcknowledgeError,
@@ -33,8 +31,8 @@ from hotline.errors import (
     RefConflictError,
 )
 from hotline.forms import FORMS, describe, translations
-from hotline.node.card import IdentityCard, check_fingerprint
-from hotline.node.service import Message, Node, SendError, SendRequest, wall_ms
+from hotline.node import Desk, IdentityCard, Message, SendError, SendRequest, check_fingerprint
+from hotline.views import alarm_item, health_view, inbox_item, iso, message_view, outbox_item, stored_alarm_item
 from hotline.watch import Alert
 
 
@@ -87,10 +85,10 @@ Limit = Annotated[int, Query(ge=1, le=10_000, description="at most this many, ne
 Lang = Annotated[str | None, Query(pattern="^(en|ru)$", description="en or ru (default: the node's language)")]
 
 
-def create_app(node: Node, token: str) -> FastAPI:
+def create_app(desk: Desk, token: str) -> FastAPI:
     # No /docs or /redoc: they load their scripts from a CDN, which an isolated network cannot
     # reach and which would learn the page was opened. The OpenAPI document is /openapi.json.
-    app = FastAPI(title=f"hotline node {node.party}", version=__version__, docs_url=None, redoc_url=None)
+    app = FastAPI(title=f"hotline node {desk.party}", version=__version__, docs_url=None, redoc_url=None)
 
     def authorised(credentials: Credentials) -> None:
         if credentials is None or not hmac.compare_digest(credentials.credentials.encode(), token.encode()):
@@ -119,7 +117,7 @@ def create_app(node: Node, token: str) -> FastAPI:
 
     @app.exception_handler(RefConflictError)
     async def ref_conflict(_: Request, exc: RefConflictError) -> JSONResponse:
-        detail = f"ref {exc.ref!r} was already used for {serial(node.party, exc.number)}, with other content"
+        detail = f"ref {exc.ref!r} was already used for {serial(desk.party, exc.number)}, with other content"
         return JSONResponse({"error": f"{detail}; nothing was queued", "field": "ref"}, status_code=409)
 
     @app.exception_handler(NotFoundError)
@@ -143,49 +141,48 @@ def create_app(node: Node, token: str) -> FastAPI:
     @app.get("/v1/health")
     async def health() -> JSONResponse:
         """200 when nothing calls for anyone; 503 with the reasons otherwise (for monitors)."""
-        now = wall_ms()
-        unlinked = tuple(party for party, channel in sorted(node.channels.items()) if not channel.has_link())
-        view = health_view(node.party, node.lookout.alarms(now), node.alerts(now), node.stopping, unlinked)
+        now = desk.now_ms()
+        view = health_view(desk.party, desk.alarms(now), desk.alerts(now), desk.stopping, desk.unlinked())
         return JSONResponse(view, status_code=200 if view["ok"] else 503)
 
     @app.get("/v1/identity", dependencies=auth)
     async def identity() -> dict[str, Any]:
-        card = node.config.card()
+        card = desk.identity()
         return {"party": card.party, "card": card.line(), "fingerprint": card.fingerprint, "tls_pin": card.tls_pin}
 
     @app.get("/v1/peers", dependencies=auth)
     async def peers() -> list[dict[str, Any]]:
-        return [peer_view(IdentityCard.parse(c.peer.card)) for c in node.channels.values()]
+        return [peer_view(IdentityCard.parse(peer.card)) for peer in desk.peers()]
 
     @app.post("/v1/peers", dependencies=auth, status_code=201)
     async def add_peer(request: CardIn) -> dict[str, Any]:
         card = IdentityCard.parse(request.card)
         check_fingerprint(card, request.fingerprint)
-        await node.add_peer(card)
+        await desk.add_peer(card)
         return peer_view(card)
 
     @app.post("/v1/messages", dependencies=auth, status_code=201)
     async def send(message: MessageIn) -> dict[str, Any]:
-        rows = await node.send([to_request(message)], wait_dispatch=1.0)
-        return outbox_item(rows[0], node.party)
+        rows = await desk.send([to_request(message)], wait_dispatch=1.0)
+        return outbox_item(rows[0], desk.party)
 
     @app.post("/v1/messages/batch", dependencies=auth, status_code=201)
     async def send_batch(batch: BatchIn) -> list[dict[str, Any]]:
         """Queue many messages at once; answers with each one's number, serial and ref (the
         full records are in the outbox)."""
-        queued = await node.enqueue([to_request(m) for m in batch.messages])
-        return [{"number": q.number, "serial": serial(node.party, q.number), "ref": q.draft.ref} for q in queued]
+        queued = await desk.enqueue([to_request(m) for m in batch.messages])
+        return [{"number": q.number, "serial": serial(desk.party, q.number), "ref": q.draft.ref} for q in queued]
 
     @app.get("/v1/forms", dependencies=auth)
     async def forms(lang: Lang = None) -> list[dict[str, Any]]:
-        return forms_view(lang or node.config.language)
+        return forms_view(lang or desk.language)
 
     @app.get("/v1/messages/{key}", dependencies=auth)
     async def message(key: str, lang: Lang = None) -> dict[str, Any]:
         """One message by serial or id, rendered in ``lang``, with its delivery and
         acknowledgement history."""
-        found = await node.find_message(key)
-        item = message_view(found, node.party, lang or node.config.language, wall_ms())
+        found = await desk.find_message(key)
+        item = message_view(found, desk.party, lang or desk.language, desk.now_ms())
         item["in_reply_to"] = await reply_target(found)
         return item
 
@@ -195,61 +192,61 @@ def create_app(node: Node, token: str) -> FastAPI:
         if row is None or row.reply_to is None:
             return None
         try:
-            target = await node.find_message(row.reply_to.hex())
+            target = await desk.find_message(row.reply_to.hex())
         except NotFoundError:
             return {"serial": row.reply_to.hex(), "kind": "unknown"}
         if target.sent is not None:
-            return {"serial": serial(node.party, target.sent.number), "kind": target.sent.kind}
+            return {"serial": serial(desk.party, target.sent.number), "kind": target.sent.kind}
         assert target.received is not None
         return {"serial": serial(target.received.peer, target.received.number), "kind": target.received.kind}
 
     @app.post("/v1/messages/{key}/ack", dependencies=auth)
     async def acknowledge(key: str, ack: AckIn, lang: Lang = None) -> dict[str, Any]:
         """A person acknowledges a received message; the acknowledgement is sent to its sender."""
-        row = await node.acknowledge(key, ack.by, ack.remark)
-        found = await node.find_message(row.envelope_id.hex())
-        return message_view(found, node.party, lang or node.config.language, wall_ms())
+        row = await desk.acknowledge(key, ack.by, ack.remark)
+        found = await desk.find_message(row.envelope_id.hex())
+        return message_view(found, desk.party, lang or desk.language, desk.now_ms())
 
     @app.get("/v1/alerts", dependencies=auth)
     async def alerts() -> list[dict[str, Any]]:
         """Open escalations, most urgent first."""
-        return [alert_item(a) for a in node.alerts()]
+        return [alert_item(a) for a in desk.alerts()]
 
     @app.get("/v1/alarms", dependencies=auth)
     async def alarms(lang: Lang = None) -> list[dict[str, Any]]:
         """Standing alarms about the channel itself, loudest first."""
-        now = wall_ms()
-        return [alarm_item(a, lang or node.config.language, now) for a in node.lookout.alarms(now)]
+        now = desk.now_ms()
+        return [alarm_item(a, lang or desk.language, now) for a in desk.alarms(now)]
 
     @app.get("/v1/alarms/history", dependencies=auth)
     async def alarm_history(limit: Limit = 1000) -> list[dict[str, Any]]:
         """Latched alarms, open and closed, newest first, with who closed them and why."""
-        return [stored_alarm_item(row) for row in await node.store.alarm_history(limit)]
+        return [stored_alarm_item(row) for row in await desk.alarm_history(limit)]
 
     @app.post("/v1/alarms/{number}/close", dependencies=auth)
     async def close_alarm(number: int, close: CloseIn) -> dict[str, Any]:
         """A person closes a latched alarm after looking into it; the remark is kept and audited."""
-        return stored_alarm_item(await node.lookout.close(number, close.by, close.remark))
+        return stored_alarm_item(await desk.close_alarm(number, close.by, close.remark))
 
     @app.post("/v1/peers/{party}/catch-up", dependencies=auth)
     async def catch_up(party: str, decision: CatchUpIn) -> dict[str, Any]:
         """Resume numbering to a peer where it stands, after our store went back in time."""
-        send_next = await node.catch_up(party, decision.by, decision.remark)
+        send_next = await desk.catch_up(party, decision.by, decision.remark)
         return {"peer": party, "send_next": send_next}
 
     @app.get("/metrics", dependencies=auth, include_in_schema=False)
     async def metrics() -> Response:
         """The node's health for Prometheus (scrape with the API token as bearer credentials)."""
-        return Response(exposition(await snapshot(node, wall_ms())), media_type=CONTENT_TYPE)
+        return Response(exposition(await desk.readings()), media_type=CONTENT_TYPE)
 
     @app.get("/v1/transcript", dependencies=auth)
     async def transcript() -> dict[str, Any]:
         """Our log's latest checkpoint and who cosigned it; every equivocation on record."""
-        latest = await node.store.latest_checkpoint()
+        latest = await desk.latest_checkpoint()
         checkpoint = None
         if latest is not None:
             checkpoint = {
-                "origin": node.notary.origin,
+                "origin": desk.transcript_origin,
                 "size": latest.size,
                 "signed_at": iso(latest.at_ms),
                 "cosigned_by": [witness for witness, _ in latest.cosignatures],
@@ -258,31 +255,29 @@ def create_app(node: Node, token: str) -> FastAPI:
         equivocations = [
             {
                 "log": e.log,
-                "ours": e.log == node.party,
+                "ours": e.log == desk.party,
                 "reason": e.reason,
                 "detail": e.detail,
                 "at": iso(e.at_ms),
                 "held": e.held,
                 "offered": e.offered,
             }
-            for e in await node.store.equivocations()
+            for e in await desk.equivocations()
         ]
         return {"checkpoint": checkpoint, "equivocations": equivocations}
 
     @app.get("/v1/outbox", dependencies=auth)
     async def outbox(limit: Limit = 1000) -> list[dict[str, Any]]:
-        return [outbox_item(r, node.party) for r in await node.store.outbox(limit)]
+        return [outbox_item(r, desk.party) for r in await desk.outbox(limit)]
 
     @app.get("/v1/inbox", dependencies=auth)
     async def inbox(limit: Limit = 1000) -> list[dict[str, Any]]:
-        return [inbox_item(r) for r in await node.store.inbox(limit)]
+        return [inbox_item(r) for r in await desk.inbox(limit)]
 
     @app.get("/v1/status", dependencies=auth)
     async def status() -> dict[str, Any]:
-        return {"party": node.party, "peers": await node.status()}
+        return {"party": desk.party, "peers": await desk.status()}
 
-    # The console: every path the API does not answer. Mounted last, so /v1 is matched first.
-    app.mount("/", create_console(node))
     return app
 
 

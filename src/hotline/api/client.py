@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 
 from hotline.errors import ApiError, PairingError
-from hotline.node.config import NodeConfig
+from hotline.node import NodeConfig
 
 
 class ApiClient:

@@ -3,14 +3,13 @@ pages someone when the watch floor cannot see.
 
 Each scrape reads the node's state as it is at that moment (nothing is counted on the side, so
 nothing can drift from what the console shows): the same alarms the board shows, the links, the
-queues, the transcript's last checkpoint. ``snapshot`` is the thin part that reads the node;
-``exposition`` is pure and turns a snapshot into the text format with prometheus-client.
+queues, the transcript's last checkpoint. The desk's ``readings`` is the thin part that reads the
+node; ``exposition`` is pure and turns a snapshot into the text format with prometheus-client.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, generate_latest
@@ -18,88 +17,13 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoM
 from prometheus_client.registry import Collector
 
 from hotline import __version__
-from hotline.protocol.lanes import Lane
-from hotline.watch import Alert, Level
-from hotline.watch.alarms import Alarm
+from hotline.node import Snapshot
+from hotline.watch import Level
 
 if TYPE_CHECKING:
     from prometheus_client import Metric
 
-    from hotline.node.service import Node
-
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
-
-
-@dataclass(frozen=True)
-class PeerSnapshot:
-    party: str
-    lanes: dict[str, bool]
-    rtt_s: float | None
-    last_contact_ms: int | None
-    queued: int
-    in_flight: int
-    skew_ms: int | None
-    signing_stopped: bool
-    undelivered_urgent: int
-    oldest_undelivered_ms: int | None
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    party: str
-    now_ms: int
-    stopping: bool
-    peers: list[PeerSnapshot]
-    alarms: list[Alarm]
-    alerts: list[Alert]
-    transcript_size: int | None = None
-    checkpoint_ms: int | None = None
-    cosigned_by: list[str] = field(default_factory=list)
-    hook: dict[str, int] = field(default_factory=dict)
-    traffic: dict[tuple[str, str], int] = field(default_factory=dict)  # (peer, outcome): count
-    oldest_unacknowledged_ms: dict[str, int] = field(default_factory=dict)  # side: since when
-
-
-async def snapshot(node: Node, now_ms: int) -> Snapshot:
-    """Read what the scrape reports, at ``now_ms``."""
-    peers = []
-    for party, channel in sorted(node.channels.items()):
-        seen = node.lookout.health.peers.get(party)
-        undelivered = [t for per in seen.undelivered.values() for t in per.values()] if seen else []
-        peers.append(
-            PeerSnapshot(
-                party=party,
-                lanes={lane.value: lane in channel.links for lane in Lane},
-                rtt_s=channel.rtt,
-                last_contact_ms=channel.last_contact_ms,
-                queued=await node.store.queue_depth(party),
-                in_flight=len(channel.inflight),
-                skew_ms=seen.skew_ms if seen else None,
-                signing_stopped=node.lookout.signing_stopped(party),
-                undelivered_urgent=len(undelivered),
-                oldest_undelivered_ms=min(undelivered) if undelivered else None,
-            )
-        )
-    latest = await node.store.latest_checkpoint()
-    hook = node.lookout.hook
-    oldest: dict[str, int] = {}
-    for item in await node.store.awaiting_ack(node.party):
-        side = "receiver" if item.received else "sender"
-        oldest[side] = min(oldest.get(side, item.start_ms), item.start_ms)
-    return Snapshot(
-        party=node.party,
-        now_ms=now_ms,
-        stopping=node.stopping,
-        peers=peers,
-        alarms=node.lookout.alarms(now_ms),
-        alerts=node.alerts(now_ms),
-        transcript_size=None if latest is None else latest.size,
-        checkpoint_ms=None if latest is None else latest.at_ms,
-        cosigned_by=[] if latest is None else [w for w, _ in latest.cosignatures],
-        hook={"delivered": hook.delivered, "failed": hook.failed, "dropped": hook.dropped} if hook.configured else {},
-        traffic=dict(node.lookout.traffic),
-        oldest_unacknowledged_ms=oldest,
-    )
 
 
 def exposition(snap: Snapshot) -> bytes:

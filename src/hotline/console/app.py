@@ -1,6 +1,6 @@
 """The console's routes: server-rendered pages, one live stream, and the forms that act.
 
-Mounted on the node's API server (``create_app``), beside ``/v1``: the same process, the same
+Mounted beside the operator API (``hotline.server``), under ``/``: the same process, the same
 event loop as the peer links, so nothing here may block; the slow parts (Argon2id, writing
 evidence) run in threads. Every page is rendered on the server and works without script; the
 script (``static/console.js``) only redraws the live parts when the event stream says they
@@ -32,7 +32,6 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
-from hotline.api.messages import message_view
 from hotline.console import pages
 from hotline.console.accounts import AccountBook, AccountError
 from hotline.console.fields import Errors, Submitted, collect, errors_by_field, first, widgets
@@ -53,8 +52,9 @@ from hotline.console.sessions import Session, Sessions
 from hotline.envelope import DEFAULT_MARKING, FieldError, Precedence, cbor, serial
 from hotline.errors import AcknowledgeError, AlarmError, HotlineError, NotFoundError
 from hotline.forms import FORMS, precedence_name, prepare_body
-from hotline.node.service import Node, SendError, SendRequest, wall_ms
+from hotline.node import Desk, SendError, SendRequest
 from hotline.storage import AuditEntry
+from hotline.views import message_view
 
 log = structlog.get_logger("hotline.console")
 STREAM_PING = 15.0  # seconds between keep-alive comments on the event stream
@@ -82,12 +82,12 @@ def template_environment() -> Environment:
     return env
 
 
-def create_console(node: Node) -> FastAPI:
+def create_console(desk: Desk) -> FastAPI:
     console = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     env = template_environment()
-    sessions = Sessions(node.config.console.session_lifetime, node.config.console.session_idle)
-    accounts = AccountBook(node.config.directory)
-    cookie, signin_cookie_name = session_cookie(node.party), signin_cookie(node.party)
+    sessions = Sessions(desk.console_settings.session_lifetime, desk.console_settings.session_idle)
+    accounts = AccountBook(desk.directory)
+    cookie, signin_cookie_name = session_cookie(desk.party), signin_cookie(desk.party)
     hashing = asyncio.Semaphore(2)  # Argon2id takes 64 MiB and ~50 ms: a flood of sign-ins waits here
     static = resources.files("hotline.console").joinpath("static")
     console.mount("/static", StaticFiles(directory=str(static)), name="static")
@@ -95,7 +95,7 @@ def create_console(node: Node) -> FastAPI:
     # -- the guards --------------------------------------------------------------------------
 
     def current(request: Request) -> Session:
-        session = sessions.find(request.cookies.get(cookie), wall_ms())
+        session = sessions.find(request.cookies.get(cookie), desk.now_ms())
         if session is None:
             raise SignedOutError
         return session
@@ -119,7 +119,7 @@ def create_console(node: Node) -> FastAPI:
     async def audit(request: Request, session: Session | None, user: str, action: str, **what: str | None) -> None:
         address = request.client.host if request.client else None
         role = session.role.value if session else None
-        await node.store.record_audit(AuditEntry(wall_ms(), user, role, action, address=address, **what))
+        await desk.record_audit(AuditEntry(desk.now_ms(), user, role, action, address=address, **what))
 
     @console.exception_handler(SignedOutError)
     async def signed_out(request: Request, _: SignedOutError) -> Response:
@@ -134,7 +134,7 @@ def create_console(node: Node) -> FastAPI:
 
     @console.exception_handler(ForbiddenError)
     async def forbidden(request: Request, exc: ForbiddenError) -> Response:
-        session = sessions.find(request.cookies.get(cookie), wall_ms())
+        session = sessions.find(request.cookies.get(cookie), desk.now_ms())
         if session is not None:  # what a role may not do, or a forged form: an auditor looks for these
             detail = f"{request.method} {request.url.path}: {exc.message}"
             await audit(request, session, session.user, "refused", detail=detail)
@@ -142,8 +142,8 @@ def create_console(node: Node) -> FastAPI:
 
     @console.exception_handler(NotFoundError)
     async def not_found(request: Request, exc: NotFoundError) -> Response:
-        session = sessions.find(request.cookies.get(cookie), wall_ms())
-        lang = session.lang if session else node.config.language
+        session = sessions.find(request.cookies.get(cookie), desk.now_ms())
+        lang = session.lang if session else desk.language
         context = {"message": str(exc), "heading": words(lang).gettext("Not found")}
         return page(request, session, "error.html", context, status=404)
 
@@ -152,18 +152,18 @@ def create_console(node: Node) -> FastAPI:
     def page(
         request: Request, session: Session | None, name: str, context: dict[str, Any], status: int = 200
     ) -> HTMLResponse:
-        lang = session.lang if session else node.config.language
+        lang = session.lang if session else desk.language
         translations = words(lang)
         values = {
             "_": translations.gettext,
             "lang": lang,
-            "party": node.party,
+            "party": desk.party,
             "session": session,
             "csrf": session.csrf if session else "",
             "may": (lambda action: may(session.role, Action(action))) if session else (lambda _: False),
             "path": request.url.path,
             "precedence_name": lambda p: precedence_name(p, lang),
-            "now_ms": wall_ms(),  # the node's clock, for the countdowns of every page
+            "now_ms": desk.now_ms(),  # the node's clock, for the countdowns of every page
             **context,
         }
         response = HTMLResponse(env.get_template(name).render(values), status_code=status)
@@ -198,7 +198,7 @@ def create_console(node: Node) -> FastAPI:
         name = str(form.get("name", "")).strip().lower()
         password = str(form.get("password", ""))
         target = safe_target(str(form.get("next", "/board")))
-        _ = words(node.config.language).gettext
+        _ = words(desk.language).gettext
         if not signin_token_matches(request, signin_cookie_name, _text(form.get(CSRF_FIELD))):
             return signin_form(
                 request, target, _("The sign-in form had expired or was not this console's. Sign in again."), name, 403
@@ -215,7 +215,7 @@ def create_console(node: Node) -> FastAPI:
         old = request.cookies.get(cookie)
         if old:
             sessions.close(old)
-        session = sessions.open(account.name, account.role, account.lang, wall_ms())
+        session = sessions.open(account.name, account.role, account.lang, desk.now_ms())
         await audit(request, session, account.name, "sign-in")
         response = RedirectResponse(target, status_code=303)
         set_session_cookie(response, request, cookie, session.id)
@@ -250,7 +250,7 @@ def create_console(node: Node) -> FastAPI:
 
     async def board_as(request: Request, template: str) -> Response:
         session = current(request)
-        return page(request, session, template, await pages.board(node, session.lang))
+        return page(request, session, template, await pages.board(desk, session.lang))
 
     @console.get("/board")
     async def board_page(request: Request) -> Response:
@@ -272,15 +272,15 @@ def create_console(node: Node) -> FastAPI:
         Signed out, it answers one ``signed-out`` event rather than 401: a browser gives up on a
         stream for good at an error status, and the page would go on showing a frozen board."""
         headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
-        session = sessions.find(request.cookies.get(cookie), wall_ms())
+        session = sessions.find(request.cookies.get(cookie), desk.now_ms())
         if session is None:
             gone = "retry: 2000\nevent: signed-out\ndata: {}\n\n"
             return Response(gone, media_type="text/event-stream", headers=headers)
         # Often enough to end the stream soon after its session does, and to keep proxies open.
-        ping = min(STREAM_PING, node.config.console.session_idle / 3)
+        ping = min(STREAM_PING, desk.console_settings.session_idle / 3)
 
         async def stream() -> AsyncIterator[str]:
-            with node.bulletin.subscribe() as subscription:
+            with desk.subscribe() as subscription:
                 yield "retry: 1000\n\n"
                 while True:
                     try:
@@ -290,7 +290,7 @@ def create_console(node: Node) -> FastAPI:
                         topics = set()
                     if topics is None:
                         return  # the node is stopping
-                    if sessions.find(session.id, wall_ms()) is None:  # an open board counts as presence
+                    if sessions.find(session.id, desk.now_ms()) is None:  # an open board counts as presence
                         yield "event: signed-out\ndata: {}\n\n"
                         return
                     if await request.is_disconnected():
@@ -304,7 +304,7 @@ def create_console(node: Node) -> FastAPI:
     @console.get("/alarms")
     async def alarms_page(request: Request, error: str | None = None, status: int = 200) -> Response:
         session = current(request)
-        context = {**await pages.alarms(node, session.lang), "error": error}
+        context = {**await pages.alarms(desk, session.lang), "error": error}
         return page(request, session, "alarms.html", context, status=status)
 
     @console.post("/alarms/{number}/close")
@@ -316,7 +316,7 @@ def create_console(node: Node) -> FastAPI:
         remark = str(form.get("remark", "")).strip()
         address = request.client.host if request.client else None
         try:
-            await node.lookout.close(number, session.user, remark, session.role.value, address)
+            await desk.close_alarm(number, session.user, remark, session.role.value, address)
         except (AlarmError, NotFoundError) as exc:
             return await alarms_page(request, str(exc), status=409)
         return RedirectResponse("/alarms", status_code=303)
@@ -332,8 +332,8 @@ def create_console(node: Node) -> FastAPI:
         request: Request, session: Session, key: str, lang: str | None, error: str | None = None, status: int = 200
     ) -> Response:
         reading = lang if lang in ("en", "ru") else session.lang
-        found = await node.find_message(key)
-        view = message_view(found, node.party, reading, wall_ms())
+        found = await desk.find_message(key)
+        view = message_view(found, desk.party, reading, desk.now_ms())
         context = {"m": view, "reading": reading, "other": "ru" if reading == "en" else "en", "error": error}
         return page(request, session, "message.html", context, status=status)
 
@@ -344,7 +344,7 @@ def create_console(node: Node) -> FastAPI:
         allow(session, Action.ACKNOWLEDGE, "acknowledge messages")
         remark = str(form.get("remark", "")).strip() or None
         try:
-            row = await node.acknowledge(key, session.user, remark)
+            row = await desk.acknowledge(key, session.user, remark)
         except (AcknowledgeError, SendError) as exc:
             return await show_message(request, session, key, None, str(exc), status=409)
         name = serial(row.peer, row.number)
@@ -355,12 +355,12 @@ def create_console(node: Node) -> FastAPI:
     async def evidence(request: Request, key: str) -> Response:
         session = current(request)
         allow(session, Action.WATCH, "download evidence")
-        found = await node.find_message(key)
+        found = await desk.find_message(key)
         row = found.sent or found.received
         assert row is not None
-        name = serial(node.party, found.sent.number) if found.sent else serial(row.peer, row.number)
+        name = serial(desk.party, found.sent.number) if found.sent else serial(row.peer, row.number)
         try:
-            data = await asyncio.to_thread(_evidence_zip, node.config.directory, name)
+            data = await asyncio.to_thread(_evidence_zip, desk.directory, name)
         except HotlineError as exc:
             raise NotFoundError(f"no evidence for {name} yet: {exc}") from None
         await audit(request, session, session.user, "evidence", target=name)
@@ -393,7 +393,7 @@ def create_console(node: Node) -> FastAPI:
         spec = FORMS.get((kind, 1))
         if spec is None or not spec.composable:
             kind, spec = "free_text", FORMS[("free_text", 1)]
-        peers = [p for p, c in sorted(node.channels.items()) if not c.peer.witness]
+        peers = [peer.party for peer in desk.peers() if not peer.witness]
         context = {
             "kinds": kinds,
             "kind": kind,
@@ -441,7 +441,7 @@ def create_console(node: Node) -> FastAPI:
                 marking=first(form, "marking") or DEFAULT_MARKING,
                 reply_to=reply_to,
             )
-            node.check(send)
+            desk.check(send)
         except (FieldError, SendError) as exc:
             return compose(request, session, form, {exc.field: exc.detail}, None, status=422)
         # What is sent is what was previewed: a message not yet seen in both languages, or
@@ -457,10 +457,10 @@ def create_console(node: Node) -> FastAPI:
         ref = first(form, "ref")
         send = dataclasses.replace(send, ref=f"console-{ref}" if re.fullmatch(r"[0-9a-f]{32}", ref) else None)
         try:
-            (row,) = await node.send([send], wait_dispatch=1.0)
+            (row,) = await desk.send([send], wait_dispatch=1.0)
         except SendError as exc:
             return compose(request, session, form, {exc.field: exc.detail}, None, status=422)
-        name = serial(node.party, row.number)
+        name = serial(desk.party, row.number)
         await audit(
             request, session, session.user, "send", target=name, detail=f"{send.precedence} {kind} to {send.to}"
         )
@@ -471,24 +471,24 @@ def create_console(node: Node) -> FastAPI:
     @console.get("/outbox")
     async def outbox_page(request: Request, sent: str | None = None) -> Response:
         session = current(request)
-        rows = await pages.outbox(node, session.lang)
-        return page(request, session, "outbox.html", {"rows": rows, "sent": sent, "now_ms": wall_ms()})
+        rows = await pages.outbox(desk, session.lang)
+        return page(request, session, "outbox.html", {"rows": rows, "sent": sent, "now_ms": desk.now_ms()})
 
     @console.get("/outbox/live")
     async def outbox_live(request: Request) -> Response:
         session = current(request)
-        rows = await pages.outbox(node, session.lang)
-        return page(request, session, "outbox_live.html", {"rows": rows, "now_ms": wall_ms()})
+        rows = await pages.outbox(desk, session.lang)
+        return page(request, session, "outbox_live.html", {"rows": rows, "now_ms": desk.now_ms()})
 
     @console.get("/transcript")
     async def transcript_page(request: Request) -> Response:
         session = current(request)
-        latest = await node.store.latest_checkpoint()
+        latest = await desk.latest_checkpoint()
         context = {
-            "origin": node.notary.origin,
+            "origin": desk.transcript_origin,
             "latest": latest,
-            "equivocations": await node.store.equivocations(),
-            "peers": sorted(node.channels),
+            "equivocations": await desk.equivocations(),
+            "peers": [peer.party for peer in desk.peers()],
         }
         return page(request, session, "transcript.html", context)
 
@@ -501,7 +501,7 @@ def create_console(node: Node) -> FastAPI:
     async def audit_page(request: Request) -> Response:
         session = current(request)
         allow(session, Action.READ_AUDIT, "read the audit trail")
-        return page(request, session, "audit.html", {"entries": await node.store.audit_trail(500)})
+        return page(request, session, "audit.html", {"entries": await desk.audit_trail(500)})
 
     return console
 

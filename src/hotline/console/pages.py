@@ -13,7 +13,7 @@ from typing import Any
 from hotline.envelope import Precedence, serial
 from hotline.forms import FORMS, precedence_name, render
 from hotline.forms.i18n import translations
-from hotline.node.service import Node, wall_ms
+from hotline.node import Desk
 from hotline.watch import Alert, Side
 from hotline.watch.alarms import Alarm
 from hotline.watch.wording import calls_for, summary, title
@@ -62,15 +62,14 @@ class Awaiting:
         return self.precedence == Precedence.FLASH.value
 
 
-async def board(node: Node, lang: str) -> dict[str, Any]:
-    now = wall_ms()
-    alerts = node.alerts(now)
+async def board(desk: Desk, lang: str) -> dict[str, Any]:
+    now = desk.now_ms()
+    alerts = desk.alerts(now)
     standing = {(a.side, a.serial): a for a in alerts}
     awaiting = []
-    for item in await node.store.awaiting_ack(node.party):
+    for item, tracked in await desk.awaiting():
         if not item.received:
             continue
-        tracked = node.watchkeeper.tracked(item)
         name = serial(item.party, item.number)
         alert = standing.get((Side.RECEIVER, name))
         awaiting.append(
@@ -98,7 +97,7 @@ async def board(node: Node, lang: str) -> dict[str, Any]:
             "ack": row.ack,
             "needs_ack": row.due_ms is not None,
         }
-        for row in await node.store.inbox(RECENT)
+        for row in await desk.inbox(RECENT)
         if row.kind not in {"ack", "link_test"}
     ]
     return {
@@ -108,8 +107,8 @@ async def board(node: Node, lang: str) -> dict[str, Any]:
         "awaiting_count": len(awaiting),
         "alarm": [a for a in awaiting if a.alarm],
         "escalations": [_escalation(a, lang) for a in alerts],
-        "channel_alarms": [channel_alarm(a, lang, now) for a in node.lookout.alarms(now)],
-        "peers": await node.status(),
+        "channel_alarms": [channel_alarm(a, lang, now) for a in desk.alarms(now)],
+        "peers": await desk.status(),
         "recent": recent,
     }
 
@@ -130,13 +129,13 @@ def channel_alarm(alarm: Alarm, lang: str, now_ms: int) -> dict[str, Any]:
     }
 
 
-async def alarms(node: Node, lang: str) -> dict[str, Any]:
+async def alarms(desk: Desk, lang: str) -> dict[str, Any]:
     """The alarms page: what stands now, and the latched alarms of the past with their remarks."""
-    now = wall_ms()
+    now = desk.now_ms()
     return {
         "now_ms": now,
-        "channel_alarms": [channel_alarm(a, lang, now) for a in node.lookout.alarms(now)],
-        "history": [row for row in await node.store.alarm_history(200) if row.closed_ms is not None],
+        "channel_alarms": [channel_alarm(a, lang, now) for a in desk.alarms(now)],
+        "history": [row for row in await desk.alarm_history(200) if row.closed_ms is not None],
     }
 
 
@@ -155,16 +154,16 @@ def _escalation(alert: Alert, lang: str) -> dict[str, Any]:
     }
 
 
-async def outbox(node: Node, lang: str, limit: int = 200) -> list[dict[str, Any]]:
-    now = wall_ms()
+async def outbox(desk: Desk, lang: str, limit: int = 200) -> list[dict[str, Any]]:
+    now = desk.now_ms()
     rows = []
-    for row in await node.store.outbox(limit):
+    for row in await desk.outbox(limit):
         if row.kind in {"ack", "link_test"}:
             continue  # the machine's traffic and acknowledgements are shown with what they answer
         overdue = row.due_ms is not None and row.ack_received_ms is None and row.rejection is None and now > row.due_ms
         rows.append(
             {
-                "serial": serial(node.party, row.number),
+                "serial": serial(desk.party, row.number),
                 "peer": row.peer,
                 "precedence": row.precedence,
                 "precedence_label": precedence_name(row.precedence, lang),

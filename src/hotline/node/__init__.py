@@ -7,12 +7,23 @@ This package's face is what the surfaces (API, console, CLI, demo) may use: they
 from hotline.node.card import IdentityCard, check_fingerprint, parse_address, vet_new_peer
 from hotline.node.clock import SYSTEM_CLOCK, Clock, SystemClock, wall_ms
 from hotline.node.config import NodeConfig, init_node, load_config
+from hotline.node.desk import Desk, Message
+from hotline.node.intake import SendError, SendRequest
+from hotline.node.readings import PeerSnapshot, Snapshot
+from hotline.node.service import Node
 
 __all__ = [
     "SYSTEM_CLOCK",
     "Clock",
+    "Desk",
     "IdentityCard",
+    "Message",
+    "Node",
     "NodeConfig",
+    "PeerSnapshot",
+    "SendError",
+    "SendRequest",
+    "Snapshot",
     "SystemClock",
     "check_fingerprint",
     "init_node",

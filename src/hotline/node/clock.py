@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
 
@@ -26,6 +27,12 @@ class Clock(Protocol):
         """Wait this long on this clock."""
         ...
 
+    def timeout(self, seconds: float | None) -> AbstractAsyncContextManager[object]:
+        """Like ``asyncio.timeout``, on this clock: ``TimeoutError`` once ``seconds`` passed
+        (never, for None). Not ``wait_for``, which on 3.11 may swallow a stopping node's
+        cancellation."""
+        ...
+
 
 class SystemClock:
     """The machine's clocks."""
@@ -38,6 +45,9 @@ class SystemClock:
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
+
+    def timeout(self, seconds: float | None) -> AbstractAsyncContextManager[object]:
+        return asyncio.timeout(seconds)
 
 
 SYSTEM_CLOCK = SystemClock()

@@ -1,41 +1,43 @@
-"""The operator's desk of a node: what the API and the CLI ask of it, and the rules a message
-must pass before it is queued (the peer is pinned, the form is valid, a reply answers a message
-of that channel). ``Node`` inherits it; the channel machinery lives in ``service.py``.
+"""The desk: the node's one public face, for the API, the console and the CLI.
+
+Every read and every act a surface needs is a method here; the surfaces import nothing else
+from the node, and never reach into its store, its channels or its parts. A desk is composed
+over a running ``Node`` (it is not the node): what it may do to the node is what is written
+below, and a second store (PostgreSQL) changes nothing above this line.
 """
 
 from __future__ import annotations
 
-import asyncio
-import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hotline.envelope import DEFAULT_MARKING, FieldError, Precedence, cbor, parse_message_key
-from hotline.envelope.model import MARKING_PATTERN
-from hotline.errors import AcknowledgeError, HotlineError, NotFoundError
-from hotline.forms import FORMS, prepare_body, validate_body
-from hotline.protocol import Lane, lane_of
-from hotline.storage import Draft, InboxRow, OutboxRow, Queued, Store
-from hotline.watch import Alert
+from hotline.envelope import parse_message_key
+from hotline.errors import AcknowledgeError, NotFoundError
+from hotline.node.bulletin import Subscription
+from hotline.node.card import IdentityCard
+from hotline.node.config import ConsoleSettings
+from hotline.node.intake import SendRequest
+from hotline.node.readings import PeerSnapshot, Snapshot
+from hotline.protocol import Lane
+from hotline.storage import (
+    AuditEntry,
+    AwaitingAck,
+    Equivocation,
+    InboxRow,
+    OutboxRow,
+    PeerRecord,
+    Queued,
+    StoredAlarm,
+    StoredCheckpoint,
+)
+from hotline.watch import Alert, Tracked
+from hotline.watch.alarms import Alarm
 
 if TYPE_CHECKING:
-    from hotline.node.channel import Channel
-    from hotline.node.config import NodeConfig
-    from hotline.node.lookout import Lookout
-    from hotline.node.watchkeeper import Watchkeeper
-
-
-def wall_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
-class SendError(HotlineError):
-    """An operator's message was refused before it was queued; ``field`` names the culprit."""
-
-    def __init__(self, field: str, detail: str) -> None:
-        super().__init__(f"{field}: {detail}")
-        self.field = field
-        self.detail = detail
+    from hotline.node.service import Node
 
 
 @dataclass(frozen=True)
@@ -49,130 +51,90 @@ class Message:
     replies_received: list[InboxRow] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class SendRequest:
-    to: str
-    kind: str
-    body: dict[str, Any]
-    kind_version: int = 1
-    precedence: str = "ROUTINE"
-    marking: str = DEFAULT_MARKING
-    reply_to: bytes | None = None
-    ref: str | None = None
-    by_machine: bool = False  # sent by the node itself (link tests): forms no operator composes
+class Desk:
+    def __init__(self, node: Node) -> None:
+        self._node = node
+        self._store = node.store
+        self.party = node.party
+        self.language = node.config.language  # the language this party writes and reads in
+        self.directory: Path = node.config.directory
+        self.console_settings: ConsoleSettings = node.config.console
 
+    # -- who we are, and the time ------------------------------------------------------------
 
-class OperatorDesk:
-    """Mixed into ``Node``: these attributes are the node's."""
+    def now_ms(self) -> int:
+        """The node's clock: every page and answer is stamped with the time the node keeps."""
+        return self._node.clock.wall_ms()
 
-    config: NodeConfig
-    store: Store
-    party: str
-    channels: dict[str, Channel]
-    watchkeeper: Watchkeeper
-    lookout: Lookout
-    _dispatch_waiters: dict[int, list[asyncio.Future[None]]]
+    def identity(self) -> IdentityCard:
+        return self._node.config.card()
 
-    # -- the operator's side -----------------------------------------------------------------
+    @property
+    def stopping(self) -> bool:
+        return self._node.stopping
 
-    def check(self, request: SendRequest, now_ms: int | None = None) -> Draft:
-        """Validate a request as the receiver will, so that errors surface at the sender."""
-        if request.to not in self.channels:
-            known = ", ".join(sorted(self.channels)) or "none"
-            raise SendError("to", f"{request.to!r} is not a pinned peer (pinned: {known})")
-        if self.config.witness_only:
-            raise SendError("to", f"{self.party} only witnesses the peers' transcripts; it sends no messages")
-        if self.channels[request.to].peer.witness:
-            raise SendError("to", f"{request.to} only witnesses the transcripts; it takes no messages")
-        if request.precedence not in Precedence.__members__:
-            raise SendError("precedence", f"{request.precedence!r} is not one of {', '.join(Precedence)}")
-        if not MARKING_PATTERN.match(request.marking):
-            raise SendError("marking", f"{request.marking!r}: capital letters, digits, spaces, / _ -; at most 64")
-        spec = FORMS.get((request.kind, request.kind_version))
-        if spec is not None and not spec.composable and not request.by_machine:
-            raise SendError("kind", f"{request.kind} messages are sent by the node itself, not by an operator")
-        try:
-            body = prepare_body(request.kind, request.kind_version, request.body)
-            validate_body(request.kind, request.kind_version, body, reply_to=request.reply_to)
-        except FieldError as exc:
-            field = "reply_to" if exc.field == "re" else exc.field  # as the operator names it
-            raise SendError(field, exc.detail) from None
-        created_ms = wall_ms() if now_ms is None else now_ms
-        policy = self.config.watch.policy(request.to)
-        return Draft(
-            peer=request.to,
-            precedence=request.precedence,
-            marking=request.marking,
-            kind=request.kind,
-            kind_version=request.kind_version,
-            body=cbor.encode(body),
-            reply_to=request.reply_to,
-            created_ms=created_ms,
-            ref=request.ref,
-            due_ms=policy.due_ms(created_ms, Precedence(request.precedence), request.kind),
-        )
+    @property
+    def transcript_origin(self) -> str:
+        return self._node.notary.origin
+
+    # -- peers -------------------------------------------------------------------------------
+
+    def peers(self) -> list[PeerRecord]:
+        """The pinned peers, by name."""
+        return [channel.peer for _, channel in sorted(self._node.channels.items())]
+
+    def unlinked(self) -> tuple[str, ...]:
+        """Peers with no link on either lane."""
+        return tuple(party for party, channel in sorted(self._node.channels.items()) if not channel.has_link())
+
+    async def add_peer(self, card: IdentityCard) -> PeerRecord:
+        return await self._node.add_peer(card)
+
+    async def catch_up(self, party: str, by: str, remark: str | None = None) -> int:
+        return await self._node.catch_up(party, by, remark)
+
+    async def status(self) -> list[dict[str, Any]]:
+        result = []
+        now = self.now_ms()
+        for party, channel in sorted(self._node.channels.items()):
+            result.append(
+                {
+                    "peer": party,
+                    "connected": channel.has_link(),  # traffic can flow (a lane lends its traffic to the other)
+                    "lanes": {lane.value: lane in channel.links for lane in Lane},
+                    "dialed_by": {lane.value: link.dialed_by for lane, link in channel.links.items()},
+                    "last_contact_ms": channel.last_contact_ms,
+                    "rtt_ms": None if channel.rtt is None else round(channel.rtt * 1000, 3),
+                    "queue_depth": await self._store.queue_depth(party),
+                    "in_flight": len(channel.inflight),
+                    "next_seq_out": channel.send_next,
+                    "next_seq_in": channel.inbound.next_seq,
+                    "missing_in": channel.inbound.missing,  # numbers passed by the urgent lane, still to come
+                    "link_test": await self._node.watchkeeper.link_test_status(party, now),
+                }
+            )
+        return result
+
+    # -- messages ----------------------------------------------------------------------------
+
+    def check(self, request: SendRequest) -> None:
+        """Refuse (``SendError``) what would not be queued, without queueing it."""
+        self._node.intake.check(request)
 
     async def enqueue(self, requests: list[SendRequest]) -> list[Queued]:
-        """Check and durably queue messages; the dispatchers take them from there."""
-        drafts = [self.check(r) for r in requests]
-        for request in requests:
-            if request.reply_to is not None:
-                await self._check_reply(request)
-        queued = await self.store.enqueue(drafts)
-        self.watchkeeper.queued(queued)
-        self.lookout.queued(queued)
-        for party, lane in {(q.draft.peer, lane_of(Precedence(q.draft.precedence).rank)) for q in queued}:
-            self.channels[party].work[lane].set()
-        return queued
-
-    async def _check_reply(self, request: SendRequest) -> None:
-        """A reply must answer a message of this channel, and of the kind its form answers."""
-        assert request.reply_to is not None
-        sent = await self.store.find_sent(envelope_id=request.reply_to)
-        received = None if sent else await self.store.find_received(envelope_id=request.reply_to)
-        if (sent.peer if sent else received.peer if received else None) != request.to:
-            raise SendError("reply_to", f"names no message exchanged with {request.to}")
-        spec = FORMS.get((request.kind, request.kind_version))
-        wanted = spec.answers if spec else None
-        if wanted and (received is None or received.kind != wanted):
-            raise SendError("reply_to", f"a {request.kind} answers a {wanted} received from {request.to}")
+        return await self._node.intake.enqueue(requests)
 
     async def send(self, requests: list[SendRequest], wait_dispatch: float = 0.0) -> list[OutboxRow]:
         """Queue messages and wait up to ``wait_dispatch`` seconds for them to be signed, so that
         the answer can carry their ids."""
         queued = await self.enqueue(requests)
         numbers = [q.number for q in queued]
-        rows = await self.store.find_outbox(numbers)
+        rows = await self._store.find_outbox(numbers)
         pending = [row.number for row in rows if row.envelope_id is None]  # a retried ref may be long sent
         if not (pending and wait_dispatch):
             return rows
-        loop = asyncio.get_running_loop()
-        waiters = {number: loop.create_future() for number in pending}
-        for number, waiter in waiters.items():
-            self._dispatch_waiters.setdefault(number, []).append(waiter)
-        try:
-            await asyncio.wait(waiters.values(), timeout=wait_dispatch)  # waits; cancels nothing
-        finally:  # also when the client goes away mid-wait
-            for number, waiter in waiters.items():
-                if not waiter.done():
-                    self._dispatch_waiters[number].remove(waiter)
-                    if not self._dispatch_waiters[number]:
-                        del self._dispatch_waiters[number]
-        return await self.store.find_outbox(numbers)
-
-    # -- people and the watch ----------------------------------------------------------------
-
-    async def acknowledge(self, key: str, by: str, remark: str | None = None) -> InboxRow:
-        """A person here acknowledges a peer's message (serial or id)."""
-        message = await self.find_message(key)
-        row = message.received
-        if row is None:
-            peer = message.sent.peer if message.sent else "the peer"
-            raise AcknowledgeError(f"{key} is a message we sent; a person at {peer} acknowledges it")
-        await self.watchkeeper.acknowledge(row, by, remark, wall_ms())
-        found = await self.store.find_received(envelope_id=row.envelope_id)
-        assert found is not None
-        return found
+        await self._node.dispatched.wait(pending, wait_dispatch)
+        return await self._store.find_outbox(numbers)
 
     async def find_message(self, key: str) -> Message:
         """A message by its serial (``SACEUR-000123``) or its id (64 hex digits)."""
@@ -183,41 +145,123 @@ class OperatorDesk:
         except ValueError as exc:
             raise NotFoundError(str(exc)) from None
         if isinstance(named, bytes):
-            sent = await self.store.find_sent(envelope_id=named)
-            received = None if sent else await self.store.find_received(envelope_id=named)
+            sent = await self._store.find_sent(envelope_id=named)
+            received = None if sent else await self._store.find_received(envelope_id=named)
         elif named[0] == self.party:
-            sent = await self.store.find_sent(number=named[1])
+            sent = await self._store.find_sent(number=named[1])
         else:
-            received = await self.store.find_received(peer=named[0], number=named[1])
+            received = await self._store.find_received(peer=named[0], number=named[1])
         row = sent or received
         if row is None:
             raise NotFoundError(f"no message {key} is stored here")
         if row.envelope_id is None:
             return Message(sent=sent, received=received)
-        replies_sent, replies_received = await self.store.replies(row.envelope_id)
+        replies_sent, replies_received = await self._store.replies(row.envelope_id)
         return Message(sent, received, replies_sent, replies_received)
+
+    async def acknowledge(self, key: str, by: str, remark: str | None = None) -> InboxRow:
+        """A person here acknowledges a peer's message (serial or id)."""
+        message = await self.find_message(key)
+        row = message.received
+        if row is None:
+            peer = message.sent.peer if message.sent else "the peer"
+            raise AcknowledgeError(f"{key} is a message we sent; a person at {peer} acknowledges it")
+        await self._node.watchkeeper.acknowledge(row, by, remark, self.now_ms())
+        found = await self._store.find_received(envelope_id=row.envelope_id)
+        assert found is not None
+        return found
+
+    async def outbox(self, limit: int = 1000) -> list[OutboxRow]:
+        return await self._store.outbox(limit)
+
+    async def inbox(self, limit: int = 1000) -> list[InboxRow]:
+        return await self._store.inbox(limit)
+
+    # -- the watch and the alarms ------------------------------------------------------------
 
     def alerts(self, now_ms: int | None = None) -> list[Alert]:
         """Open escalations, most urgent first."""
-        return self.watchkeeper.watch.alerts(wall_ms() if now_ms is None else now_ms)
+        return self._node.watchkeeper.watch.alerts(self.now_ms() if now_ms is None else now_ms)
 
-    async def status(self) -> list[dict[str, Any]]:
-        result = []
-        for party, channel in sorted(self.channels.items()):
-            result.append(
-                {
-                    "peer": party,
-                    "connected": channel.has_link(),  # traffic can flow (a lane lends its traffic to the other)
-                    "lanes": {lane.value: lane in channel.links for lane in Lane},
-                    "dialed_by": {lane.value: link.dialed_by for lane, link in channel.links.items()},
-                    "last_contact_ms": channel.last_contact_ms,
-                    "rtt_ms": None if channel.rtt is None else round(channel.rtt * 1000, 3),
-                    "queue_depth": await self.store.queue_depth(party),
-                    "in_flight": len(channel.inflight),
-                    "next_seq_out": channel.send_next,
-                    "next_seq_in": channel.inbound.next_seq,
-                    "missing_in": channel.inbound.missing,  # numbers passed by the urgent lane, still to come
-                    "link_test": await self.watchkeeper.link_test_status(party, wall_ms()),
-                }
+    async def awaiting(self) -> list[tuple[AwaitingAck, Tracked]]:
+        """Messages a person has yet to acknowledge, here or at the peer, as the watch sees them."""
+        watchkeeper = self._node.watchkeeper
+        return [(item, watchkeeper.tracked(item)) for item in await self._store.awaiting_ack(self.party)]
+
+    def alarms(self, now_ms: int | None = None) -> list[Alarm]:
+        """Standing alarms about the channel itself, loudest first."""
+        return self._node.lookout.alarms(self.now_ms() if now_ms is None else now_ms)
+
+    async def alarm_history(self, limit: int = 1000) -> list[StoredAlarm]:
+        return await self._store.alarm_history(limit)
+
+    async def close_alarm(
+        self, number: int, by: str, remark: str, role: str | None = None, address: str | None = None
+    ) -> StoredAlarm:
+        return await self._node.lookout.close(number, by, remark, role, address)
+
+    # -- the transcript and the audit trail ---------------------------------------------------
+
+    async def latest_checkpoint(self) -> StoredCheckpoint | None:
+        return await self._store.latest_checkpoint()
+
+    async def equivocations(self) -> list[Equivocation]:
+        return await self._store.equivocations()
+
+    async def audit_trail(self, limit: int = 500) -> list[AuditEntry]:
+        return await self._store.audit_trail(limit)
+
+    async def record_audit(self, entry: AuditEntry) -> None:
+        await self._store.record_audit(entry)
+
+    # -- live pages and monitoring -----------------------------------------------------------
+
+    @contextmanager
+    def subscribe(self) -> Iterator[Subscription]:
+        """Notices of what changed (``inbox``, ``outbox``, ``alerts``, ``links``, ``transcript``)."""
+        with self._node.bulletin.subscribe() as subscription:
+            yield subscription
+
+    async def readings(self, now_ms: int | None = None) -> Snapshot:
+        """What a scrape of ``/metrics`` reports, at one moment."""
+        now = self.now_ms() if now_ms is None else now_ms
+        node, lookout = self._node, self._node.lookout
+        peers = []
+        for party, channel in sorted(node.channels.items()):
+            seen = lookout.health.peers.get(party)
+            undelivered = [t for per in seen.undelivered.values() for t in per.values()] if seen else []
+            peers.append(
+                PeerSnapshot(
+                    party=party,
+                    lanes={lane.value: lane in channel.links for lane in Lane},
+                    rtt_s=channel.rtt,
+                    last_contact_ms=channel.last_contact_ms,
+                    queued=await self._store.queue_depth(party),
+                    in_flight=len(channel.inflight),
+                    skew_ms=seen.skew_ms if seen else None,
+                    signing_stopped=lookout.signing_stopped(party),
+                    undelivered_urgent=len(undelivered),
+                    oldest_undelivered_ms=min(undelivered) if undelivered else None,
+                )
             )
-        return result
+        latest = await self._store.latest_checkpoint()
+        hook = lookout.hook
+        hook_counts = {"delivered": hook.delivered, "failed": hook.failed, "dropped": hook.dropped}
+        oldest: dict[str, int] = {}
+        for item in await self._store.awaiting_ack(self.party):
+            side = "receiver" if item.received else "sender"
+            oldest[side] = min(oldest.get(side, item.start_ms), item.start_ms)
+        return Snapshot(
+            party=self.party,
+            now_ms=now,
+            stopping=self.stopping,
+            peers=peers,
+            alarms=lookout.alarms(now),
+            alerts=self.alerts(now),
+            transcript_size=None if latest is None else latest.size,
+            checkpoint_ms=None if latest is None else latest.at_ms,
+            cosigned_by=[] if latest is None else [w for w, _ in latest.cosignatures],
+            hook=hook_counts if hook.configured else {},
+            traffic=dict(lookout.traffic),
+            oldest_unacknowledged_ms=oldest,
+        )

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import Callable
 
 import structlog
 
 from hotline.errors import LocalProtocolError, RemoteProtocolError
+from hotline.node.clock import Clock
 from hotline.protocol import Lane, PeerSession, SessionState
 from hotline.protocol.events import Event
 
@@ -28,11 +28,6 @@ ENVELOPES_PER_TURN = 8
 LINK_CLOSE_WAIT = 2.0  # seconds a closing link waits for the peer's side of the TLS close
 
 
-def wall_ms() -> int:
-    """The wall clock, which the hello and the heartbeats carry so each side can check the other's."""
-    return time.time_ns() // 1_000_000
-
-
 class Link:
     def __init__(
         self,
@@ -43,8 +38,12 @@ class Link:
         lane: Lane,
         on_event: Callable[[Link, Event], None],
         on_drained: Callable[[Link], None],
+        clock: Clock,
     ) -> None:
         self.session = session
+        # Monotonic time for the session's timers; wall time, which the hello and the heartbeats
+        # carry so that each side can check the other's clock.
+        self.clock = clock
         self.reader = reader
         self.writer = writer
         self.dialed_by = dialed_by
@@ -68,7 +67,7 @@ class Link:
         and go out again on the next link)."""
         if not self.usable:
             return False
-        now = time.monotonic()
+        now = self.clock.monotonic()
         for envelope in envelopes:
             self.session.send_envelope(envelope, now)
         self.flush()
@@ -79,9 +78,9 @@ class Link:
         if not self.usable:
             return False
         if is_receipt:
-            self.session.send_receipt(answer, time.monotonic())
+            self.session.send_receipt(answer, self.clock.monotonic())
         else:
-            self.session.send_rejection(answer, time.monotonic())
+            self.session.send_rejection(answer, self.clock.monotonic())
         self.flush()
         return True
 
@@ -89,7 +88,7 @@ class Link:
         """Write a witnessing frame (``send(session, now)``) if the link can carry it."""
         if not self.usable:
             return False
-        send(self.session, time.monotonic())
+        send(self.session, self.clock.monotonic())
         self.flush()
         return True
 
@@ -106,18 +105,18 @@ class Link:
     async def run(self) -> None:
         """Serve the connection until it closes, fails, or the peer falls silent."""
         try:
-            self.session.hello(time.monotonic(), wall_ms())
+            self.session.hello(self.clock.monotonic(), self.clock.wall_ms())
             self.flush()
             while not self.closed.is_set():
-                timeout = max(0.0, self.session.get_timer() - time.monotonic())
+                timeout = max(0.0, self.session.get_timer() - self.clock.monotonic())
                 try:
-                    # asyncio.timeout, not wait_for: on Python 3.11 wait_for returns the data and
+                    # A timeout, not wait_for: on Python 3.11 wait_for returns the data and
                     # swallows a cancellation that arrives as the read completes, and a stopping
                     # node then served this link until the peer fell silent.
-                    async with asyncio.timeout(timeout):
+                    async with self.clock.timeout(timeout):
                         data = await self.reader.read(READ_SIZE)
                 except TimeoutError:
-                    self.session.handle_timer(time.monotonic(), wall_ms())
+                    self.session.handle_timer(self.clock.monotonic(), self.clock.wall_ms())
                     self.flush()
                     continue
                 if not data:
@@ -125,10 +124,10 @@ class Link:
                     if dropped:
                         log.warning("truncated frame dropped", peer=self.peer, bytes=dropped)
                     break
-                now = time.monotonic()
+                now = self.clock.monotonic()
                 self.session.receive_data(data, now)
                 handled = 0
-                wall = wall_ms()
+                wall = self.clock.wall_ms()
                 while (event := self.session.next_event(now, wall)) is not None:
                     self.on_event(self, event)
                     handled += 1

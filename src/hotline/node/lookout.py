@@ -13,14 +13,15 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import structlog
 
 from hotline.envelope import Precedence, serial
 from hotline.errors import AlarmError
 from hotline.node.alarm_hook import AlarmHook
-from hotline.node.desk import wall_ms
+from hotline.node.config import AlarmSettings, WatchSettings
+from hotline.node.station import Station
 from hotline.storage import Queued
 from hotline.storage.alarms import StoredAlarm
 from hotline.storage.audit import AuditEntry
@@ -28,19 +29,16 @@ from hotline.watch import Alert, Level
 from hotline.watch.alarms import LATCHED_LEVELS, Alarm, Change, Event, Health, Kind, changes
 from hotline.watch.wording import calls_for, iso, summary, title
 
-if TYPE_CHECKING:
-    from hotline.node.service import Node
-
 log = structlog.get_logger("hotline.alarm")
 MAX_REMARK = 2000
 _URGENT = frozenset(p.value for p in Precedence if p.rank <= 1)
 
 
 class Lookout:
-    def __init__(self, node: Node) -> None:
-        self.node = node
-        settings = node.config.alarms
-        self.health = Health(settings.limits(node.config.watch))
+    def __init__(self, station: Station, settings: AlarmSettings, watch: WatchSettings, witness_only: bool) -> None:
+        self.station = station
+        self.witness_only = witness_only
+        self.health = Health(settings.limits(watch))
         self.hook = AlarmHook(settings.hook_command, settings.hook_url, settings.hook_timeout, self._hook_outcome)
         self.changed = asyncio.Event()
         self.standing: list[Alarm] = []
@@ -48,15 +46,17 @@ class Lookout:
         # Per (peer, outcome): our messages delivered or rejected, the peer's we refused, since
         # the node started (Prometheus counters: a restart starts them again, as it expects).
         self.traffic: collections.Counter[tuple[str, str]] = collections.Counter()
-        node.watchkeeper.listeners.append(self._escalation)
+
+    def _now(self) -> int:
+        return self.station.clock.wall_ms()
 
     # -- start -------------------------------------------------------------------------------
 
     async def start(self) -> None:
         """What the store knows: urgent messages still without a receipt, the latest link test
         to each peer, the latched alarms still open (told again: a restart hides nothing)."""
-        store, now = self.node.store, wall_ms()
-        for party, channel in self.node.channels.items():
+        store, now = self.station.store, self._now()
+        for party, channel in self.station.channels.items():
             self.health.watch_peer(party, now, self._sends_link_tests(channel.peer.witness))
             test = await store.last_link_test(party)
             if test is not None:
@@ -65,10 +65,10 @@ class Lookout:
                 if test.ack_received_ms is not None:
                     self.health.link_test_answered(party)
         for row in await store.undelivered_urgent():
-            if row.peer not in self.node.channels:
+            if row.peer not in self.station.channels:
                 continue  # a peer no longer pinned: nothing can be delivered to it anyway
             self.health.urgent_queued(
-                row.peer, serial(self.node.party, row.number), Precedence(row.precedence), row.created_ms
+                row.peer, serial(self.station.party, row.number), Precedence(row.precedence), row.created_ms
             )
         await self.reload()
         for alarm in self.health.alarms(now):
@@ -78,19 +78,19 @@ class Lookout:
     # -- what the node reports ---------------------------------------------------------------
 
     def watch_peer(self, party: str, witness: bool = False) -> None:
-        self.health.watch_peer(party, wall_ms(), self._sends_link_tests(witness))
+        self.health.watch_peer(party, self._now(), self._sends_link_tests(witness))
         self.changed.set()
 
     def _sends_link_tests(self, witness: bool) -> bool:
         """Link tests go between parties only: neither to nor from a neutral witness."""
-        return not (witness or self.node.config.witness_only)
+        return not (witness or self.witness_only)
 
     def link_up(self, party: str) -> None:
-        self.health.link_up(party, wall_ms())
+        self.health.link_up(party, self._now())
         self.changed.set()
 
     def link_down(self, party: str) -> None:
-        self.health.link_down(party, wall_ms())
+        self.health.link_down(party, self._now())
         self.changed.set()
 
     def queued(self, queued: list[Queued]) -> None:
@@ -98,14 +98,14 @@ class Lookout:
             if q.new and q.draft.precedence in _URGENT:
                 precedence = Precedence(q.draft.precedence)
                 self.health.urgent_queued(
-                    q.draft.peer, serial(self.node.party, q.number), precedence, q.draft.created_ms
+                    q.draft.peer, serial(self.station.party, q.number), precedence, q.draft.created_ms
                 )
                 self.changed.set()
 
     def answered(self, party: str, numbers: list[int]) -> None:
         """The peer receipted or rejected these messages of ours."""
         for number in numbers:
-            self.health.urgent_settled(party, serial(self.node.party, number))
+            self.health.urgent_settled(party, serial(self.station.party, number))
         self.changed.set()
 
     def link_test_sent(self, party: str, number: int, at_ms: int) -> None:
@@ -123,11 +123,11 @@ class Lookout:
         self.changed.set()
 
     def clock(self, party: str, skew_ms: int, subject: str | None = None) -> None:
-        self.health.clock(party, skew_ms, wall_ms(), subject)
+        self.health.clock(party, skew_ms, self._now(), subject)
         self.changed.set()
 
     def numbering(self, party: str, store_behind: tuple[int, int] | None, peer_behind: tuple[int, int] | None) -> None:
-        self.health.numbering(party, store_behind, peer_behind, wall_ms())
+        self.health.numbering(party, store_behind, peer_behind, self._now())
         self.changed.set()
 
     def count(self, party: str, outcome: str, n: int) -> None:
@@ -139,7 +139,7 @@ class Lookout:
     async def latch(self, kind: Kind, party: str | None, subject: str | None, facts: dict[str, Any]) -> None:
         """Raise a latched alarm (or count one more sighting of it), kept in the store."""
         level = LATCHED_LEVELS[kind]
-        await self.node.store.raise_alarm(kind.value, party, subject, level.label, facts, wall_ms())
+        await self.station.store.raise_alarm(kind.value, party, subject, level.label, facts, self._now())
         await self.reload()
 
     async def close(
@@ -153,9 +153,9 @@ class Lookout:
             raise AlarmError("closing an alarm needs a remark: what was found, what was done")
         if len(remark) > MAX_REMARK:
             raise AlarmError(f"a remark is {MAX_REMARK} characters at most; this one has {len(remark)}")
-        now = wall_ms()
-        closed = await self.node.store.close_alarm(number, by.strip(), remark.strip(), now)
-        await self.node.store.record_audit(
+        now = self._now()
+        closed = await self.station.store.close_alarm(number, by.strip(), remark.strip(), now)
+        await self.station.store.record_audit(
             AuditEntry(now, by.strip(), role, "close-alarm", f"alarm {number} {closed.kind}", remark.strip(), address)
         )
         log.warning("alarm closed", alarm=number, kind=closed.kind, peer=closed.peer, by=by, remark=remark)
@@ -164,42 +164,42 @@ class Lookout:
 
     async def reload(self) -> None:
         """Read the latched alarms again (after the store opened one)."""
-        self.health.set_latched(latched_alarm(row) for row in await self.node.store.open_alarms())
+        self.health.set_latched(latched_alarm(row) for row in await self.station.store.open_alarms())
         self.changed.set()
 
     def _hook_outcome(self, failure: str | None) -> None:
         if failure is not None or self.health.hook_failure is not None:
-            self.health.hook(failure, wall_ms())
+            self.health.hook(failure, self._now())
             self.changed.set()
 
     # -- announcing --------------------------------------------------------------------------
 
     def alarms(self, now_ms: int | None = None) -> list[Alarm]:
-        return self.health.alarms(wall_ms() if now_ms is None else now_ms)
+        return self.health.alarms(self._now() if now_ms is None else now_ms)
 
     async def watch_forever(self) -> None:
         """Compare what stands with what stood, announce each change, and sleep until the next
         observation or the next threshold a condition can cross on its own."""
         while True:
             self.changed.clear()
-            now = wall_ms()
+            now = self._now()
             current = self.health.alarms(now)
             found = changes(self.standing, current)
             self.standing = current
             for change in found:
                 self._announce(change, now)
             if found:
-                self.node.bulletin.post("alerts")
+                self.station.bulletin.post("alerts")
             wake = self.health.wake_ms(now)
-            timeout = None if wake is None else max(0.0, (wake - wall_ms()) / 1000)
+            timeout = None if wake is None else max(0.0, (wake - self._now()) / 1000)
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(timeout):
+                async with self.station.clock.timeout(timeout):
                     await self.changed.wait()
 
     def _announce(self, change: Change, now_ms: int) -> None:
         self._log(change.event, change.alarm, now_ms)
         if change.alarm.kind is not Kind.HOOK_FAILED:  # the hook is not told that it failed
-            self.hook.post(hook_event(self.node.party, change.event.value, change.alarm, now_ms))
+            self.hook.post(hook_event(self.station.party, change.event.value, change.alarm, now_ms))
 
     @staticmethod
     def _log(event: Event, alarm: Alarm, now_ms: int, note: str | None = None) -> None:
@@ -217,12 +217,12 @@ class Lookout:
         report = log.warning if alarm.level is Level.DUTY_OFFICER and not alarm.loudest else log.critical
         report(f"ALARM {event.value}: {title(alarm, 'en')}", **fields)
 
-    def _escalation(self, alert: Alert) -> None:
+    def escalation(self, alert: Alert) -> None:
         """An acknowledgement reached a new stage: the hook hears of it too (a commander called
         for an overdue FLASH must be reached wherever he is)."""
         self.hook.post(
             {
-                "node": self.node.party,
+                "node": self.station.party,
                 "type": "acknowledgement",
                 "event": alert.stage.value,
                 "id": f"acknowledgement/{alert.side.value}/{alert.serial}",
@@ -235,7 +235,7 @@ class Lookout:
                 "calls_for": calls_for(alert.level, "en"),
                 "loudest": alert.loudest,
                 "due": iso(alert.due_ms),
-                "at": iso(wall_ms()),
+                "at": iso(self._now()),
             }
         )
 

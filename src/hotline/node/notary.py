@@ -11,14 +11,12 @@ evidence against our own log and raised as loudly as one we find in a peer's.
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING
 
 import structlog
 
-from hotline.crypto import VerifyKey
+from hotline.crypto import SigningKey, VerifyKey
 from hotline.errors import EncodingError, LocalProtocolError, StoreError
 from hotline.log import (
     Checkpoint,
@@ -36,7 +34,8 @@ from hotline.log import (
     verify_cosignature,
     witness_name,
 )
-from hotline.node.desk import wall_ms
+from hotline.node.lookout import Lookout
+from hotline.node.station import Station
 from hotline.protocol import Lane
 from hotline.protocol import events as ev
 from hotline.storage import StoredCheckpoint
@@ -45,7 +44,6 @@ from hotline.watch.alarms import Kind
 if TYPE_CHECKING:
     from hotline.node.channel import Channel
     from hotline.node.link import Link
-    from hotline.node.service import Node
 
 log = structlog.get_logger("hotline.transcript")
 # Entries between two checkpoints at most. A witness is offered each checkpoint in turn with an
@@ -58,15 +56,19 @@ ALLEGATION_EVERY_MS = 10_000
 
 
 class Notary:
-    def __init__(self, node: Node) -> None:
-        self.node = node
-        public = node.key.verify_key.raw
-        self.origin = log_origin(node.party, public)
-        self.signer = Ed25519Signer(self.origin, node.key)
-        self.cosigner = CosignatureSigner(witness_name(node.party, public), node.key)
-        self.verifier = Ed25519Verifier(self.origin, node.key.verify_key)  # our own signature, on what a witness holds
+    def __init__(self, station: Station, key: SigningKey, lookout: Lookout) -> None:
+        self.station = station
+        self.lookout = lookout
+        public = key.verify_key.raw
+        self.origin = log_origin(station.party, public)
+        self.signer = Ed25519Signer(self.origin, key)
+        self.cosigner = CosignatureSigner(witness_name(station.party, public), key)
+        self.verifier = Ed25519Verifier(self.origin, key.verify_key)  # our own signature, on what a witness holds
         self._offered: dict[str, tuple[Link, int]] = {}  # per peer: the offer awaiting its answer
         self._alleged: dict[str, int] = {}  # per peer: when its last unproven claim was recorded
+
+    def _now(self) -> int:
+        return self.station.clock.wall_ms()
 
     @staticmethod
     async def guarded(work: Awaitable[object]) -> None:
@@ -85,23 +87,23 @@ class Notary:
     # -- our log -----------------------------------------------------------------------------
 
     async def checkpoints_forever(self, interval: float) -> None:
-        while not self.node.stopped.is_set():
-            await asyncio.sleep(interval)
+        while not self.station.stopped.is_set():
+            await self.station.clock.sleep(interval)
             await self.guarded(self.checkpoint_now())
 
     async def checkpoint_now(self) -> StoredCheckpoint | None:
-        checkpoint = await self.node.store.make_checkpoint(self.sign, wall_ms(), CHECKPOINT_STEP)
+        checkpoint = await self.station.store.make_checkpoint(self.sign, self._now(), CHECKPOINT_STEP)
         if checkpoint is not None:
             log.debug("checkpoint signed", size=checkpoint.size)
-            self.node.bulletin.post("transcript")
-            for channel in list(self.node.channels.values()):
+            self.station.bulletin.post("transcript")
+            for channel in list(self.station.channels.values()):
                 await self.offer(channel)
         return checkpoint
 
     async def offer(self, channel: Channel, old: int | None = None) -> None:
         """Offer a peer the next checkpoint after the last one it cosigned (one at a time, in
         order, as a tlog witness sees them), unless one is already on its way to it."""
-        store = self.node.store
+        store = self.station.store
         if old is None:
             old = await store.last_cosigned(channel.party)
         checkpoint = await store.next_checkpoint(old)
@@ -116,7 +118,7 @@ class Notary:
             log.exception("checkpoint offer not sent", peer=channel.party, size=checkpoint.size, error=str(exc))
 
     async def on_cosignature(self, channel: Channel, event: ev.CosignatureReceived) -> None:
-        store = self.node.store
+        store = self.station.store
         checkpoint = await store.checkpoint_at(event.size)
         key = channel.peer.sign_key
         verifier = CosignatureVerifier(witness_name(channel.party, key), VerifyKey(key))
@@ -129,8 +131,8 @@ class Notary:
         except EncodingError as exc:
             log.warning("cosignature refused", peer=channel.party, size=event.size, error=str(exc))
             return
-        await store.add_cosignature(event.size, channel.party, signature.line(), wall_ms())
-        self.node.bulletin.post("transcript")
+        await store.add_cosignature(event.size, channel.party, signature.line(), self._now())
+        self.station.bulletin.post("transcript")
         log.debug("checkpoint cosigned", witness=channel.party, size=event.size)
         self._offered.pop(channel.party, None)
         await self.offer(channel)  # the next one, if the log has grown meanwhile
@@ -150,7 +152,7 @@ class Notary:
         with. Anything less is a claim: a lower alarm, one per peer however often it is made."""
         proof = await self._contradiction(event.held_note)
         if proof is None:
-            now = wall_ms()
+            now = self._now()
             if now - self._alleged.get(channel.party, -ALLEGATION_EVERY_MS) >= ALLEGATION_EVERY_MS:
                 self._alleged[channel.party] = now
                 log.warning(
@@ -161,15 +163,15 @@ class Notary:
                     detail=event.detail,
                 )
                 facts = {"reason": event.reason, "detail": event.detail, "size": event.size}
-                await self.node.lookout.latch(Kind.ALLEGED_EQUIVOCATION, channel.party, None, facts)
+                await self.lookout.latch(Kind.ALLEGED_EQUIVOCATION, channel.party, None, facts)
             return
         held, ours, why = proof
         detail = f"{channel.party} refused to cosign ({event.reason}: {event.detail}); {why}"
-        await self.node.store.record_equivocation(
-            self.node.party, event.reason, detail, held, ours, wall_ms(), channel.party
+        await self.station.store.record_equivocation(
+            self.station.party, event.reason, detail, held, ours, self._now(), channel.party
         )
-        await self.node.lookout.reload()
-        self.node.bulletin.post("transcript", "alerts")
+        await self.lookout.reload()
+        self.station.bulletin.post("transcript", "alerts")
         log.critical(
             "EQUIVOCATION: our own transcript contradicts a checkpoint we signed",
             witness=channel.party,
@@ -188,7 +190,7 @@ class Notary:
             return None  # not signed by us: proves nothing about our log
         if checkpoint.origin != self.origin:
             return None
-        store = self.node.store
+        store = self.station.store
         root = await store.root_at(checkpoint.size)
         if root == checkpoint.root_hash:
             return None  # our log agrees with what the witness holds
@@ -204,15 +206,15 @@ class Notary:
         key = channel.peer.sign_key
         origin = log_origin(channel.party, key)
         verifier = Ed25519Verifier(origin, VerifyKey(key))
-        result = await self.node.store.witness_offer(channel.party, event.offer, origin, verifier, wall_ms())
+        result = await self.station.store.witness_offer(channel.party, event.offer, origin, verifier, self._now())
         if isinstance(result, Checkpoint):
-            line = cosign(result, self.cosigner, int(time.time())).line()
+            line = cosign(result, self.cosigner, self._now() // 1000).line()
             link.send_witnessing(lambda session, now: session.send_cosignature(result.size, line, now))
             return
         size = _claimed_size(event.offer.note)
         if result.equivocation:
-            await self.node.lookout.reload()
-            self.node.bulletin.post("transcript", "alerts")
+            await self.lookout.reload()
+            self.station.bulletin.post("transcript", "alerts")
         link.send_witnessing(lambda session, now: session.send_checkpoint_refusal(size, result, now))
         report = log.critical if result.equivocation else log.warning
         what = "EQUIVOCATION: a peer's transcript contradicts what we cosigned" if result.equivocation else None

@@ -43,8 +43,9 @@ messages as soon as they are queued, up to ``URGENT_ALLOWANCE`` unreceipted, wha
 ordinary lane has in flight; the ordinary dispatcher holds back while an urgent envelope is
 on its way, so that the peer's processor is not handed more ordinary work in the meantime.
 
-*Operators.* What the API asks of a node (queue, look up, acknowledge, report) and the checks a
-message passes before it is queued are in ``desk.py``, which ``Node`` inherits.
+*Operators.* The checks a message passes before it is queued are the intake's (``intake.py``);
+what the API, the console and the CLI may ask of a node is the desk's (``desk.py``), composed
+over the node.
 
 *Failure.* If the store fails, the node stops: its in-memory counters can no longer be
 trusted, and a restart recovers them from what was durably stored.
@@ -55,7 +56,6 @@ from __future__ import annotations
 import asyncio
 import os
 import ssl
-import time
 from collections.abc import Awaitable
 from typing import Any
 
@@ -77,11 +77,13 @@ from hotline.errors import ConfigError, NumberingError, PairingError
 from hotline.node.bulletin import Bulletin
 from hotline.node.card import IdentityCard, parse_address, vet_new_peer
 from hotline.node.channel import Backoff, Channel
+from hotline.node.clock import SYSTEM_CLOCK, Clock
 from hotline.node.config import NodeConfig
-from hotline.node.desk import Message, OperatorDesk, SendError, SendRequest, wall_ms
+from hotline.node.intake import DispatchWaiters, Intake
 from hotline.node.link import Link
 from hotline.node.lookout import Lookout
 from hotline.node.notary import Notary
+from hotline.node.station import Station
 from hotline.node.tls import tls_context
 from hotline.node.watchkeeper import Watchkeeper, acknowledgement_in
 from hotline.protocol import (
@@ -108,7 +110,6 @@ from hotline.storage import (
 from hotline.watch.alarms import Kind
 
 log = structlog.get_logger("hotline.node")
-__all__ = ["Message", "Node", "SendError", "SendRequest", "wall_ms"]  # the desk's, for callers of the node
 HANDSHAKE_TIMEOUT = 10.0
 DIAL_TIMEOUT = 5.0  # seconds for one address to accept and complete the TLS handshake
 URGENT_ALLOWANCE = 64  # FLASH and IMMEDIATE envelopes allowed in flight, beside the window
@@ -117,12 +118,13 @@ URGENT_ALLOWANCE = 64  # FLASH and IMMEDIATE envelopes allowed in flight, beside
 DISPATCH_BATCH = 64
 
 
-class Node(OperatorDesk):
-    def __init__(self, config: NodeConfig, store: Store) -> None:
+class Node:
+    def __init__(self, config: NodeConfig, store: Store, clock: Clock = SYSTEM_CLOCK) -> None:
         if config.timers.window + URGENT_ALLOWANCE >= REACH:
             raise ConfigError(f"window {config.timers.window} is too large: at most {REACH - URGENT_ALLOWANCE - 1}")
         self.config = config
         self.store = store
+        self.clock = clock  # the node's only source of time (``clock.py``)
         self.party = config.party
         self.key: SigningKey = config.signing_key()
         self.channels: dict[str, Channel] = {}
@@ -131,17 +133,21 @@ class Node(OperatorDesk):
         self._server: asyncio.Server | None = None
         self._server_ctx: ssl.SSLContext | None = None
         self._client_ctx: dict[Lane, ssl.SSLContext] = {}
-        self._dispatch_waiters: dict[int, list[asyncio.Future[None]]] = {}  # by message number
+        self.dispatched = DispatchWaiters()
         # Per peer and lane: envelopes accepted but not yet stored, and the link they came on.
         # Keyed by lane, not link, so that whatever the tie-break does a lane's envelopes are
         # stored in sequence order; and not by peer alone, so that a FLASH is stored on its own,
         # not together with the ordinary envelopes its lane overtook.
         self._received: dict[tuple[str, Lane], tuple[Link, list[ev.EnvelopeReceived]]] = {}
         self.bulletin = Bulletin()  # tells the console's open pages what changed
-        self.watchkeeper = Watchkeeper(self)
-        self.lookout = Lookout(self)  # the channel's watch over its own health: alarms
-        self.notary = Notary(self)
         self.stopped = asyncio.Event()
+        station = Station(self.party, store, clock, self.bulletin, self.channels, self.stopped)
+        self.lookout = Lookout(station, config.alarms, config.watch, config.witness_only)  # the channel's own health
+        self.intake = Intake(station, config)
+        self.watchkeeper = Watchkeeper(station, config.watch, config.witness_only, self.intake.enqueue, self.lookout)
+        self.watchkeeper.listeners.append(self.lookout.escalation)  # the alarm hook hears of escalations too
+        self.intake.listeners += [self.watchkeeper.queued, self.lookout.queued]
+        self.notary = Notary(station, self.key, self.lookout)
         self.failure: str | None = None  # why the node stopped itself, if it did
         self._stopping: asyncio.Future[None] | None = None
         store.on_failure = self._fail
@@ -163,8 +169,8 @@ class Node(OperatorDesk):
         await self.lookout.start()
         self._spawn(self.lookout.watch_forever())
         self._spawn(self.lookout.hook.run_forever())
-        self._spawn(self.watchkeeper.announce_forever(wall_ms))
-        self._spawn(self.watchkeeper.readiness_checks_forever(wall_ms))
+        self._spawn(self.watchkeeper.announce_forever())
+        self._spawn(self.watchkeeper.readiness_checks_forever())
         if self.config.timers.checkpoint_interval > 0:
             self._spawn(self.notary.checkpoints_forever(self.config.timers.checkpoint_interval))
         host, port = parse_address(self.config.listen)
@@ -201,7 +207,7 @@ class Node(OperatorDesk):
             self._spawn(self._dial_forever(channel, lane))
             self._spawn(self._dispatch_forever(channel, lane))
         if self.config.watch.link_test_interval > 0 and not (peer.witness or self.config.witness_only):
-            self._spawn(self.watchkeeper.link_tests_forever(peer.party, wall_ms))
+            self._spawn(self.watchkeeper.link_tests_forever(peer.party))
         channel.wake()
         return channel
 
@@ -263,7 +269,7 @@ class Node(OperatorDesk):
         # Checked and registered before the first await, so two concurrent calls for the same
         # new party cannot open two channels with two sets of counters.
         vet_new_peer(self.party, [c.peer for c in self.channels.values()], card)
-        record = card.as_peer(wall_ms())
+        record = card.as_peer(self.clock.wall_ms())
         existing = self.channels.get(card.party)
         if existing is None:
             # A party not pinned before has no history: both directions start at 1.
@@ -347,7 +353,7 @@ class Node(OperatorDesk):
                     continue
                 await self._serve_link(channel, lane, reader, writer, dialed_by=self.party)
             if lane not in channel.links and not self.stopped.is_set():
-                await asyncio.sleep(channel.backoff.next_delay())
+                await self.clock.sleep(channel.backoff.next_delay())
 
     async def _serve_link(
         self, channel: Channel, lane: Lane, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, dialed_by: str
@@ -361,12 +367,12 @@ class Node(OperatorDesk):
             peer_key=channel.key,
             inbound=channel.inbound,
             send_next=channel.send_next,
-            now=time.monotonic(),
+            now=self.clock.monotonic(),
             heartbeat=self.config.timers.heartbeat,
             dead_after=self.config.timers.dead_after,
             held_number=channel.held_number,
         )
-        link = Link(session, reader, writer, dialed_by, lane, self._on_event, self._flush_received)
+        link = Link(session, reader, writer, dialed_by, lane, self._on_event, self._flush_received, self.clock)
         try:
             await link.run()
         finally:
@@ -384,7 +390,7 @@ class Node(OperatorDesk):
 
     def _on_event(self, link: Link, event: ev.Event) -> None:
         channel = self.channels[link.peer]
-        channel.last_contact_ms = wall_ms()
+        channel.last_contact_ms = self.clock.wall_ms()
         # Events from a link that lost the tie-break are still handled: they are authentic, and
         # the sequence tracker they advanced is shared by every link to this peer.
         if isinstance(event, ev.EnvelopeReceived):
@@ -450,7 +456,7 @@ class Node(OperatorDesk):
         resend = [item for la in lanes for item in channel.in_flight(la)]
         link.send_envelopes([item.envelope for item in resend])
         if resend:
-            self._spawn(self.store.mark_transmitted([i.number for i in resend], wall_ms()))
+            self._spawn(self.store.mark_transmitted([i.number for i in resend], self.clock.wall_ms()))
         channel.wake()
         self._spawn(self.notary.guarded(self.notary.offer(channel)))  # what it has not cosigned yet
 
@@ -488,7 +494,7 @@ class Node(OperatorDesk):
         self.lookout.numbering(channel.party, behind, peer_behind)
 
     async def _skip_held_serials(self, party: str, held: int) -> None:
-        moved = await self.store.skip_held_serials(party, held, wall_ms())
+        moved = await self.store.skip_held_serials(party, held, self.clock.wall_ms())
         if moved is not None:
             log.warning(
                 "the peer holds serials our store does not know (restored from an older copy?):"
@@ -513,7 +519,7 @@ class Node(OperatorDesk):
         expects, ours = state
         held = [c.peer_held_number for c in self.channels.values() if c.peer_held_number is not None]
         number_next = max([*held, 0]) + 1
-        now = wall_ms()
+        now = self.clock.wall_ms()
         await self.store.resume_numbering(party, expects, number_next, now, by, remark)
         await self.store.record_audit(
             AuditEntry(now, by, None, "catch-up", party, f"sequence {ours} -> {expects}; serials from {number_next}")
@@ -589,7 +595,7 @@ class Node(OperatorDesk):
     ) -> asyncio.Future[InboundStored]:
         # From the indices taken to the store call, nothing awaits: the transcript stays gapless.
         first = self._take_indices(len(batch) + 1)  # the envelopes, then our receipt
-        now_ms = wall_ms()
+        now_ms = self.clock.wall_ms()
         entries = tuple(ReceiptEntry(e.envelope.seq, e.opened.id, first + i) for i, e in enumerate(batch))
         receipt = Receipt(self.party, channel.party, now_ms, entries).seal(self.key)
         policy = self.config.watch.policy(channel.party)
@@ -689,7 +695,7 @@ class Node(OperatorDesk):
     ) -> None:
 
         index = self._take_indices(2)
-        now_ms = wall_ms()
+        now_ms = self.clock.wall_ms()
         detail = detail[:MAX_DETAIL]  # the peer's field names appear in it; keep it within the format
         rejection = Rejection(self.party, channel.party, object_id(raw), seq, now_ms, reason, detail, consumed)
         sealed = rejection.seal(self.key)
@@ -715,7 +721,7 @@ class Node(OperatorDesk):
             positions = {entry.seq: entry.index for entry in event.receipt.entries}
             settled = [(item.seq, positions[item.seq]) for item in delivered]
             recorded = self.store.record_receipt(
-                channel.party, settled, event.opened.raw, wall_ms(), self._take_indices(1)
+                channel.party, settled, event.opened.raw, self.clock.wall_ms(), self._take_indices(1)
             )
             self._spawn(self._post_when_stored(recorded, "outbox"))
             self._wake_dispatch(channel)
@@ -744,7 +750,9 @@ class Node(OperatorDesk):
         del channel.inflight[item.seq]
         self.lookout.count(channel.party, "rejected", 1)
         self.lookout.answered(channel.party, [item.number])
-        recorded = self.store.record_rejection(item.envelope_id, event.opened.raw, wall_ms(), self._take_indices(1))
+        recorded = self.store.record_rejection(
+            item.envelope_id, event.opened.raw, self.clock.wall_ms(), self._take_indices(1)
+        )
         self._spawn(self._post_when_stored(recorded, "outbox"))
         self.watchkeeper.rejected(item.number)  # refused: no person there will acknowledge it
         log.warning(
@@ -803,7 +811,7 @@ class Node(OperatorDesk):
         # receives every batch in sequence order, and a crash can only lose the newest numbers,
         # never leave a hole the peer would wait for forever. (So the batch is kept small
         # instead of yielding in the middle of it.)
-        now_ms = wall_ms()
+        now_ms = self.clock.wall_ms()
         items = []
         for q in queued:
             envelope = Envelope(
@@ -831,9 +839,7 @@ class Node(OperatorDesk):
         self.bulletin.post("outbox")
         for item in items:
             channel.inflight[item.seq] = item
-            for waiter in self._dispatch_waiters.pop(item.number, []):
-                if not waiter.done():
-                    waiter.set_result(None)
+            self.dispatched.signed(item.number)
         link = channel.link_for(lane)  # the link may have changed while the commit ran
         if link is not None and link.send_envelopes([item.envelope for item in items]):
             await link.drain()

@@ -11,8 +11,8 @@ import asyncio
 import contextlib
 import datetime as dt
 import itertools
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import structlog
 
@@ -20,12 +20,12 @@ from hotline.envelope import Envelope, FieldError, Precedence, cbor, serial
 from hotline.errors import AcknowledgeError
 from hotline.forms import prepare_body, validate_body
 from hotline.forms.types import utc_text as form_time
-from hotline.node.desk import SendError, SendRequest
+from hotline.node.config import WatchSettings
+from hotline.node.intake import SendError, SendRequest
+from hotline.node.lookout import Lookout
+from hotline.node.station import Station
 from hotline.storage import Acknowledgement, AwaitingAck, Draft, InboundStored, InboxRow, Queued
 from hotline.watch import Alert, Side, Stage, Tracked, Watch, next_watch_change
-
-if TYPE_CHECKING:
-    from hotline.node.service import Node
 
 log = structlog.get_logger("hotline.watch")
 MACHINE = "machine"  # who acknowledges what no person need (link tests)
@@ -40,16 +40,25 @@ def utc_ms(text: str) -> int:
     return int(dt.datetime.fromisoformat(text).timestamp() * 1000)
 
 
+Enqueue = Callable[[list[SendRequest]], Awaitable[list[Queued]]]
+
+
 class Watchkeeper:
-    def __init__(self, node: Node) -> None:
-        self.node = node
+    def __init__(
+        self, station: Station, settings: WatchSettings, witness_only: bool, enqueue: Enqueue, lookout: Lookout
+    ) -> None:
+        self.station = station
+        self.lookout = lookout  # told of acknowledgements and link tests, which bear on its alarms
+        self.settings = settings
+        self.witness_only = witness_only
+        self.enqueue = enqueue  # the node's intake: what the watch sends passes the operator's checks
         self.watch = Watch()
         self.changed = asyncio.Event()
         self.listeners: list[Callable[[Alert], None]] = []  # told of each alert reaching a new stage
         self._probes = itertools.count(1)
 
     def tracked(self, awaiting: AwaitingAck) -> Tracked:
-        policy = self.node.config.watch.policy(awaiting.peer)
+        policy = self.settings.policy(awaiting.peer)
         return Tracked(
             serial=serial(awaiting.party, awaiting.number),
             side=Side.RECEIVER if awaiting.received else Side.SENDER,
@@ -61,7 +70,7 @@ class Watchkeeper:
         )
 
     async def start(self) -> None:
-        for awaiting in await self.node.store.awaiting_ack(self.node.party):
+        for awaiting in await self.station.store.awaiting_ack(self.station.party):
             self.watch.track(self.tracked(awaiting))
 
     # -- what the node stores ----------------------------------------------------------------
@@ -81,11 +90,11 @@ class Watchkeeper:
             d = q.draft
             if d.due_ms is not None and q.new:  # a retried ref is tracked (or settled) already
                 awaiting = AwaitingAck(
-                    False, d.peer, self.node.party, q.number, d.precedence, d.kind, d.created_ms, d.due_ms
+                    False, d.peer, self.station.party, q.number, d.precedence, d.kind, d.created_ms, d.due_ms
                 )
                 self.watch.track(self.tracked(awaiting))
         self.changed.set()
-        self.node.bulletin.post("outbox", "alerts")
+        self.station.bulletin.post("outbox", "alerts")
 
     def received(self, rows: list[InboxRow], result: InboundStored) -> None:
         """A received batch is stored: watch what a person here must acknowledge, and settle
@@ -99,16 +108,16 @@ class Watchkeeper:
             if row.acknowledges is not None:
                 log.info("acknowledged by peer", peer=row.peer, by=row.acknowledges.by, auto=row.acknowledges.auto)
         for number in result.acknowledged:
-            self.watch.settle(Side.SENDER, serial(self.node.party, number))
+            self.watch.settle(Side.SENDER, serial(self.station.party, number))
         if rows and result.acknowledged:
-            self.node.lookout.acknowledged(rows[0].peer, result.acknowledged)
+            self.lookout.acknowledged(rows[0].peer, result.acknowledged)
         self.changed.set()
-        self.node.bulletin.post("inbox", "alerts", *(["outbox"] if result.acknowledged else []))
+        self.station.bulletin.post("inbox", "alerts", *(["outbox"] if result.acknowledged else []))
 
     def rejected(self, number: int) -> None:
-        self.watch.settle(Side.SENDER, serial(self.node.party, number))
+        self.watch.settle(Side.SENDER, serial(self.station.party, number))
         self.changed.set()
-        self.node.bulletin.post("outbox", "alerts")
+        self.station.bulletin.post("outbox", "alerts")
 
     # -- people ------------------------------------------------------------------------------
 
@@ -123,7 +132,7 @@ class Watchkeeper:
         return Draft(
             peer=peer,
             # As fast as what it acknowledges is due: a readiness check's answer travels as FLASH.
-            precedence=self.node.config.watch.policy(peer).effective_precedence(Precedence(precedence), kind).value,
+            precedence=self.settings.policy(peer).effective_precedence(Precedence(precedence), kind).value,
             marking=marking,
             kind="ack",
             kind_version=1,
@@ -144,24 +153,25 @@ class Watchkeeper:
             carrier = self.ack_draft(row.peer, row.precedence, row.kind, row.marking, row.envelope_id, ack)
         except FieldError as exc:
             raise SendError(exc.field.removeprefix("body."), exc.detail) from None
-        queued = await self.node.store.acknowledge(row.envelope_id, ack, carrier)
-        self.node.lookout.queued([queued])  # a FLASH's acknowledgement is watched for delivery too
+        queued = await self.station.store.acknowledge(row.envelope_id, ack, carrier)
+        self.lookout.queued([queued])  # a FLASH's acknowledgement is watched for delivery too
         self.watch.settle(Side.RECEIVER, name)
         self.changed.set()
-        self.node.bulletin.post("inbox", "alerts")
-        self.node.channels[row.peer].wake()
+        self.station.bulletin.post("inbox", "alerts")
+        self.station.channels[row.peer].wake()
         log.info("acknowledged", message=name, by=ack.by)
 
     # -- the clock ---------------------------------------------------------------------------
 
-    async def announce_forever(self, now: Callable[[], int]) -> None:
+    async def announce_forever(self) -> None:
         """Announce each alert as it reaches a new stage, then sleep until the next one."""
+        now = self.station.clock.wall_ms
         while True:
             self.changed.clear()
             at = now()
             advanced = self.watch.advance(at)
             if advanced:
-                self.node.bulletin.post("alerts")
+                self.station.bulletin.post("alerts")
             for alert in advanced:
                 report = log.critical if alert.loudest or alert.stage is Stage.OVERDUE else log.warning
                 report(
@@ -178,16 +188,17 @@ class Watchkeeper:
             wake = self.watch.wake_ms(at)
             timeout = None if wake is None else max(0.0, (wake - now()) / 1000)
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(timeout):  # not wait_for: it may swallow a stop (3.11)
+                async with self.station.clock.timeout(timeout):
                     await self.changed.wait()
 
-    async def readiness_checks_forever(self, now: Callable[[], int]) -> None:
+    async def readiness_checks_forever(self) -> None:
         """At each watch change, a readiness check to every peer: a person must answer it."""
+        now = self.station.clock.wall_ms
         while True:
-            at = next_watch_change(now(), self.node.config.watch.changes)
+            at = next_watch_change(now(), self.settings.changes)
             if at is None:
                 return
-            await asyncio.sleep(max(0.0, (at - now()) / 1000))
+            await self.station.clock.sleep(max(0.0, (at - now()) / 1000))
             await self.send_readiness_checks(at)
 
     async def send_readiness_checks(self, at_ms: int) -> list[Queued]:
@@ -199,41 +210,41 @@ class Watchkeeper:
                 precedence="FLASH",
                 ref=f"readiness-{party}-{at_ms}",  # a restart at the same moment never sends it twice
             )
-            for party, channel in sorted(self.node.channels.items())
-            if not channel.peer.witness and not self.node.config.witness_only  # nobody there to answer
+            for party, channel in sorted(self.station.channels.items())
+            if not channel.peer.witness and not self.witness_only  # nobody there to answer
         ]
-        queued = await self.node.enqueue(requests) if requests else []
+        queued = await self.enqueue(requests) if requests else []
         log.info("readiness checks sent", watch_change=utc_text(at_ms), peers=len(queued))
         return queued
 
-    async def link_tests_forever(self, party: str, now: Callable[[], int]) -> None:
+    async def link_tests_forever(self, party: str) -> None:
         """A link test to the peer when the link first comes up, then every interval."""
-        channel = self.node.channels[party]
+        channel = self.station.channels[party]
         while True:
             await channel.link_up.wait()  # during an outage no tests pile up: one when it ends
-            await self.send_link_test(party, now())
-            await asyncio.sleep(self.node.config.watch.link_test_interval)
+            await self.send_link_test(party, self.station.clock.wall_ms())
+            await self.station.clock.sleep(self.settings.link_test_interval)
 
     async def send_link_test(self, party: str, now_ms: int) -> Queued:
         body = {"probe": next(self._probes), "sent": utc_text(now_ms)}
         test = SendRequest(to=party, kind="link_test", body=body, precedence="PRIORITY", by_machine=True)
-        (queued,) = await self.node.enqueue([test])
-        self.node.lookout.link_test_sent(party, queued.number, now_ms)
+        (queued,) = await self.enqueue([test])
+        self.lookout.link_test_sent(party, queued.number, now_ms)
         return queued
 
     async def link_test_status(self, party: str, now_ms: int) -> dict[str, Any] | None:
-        row = await self.node.store.last_link_test(party)
+        row = await self.station.store.last_link_test(party)
         if row is None:
             return None
         answered = row.ack_received_ms
         if answered is not None:
             state = "ok"
-        elif now_ms - row.created_ms > self.node.config.watch.link_test_timeout * 1000:
+        elif now_ms - row.created_ms > self.settings.link_test_timeout * 1000:
             state = "failed"
         else:
             state = "pending"
         return {
-            "serial": serial(self.node.party, row.number),
+            "serial": serial(self.station.party, row.number),
             "at_ms": row.created_ms,
             "state": state,
             "rtt_ms": None if answered is None or row.sent_ms is None else answered - row.sent_ms,

@@ -1,4 +1,9 @@
-"""``hotline run``: the node and its operator API in one process, until SIGTERM or SIGINT."""
+"""The composition root: ``hotline run`` builds the store, the node, its desk, and the operator
+API and console side by side, and serves them in one process until SIGTERM or SIGINT.
+
+This is the one place that knows every layer: the node knows no surface, the API and the console
+know each other not at all, and each knows the node only through its desk.
+"""
 
 from __future__ import annotations
 
@@ -12,13 +17,13 @@ from collections.abc import Awaitable, Iterator
 
 import structlog
 import uvicorn
+from fastapi import FastAPI
 
 from hotline.api.app import create_app
+from hotline.console.app import create_console
 from hotline.errors import ConfigError
-from hotline.node.card import parse_address
-from hotline.node.config import NodeConfig
-from hotline.node.service import Node
-from hotline.storage import SqliteStore
+from hotline.node import Desk, Node, NodeConfig, parse_address
+from hotline.storage import open_store
 
 log = structlog.get_logger("hotline.run")
 # Seconds from the first stop signal to the end of the process, at most. Links close in
@@ -63,13 +68,13 @@ async def serve(config: NodeConfig) -> str | None:
     """
     loop = asyncio.get_running_loop()
     api_socket = _bind(config.api)
-    node = Node(config, SqliteStore(config.store_path))
+    node = Node(config, open_store(config.store_path))
     # The API and console are built before the node starts: building them holds the event loop
     # for tens of milliseconds, which must not fall between a link coming up and the first
     # envelope on it (a FLASH waiting for the peer's return would wait that long again).
     api = ApiServer(
         uvicorn.Config(
-            create_app(node, config.api_token()),
+            build_app(Desk(node), config.api_token()),
             log_level="warning",
             access_log=False,
             lifespan="off",
@@ -116,6 +121,14 @@ async def serve(config: NodeConfig) -> str | None:
         sys.stderr.flush()
         os._exit(1)  # asyncio.run would wait for the task that will not end
     return node.failure or node.store.failure  # a last commit that failed at shutdown counts too
+
+
+def build_app(desk: Desk, token: str) -> FastAPI:
+    """The operator API under ``/v1`` (and ``/metrics``), the console on every other path:
+    mounted last, so that the API's paths are matched first."""
+    app = create_app(desk, token)
+    app.mount("/", create_console(desk))
+    return app
 
 
 async def stop_within(stopping: Awaitable[None], force: asyncio.Event, bound: float) -> str | None:

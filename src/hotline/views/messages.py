@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from hotline.api.views import inbox_item, iso, outbox_item
 from hotline.envelope import FieldError, Rejection, cbor, open_signed, serial
 from hotline.forms import precedence_name, render, translations
-from hotline.node.service import Message
+from hotline.node import Message
 from hotline.storage import InboxRow, OutboxRow
+from hotline.views.rows import inbox_item, iso, outbox_item
 from hotline.watch import outcome
 
 

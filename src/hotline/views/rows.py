@@ -6,8 +6,7 @@ import base64
 from typing import Any
 
 from hotline.envelope import Rejection, cbor, open_signed, serial
-from hotline.storage import Acknowledgement, InboxRow, OutboxRow
-from hotline.storage.alarms import StoredAlarm
+from hotline.storage import Acknowledgement, InboxRow, OutboxRow, StoredAlarm
 from hotline.watch import Alert, Stage
 from hotline.watch.alarms import Alarm
 from hotline.watch.wording import calls_for, summary, title

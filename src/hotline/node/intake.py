@@ -1,0 +1,144 @@
+"""The intake: the rules a message passes before it is queued, and the queueing itself.
+
+Whoever asks (an operator through the desk, the watch for its readiness checks and link
+tests), a message is checked here as the receiver will check it, so that errors surface at the
+sender: the peer is pinned and takes messages, the form is valid, a reply answers a message of
+that channel and of the kind its form answers. Then it is queued durably, and the lane's
+dispatcher is woken.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from hotline.envelope import DEFAULT_MARKING, FieldError, Precedence, cbor
+from hotline.envelope.model import MARKING_PATTERN
+from hotline.errors import HotlineError
+from hotline.forms import FORMS, prepare_body, validate_body
+from hotline.node.config import NodeConfig
+from hotline.node.station import Station
+from hotline.protocol import lane_of
+from hotline.storage import Draft, Queued
+
+
+class SendError(HotlineError):
+    """An operator's message was refused before it was queued; ``field`` names the culprit."""
+
+    def __init__(self, field: str, detail: str) -> None:
+        super().__init__(f"{field}: {detail}")
+        self.field = field
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class SendRequest:
+    to: str
+    kind: str
+    body: dict[str, Any]
+    kind_version: int = 1
+    precedence: str = "ROUTINE"
+    marking: str = DEFAULT_MARKING
+    reply_to: bytes | None = None
+    ref: str | None = None
+    by_machine: bool = False  # sent by the node itself (link tests): forms no operator composes
+
+
+class Intake:
+    def __init__(self, station: Station, config: NodeConfig) -> None:
+        self.station = station
+        self.config = config
+        self.listeners: list[Callable[[list[Queued]], None]] = []  # told of every queued batch
+
+    def check(self, request: SendRequest, now_ms: int | None = None) -> Draft:
+        """Validate a request as the receiver will, so that errors surface at the sender."""
+        channels = self.station.channels
+        if request.to not in channels:
+            known = ", ".join(sorted(channels)) or "none"
+            raise SendError("to", f"{request.to!r} is not a pinned peer (pinned: {known})")
+        if self.config.witness_only:
+            raise SendError("to", f"{self.station.party} only witnesses the peers' transcripts; it sends no messages")
+        if channels[request.to].peer.witness:
+            raise SendError("to", f"{request.to} only witnesses the transcripts; it takes no messages")
+        if request.precedence not in Precedence.__members__:
+            raise SendError("precedence", f"{request.precedence!r} is not one of {', '.join(Precedence)}")
+        if not MARKING_PATTERN.match(request.marking):
+            raise SendError("marking", f"{request.marking!r}: capital letters, digits, spaces, / _ -; at most 64")
+        spec = FORMS.get((request.kind, request.kind_version))
+        if spec is not None and not spec.composable and not request.by_machine:
+            raise SendError("kind", f"{request.kind} messages are sent by the node itself, not by an operator")
+        try:
+            body = prepare_body(request.kind, request.kind_version, request.body)
+            validate_body(request.kind, request.kind_version, body, reply_to=request.reply_to)
+        except FieldError as exc:
+            field = "reply_to" if exc.field == "re" else exc.field  # as the operator names it
+            raise SendError(field, exc.detail) from None
+        created_ms = self.station.clock.wall_ms() if now_ms is None else now_ms
+        policy = self.config.watch.policy(request.to)
+        return Draft(
+            peer=request.to,
+            precedence=request.precedence,
+            marking=request.marking,
+            kind=request.kind,
+            kind_version=request.kind_version,
+            body=cbor.encode(body),
+            reply_to=request.reply_to,
+            created_ms=created_ms,
+            ref=request.ref,
+            due_ms=policy.due_ms(created_ms, Precedence(request.precedence), request.kind),
+        )
+
+    async def enqueue(self, requests: list[SendRequest]) -> list[Queued]:
+        """Check and durably queue messages; the dispatchers take them from there."""
+        drafts = [self.check(r) for r in requests]
+        for request in requests:
+            if request.reply_to is not None:
+                await self._check_reply(request)
+        queued = await self.station.store.enqueue(drafts)
+        for listener in self.listeners:
+            listener(queued)
+        for party, lane in {(q.draft.peer, lane_of(Precedence(q.draft.precedence).rank)) for q in queued}:
+            self.station.channels[party].work[lane].set()
+        return queued
+
+    async def _check_reply(self, request: SendRequest) -> None:
+        """A reply must answer a message of this channel, and of the kind its form answers."""
+        assert request.reply_to is not None
+        store = self.station.store
+        sent = await store.find_sent(envelope_id=request.reply_to)
+        received = None if sent else await store.find_received(envelope_id=request.reply_to)
+        if (sent.peer if sent else received.peer if received else None) != request.to:
+            raise SendError("reply_to", f"names no message exchanged with {request.to}")
+        spec = FORMS.get((request.kind, request.kind_version))
+        wanted = spec.answers if spec else None
+        if wanted and (received is None or received.kind != wanted):
+            raise SendError("reply_to", f"a {request.kind} answers a {wanted} received from {request.to}")
+
+
+class DispatchWaiters:
+    """Callers waiting for their messages to be signed (so that an answer can carry the ids)."""
+
+    def __init__(self) -> None:
+        self._waiting: dict[int, list[asyncio.Future[None]]] = {}  # by message number
+
+    async def wait(self, numbers: Iterable[int], timeout: float) -> None:
+        """Until every one of ``numbers`` is signed, or ``timeout`` seconds passed."""
+        loop = asyncio.get_running_loop()
+        waiters = {number: loop.create_future() for number in numbers}
+        for number, waiter in waiters.items():
+            self._waiting.setdefault(number, []).append(waiter)
+        try:
+            await asyncio.wait(waiters.values(), timeout=timeout)  # waits; cancels nothing
+        finally:  # also when the client goes away mid-wait
+            for number, waiter in waiters.items():
+                if not waiter.done():
+                    self._waiting[number].remove(waiter)
+                    if not self._waiting[number]:
+                        del self._waiting[number]
+
+    def signed(self, number: int) -> None:
+        for waiter in self._waiting.pop(number, []):
+            if not waiter.done():
+                waiter.set_result(None)

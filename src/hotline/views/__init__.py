@@ -1,0 +1,29 @@
+"""What the API and the console both show, as plain data: rows, messages, alarms, health.
+
+The two surfaces sit side by side (``hotline.server`` mounts them) and never import each other;
+what both render lives here, once.
+"""
+
+from hotline.views.messages import message_view
+from hotline.views.rows import (
+    ack_item,
+    alarm_item,
+    b64,
+    health_view,
+    inbox_item,
+    iso,
+    outbox_item,
+    stored_alarm_item,
+)
+
+__all__ = [
+    "ack_item",
+    "alarm_item",
+    "b64",
+    "health_view",
+    "inbox_item",
+    "iso",
+    "message_view",
+    "outbox_item",
+    "stored_alarm_item",
+]
