@@ -1,0 +1,228 @@
+"""Receiving: the peer's envelopes stored with one signed receipt per read, or refused.
+
+Authentic envelopes with the next sequence numbers (``InboundSequence``) are stored, together
+with one signed receipt naming all those that arrived in the same read, in one transaction; the
+receipt is written to the wire only after that commit. Under load the receiver thus signs once
+per batch, not once per message; a FLASH or IMMEDIATE is stored and receipted at once
+(``receipt_due``). A duplicate is answered with the stored receipt. Everything the core refused
+is stored as evidence and answered with a signed rejection. Link tests are answered by the
+machine in the same transaction that stores them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import structlog
+
+from hotline.crypto import SigningKey
+from hotline.envelope import Envelope, Receipt, ReceiptEntry, Rejection, cbor, object_id, serial
+from hotline.envelope.model import MAX_DETAIL
+from hotline.node.channel import Channel
+from hotline.node.config import NodeConfig
+from hotline.node.link import Link
+from hotline.node.lookout import Lookout
+from hotline.node.station import Station
+from hotline.node.tasks import Positions
+from hotline.node.watchkeeper import Watchkeeper, acknowledgement_in
+from hotline.protocol import Lane
+from hotline.protocol import events as ev
+from hotline.protocol.ledger import receipt_due
+from hotline.storage import InboundStored, InboxRow
+from hotline.watch.alarms import Kind
+
+log = structlog.get_logger("hotline.node")
+
+
+class Inbound:
+    def __init__(
+        self,
+        station: Station,
+        key: SigningKey,
+        settings: NodeConfig,
+        parts: tuple[Lookout, Watchkeeper],
+        positions: Positions,
+        spawn: Callable[[Awaitable[Any]], object],
+    ) -> None:
+        self.station = station
+        self.key = key
+        self.settings = settings  # the deadline policy per peer, the clock tolerance
+        self.lookout, self.watchkeeper = parts
+        self.positions = positions
+        self.spawn = spawn
+        # Per peer and lane: envelopes accepted but not yet stored, and the link they came on.
+        # Keyed by lane, not link, so that whatever the tie-break does a lane's envelopes are
+        # stored in sequence order; and not by peer alone, so that a FLASH is stored on its own,
+        # not together with the ordinary envelopes its lane overtook.
+        self._received: dict[tuple[str, Lane], tuple[Link, list[ev.EnvelopeReceived]]] = {}
+
+    def envelope(self, channel: Channel, link: Link, event: ev.EnvelopeReceived) -> None:
+        """An authentic envelope with a new number: batched with the rest of its read."""
+        key = (channel.party, link.lane)
+        pending = self._received.get(key)
+        if pending is not None and pending[0] is not link:
+            self.flush(link)  # an earlier link of this lane: its envelopes first
+        batch = self._received.setdefault(key, (link, []))[1]
+        batch.append(event)
+        if receipt_due(len(batch), event.envelope.precedence.rank):
+            self.flush(link)
+
+    def flush(self, link: Link) -> None:
+        """Store the envelopes that arrived in one read, with one receipt naming them all.
+
+        Called when a link has handed over everything it read, before any other kind of event
+        from the same link, and when a link closes: envelopes the sequence tracker accepted must
+        be stored even if their link died, or their numbers would be lost. Whatever link of a
+        lane calls, the lane's pending envelopes are stored, so they are stored in order.
+
+        First: which of their serials (the peer's message numbers) already name a message here.
+        A peer that signs a second message under a serial it used is refused, or ``show`` and
+        ``ack`` by serial would reach only one of the two. The store answers for what it has
+        committed (a read on the loop's thread, no turn lost: a FLASH must not wait a commit
+        for it); ``serials_pending`` for the batches queued and not yet committed.
+        """
+        pending = self._received.pop((link.peer, link.lane), None)
+        if pending is None:
+            return
+        link, batch = pending  # the link they came on carries the receipt
+        channel = self.station.channels[link.peer]
+        numbers = sorted({e.envelope.number for e in batch})
+        held = self.station.store.held_serials(channel.party, numbers)
+        held |= {n: channel.serials_pending[n] for n in numbers if n in channel.serials_pending}
+        accepted = []
+        for e in batch:
+            holder = held.setdefault(e.envelope.number, e.opened.id)
+            if holder == e.opened.id:
+                accepted.append(e)
+                continue
+            name = serial(channel.party, e.envelope.number)
+            detail = f"{name} already names another message from {channel.party} (id {holder.hex()})"
+            self.refuse(channel, link, e.opened.raw, e.envelope.seq, "serial-reused", detail, True)
+            facts = {"first": holder.hex(), "second": e.opened.id.hex(), "seq": e.envelope.seq}
+            self.spawn(self.lookout.latch(Kind.SERIAL_REUSED, channel.party, name, facts))
+        if not accepted:
+            return
+        stored = self._store_batch(channel, link, accepted)
+        for e in accepted:
+            channel.serials_pending[e.envelope.number] = e.opened.id
+
+        def committed(_: Any) -> None:  # from now on the store answers for them
+            for e in accepted:
+                if channel.serials_pending.get(e.envelope.number) == e.opened.id:
+                    del channel.serials_pending[e.envelope.number]
+
+        stored.add_done_callback(committed)
+
+    def _store_batch(
+        self, channel: Channel, link: Link, batch: list[ev.EnvelopeReceived]
+    ) -> asyncio.Future[InboundStored]:
+        # From the indices taken to the store call, nothing awaits: the transcript stays gapless.
+        first = self.positions.take(len(batch) + 1)  # the envelopes, then our receipt
+        now_ms = self.station.clock.wall_ms()
+        entries = tuple(ReceiptEntry(e.envelope.seq, e.opened.id, first + i) for i, e in enumerate(batch))
+        receipt = Receipt(self.station.party, channel.party, now_ms, entries).seal(self.key)
+        policy = self.settings.watch.policy(channel.party)
+        rows, replies = [], []
+        for e in batch:
+            envelope = e.envelope
+            self._look_at_clock_and_tests(channel, envelope, now_ms)
+            machine_ack = None
+            answer = self.watchkeeper.machine_answer(channel.party, envelope, e.opened.id, now_ms)
+            if answer is not None:  # answered by the machine, in the same commit
+                machine_ack, reply = answer
+                replies.append(reply)
+            rows.append(
+                InboxRow(
+                    peer=channel.party,
+                    seq=envelope.seq,
+                    number=envelope.number,
+                    envelope_id=e.opened.id,
+                    precedence=envelope.precedence.value,
+                    marking=envelope.marking,
+                    kind=envelope.kind,
+                    body=cbor.encode(envelope.body),
+                    sent_ms=envelope.sent_ms,
+                    received_ms=now_ms,
+                    envelope=e.opened.raw,
+                    kind_version=envelope.kind_version,
+                    reply_to=envelope.reply_to,
+                    due_ms=policy.due_ms(now_ms, envelope.precedence, envelope.kind),
+                    ack=machine_ack,
+                    acknowledges=acknowledgement_in(envelope),
+                )
+            )
+            channel.held_number = max(channel.held_number or 0, envelope.number)
+        stored = asyncio.ensure_future(self.station.store.store_inbound(rows, receipt, first, replies))
+        self.spawn(self._after_inbound(channel, link, stored, receipt, rows))
+        log.info(
+            "received",
+            peer=channel.party,
+            count=len(batch),
+            seq=f"{batch[0].envelope.seq}-{batch[-1].envelope.seq}",
+            most_urgent=min((e.envelope.precedence for e in batch), key=lambda p: p.rank).value,
+        )
+        return stored
+
+    def _look_at_clock_and_tests(self, channel: Channel, envelope: Envelope, now_ms: int) -> None:
+        """A message dated ahead of our clock says the clocks disagree (one dated behind says
+        nothing: it may have waited); a link test from the peer says its checks are running."""
+        ahead = envelope.sent_ms - now_ms
+        if ahead > self.settings.alarms.clock_tolerance * 1000:
+            name = serial(channel.party, envelope.number)
+            log.warning("message dated ahead of our clock", peer=channel.party, message=name, ahead_ms=ahead)
+            self.lookout.clock(channel.party, ahead, name)
+        if envelope.kind == "link_test":
+            self.lookout.link_test_received(channel.party, now_ms)
+
+    async def _after_inbound(
+        self, channel: Channel, link: Link, stored: Awaitable[InboundStored], receipt: bytes, rows: list[InboxRow]
+    ) -> None:
+        result = await stored
+        link.send_answer(receipt, True)  # if the link is gone, the peer resends and gets it
+        self.watchkeeper.received(rows, result)
+        if result.replies:
+            channel.wake()
+
+    async def _answer_when_stored(self, link: Link, stored: Awaitable[None], answer: bytes, is_receipt: bool) -> None:
+        await stored
+        link.send_answer(answer, is_receipt)  # if the link is gone, the peer resends and gets it
+
+    async def on_duplicate(self, channel: Channel, link: Link, event: ev.DuplicateReceived) -> None:
+        answer = await self.station.store.stored_answer(channel.party, event.seq)
+        if answer is None:
+            log.critical("no stored answer for a sequence number already passed", peer=channel.party, seq=event.seq)
+            return
+        if answer.envelope_id == event.opened.id:
+            # One receipt names a whole batch: after a resend, answer it once, not once per envelope.
+            answer_id = object_id(answer.answer)
+            if answer_id not in link.answered:
+                link.answered.add(answer_id)
+                link.send_answer(answer.answer, answer.is_receipt)
+            return
+        self.refuse(
+            channel,
+            link,
+            event.opened.raw,
+            event.seq,
+            "sequence-reused",
+            f"sequence {event.seq} already holds a different envelope from {channel.party}",
+            False,
+        )
+
+    def refuse(
+        self, channel: Channel, link: Link, raw: bytes, seq: int | None, reason: str, detail: str, consumed: bool
+    ) -> None:
+
+        index = self.positions.take(2)
+        now_ms = self.station.clock.wall_ms()
+        detail = detail[:MAX_DETAIL]  # the peer's field names appear in it; keep it within the format
+        rejection = Rejection(self.station.party, channel.party, object_id(raw), seq, now_ms, reason, detail, consumed)
+        sealed = rejection.seal(self.key)
+        stored = self.station.store.store_refused(
+            channel.party, seq, consumed, object_id(raw), raw, reason, detail, sealed, now_ms, index
+        )
+        self.spawn(self._answer_when_stored(link, stored, sealed, False))
+        self.lookout.count(channel.party, "refused", 1)
+        log.warning("envelope refused", peer=channel.party, seq=seq, reason=reason, detail=detail)

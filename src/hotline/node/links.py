@@ -1,0 +1,270 @@
+"""The links to the peers: accepting and dialing both lanes, serving each connection, and
+judging what a peer's hello says about where both sides stand.
+
+Each side dials every peer on both lanes and accepts connections; when two links of one lane
+meet, both ends keep the one the tie-break names (``protocol.ledger.keeps_new_link``). On every
+new link, everything unreceipted of its lane is sent again (``SendLedger.to_resend``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import ssl
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import structlog
+
+from hotline.crypto import spki_pin
+from hotline.envelope import serial
+from hotline.errors import ConfigError
+from hotline.node.card import parse_address
+from hotline.node.channel import Channel
+from hotline.node.config import NodeConfig, Timers
+from hotline.node.link import Link
+from hotline.node.lookout import Lookout
+from hotline.node.notary import Notary
+from hotline.node.station import Station
+from hotline.node.tls import tls_context
+from hotline.protocol import PROTOCOL_VERSION, FrameType, Lane, PeerSession, encode_frame
+from hotline.protocol import events as ev
+from hotline.protocol.ledger import keeps_new_link
+from hotline.storage import PeerRecord
+
+log = structlog.get_logger("hotline.node")
+HANDSHAKE_TIMEOUT = 10.0
+DIAL_TIMEOUT = 5.0  # seconds for one address to accept and complete the TLS handshake
+
+
+class Links:
+    def __init__(
+        self,
+        station: Station,
+        timers: Timers,
+        parts: tuple[Lookout, Notary],
+        on_event: Callable[[Link, ev.Event], None],
+        on_drained: Callable[[Link], None],
+        spawn: Callable[[Awaitable[Any]], object],
+    ) -> None:
+        self.station = station
+        self.timers = timers
+        self.lookout, self.notary = parts
+        self.on_event = on_event  # every event of every link, for the node to route
+        self.on_drained = on_drained  # a link handed over all it read (or closed)
+        self.spawn = spawn
+        self._server: asyncio.Server | None = None
+        self._server_ctx: ssl.SSLContext | None = None
+        self._client_ctx: dict[Lane, ssl.SSLContext] = {}
+
+    async def listen(self, config: NodeConfig, peers: list[PeerRecord]) -> None:
+        """Trust the pinned peers' certificates, and accept their connections on both lanes."""
+        cert, key = config.tls_files()
+        self._server_ctx = tls_context(True, cert, key, [p.tls_cert for p in peers])
+        self._server_ctx.set_alpn_protocols([lane.alpn for lane in Lane])
+        for lane in Lane:
+            self._client_ctx[lane] = tls_context(False, cert, key, [p.tls_cert for p in peers])
+            self._client_ctx[lane].set_alpn_protocols([lane.alpn])
+        host, port = parse_address(config.listen)
+        try:
+            self._server = await asyncio.start_server(
+                self.accept, host, port, ssl=self._server_ctx, ssl_handshake_timeout=HANDSHAKE_TIMEOUT
+            )
+        except OSError as exc:
+            reason = os.strerror(exc.errno) if exc.errno else str(exc)
+            raise ConfigError(f"cannot listen on {config.listen} for peers: {reason}") from None
+
+    def trust(self, tls_cert: bytes) -> None:
+        """A newly pinned peer's certificate: its connections verify from now on."""
+        for ctx in (self._server_ctx, *self._client_ctx.values()):
+            if ctx is not None:
+                ctx.load_verify_locations(cadata=ssl.DER_cert_to_PEM_cert(tls_cert))
+
+    async def close(self) -> None:
+        """No new link, then every link closed at once (each waits briefly for the peer's close)."""
+        if self._server is not None:
+            self._server.close()
+        links = [link for channel in self.station.channels.values() for link in channel.links.values()]
+        await asyncio.gather(*(link.close() for link in links), return_exceptions=True)
+
+    async def accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        # Only handshakes that verified against a pinned certificate reach this point. asyncio
+        # drops refused handshakes silently (we tried logging them through StreamWriter.start_tls,
+        # but on Python 3.11 a server-side handshake that fails verification then hangs until
+        # the timeout instead of failing).
+        channel = self._channel_for_certificate(writer)
+        if channel is None:
+            writer.close()
+            return
+        ssl_object = writer.get_extra_info("ssl_object")
+        lane = Lane.from_alpn(ssl_object.selected_alpn_protocol() if ssl_object is not None else None)
+        if lane is None:
+            # A node of protocol 1 names no lane: tell it why in a frame it can read, then close.
+            log.warning("connection that named no lane refused (an older version?)", peer=channel.party)
+            detail = f"protocol {PROTOCOL_VERSION}: name a lane by ALPN ({', '.join(la.alpn for la in Lane)})"
+            writer.write(encode_frame(FrameType.ERROR, code="unsupported-protocol", detail=detail))
+            writer.close()
+            return
+        await self._serve_link(channel, lane, reader, writer, dialed_by=channel.party)
+
+    def _channel_for_certificate(self, writer: asyncio.StreamWriter) -> Channel | None:
+        ssl_object = writer.get_extra_info("ssl_object")
+        der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
+        if der is None:
+            log.warning("connection without a client certificate refused")
+            return None
+        pin = spki_pin(der)
+        for channel in self.station.channels.values():
+            if spki_pin(channel.peer.tls_cert) == pin:
+                return channel
+        log.warning("connection from an unpinned key refused", pin=pin)
+        return None
+
+    async def dial_forever(self, channel: Channel, lane: Lane) -> None:
+        # The stop signal is looked at before every address and after every connection: a node
+        # that is stopping must not bring a lane back up on the next address, or the peer would
+        # hand it messages (and take its receipts) while no one can read them any more.
+        while not self.station.stopped.is_set():
+            if lane in channel.links:
+                channel.link_lost[lane].clear()
+                await channel.link_lost[lane].wait()
+                continue
+            for address in channel.peer.addresses:
+                if lane in channel.links or self.station.stopped.is_set():
+                    break
+                host, port = parse_address(address)
+                try:
+                    # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow the
+                    # cancellation of a stopping node when the connection completes at that moment.
+                    async with asyncio.timeout(DIAL_TIMEOUT):
+                        reader, writer = await asyncio.open_connection(
+                            host, port, ssl=self._client_ctx[lane], server_hostname=host
+                        )
+                except (OSError, TimeoutError, ssl.SSLError) as exc:
+                    # The first failure after a link is lost is worth an operator's attention;
+                    # the retries every few seconds after it are not.
+                    # Said once per outage (by the urgent lane's dialer), not every few seconds.
+                    first = channel.backoff.attempt == 0 and lane is Lane.URGENT
+                    report = log.warning if first else log.debug
+                    report("cannot reach peer", peer=channel.party, address=address, error=str(exc) or "timed out")
+                    continue
+                if lane in channel.links or self.station.stopped.is_set():  # the peer dialed us meanwhile, or we stop
+                    writer.close()
+                    break
+                if self._channel_for_certificate(writer) is not channel:
+                    writer.close()
+                    continue
+                await self._serve_link(channel, lane, reader, writer, dialed_by=self.station.party)
+            if lane not in channel.links and not self.station.stopped.is_set():
+                await self.station.clock.sleep(channel.backoff.next_delay())
+
+    async def _serve_link(
+        self, channel: Channel, lane: Lane, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, dialed_by: str
+    ) -> None:
+        if self.station.stopped.is_set():  # a handshake that finished as the node began to stop
+            writer.close()
+            return
+        session = PeerSession(
+            local=self.station.party,
+            peer=channel.party,
+            peer_key=channel.key,
+            inbound=channel.inbound,
+            send_next=channel.ledger.send_next,
+            now=self.station.clock.monotonic(),
+            heartbeat=self.timers.heartbeat,
+            dead_after=self.timers.dead_after,
+            held_number=channel.held_number,
+        )
+        link = Link(session, reader, writer, dialed_by, lane, self.on_event, self.on_drained, self.station.clock)
+        try:
+            await link.run()
+        finally:
+            self.on_drained(link)
+            if channel.links.get(lane) is link:
+                del channel.links[lane]
+                if not channel.links:
+                    channel.link_up.clear()
+                    self.lookout.link_down(channel.party)
+                channel.link_lost[lane].set()
+                self.station.bulletin.post("links")
+                log.info("link down", peer=channel.party, lane=lane.value)
+
+    # -- events from the session core --------------------------------------------------------
+
+    def opened(self, channel: Channel, link: Link, event: ev.SessionOpened) -> None:
+        lane = link.lane
+        if not keeps_new_link(self.station.party, channel.party, _dialer(channel.links.get(lane)), link.dialed_by):
+            self.spawn(link.close())
+            return
+        # Before the link is kept and the dispatchers wake: a peer that already holds more of
+        # our numbering than our store must not be signed anything more (the numbers would be
+        # used twice, and the peer would refuse every later message, FLASH included).
+        self._judge_resume_points(channel, event, lane.other in channel.links)
+        if event.skew_ms is not None:
+            self.lookout.clock(channel.party, event.skew_ms)
+        replaced = channel.links.get(lane)
+        if replaced is not None:
+            self.spawn(replaced.close())
+        channel.links[lane] = link
+        channel.link_up.set()
+        channel.backoff.reset()
+        self.lookout.link_up(channel.party)
+        self.station.bulletin.post("links")
+        log.info(
+            "link up", peer=channel.party, lane=lane.value, dialed_by=link.dialed_by, peer_expects=event.peer_recv_next
+        )
+        # Its own lane's envelopes go again, and the other lane's while that lane has no link
+        # (the urgent ones first): the peer's duplicate rule answers whatever it already holds.
+        resend = channel.ledger.to_resend(lane, lane.other in channel.links)
+        link.send_envelopes([item.envelope for item in resend])
+        if resend:
+            self.spawn(self.station.store.mark_transmitted([i.number for i in resend], self.station.clock.wall_ms()))
+        channel.wake()
+        self.spawn(self.notary.guarded(self.notary.offer(channel)))  # what it has not cosigned yet
+
+    def _judge_resume_points(self, channel: Channel, event: ev.SessionOpened, other_lane_up: bool) -> None:
+        """Compare where the peer says it stands with what our store holds, both ways.
+
+        What the peer holds of ours can only lag what we signed, so a peer ahead of our store
+        is always a store gone back in time. What the peer would send next is a snapshot taken
+        when it wrote its hello: while the other lane is up, envelopes it signed after that may
+        already be here, so it is judged only when this link is the first of the two."""
+        behind = channel.ledger.peer_ahead(event.peer_recv_next)
+        if event.peer_held_number is not None:
+            channel.peer_held_number = event.peer_held_number
+            if behind is not None:  # serials are lost with the sequence numbers that carried them
+                self.spawn(self._skip_held_serials(channel.party, event.peer_held_number))
+        peer_behind = None
+        if other_lane_up:
+            peer_behind = self.lookout.health.peers[channel.party].peer_behind
+        elif event.peer_send_next < channel.inbound.next_seq:
+            peer_behind = (event.peer_send_next, channel.inbound.next_seq)
+        if behind is not None:
+            log.critical(
+                "our store is behind what the peer holds: signing to it stopped",
+                peer=channel.party,
+                peer_expects=event.peer_recv_next,
+                send_next=channel.ledger.send_next,
+            )
+        if peer_behind is not None and not other_lane_up:
+            log.critical(
+                "peer will resend less than we hold: the peer's store may have been rolled back",
+                peer=channel.party,
+                peer_sends=event.peer_send_next,
+                expected=channel.inbound.next_seq,
+            )
+        self.lookout.numbering(channel.party, behind, peer_behind)
+
+    async def _skip_held_serials(self, party: str, held: int) -> None:
+        moved = await self.station.store.skip_held_serials(party, held, self.station.clock.wall_ms())
+        if moved is not None:
+            log.warning(
+                "the peer holds serials our store does not know (restored from an older copy?):"
+                " new messages are numbered after them",
+                peer=party,
+                serials_from=serial(self.station.party, moved),
+            )
+
+
+def _dialer(link: Link | None) -> str | None:
+    return None if link is None else link.dialed_by
