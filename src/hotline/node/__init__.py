@@ -9,6 +9,7 @@ from hotline.node.clock import SYSTEM_CLOCK, Clock, SystemClock, wall_ms
 from hotline.node.config import NodeConfig, init_node, load_config
 from hotline.node.desk import Desk, Message
 from hotline.node.intake import SendError, SendRequest
+from hotline.node.logs import configure as configure_logging
 from hotline.node.readings import PeerSnapshot, Snapshot
 from hotline.node.service import Node
 
@@ -26,6 +27,7 @@ __all__ = [
     "Snapshot",
     "SystemClock",
     "check_fingerprint",
+    "configure_logging",
     "init_node",
     "load_config",
     "parse_address",

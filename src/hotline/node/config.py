@@ -29,6 +29,7 @@ from hotline.crypto.keys import load_signing_key, signing_key_pem
 from hotline.envelope.model import PARTY_PATTERN, Precedence
 from hotline.errors import ConfigError, EncodingError, PairingError
 from hotline.node.card import IdentityCard, parse_address
+from hotline.node.clock import wall_ms
 from hotline.watch import DEFAULT_DEADLINES, DeadlinePolicy, parse_watch_changes
 from hotline.watch.alarms import Limits
 
@@ -179,7 +180,7 @@ def init_node(
         raise ConfigError(f"{directory} is not empty; a node directory must start empty")
     directory.mkdir(parents=True, exist_ok=True)
     directory.chmod(0o700)
-    tls: TlsIdentity = generate_tls_identity(party, dt.datetime.now(dt.UTC))
+    tls: TlsIdentity = generate_tls_identity(party, dt.datetime.fromtimestamp(wall_ms() / 1000, dt.UTC))
     _write_private(directory / "signing.key", signing_key_pem(generate_signing_key()))
     _write_private(directory / "tls.key", tls.key_pem)
     (directory / "tls.crt").write_bytes(tls.cert_pem)

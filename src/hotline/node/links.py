@@ -57,14 +57,17 @@ class Links:
         self._server_ctx: ssl.SSLContext | None = None
         self._client_ctx: dict[Lane, ssl.SSLContext] = {}
 
-    async def listen(self, config: NodeConfig, peers: list[PeerRecord]) -> None:
-        """Trust the pinned peers' certificates, and accept their connections on both lanes."""
+    def pin(self, config: NodeConfig, peers: list[PeerRecord]) -> None:
+        """Our certificate, and the pinned peers' to trust: before any link is dialed."""
         cert, key = config.tls_files()
         self._server_ctx = tls_context(True, cert, key, [p.tls_cert for p in peers])
         self._server_ctx.set_alpn_protocols([lane.alpn for lane in Lane])
         for lane in Lane:
             self._client_ctx[lane] = tls_context(False, cert, key, [p.tls_cert for p in peers])
             self._client_ctx[lane].set_alpn_protocols([lane.alpn])
+
+    async def listen(self, config: NodeConfig) -> None:
+        """Accept the pinned peers' connections, on both lanes."""
         host, port = parse_address(config.listen)
         try:
             self._server = await asyncio.start_server(

@@ -132,6 +132,7 @@ class Node:
     async def start(self) -> None:
         self.positions.next_index = await self.store.transcript_size()
         peers = await self.store.peers()
+        self.links.pin(self.config, peers)
         for peer in peers:
             await self._open_channel(peer)
         await self.watchkeeper.start()
@@ -143,7 +144,7 @@ class Node:
         spawn(self.watchkeeper.readiness_checks_forever())
         if self.config.timers.checkpoint_interval > 0:
             spawn(self.notary.checkpoints_forever(self.config.timers.checkpoint_interval))
-        await self.links.listen(self.config, peers)
+        await self.links.listen(self.config)
         log.info("node started", party=self.party, listen=self.config.listen, peers=len(peers))
 
     async def _open_channel(self, peer: PeerRecord) -> Channel:
