@@ -22,7 +22,12 @@ def used_messages() -> list[tuple[str | None, str | tuple[str, str]]]:
     found: list[tuple[str | None, str | tuple[str, str]]] = []
     # The forms, the operator's views of a message (history lines, the CLI's `show`), and how the
     # watch's alarms read (titles, summaries).
-    method_map = [("forms/**.py", "python"), ("api/**.py", "python"), ("cli.py", "python"), ("watch/**.py", "python")]
+    method_map = [
+        ("forms/**.py", "python"),
+        ("api/**.py", "python"),
+        ("cli/**.py", "python"),
+        ("watch/**.py", "python"),
+    ]
     for _, _, message, _, context in extract_from_dir(FORMS_DIR.parent, method_map=method_map):
         if isinstance(message, tuple):
             found.append((context, (message[0], message[1])))
@@ -40,7 +45,7 @@ def test_extraction_finds_the_forms_messages() -> None:
     messages = {message for _, message in used_messages()}
     assert "Launch area: {area}." in messages
     assert "Acknowledged by {name}." in messages  # api/messages.py
-    assert "Acknowledgement due: {due}" in messages  # cli.py
+    assert "Acknowledgement due: {due}" in messages  # cli/messages.py
     assert "Seen {count} times." in messages  # watch/wording.py
     assert ("{count} nautical mile", "{count} nautical miles") in messages
     assert len(messages) > 150
