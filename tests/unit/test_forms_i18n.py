@@ -26,7 +26,7 @@ def used_messages() -> list[tuple[str | None, str | tuple[str, str]]]:
         ("forms/**.py", "python"),
         ("api/**.py", "python"),
         ("views/**.py", "python"),
-        ("cli.py", "python"),
+        ("cli/**.py", "python"),
         ("watch/**.py", "python"),
     ]
     for _, _, message, _, context in extract_from_dir(FORMS_DIR.parent, method_map=method_map):
@@ -46,7 +46,7 @@ def test_extraction_finds_the_forms_messages() -> None:
     messages = {message for _, message in used_messages()}
     assert "Launch area: {area}." in messages
     assert "Acknowledged by {name}." in messages  # views/messages.py
-    assert "Acknowledgement due: {due}" in messages  # cli.py
+    assert "Acknowledgement due: {due}" in messages  # cli/messages.py
     assert "Seen {count} times." in messages  # watch/wording.py
     assert ("{count} nautical mile", "{count} nautical miles") in messages
     assert len(messages) > 150

@@ -1,7 +1,7 @@
 """The transcript's commands: `log checkpoint`, `log export`, `log audit`, `evidence`, `verify`.
 
 They read the store file (or, for `verify`, only an evidence directory) and never need the node
-to run; errors reach the user through ``cli.main`` like every other command's.
+to run; errors reach the user through ``hotline.cli.main`` like every other command's.
 """
 
 from __future__ import annotations
@@ -11,12 +11,12 @@ from pathlib import Path
 
 import click
 
-from hotline.cli import _fail, _print_json, cli, dir_option, json_option, out
+from hotline.cli.common import dir_option, fail, json_option, out, print_json
 from hotline.errors import HotlineError
 from hotline.views import iso
 
 
-@cli.group()
+@click.group()
 def log() -> None:
     """The co-signed transcript: checkpoints, export for auditors, audit."""
 
@@ -30,7 +30,7 @@ def checkpoint(directory: Path, as_json: bool) -> None:
 
     found = latest(directory)
     if as_json:
-        _print_json(
+        print_json(
             {
                 "size": found.size,
                 "root": base64.b64encode(found.root).decode(),
@@ -63,7 +63,7 @@ def audit(directory: Path, as_json: bool) -> None:
 
     report = audit_log(directory)
     if as_json:
-        _print_json(report.__dict__)
+        print_json(report.__dict__)
     else:
         out.print(
             f"{report.entries} entries, {report.checkpoints} checkpoints, {report.cosignatures} cosignatures,"
@@ -77,7 +77,7 @@ def audit(directory: Path, as_json: bool) -> None:
         out.print("[green]the transcript is consistent with every checkpoint and cosignature[/]")
 
 
-@cli.command()
+@click.command()
 @dir_option
 @click.argument("message")
 @click.option("--out", "folder", required=True, type=click.Path(file_okay=False, path_type=Path))
@@ -91,7 +91,7 @@ def evidence(directory: Path, message: str, folder: Path) -> None:
     out.print(f"wrote {folder}/entry, {folder}/proof.tlog-proof, {folder}/keys; check with `hotline verify {folder}`")
 
 
-@cli.command()
+@click.command()
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
 @click.option(
     "--against",
@@ -107,9 +107,9 @@ def verify(folder: Path, against: Path | None, as_json: bool) -> None:
     try:
         result = verify_evidence(folder, trusted)
     except HotlineError as exc:
-        _fail(f"NOT VERIFIED: {exc}", 1)
+        fail(f"NOT VERIFIED: {exc}", 1)
     if as_json:
-        _print_json(result.__dict__)
+        print_json(result.__dict__)
         return
     m = result.message
     out.print(f"[green]VERIFIED[/] entry {result.index} of the log {result.origin} (size {result.size})")

@@ -14,12 +14,12 @@ from typing import TextIO
 import click
 from rich.table import Table
 
-from hotline.cli import _config, _print_json, cli, dir_option, json_option, out
+from hotline.cli.common import config_of, dir_option, json_option, out, print_json
 from hotline.console.accounts import AccountBook, AccountError, check_name, check_password, parse_role
 from hotline.console.roles import Role
 
 
-@cli.group()
+@click.group()
 def user() -> None:
     """Accounts of the web console."""
 
@@ -36,7 +36,7 @@ def user() -> None:
 )
 def user_add(directory: Path, name: str, role: str, lang: str | None, password_file: TextIO | None) -> None:
     """Create a console account; the password is asked for unless --password-file gives it."""
-    config = _config(directory)  # a node directory, or a clear error
+    config = config_of(directory)  # a node directory, or a clear error
     check_name(name)
     chosen = parse_role(role)
     if password_file is not None:
@@ -56,10 +56,10 @@ def user_add(directory: Path, name: str, role: str, lang: str | None, password_f
 @json_option
 def user_list(directory: Path, as_json: bool) -> None:
     """List the console's accounts (never their passwords)."""
-    _config(directory)
+    config_of(directory)
     accounts = sorted(AccountBook(directory).accounts().values(), key=lambda a: a.name)
     if as_json:
-        _print_json([{"name": a.name, "role": a.role.value, "lang": a.lang, "created": a.created} for a in accounts])
+        print_json([{"name": a.name, "role": a.role.value, "lang": a.lang, "created": a.created} for a in accounts])
         return
     if not accounts:
         out.print("No console accounts yet: create one with `hotline user add`.")

@@ -1,0 +1,98 @@
+"""The node itself: `init` creates it, `identity` shows its card, `status` reports its links."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.table import Table
+
+from hotline.cli.common import client_of, config_of, dir_option, json_option, out, print_json, short_time, words
+
+
+@click.command()
+@dir_option
+@click.option("--party", required=True, help="this party's name, e.g. SACEUR")
+@click.option("--listen", required=True, help="HOST:PORT where peers connect")
+@click.option("--api", required=True, help="HOST:PORT of the local operator API (keep it on loopback)")
+@click.option("--advertise", multiple=True, help="HOST:PORT peers should dial (repeatable; default --listen)")
+@click.option("--language", type=click.Choice(["en", "ru"]), default="en", show_default=True)
+@click.option("--witness-only", is_flag=True, help="a neutral party: witnesses the peers' transcripts, sends nothing")
+def init(
+    directory: Path, party: str, listen: str, api: str, advertise: tuple[str, ...], language: str, witness_only: bool
+) -> None:
+    """Create a node directory with new keys."""
+    from hotline.node import init_node
+
+    config = init_node(directory, party, listen, api, advertise, language, witness_only)
+    card = config.card()
+    out.print(f"Created node [bold]{party}[/] in {directory}")
+    out.print(f"Fingerprint: [bold]{card.fingerprint}[/]")
+    out.print("Give your identity card (hotline identity) to each peer, and read them the fingerprint.")
+
+
+@click.command()
+@dir_option
+@json_option
+def identity(directory: Path, as_json: bool) -> None:
+    """Print this party's identity card and its fingerprint."""
+    card = config_of(directory).card()
+    if as_json:
+        print_json({"party": card.party, "card": card.line(), "fingerprint": card.fingerprint, "tls_pin": card.tls_pin})
+        return
+    click.echo(card.line())
+    click.echo(f"fingerprint: {card.fingerprint}")
+
+
+@click.command()
+@dir_option
+@json_option
+def status(directory: Path, as_json: bool) -> None:
+    """Per peer: link state, last contact, round trip, queue depth."""
+    from hotline.views import iso
+
+    report = client_of(directory).get("/v1/status")
+    if as_json:
+        print_json(report)
+        return
+    _ = words(directory)
+    table = Table(
+        *(_(name) for name in ("peer", "link", "last contact", "RTT ms", "queue", "in flight", "last link test"))
+    )
+    for p in report["peers"]:
+        table.add_row(
+            p["peer"],
+            _link(p["lanes"], _),
+            short_time(iso(p["last_contact_ms"])) or _("never"),
+            "" if p["rtt_ms"] is None else f"{p['rtt_ms']:.1f}",
+            str(p["queue_depth"]),
+            str(p["in_flight"]),
+            _link_test(p["link_test"], _),
+        )
+    out.print(f"[bold]{report['party']}[/]")
+    out.print(table)
+
+
+def _link(lanes: dict[str, bool], _: Callable[[str], str]) -> str:
+    """Both lanes up, one of them, or none."""
+    if all(lanes.values()):
+        return "[green]" + _("connected") + "[/]"
+    if lanes["urgent"]:
+        return "[yellow]" + _("urgent lane only") + "[/]"
+    if lanes["ordinary"]:
+        return "[yellow]" + _("ordinary lane only") + "[/]"
+    return "[red]" + _("down") + "[/]"
+
+
+def _link_test(test: dict[str, Any] | None, _: Callable[[str], str]) -> str:
+    from hotline.views import iso
+
+    if test is None:
+        return _("none yet")
+    at = short_time(iso(test["at_ms"]))
+    if test["state"] == "ok":
+        return f"[green]{_('ok')}[/] " + _("{time}, answered in {ms} ms").format(time=at, ms=test["rtt_ms"])
+    style = "red" if test["state"] == "failed" else "yellow"
+    return f"[{style}]{_(test['state'])}[/] {at}"

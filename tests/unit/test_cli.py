@@ -1,0 +1,94 @@
+"""The CLI package: how its modules depend on one another and on the node, and pinning a peer
+with the node stopped, through the store's interface."""
+
+import ast
+import asyncio
+import json
+import socket
+from pathlib import Path
+
+import pytest
+
+import hotline.cli
+import hotline.node
+from hotline.cli import cli, main
+from hotline.node import init_node
+from hotline.storage import PeerRecord, open_store
+
+PACKAGE = Path(hotline.cli.__file__).parent
+COMMAND_MODULES = sorted(p for p in PACKAGE.glob("*.py") if p.stem not in {"__init__", "__main__", "common"})
+
+
+def imported(path: Path) -> list[tuple[str, list[str]]]:
+    """(module, names) of every import in the file, at any depth (the CLI imports lazily)."""
+    found: list[tuple[str, list[str]]] = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found += [(alias.name, []) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.append((node.module, [alias.name for alias in node.names]))
+    return found
+
+
+def test_every_command_is_registered_by_the_package() -> None:
+    assert sorted(cli.commands) == [
+        "ack",
+        "alarm",
+        "alerts",
+        "evidence",
+        "forms",
+        "identity",
+        "inbox",
+        "init",
+        "log",
+        "outbox",
+        "peer",
+        "run",
+        "send",
+        "show",
+        "status",
+        "user",
+        "verify",
+    ]
+
+
+@pytest.mark.parametrize("path", COMMAND_MODULES, ids=lambda p: p.name)
+def test_a_command_module_imports_only_common_from_the_package(path: Path) -> None:
+    ours = {module for module, _ in imported(path) if module == "hotline.cli" or module.startswith("hotline.cli.")}
+    assert ours <= {"hotline.cli.common"}, f"{path.name} imports {ours}"
+
+
+def test_common_imports_nothing_from_the_package() -> None:
+    assert not [m for m, _ in imported(PACKAGE / "common.py") if m.startswith("hotline.cli")]
+
+
+def _stored_peers(path: Path) -> list[PeerRecord]:
+    async def read() -> list[PeerRecord]:
+        store = open_store(path)
+        try:
+            return await store.peers()
+        finally:
+            await store.close()
+
+    return asyncio.run(read())
+
+
+def test_peer_add_and_list_with_the_node_stopped(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as idle:  # bound and never listening: the node's API is not running
+        idle.bind(("127.0.0.1", 0))
+        a = init_node(tmp_path / "a", "SACEUR", "127.0.0.1:1", f"127.0.0.1:{idle.getsockname()[1]}")
+        card = init_node(tmp_path / "b", "GENSTAB", "127.0.0.1:2", "127.0.0.1:3").card()
+        main(["peer", "add", card.line(), "--fingerprint", card.fingerprint, "--dir", str(a.directory)])
+        assert "Pinned GENSTAB at 127.0.0.1:2" in capsys.readouterr().out
+        assert [p.party for p in _stored_peers(a.store_path)] == ["GENSTAB"]
+
+        main(["peer", "list", "--json", "--dir", str(a.directory)])
+        [listed] = json.loads(capsys.readouterr().out)
+        assert (listed["party"], listed["fingerprint"]) == ("GENSTAB", card.fingerprint)
+
+        own = a.card()
+        with pytest.raises(SystemExit) as refused:  # vetted as the node vets it: never ourselves
+            main(["peer", "add", own.line(), "--fingerprint", own.fingerprint, "--dir", str(a.directory)])
+        assert refused.value.code == 4
+        assert "own party" in capsys.readouterr().err
+    assert [p.party for p in _stored_peers(a.store_path)] == ["GENSTAB"]
