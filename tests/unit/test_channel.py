@@ -37,3 +37,9 @@ def test_backoff_grows_with_jitter_and_stays_capped() -> None:
     assert max(delays[10:]) > 2.0  # it does grow toward the cap
     backoff.reset()
     assert backoff.next_delay() <= 0.2
+
+
+def test_backoff_stays_capped_however_long_the_peer_is_away() -> None:
+    backoff = Backoff(0.2, 5.0)
+    delays = [backoff.next_delay() for _ in range(5000)]  # hours of redials; 1024 overflowed a float
+    assert all(0.2 <= d <= 5.0 for d in delays)

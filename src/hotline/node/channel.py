@@ -30,7 +30,9 @@ class Backoff:
     attempt: int = 0
 
     def next_delay(self) -> float:
-        ceiling = min(self.high, self.low * 2**self.attempt)
+        # The exponent stops growing once the cap is reached: 2**1024 is past what a float holds,
+        # and a peer unreachable for twenty minutes made the dialer fail and the node stop.
+        ceiling = min(self.high, self.low * 2.0 ** min(self.attempt, 64))
         self.attempt += 1
         return random.uniform(self.low, max(self.low, ceiling))
 
