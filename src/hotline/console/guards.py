@@ -9,7 +9,9 @@ A route names what it needs in its signature, and FastAPI checks it before the r
 
 FastAPI resolves a route's dependencies in the order of its parameters, so a route that acts
 lists ``CheckedForm`` before its role: a forged form is refused as forged, whoever sent it.
-Each guard runs once a request; the session is found once and shared by the others.
+Each guard runs once a request; the session is found once and shared by the others. The guards
+run before FastAPI checks the route's own path and query parameters, so a malformed one from a
+browser that is signed out, or whose role may not act, is refused as such (not answered 422).
 """
 
 from __future__ import annotations

@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
 from hotline.console.accounts import AccountError
-from hotline.console.guards import CheckedForm, ForbiddenError, SignedIn
+from hotline.console.guards import CheckedForm, ForbiddenError, SignedIn, checked_form
 from hotline.console.i18n import words
 from hotline.console.rendering import page
 from hotline.console.security import (
@@ -76,8 +76,8 @@ async def signin(request: Request, state: Console) -> Response:
     return response
 
 
-@router.post("/signout")
-async def signout(request: Request, state: Console, session: SignedIn, _form: CheckedForm) -> Response:
+@router.post("/signout", dependencies=[Depends(checked_form)])
+async def signout(request: Request, state: Console, session: SignedIn) -> Response:
     state.sessions.close(session.id)
     await state.audit(request, session, session.user, "sign-out")
     response = RedirectResponse("/signin", status_code=303)
