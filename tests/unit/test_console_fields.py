@@ -9,7 +9,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from hotline.console.app import template_environment
 from hotline.console.fields import (
     AREA,
     CHECKBOX,
@@ -32,6 +31,7 @@ from hotline.console.fields import (
     errors_by_field,
     widgets,
 )
+from hotline.console.rendering import template_environment
 from hotline.forms import FORMS, PRE_AGREED
 from hotline.forms.schemas import ForceComponent, FormBody
 

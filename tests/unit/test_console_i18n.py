@@ -10,9 +10,9 @@ from babel.messages.extract import extract
 from jinja2.ext import babel_extract
 
 import hotline.console
-from hotline.console.app import template_environment
 from hotline.console.fields import MISSING, PART_LABELS, widgets
 from hotline.console.i18n import VOCABULARY, words
+from hotline.console.rendering import template_environment
 from hotline.console.roles import Role
 from hotline.forms import FORMS
 
@@ -35,7 +35,7 @@ def template_messages() -> set[str]:
 def code_messages() -> set[str]:
     """Every constant msgid of a ``_`` or ``N_`` call in the console's Python modules."""
     found: set[str] = set()
-    for module in sorted(CONSOLE_DIR.glob("*.py")):
+    for module in sorted(CONSOLE_DIR.rglob("*.py")):  # routes/ too
         with module.open("rb") as source:
             for _, message, _, _ in extract("python", source, keywords={"_": None, "N_": None}):
                 assert isinstance(message, str), message  # the console has no plurals
@@ -51,7 +51,7 @@ def test_extraction_finds_the_consoles_messages() -> None:
     assert "Sign out" in TEMPLATE_MESSAGES
     assert "Watch board" in TEMPLATE_MESSAGES
     assert "{time} left" in TEMPLATE_MESSAGES
-    assert "Wrong name or password." in CODE_MESSAGES  # app.py
+    assert "Wrong name or password." in CODE_MESSAGES  # routes/signin.py
     assert MISSING in CODE_MESSAGES  # fields.py
     assert set(VOCABULARY) <= set(CODE_MESSAGES)  # i18n.py
     assert set(PART_LABELS.values()) <= set(CODE_MESSAGES)

@@ -1,0 +1,53 @@
+"""Who we are, whom we know, and how the links to them stand."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from hotline.api.deps import NodeDesk
+from hotline.api.models import CardIn, CatchUpIn
+from hotline.node import IdentityCard, check_fingerprint
+
+router = APIRouter()
+
+
+@router.get("/v1/identity")
+async def identity(desk: NodeDesk) -> dict[str, Any]:
+    card = desk.identity()
+    return {"party": card.party, "card": card.line(), "fingerprint": card.fingerprint, "tls_pin": card.tls_pin}
+
+
+@router.get("/v1/peers")
+async def peers(desk: NodeDesk) -> list[dict[str, Any]]:
+    return [peer_view(IdentityCard.parse(peer.card)) for peer in desk.peers()]
+
+
+@router.post("/v1/peers", status_code=201)
+async def add_peer(request: CardIn, desk: NodeDesk) -> dict[str, Any]:
+    card = IdentityCard.parse(request.card)
+    check_fingerprint(card, request.fingerprint)
+    await desk.add_peer(card)
+    return peer_view(card)
+
+
+@router.post("/v1/peers/{party}/catch-up")
+async def catch_up(party: str, decision: CatchUpIn, desk: NodeDesk) -> dict[str, Any]:
+    """Resume numbering to a peer where it stands, after our store went back in time."""
+    send_next = await desk.catch_up(party, decision.by, decision.remark)
+    return {"peer": party, "send_next": send_next}
+
+
+@router.get("/v1/status")
+async def status(desk: NodeDesk) -> dict[str, Any]:
+    return {"party": desk.party, "peers": await desk.status()}
+
+
+def peer_view(card: IdentityCard) -> dict[str, Any]:
+    return {
+        "party": card.party,
+        "fingerprint": card.fingerprint,
+        "tls_pin": card.tls_pin,
+        "addresses": list(card.addresses),
+    }

@@ -1,0 +1,40 @@
+"""The co-signed transcript: our log's latest checkpoint, and every equivocation on record."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from hotline.api.deps import NodeDesk
+from hotline.views import iso
+
+router = APIRouter()
+
+
+@router.get("/v1/transcript")
+async def transcript(desk: NodeDesk) -> dict[str, Any]:
+    """Our log's latest checkpoint and who cosigned it; every equivocation on record."""
+    latest = await desk.latest_checkpoint()
+    checkpoint = None
+    if latest is not None:
+        checkpoint = {
+            "origin": desk.transcript_origin,
+            "size": latest.size,
+            "signed_at": iso(latest.at_ms),
+            "cosigned_by": [witness for witness, _ in latest.cosignatures],
+            "note": latest.cosigned_note,
+        }
+    equivocations = [
+        {
+            "log": e.log,
+            "ours": e.log == desk.party,
+            "reason": e.reason,
+            "detail": e.detail,
+            "at": iso(e.at_ms),
+            "held": e.held,
+            "offered": e.offered,
+        }
+        for e in await desk.equivocations()
+    ]
+    return {"checkpoint": checkpoint, "equivocations": equivocations}

@@ -1,0 +1,59 @@
+"""One page, rendered: the templates, and the values every template may use."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from hotline.console import pages
+from hotline.console.i18n import words
+from hotline.console.roles import Action, may
+from hotline.console.security import harden
+from hotline.console.sessions import Session
+from hotline.forms import precedence_name
+
+if TYPE_CHECKING:
+    from hotline.console.state import ConsoleState
+
+
+def template_environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("hotline.console", "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),  # every template, whatever its name
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["utc"] = pages.utc
+    env.globals["countdown"] = pages.countdown
+    return env
+
+
+def page(
+    state: ConsoleState,
+    request: Request,
+    session: Session | None,
+    name: str,
+    context: dict[str, Any],
+    status: int = 200,
+) -> HTMLResponse:
+    desk = state.desk
+    lang = session.lang if session else desk.language
+    translations = words(lang)
+    values = {
+        "_": translations.gettext,
+        "lang": lang,
+        "party": desk.party,
+        "session": session,
+        "csrf": session.csrf if session else "",
+        "may": (lambda action: may(session.role, Action(action))) if session else (lambda _: False),
+        "path": request.url.path,
+        "precedence_name": lambda p: precedence_name(p, lang),
+        "now_ms": desk.now_ms(),  # the node's clock, for the countdowns of every page
+        **context,
+    }
+    response = HTMLResponse(state.templates.get_template(name).render(values), status_code=status)
+    harden(response)
+    return response

@@ -1,0 +1,146 @@
+"""Composing a message: the form, its preview in both languages, and sending it."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import re
+import secrets
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
+
+from hotline.console import pages
+from hotline.console.fields import Errors, Submitted, collect, errors_by_field, first, widgets
+from hotline.console.guards import CheckedForm, permitted
+from hotline.console.i18n import words
+from hotline.console.rendering import page
+from hotline.console.roles import Action
+from hotline.console.sessions import Session
+from hotline.console.state import Console, ConsoleState
+from hotline.envelope import DEFAULT_MARKING, FieldError, Precedence, cbor, serial
+from hotline.forms import FORMS, FormSpec, prepare_body
+from hotline.node import Desk, SendError, SendRequest
+
+router = APIRouter()
+Sender = Annotated[Session, Depends(permitted(Action.SEND, "send messages"))]
+
+
+@router.get("/compose")
+async def compose_page(request: Request, state: Console, session: Sender) -> Response:
+    params: Submitted = {k: request.query_params.getlist(k) for k in request.query_params}
+    return compose_form(state, request, session, params, {}, None)
+
+
+def compose_form(
+    state: ConsoleState,
+    request: Request,
+    session: Session,
+    form: Submitted,
+    errors: Errors,
+    preview: dict[str, Any] | None,
+    status: int = 200,
+    previewed: str = "",
+    confirm: bool = False,
+) -> Response:
+    kinds = [(spec.kind, pages.form_title(spec.kind, 1, session.lang)) for spec in FORMS.values() if spec.composable]
+    kind = first(form, "kind") or "free_text"
+    spec = FORMS.get((kind, 1))
+    if spec is None or not spec.composable:
+        kind, spec = "free_text", FORMS[("free_text", 1)]
+    peers = [peer.party for peer in state.desk.peers() if not peer.witness]
+    context = {
+        "kinds": kinds,
+        "kind": kind,
+        "needs_reply": spec.needs_reply_to,
+        "fields": widgets(spec.schema),
+        "form": form,
+        "errors": errors,
+        "preview": preview,
+        "previewed": previewed,
+        "ref": first(form, "ref") if previewed and first(form, "previewed") == previewed else secrets.token_hex(16),
+        "confirm": confirm,
+        "peers": peers,
+        "precedences": [p.value for p in Precedence],
+        "default_marking": DEFAULT_MARKING,
+    }
+    return page(state, request, session, "compose.html", context, status=status)
+
+
+@router.post("/compose")
+async def compose_send(request: Request, state: Console, submitted: CheckedForm, session: Sender) -> Response:
+    form: Submitted = {k: [str(v) for v in submitted.getlist(k)] for k in submitted}
+    _ = words(session.lang).gettext
+    kind = first(form, "kind")
+    spec = FORMS.get((kind, 1))
+    if spec is None or not spec.composable:
+        return compose_form(state, request, session, form, {"kind": _("Choose a form.")}, None, status=422)
+    if first(form, "action") == "change":  # another form was chosen: show its fields
+        return compose_form(state, request, session, form, {}, None)
+    send = _draft(state.desk, spec, form)
+    if not isinstance(send, SendRequest):
+        return compose_form(state, request, session, form, send, None, status=422)
+    # What is sent is what was previewed: a message not yet seen in both languages, or
+    # changed since, is shown again to be checked before it goes.
+    digest = _digest(send)
+    if first(form, "action") != "send" or first(form, "previewed") != digest:  # not a secret: plain ==
+        confirm = first(form, "action") == "send"
+        preview = pages.previews(kind, send.body)
+        return compose_form(state, request, session, form, {}, preview, previewed=digest, confirm=confirm)
+    # The preview's ref makes a second press of Send (a double click, a resubmitted page)
+    # the same message, not another one: the node queues a ref once.
+    ref = first(form, "ref")
+    send = dataclasses.replace(send, ref=f"console-{ref}" if re.fullmatch(r"[0-9a-f]{32}", ref) else None)
+    try:
+        (row,) = await state.desk.send([send], wait_dispatch=1.0)
+    except SendError as exc:
+        return compose_form(state, request, session, form, {exc.field: exc.detail}, None, status=422)
+    name = serial(state.desk.party, row.number)
+    detail = f"{send.precedence} {kind} to {send.to}"
+    await state.audit(request, session, session.user, "send", target=name, detail=detail)
+    return RedirectResponse(f"/outbox?sent={quote(name)}", status_code=303)
+
+
+def _draft(desk: Desk, spec: FormSpec, form: Submitted) -> SendRequest | Errors:
+    """The message the form describes, checked as the node would check it; else what is wrong
+    with it, field by field."""
+    fields = widgets(spec.schema)
+    body = collect(fields, form)
+    try:
+        spec.schema.model_validate(body)
+    except ValidationError as exc:
+        return errors_by_field(fields, exc, form)
+    try:
+        send = SendRequest(
+            to=first(form, "to"),
+            kind=spec.kind,
+            body=prepare_body(spec.kind, 1, body),
+            precedence=first(form, "precedence") or "ROUTINE",
+            marking=first(form, "marking") or DEFAULT_MARKING,
+            reply_to=_reply_to(first(form, "reply_to")),
+        )
+        desk.check(send)
+    except (FieldError, SendError) as exc:
+        return {exc.field: exc.detail}
+    return send
+
+
+def _reply_to(text: str) -> bytes | None:
+    if not text:
+        return None
+    try:
+        found = bytes.fromhex(text)
+    except ValueError:
+        raise SendError("reply_to", "must be a message id: 64 hex digits") from None
+    if len(found) != 32:
+        raise SendError("reply_to", "must be a message id: 64 hex digits")
+    return found
+
+
+def _digest(send: SendRequest) -> str:
+    """What a preview showed: the body and the envelope fields an operator chose."""
+    chosen = [send.to, send.kind, send.precedence, send.marking, send.reply_to or b"", cbor.encode(send.body)]
+    return hashlib.sha256(cbor.encode(chosen)).hexdigest()
