@@ -17,11 +17,9 @@ from hotline import __version__
 from hotline.api.deps import bearer_check
 from hotline.api.errors import handle_errors
 from hotline.api.routes import health, messages, peers, transcript, watch
-from hotline.api.routes.messages import forms_view
-from hotline.api.routes.peers import peer_view
 from hotline.node import Desk
 
-__all__ = ["create_app", "forms_view", "peer_view"]  # the CLI prints peers and forms as the API shows them
+__all__ = ["create_app"]
 
 
 def create_app(desk: Desk, token: str) -> FastAPI:

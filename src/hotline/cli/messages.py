@@ -254,7 +254,7 @@ def _text(message: dict[str, Any], _: Callable[[str], str]) -> str:
 @json_option
 def forms(directory: Path, as_json: bool) -> None:
     """The form catalogue: each form with its fields and their types."""
-    from hotline.api.app import forms_view
+    from hotline.views import forms_view
 
     catalogue = forms_view(config_of(directory).language)
     if as_json:

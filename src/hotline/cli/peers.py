@@ -81,8 +81,8 @@ def peer_catch_up(directory: Path, party: str, remark: str, by: str | None) -> N
 @json_option
 def peer_list(directory: Path, as_json: bool) -> None:
     """List pinned peers."""
-    from hotline.api.app import peer_view
     from hotline.node import IdentityCard
+    from hotline.views import peer_view
 
     pinned = asyncio.run(_pinned(config_of(directory)))
     peers = [peer_view(IdentityCard.parse(p.card)) for p in pinned]

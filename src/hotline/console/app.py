@@ -19,6 +19,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from hotline.console.guards import handle_refusals
+from hotline.console.rendering import template_environment
 from hotline.console.routes import alarms, board, compose, messages, records, signin
 from hotline.console.state import ConsoleState
 from hotline.node import Desk
@@ -26,7 +27,7 @@ from hotline.node import Desk
 
 def create_console(desk: Desk) -> FastAPI:
     console = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
-    console.state.console = ConsoleState.of(desk)
+    console.state.console = ConsoleState.of(desk, template_environment())
     static = resources.files("hotline.console").joinpath("static")
     console.mount("/static", StaticFiles(directory=str(static)), name="static")
     handle_refusals(console)

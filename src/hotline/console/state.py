@@ -15,7 +15,6 @@ from fastapi import Depends, Request
 from jinja2 import Environment
 
 from hotline.console.accounts import AccountBook
-from hotline.console.rendering import template_environment
 from hotline.console.security import session_cookie, signin_cookie
 from hotline.console.sessions import Session, Sessions
 from hotline.node import Desk
@@ -33,11 +32,11 @@ class ConsoleState:
     signin_cookie: str
 
     @classmethod
-    def of(cls, desk: Desk) -> ConsoleState:
+    def of(cls, desk: Desk, templates: Environment) -> ConsoleState:
         settings = desk.console_settings
         return cls(
             desk=desk,
-            templates=template_environment(),
+            templates=templates,
             sessions=Sessions(settings.session_lifetime, settings.session_idle),
             accounts=AccountBook(desk.directory),
             hashing=asyncio.Semaphore(2),

@@ -4,6 +4,7 @@ The two surfaces sit side by side (``hotline.server`` mounts them) and never imp
 what both render lives here, once.
 """
 
+from hotline.views.cards import forms_view, peer_view
 from hotline.views.messages import message_view
 from hotline.views.rows import (
     ack_item,
@@ -20,10 +21,12 @@ __all__ = [
     "ack_item",
     "alarm_item",
     "b64",
+    "forms_view",
     "health_view",
     "inbox_item",
     "iso",
     "message_view",
     "outbox_item",
+    "peer_view",
     "stored_alarm_item",
 ]

@@ -3,7 +3,6 @@ its history; acknowledging; the outbox and the inbox."""
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from fastapi import APIRouter
@@ -12,9 +11,8 @@ from hotline.api.deps import Lang, Limit, NodeDesk
 from hotline.api.models import AckIn, BatchIn, MessageIn, to_request
 from hotline.envelope import serial
 from hotline.errors import NotFoundError
-from hotline.forms import FORMS, describe, translations
 from hotline.node import Desk, Message
-from hotline.views import inbox_item, message_view, outbox_item
+from hotline.views import forms_view, inbox_item, message_view, outbox_item
 
 router = APIRouter()
 
@@ -79,18 +77,3 @@ async def outbox(desk: NodeDesk, limit: Limit = 1000) -> list[dict[str, Any]]:
 @router.get("/v1/inbox")
 async def inbox(desk: NodeDesk, limit: Limit = 1000) -> list[dict[str, Any]]:
     return [inbox_item(r) for r in await desk.inbox(limit)]
-
-
-def forms_view(lang: str) -> list[dict[str, Any]]:
-    return [
-        {
-            "kind": spec.kind,
-            "version": spec.version,
-            "title": translations(lang).gettext(spec.title),
-            "composable": spec.composable,
-            "needs_reply_to": spec.needs_reply_to,
-            "fields": [dataclasses.asdict(f) for f in describe(spec, lang)],
-            "schema": spec.schema.model_json_schema(),
-        }
-        for spec in FORMS.values()
-    ]

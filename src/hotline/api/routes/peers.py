@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from hotline.api.deps import NodeDesk
 from hotline.api.models import CardIn, CatchUpIn
 from hotline.node import IdentityCard, check_fingerprint
+from hotline.views import peer_view
 
 router = APIRouter()
 
@@ -42,12 +43,3 @@ async def catch_up(party: str, decision: CatchUpIn, desk: NodeDesk) -> dict[str,
 @router.get("/v1/status")
 async def status(desk: NodeDesk) -> dict[str, Any]:
     return {"party": desk.party, "peers": await desk.status()}
-
-
-def peer_view(card: IdentityCard) -> dict[str, Any]:
-    return {
-        "party": card.party,
-        "fingerprint": card.fingerprint,
-        "tls_pin": card.tls_pin,
-        "addresses": list(card.addresses),
-    }
