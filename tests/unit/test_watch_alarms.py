@@ -416,6 +416,18 @@ def test_a_skew_shown_by_a_message_names_it() -> None:
     assert the(health, START_MS, Kind.CLOCK_SKEW).facts["serial"] == "GENSTAB-000042"
 
 
+def test_a_heartbeat_does_not_wipe_the_message_that_showed_the_skew() -> None:
+    """The round trips every few seconds measure the skew again without a message: the serial
+    that showed it stays named while the clock stays off, and goes once the clock is back."""
+    health = linked()
+    health.clock(PEER, 60_000, START_MS, "GENSTAB-000042")
+    health.clock(PEER, 61_000, START_MS + 5_000)
+    assert the(health, START_MS + 5_000, Kind.CLOCK_SKEW).facts["serial"] == "GENSTAB-000042"
+    health.clock(PEER, 100, START_MS + 10_000)
+    health.clock(PEER, 60_000, START_MS + 15_000)
+    assert "serial" not in the(health, START_MS + 15_000, Kind.CLOCK_SKEW).facts
+
+
 def test_clock_skew_is_one_alarm_however_it_is_measured() -> None:
     """The handshake measures the skew (no subject), then a message dated ahead shows it again
     (its serial as subject), then another message: the same skew standing all along. Announcing

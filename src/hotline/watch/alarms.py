@@ -235,7 +235,12 @@ class Health:
         was_off = state.skew_ms is not None and abs(state.skew_ms) > self.limits.clock_tolerance_ms
         if not was_off:
             state.skew_at_ms = now_ms
-        state.skew_ms, state.skew_subject = skew_ms, subject
+        state.skew_ms = skew_ms
+        # A measurement without a message (a round trip) keeps the message that showed the
+        # skew named while the clock stays off: people look for it, and the heartbeat would
+        # otherwise wipe it within seconds.
+        if subject is not None or abs(skew_ms) <= self.limits.clock_tolerance_ms:
+            state.skew_subject = subject
 
     def numbering(
         self, peer: str, store_behind: tuple[int, int] | None, peer_behind: tuple[int, int] | None, now_ms: int
