@@ -2,8 +2,10 @@
 behind `hotline log checkpoint`, `hotline evidence`, `hotline verify`, `hotline log export` and
 `hotline log audit`.
 
-Everything here reads the store file directly, read-only, so it works whether the node runs or
-not; `verify` reads only the evidence directory. All the checking is done by the pure
+Everything here reads the node's store through the ``Store`` interface, opened read-only, so it
+works whether the node runs or not and writes nothing; `verify` reads only the evidence
+directory. The store is asynchronous and these functions are not: each runs its reading on an
+event loop of its own (``_read``). All the checking is done by the pure
 ``hotline.log`` functions, which follow the C2SP specifications: what `evidence` writes is a
 standard tlog-proof, signed note and verifier keys, and `log export` writes a standard tlog-tiles
 tree, so that tools other than ours can check them.
@@ -11,10 +13,14 @@ tree, so that tools other than ours can check them.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import hashlib
-import sqlite3
+from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 from hotline.crypto import VerifyKey
 from hotline.envelope import Envelope, open_signed, parse_message_key
@@ -27,6 +33,7 @@ from hotline.log import (
     Ed25519Verifier,
     Frontier,
     Signature,
+    SubtreeHash,
     TlogProof,
     encode_bundle,
     key_tag,
@@ -41,20 +48,41 @@ from hotline.log import (
     verify_tlog_proof,
     witness_name,
 )
-from hotline.storage import StoredCheckpoint
-from hotline.storage import witnessing as stored
-from hotline.storage.treelog import subtree_hashes
+from hotline.storage import Evidence, Store, StoredCheckpoint, open_store
+
+T = TypeVar("T")
+_PAGE = 1024  # entries or hashes read per call when going through the whole log
 
 
 class EvidenceError(HotlineError):
     """Evidence that does not verify, or cannot be produced; the message says which and why."""
 
 
-def open_store(directory: Path) -> sqlite3.Connection:
+def _read(directory: Path, read: Callable[[Store], Awaitable[T]]) -> T:
+    """What ``read`` finds in the node's store, opened read-only (the node may be running)."""
     path = directory / "store.db"
     if not path.exists():
         raise StoreError(f"{directory} holds no store (no store.db): is it a node directory?")
-    return sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+
+    async def opened() -> T:
+        store = open_store(path, read_only=True)
+        try:
+            return await read(store)
+        finally:
+            await store.close()
+
+    return _run(opened())
+
+
+def _run(reading: Coroutine[Any, Any, T]) -> T:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(reading)
+    # Called from a coroutine: the store wants a loop of its own, so it gets a thread of its own.
+    # The caller's loop waits, as it would for any blocking read.
+    with concurrent.futures.ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, reading).result()
 
 
 def _identity(directory: Path) -> tuple[str, bytes]:
@@ -64,19 +92,15 @@ def _identity(directory: Path) -> tuple[str, bytes]:
     return config.party, config.signing_key().verify_key.raw
 
 
-def _peer_keys(conn: sqlite3.Connection) -> dict[str, bytes]:
-    return {party: bytes(key) for party, key in conn.execute("SELECT party, sign_key FROM peers")}
+async def _peer_keys(store: Store) -> dict[str, bytes]:
+    return {peer.party: bytes(peer.sign_key) for peer in await store.peers()}
 
 
 # -- the latest checkpoint --------------------------------------------------------------------
 
 
 def latest(directory: Path) -> StoredCheckpoint:
-    conn = open_store(directory)
-    try:
-        checkpoint = stored.latest_checkpoint(conn)
-    finally:
-        conn.close()
+    checkpoint = _read(directory, lambda store: store.latest_checkpoint())
     if checkpoint is None:
         raise NotFoundError("no checkpoint yet: the node signs one within seconds of its log growing")
     return checkpoint
@@ -94,14 +118,7 @@ def _fresh(out: Path) -> None:
 def write_evidence(directory: Path, message: str, out: Path) -> tuple[int, StoredCheckpoint]:
     """Write ``entry``, ``proof.tlog-proof`` and ``keys`` for a message into ``out``."""
     _fresh(out)
-    conn = open_store(directory)
-    try:
-        party, public = _identity(directory)
-        index = _log_index(conn, party, message)
-        found = stored.evidence(conn, index)
-        peers = _peer_keys(conn)
-    finally:
-        conn.close()
+    party, public, found, peers = _read(directory, lambda store: _evidence_of(store, directory, message))
     proof = TlogProof(found.index, found.hashes, found.checkpoint.cosigned_note)
     keys = [Ed25519Verifier(log_origin(party, public), VerifyKey(public)).key_string()]
     sender = open_signed(found.entry, "envelope").fields.get("from")
@@ -113,29 +130,33 @@ def write_evidence(directory: Path, message: str, out: Path) -> tuple[int, Store
     (out / "entry").write_bytes(found.entry)
     (out / "proof.tlog-proof").write_text(proof.encode())
     (out / "keys").write_text("".join(f"{key}\n" for key in dict.fromkeys(keys)))
-    return index, found.checkpoint
+    return found.index, found.checkpoint
 
 
-def _log_index(conn: sqlite3.Connection, party: str, message: str) -> int:
+async def _evidence_of(store: Store, directory: Path, message: str) -> tuple[str, bytes, Evidence, dict[str, bytes]]:
+    """Our party and key, the message's entry with its proof, and the pinned peers' keys."""
+    party, public = _identity(directory)
+    found = await store.evidence(await _log_index(store, party, message))
+    return party, public, found, await _peer_keys(store)
+
+
+async def _log_index(store: Store, party: str, message: str) -> int:
     """Where a message (serial or envelope id) sits in our transcript."""
     try:
         named = parse_message_key(message)
     except ValueError as exc:
         raise NotFoundError(str(exc)) from None
     if isinstance(named, bytes):
-        row = conn.execute("SELECT log_index FROM outbox WHERE env_id=?", (named,)).fetchone()
-        row = row or conn.execute("SELECT log_index FROM inbox WHERE env_id=?", (named,)).fetchone()
+        positions = await store.log_positions(envelope_id=named)
     elif named[0] == party:
-        row = conn.execute("SELECT log_index FROM outbox WHERE num=? AND seq IS NOT NULL", (named[1],)).fetchone()
+        positions = await store.log_positions(sent=named[1])
     else:
-        row = conn.execute(
-            "SELECT log_index FROM inbox WHERE peer=? AND num=? ORDER BY received_ms DESC LIMIT 1", named
-        ).fetchone()
-    if row is None:
+        positions = await store.log_positions(received=named)
+    if not positions:
         raise NotFoundError(f"no signed message {message} is stored here (a queued one is not in the log yet)")
-    if row[0] is None:
+    if positions[0] is None:
         raise NotFoundError(f"{message} was stored before this version kept log positions; see `hotline log audit`")
-    return int(row[0])
+    return positions[0]
 
 
 # -- verifying evidence offline ---------------------------------------------------------------
@@ -157,11 +178,7 @@ class Verified:
 def parties_known_at(directory: Path) -> dict[str, bytes]:
     """The signing keys a node trusts: its own, and each pinned peer's."""
     party, public = _identity(directory)
-    conn = open_store(directory)
-    try:
-        return {party: public, **_peer_keys(conn)}
-    finally:
-        conn.close()
+    return {party: public, **_read(directory, _peer_keys)}
 
 
 def _check_key(verifier: Ed25519Verifier | CosignatureVerifier, trusted: dict[str, bytes] | None) -> str:
@@ -279,23 +296,32 @@ def _describe_entry(
 def export(directory: Path, out: Path) -> StoredCheckpoint:
     """Write the log as C2SP tlog-tiles under ``out``: checkpoint, hash tiles, entry bundles."""
     _fresh(out)
-    conn = open_store(directory)
-    try:
-        checkpoint = stored.latest_checkpoint(conn)
-        if checkpoint is None:
-            raise NotFoundError("no checkpoint yet: nothing to export")
-        get_hash = subtree_hashes(conn)
-        for tile in tiles_for_size(checkpoint.size):
-            _write(out / tile.path(), tile_bytes(tile, get_hash))
-            if tile.level == 0:
-                rows = conn.execute(
-                    "SELECT obj FROM transcript WHERE idx >= ? AND idx < ? ORDER BY idx", (tile.start, tile.end)
-                )
-                _write(out / tile.entries_path(), encode_bundle([bytes(obj) for (obj,) in rows]))
-        _write(out / "checkpoint", checkpoint.cosigned_note.encode())
-    finally:
-        conn.close()
+    return _read(directory, lambda store: _export(store, out))
+
+
+async def _export(store: Store, out: Path) -> StoredCheckpoint:
+    checkpoint = await store.latest_checkpoint()
+    if checkpoint is None:
+        raise NotFoundError("no checkpoint yet: nothing to export")
+    for tile in tiles_for_size(checkpoint.size):
+        hashes = await store.tree_hashes(tile.merkle_level, tile.first_hash, tile.width)
+        _write(out / tile.path(), tile_bytes(tile, _stored(dict(hashes))))
+        if tile.level == 0:
+            entries = await store.transcript_entries(tile.start, tile.end - tile.start)
+            _write(out / tile.entries_path(), encode_bundle([obj for index, obj in entries if index < tile.end]))
+    _write(out / "checkpoint", checkpoint.cosigned_note.encode())
     return checkpoint
+
+
+def _stored(hashes: dict[int, bytes]) -> SubtreeHash:
+    """The hashes read for one tile, as the ``SubtreeHash`` that ``tile_bytes`` asks."""
+
+    def get_hash(level: int, index: int) -> bytes:
+        if index not in hashes:
+            raise StoreError(f"the transcript tree lacks the subtree hash ({level}, {index})")
+        return hashes[index]
+
+    return get_hash
 
 
 def _write(path: Path, data: bytes) -> None:
@@ -314,34 +340,49 @@ class AuditReport:
 
 def audit(directory: Path) -> AuditReport:
     """Recompute the whole tree from the stored entries and check everything stored against it."""
-    conn = open_store(directory)
+    return _read(directory, lambda store: _audit(store, directory))
+
+
+async def _audit(store: Store, directory: Path) -> AuditReport:
     report = AuditReport()
-    try:
-        party, public = _identity(directory)
-        origin = log_origin(party, public)
-        log_key = Ed25519Verifier(origin, VerifyKey(public))
-        peers = _peer_keys(conn)
-        wanted = {c.size: c for c in stored.checkpoints(conn)}
-        frontier = Frontier()
-        stored_leaves = conn.execute("SELECT idx, hash FROM tree_hashes WHERE level=0 ORDER BY idx")
-        for index, obj in conn.execute("SELECT idx, obj FROM transcript ORDER BY idx"):
+    party, public = _identity(directory)
+    origin = log_origin(party, public)
+    log_key = Ed25519Verifier(origin, VerifyKey(public))
+    peers = await _peer_keys(store)
+    wanted = {c.size: c for c in await store.checkpoints()}
+    frontier = Frontier()
+    entries = _paged(store.transcript_entries)
+    leaves = _paged(lambda start, limit: store.tree_hashes(0, start, limit))
+    async with aclosing(entries), aclosing(leaves):
+        async for index, obj in entries:
             if index != frontier.size:
                 report.problems.append(f"the transcript skips from entry {frontier.size} to {index}")
                 break
-            leaf = leaf_hash(bytes(obj))
-            leaf_row = next(stored_leaves, None)
-            if leaf_row is None or leaf_row[0] != index or bytes(leaf_row[1]) != leaf:
+            leaf = leaf_hash(obj)
+            leaf_row = await anext(leaves, None)
+            if leaf_row is None or leaf_row[0] != index or leaf_row[1] != leaf:
                 report.problems.append(f"entry {index}: the stored tree does not hold its hash (entry changed?)")
             frontier.append(leaf)
             if frontier.size in wanted:
                 _check_checkpoint(wanted.pop(frontier.size), frontier.root(), origin, log_key, peers, report)
-        report.entries = frontier.size
-        for size in sorted(wanted):
-            report.problems.append(f"checkpoint {size} is beyond the {frontier.size} entries stored (truncated?)")
-        _check_positions(conn, report)
-    finally:
-        conn.close()
+    report.entries = frontier.size
+    for size in sorted(wanted):
+        report.problems.append(f"checkpoint {size} is beyond the {frontier.size} entries stored (truncated?)")
+    # Each message's recorded log position holds exactly that message's envelope.
+    report.positions, wrong = await store.check_positions()
+    report.problems += [f"{table} says entry {index} is its envelope, and it is not" for table, index in wrong]
     return report
+
+
+async def _paged(
+    read: Callable[[int, int], Awaitable[list[tuple[int, bytes]]]],
+) -> AsyncGenerator[tuple[int, bytes], None]:
+    """Every (index, bytes) row that ``read(start, limit)`` gives from index 0 on, a page at a time."""
+    start = 0
+    while rows := await read(start, _PAGE):
+        for row in rows:
+            yield row
+        start = rows[-1][0] + 1
 
 
 def _check_checkpoint(
@@ -369,16 +410,3 @@ def _check_checkpoint(
             report.cosignatures += 1
         except (EncodingError, KeyError) as exc:
             report.problems.append(f"checkpoint {checkpoint.size}: the cosignature of {witness} does not verify: {exc}")
-
-
-def _check_positions(conn: sqlite3.Connection, report: AuditReport) -> None:
-    """Each message's recorded log position holds exactly that message's envelope."""
-    for table in ("outbox", "inbox"):
-        rows = conn.execute(
-            f"SELECT m.log_index, m.envelope = t.obj FROM {table} m LEFT JOIN transcript t ON t.idx = m.log_index "
-            "WHERE m.log_index IS NOT NULL"
-        )
-        for index, same in rows:
-            report.positions += 1
-            if not same:
-                report.problems.append(f"{table} says entry {index} is its envelope, and it is not")

@@ -66,3 +66,49 @@ def test_recovered_state_must_lie_within_reach() -> None:
         InboundSequence(1, ahead=[11], reach=10)
     with pytest.raises(ValueError, match="start at 1"):
         InboundSequence(0)
+
+
+@st.composite
+def histories(draw: st.DrawFn) -> tuple[int, InboundSequence]:
+    """A receiver after any run of arrivals a correct sender over two lanes can cause: each
+    number NEW when it came, none further ahead than ``reach`` (small, to reach it often)."""
+    reach = draw(st.integers(1, 12))
+    inbound = InboundSequence(reach=reach)
+    for offset in draw(st.lists(st.integers(0, reach - 1), max_size=150)):
+        if inbound.classify(inbound.next_seq + offset) is Arrival.NEW:
+            inbound.take(inbound.next_seq + offset)
+    return reach, inbound
+
+
+def _used(inbound: InboundSequence) -> list[int]:
+    return [*range(1, inbound.next_seq), *sorted(inbound.ahead)]
+
+
+@given(histories(), st.integers(0, 20))
+def test_the_highest_reach_numbers_used_are_enough_to_resume(case: tuple[int, InboundSequence], extra: int) -> None:
+    reach, inbound = case
+    used = _used(inbound)
+    for tail in (used[-reach:], used[-(reach + extra) :], used):  # what a store reads: reach at least
+        resumed = InboundSequence.resume(tail, reach=reach)
+        assert (resumed.next_seq, resumed.ahead, resumed.reach) == (inbound.next_seq, inbound.ahead, reach)
+
+
+@given(histories())
+def test_a_resumed_receiver_carries_on_as_the_first_would_have(case: tuple[int, InboundSequence]) -> None:
+    reach, inbound = case
+    resumed = InboundSequence.resume(reversed(_used(inbound)[-reach:]), reach=reach)  # any order
+    for seq in range(1, inbound.next_seq + 2 * reach):
+        assert resumed.classify(seq) is inbound.classify(seq)
+
+
+def test_resuming_from_nothing_or_from_few_numbers() -> None:
+    assert InboundSequence.resume([]).next_seq == 1
+    fresh = InboundSequence.resume([3, 1, 5], reach=10)  # fewer than reach: all there is
+    assert (fresh.next_seq, fresh.ahead) == (2, {3, 5})
+    full = InboundSequence.resume([7, 8, 10], reach=3)  # reach of them: everything below 7 is used
+    assert (full.next_seq, full.ahead) == (9, {10})
+
+
+def test_numbers_no_correct_receiver_holds_are_refused() -> None:
+    with pytest.raises(ValueError, match="more than 3 beyond"):
+        InboundSequence.resume([1, 5], reach=3)

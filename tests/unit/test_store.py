@@ -1,13 +1,17 @@
 """The SQLite store against the Store conformance check, on a real file."""
 
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from hotline.errors import StoreError
-from hotline.storage import SqliteStore
-from hotline.storage import sqlite as sqlite_store
+from hotline.protocol import REACH, InboundSequence
+from hotline.storage import ChannelState, Draft, PeerRecord, SqliteStore, open_store
+from hotline.storage.records import NODE_TAIL
+from hotline.storage.sqlite import acknowledgements, connection, messages
+from hotline.storage.sqlite.migrations import MIGRATIONS
 from hotline.testing import check_store_conformance
 
 
@@ -20,7 +24,7 @@ async def test_sqlite_store_conforms(tmp_path: Path) -> None:
 
 
 async def test_durability_settings_are_in_force(tmp_path: Path) -> None:
-    conn = sqlite_store.connect(tmp_path / "store.db")
+    conn = connection.connect(tmp_path / "store.db")
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
     conn.close()
@@ -40,11 +44,11 @@ async def test_concurrent_calls_share_commits(tmp_path: Path) -> None:
 
 
 def test_a_store_from_a_newer_program_is_refused(tmp_path: Path) -> None:
-    conn = sqlite_store.connect(tmp_path / "store.db")
+    conn = connection.connect(tmp_path / "store.db")
     conn.execute("PRAGMA user_version=99")
     conn.close()
     with pytest.raises(StoreError, match="newer than this program"):
-        sqlite_store.connect(tmp_path / "store.db")
+        connection.connect(tmp_path / "store.db")
 
 
 async def test_an_engine_failure_fails_every_caller_now_and_later(tmp_path: Path) -> None:
@@ -71,11 +75,9 @@ async def test_an_engine_failure_fails_every_caller_now_and_later(tmp_path: Path
 
 def test_a_store_from_the_channel_core_is_migrated_and_keeps_its_messages(tmp_path: Path) -> None:
     """A node upgraded from schema 1 keeps every stored row; old messages simply have no deadline."""
-    from hotline.storage.migrations import MIGRATIONS
-
     path = tmp_path / "store.db"
     old = sqlite3.connect(path, isolation_level=None)
-    for statement in sqlite_store._statements(MIGRATIONS[0]):
+    for statement in connection.statements(MIGRATIONS[0]):
         old.execute(statement)
     old.execute("PRAGMA user_version=1")
     old.execute("INSERT INTO peers VALUES ('BRAVO', x'01', x'02', '[]', 'card', 1)")
@@ -84,12 +86,96 @@ def test_a_store_from_the_channel_core_is_migrated_and_keeps_its_messages(tmp_pa
         "INSERT INTO inbox VALUES ('BRAVO', 1, 1, x'0101', 'FLASH', 'UNCLASSIFIED', 'free_text', x'a0', 1, 2, x'ee', 1)"
     )
     old.close()
-    conn = sqlite_store.connect(path)
+    conn = connection.connect(path)
     try:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
-        [row] = sqlite_store._inbox(conn, 10)
+        [row] = messages.inbox(conn, 10)
         assert (row.peer, row.seq, row.envelope, row.receipt) == ("BRAVO", 1, b"\xee", b"\xaa")
         assert (row.kind_version, row.due_ms, row.ack) == (1, None, None)
-        assert sqlite_store._awaiting_ack(conn, "ALFA") == []
+        assert acknowledgements.awaiting_ack(conn, "ALFA") == []
     finally:
         conn.close()
+
+
+PEER = PeerRecord("BRAVO", b"\x01" * 32, b"cert", ("127.0.0.1:1",), "card", 1)
+
+
+async def test_an_offline_command_pins_and_lists_peers_through_open_store(tmp_path: Path) -> None:
+    store = open_store(tmp_path / "store.db")  # as `hotline peer add` does with the node stopped
+    try:
+        await store.add_peer(PEER)
+    finally:
+        await store.close()
+    store = open_store(tmp_path / "store.db")
+    try:
+        assert await store.peers() == [PEER]
+    finally:
+        await store.close()
+
+
+async def test_a_read_only_store_reads_what_a_running_node_commits_and_writes_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "store.db"
+    node = open_store(path)
+    try:
+        await node.add_peer(PEER)
+        reader = open_store(path, read_only=True)
+        try:
+            assert await reader.peers() == [PEER]
+            await node.enqueue([Draft("BRAVO", "FLASH", "UNCLASSIFIED", "free_text", 1, b"\xa0", None, 10)])
+            assert [row.number for row in await reader.outbox()] == [1]  # each group reads afresh
+            before = path.read_bytes(), path.with_name("store.db-wal").read_bytes()
+            with pytest.raises(StoreError, match="readonly"):
+                await reader.add_peer(replace(PEER, party="CHARLIE"))
+            assert (path.read_bytes(), path.with_name("store.db-wal").read_bytes()) == before
+        finally:
+            await reader.close()
+        assert [peer.party for peer in await node.peers()] == ["BRAVO"]  # the node carries on
+    finally:
+        await node.close()
+
+
+async def test_a_read_only_store_migrates_nothing_and_creates_nothing(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="cannot open"):
+        SqliteStore(tmp_path / "store.db", read_only=True)
+    assert list(tmp_path.iterdir()) == []
+    old = sqlite3.connect(tmp_path / "store.db", isolation_level=None)
+    for statement in connection.statements(MIGRATIONS[0]):
+        old.execute(statement)
+    old.execute("PRAGMA user_version=1")
+    old.execute("INSERT INTO peers VALUES ('BRAVO', x'01', x'02', '[]', 'card', 1)")
+    old.close()
+    store = open_store(tmp_path / "store.db", read_only=True)
+    try:
+        assert [peer.party for peer in await store.peers()] == ["BRAVO"]
+    finally:
+        await store.close()
+    old = sqlite3.connect(tmp_path / "store.db")
+    assert old.execute("PRAGMA user_version").fetchone() == (1,)
+    old.close()
+
+
+def test_a_file_that_is_no_store_is_refused_read_only_too(tmp_path: Path) -> None:
+    (tmp_path / "store.db").write_bytes(b"not a database, not at all" * 100)
+    with pytest.raises(StoreError, match="not a hotline store"):
+        open_store(tmp_path / "store.db", read_only=True)
+
+
+@pytest.mark.parametrize(
+    "used",
+    [
+        (),
+        (1, 2, 3),
+        (2, 5),
+        (1, 2, 4, 7),
+        tuple(range(10, 10 + NODE_TAIL)),
+        (*range(10, 9 + NODE_TAIL), 9 + NODE_TAIL + 5),
+    ],
+)
+def test_the_nodes_present_spelling_of_the_channel_state_resumes_as_the_receiver_does(used: tuple[int, ...]) -> None:
+    """TEMPORARY, with ``ChannelState.recv_next``/``recv_ahead``: they agree with
+    ``InboundSequence.resume`` on a tail of ``NODE_TAIL``, which is the protocol's reach."""
+    assert NODE_TAIL == REACH
+    state = ChannelState(send_next=1, recv_used=used)
+    resumed = InboundSequence.resume(used)
+    assert (state.recv_next, set(state.recv_ahead)) == (resumed.next_seq, resumed.ahead)
+    assert ChannelState(recv_next=1, send_next=1) == ChannelState(send_next=1)

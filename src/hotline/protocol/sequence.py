@@ -18,13 +18,15 @@ An authentic envelope is then exactly one of:
 - GAP: a number beyond reach. Refused without using it up: a correct sender never gets there.
 
 The tracker is shared by every connection with the same peer, so a reconnection resumes where
-the previous connection stopped, not where the new one started.
+the previous connection stopped, not where the new one started. After a restart it resumes from
+the numbers the store holds as used (``resume``): only the ``reach`` highest are needed.
 """
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
+from typing import Self
 
 # How far ahead of the lowest missing number an envelope may be. The sender keeps at most
 # its window plus the urgent allowance unreceipted (576 by default), so this leaves room for
@@ -47,6 +49,24 @@ class InboundSequence:
         self.reach = reach
         if any(seq >= next_seq + reach for seq in self.ahead):
             raise ValueError(f"a used number lies more than {reach} beyond {next_seq}")
+
+    @classmethod
+    def resume(cls, used: Iterable[int], reach: int = REACH) -> Self:
+        """The receiver as it stood, from the numbers it had used: every one of them, or at
+        least the ``reach`` highest (a store need read no more; see below).
+
+        Every number the receiver lacks lies less than ``reach`` below the highest it holds,
+        since it never takes one further ahead of the lowest it lacks. So when ``reach``
+        numbers or more are given, every number below the lowest of them is used: either that
+        lowest is ``reach`` or more below the highest, or the numbers given fill their whole
+        range and nothing at all is missing. With fewer, they are all there is."""
+        taken = sorted(set(used))
+        next_seq = taken[0] if len(taken) >= reach else 1
+        for seq in taken:
+            if seq != next_seq:
+                break
+            next_seq += 1
+        return cls(next_seq, taken, reach)
 
     @property
     def missing(self) -> int:

@@ -27,9 +27,11 @@ from hotline.storage.sqlite import SqliteStore
 from hotline.storage.witnessing import Equivocation, Evidence, StoredCheckpoint
 
 
-def open_store(path: Path) -> Store:
-    """The node's store at ``path`` (a SQLite file), migrated to the current schema."""
-    return SqliteStore(path)
+def open_store(path: Path, read_only: bool = False) -> Store:
+    """The node's store at ``path`` (a SQLite file), migrated to the current schema; or, with
+    ``read_only``, the existing file as it stands, read without writing anything (the node may
+    be running). Close it with ``await store.close()``."""
+    return SqliteStore(path, read_only=read_only)
 
 
 __all__ = [

@@ -8,7 +8,6 @@ updated or deleted.
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 
 
@@ -21,18 +20,3 @@ class AuditEntry:
     target: str | None = None  # the message serial, when the action concerns one
     detail: str | None = None
     address: str | None = None  # the browser's address as the console saw it
-
-
-_COLUMNS = "at_ms, user, role, action, target, detail, address"
-
-
-def record_audit(conn: sqlite3.Connection, entry: AuditEntry) -> None:
-    conn.execute(
-        f"INSERT INTO console_audit ({_COLUMNS}) VALUES (?,?,?,?,?,?,?)",
-        (entry.at_ms, entry.user, entry.role, entry.action, entry.target, entry.detail, entry.address),
-    )
-
-
-def audit_trail(conn: sqlite3.Connection, limit: int) -> list[AuditEntry]:
-    rows = conn.execute(f"SELECT {_COLUMNS} FROM console_audit ORDER BY id DESC LIMIT ?", (limit,))
-    return [AuditEntry(*row) for row in rows]

@@ -1,0 +1,65 @@
+"""Latched alarms in SQLite (what they promise: ``hotline.storage.alarms``)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+from hotline.errors import AlarmError, NotFoundError
+from hotline.storage.alarms import StoredAlarm
+
+_COLUMNS = "id, kind, peer, subject, level, facts, raised_ms, last_ms, count, closed_ms, closed_by, remark"
+
+
+def _alarm(row: tuple[Any, ...]) -> StoredAlarm:
+    return StoredAlarm(row[0], row[1], row[2], row[3], row[4], json.loads(row[5]), *row[6:])
+
+
+def raise_alarm(
+    conn: sqlite3.Connection,
+    kind: str,
+    peer: str | None,
+    subject: str | None,
+    level: str,
+    facts: dict[str, Any],
+    at_ms: int,
+) -> StoredAlarm:
+    """Open an alarm, or count one more sighting on the open alarm with the same cause."""
+    row = conn.execute(
+        "SELECT id FROM alarms WHERE kind=? AND peer IS ? AND subject IS ? AND closed_ms IS NULL",
+        (kind, peer, subject),
+    ).fetchone()
+    if row is None:
+        number = conn.execute(
+            "INSERT INTO alarms (kind, peer, subject, level, facts, raised_ms, last_ms, count)"
+            " VALUES (?,?,?,?,?,?,?,1)",
+            (kind, peer, subject, level, json.dumps(facts, sort_keys=True), at_ms, at_ms),
+        ).lastrowid
+    else:
+        number = row[0]
+        conn.execute("UPDATE alarms SET count = count + 1, last_ms=? WHERE id=?", (at_ms, number))
+    found = conn.execute(f"SELECT {_COLUMNS} FROM alarms WHERE id=?", (number,)).fetchone()
+    return _alarm(found)
+
+
+def open_alarms(conn: sqlite3.Connection) -> list[StoredAlarm]:
+    rows = conn.execute(f"SELECT {_COLUMNS} FROM alarms WHERE closed_ms IS NULL ORDER BY id").fetchall()
+    return [_alarm(row) for row in rows]
+
+
+def alarm_history(conn: sqlite3.Connection, limit: int) -> list[StoredAlarm]:
+    """Every latched alarm, open or closed, newest first."""
+    rows = conn.execute(f"SELECT {_COLUMNS} FROM alarms ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
+    return [_alarm(row) for row in rows]
+
+
+def close_alarm(conn: sqlite3.Connection, number: int, by: str, remark: str, at_ms: int) -> StoredAlarm:
+    row = conn.execute(f"SELECT {_COLUMNS} FROM alarms WHERE id=?", (number,)).fetchone()
+    if row is None:
+        raise NotFoundError(f"no alarm number {number} is on record")
+    alarm = _alarm(row)
+    if alarm.closed_ms is not None:
+        raise AlarmError(f"alarm {number} was already closed by {alarm.closed_by}")
+    conn.execute("UPDATE alarms SET closed_ms=?, closed_by=?, remark=? WHERE id=?", (at_ms, by, remark, number))
+    return _alarm(conn.execute(f"SELECT {_COLUMNS} FROM alarms WHERE id=?", (number,)).fetchone())

@@ -1,0 +1,106 @@
+"""The receiving side: envelopes stored with the one receipt that names them, refusals kept as
+evidence, and the answers a duplicate gets."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from hotline.storage.records import Draft, InboundStored, InboxRow, StoredAnswer
+from hotline.storage.sqlite.acknowledgements import settle_acknowledgements
+from hotline.storage.sqlite.messages import INBOX_FROM, ack_columns
+from hotline.storage.sqlite.outbox import enqueue
+from hotline.storage.sqlite.transcript import append_many
+
+
+def store_inbound(
+    conn: sqlite3.Connection, rows: list[InboxRow], receipt: bytes, first_index: int, replies: list[Draft]
+) -> InboundStored:
+    """Store envelopes and the one receipt that names them all, in transcript order.
+
+    In the same transaction: the machine's answers (``replies``, e.g. to link tests) are queued,
+    and acknowledgements from the peer settle the messages of ours they name."""
+    at_ms = rows[-1].received_ms
+    receipt_id = conn.execute(
+        "INSERT INTO receipts (peer, direction, obj, at_ms) VALUES (?, 'sent', ?, ?)", (rows[0].peer, receipt, at_ms)
+    ).lastrowid
+    conn.executemany(
+        "INSERT INTO inbox (peer, seq, num, env_id, precedence, marking, kind, body, sent_ms, received_ms, "
+        "envelope, receipt_id, kind_version, reply_to, due_ms, acked_by, acked_ms, ack_remark, ack_auto, log_index) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        [_inbox_values(r, receipt_id, first_index + n) for n, r in enumerate(rows)],
+    )
+    entries = [("envelope", row.envelope, row.received_ms) for row in rows]
+    append_many(conn, first_index, [*entries, ("receipt", receipt, at_ms)])
+    queued = enqueue(conn, replies)
+    conn.executemany("UPDATE inbox SET ack_num=? WHERE env_id=?", [(q.number, q.draft.reply_to) for q in queued])
+    return InboundStored(queued, settle_acknowledgements(conn, rows))
+
+
+def _inbox_values(r: InboxRow, receipt_id: int | None, log_index: int) -> tuple[Any, ...]:
+    return (
+        r.peer,
+        r.seq,
+        r.number,
+        r.envelope_id,
+        r.precedence,
+        r.marking,
+        r.kind,
+        r.body,
+        r.sent_ms,
+        r.received_ms,
+        r.envelope,
+        receipt_id,
+        r.kind_version,
+        r.reply_to,
+        r.due_ms,
+        *ack_columns(r.ack),
+        log_index,
+    )
+
+
+def store_refused(
+    conn: sqlite3.Connection,
+    peer: str,
+    seq: int | None,
+    consumed: bool,
+    envelope_id: bytes,
+    envelope: bytes,
+    reason: str,
+    detail: str,
+    rejection: bytes,
+    at_ms: int,
+    index: int,
+) -> None:
+    append_many(conn, index, [("envelope", envelope, at_ms), ("rejection", rejection, at_ms)])
+    conn.execute(
+        "INSERT INTO refused (peer, seq, consumed, env_id, envelope, reason, detail, rejection, at_ms) "
+        "VALUES (?,?,?,?,?,?,?,?,?)",
+        (peer, seq, int(consumed), envelope_id, envelope, reason, detail, rejection, at_ms),
+    )
+
+
+def stored_answer(conn: sqlite3.Connection, peer: str, seq: int) -> StoredAnswer | None:
+    row = conn.execute(f"SELECT env_id, r.obj FROM {INBOX_FROM} WHERE i.peer=? AND seq=?", (peer, seq)).fetchone()
+    if row is not None:
+        return StoredAnswer(row[0], row[1], True)
+    row = conn.execute(
+        "SELECT env_id, rejection FROM refused WHERE peer=? AND seq=? AND consumed=1", (peer, seq)
+    ).fetchone()
+    return None if row is None else StoredAnswer(row[0], row[1], False)
+
+
+def find_serials(conn: sqlite3.Connection, peer: str, numbers: list[int]) -> dict[int, bytes]:
+    """Which of the peer's message numbers (serials) already name a stored message, and which."""
+    found: dict[int, bytes] = {}
+    for start in range(0, len(numbers), 500):  # SQLite caps the number of bound parameters
+        chunk = numbers[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        rows = conn.execute(f"SELECT num, env_id FROM inbox WHERE peer=? AND num IN ({marks})", (peer, *chunk))
+        found |= {num: bytes(env_id) for num, env_id in rows}
+    return found
+
+
+def held_number(conn: sqlite3.Connection, peer: str) -> int | None:
+    (highest,) = conn.execute("SELECT max(num) FROM inbox WHERE peer=?", (peer,)).fetchone()
+    return None if highest is None else int(highest)

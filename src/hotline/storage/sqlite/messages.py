@@ -1,0 +1,105 @@
+"""Messages read back for operators and the API: outbox and inbox rows, found by number or id."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from hotline.envelope import serial
+from hotline.errors import NotFoundError
+from hotline.storage.records import Acknowledgement, InboxRow, OutboxRow
+
+_OUTBOX_COLUMNS = (
+    "num, o.peer, ref, precedence, marking, kind, body, created_ms, seq, env_id, state, sent_ms, "
+    "delivered_ms, rejected_ms, envelope, r.obj, rejection, kind_version, reply_to, due_ms, "
+    "acked_by, acked_ms, ack_remark, ack_auto, ack_received_ms"
+)
+_OUTBOX_FROM = "outbox o LEFT JOIN receipts r ON r.id = o.receipt_id"
+_INBOX_COLUMNS = (
+    "i.peer, seq, num, env_id, precedence, marking, kind, body, sent_ms, received_ms, envelope, r.obj, "
+    "kind_version, reply_to, due_ms, acked_by, acked_ms, ack_remark, ack_auto, ack_num"
+)
+INBOX_FROM = "inbox i JOIN receipts r ON r.id = i.receipt_id"
+
+
+def _ack(by: str | None, at_ms: int | None, remark: str | None, auto: int | None) -> Acknowledgement | None:
+    return None if by is None or at_ms is None else Acknowledgement(by, at_ms, remark, bool(auto))
+
+
+def ack_columns(ack: Acknowledgement | None) -> tuple[Any, ...]:
+    """The four acknowledgement columns (by, at, remark, auto) as stored."""
+    if ack is None:
+        return (None, None, None, None)
+    return (ack.by, ack.at_ms, ack.remark, int(ack.auto))
+
+
+def _outbox_row(r: tuple[Any, ...]) -> OutboxRow:
+    return OutboxRow(*(*r[:20], _ack(*r[20:24]), r[24]))
+
+
+def _inbox_row(r: tuple[Any, ...]) -> InboxRow:
+    return InboxRow(*(*r[:15], _ack(*r[15:19]), r[19]))
+
+
+def outbox(conn: sqlite3.Connection, limit: int, where: str = "", args: tuple[Any, ...] = ()) -> list[OutboxRow]:
+    rows = conn.execute(
+        f"SELECT {_OUTBOX_COLUMNS} FROM {_OUTBOX_FROM} {where} ORDER BY num DESC LIMIT ?", (*args, limit)
+    ).fetchall()
+    return [_outbox_row(r) for r in rows]
+
+
+def inbox(conn: sqlite3.Connection, limit: int) -> list[InboxRow]:
+    rows = conn.execute(
+        f"SELECT {_INBOX_COLUMNS} FROM {INBOX_FROM} ORDER BY received_ms DESC, i.peer, seq DESC LIMIT ?", (limit,)
+    ).fetchall()
+    return [_inbox_row(r) for r in rows]
+
+
+def find_outbox(conn: sqlite3.Connection, numbers: list[int]) -> list[OutboxRow]:
+    found: dict[int, OutboxRow] = {}
+    for start in range(0, len(numbers), 500):  # SQLite caps the number of bound parameters
+        chunk = numbers[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        found |= {row.number: row for row in outbox(conn, len(chunk), f"WHERE num IN ({marks})", tuple(chunk))}
+    return [found[n] for n in numbers if n in found]
+
+
+def find_sent(conn: sqlite3.Connection, number: int | None, envelope_id: bytes | None) -> OutboxRow | None:
+    where, arg = ("WHERE num=?", number) if envelope_id is None else ("WHERE env_id=?", envelope_id)
+    found = outbox(conn, 1, where, (arg,))
+    return found[0] if found else None
+
+
+def find_received(
+    conn: sqlite3.Connection, peer: str | None, number: int | None, envelope_id: bytes | None
+) -> InboxRow | None:
+    if envelope_id is not None:
+        row = conn.execute(f"SELECT {_INBOX_COLUMNS} FROM {INBOX_FROM} WHERE env_id=?", (envelope_id,)).fetchone()
+    else:
+        # The peer's message number is its serial. A second message under a serial already
+        # held is refused when it arrives, but a store from before that rule may hold two:
+        # then the serial names neither, and the error says which ids to use instead.
+        rows = conn.execute(
+            f"SELECT {_INBOX_COLUMNS} FROM {INBOX_FROM} WHERE i.peer=? AND num=? ORDER BY received_ms, seq",
+            (peer, number),
+        ).fetchall()
+        if len(rows) > 1:
+            ids = ", ".join(bytes(r[3]).hex() for r in rows)
+            raise NotFoundError(
+                f"{serial(peer or '?', number or 0)} names {len(rows)} different messages here; name one by id: {ids}"
+            )
+        row = rows[0] if rows else None
+    return None if row is None else _inbox_row(row)
+
+
+def replies(conn: sqlite3.Connection, envelope_id: bytes) -> tuple[list[OutboxRow], list[InboxRow]]:
+    sent = outbox(conn, 100, "WHERE reply_to=?", (envelope_id,))
+    received = conn.execute(
+        f"SELECT {_INBOX_COLUMNS} FROM {INBOX_FROM} WHERE reply_to=? ORDER BY received_ms LIMIT 100", (envelope_id,)
+    ).fetchall()
+    return sent, [_inbox_row(r) for r in received]
+
+
+def last_link_test(conn: sqlite3.Connection, peer: str) -> OutboxRow | None:
+    found = outbox(conn, 1, "WHERE o.peer=? AND kind='link_test'", (peer,))
+    return found[0] if found else None

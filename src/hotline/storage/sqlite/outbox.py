@@ -1,0 +1,147 @@
+"""The sending side: messages queued, given their sequence numbers and signed, then receipted
+or rejected by the peer. Each signed object enters the transcript at the number the node gave."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from hotline.envelope import Precedence
+from hotline.errors import RefConflictError, StoreError
+from hotline.storage.records import Dispatched, Draft, Queued, Undelivered
+from hotline.storage.sqlite.numbering import next_number
+from hotline.storage.sqlite.transcript import append, append_many
+
+
+def enqueue(conn: sqlite3.Connection, drafts: list[Draft]) -> list[Queued]:
+    queued = []
+    number = next_number(conn)
+    for d in drafts:
+        if d.ref is not None:
+            row = conn.execute(
+                "SELECT num, peer, precedence, marking, kind, kind_version, body, reply_to FROM outbox WHERE ref=?",
+                (d.ref,),
+            ).fetchone()
+            if row is not None:
+                if tuple(row[1:]) != (d.peer, d.precedence, d.marking, d.kind, d.kind_version, d.body, d.reply_to):
+                    raise RefConflictError(d.ref, row[0])
+                queued.append(Queued(row[0], d, new=False))
+                continue
+        conn.execute(
+            "INSERT INTO outbox (num, peer, ref, precedence, rank, marking, kind, kind_version, body, reply_to, "
+            "created_ms, due_ms, state) VALUES (?,?,?,?,?,?,?,?,?,?,?,?, 'queued')",
+            (
+                number,
+                d.peer,
+                d.ref,
+                d.precedence,
+                Precedence(d.precedence).rank,
+                d.marking,
+                d.kind,
+                d.kind_version,
+                d.body,
+                d.reply_to,
+                d.created_ms,
+                d.due_ms,
+            ),
+        )
+        queued.append(Queued(number, d))
+        number += 1
+    return queued
+
+
+def next_queued(conn: sqlite3.Connection, peer: str, limit: int, ranks: tuple[int, int]) -> list[Queued]:
+    rows = conn.execute(
+        "SELECT num, peer, precedence, marking, kind, kind_version, body, reply_to, created_ms, ref, due_ms "
+        "FROM outbox WHERE peer=? AND seq IS NULL AND rank BETWEEN ? AND ? ORDER BY rank, num LIMIT ?",
+        (peer, *ranks, limit),
+    ).fetchall()
+    return [Queued(r[0], Draft(*r[1:])) for r in rows]
+
+
+def dispatch(conn: sqlite3.Connection, items: list[Dispatched], transmitted: bool, first_index: int) -> None:
+    state = "sent" if transmitted else "queued"
+    before = conn.total_changes
+    conn.executemany(
+        "UPDATE outbox SET seq=?, envelope=?, env_id=?, signed_ms=?, state=?, sent_ms=?, log_index=? "
+        "WHERE num=? AND seq IS NULL",
+        [
+            (
+                i.seq,
+                i.envelope,
+                i.envelope_id,
+                i.signed_ms,
+                state,
+                i.signed_ms if transmitted else None,
+                first_index + n,
+                i.number,
+            )
+            for n, i in enumerate(items)
+        ],
+    )
+    if conn.total_changes - before != len(items):
+        raise StoreError("a message to dispatch is not queued")
+    append_many(conn, first_index, [("envelope", i.envelope, i.signed_ms) for i in items])
+
+
+def mark_transmitted(conn: sqlite3.Connection, numbers: list[int], at_ms: int) -> None:
+    conn.executemany(
+        "UPDATE outbox SET state='sent', sent_ms=? WHERE num=? AND state='queued'",
+        [(at_ms, n) for n in numbers],
+    )
+
+
+def unreceipted(conn: sqlite3.Connection, peer: str) -> list[Dispatched]:
+    rows = conn.execute(
+        "SELECT num, peer, seq, envelope, env_id, signed_ms, rank FROM outbox "
+        "WHERE peer=? AND seq IS NOT NULL AND receipt_id IS NULL AND rejection IS NULL ORDER BY seq",
+        (peer,),
+    ).fetchall()
+    return [Dispatched(*r) for r in rows]
+
+
+def record_receipt(
+    conn: sqlite3.Connection, peer: str, delivered: list[tuple[int, int]], receipt: bytes, at_ms: int, index: int
+) -> int:
+    """Mark the named envelopes (sequence number, and the peer's log index the receipt gives
+    it) delivered by ``receipt``; returns how many were not already.
+
+    The receipt enters the transcript whatever it changes: it is a signed object we received,
+    and the node numbered it when it called (a conditional append would leave that number
+    unused and tear the log)."""
+    receipt_id = conn.execute(
+        "INSERT INTO receipts (peer, direction, obj, at_ms) VALUES (?, 'received', ?, ?)", (peer, receipt, at_ms)
+    ).lastrowid
+    changed = 0
+    for seq, peer_index in delivered:
+        changed += conn.execute(
+            "UPDATE outbox SET receipt_id=?, delivered_ms=?, state='delivered', sent_ms=coalesce(sent_ms, ?), "
+            "peer_log_index=? WHERE peer=? AND seq=? AND receipt_id IS NULL AND rejection IS NULL",
+            (receipt_id, at_ms, at_ms, peer_index, peer, seq),
+        ).rowcount
+    append(conn, index, "receipt", receipt, at_ms)
+    return changed
+
+
+def record_rejection(conn: sqlite3.Connection, envelope_id: bytes, rejection: bytes, at_ms: int, index: int) -> bool:
+    cur = conn.execute(
+        "UPDATE outbox SET rejection=?, rejected_ms=?, state='rejected' "
+        "WHERE env_id=? AND receipt_id IS NULL AND rejection IS NULL",
+        (rejection, at_ms, envelope_id),
+    )
+    append(conn, index, "rejection", rejection, at_ms)  # always: see record_receipt
+    return cur.rowcount == 1
+
+
+def queue_depth(conn: sqlite3.Connection, peer: str) -> int:
+    (count,) = conn.execute(
+        "SELECT count(*) FROM outbox WHERE peer=? AND receipt_id IS NULL AND rejection IS NULL", (peer,)
+    ).fetchone()
+    return int(count)
+
+
+def undelivered_urgent(conn: sqlite3.Connection) -> list[Undelivered]:
+    rows = conn.execute(
+        "SELECT peer, num, precedence, created_ms FROM outbox "
+        "WHERE rank <= 1 AND receipt_id IS NULL AND rejection IS NULL ORDER BY created_ms, num"
+    ).fetchall()
+    return [Undelivered(*row) for row in rows]

@@ -1,0 +1,196 @@
+"""The co-signed transcript in the store: our checkpoints and their cosignatures, the peers'
+checkpoints we cosigned, and the evidence when a log contradicts itself.
+
+Every function runs inside the store's transaction (``SqliteStore._call``), so a judgement and
+what it records are one atomic step.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+
+from hotline.errors import NotFoundError
+from hotline.log import (
+    Checkpoint,
+    Held,
+    Offer,
+    Refusal,
+    Verifier,
+    consistency_proof,
+    inclusion_proof,
+    judge,
+    perfect_subtrees,
+)
+from hotline.storage.sqlite.alarms import raise_alarm
+from hotline.storage.sqlite.treelog import subtree_hashes, tree_root, tree_size
+from hotline.storage.witnessing import Equivocation, Evidence, StoredCheckpoint
+
+
+def make_checkpoint(
+    conn: sqlite3.Connection, sign: Callable[[int, bytes], str], at_ms: int, step: int
+) -> StoredCheckpoint | None:
+    """Sign checkpoints of the tree as committed so far, if it grew since the last one: one
+    every ``step`` entries and one at the end, so that a witness can check each in a bounded
+    offer (the tree of any earlier size is in the stored hashes). Returns the newest."""
+    size = tree_size(conn)
+    latest = latest_checkpoint(conn)
+    done = 0 if latest is None else latest.size
+    newest = None
+    while done < size:
+        done = min(size, done + step)
+        root = tree_root(conn, done)
+        newest = StoredCheckpoint(done, root, sign(done, root), at_ms)
+        conn.execute(
+            "INSERT INTO checkpoints (size, root, note, at_ms) VALUES (?,?,?,?)", (done, root, newest.note, at_ms)
+        )
+    return newest
+
+
+def _checkpoint(conn: sqlite3.Connection, row: tuple[int, bytes, str, int] | None) -> StoredCheckpoint | None:
+    if row is None:
+        return None
+    lines = conn.execute("SELECT witness, line FROM cosignatures WHERE size=? ORDER BY witness", (row[0],)).fetchall()
+    return StoredCheckpoint(row[0], bytes(row[1]), row[2], row[3], tuple((w, line) for w, line in lines))
+
+
+def latest_checkpoint(conn: sqlite3.Connection) -> StoredCheckpoint | None:
+    row = conn.execute("SELECT size, root, note, at_ms FROM checkpoints ORDER BY size DESC LIMIT 1").fetchone()
+    return _checkpoint(conn, row)
+
+
+def checkpoint_at(conn: sqlite3.Connection, size: int) -> StoredCheckpoint | None:
+    row = conn.execute("SELECT size, root, note, at_ms FROM checkpoints WHERE size=?", (size,)).fetchone()
+    return _checkpoint(conn, row)
+
+
+def checkpoints(conn: sqlite3.Connection) -> list[StoredCheckpoint]:
+    rows = conn.execute("SELECT size, root, note, at_ms FROM checkpoints ORDER BY size").fetchall()
+    return [c for c in (_checkpoint(conn, row) for row in rows) if c is not None]
+
+
+def next_checkpoint(conn: sqlite3.Connection, after: int) -> StoredCheckpoint | None:
+    """The first checkpoint larger than ``after``: what a witness that cosigned ``after`` sees next."""
+    row = conn.execute(
+        "SELECT size, root, note, at_ms FROM checkpoints WHERE size > ? ORDER BY size LIMIT 1", (after,)
+    ).fetchone()
+    return _checkpoint(conn, row)
+
+
+def last_cosigned(conn: sqlite3.Connection, witness: str) -> int:
+    (size,) = conn.execute("SELECT max(size) FROM cosignatures WHERE witness=?", (witness,)).fetchone()
+    return size or 0
+
+
+def offer_for(conn: sqlite3.Connection, peer: str, checkpoint: StoredCheckpoint, old_size: int) -> Offer:
+    """What we send ``peer`` to witness ``checkpoint``: the consistency proof from what it last
+    cosigned, the old tree's top subtree hashes and the new leaf hashes (so that it recomputes
+    the new root), and which of the new entries are its envelopes."""
+    get_hash = subtree_hashes(conn)
+    size = checkpoint.size
+    proof = consistency_proof(old_size, size, get_hash) if 0 < old_size < size else []
+    frontier = tuple(get_hash(level, index) for level, index in perfect_subtrees(old_size))
+    leaves = tuple(
+        bytes(h)
+        for (h,) in conn.execute(
+            "SELECT hash FROM tree_hashes WHERE level=0 AND idx >= ? AND idx < ? ORDER BY idx", (old_size, size)
+        )
+    )
+    ours = tuple(
+        (index, bytes(envelope_id))
+        for index, envelope_id in conn.execute(
+            # Only what the entry really holds: a store damaged or rewritten by hand must not
+            # make us send a claim twice, or one the tree does not back.
+            "SELECT DISTINCT i.log_index, i.env_id FROM inbox i JOIN transcript t ON t.idx = i.log_index "
+            "WHERE i.peer=? AND i.log_index >= ? AND i.log_index < ? AND t.obj = i.envelope ORDER BY i.log_index",
+            (peer, old_size, size),
+        )
+    )
+    return Offer(checkpoint.note, old_size, tuple(proof), frontier, leaves, ours)
+
+
+def add_cosignature(conn: sqlite3.Connection, size: int, witness: str, line: str, at_ms: int) -> None:
+    conn.execute(
+        "INSERT OR IGNORE INTO cosignatures (size, witness, line, at_ms) VALUES (?,?,?,?)", (size, witness, line, at_ms)
+    )
+
+
+def witness_offer(
+    conn: sqlite3.Connection, peer: str, offer: Offer, origin: str, verifier: Verifier, at_ms: int
+) -> Checkpoint | Refusal:
+    """Judge a peer's checkpoint against what we hold (``log.witness.judge``) and record the
+    outcome: the checkpoint as cosigned, or the evidence of equivocation."""
+    row = conn.execute(
+        "SELECT size, root, note FROM witnessed WHERE peer=? ORDER BY size DESC LIMIT 1", (peer,)
+    ).fetchone()
+    held = None if row is None else Held(row[0], bytes(row[1]), row[2])
+    low = 0 if held is None else held.size
+    high = low + len(offer.leaves)  # the new part the offer claims; judge() checks the claim
+    receipted = {
+        index: bytes(env_id)
+        for index, env_id in conn.execute(
+            "SELECT peer_log_index, env_id FROM outbox WHERE peer=? AND peer_log_index >= ? AND peer_log_index < ?",
+            (peer, low, high),
+        )
+    }
+
+    def sent(envelope_id: bytes) -> bytes | None:
+        found = conn.execute("SELECT envelope FROM outbox WHERE peer=? AND env_id=?", (peer, envelope_id)).fetchone()
+        return None if found is None else bytes(found[0])
+
+    try:
+        checkpoint = judge(offer, origin=origin, verifier=verifier, held=held, sent=sent, receipted=receipted)
+    except Refusal as refusal:
+        if refusal.equivocation:
+            record_equivocation(
+                conn, peer, refusal.reason, refusal.detail, held.note if held else None, offer.note, at_ms, peer
+            )
+        return refusal
+    conn.execute(
+        "INSERT OR IGNORE INTO witnessed (peer, size, root, note, at_ms) VALUES (?,?,?,?,?)",
+        (peer, checkpoint.size, checkpoint.root_hash, offer.note, at_ms),
+    )
+    return checkpoint
+
+
+def record_equivocation(
+    conn: sqlite3.Connection,
+    log: str,
+    reason: str,
+    detail: str,
+    held: str | None,
+    offered: str,
+    at_ms: int,
+    reported_by: str,
+) -> None:
+    """Keep both signed checkpoints, and open the alarm that points to them, in one step.
+    ``reported_by`` is the peer whose log it is, or the witness that proved it of ours."""
+    number = conn.execute(
+        "INSERT INTO equivocations (log, reason, detail, held, offered, at_ms) VALUES (?,?,?,?,?,?)",
+        (log, reason, detail, held, offered, at_ms),
+    ).lastrowid
+    facts = {"reason": reason, "detail": detail, "equivocation": number, "ours": log != reported_by}
+    raise_alarm(conn, "equivocation", reported_by, log, "commander", facts, at_ms)
+
+
+def equivocations(conn: sqlite3.Connection) -> list[Equivocation]:
+    rows = conn.execute("SELECT id, log, reason, detail, held, offered, at_ms FROM equivocations ORDER BY id")
+    return [Equivocation(*row) for row in rows]
+
+
+def evidence(conn: sqlite3.Connection, index: int) -> Evidence:
+    """Entry ``index`` with its inclusion proof under the best checkpoint that covers it: the
+    newest one a witness cosigned, or else our newest."""
+    found = conn.execute("SELECT obj FROM transcript WHERE idx=?", (index,)).fetchone()
+    if found is None:
+        raise NotFoundError(f"the transcript has no entry {index}")
+    row = conn.execute(
+        "SELECT size, root, note, at_ms FROM checkpoints c WHERE size > ? "
+        "ORDER BY EXISTS (SELECT 1 FROM cosignatures s WHERE s.size = c.size) DESC, size DESC LIMIT 1",
+        (index,),
+    ).fetchone()
+    checkpoint = _checkpoint(conn, row)
+    if checkpoint is None:
+        raise NotFoundError(f"no checkpoint covers entry {index} yet; one is signed within seconds while the node runs")
+    hashes = tuple(inclusion_proof(index, checkpoint.size, subtree_hashes(conn)))
+    return Evidence(bytes(found[0]), index, checkpoint, hashes)
