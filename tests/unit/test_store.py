@@ -7,9 +7,7 @@ from pathlib import Path
 import pytest
 
 from hotline.errors import StoreError
-from hotline.protocol import REACH, InboundSequence
-from hotline.storage import ChannelState, Draft, PeerRecord, SqliteStore, open_store
-from hotline.storage.records import NODE_TAIL
+from hotline.storage import Draft, PeerRecord, SqliteStore, open_store
 from hotline.storage.sqlite import acknowledgements, connection, messages
 from hotline.storage.sqlite.migrations import MIGRATIONS
 from hotline.testing import check_store_conformance
@@ -158,24 +156,3 @@ def test_a_file_that_is_no_store_is_refused_read_only_too(tmp_path: Path) -> Non
     (tmp_path / "store.db").write_bytes(b"not a database, not at all" * 100)
     with pytest.raises(StoreError, match="not a hotline store"):
         open_store(tmp_path / "store.db", read_only=True)
-
-
-@pytest.mark.parametrize(
-    "used",
-    [
-        (),
-        (1, 2, 3),
-        (2, 5),
-        (1, 2, 4, 7),
-        tuple(range(10, 10 + NODE_TAIL)),
-        (*range(10, 9 + NODE_TAIL), 9 + NODE_TAIL + 5),
-    ],
-)
-def test_the_nodes_present_spelling_of_the_channel_state_resumes_as_the_receiver_does(used: tuple[int, ...]) -> None:
-    """TEMPORARY, with ``ChannelState.recv_next``/``recv_ahead``: they agree with
-    ``InboundSequence.resume`` on a tail of ``NODE_TAIL``, which is the protocol's reach."""
-    assert NODE_TAIL == REACH
-    state = ChannelState(send_next=1, recv_used=used)
-    resumed = InboundSequence.resume(used)
-    assert (state.recv_next, set(state.recv_ahead)) == (resumed.next_seq, resumed.ahead)
-    assert ChannelState(recv_next=1, send_next=1) == ChannelState(send_next=1)

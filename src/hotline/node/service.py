@@ -84,7 +84,7 @@ from hotline.node.notary import Notary
 from hotline.node.station import Station
 from hotline.node.tasks import Positions, Tasks
 from hotline.node.watchkeeper import Watchkeeper
-from hotline.protocol import InboundSequence, Lane
+from hotline.protocol import REACH, InboundSequence, Lane
 from hotline.protocol import events as ev
 from hotline.protocol.ledger import SendLedger, check_window
 from hotline.storage import AuditEntry, ChannelState, Dispatched, PeerRecord, Store
@@ -148,7 +148,7 @@ class Node:
         log.info("node started", party=self.party, listen=self.config.listen, peers=len(peers))
 
     async def _open_channel(self, peer: PeerRecord) -> Channel:
-        state = await self.store.channel_state(peer.party)
+        state = await self.store.channel_state(peer.party, REACH)
         unreceipted = await self.store.unreceipted(peer.party)
         return self._register(peer, state, unreceipted, await self.store.held_number(peer.party))
 
@@ -158,7 +158,7 @@ class Node:
         channel = Channel(
             peer=peer,
             key=VerifyKey(peer.sign_key),
-            inbound=InboundSequence(state.recv_next, state.recv_ahead),
+            inbound=InboundSequence.resume(state.recv_used),
             ledger=SendLedger(state.send_next, self.config.timers.window, unreceipted),
             backoff=Backoff(self.config.timers.backoff_min, self.config.timers.backoff_max),
             held_number=held_number,
@@ -218,7 +218,7 @@ class Node:
         existing = self.channels.get(card.party)
         if existing is None:
             # A party not pinned before has no history: both directions start at 1.
-            self._register(record, ChannelState(recv_next=1, send_next=1), [])
+            self._register(record, ChannelState(send_next=1), [])
         else:
             existing.peer = record
         self.links.trust(card.tls_cert)

@@ -50,8 +50,7 @@ class Store(Protocol):
 
     # counters recovered at start-up. ``tail``: how many of the highest inbound sequence numbers
     # used to read (``InboundSequence.resume`` says how many it needs: its reach).
-    # TEMPORARY default (records.NODE_TAIL) until the node passes it.
-    def channel_state(self, peer: str, tail: int = ...) -> Awaitable[ChannelState]: ...
+    def channel_state(self, peer: str, tail: int) -> Awaitable[ChannelState]: ...
     def transcript_size(self) -> Awaitable[int]: ...
 
     # the sending side

@@ -58,7 +58,7 @@ class Dispatched:
     rank: int
 
 
-@dataclass(frozen=True, init=False)
+@dataclass(frozen=True)
 class ChannelState:
     """Where one channel stands, as the store proves it: the sequence number we sign next, and
     the highest numbers the peer has used up, from which the receiver finds where the peer
@@ -66,39 +66,6 @@ class ChannelState:
 
     send_next: int
     recv_used: tuple[int, ...] = ()  # ascending; the highest ones, as many as were asked for
-
-    # -- TEMPORARY: the node's spelling from before ``InboundSequence.resume``, kept until the
-    # node builds its receiver with ``InboundSequence.resume(state.recv_used)`` and makes a new
-    # channel with ``ChannelState(send_next=1)``; then delete from here to the end of the class.
-    def __init__(self, send_next: int, recv_used: tuple[int, ...] = (), *, recv_next: int = 1) -> None:
-        if recv_next != 1:
-            raise ValueError("a channel is made new (recv_next=1) or read from the store")
-        object.__setattr__(self, "send_next", send_next)
-        object.__setattr__(self, "recv_used", recv_used)
-
-    @property
-    def recv_next(self) -> int:
-        return self._resumed()[0]
-
-    @property
-    def recv_ahead(self) -> tuple[int, ...]:
-        return self._resumed()[1]
-
-    def _resumed(self) -> tuple[int, tuple[int, ...]]:
-        # InboundSequence.resume's walk, for a tail of NODE_TAIL numbers: below a full tail
-        # every number is used; the lowest missing one is where the peer resumes.
-        next_seq = self.recv_used[0] if len(self.recv_used) >= NODE_TAIL else 1
-        for seq in self.recv_used:
-            if seq != next_seq:
-                break
-            next_seq += 1
-        return next_seq, tuple(seq for seq in self.recv_used if seq > next_seq)
-
-
-# TEMPORARY, with the above: how many used numbers ``channel_state`` reads when the caller does
-# not say. It is ``hotline.protocol.REACH``, which storage does not import; a unit test keeps
-# the two equal until the node passes ``REACH`` itself.
-NODE_TAIL = 4096
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,6 @@ from hotline.errors import StoreError
 from hotline.log import Checkpoint, Offer, Refusal, Verifier
 from hotline.storage.alarms import StoredAlarm
 from hotline.storage.audit import AuditEntry
-from hotline.storage.records import NODE_TAIL as _NODE_TAIL
 from hotline.storage.records import (
     Acknowledgement,
     AwaitingAck,
@@ -159,7 +158,7 @@ class SqliteStore:
     def peers(self) -> asyncio.Future[list[PeerRecord]]:
         return self._call(peers.list_peers)
 
-    def channel_state(self, peer: str, tail: int = _NODE_TAIL) -> asyncio.Future[ChannelState]:
+    def channel_state(self, peer: str, tail: int) -> asyncio.Future[ChannelState]:
         return self._call(numbering.channel_state, peer, tail)
 
     def transcript_size(self) -> asyncio.Future[int]:
