@@ -408,6 +408,10 @@ class BlockingNode(NodeProcess):
     def start(self, within: float = READY_WITHIN) -> None:
         """Launch, and return once the API answers; a node that exits first is an error at once."""
         self.launch()
+        self.wait_ready(within)
+
+    def wait_ready(self, within: float = READY_WITHIN) -> None:
+        """After ``launch``: return once the API answers (launch several, then wait for each)."""
         wait_until(self._ready, within, f"{self.party} to answer on its API")
 
     def _ready(self) -> bool:
@@ -441,6 +445,9 @@ class AsyncNode(NodeProcess):
 
     async def start(self, within: float = READY_WITHIN) -> None:
         self.launch()
+        await self.wait_ready(within)
+
+    async def wait_ready(self, within: float = READY_WITHIN) -> None:
         await wait_for(self._ready, within, f"{self.party} to answer on its API")
 
     async def _ready(self) -> bool:
