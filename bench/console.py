@@ -9,14 +9,18 @@ acknowledged through the receiver's API and the next is sent only once the board
 
 from __future__ import annotations
 
-import subprocess
+import statistics
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from playwright.sync_api import sync_playwright
+
+from hotline.testing.process import add_user
+from nodes import BenchNode
+from stats import percentile, r
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: the tests' browser settings
 from tests.integration.browser import CHROMIUM, FLAGS, NO_CHROMIUM, VIEWPORT
@@ -38,31 +42,27 @@ OBSERVE = """() => {
 }"""
 
 
-class Node(Protocol):
-    config: Any
-
-    @property
-    def party(self) -> str: ...
-
-    def api(self, method: str, path: str, **kwargs: Any) -> Any: ...
-
-
 @dataclass
 class AlarmResult:
     samples_ms: list[float]
     node_delivered_ms: list[float]  # the same messages, queued to stored at the receiver (the nodes' share)
 
 
-def add_operator(node: Node) -> None:
-    command = [sys.executable, "-m", "hotline", "user", "add", "--dir", str(node.config.directory)]
-    command += ["--name", "bench", "--role", "operator", "--password-file", "-"]
-    subprocess.run(command, input=PASSWORD, text=True, check=True, capture_output=True)
+def alarm_figures(sender: BenchNode, receiver: BenchNode, samples: int) -> dict[str, Any]:
+    alarm = measure_alarm(sender, receiver, samples)
+    return {
+        "alarm_visible_p50_ms": r(statistics.median(alarm.samples_ms)),
+        "alarm_visible_p99_ms": r(percentile(alarm.samples_ms, 99)),
+        "alarm_visible_max_ms": r(max(alarm.samples_ms)),
+        "alarm_samples": len(alarm.samples_ms),
+        "alarm_node_delivered_p50_ms": r(statistics.median(alarm.node_delivered_ms)),
+    }
 
 
-def measure_alarm(sender: Node, receiver: Node, samples: int) -> AlarmResult:
+def measure_alarm(sender: BenchNode, receiver: BenchNode, samples: int) -> AlarmResult:
     if CHROMIUM is None:
         raise RuntimeError(NO_CHROMIUM)
-    add_operator(receiver)
+    add_user(receiver, "bench", "operator", PASSWORD)
     result = AlarmResult([], [])
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)

@@ -11,9 +11,8 @@ import contextlib
 import os
 import shutil
 import signal
-import subprocess
 import sys
-import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,9 +21,9 @@ import httpx
 from rich.console import Console
 
 from hotline.errors import HotlineError
-from hotline.node.card import parse_address
-from hotline.node.config import NodeConfig, init_node
-from hotline.server import bind_check
+from hotline.node import parse_address
+from hotline.testing.process import BlockingNode, NodeProcessError, add_user, check_free, pair, stop_all
+from hotline.testing.process import wait_until as poll
 
 console = Console(highlight=False, soft_wrap=True)
 
@@ -95,21 +94,13 @@ SCRIPT: list[tuple[str, str, str, str, dict[str, Any], str | None, int | None]] 
 ]
 
 
-@dataclass
-class DemoNode:
-    config: NodeConfig
-    process: subprocess.Popen[bytes] | None = None
+@dataclass(eq=False)
+class DemoNode(BlockingNode):
+    """A demo node: in a session of its own, so that Ctrl-C reaches the demo, which then stops
+    each node with SIGTERM."""
 
-    @property
-    def party(self) -> str:
-        return self.config.party
-
-    def client(self) -> httpx.Client:
-        return httpx.Client(
-            base_url=self.config.api_url,
-            headers={"Authorization": f"Bearer {self.config.api_token()}"},
-            timeout=10.0,
-        )
+    own_session: bool = True
+    timeout: float = 10.0
 
 
 MARKER = ".hotline-demo"  # marks a directory the demo created, and so may remove
@@ -129,69 +120,55 @@ def create(root: Path, base_port: int) -> list[DemoNode]:
     addresses = [(f"127.0.0.1:{port + 1}", f"127.0.0.1:{port + 2}") for _, _, port in parties]
     for (party, _, _), (listen, api) in zip(parties, addresses, strict=True):
         # Before anything is deleted: a demo still running from before must keep its files.
-        bind_check(listen, f"for {party}'s peer link (is another demo still running?)")
-        bind_check(api, f"for {party}'s operator API (is another demo still running?)")
+        check_free(listen, f"for {party}'s peer link (is another demo still running?)")
+        check_free(api, f"for {party}'s operator API (is another demo still running?)")
     if root.exists() and any(root.iterdir()):
         if not (root / MARKER).exists():
             raise SystemExit(f"demo: {root} exists and was not made by the demo; not touching it")
         shutil.rmtree(root)
     root.mkdir(parents=True, exist_ok=True)
     (root / MARKER).touch()
-    nodes = []
-    for (party, language, _), (listen, api) in zip(parties, addresses, strict=True):
-        nodes.append(DemoNode(init_node(root / party.lower(), party, listen, api, (), language)))
-    for node in nodes:
-        for other in nodes:
-            if other is not node:
-                card = other.config.card()
-                run_cli(
-                    "peer", "add", "--dir", str(node.config.directory), card.line(), "--fingerprint", card.fingerprint
-                )
+    nodes = [
+        DemoNode.create(root, party, language=language, listen=listen, api=api)
+        for (party, language, _), (listen, api) in zip(parties, addresses, strict=True)
+    ]
     by_party = {node.party: node for node in nodes}
-    for party, name, role, password in ACCOUNTS:
-        directory = str(by_party[party].config.directory)
-        run_cli(
-            "user", "add", "--dir", directory, "--name", name, "--role", role, "--password-file", "-", stdin=password
-        )
+    try:
+        pair(*nodes)
+        for party, name, role, password in ACCOUNTS:
+            add_user(by_party[party], name, role, password)
+    except NodeProcessError as exc:
+        raise SystemExit(str(exc)) from None
     return nodes
 
 
-def run_cli(*args: str, stdin: str | None = None) -> str:
-    command = [sys.executable, "-m", "hotline", *args]
-    result = subprocess.run(command, capture_output=True, text=True, check=False, input=stdin)
-    if result.returncode != 0:
-        raise SystemExit(f"hotline {' '.join(args[:2])} failed: {result.stderr.strip()}")
-    return result.stdout
+def start(nodes: list[DemoNode]) -> None:
+    """Both at once; then wait until each answers on its API and both are linked."""
+    for node in nodes:
+        node.launch()
+    try:
+        for node in nodes:
+            node.wait_ready()
+    except (NodeProcessError, TimeoutError) as exc:
+        raise SystemExit(f"demo: {exc}; see the logs in {nodes[0].log_path.parent}") from None
+    wait_until(lambda: all(linked(n) for n in nodes), 30, "the two nodes to link up")
 
 
-def start(node: DemoNode, root: Path) -> None:
-    log = (root / f"{node.party.lower()}.log").open("ab")
-    node.process = subprocess.Popen(
-        [sys.executable, "-m", "hotline", "run", "--dir", str(node.config.directory)],
-        # A session of its own: Ctrl-C reaches the demo, which then stops each node with SIGTERM.
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    log.close()
-
-
-def wait_until(check: Any, timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+def wait_until(check: Callable[..., Any], timeout: float, what: str) -> Any:
+    def looked() -> Any:
         try:
-            result = check()
+            return check()
         except httpx.HTTPError:
-            result = None
-        if result:
-            return result
-        time.sleep(0.05)
-    raise SystemExit(f"demo: timed out waiting for {what}; see the logs in demo-nodes/")
+            return None
+
+    try:
+        return poll(looked, timeout, what)
+    except TimeoutError:
+        raise SystemExit(f"demo: timed out waiting for {what}; see the logs in demo-nodes/") from None
 
 
 def linked(node: DemoNode) -> bool:
-    with node.client() as client:
-        status = client.get("/v1/status").json()
+    status = node.client.get("/v1/status").json()
     return all(p["connected"] for p in status["peers"])
 
 
@@ -204,10 +181,10 @@ def exchange(nodes: dict[str, DemoNode]) -> list[str]:
         request = {"to": receiver, "precedence": precedence, "kind": form, "body": fields}
         if reply_to is not None:
             request["reply_to"] = ids[reply_to]
-        with nodes[sender].client() as client:
-            sent = client.post("/v1/messages", json=request).json()
-            serial = sent["serial"]
-            done = wait_until(lambda c=client, s=serial: _delivered(c, s), 15, f"{serial} to be delivered")
+        client = nodes[sender].client
+        sent = client.post("/v1/messages", json=request).json()
+        serial = sent["serial"]
+        done = wait_until(lambda c=client, s=serial: _delivered(c, s), 15, f"{serial} to be delivered")
         serials.append(serial)
         ids.append(done["id"])
         latency = _ms(done["delivered"]) - _ms(done["created"])
@@ -215,17 +192,14 @@ def exchange(nodes: dict[str, DemoNode]) -> list[str]:
             f"\n  {done['created'][11:23]}  [bold]{serial}[/]  {sender} → {receiver}  {precedence:<9} {form}"
             f"  [green]delivered[/] in {latency} ms, receipt signed by {receiver}"
         )
-        with nodes[receiver].client() as client:
-            shown = client.get(f"/v1/messages/{serial}").json()  # in the receiver's language
-            rendered = shown["rendered"]
-            console.print(f"      [dim]{receiver} reads:[/] [bold]{shown['precedence_name']}[/]  {rendered['title']}")
-            for line in rendered["text"].splitlines():
-                console.print(f"      {line}")
-            if acknowledger is not None:
-                client.post(f"/v1/messages/{serial}/ack", json={"by": acknowledger})
+        shown = nodes[receiver].client.get(f"/v1/messages/{serial}").json()  # in the receiver's language
+        rendered = shown["rendered"]
+        console.print(f"      [dim]{receiver} reads:[/] [bold]{shown['precedence_name']}[/]  {rendered['title']}")
+        for line in rendered["text"].splitlines():
+            console.print(f"      {line}")
         if acknowledger is not None:
-            with nodes[sender].client() as client:
-                acked = wait_until(lambda c=client, s=serial: _acknowledged(c, s), 15, f"{serial}'s acknowledgement")
+            nodes[receiver].client.post(f"/v1/messages/{serial}/ack", json={"by": acknowledger})
+            acked = wait_until(lambda c=client, s=serial: _acknowledged(c, s), 15, f"{serial}'s acknowledgement")
             console.print(
                 f"      [green]acknowledged[/] at {_clock(acked['acknowledged']['at'])} by"
                 f" {acked['acknowledged']['by']}; {sender} holds the signed acknowledgement"
@@ -304,15 +278,11 @@ Press [bold]Ctrl-C[/] to stop both nodes.""")
 
 
 def stop(nodes: list[DemoNode]) -> None:
+    """SIGTERM to both at once; one that does not stop within the bound is killed."""
+    with contextlib.suppress(NodeProcessError):
+        stop_all(nodes)
     for node in nodes:
-        if node.process is not None and node.process.poll() is None:
-            node.process.send_signal(signal.SIGTERM)
-    for node in nodes:
-        if node.process is not None:
-            try:
-                node.process.wait(20)
-            except subprocess.TimeoutExpired:
-                node.process.kill()
+        node.close()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -338,9 +308,7 @@ def main(argv: list[str] | None = None) -> None:
     for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
         signal.signal(signum, _interrupt)
     try:
-        for node in nodes:
-            start(node, root)
-        wait_until(lambda: all(linked(n) for n in nodes), 30, "the two nodes to link up")
+        start(nodes)
         console.print("[green]Linked[/]: mutual TLS 1.3, each side pinning the other's keys.\n")
         serials = exchange(by_party)
         if not args.once:

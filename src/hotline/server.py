@@ -53,11 +53,6 @@ def _bind(address: str, purpose: str = "for the operator API") -> socket.socket:
     return sock
 
 
-def bind_check(address: str, purpose: str) -> None:
-    """Fail early, with the reason, if an address cannot be listened on."""
-    _bind(address, purpose).close()
-
-
 async def serve(config: NodeConfig) -> str | None:
     """Run until told to stop; returns why the node stopped itself, or None.
 

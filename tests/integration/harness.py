@@ -1,39 +1,48 @@
-"""Real node processes for integration tests: each node is `python -m hotline run` on loopback."""
+"""Real node processes for integration tests: each node is `python -m hotline run` on loopback.
+
+The processes themselves are ``hotline.testing.process``'s, shared with the benchmark and the
+demo; this module keeps the tests' names for them and what only the tests need (a relay that
+can be cut, a direct look into a store, the demo's ports).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import signal
-import socket
 import sqlite3
-import subprocess
-import sys
-import time
-import tomllib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
-import tomli_w
+from hotline.testing.process import (
+    QUIET_WATCH,
+    AsyncNode,
+    claim_ports,
+    configure,
+    free_port,
+    kill_leftovers,
+    pair,
+    pin,
+    stop_all,
+    wait_for,
+)
 
-from hotline.node.config import NodeConfig, init_node, load_config
-
-STARTED: list[subprocess.Popen[bytes]] = []  # every node process, for the end-of-session sweep
-
-
-def kill_leftovers() -> None:
-    """Kill any node a failed test left running, so that nothing outlives the test session."""
-    for process in STARTED:
-        if process.poll() is None:
-            process.kill()
-            process.wait(10)
-
-
-_GIVEN_PORTS: set[int] = set()
+__all__ = [
+    "QUIET_WATCH",
+    "NodeProcess",
+    "Proxy",
+    "configure",
+    "free_demo_base",
+    "free_port",
+    "kill_leftovers",
+    "make_node",
+    "paired",
+    "pin",
+    "query",
+    "reload",
+    "wait_for",
+]
 
 
 def free_demo_base() -> int:
@@ -44,130 +53,17 @@ def free_demo_base() -> int:
     except (OSError, ValueError, IndexError):
         low = 32768  # Linux's default
     for base in range(20000, low - 103, 211):
-        ports = [base + 1, base + 2, base + 101, base + 102]
-        if any(p in _GIVEN_PORTS for p in ports) or not all(_bindable(p) for p in ports):
-            continue
-        _GIVEN_PORTS.update(ports)
-        return base
+        if claim_ports([base + 1, base + 2, base + 101, base + 102]):
+            return base
     raise RuntimeError("no four free ports for the demo below the ephemeral range")
 
 
-def _bindable(port: int) -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
+@dataclass(eq=False)
+class NodeProcess(AsyncNode):
+    """The tests' node: it logs at DEBUG, line by line, so that a test reads what just happened."""
 
-
-def free_port() -> int:
-    """A port free now and not handed out before in this test session: the kernel may offer a
-    just-released port again, and two nodes (or one node's two sockets) must never share one."""
-    while True:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = int(s.getsockname()[1])
-        if port not in _GIVEN_PORTS:
-            _GIVEN_PORTS.add(port)
-            return port
-
-
-async def wait_for(condition: Any, timeout: float, what: str, interval: float = 0.05) -> Any:
-    """Poll an observable condition (an API answer, a file) until it holds; fail after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = await condition()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        await asyncio.sleep(interval)
-
-
-@dataclass
-class NodeProcess:
-    config: NodeConfig
-    log_path: Path
-    process: subprocess.Popen[bytes] | None = None
-    starts: int = 0
-    client: httpx.AsyncClient = field(init=False)
-    # Run the node under another program (Debian's faketime, for a node with a wrong clock).
-    prefix: list[str] = field(default_factory=list)
-    env: dict[str, str] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        self.client = httpx.AsyncClient(
-            base_url=self.config.api_url,
-            headers={"Authorization": f"Bearer {self.config.api_token()}"},
-            timeout=30.0,
-        )
-
-    @property
-    def party(self) -> str:
-        return self.config.party
-
-    async def start(self) -> None:
-        self.starts += 1
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen(
-            [
-                *self.prefix,
-                sys.executable,
-                "-m",
-                "hotline",
-                "run",
-                "--dir",
-                str(self.config.directory),
-                "--log-level",
-                "DEBUG",
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1", **self.env},
-        )
-        log.close()
-        STARTED.append(self.process)
-        await wait_for(self._healthy, 30.0, f"{self.party} to answer on its API")
-
-    async def _healthy(self) -> bool:
-        if self.process is not None and self.process.poll() is not None:
-            raise AssertionError(f"{self.party} exited with {self.process.returncode}; see {self.log_path}")
-        try:
-            return (await self.client.get("/v1/health", timeout=1.0)).status_code in (200, 503)  # 503: up, alarmed
-        except httpx.HTTPError:
-            return False
-
-    def kill(self) -> None:
-        """SIGKILL: no clean-up of any kind, as in a crash or a power cut of the process."""
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(10)
-
-    def stop(self) -> int:
-        if self.process is None or self.process.poll() is not None:
-            return self.process.returncode if self.process else 0
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            return self.process.wait(20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()  # a node that will not stop must not outlive the test
-            self.process.wait(10)
-            raise
-
-    async def api(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = await self.client.request(method, path, **kwargs)
-        assert response.status_code < 400, f"{method} {path}: {response.status_code} {response.text}"
-        return response.json()
-
-    async def connected(self, peer: str) -> bool:
-        status = await self.api("GET", "/v1/status")
-        return any(p["peer"] == peer and all(p["lanes"].values()) for p in status["peers"])
-
-
-# Tests that count sequence numbers need a quiet channel: no automatic link tests or readiness
-# checks unless a test asks for them.
-QUIET_WATCH = {"changes": [], "link_test_interval": 0, "link_test_timeout": 60}
+    run_args: list[str] = field(default_factory=lambda: ["--log-level", "DEBUG"])
+    unbuffered: bool | None = True
 
 
 def make_node(
@@ -180,18 +76,15 @@ def make_node(
     timers: dict[str, Any] | None = None,
     witness_only: bool = False,
 ) -> NodeProcess:
-    listen = f"127.0.0.1:{free_port()}"
-    addresses = (advertise,) if advertise else ()
-    config = init_node(
-        root / party.lower(), party, listen, f"127.0.0.1:{free_port()}", addresses, language, witness_only
-    )
     settings = {"watch": QUIET_WATCH if watch is None else watch}
     if deadlines is not None:
         settings["deadlines"] = deadlines
     if timers is not None:
         settings["timers"] = timers
-    configure(config.directory, settings)
-    return NodeProcess(load_config(config.directory), root / f"{party.lower()}.log")
+    addresses = (advertise,) if advertise else ()
+    return NodeProcess.create(
+        root, party, language=language, advertise=addresses, witness_only=witness_only, settings=settings
+    )
 
 
 @contextlib.asynccontextmanager
@@ -204,50 +97,21 @@ async def paired(
     """SACEUR (English) and GENSTAB (Russian), pinned to each other, running; stopped after."""
     a = make_node(root, "SACEUR", "en", watch=watch, deadlines=deadlines, timers=timers)
     b = make_node(root, "GENSTAB", "ru", watch=watch, deadlines=deadlines, timers=timers)
-    pin(a, b.config)
-    pin(b, a.config)
-    await a.start()
-    await b.start()
+    pair(a, b)
     try:
+        await a.start()
+        await b.start()
         yield a, b
     finally:
-        for node in (a, b):
-            node.stop()
-            await node.client.aclose()
-
-
-def configure(directory: Path, settings: dict[str, Any]) -> None:
-    """Change top-level tables of a node's config.toml, as an operator would with an editor."""
-    path = directory / "config.toml"
-    raw = tomllib.loads(path.read_text())
-    raw.update(settings)
-    path.write_text(tomli_w.dumps(raw))
-
-
-def pin(node: NodeProcess, other: NodeConfig) -> None:
-    """Pin ``other`` at ``node`` through the real CLI, while ``node`` is not running."""
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "hotline",
-            "peer",
-            "add",
-            "--dir",
-            str(node.config.directory),
-            other.card().line(),
-            "--fingerprint",
-            other.card().fingerprint,
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
+        try:
+            stop_all((a, b))
+        finally:
+            for node in (a, b):
+                await node.aclose()
 
 
 def reload(node: NodeProcess) -> None:
-    node.config = load_config(node.config.directory)
+    node.reload()
 
 
 class Proxy:

@@ -1,0 +1,40 @@
+"""The benchmark's settings: sample sizes, loads and goals, in one place to tune a run."""
+
+from __future__ import annotations
+
+FSYNC_SAMPLES = 300
+TLS_SAMPLES = 300
+# The floor is also measured "cold": each sample after this much idle time, as a message sent
+# now and then meets the machine (on a VM, an idle vCPU and disk queue wake up slowly).
+COLD_GAP = 0.04
+COLD_SAMPLES = 60
+CRYPTO_SAMPLES = 2000
+LATENCY_WARMUP = 20
+LATENCY_SAMPLES = 200
+THROUGHPUT_MESSAGES = 10_000
+BATCH_SIZE = 1000
+POLL_INTERVAL = 0.002  # seconds between read-only looks at the sender's store (latency run)
+RSS_INTERVAL = 0.05  # seconds between memory samples (throughput runs)
+DELIVERY_TIMEOUT = 150.0  # seconds for a throughput run to be delivered, at most
+
+GOAL_LATENCY_OVER_FLOOR = 2.0
+GOAL_THROUGHPUT = 4000.0
+GOAL_RSS_MB = 150.0
+GOAL_FLASH_LOADED_OVER_UNLOADED = 2.0
+APPEND_NOTE = "64 entries per fsync'd commit, as a dispatch"
+GOAL_TRANSCRIPT_LATENCY_COST = 0.10  # latency with checkpoints and witnessing, at most 10 % more
+FLASH_UNLOADED_SAMPLES = 30
+FLASH_BACKLOG = 10_000  # ROUTINE messages queued ahead of each loaded FLASH
+FLASH_LOADED_SAMPLES = 5
+
+PARTIES = ("ALPHA", "BRAVO")
+PLAIN_PARTIES = ("CHARLIE", "DELTA")
+LATENCY_TURNS = 10
+ALARM_SAMPLES = 60  # FLASH messages, one at a time, from send to the alarm painted in a browser
+GOAL_ALARM_P99_MS = 250.0
+# ~200 characters of text: the signed envelope comes to ~400 bytes, like a short real message.
+RECEIPT_BATCH = 100  # envelopes named by one receipt in the core measurement
+TEXT = (
+    "Routine link check from the duty officer. Please acknowledge receipt of this message on the "
+    "channel and confirm that the scheduled exchange of status reports will proceed at 0600Z as agreed."
+)
