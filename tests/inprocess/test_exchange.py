@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from hotline.crypto import VerifyKey
 from hotline.envelope import Receipt, cbor, open_signed
-from hotline.testing import InProcessNetwork
+from hotline.storage import InboxRow
+from hotline.testing import InProcessNetwork, InProcessNode, in_process_network, wait_until
 from tests.inprocess.helpers import arrived, in_state, send, text
 
 
@@ -58,3 +61,23 @@ async def test_messages_queued_while_the_peer_is_down_go_when_it_returns(pair: I
     inbox = await genstab.desk.inbox()
     assert sorted(r.seq for r in inbox) == [1, 2, 3, 4, 5]
     assert {cbor.decode(r.body)["text"] for r in inbox} == {f"m{i}" for i in range(5)}
+
+
+async def test_three_parties_each_hear_from_each_other(tmp_path: Path) -> None:
+    """A multilateral network is many channels: each node holds one to every other party."""
+    parties = {"SACEUR": "en", "GENSTAB": "ru", "OSCE": "en"}
+    async with in_process_network(tmp_path, parties) as network:
+        for node in network:
+            others = sorted(set(parties) - {node.party})
+            assert [p.party for p in node.desk.peers()] == others
+            for party in others:
+                await send(node, text(party, f"{node.party} to {party}", "FLASH"))
+        for node in network:
+
+            async def everyone_heard(node: InProcessNode = node) -> list[InboxRow] | None:
+                inbox = await node.desk.inbox()
+                return inbox if len(inbox) == len(parties) - 1 else None
+
+            inbox = await wait_until(everyone_heard, f"{node.party} to hear from every other party")
+            heard = {(row.peer, cbor.decode(row.body)["text"]) for row in inbox}
+            assert heard == {(p, f"{p} to {node.party}") for p in parties if p != node.party}

@@ -35,7 +35,7 @@ async def test_a_flash_queued_behind_routine_traffic_during_an_outage_leaves_fir
         [status] = await saceur.desk.status()
         return bool(status["queue_depth"] == status["in_flight"] == 0)
 
-    await wait_until(all_delivered, f"{BACKLOG + 1} messages to be delivered")
+    await wait_until(all_delivered, f"{BACKLOG + 1} messages to be delivered", timeout=30)
     outbox = await saceur.desk.outbox()
     assert {row.state for row in outbox} == {"delivered"}
     seq = {row.number: row.seq for row in outbox}

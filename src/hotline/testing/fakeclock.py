@@ -97,9 +97,6 @@ class _Timeout(AbstractAsyncContextManager["_Timeout"]):
             self._armed = False
             self._inner.reschedule(asyncio.get_running_loop().time())
 
-    def expired(self) -> bool:
-        return self._inner.expired()
-
     async def __aenter__(self) -> Self:
         await self._inner.__aenter__()
         if self._seconds is not None:

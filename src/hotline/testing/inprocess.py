@@ -14,12 +14,19 @@ bounded in real time that fails saying what it waited for. What needs a process 
 The nodes start quiet (``STEADY_TIMERS``, ``QUIET_WATCH``): no watch changes, no link tests,
 no checkpoints, and heartbeats an hour apart, so that moving the clock on does only what the
 test asked for. A test that wants one of them passes its own settings.
+
+Move the clock only while the links it cares about are up (``wait_linked``): a handshake takes
+no manual time, but the session core gives a peer ten seconds *of the node's clock* to say
+hello, so an advance of more than that while a link is being made buries it. Reconnecting also
+waits on the manual clock (backoff): a node stopped and started again dials its peers at once,
+but a node whose peer came back waits for the test to move the time past its next attempt.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import inspect
 import socket
 import time
@@ -27,6 +34,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mappin
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar, overload
+
+import structlog
 
 from hotline.node import Desk, Node, NodeConfig, init_node, load_config, vet_new_peer
 from hotline.node.config import AlarmSettings, Timers, WatchSettings
@@ -106,7 +115,16 @@ class InProcessNode:
             return
         node = Node(self.config, self._open_store(), self.clock)
         self._store = None  # the node owns it now, and closes it when it stops
-        await node.start()
+        # Both nodes log to the one stream of this process, and the node's own lines do not
+        # say which node wrote them: every task the node starts inherits this context, so its
+        # lines carry node=PARTY (structlog's default configuration merges context variables).
+        context = contextvars.copy_context()
+        context.run(structlog.contextvars.bind_contextvars, node=self.party)
+        try:
+            await asyncio.create_task(node.start(), context=context)
+        except BaseException:
+            await node.stop()  # a node that could not listen has started its dialers already
+            raise
         self.node, self._desk = node, Desk(node)
 
     async def stop(self) -> None:
