@@ -86,7 +86,7 @@ def _run(reading: Coroutine[Any, Any, T]) -> T:
 
 
 def _identity(directory: Path) -> tuple[str, bytes]:
-    from hotline.node.config import load_config
+    from hotline.node import load_config
 
     config = load_config(directory)
     return config.party, config.signing_key().verify_key.raw

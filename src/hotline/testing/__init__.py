@@ -5,6 +5,9 @@
   and real signatures, to test the protocol without sockets.
 - ``sign_envelope``: a correctly signed envelope with any fields, for feeding a peer.
 - ``check_store_conformance``: the promises of the ``Store`` interface, for any implementation.
+- ``ManualClock``: the node's ``Clock`` on a time only the test moves (``fakeclock.py``).
+- ``in_process_network``: two or more paired nodes in this process, real TLS on loopback, real
+  stores, one ``ManualClock`` (``inprocess.py``); ``wait_until`` for what the network does.
 """
 
 from __future__ import annotations
@@ -17,8 +20,34 @@ from hotline.envelope import Envelope, Precedence, seal
 from hotline.protocol import InboundSequence, PeerSession
 from hotline.protocol.events import Event
 from hotline.testing.conformance import check_store_conformance
+from hotline.testing.fakeclock import ManualClock
+from hotline.testing.inprocess import (
+    PARTIES,
+    QUIET_WATCH,
+    STEADY_TIMERS,
+    InProcessNetwork,
+    InProcessNode,
+    build_network,
+    in_process_network,
+    wait_until,
+)
 
-__all__ = ["FakeClock", "Party", "SessionPair", "check_store_conformance", "sign_envelope"]
+__all__ = [
+    "PARTIES",
+    "QUIET_WATCH",
+    "STEADY_TIMERS",
+    "FakeClock",
+    "InProcessNetwork",
+    "InProcessNode",
+    "ManualClock",
+    "Party",
+    "SessionPair",
+    "build_network",
+    "check_store_conformance",
+    "in_process_network",
+    "sign_envelope",
+    "wait_until",
+]
 
 
 @dataclass
