@@ -28,7 +28,6 @@ import asyncio
 import contextlib
 import contextvars
 import inspect
-import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import replace
@@ -42,6 +41,7 @@ from hotline.node.config import AlarmSettings, Timers, WatchSettings
 from hotline.protocol import Lane
 from hotline.storage import Store, open_store
 from hotline.testing.fakeclock import ManualClock
+from hotline.testing.process import free_port
 
 T = TypeVar("T")
 
@@ -54,20 +54,6 @@ STEADY_TIMERS = Timers(heartbeat=3600.0, dead_after=3 * 3600.0, checkpoint_inter
 QUIET_WATCH = WatchSettings(changes=(), link_test_interval=0.0)
 LINK_WAIT = 10.0  # real seconds for every lane to come up before a test is told it did not
 POLL = 0.002  # real seconds between two looks at a condition: the network moves in real time
-
-_GIVEN_PORTS: set[int] = set()
-
-
-def free_port() -> int:
-    """A loopback port free now, and never handed out before in this process (a port just
-    released may be offered again, and two nodes must never share one)."""
-    while True:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = int(s.getsockname()[1])
-        if port not in _GIVEN_PORTS:
-            _GIVEN_PORTS.add(port)
-            return port
 
 
 class InProcessNode:
