@@ -1,4 +1,5 @@
-"""Two real nodes over real mutual TLS: messages both ways, receipts verified."""
+"""Two real nodes over real mutual TLS: messages both ways, receipts verified. (Messages queued
+while the peer is down: tests/inprocess/test_exchange.py, on one clock in one process.)"""
 
 import asyncio
 import base64
@@ -56,26 +57,6 @@ async def test_messages_flow_both_ways_with_verified_receipts(pair: tuple[NodePr
     assert peer["connected"]
     assert peer["queue_depth"] == 0
     assert peer["last_contact_ms"] is not None
-
-
-async def test_messages_queued_while_the_peer_is_down_are_delivered_when_it_returns(
-    pair: tuple[NodeProcess, NodeProcess],
-) -> None:
-    a, b = pair
-    b.stop()
-    for i in range(5):
-        await a.api("POST", "/v1/messages", json={"to": "GENSTAB", "body": {"text": f"m{i}", "lang": "en"}})
-    status = await a.api("GET", "/v1/status")
-    assert status["peers"][0]["queue_depth"] == 5
-    await b.start()
-
-    async def inbox_full() -> list[dict[str, object]] | None:
-        items: list[dict[str, object]] = await b.api("GET", "/v1/inbox")
-        return items if len(items) == 5 else None
-
-    items = await wait_for(inbox_full, 30, "the queued messages to arrive")
-    assert sorted(int(str(i["seq"])) for i in items) == [1, 2, 3, 4, 5]
-    assert {i["text"] for i in items} == {f"m{i}" for i in range(5)}
 
 
 async def test_two_way_bulk_traffic_of_large_messages_completes(pair: tuple[NodeProcess, NodeProcess]) -> None:
