@@ -5,6 +5,7 @@ import ast
 import asyncio
 import json
 import socket
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -92,3 +93,25 @@ def test_peer_add_and_list_with_the_node_stopped(tmp_path: Path, capsys: pytest.
         assert refused.value.code == 4
         assert "own party" in capsys.readouterr().err
     assert [p.party for p in _stored_peers(a.store_path)] == ["GENSTAB"]
+
+
+def test_peer_list_reads_while_the_node_holds_the_write_lock(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a = init_node(tmp_path / "a", "SACEUR", "127.0.0.1:1", "127.0.0.1:4")
+    main(["peer", "list", "--json", "--dir", str(a.directory)])  # never run: nothing pinned, nothing made
+    assert json.loads(capsys.readouterr().out) == []
+    assert not a.store_path.exists()
+
+    card = init_node(tmp_path / "b", "GENSTAB", "127.0.0.1:2", "127.0.0.1:3").card()
+    main(["peer", "add", card.line(), "--fingerprint", card.fingerprint, "--dir", str(a.directory)])
+    capsys.readouterr()
+    writer = sqlite3.connect(a.store_path, timeout=0)
+    try:
+        writer.execute("BEGIN IMMEDIATE")  # as the running node does for each commit
+        main(["peer", "list", "--json", "--dir", str(a.directory)])
+        [listed] = json.loads(capsys.readouterr().out)
+        assert listed["party"] == "GENSTAB"
+    finally:
+        writer.rollback()
+        writer.close()

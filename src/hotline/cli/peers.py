@@ -112,7 +112,11 @@ async def _pin_offline(config: NodeConfig, card: IdentityCard) -> None:
 async def _pinned(config: NodeConfig) -> list[PeerRecord]:
     from hotline.storage import open_store
 
-    store = open_store(config.store_path)
+    if not config.store_path.exists():
+        return []  # a node never run and never given a peer
+    # Read-only: the node may be running, and a list must neither wait for its writes nor
+    # hold a lock that makes the node wait.
+    store = open_store(config.store_path, read_only=True)
     try:
         return await store.peers()
     finally:
