@@ -115,3 +115,14 @@ def test_peer_list_reads_while_the_node_holds_the_write_lock(
     finally:
         writer.rollback()
         writer.close()
+
+
+def test_an_unknown_role_is_wrong_usage_naming_the_roles(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    a = init_node(tmp_path / "a", "SACEUR", "127.0.0.1:1", "127.0.0.1:4")
+    with pytest.raises(SystemExit) as refused:
+        main(["user", "add", "--name", "ivanov", "--role", "god", "--password-file", "-", "--dir", str(a.directory)])
+    assert refused.value.code == 2  # wrong usage, as the README says, with the usage line
+    err = capsys.readouterr().err
+    assert "Usage:" in err
+    assert "'god' is not one of 'operator', 'supervisor', 'commander', 'auditor', 'administrator'" in err
+    assert not (a.directory / "console-users.toml").exists()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from hotline.console.accounts import ACCOUNTS_FILE, Account, AccountBook, AccountError, check_name, parse_role
+from hotline.console.accounts import ACCOUNTS_FILE, Account, AccountBook, AccountError, check_name
 from hotline.console.roles import Role
 from hotline.errors import ConfigError
 
@@ -195,21 +195,6 @@ def test_a_password_that_is_not_text_is_a_config_error(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match="damaged"):
         book.verify("bob", PASSWORD)
-
-
-@pytest.mark.parametrize("role", list(Role))
-def test_parse_role_accepts_every_role(role: Role) -> None:
-    assert parse_role(role.value) is role
-
-
-@pytest.mark.parametrize("text", ["king", "Operator", "", "admin"])
-def test_parse_role_refuses_unknown_roles_listing_the_valid_ones(text: str) -> None:
-    with pytest.raises(AccountError) as caught:
-        parse_role(text)
-    message = str(caught.value)
-    assert repr(text) in message
-    for role in Role:
-        assert role.value in message
 
 
 def test_account_errors_are_config_errors() -> None:

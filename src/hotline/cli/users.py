@@ -15,7 +15,7 @@ import click
 from rich.table import Table
 
 from hotline.cli.common import config_of, dir_option, json_option, out, print_json
-from hotline.console.accounts import AccountBook, AccountError, check_name, check_password, parse_role
+from hotline.console.accounts import AccountBook, AccountError, check_name, check_password
 from hotline.console.roles import Role
 
 
@@ -27,7 +27,7 @@ def user() -> None:
 @user.command("add")
 @dir_option
 @click.option("--name", required=True, help="the account name, e.g. ivanov (lower case)")
-@click.option("--role", required=True, help=f"one of: {', '.join(Role)}")
+@click.option("--role", required=True, type=click.Choice([role.value for role in Role]), help="what the account may do")
 @click.option("--lang", type=click.Choice(["en", "ru"]), default=None, help="the console's language for this account")
 @click.option(
     "--password-file",
@@ -38,7 +38,7 @@ def user_add(directory: Path, name: str, role: str, lang: str | None, password_f
     """Create a console account; the password is asked for unless --password-file gives it."""
     config = config_of(directory)  # a node directory, or a clear error
     check_name(name)
-    chosen = parse_role(role)
+    chosen = Role(role)
     if password_file is not None:
         password = password_file.readline().rstrip("\r\n")
     elif sys.stdin.isatty():

@@ -67,13 +67,6 @@ def check_password(password: str) -> str:
     return password
 
 
-def parse_role(role: str) -> Role:
-    try:
-        return Role(role)
-    except ValueError:
-        raise AccountError(f"{role!r} is not a role; the roles are: {', '.join(Role)}") from None
-
-
 class AccountBook:
     def __init__(self, directory: Path) -> None:
         self.path = directory / ACCOUNTS_FILE

@@ -241,8 +241,6 @@ class NodeProcess:
 
     config: NodeConfig
     log_path: Path
-    # Run the node under another program (Debian's faketime, for a node with a wrong clock).
-    prefix: list[str] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)  # over this process's environment
     run_args: list[str] = field(default_factory=list)  # after ``hotline run --dir DIR``
     # True: the log is written line by line (a test reads it as it grows); False: buffered (with
@@ -294,7 +292,7 @@ class NodeProcess:
 
     def command(self) -> list[str]:
         node = [sys.executable, "-m", "hotline", "run", "--dir", str(self.config.directory)]
-        return [*self.prefix, *node, *self.run_args]
+        return [*node, *self.run_args]
 
     def environment(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -310,7 +308,7 @@ class NodeProcess:
             raise NodeProcessError(f"{self.party} is already running")
         self.starts += 1
         with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(  # noqa: S603 - our own interpreter, with the caller's prefix
+            self.process = subprocess.Popen(  # noqa: S603 - our own interpreter
                 self.command(),
                 stdout=log,
                 stderr=subprocess.STDOUT,
