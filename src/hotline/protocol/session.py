@@ -17,6 +17,11 @@ What the core guarantees to its caller:
   ``InboundSequence`` (new / duplicate / beyond reach) and, for a new one, validated against
   its form. The caller stores ``EnvelopeReceived`` in event order.
 - A peer silent for longer than ``dead_after`` is declared dead by ``handle_timer``.
+- With ``probe`` set (the urgent link of each path, ``paths.py``), an idle link is pinged
+  whenever nothing has been heard for ``probe`` seconds, so the peer's answers keep it heard
+  whatever the peer's own timers; with ``silent_after`` set, ``silent`` turns true once nothing
+  has been heard for that long (the path is down; the link stays open), and false again at the
+  next byte. The caller reads ``silent`` after ``handle_timer`` and ``receive_data``.
 - Given the wall clock (``wall_ms``, milliseconds since the epoch, passed in like ``now``),
   the hello and each heartbeat carry it, and the events that answer them say how far the
   peer's clock is from ours (``skew_ms``: positive when the peer's is ahead). A heartbeat's
@@ -74,6 +79,8 @@ class PeerSession:
         hello_timeout: float = 10.0,
         max_frame: int = DEFAULT_MAX_FRAME,
         held_number: int | None = None,
+        probe: float | None = None,
+        silent_after: float | None = None,
     ) -> None:
         self.local = local
         self.held_number = held_number  # the highest message number we hold from the peer
@@ -84,6 +91,12 @@ class PeerSession:
         self.heartbeat = heartbeat
         self.dead_after = dead_after
         self.max_frame = max_frame
+        self.probe = probe  # seconds without a word before an idle link is pinged; None: heartbeat only
+        self.silent_after = silent_after  # seconds without a word before the link is silent
+        self.silent = False
+        self.pings_sent = 0
+        self.pongs_received = 0
+        self._last_ping = now
         self.state = SessionState.HANDSHAKE
         self._reader = FrameReader(max_frame)
         self._last_received = now
@@ -183,6 +196,8 @@ class PeerSession:
         if self.state is SessionState.CLOSED:
             raise RemoteProtocolError("closed", "data after the session closed")
         self._last_received = now
+        if data:
+            self.silent = False
         self._reader.feed(data)
 
     def next_event(self, now: float, wall_ms: int | None = None) -> ev.Event | None:
@@ -220,6 +235,7 @@ class PeerSession:
             ping = self._pings.pop(_int(frame, "n"), None)
             if ping is None:
                 return None
+            self.pongs_received += 1
             sent, sent_wall = ping
             clock = _optional_int(frame, "clock")
             if clock is not None and clock > MAX_HELLO_NUMBER:
@@ -322,7 +338,13 @@ class PeerSession:
     def get_timer(self) -> float:
         """When the core next needs ``handle_timer``: a heartbeat to send or a peer to bury."""
         timer = min(self._last_sent + self.heartbeat, self._last_received + self.dead_after)
-        return min(timer, self._hello_deadline) if self.state is SessionState.HANDSHAKE else timer
+        if self.state is SessionState.HANDSHAKE:
+            return min(timer, self._hello_deadline)
+        if self.probe is not None:
+            timer = min(timer, max(self._last_received, self._last_ping) + self.probe)
+        if self.silent_after is not None and not self.silent:
+            timer = min(timer, self._last_received + self.silent_after)
+        return timer
 
     def handle_timer(self, now: float, wall_ms: int | None = None) -> None:
         if self.state is SessionState.HANDSHAKE and now >= self._hello_deadline:
@@ -331,11 +353,21 @@ class PeerSession:
         if now >= self._last_received + self.dead_after:
             self.state = SessionState.CLOSED
             raise RemoteProtocolError("peer-silent", f"nothing heard for {now - self._last_received:.1f} s")
-        if now >= self._last_sent + self.heartbeat and self.state is SessionState.OPEN:
-            self._ping_counter += 1
-            self._pings = {self._ping_counter: (now, wall_ms)}  # only the latest ping is worth timing
-            ping = {"n": self._ping_counter} | ({} if wall_ms is None else {"clock": wall_ms})
-            self._frame(FrameType.PING, now, **ping)
+        if self.state is not SessionState.OPEN:
+            return
+        if self.silent_after is not None and now >= self._last_received + self.silent_after:
+            self.silent = True
+        quiet = self.probe is not None and now >= max(self._last_received, self._last_ping) + self.probe
+        if quiet or now >= self._last_sent + self.heartbeat:
+            self._ping(now, wall_ms)
+
+    def _ping(self, now: float, wall_ms: int | None) -> None:
+        self._ping_counter += 1
+        self.pings_sent += 1
+        self._last_ping = now
+        self._pings = {self._ping_counter: (now, wall_ms)}  # only the latest ping is worth timing
+        ping = {"n": self._ping_counter} | ({} if wall_ms is None else {"clock": wall_ms})
+        self._frame(FrameType.PING, now, **ping)
 
 
 def _checkpoint_offered(frame: dict[str, Any]) -> ev.CheckpointOffered:

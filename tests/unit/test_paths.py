@@ -1,0 +1,125 @@
+"""The path table: which paths are up, which carries ordinary traffic, how often to probe."""
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from hotline.protocol import Lane
+from hotline.protocol.paths import HOLD, MAX_PATHS, PROBE_CEILING, PROBE_FLOOR, SILENCE_FLOOR, PathTable
+
+
+def both_up(table: PathTable, *indices: int, now: float = 0.0) -> None:
+    for index in indices:
+        table.linked(index, Lane.URGENT, now)
+        table.linked(index, Lane.ORDINARY, now)
+
+
+def test_no_link_no_path_no_carrier() -> None:
+    table = PathTable(2)
+    assert (table.up(), table.carrier(0.0)) == ([], None)
+
+
+def test_the_first_advertised_path_carries_and_a_silent_cut_moves_traffic_at_once() -> None:
+    table = PathTable(2)
+    both_up(table, 0, 1)
+    assert table.up() == [0, 1]
+    assert table.carrier(0.0) == 0
+    table.fell_silent(0, Lane.URGENT, 5.0)
+    assert table.up() == [1]
+    assert table.carrier(5.0) == 1  # no hold on the way out
+    assert (table.paths[0].downs, table.paths[0].went_down) == (1, 5.0)
+
+
+def test_a_returning_path_takes_the_traffic_back_only_after_holding() -> None:
+    table = PathTable(2)
+    both_up(table, 0, 1)
+    table.fell_silent(0, Lane.URGENT, 1.0)
+    assert table.carrier(1.0) == 1
+    table.heard(0, Lane.URGENT, 2.0)
+    assert table.up() == [0, 1]
+    assert table.carrier(2.0 + HOLD / 2) == 1  # not yet: it might flap
+    assert table.next_change(2.0 + HOLD / 2) == 2.0 + HOLD
+    table.fell_silent(0, Lane.URGENT, 2.0 + HOLD / 2)  # it flapped: traffic never went back
+    table.heard(0, Lane.URGENT, 3.0 + HOLD / 2)
+    assert table.carrier(3.0 + HOLD) == 1
+    assert table.carrier(3.0 + HOLD * 1.5) == 0  # held long enough
+    assert table.next_change(3.0 + HOLD * 1.5) is None
+
+
+def test_the_ordinary_link_shares_its_paths_verdict_while_the_urgent_one_is_open() -> None:
+    table = PathTable(1)
+    both_up(table, 0)
+    table.fell_silent(0, Lane.ORDINARY, 1.0)  # the slow heartbeat's silence is not the judge
+    assert table.up() == [0]
+    table.unlinked(0, Lane.URGENT, 2.0)  # without an urgent link, the ordinary one judges
+    assert table.up() == []
+    table.heard(0, Lane.ORDINARY, 3.0)
+    assert table.up() == [0]
+
+
+def test_all_paths_down_then_one_heals() -> None:
+    table = PathTable(2)
+    both_up(table, 0, 1)
+    table.fell_silent(0, Lane.URGENT, 1.0)
+    table.fell_silent(1, Lane.URGENT, 1.0)
+    assert table.carrier(1.0) is None
+    table.heard(1, Lane.URGENT, 4.0)
+    assert table.carrier(4.0) == 1
+
+
+def test_the_operators_order_comes_first() -> None:
+    table = PathTable(3, order=(2,))
+    both_up(table, 0, 1, 2)
+    assert table.preference() == [2, 0, 1]
+    assert table.carrier(0.0) == 2
+
+
+def test_a_path_beyond_the_advertised_ones_is_made_and_one_beyond_any_is_refused() -> None:
+    table = PathTable(1)
+    table.linked(3, Lane.URGENT, 0.0)
+    assert len(table.paths) == 4
+    assert table.up() == [3]
+    with pytest.raises(ValueError, match="out of range"):
+        table.linked(MAX_PATHS, Lane.URGENT, 0.0)
+
+
+def test_probes_follow_the_round_trip_within_floor_and_ceiling() -> None:
+    table = PathTable(3)
+    assert table.probe_interval(0) == PROBE_FLOOR  # unmeasured
+    assert table.silence_limit(0) == SILENCE_FLOOR
+    for _ in range(20):
+        table.round_trip(0, 0.0003)  # loopback
+        table.round_trip(1, 0.6)  # a geostationary satellite
+        table.round_trip(2, 30.0)  # something badly wrong
+    assert table.probe_interval(0) == PROBE_FLOOR
+    assert 1.2 <= table.probe_interval(1) < 2.0
+    assert table.silence_limit(1) == 3 * table.probe_interval(1)
+    assert table.probe_interval(2) == PROBE_CEILING
+    assert table.paths[1].probes == 20
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 2),
+            st.sampled_from(["linked", "unlinked", "fell_silent", "heard"]),
+            st.sampled_from(list(Lane)),
+            st.floats(0, 3),
+        ),
+        max_size=60,
+    )
+)
+def test_the_carrier_is_always_a_path_that_is_up(steps: list[tuple[int, str, Lane, float]]) -> None:
+    table = PathTable(3)
+    now = 0.0
+    for index, verb, lane, later in steps:
+        now += later
+        getattr(table, verb)(index, lane, now)
+        carrier = table.carrier(now)
+        up = table.up()
+        assert (carrier is None) == (not up)
+        if carrier is not None:
+            assert carrier in up
+            # Never less preferred than a path that has held long enough.
+            held = [i for i in up if (s := table.paths[i].up_since) is not None and now - s >= table.hold]
+            assert not held or up.index(carrier) <= up.index(held[0])
