@@ -162,6 +162,10 @@ def test_heartbeat_measures_round_trip_and_silence_kills() -> None:
     assert info.value.code == "peer-silent"
 
 
+def is_silent(session: PeerSession) -> bool:
+    return session.silent
+
+
 def test_a_probed_link_pings_when_nothing_is_heard_and_falls_silent_then_revives() -> None:
     pair = SessionPair()
     pair.a.probe, pair.a.silent_after = 0.1, 0.35
@@ -173,15 +177,17 @@ def test_a_probed_link_pings_when_nothing_is_heard_and_falls_silent_then_revives
     at_a, _ = pair.transfer()  # the peer answers at once, whatever its own timers
     [trip] = [e for e in at_a if isinstance(e, ev.RoundTrip)]
     assert trip.seconds == pytest.approx(0.002)
-    assert (pair.a.pings_sent, pair.a.pongs_received, pair.a.silent) == (1, 1, False)
+    assert (pair.a.pings_sent, pair.a.pongs_received, is_silent(pair.a)) == (1, 1, False)
 
     # Now the path is cut silently: a keeps pinging into the void and, at the limit, is silent.
     heard = pair.clock.now
+    said = []
     while pair.clock.now < heard + 0.35:
         pair.clock.advance(pair.a.get_timer() - pair.clock.now)
-        pair.a.handle_timer(pair.clock.now)
+        said.append(pair.a.handle_timer(pair.clock.now))
         pair.a.data_to_send()  # lost
-    assert pair.a.silent
+    assert said == [None, None, None, ev.LinkSilent()]  # three probes, then silent, said once
+    assert is_silent(pair.a)
     assert pair.a.state is SessionState.OPEN  # not closed: the path may heal
     assert pair.a.pings_sent - pair.a.pongs_received == 3
     # Silent, it still pings every probe interval; the first word back revives it.
@@ -189,7 +195,9 @@ def test_a_probed_link_pings_when_nothing_is_heard_and_falls_silent_then_revives
     assert timer <= pair.clock.now + 0.1
     pair.b.handle_timer(pair.clock.now + 5.0)  # the peer's heartbeat gets through now
     pair.a.receive_data(pair.b.data_to_send(), pair.clock.now)
-    assert not pair.a.silent
+    assert not is_silent(pair.a)
+    assert pair.a.next_event(pair.clock.now) == ev.LinkHeard()  # before the frame's own event
+    assert pair.a.handle_timer(pair.clock.now) is None
 
 
 def test_without_probing_nothing_pings_before_the_heartbeat() -> None:

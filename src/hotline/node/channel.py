@@ -1,8 +1,8 @@
-"""One peer as the node sees it: keys, both halves of the sequence, the live links.
+"""One peer as the node sees it: keys, both halves of the sequence, the paths and live links.
 
-The sequence rules themselves are pure (``protocol/ledger.py`` for what we send,
-``protocol/sequence.py`` for what we receive); this holds them with the asyncio state around
-them: the links, and the events that wake the dispatchers and the dialers.
+The rules themselves are pure (``protocol/ledger.py`` for what we send, ``protocol/sequence.py``
+for what we receive, ``protocol/paths.py`` for which path carries what); this holds them with
+the asyncio state around them: the links, and the events that wake the dispatchers and dialers.
 """
 
 from __future__ import annotations
@@ -10,11 +10,12 @@ from __future__ import annotations
 import asyncio
 import random
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from hotline.crypto import VerifyKey
 from hotline.protocol import InboundSequence, Lane
 from hotline.protocol.ledger import SendLedger
+from hotline.protocol.paths import PathTable
 from hotline.storage import Dispatched, PeerRecord
 
 if TYPE_CHECKING:
@@ -40,6 +41,18 @@ class Backoff:
         self.attempt = 0
 
 
+LinkKey = tuple[int, Lane]  # (path, lane)
+
+
+@dataclass(frozen=True)
+class Routes:
+    """Which links carry what, at one moment: the ordinary traffic's link (on the carrier path),
+    and the urgent traffic's links (one on every path that is up)."""
+
+    ordinary: Link | None
+    urgent: tuple[Link, ...]
+
+
 @dataclass
 class Channel:
     peer: PeerRecord
@@ -47,30 +60,51 @@ class Channel:
     inbound: InboundSequence  # what we receive: which numbers the peer used
     ledger: SendLedger[Dispatched]  # what we send: numbering, envelopes in flight
     backoff: Backoff
-    links: dict[Lane, Link] = field(default_factory=dict)  # the live link of each lane
+    paths: PathTable  # which paths are up, and which carries the ordinary traffic
+    links: dict[LinkKey, Link] = field(default_factory=dict)  # the live link of each path and lane
     last_contact_ms: int | None = None
     rtt: float | None = None
-    # Wakes each lane's dispatcher, and each lane's dialer once its link is lost.
+    # Wakes each lane's dispatcher; and each path and lane's dialer once its link is lost.
     work: dict[Lane, asyncio.Event] = field(default_factory=lambda: {lane: asyncio.Event() for lane in Lane})
-    link_lost: dict[Lane, asyncio.Event] = field(default_factory=lambda: {lane: asyncio.Event() for lane in Lane})
-    link_up: asyncio.Event = field(default_factory=asyncio.Event)  # set while any link is kept
+    link_lost: dict[LinkKey, asyncio.Event] = field(default_factory=dict)
+    link_up: asyncio.Event = field(default_factory=asyncio.Event)  # set while any path is up
     urgent_busy: bool = False  # the urgent dispatcher is looking for, or signing, urgent drafts
     held_number: int | None = None  # the highest message number (serial) we hold from the peer
     peer_held_number: int | None = None  # the highest of ours the peer holds, as its hello said
     # Serials of received envelopes whose lookup is under way and whose store is not yet called:
     # a later batch checks against these too, since its lookup cannot see them (``Inbound``).
     serials_pending: dict[int, bytes] = field(default_factory=dict)
+    # Sequence numbers received whose store has been called and not yet committed: a copy of
+    # one arriving on another path waits for that commit before it is answered (``Inbound``).
+    storing: dict[int, asyncio.Future[Any]] = field(default_factory=dict)
 
     @property
     def party(self) -> str:
         return self.peer.party
 
-    def has_link(self) -> bool:
-        return bool(self.links)
+    def lost(self, key: LinkKey) -> asyncio.Event:
+        return self.link_lost.setdefault(key, asyncio.Event())
 
-    def link_for(self, lane: Lane) -> Link | None:
-        """The link that carries a lane's traffic: its own, or while that is down, the other."""
-        return self.links.get(lane) or self.links.get(lane.other)
+    def has_link(self) -> bool:
+        """Traffic can flow: some path is up."""
+        return bool(self.paths.up())
+
+    def routes(self, now: float) -> Routes:
+        carrier = self.paths.carrier(now)
+        ordinary = None if carrier is None else self._path_link(carrier, Lane.ORDINARY)
+        urgent = tuple(link for path in self.paths.up() if (link := self._path_link(path, Lane.URGENT)) is not None)
+        return Routes(ordinary, urgent)
+
+    def link_for(self, lane: Lane, now: float) -> Link | None:
+        """The link that carries a lane's traffic now (for urgent traffic, the most preferred)."""
+        routes = self.routes(now)
+        if lane is Lane.ORDINARY:
+            return routes.ordinary
+        return routes.urgent[0] if routes.urgent else None
+
+    def _path_link(self, path: int, lane: Lane) -> Link | None:
+        """A path's link for a lane: its own, or while that is down, the other lane's."""
+        return self.links.get((path, lane)) or self.links.get((path, lane.other))
 
     def wake(self) -> None:
         for event in self.work.values():

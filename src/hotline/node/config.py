@@ -30,6 +30,7 @@ from hotline.envelope.model import PARTY_PATTERN, Precedence
 from hotline.errors import ConfigError, EncodingError, PairingError
 from hotline.node.card import IdentityCard, parse_address
 from hotline.node.clock import wall_ms
+from hotline.protocol.paths import PathTiming
 from hotline.watch import DEFAULT_DEADLINES, DeadlinePolicy, parse_watch_changes
 from hotline.watch.alarms import Limits
 
@@ -59,6 +60,15 @@ class Timers:
     backoff_max: float = 5.0  # reconnect delay cap: seconds, never minutes
     window: int = 512  # envelopes signed and unreceipted per peer at most
     checkpoint_interval: float = 1.0  # seconds between checkpoints of our transcript, if it grew
+    # Paths (protocol/paths.py): the shortest probe interval of a path's urgent link, the
+    # shortest silence that takes a path down, and how long a returning preferred path must
+    # stay up before it carries ordinary traffic again.
+    probe_min: float = 0.1
+    silence_min: float = 0.35
+    path_hold: float = 2.0
+
+    def path_timing(self) -> PathTiming:
+        return PathTiming(self.probe_min, self.heartbeat, self.silence_min, self.path_hold)
 
 
 @dataclass(frozen=True)

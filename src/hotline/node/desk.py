@@ -18,6 +18,7 @@ from hotline.envelope import parse_message_key
 from hotline.errors import AcknowledgeError, NotFoundError
 from hotline.node.bulletin import Subscription
 from hotline.node.card import IdentityCard
+from hotline.node.channel import Channel, Routes
 from hotline.node.config import ConsoleSettings
 from hotline.node.intake import SendRequest
 from hotline.node.readings import PeerSnapshot, Snapshot
@@ -100,9 +101,10 @@ class Desk:
             result.append(
                 {
                     "peer": party,
-                    "connected": channel.has_link(),  # traffic can flow (a lane lends its traffic to the other)
-                    "lanes": {lane.value: lane in channel.links for lane in Lane},
-                    "dialed_by": {lane.value: link.dialed_by for lane, link in channel.links.items()},
+                    "connected": channel.has_link(),  # traffic can flow: some path is up
+                    "lanes": _lanes(channel),
+                    "dialed_by": {lane.value: link.dialed_by for (_, lane), link in sorted(channel.links.items())},
+                    "paths": self._paths(channel, now),
                     "last_contact_ms": channel.last_contact_ms,
                     "rtt_ms": None if channel.rtt is None else round(channel.rtt * 1000, 3),
                     "queue_depth": await self._store.queue_depth(party),
@@ -114,6 +116,37 @@ class Desk:
                 }
             )
         return result
+
+    def _paths(self, channel: Channel, now_ms: int) -> list[dict[str, Any]]:
+        """Each path to a peer as an operator reads it: up or down, round trip, last contact,
+        what it carries, how often it fell."""
+        mono = self._node.clock.monotonic()
+        routes = channel.routes(mono)
+        addresses = channel.peer.addresses
+
+        def wall(moment: float | None) -> int | None:
+            return None if moment is None else now_ms - round((mono - moment) * 1000)
+
+        views = []
+        for path in channel.paths.paths:
+            carries = [lane.value for lane in Lane if _carries(routes, path.index, lane)]
+            views.append(
+                {
+                    "path": path.index,
+                    "address": addresses[path.index] if path.index < len(addresses) else None,
+                    "up": path.up,
+                    "lanes": {lane.value: lane in path.links for lane in Lane},
+                    "carries": carries,
+                    "rtt_ms": None if path.srtt is None else round(path.srtt * 1000, 3),
+                    "probe_ms": round(channel.paths.probe_interval(path.index) * 1000),
+                    "last_contact_ms": wall(path.last_heard),
+                    "down_since_ms": None if path.up else wall(path.went_down),
+                    "downs": path.downs,
+                    "envelopes_out": path.envelopes_out,
+                    "bytes_out": path.bytes_out,
+                }
+            )
+        return views
 
     # -- messages ----------------------------------------------------------------------------
 
@@ -233,7 +266,7 @@ class Desk:
             peers.append(
                 PeerSnapshot(
                     party=party,
-                    lanes={lane.value: lane in channel.links for lane in Lane},
+                    lanes=_lanes(channel),
                     rtt_s=channel.rtt,
                     last_contact_ms=channel.last_contact_ms,
                     queued=await self._store.queue_depth(party),
@@ -265,3 +298,14 @@ class Desk:
             traffic=dict(lookout.traffic),
             oldest_unacknowledged_ms=oldest,
         )
+
+
+def _lanes(channel: Channel) -> dict[str, bool]:
+    """Which lanes have a link on some path."""
+    return {lane.value: any(linked == lane for _, linked in channel.links) for lane in Lane}
+
+
+def _carries(routes: Routes, path: int, lane: Lane) -> bool:
+    if lane is Lane.ORDINARY:
+        return routes.ordinary is not None and routes.ordinary.path == path
+    return any(link.path == path for link in routes.urgent)

@@ -92,9 +92,17 @@ class Dispatcher:
         channel.ledger.add(items)
         for item in items:
             self.dispatched.signed(item.number)
-        link = channel.link_for(lane)  # the link may have changed while the commit ran
-        if link is not None and link.send_envelopes([item.envelope for item in items]):
-            await link.drain()
+        # The routes may have changed while the commit ran. Urgent envelopes go on every path
+        # that is up (a cut then costs them nothing); ordinary ones on the carrier path.
+        routes = channel.routes(self.station.clock.monotonic())
+        links = routes.urgent if lane is Lane.URGENT else (routes.ordinary,) if routes.ordinary else ()
+        envelopes = [item.envelope for item in items]
+        size = sum(len(envelope) for envelope in envelopes)
+        sent = [link for link in links if link.send_envelopes(envelopes)]
+        for link in sent:
+            channel.paths.carried(link.path, len(envelopes), size)
+        if sent:
+            await sent[0].drain()
 
     def _sign(self, channel: Channel, q: Queued, seq: int, now_ms: int) -> Dispatched:
         envelope = Envelope(

@@ -18,7 +18,7 @@ from typing import Any
 import structlog
 
 from hotline.crypto import SigningKey
-from hotline.envelope import Envelope, Receipt, ReceiptEntry, Rejection, cbor, object_id, serial
+from hotline.envelope import Envelope, Precedence, Receipt, ReceiptEntry, Rejection, cbor, object_id, serial
 from hotline.envelope.model import MAX_DETAIL
 from hotline.node.channel import Channel
 from hotline.node.config import NodeConfig
@@ -27,7 +27,7 @@ from hotline.node.lookout import Lookout
 from hotline.node.station import Station
 from hotline.node.tasks import Positions
 from hotline.node.watchkeeper import Watchkeeper, acknowledgement_in
-from hotline.protocol import Lane
+from hotline.protocol import URGENT_RANK, Lane
 from hotline.protocol import events as ev
 from hotline.protocol.ledger import receipt_due
 from hotline.storage import InboundStored, InboxRow
@@ -155,6 +155,9 @@ class Inbound:
             )
             channel.held_number = max(channel.held_number or 0, envelope.number)
         stored = asyncio.ensure_future(self.station.store.store_inbound(rows, receipt, first, replies))
+        for row in rows:
+            channel.storing[row.seq] = stored
+        stored.add_done_callback(lambda _: _forget(channel.storing, rows, stored))
         self.spawn(self._after_inbound(channel, link, stored, receipt, rows))
         log.info(
             "received",
@@ -181,6 +184,12 @@ class Inbound:
     ) -> None:
         result = await stored
         link.send_answer(receipt, True)  # if the link is gone, the peer resends and gets it
+        if any(Precedence(row.precedence).rank <= URGENT_RANK for row in rows):
+            # An urgent envelope's receipt goes on every path, as the envelope came: the sender
+            # stops waiting on the first to arrive, whichever path is cut.
+            for other in channel.routes(self.station.clock.monotonic()).urgent:
+                if other is not link and other.send_answer(receipt, True):
+                    other.answered.add(object_id(receipt))
         self.watchkeeper.received(rows, result)
         if result.replies:
             channel.wake()
@@ -190,6 +199,9 @@ class Inbound:
         link.send_answer(answer, is_receipt)  # if the link is gone, the peer resends and gets it
 
     async def on_duplicate(self, channel: Channel, link: Link, event: ev.DuplicateReceived) -> None:
+        storing = channel.storing.get(event.seq)
+        if storing is not None:  # the first copy, on another path, is being stored: answer after
+            await asyncio.wait([storing])
         answer = await self.station.store.stored_answer(channel.party, event.seq)
         if answer is None:
             log.critical("no stored answer for a sequence number already passed", peer=channel.party, seq=event.seq)
@@ -226,3 +238,10 @@ class Inbound:
         self.spawn(self._answer_when_stored(link, stored, sealed, False))
         self.lookout.count(channel.party, "refused", 1)
         log.warning("envelope refused", peer=channel.party, seq=seq, reason=reason, detail=detail)
+
+
+def _forget(storing: dict[int, asyncio.Future[Any]], rows: list[InboxRow], stored: asyncio.Future[Any]) -> None:
+    """A batch committed (or failed): its copies arriving later are answered from the store."""
+    for row in rows:
+        if storing.get(row.seq) is stored:
+            del storing[row.seq]

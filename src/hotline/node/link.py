@@ -35,7 +35,7 @@ class Link:
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
         dialed_by: str,
-        lane: Lane,
+        key: tuple[int, Lane],
         on_event: Callable[[Link, Event], None],
         on_drained: Callable[[Link], None],
         clock: Clock,
@@ -47,7 +47,8 @@ class Link:
         self.reader = reader
         self.writer = writer
         self.dialed_by = dialed_by
-        self.lane = lane
+        self.key = key
+        self.path, self.lane = key
         self.on_event = on_event
         self.on_drained = on_drained  # called once everything read so far has become events
         self.closed = asyncio.Event()
@@ -114,10 +115,11 @@ class Link:
                     # swallows a cancellation that arrives as the read completes, and a stopping
                     # node then served this link until the peer fell silent.
                     async with self.clock.timeout(timeout):
-                        data = await self.reader.read(READ_SIZE)
+                        data: bytes | None = await self.reader.read(READ_SIZE)
                 except TimeoutError:
-                    self.session.handle_timer(self.clock.monotonic(), self.clock.wall_ms())
-                    self.flush()
+                    data = await self._already_here()
+                if data is None:
+                    self._timer()
                     continue
                 if not data:
                     dropped = self.session.connection_lost()
@@ -153,6 +155,27 @@ class Link:
         finally:
             self.on_drained(self)  # before any await: what this link accepted is stored first
             await self.close()
+
+    async def _already_here(self) -> bytes | None:
+        """Bytes that arrived while the event loop was busy, if any. When the loop wakes late,
+        the data and the timeout are due in the same turn and the timeout wins; the data then
+        sits read into the buffer, and must be taken before the link is judged silent (or a
+        busy node would see its every path fall silent, and resend everything on the next)."""
+        read = asyncio.ensure_future(self.reader.read(READ_SIZE))
+        await asyncio.sleep(0)  # one turn: a read of buffered bytes finishes in it
+        if read.done():
+            return read.result()
+        read.cancel()
+        # Until the cancelled read has ended, the reader counts it as waiting and refuses another.
+        # (``wait``, not ``await read``: the read's cancellation is not ours to raise.)
+        await asyncio.wait([read])
+        return None
+
+    def _timer(self) -> None:
+        event = self.session.handle_timer(self.clock.monotonic(), self.clock.wall_ms())
+        self.flush()
+        if event is not None:
+            self.on_event(self, event)
 
     async def close(self) -> None:
         if self.closed.is_set():

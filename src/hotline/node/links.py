@@ -1,9 +1,13 @@
-"""The links to the peers: accepting and dialing both lanes, serving each connection, and
-judging what a peer's hello says about where both sides stand.
+"""The links to the peers: accepting and dialing both lanes of every path, serving each
+connection, moving traffic between paths, and judging what a peer's hello says about where both
+sides stand.
 
-Each side dials every peer on both lanes and accepts connections; when two links of one lane
-meet, both ends keep the one the tie-break names (``protocol.ledger.keeps_new_link``). On every
-new link, everything unreceipted of its lane is sent again (``SendLedger.to_resend``).
+Each side dials each of a peer's addresses (a path, ``protocol/paths.py``) on both lanes and
+accepts connections; when two links of one path and lane meet, both ends keep the one the
+tie-break names (``protocol.ledger.keeps_new_link``). Whenever a link opens, closes, falls silent
+or is heard again, the routes are looked at again (``reroute``): a link that newly carries a
+lane's traffic is sent everything unreceipted of that lane, the urgent first, unless the link
+that carried it before still does (the peer's duplicate rule makes a resend safe, not free).
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from hotline.crypto import spki_pin
 from hotline.envelope import serial
 from hotline.errors import ConfigError
 from hotline.node.card import parse_address
-from hotline.node.channel import Channel
+from hotline.node.channel import Backoff, Channel, LinkKey, Routes
 from hotline.node.config import NodeConfig, Timers
 from hotline.node.link import Link
 from hotline.node.lookout import Lookout
@@ -30,7 +34,8 @@ from hotline.node.tls import tls_context
 from hotline.protocol import PROTOCOL_VERSION, FrameType, Lane, PeerSession, encode_frame
 from hotline.protocol import events as ev
 from hotline.protocol.ledger import keeps_new_link
-from hotline.storage import PeerRecord
+from hotline.protocol.paths import MAX_PATHS
+from hotline.storage import Dispatched, PeerRecord
 
 log = structlog.get_logger("hotline.node")
 HANDSHAKE_TIMEOUT = 10.0
@@ -55,16 +60,27 @@ class Links:
         self.spawn = spawn
         self._server: asyncio.Server | None = None
         self._server_ctx: ssl.SSLContext | None = None
-        self._client_ctx: dict[Lane, ssl.SSLContext] = {}
+        self._client_ctx: dict[LinkKey, ssl.SSLContext] = {}
+        self._tls_files: tuple[Any, Any] | None = None
+        self._trusted: list[bytes] = []  # the pinned peers' certificates
 
     def pin(self, config: NodeConfig, peers: list[PeerRecord]) -> None:
         """Our certificate, and the pinned peers' to trust: before any link is dialed."""
-        cert, key = config.tls_files()
-        self._server_ctx = tls_context(True, cert, key, [p.tls_cert for p in peers])
-        self._server_ctx.set_alpn_protocols([lane.alpn for lane in Lane])
-        for lane in Lane:
-            self._client_ctx[lane] = tls_context(False, cert, key, [p.tls_cert for p in peers])
-            self._client_ctx[lane].set_alpn_protocols([lane.alpn])
+        self._tls_files = config.tls_files()
+        self._trusted = [p.tls_cert for p in peers]
+        self._server_ctx = tls_context(True, *self._tls_files, self._trusted)
+        self._server_ctx.set_alpn_protocols([lane.path_alpn(path) for path in range(MAX_PATHS) for lane in Lane])
+
+    def _client_context(self, key: LinkKey) -> ssl.SSLContext:
+        """The context that dials one path and lane: ALPN names them (one context each, since
+        ALPN is set on the context, not the connection)."""
+        ctx = self._client_ctx.get(key)
+        if ctx is None:
+            assert self._tls_files is not None, "pin() before dialing"
+            ctx = self._client_ctx[key] = tls_context(False, *self._tls_files, self._trusted)
+            path, lane = key
+            ctx.set_alpn_protocols([lane.path_alpn(path)])
+        return ctx
 
     async def listen(self, config: NodeConfig) -> None:
         """Accept the pinned peers' connections, on both lanes."""
@@ -79,6 +95,7 @@ class Links:
 
     def trust(self, tls_cert: bytes) -> None:
         """A newly pinned peer's certificate: its connections verify from now on."""
+        self._trusted.append(tls_cert)
         for ctx in (self._server_ctx, *self._client_ctx.values()):
             if ctx is not None:
                 ctx.load_verify_locations(cadata=ssl.DER_cert_to_PEM_cert(tls_cert))
@@ -100,15 +117,16 @@ class Links:
             writer.close()
             return
         ssl_object = writer.get_extra_info("ssl_object")
-        lane = Lane.from_alpn(ssl_object.selected_alpn_protocol() if ssl_object is not None else None)
-        if lane is None:
+        asked = Lane.from_alpn(ssl_object.selected_alpn_protocol() if ssl_object is not None else None)
+        if asked is None:
             # A node of protocol 1 names no lane: tell it why in a frame it can read, then close.
             log.warning("connection that named no lane refused (an older version?)", peer=channel.party)
             detail = f"protocol {PROTOCOL_VERSION}: name a lane by ALPN ({', '.join(la.alpn for la in Lane)})"
             writer.write(encode_frame(FrameType.ERROR, code="unsupported-protocol", detail=detail))
             writer.close()
             return
-        await self._serve_link(channel, lane, reader, writer, dialed_by=channel.party)
+        lane, path = asked
+        await self._serve_link(channel, (path, lane), reader, writer, dialed_by=channel.party)
 
     def _channel_for_certificate(self, writer: asyncio.StreamWriter) -> Channel | None:
         ssl_object = writer.get_extra_info("ssl_object")
@@ -123,50 +141,56 @@ class Links:
         log.warning("connection from an unpinned key refused", pin=pin)
         return None
 
-    async def dial_forever(self, channel: Channel, lane: Lane) -> None:
-        # The stop signal is looked at before every address and after every connection: a node
-        # that is stopping must not bring a lane back up on the next address, or the peer would
-        # hand it messages (and take its receipts) while no one can read them any more.
+    async def dial_forever(self, channel: Channel, key: LinkKey) -> None:
+        """Keep one path and lane linked: dial the peer's address for the path whenever its link
+        is lost, backing off while it cannot be reached."""
+        path, lane = key
+        backoff = Backoff(channel.backoff.low, channel.backoff.high)
+        # The stop signal is looked at before every dial and after every connection: a node
+        # that is stopping must not bring a link back up, or the peer would hand it messages
+        # (and take its receipts) while no one can read them any more.
         while not self.station.stopped.is_set():
-            if lane in channel.links:
-                channel.link_lost[lane].clear()
-                await channel.link_lost[lane].wait()
+            if key in channel.links:
+                backoff.reset()
+                channel.lost(key).clear()
+                await channel.lost(key).wait()
                 continue
-            for address in channel.peer.addresses:
-                if lane in channel.links or self.station.stopped.is_set():
-                    break
-                host, port = parse_address(address)
-                try:
-                    # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow the
-                    # cancellation of a stopping node when the connection completes at that moment.
-                    async with asyncio.timeout(DIAL_TIMEOUT):
-                        reader, writer = await asyncio.open_connection(
-                            host, port, ssl=self._client_ctx[lane], server_hostname=host
-                        )
-                except (OSError, TimeoutError, ssl.SSLError) as exc:
-                    # The first failure after a link is lost is worth an operator's attention;
-                    # the retries every few seconds after it are not.
-                    # Said once per outage (by the urgent lane's dialer), not every few seconds.
-                    first = channel.backoff.attempt == 0 and lane is Lane.URGENT
-                    report = log.warning if first else log.debug
-                    report("cannot reach peer", peer=channel.party, address=address, error=str(exc) or "timed out")
-                    continue
-                if lane in channel.links or self.station.stopped.is_set():  # the peer dialed us meanwhile, or we stop
+            if path >= len(channel.peer.addresses):
+                return  # the peer advertises no such address: only the peer can dial this path
+            address = channel.peer.addresses[path]
+            host, port = parse_address(address)
+            try:
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow the
+                # cancellation of a stopping node when the connection completes at that moment.
+                async with asyncio.timeout(DIAL_TIMEOUT):
+                    reader, writer = await asyncio.open_connection(
+                        host, port, ssl=self._client_context(key), server_hostname=host
+                    )
+            except (OSError, TimeoutError, ssl.SSLError) as exc:
+                # The first failure after a link is lost is worth an operator's attention; the
+                # retries every few seconds after it are not. Said once per outage and path
+                # (by the urgent lane's dialer), not every few seconds.
+                report = log.warning if backoff.attempt == 0 and lane is Lane.URGENT else log.debug
+                error = str(exc) or "timed out"
+                report("cannot reach peer", peer=channel.party, path=path, address=address, error=error)
+            else:
+                # The peer may have dialed us meanwhile, or we may be stopping.
+                taken = key in channel.links or self.station.stopped.is_set()
+                if taken or self._channel_for_certificate(writer) is not channel:
                     writer.close()
-                    break
-                if self._channel_for_certificate(writer) is not channel:
-                    writer.close()
-                    continue
-                await self._serve_link(channel, lane, reader, writer, dialed_by=self.station.party)
-            if lane not in channel.links and not self.station.stopped.is_set():
-                await self.station.clock.sleep(channel.backoff.next_delay())
+                else:
+                    await self._serve_link(channel, key, reader, writer, dialed_by=self.station.party)
+            if key not in channel.links and not self.station.stopped.is_set():
+                await self.station.clock.sleep(backoff.next_delay())
 
     async def _serve_link(
-        self, channel: Channel, lane: Lane, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, dialed_by: str
+        self, channel: Channel, key: LinkKey, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, dialed_by: str
     ) -> None:
         if self.station.stopped.is_set():  # a handshake that finished as the node began to stop
             writer.close()
             return
+        path, lane = key
+        probed = lane is Lane.URGENT  # the urgent link of a path is probed fast; see paths.py
         session = PeerSession(
             local=self.station.party,
             peer=channel.party,
@@ -177,51 +201,111 @@ class Links:
             heartbeat=self.timers.heartbeat,
             dead_after=self.timers.dead_after,
             held_number=channel.held_number,
+            probe=channel.paths.probe_interval(path) if probed else None,
+            silent_after=channel.paths.silence_limit(path) if probed else None,
         )
-        link = Link(session, reader, writer, dialed_by, lane, self.on_event, self.on_drained, self.station.clock)
+        link = Link(session, reader, writer, dialed_by, key, self.on_event, self.on_drained, self.station.clock)
         try:
             await link.run()
         finally:
             self.on_drained(link)
-            if channel.links.get(lane) is link:
-                del channel.links[lane]
-                if not channel.links:
-                    channel.link_up.clear()
-                    self.lookout.link_down(channel.party)
-                channel.link_lost[lane].set()
-                self.station.bulletin.post("links")
-                log.info("link down", peer=channel.party, lane=lane.value)
+            if channel.links.get(key) is link:
+                before = channel.routes(self.station.clock.monotonic())
+                del channel.links[key]
+                channel.paths.unlinked(path, lane, self.station.clock.monotonic())
+                channel.lost(key).set()
+                log.info("link down", peer=channel.party, path=path, lane=lane.value)
+                self.reroute(channel, before)
+
+    # -- paths -------------------------------------------------------------------------------
+
+    def reroute(self, channel: Channel, before: Routes) -> None:
+        """After a link opened, closed, fell silent or was heard again: send what is unreceipted
+        to the links that now carry it and did not before, and say whether the peer is reachable."""
+        now = self.station.clock.monotonic()
+        after = channel.routes(now)
+        resend: dict[Link, list[Dispatched]] = {}
+        for link in after.urgent:
+            if link not in before.urgent:
+                resend.setdefault(link, []).extend(channel.ledger.in_flight(Lane.URGENT))
+        moved = after.ordinary is not None and after.ordinary is not before.ordinary
+        if moved and not self._still_carries(channel, before.ordinary):
+            assert after.ordinary is not None
+            resend.setdefault(after.ordinary, []).extend(channel.ledger.in_flight(Lane.ORDINARY))
+        for link, items in resend.items():
+            if items and link.send_envelopes([item.envelope for item in items]):
+                channel.paths.carried(link.path, len(items), sum(len(item.envelope) for item in items))
+                self.spawn(self.station.store.mark_transmitted([i.number for i in items], self.station.clock.wall_ms()))
+        was_up, is_up = bool(before.urgent), bool(after.urgent)
+        if is_up and not was_up:
+            channel.link_up.set()
+            self.lookout.link_up(channel.party)
+        elif was_up and not is_up:
+            channel.link_up.clear()
+            self.lookout.link_down(channel.party)
+        if after != before:
+            self.station.bulletin.post("links")
+            channel.wake()
+
+    @staticmethod
+    def _still_carries(channel: Channel, link: Link | None) -> bool:
+        return link is not None and link.usable and link.path in channel.paths.up()
+
+    def silent(self, channel: Channel, link: Link) -> None:
+        if channel.links.get(link.key) is not link:
+            return
+        before = channel.routes(self.station.clock.monotonic())
+        channel.paths.fell_silent(link.path, link.lane, self.station.clock.monotonic())
+        limit = link.session.silent_after
+        log.warning("path silent", peer=channel.party, path=link.path, lane=link.lane.value, after_s=limit)
+        self.reroute(channel, before)
+
+    def heard(self, channel: Channel, link: Link) -> None:
+        if channel.links.get(link.key) is not link:
+            return
+        before = channel.routes(self.station.clock.monotonic())
+        channel.paths.heard(link.path, link.lane, self.station.clock.monotonic())
+        log.info("path heard again", peer=channel.party, path=link.path, lane=link.lane.value)
+        self.reroute(channel, before)
+
+    def round_trip(self, channel: Channel, link: Link, seconds: float) -> None:
+        """A probe answered on a path's urgent link: its timing follows the round trip."""
+        if link.lane is not Lane.URGENT:
+            return
+        channel.paths.round_trip(link.path, seconds)
+        link.session.probe = channel.paths.probe_interval(link.path)
+        link.session.silent_after = channel.paths.silence_limit(link.path)
 
     # -- events from the session core --------------------------------------------------------
 
     def opened(self, channel: Channel, link: Link, event: ev.SessionOpened) -> None:
-        lane = link.lane
-        if not keeps_new_link(self.station.party, channel.party, _dialer(channel.links.get(lane)), link.dialed_by):
+        key = link.key
+        if not keeps_new_link(self.station.party, channel.party, _dialer(channel.links.get(key)), link.dialed_by):
             self.spawn(link.close())
             return
         # Before the link is kept and the dispatchers wake: a peer that already holds more of
         # our numbering than our store must not be signed anything more (the numbers would be
         # used twice, and the peer would refuse every later message, FLASH included).
-        self._judge_resume_points(channel, event, lane.other in channel.links)
+        others = [other for k, other in channel.links.items() if k != key]
+        self._judge_resume_points(channel, event, bool(others))
         if event.skew_ms is not None:
             self.lookout.clock(channel.party, event.skew_ms)
-        replaced = channel.links.get(lane)
+        now = self.station.clock.monotonic()
+        before = channel.routes(now)
+        replaced = channel.links.get(key)
         if replaced is not None:
             self.spawn(replaced.close())
-        channel.links[lane] = link
-        channel.link_up.set()
-        channel.backoff.reset()
-        self.lookout.link_up(channel.party)
-        self.station.bulletin.post("links")
+        channel.links[key] = link
+        channel.paths.linked(link.path, link.lane, now)
         log.info(
-            "link up", peer=channel.party, lane=lane.value, dialed_by=link.dialed_by, peer_expects=event.peer_recv_next
+            "link up",
+            peer=channel.party,
+            path=link.path,
+            lane=link.lane.value,
+            dialed_by=link.dialed_by,
+            peer_expects=event.peer_recv_next,
         )
-        # Its own lane's envelopes go again, and the other lane's while that lane has no link
-        # (the urgent ones first): the peer's duplicate rule answers whatever it already holds.
-        resend = channel.ledger.to_resend(lane, lane.other in channel.links)
-        link.send_envelopes([item.envelope for item in resend])
-        if resend:
-            self.spawn(self.station.store.mark_transmitted([i.number for i in resend], self.station.clock.wall_ms()))
+        self.reroute(channel, before)
         channel.wake()
         self.spawn(self.notary.guarded(self.notary.offer(channel)))  # what it has not cosigned yet
 

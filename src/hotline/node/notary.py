@@ -107,7 +107,7 @@ class Notary:
         if old is None:
             old = await store.last_cosigned(channel.party)
         checkpoint = await store.next_checkpoint(old)
-        link = channel.link_for(Lane.ORDINARY)
+        link = channel.link_for(Lane.ORDINARY, self.station.clock.monotonic())
         if checkpoint is None or link is None or self._offered.get(channel.party) == (link, checkpoint.size):
             return
         offer = await store.offer_for(channel.party, checkpoint, old)

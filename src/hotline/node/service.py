@@ -87,6 +87,7 @@ from hotline.node.watchkeeper import Watchkeeper
 from hotline.protocol import REACH, InboundSequence, Lane
 from hotline.protocol import events as ev
 from hotline.protocol.ledger import SendLedger, check_window
+from hotline.protocol.paths import PathTable
 from hotline.storage import AuditEntry, ChannelState, Dispatched, PeerRecord, Store
 
 log = structlog.get_logger("hotline.node")
@@ -161,12 +162,16 @@ class Node:
             inbound=InboundSequence.resume(state.recv_used),
             ledger=SendLedger(state.send_next, self.config.timers.window, unreceipted),
             backoff=Backoff(self.config.timers.backoff_min, self.config.timers.backoff_max),
+            paths=PathTable(
+                max(len(peer.addresses), len(self.config.advertise)), timing=self.config.timers.path_timing()
+            ),
             held_number=held_number,
         )
         self.channels[peer.party] = channel
         self.lookout.watch_peer(peer.party, peer.witness)
         for lane in Lane:
-            self.tasks.spawn(self.links.dial_forever(channel, lane))
+            for path in range(len(peer.addresses)):
+                self.tasks.spawn(self.links.dial_forever(channel, (path, lane)))
             self.tasks.spawn(self.dispatcher.run_forever(channel, lane))
         if self.config.watch.link_test_interval > 0 and not (peer.witness or self.config.witness_only):
             self.tasks.spawn(self.watchkeeper.link_tests_forever(peer.party))
@@ -284,8 +289,13 @@ class Node:
             self.dispatcher.on_receipt(channel, event)
         elif isinstance(event, ev.RejectionReceived):
             self.dispatcher.on_rejection(channel, event)
+        elif isinstance(event, ev.LinkSilent):
+            self.links.silent(channel, link)
+        elif isinstance(event, ev.LinkHeard):
+            self.links.heard(channel, link)
         elif isinstance(event, ev.RoundTrip):
             channel.rtt = event.seconds
+            self.links.round_trip(channel, link, event.seconds)
             if event.skew_ms is not None:
                 self.lookout.clock(channel.party, event.skew_ms)
         elif isinstance(event, ev.CheckpointOffered):

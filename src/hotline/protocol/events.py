@@ -69,6 +69,16 @@ class RoundTrip:
 
 
 @dataclass(frozen=True)
+class LinkSilent:
+    """Nothing heard on a probed link for its silence limit: its path is down, the link open."""
+
+
+@dataclass(frozen=True)
+class LinkHeard:
+    """Bytes again on a link that had fallen silent: its path may be up again."""
+
+
+@dataclass(frozen=True)
 class PeerClosed:
     """The peer reported a protocol error and is closing the connection."""
 
@@ -112,6 +122,8 @@ Event = (
     | ReceiptReceived
     | RejectionReceived
     | RoundTrip
+    | LinkSilent
+    | LinkHeard
     | PeerClosed
     | CheckpointOffered
     | CosignatureReceived

@@ -42,6 +42,16 @@ RTT_GAIN = 0.125  # RFC 6298's alpha and beta, for the smoothed round trip and i
 RTTVAR_GAIN = 0.25
 
 
+@dataclass(frozen=True)
+class PathTiming:
+    """The bounds of a path's timing (a node's ``[timers]``; tests on a manual clock widen them)."""
+
+    probe_floor: float = PROBE_FLOOR
+    probe_ceiling: float = PROBE_CEILING
+    silence_floor: float = SILENCE_FLOOR
+    hold: float = HOLD
+
+
 @dataclass
 class PathState:
     """What one path to a peer is doing now, and what it has done since the node started."""
@@ -76,9 +86,10 @@ class PathTable:
     """The paths to one peer, in order of preference (``order``: path numbers, most preferred
     first; by default the order the addresses were advertised in)."""
 
-    def __init__(self, count: int, order: tuple[int, ...] = (), hold: float = HOLD) -> None:
+    def __init__(self, count: int, order: tuple[int, ...] = (), timing: PathTiming = PathTiming()) -> None:
         self.paths: list[PathState] = []
-        self.hold = hold
+        self.timing = timing
+        self.hold = timing.hold
         self.order = order
         self._carrier: int | None = None
         self.ensure(max(count, 1) - 1)
@@ -157,14 +168,14 @@ class PathTable:
         """How long an idle urgent link waits for a word before it pings: a few round trips
         (RFC 6298's retransmission timeout, srtt + 4 rttvar, doubled), within the floor and
         the ceiling. Unmeasured, the floor."""
-        path = self.ensure(index)
+        path, timing = self.ensure(index), self.timing
         if path.srtt is None:
-            return PROBE_FLOOR
-        return min(PROBE_CEILING, max(PROBE_FLOOR, 2 * (path.srtt + 4 * path.rttvar)))
+            return timing.probe_floor
+        return min(timing.probe_ceiling, max(timing.probe_floor, 2 * (path.srtt + 4 * path.rttvar)))
 
     def silence_limit(self, index: int) -> float:
         """How long a path may be silent before it is down: a few probes unanswered."""
-        return max(SILENCE_FLOOR, SILENT_PROBES * self.probe_interval(index))
+        return max(self.timing.silence_floor, SILENT_PROBES * self.probe_interval(index))
 
     # -- where traffic goes ------------------------------------------------------------------
 

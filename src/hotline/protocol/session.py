@@ -19,9 +19,9 @@ What the core guarantees to its caller:
 - A peer silent for longer than ``dead_after`` is declared dead by ``handle_timer``.
 - With ``probe`` set (the urgent link of each path, ``paths.py``), an idle link is pinged
   whenever nothing has been heard for ``probe`` seconds, so the peer's answers keep it heard
-  whatever the peer's own timers; with ``silent_after`` set, ``silent`` turns true once nothing
-  has been heard for that long (the path is down; the link stays open), and false again at the
-  next byte. The caller reads ``silent`` after ``handle_timer`` and ``receive_data``.
+  whatever the peer's own timers; with ``silent_after`` set, ``handle_timer`` returns
+  ``LinkSilent`` once nothing has been heard for that long (the path is down; the link stays
+  open), and ``next_event`` gives ``LinkHeard`` first after the next bytes.
 - Given the wall clock (``wall_ms``, milliseconds since the epoch, passed in like ``now``),
   the hello and each heartbeat carry it, and the events that answer them say how far the
   peer's clock is from ours (``skew_ms``: positive when the peer's is ahead). A heartbeat's
@@ -94,6 +94,7 @@ class PeerSession:
         self.probe = probe  # seconds without a word before an idle link is pinged; None: heartbeat only
         self.silent_after = silent_after  # seconds without a word before the link is silent
         self.silent = False
+        self._revived = False  # bytes came after silence: LinkHeard is the next event
         self.pings_sent = 0
         self.pongs_received = 0
         self._last_ping = now
@@ -196,14 +197,18 @@ class PeerSession:
         if self.state is SessionState.CLOSED:
             raise RemoteProtocolError("closed", "data after the session closed")
         self._last_received = now
-        if data:
+        if data and self.silent:
             self.silent = False
+            self._revived = True
         self._reader.feed(data)
 
     def next_event(self, now: float, wall_ms: int | None = None) -> ev.Event | None:
         """The next event, or None when the buffered bytes hold no whole frame. Heartbeat
         frames are answered internally (see ``data_to_send``) and yield no event unless they
         measure a round trip. Raises ``RemoteProtocolError`` on the first violation."""
+        if self._revived:
+            self._revived = False
+            return ev.LinkHeard()
         try:
             while self.state is not SessionState.CLOSED:
                 frame = self._reader.next_frame()
@@ -346,7 +351,7 @@ class PeerSession:
             timer = min(timer, self._last_received + self.silent_after)
         return timer
 
-    def handle_timer(self, now: float, wall_ms: int | None = None) -> None:
+    def handle_timer(self, now: float, wall_ms: int | None = None) -> ev.LinkSilent | None:
         if self.state is SessionState.HANDSHAKE and now >= self._hello_deadline:
             self.state = SessionState.CLOSED
             raise RemoteProtocolError("hello-timeout", "no hello within the time allowed")
@@ -354,12 +359,14 @@ class PeerSession:
             self.state = SessionState.CLOSED
             raise RemoteProtocolError("peer-silent", f"nothing heard for {now - self._last_received:.1f} s")
         if self.state is not SessionState.OPEN:
-            return
-        if self.silent_after is not None and now >= self._last_received + self.silent_after:
-            self.silent = True
+            return None
         quiet = self.probe is not None and now >= max(self._last_received, self._last_ping) + self.probe
         if quiet or now >= self._last_sent + self.heartbeat:
             self._ping(now, wall_ms)
+        if self.silent_after is not None and not self.silent and now >= self._last_received + self.silent_after:
+            self.silent = True
+            return ev.LinkSilent()
+        return None
 
     def _ping(self, now: float, wall_ms: int | None) -> None:
         self._ping_counter += 1

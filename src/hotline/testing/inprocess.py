@@ -47,9 +47,12 @@ T = TypeVar("T")
 
 # Party -> the language it writes and reads in: one of each, as the integration tests have.
 PARTIES: Mapping[str, str] = {"SACEUR": "en", "GENSTAB": "ru"}
-# Heartbeats an hour apart (a long advance then takes a few steps, not thousands); no
+# Heartbeats and path probes an hour apart (a long advance then takes a few steps, not
+# thousands, and a peer's answer, which takes real time, is never late in manual time); no
 # checkpoints (their offers would be traffic in every test). Reconnecting stays as shipped.
-STEADY_TIMERS = Timers(heartbeat=3600.0, dead_after=3 * 3600.0, checkpoint_interval=0.0)
+STEADY_TIMERS = Timers(
+    heartbeat=3600.0, dead_after=3 * 3600.0, checkpoint_interval=0.0, probe_min=3600.0, silence_min=3 * 3600.0
+)
 # No readiness checks and no link tests unless a test asks: tests count messages and numbers.
 QUIET_WATCH = WatchSettings(changes=(), link_test_interval=0.0)
 LINK_WAIT = 10.0  # real seconds for every lane to come up before a test is told it did not
