@@ -42,9 +42,9 @@ async def _unreachable_and_back(network: InProcessNetwork) -> None:
         notices(subscription)
 
         await clock.advance(0.001)  # both graces (30 s) run out now
-        assert board(saceur.desk.alarms()) == [
-            ("urgent-undelivered", "GENSTAB", "supervisor"),
+        assert board(saceur.desk.alarms()) == [  # no path at all: the loudest, first
             ("peer-unreachable", "GENSTAB", "duty_officer"),
+            ("urgent-undelivered", "GENSTAB", "supervisor"),
         ]
         assert "alerts" in notices(subscription), "the lookout woke at the threshold and told the board"
         [unreachable] = [a for a in saceur.desk.alarms() if a.kind.value == "peer-unreachable"]

@@ -1,13 +1,12 @@
 """Real node processes for integration tests: each node is `python -m hotline run` on loopback.
 
 The processes themselves are ``hotline.testing.process``'s, shared with the benchmark and the
-demo; this module keeps the tests' names for them and what only the tests need (a relay that
-can be cut, a direct look into a store, the demo's ports).
+demo; this module keeps the tests' names for them and what only the tests need (a direct look
+into a store, the demo's ports; the relay that cuts a path is ``hotline.testing.relay``).
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import sqlite3
 from collections.abc import AsyncIterator
@@ -27,11 +26,12 @@ from hotline.testing.process import (
     stop_all,
     wait_for,
 )
+from hotline.testing.relay import Relay
 
 __all__ = [
     "QUIET_WATCH",
     "NodeProcess",
-    "Proxy",
+    "Relay",
     "configure",
     "free_demo_base",
     "free_port",
@@ -41,6 +41,7 @@ __all__ = [
     "pin",
     "query",
     "reload",
+    "stop_all",
     "wait_for",
 ]
 
@@ -112,52 +113,6 @@ async def paired(
 
 def reload(node: NodeProcess) -> None:
     node.reload()
-
-
-class Proxy:
-    """A TCP relay on loopback that the test can cut at any moment (a bulldozer on the cable)."""
-
-    def __init__(self, target_port: int) -> None:
-        self.target_port = target_port
-        self.port = free_port()
-        self.writers: set[asyncio.StreamWriter] = set()
-        self.server: asyncio.Server | None = None
-        self.cuts = 0
-        self.accepted = 0  # connections relayed, for tests that count dial attempts
-
-    async def start(self) -> None:
-        self.server = await asyncio.start_server(self._relay, "127.0.0.1", self.port)
-
-    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.accepted += 1
-        try:
-            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
-        except OSError:
-            writer.close()
-            return
-        self.writers |= {writer, up_writer}
-
-        async def pump(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
-            with contextlib.suppress(OSError, ConnectionError):
-                while data := await src.read(65536):
-                    dst.write(data)
-                    await dst.drain()
-            dst.close()
-
-        await asyncio.gather(pump(reader, up_writer), pump(up_reader, writer))
-        self.writers -= {writer, up_writer}
-
-    def cut(self) -> None:
-        self.cuts += 1
-        for writer in list(self.writers):
-            writer.transport.abort()
-        self.writers.clear()
-
-    async def close(self) -> None:
-        self.cut()
-        if self.server is not None:
-            self.server.close()
-            await self.server.wait_closed()
 
 
 def query(node: NodeProcess, sql: str, *args: object) -> list[tuple[Any, ...]]:

@@ -16,7 +16,7 @@ import httpx
 
 from hotline.envelope import Envelope, Receipt, open_signed
 from hotline.evidence import audit
-from tests.integration.harness import NodeProcess, Proxy, make_node, pin, wait_for
+from tests.integration.harness import NodeProcess, Relay, make_node, pin, wait_for
 
 MESSAGES = 1000
 BATCH = 25
@@ -43,13 +43,13 @@ async def send_all(node: NodeProcess, to: str) -> None:
         await asyncio.sleep(random.uniform(0.0, 0.06))  # spread sending over the chaos
 
 
-async def chaos(nodes: list[NodeProcess], proxies: list[Proxy], rng: random.Random) -> None:
+async def chaos(nodes: list[NodeProcess], proxies: list[Relay], rng: random.Random) -> None:
     events = ["cut"] * CUTS + [f"kill:{n}" for n in range(len(nodes)) for _ in range(KILLS_PER_NODE)]
     rng.shuffle(events)
     for event in events:
         await asyncio.sleep(rng.uniform(0.05, 0.6))  # a random moment, not a synchronisation
         if event == "cut":
-            rng.choice(proxies).cut()
+            rng.choice(proxies).reset()
         else:
             node = nodes[int(event.split(":")[1])]
             node.kill()
@@ -100,7 +100,7 @@ async def test_exactly_once_in_order_through_cuts_and_kills(tmp_path: Path) -> N
     b = make_node(tmp_path, "GENSTAB")
     proxies = []
     for node in (a, b):
-        proxy = Proxy(int(node.config.listen.rsplit(":", 1)[1]))
+        proxy = Relay(int(node.config.listen.rsplit(":", 1)[1]))
         await proxy.start()
         proxies.append(proxy)
     a.config = replace(a.config, advertise=(f"127.0.0.1:{proxies[0].port}",))
@@ -121,7 +121,7 @@ async def test_exactly_once_in_order_through_cuts_and_kills(tmp_path: Path) -> N
         await a.client.aclose()
         await b.client.aclose()
     assert a.starts == b.starts == 1 + KILLS_PER_NODE
-    assert sum(p.cuts for p in proxies) >= CUTS
+    assert sum(p.resets for p in proxies) >= CUTS
     check_inbox(b.config.store_path, "SACEUR")
     check_inbox(a.config.store_path, "GENSTAB")
     check_outbox(a.config.store_path, b)

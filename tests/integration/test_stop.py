@@ -12,14 +12,14 @@ import time
 from pathlib import Path
 
 from hotline.server import STOP_BOUND
-from tests.integration.harness import Proxy, configure, make_node, pin, reload, wait_for
+from tests.integration.harness import Relay, configure, make_node, pin, reload, wait_for
 
 
 async def test_a_stopping_node_dials_no_further_address_and_ends_within_its_bound(tmp_path: Path) -> None:
     saceur = make_node(tmp_path, "SACEUR", "en")
     genstab = make_node(tmp_path, "GENSTAB", "ru")
     port = int(saceur.config.listen.rsplit(":", 1)[1])
-    first, second = Proxy(port), Proxy(port)  # two paths to SACEUR, as two cables would be
+    first, second = Relay(port), Relay(port)  # two paths to SACEUR, as two cables would be
     await first.start()
     await second.start()
     configure(saceur.config.directory, {"advertise": [f"127.0.0.1:{first.port}", f"127.0.0.1:{second.port}"]})

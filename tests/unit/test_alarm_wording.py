@@ -43,6 +43,7 @@ def condition_alarms() -> dict[Kind, Alarm]:
     # A second peer, linked but silent: its link tests go missing.
     health.watch_peer("MOD", START_MS)
     health.link_up("MOD", START_MS)
+    health.path_down("MOD", 2, "198.51.100.7:7101", START_MS)  # its second path is down
     found = {alarm.kind: alarm for alarm in health.alarms(now)}
     assert set(found) == set(Kind) - LATCHED
     return found
@@ -107,7 +108,7 @@ def test_an_unreachable_peer_counts_its_time_to_the_moment_of_reading(lang: str)
 def test_an_unreachable_peer_reads_in_english() -> None:
     alarm = condition_alarms()[Kind.PEER_UNREACHABLE]
     assert summary(alarm, "en", START_MS + 45_000) == (
-        "No link to GENSTAB for 45 seconds: neither lane connects, so nothing is sent or received."
+        "No link to GENSTAB for 45 seconds: no path connects, so nothing is sent or received."
     )
 
 

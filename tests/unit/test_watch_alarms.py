@@ -86,7 +86,7 @@ def test_a_peer_down_for_the_grace_calls_the_duty_officer() -> None:
     assert alarm.subject is None
     assert alarm.key == f"peer-unreachable/{PEER}"
     assert not alarm.latched
-    assert not alarm.loudest
+    assert alarm.loudest  # no path at all: the hotline itself is down
 
 
 @pytest.mark.parametrize(
@@ -563,7 +563,7 @@ def test_the_latched_kinds_and_who_they_call() -> None:
     assert set(LATCHED_LEVELS) == LATCHED
     assert LATCHED_LEVELS[Kind.EQUIVOCATION] is Level.COMMANDER
     assert LATCHED_LEVELS[Kind.ALLEGED_EQUIVOCATION] is Level.DUTY_OFFICER
-    assert {Kind.STORE_BEHIND, Kind.EQUIVOCATION} == LOUDEST
+    assert {Kind.STORE_BEHIND, Kind.EQUIVOCATION, Kind.PEER_UNREACHABLE} == LOUDEST
 
 
 # -- all together: the order on the board --------------------------------------------------------
@@ -581,8 +581,8 @@ def test_alarms_come_loudest_first_then_by_level_then_oldest_first() -> None:
     now = START_MS + 60 * GRACE
     assert [(a.kind, a.peer, a.level) for a in health.alarms(now)] == [
         (Kind.EQUIVOCATION, PEER, Level.COMMANDER),
-        (Kind.STORE_BEHIND, OTHER, Level.COMMANDER),
         (Kind.PEER_UNREACHABLE, PEER, Level.COMMANDER),
+        (Kind.STORE_BEHIND, OTHER, Level.COMMANDER),
         (Kind.HOOK_FAILED, None, Level.SUPERVISOR),
         (Kind.URGENT_UNDELIVERED, OTHER, Level.DUTY_OFFICER),
         (Kind.ALLEGED_EQUIVOCATION, PEER, Level.DUTY_OFFICER),
@@ -718,12 +718,12 @@ def test_latched_alarms_change_by_number() -> None:
 
 def test_changes_come_most_urgent_first() -> None:
     duty = Alarm(Kind.LINK_TEST_FAILED, PEER, None, Level.DUTY_OFFICER, START_MS)
-    commander = Alarm(Kind.PEER_UNREACHABLE, OTHER, None, Level.COMMANDER, START_MS + 1)
+    commander = Alarm(Kind.PEER_STORE_BEHIND, OTHER, None, Level.COMMANDER, START_MS + 1)
     loudest = Alarm(Kind.STORE_BEHIND, PEER, None, Level.COMMANDER, START_MS + 2)
     found = changes([duty], [commander, loudest])
     assert [(c.event, c.alarm.kind) for c in found] == [
         (Event.RAISED, Kind.STORE_BEHIND),
-        (Event.RAISED, Kind.PEER_UNREACHABLE),
+        (Event.RAISED, Kind.PEER_STORE_BEHIND),
         (Event.CLEARED, Kind.LINK_TEST_FAILED),
     ]
 
@@ -879,3 +879,31 @@ def test_a_witness_sends_no_link_tests_and_is_not_expected_to() -> None:
     later = START_MS + 10 * INTERVAL
     assert standing(health, later, Kind.LINK_TEST_MISSING, "OSCE") is None
     assert standing(health, later, Kind.LINK_TEST_MISSING, PEER) is not None
+
+
+# -- paths ---------------------------------------------------------------------------------------
+
+
+def test_a_path_down_while_another_carries_calls_the_duty_officer_after_its_grace() -> None:
+    health = linked()
+    health.path_down(PEER, 2, "198.51.100.7:7101", START_MS)
+    limit = health.limits.path_down_ms
+    assert health.alarms(START_MS + limit - 1) == []  # a flap within the grace raises nothing
+    assert health.wake_ms(START_MS) == START_MS + limit
+    alarm = the(health, START_MS + limit, Kind.PATH_DOWN)
+    assert (alarm.level, alarm.subject, alarm.loudest) == (Level.DUTY_OFFICER, "2", False)
+    assert alarm.facts == {"path": 2, "address": "198.51.100.7:7101"}
+    assert alarm.key == f"path-down/{PEER}/2"
+    health.path_down(PEER, 2, "198.51.100.7:7101", START_MS + limit)  # still down: dated from the first
+    assert the(health, START_MS + limit, Kind.PATH_DOWN).since_ms == START_MS
+    health.path_up(PEER, 2)
+    assert health.alarms(START_MS + 2 * limit) == []
+
+
+def test_with_every_path_down_only_the_peer_is_unreachable() -> None:
+    health = Health()
+    health.watch_peer(PEER, START_MS)
+    health.path_down(PEER, 1, "192.0.2.1:7101", START_MS)
+    health.path_down(PEER, 2, "198.51.100.7:7101", START_MS)
+    kinds = [a.kind for a in health.alarms(START_MS + GRACE)]
+    assert kinds == [Kind.PEER_UNREACHABLE]

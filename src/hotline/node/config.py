@@ -76,7 +76,8 @@ class AlarmSettings:
     """When the channel's own health becomes an alarm (``watch/alarms.py`` says why these
     values), and where alarms go beyond the screen."""
 
-    peer_unreachable: float = 30.0  # seconds with no link on either lane
+    peer_unreachable: float = 30.0  # seconds with no path up
+    path_down: float = 5.0  # seconds one path may be down while another carries the traffic
     flash_undelivered: float = 30.0  # seconds a FLASH may wait for the peer's receipt
     immediate_undelivered: float = 120.0  # seconds an IMMEDIATE may wait for it
     clock_tolerance: float = 30.0  # seconds the peer's clock may differ from ours
@@ -87,6 +88,7 @@ class AlarmSettings:
     def limits(self, watch: WatchSettings) -> Limits:
         return Limits(
             unreachable_ms=round(self.peer_unreachable * 1000),
+            path_down_ms=round(self.path_down * 1000),
             undelivered_ms={
                 Precedence.FLASH: round(self.flash_undelivered * 1000),
                 Precedence.IMMEDIATE: round(self.immediate_undelivered * 1000),
@@ -207,6 +209,7 @@ def init_node(
         "console": {"session_lifetime": 46800, "session_idle": 1800},
         "alarms": {
             "peer_unreachable": 30,
+            "path_down": 5,
             "flash_undelivered": 30,
             "immediate_undelivered": 120,
             "clock_tolerance": 30,
@@ -317,7 +320,14 @@ def _console_settings(raw: dict[str, Any]) -> ConsoleSettings:
 
 def _alarm_settings(raw: dict[str, Any]) -> AlarmSettings:
     alarms = dict(raw.get("alarms", {}))
-    seconds = {"peer_unreachable", "flash_undelivered", "immediate_undelivered", "clock_tolerance", "hook_timeout"}
+    seconds = {
+        "peer_unreachable",
+        "path_down",
+        "flash_undelivered",
+        "immediate_undelivered",
+        "clock_tolerance",
+        "hook_timeout",
+    }
     unknown = set(alarms) - seconds - {"hook_command", "hook_url"}
     if unknown:
         raise ValueError(f"[alarms] has an unknown setting {min(unknown)!r}")

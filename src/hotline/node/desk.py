@@ -132,7 +132,7 @@ class Desk:
             carries = [lane.value for lane in Lane if _carries(routes, path.index, lane)]
             views.append(
                 {
-                    "path": path.index,
+                    "path": path.index + 1,  # as operators count them: the first advertised is 1
                     "address": addresses[path.index] if path.index < len(addresses) else None,
                     "up": path.up,
                     "lanes": {lane.value: lane in path.links for lane in Lane},

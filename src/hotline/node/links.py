@@ -236,6 +236,11 @@ class Links:
             if items and link.send_envelopes([item.envelope for item in items]):
                 channel.paths.carried(link.path, len(items), sum(len(item.envelope) for item in items))
                 self.spawn(self.station.store.mark_transmitted([i.number for i in items], self.station.clock.wall_ms()))
+        addresses = channel.peer.addresses
+        states = [
+            (p.index + 1, p.up, addresses[p.index] if p.index < len(addresses) else None) for p in channel.paths.paths
+        ]
+        self.lookout.paths(channel.party, states)
         was_up, is_up = bool(before.urgent), bool(after.urgent)
         if is_up and not was_up:
             channel.link_up.set()

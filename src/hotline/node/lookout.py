@@ -93,6 +93,15 @@ class Lookout:
         self.health.link_down(party, self._now())
         self.changed.set()
 
+    def paths(self, party: str, states: list[tuple[int, bool, str | None]]) -> None:
+        """Which paths to the peer are up: (path, counted from 1, up, address)."""
+        for path, up, address in states:
+            if up:
+                self.health.path_up(party, path)
+            else:
+                self.health.path_down(party, path, address, self._now())
+        self.changed.set()
+
     def queued(self, queued: list[Queued]) -> None:
         for q in queued:  # a batch of 10,000 ROUTINE passes here: only the urgent are looked at
             if q.new and q.draft.precedence in _URGENT:

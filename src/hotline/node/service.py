@@ -169,6 +169,7 @@ class Node:
         )
         self.channels[peer.party] = channel
         self.lookout.watch_peer(peer.party, peer.witness)
+        self.links.reroute(channel, channel.routes(self.clock.monotonic()))  # every path down until linked
         for lane in Lane:
             for path in range(len(peer.addresses)):
                 self.tasks.spawn(self.links.dial_forever(channel, (path, lane)))

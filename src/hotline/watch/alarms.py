@@ -7,7 +7,8 @@ observed it, and asks which alarms stand now and when to ask again. Nothing here
 Two kinds of alarm:
 
 - *Conditions* hold while their cause does and clear themselves when it goes: a peer with no
-  link on either lane for longer than a grace; a FLASH or IMMEDIATE without the peer's receipt
+  path up for longer than a grace (the loudest there is: the hotline itself is down); one path
+  of several down while the others carry the traffic; a FLASH or IMMEDIATE without the peer's receipt
   for longer than a bound of its own; our latest link test unanswered; no link test from the peer
   for two intervals; a peer whose clock differs from ours beyond a tolerance; our numbering
   behind what the peer holds (we stop signing to it: the loudest alarm there is besides an
@@ -28,6 +29,10 @@ Why these bounds (``Limits``; each is set in ``config.toml`` under ``[alarms]``)
   the link works, so this is long before the acknowledgement deadline (10 and 30 min) and still
   leaves the watch time to use the telephone. A FLASH calls the supervisor, an IMMEDIATE the
   duty officer.
+- *A path down after 5 s* while another carries the traffic: the failover itself takes under a
+  second and needs nobody, but a path that stays down is one cable cut away from losing the
+  hotline. It calls the duty officer, who has the uplink looked at; a path that flaps within
+  the 5 s raises nothing (the log says each time it fell).
 - *Clocks 30 s apart*: deadlines are counted on each side's own clock and every message carries
   its signing time; beyond this the two sides' records of who acted when stop agreeing.
 """
@@ -45,7 +50,8 @@ from hotline.watch.escalation import Level
 
 
 class Kind(enum.StrEnum):
-    PEER_UNREACHABLE = "peer-unreachable"  # no link on either lane for longer than the grace
+    PEER_UNREACHABLE = "peer-unreachable"  # no path up for longer than the grace
+    PATH_DOWN = "path-down"  # one path down while another carries the traffic
     URGENT_UNDELIVERED = "urgent-undelivered"  # a FLASH or IMMEDIATE without the peer's receipt
     LINK_TEST_FAILED = "link-test-failed"  # our latest link test went unanswered
     LINK_TEST_MISSING = "link-test-missing"  # none came from the peer for two intervals
@@ -62,7 +68,8 @@ class Kind(enum.StrEnum):
 # Stand until a person closes them; the others clear themselves.
 LATCHED = frozenset({Kind.NUMBERING_REFUSED, Kind.SERIAL_REUSED, Kind.EQUIVOCATION, Kind.ALLEGED_EQUIVOCATION})
 # Above everything else on every screen: the channel's record itself is in doubt.
-LOUDEST = frozenset({Kind.STORE_BEHIND, Kind.EQUIVOCATION})
+# And a peer with no path at all: the hotline itself is down.
+LOUDEST = frozenset({Kind.STORE_BEHIND, Kind.EQUIVOCATION, Kind.PEER_UNREACHABLE})
 # Who each latched kind calls for.
 LATCHED_LEVELS: Mapping[Kind, Level] = MappingProxyType(
     {
@@ -89,6 +96,7 @@ class Limits:
     clock_tolerance_ms: int = 30_000
     link_test_interval_ms: int = 3_600_000  # 0: no link tests, so none is missed
     link_test_timeout_ms: int = 60_000
+    path_down_ms: int = 5_000
 
 
 @dataclass(frozen=True)
@@ -168,6 +176,7 @@ class PeerHealth:
     sends_link_tests: bool = True  # a witness, or any peer of a witness, sends none
     store_behind_at_ms: int = 0  # when the handshake that first showed it took place
     peer_behind_at_ms: int = 0
+    paths_down: dict[int, tuple[int, str | None]] = field(default_factory=dict)  # path: (since, address)
 
 
 class Health:
@@ -205,6 +214,13 @@ class Health:
         if state.down_since_ms is None:
             state.down_since_ms = now_ms
         state.up_since_ms = None
+
+    def path_down(self, peer: str, path: int, address: str | None, now_ms: int) -> None:
+        """One path to the peer is down (or has not come up yet); ``path`` counts from 1."""
+        self.peers[peer].paths_down.setdefault(path, (now_ms, address))
+
+    def path_up(self, peer: str, path: int) -> None:
+        self.peers[peer].paths_down.pop(path, None)
 
     def urgent_queued(self, peer: str, serial: str, precedence: Precedence, queued_ms: int) -> None:
         if precedence in URGENT:
@@ -305,6 +321,11 @@ def _peer_alarms(peer: str, state: PeerHealth, limits: Limits, now_ms: int) -> l
         if reached:
             facts = {"down_ms": down_for}
             found.append(Alarm(Kind.PEER_UNREACHABLE, peer, None, reached[-1], state.down_since_ms, facts))
+    else:  # with no path up at all, the peer's own alarm says enough
+        for path, (since, address) in sorted(state.paths_down.items()):
+            if now_ms - since >= limits.path_down_ms:
+                facts = {"path": path, "address": address}
+                found.append(Alarm(Kind.PATH_DOWN, peer, str(path), Level.DUTY_OFFICER, since, facts))
     late = [
         (precedence, *oldest)
         for precedence in URGENT
@@ -354,6 +375,7 @@ def _thresholds(state: PeerHealth, limits: Limits) -> list[int]:
     times = []
     if state.down_since_ms is not None:
         times += [state.down_since_ms + times_ * limits.unreachable_ms for times_, _ in UNREACHABLE_STEPS]
+    times += [since + limits.path_down_ms for since, _ in state.paths_down.values()]
     for precedence in URGENT:
         oldest = _oldest(state.undelivered[precedence])
         if oldest is not None:

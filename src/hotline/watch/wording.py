@@ -21,6 +21,7 @@ from hotline.watch.escalation import Level
 
 TITLES = {
     Kind.PEER_UNREACHABLE: N_("Peer unreachable"),
+    Kind.PATH_DOWN: N_("Path down"),
     Kind.URGENT_UNDELIVERED: N_("Urgent message not delivered"),
     Kind.LINK_TEST_FAILED: N_("Link test failed"),
     Kind.LINK_TEST_MISSING: N_("Link test missing"),
@@ -97,9 +98,15 @@ class _Reading:
 
 
 def _unreachable(r: _Reading) -> str:
-    return r.gettext("No link to {peer} for {duration}: neither lane connects, so nothing is sent or received.").format(
+    return r.gettext("No link to {peer} for {duration}: no path connects, so nothing is sent or received.").format(
         peer=r.peer, duration=r.since()
     )
+
+
+def _path_down(r: _Reading) -> str:
+    return r.gettext(
+        "Path {path} to {peer} ({address}) has been down for {duration}; the other paths carry the traffic."
+    ).format(path=r.facts["path"], peer=r.peer, address=r.facts.get("address") or "?", duration=r.since())
 
 
 def _undelivered(r: _Reading) -> str:
@@ -194,6 +201,7 @@ def _alleged(r: _Reading) -> str:
 
 _TEXTS: dict[Kind, Callable[[_Reading], str]] = {
     Kind.PEER_UNREACHABLE: _unreachable,
+    Kind.PATH_DOWN: _path_down,
     Kind.URGENT_UNDELIVERED: _undelivered,
     Kind.LINK_TEST_FAILED: _link_test_failed,
     Kind.LINK_TEST_MISSING: _link_test_missing,
