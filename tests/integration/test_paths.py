@@ -19,6 +19,7 @@ from typing import Any
 from hotline.envelope import Envelope, open_signed
 from hotline.node import wall_ms
 from tests.integration.harness import NodeProcess, Relay, configure, make_node, pin, reload, stop_all, wait_for
+from tests.integration.test_cli import hotline
 
 # Quick alarms, so that a test sees in seconds what a watch sees in half a minute.
 ALARMS = {"peer_unreachable": 1, "path_down": 1, "flash_undelivered": 30, "immediate_undelivered": 120}
@@ -213,6 +214,14 @@ async def test_every_path_cut_queues_raises_the_loudest_alarm_and_one_healed_pat
         assert a.config.advertise[0] not in alarm["summary"]  # it names the peer's address for the path
         assert net.relays[b.party][0].address in alarm["summary"]
         assert await unreachable() is None
+        # The operators read the same in the status table, each in the node's own language.
+        shown = hotline("status", directory=a.config.directory).stdout
+        assert "down since" in shown
+        assert "outages: 1" in shown
+        assert "urgent, ordinary" in shown  # path 2 carries both lanes' traffic
+        shown = hotline("status", directory=b.config.directory).stdout
+        assert "не работает с" in shown
+        assert "срочные, обычные" in shown
 
         net.heal(1)
         await wait_for(lambda: net.up(a, [1, 2]), 10, "path 1 to come back")

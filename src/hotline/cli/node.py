@@ -50,7 +50,7 @@ def identity(directory: Path, as_json: bool) -> None:
 @dir_option
 @json_option
 def status(directory: Path, as_json: bool) -> None:
-    """Per peer: link state, last contact, round trip, queue depth."""
+    """Per peer: link state, last contact, round trip, queue depth; then each path to it."""
     from hotline.views import iso
 
     report = client_of(directory).get("/v1/status")
@@ -64,7 +64,7 @@ def status(directory: Path, as_json: bool) -> None:
     for p in report["peers"]:
         table.add_row(
             p["peer"],
-            _link(p["lanes"], _),
+            _link(p["connected"], p["lanes"], _),
             short_time(iso(p["last_contact_ms"])) or _("never"),
             "" if p["rtt_ms"] is None else f"{p['rtt_ms']:.1f}",
             str(p["queue_depth"]),
@@ -73,10 +73,41 @@ def status(directory: Path, as_json: bool) -> None:
         )
     out.print(f"[bold]{report['party']}[/]")
     out.print(table)
+    out.print(_paths_table(report["peers"], _))
 
 
-def _link(lanes: dict[str, bool], _: Callable[[str], str]) -> str:
-    """Both lanes up, one of them, or none."""
+def _paths_table(peers: list[dict[str, Any]], _: Callable[[str], str]) -> Table:
+    """Each path to each peer: up or down, its round trip and last contact, what it carries."""
+    from hotline.views import iso
+
+    table = Table(*(_(name) for name in ("peer", "path", "address", "state", "RTT ms", "last contact", "carries")))
+    for p in peers:
+        for path in p["paths"]:
+            if path["up"]:
+                state = "[green]" + _("up") + "[/]"
+            elif path["down_since_ms"] is None:
+                state = "[red]" + _("not up yet") + "[/]"
+            else:
+                since = short_time(iso(path["down_since_ms"]))
+                state = "[red]" + _("down since {time}").format(time=since) + "[/]"
+            if path["downs"]:
+                state += ", " + _("outages: {count}").format(count=path["downs"])
+            table.add_row(
+                p["peer"],
+                str(path["path"]),
+                path["address"] or "—",
+                state,
+                "" if path["rtt_ms"] is None else f"{path['rtt_ms']:.1f}",
+                short_time(iso(path["last_contact_ms"])) or _("never"),
+                ", ".join(_(lane) for lane in path["carries"]),
+            )
+    return table
+
+
+def _link(connected: bool, lanes: dict[str, bool], _: Callable[[str], str]) -> str:
+    """Both lanes up on some path, one of them, or no path at all."""
+    if not connected:
+        return "[red]" + _("down") + "[/]"
     if all(lanes.values()):
         return "[green]" + _("connected") + "[/]"
     if lanes["urgent"]:
