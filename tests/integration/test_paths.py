@@ -18,8 +18,10 @@ from typing import Any
 
 from hotline.envelope import Envelope, open_signed
 from hotline.node import wall_ms
+from tests.integration.browser import add_account
 from tests.integration.harness import NodeProcess, Relay, configure, make_node, pin, reload, stop_all, wait_for
 from tests.integration.test_cli import hotline
+from tests.integration.test_console_security import PASSWORD, signed_in
 
 # Quick alarms, so that a test sees in seconds what a watch sees in half a minute.
 ALARMS = {"peer_unreachable": 1, "path_down": 1, "flash_undelivered": 30, "immediate_undelivered": 120}
@@ -222,6 +224,13 @@ async def test_every_path_cut_queues_raises_the_loudest_alarm_and_one_healed_pat
         shown = hotline("status", directory=b.config.directory).stdout
         assert "не работает с" in shown
         assert "срочные, обычные" in shown
+        # And on the console's watch board, a row per path.
+        add_account(a, "watch", "operator", PASSWORD, "en")
+        async with signed_in(a, "watch") as console:
+            board = (await console.get("/board/live")).text
+        assert 'data-path="1" data-state="down"' in board
+        assert 'data-path="2" data-state="up"' in board
+        assert "carries urgent and ordinary traffic" in board
 
         net.heal(1)
         await wait_for(lambda: net.up(a, [1, 2]), 10, "path 1 to come back")
