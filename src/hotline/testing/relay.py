@@ -57,13 +57,16 @@ class Relay:
 
     def reset(self) -> None:
         self.resets += 1
+        self._abort()
+
+    def _abort(self) -> None:
         for writer in list(self._writers):
             writer.transport.abort()
         self._writers.clear()
 
     async def close(self) -> None:
         self.release()
-        self.reset()
+        self._abort()
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
