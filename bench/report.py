@@ -14,6 +14,7 @@ from settings import (
     COLD_GAP,
     FLASH_BACKLOG,
     GOAL_ALARM_P99_MS,
+    GOAL_FAILOVER_MS,
     GOAL_FLASH_LOADED_OVER_UNLOADED,
     GOAL_LATENCY_OVER_FLOOR,
     GOAL_RSS_MB,
@@ -33,7 +34,14 @@ def report(res: dict[str, Any]) -> None:
     m = res["machine"]
     out.print(f"[bold]hotline benchmark[/]  {res['date']}  {m['nproc']} cores  {m['cpu']}  Python {m['python']}")
     table = Table("figure", "measured", "compare with", "goal")
-    for rows in (floor_rows, latency_rows, throughput_rows, alarm_and_flash_rows, memory_and_transcript_rows):
+    for rows in (
+        floor_rows,
+        latency_rows,
+        path_rows,
+        throughput_rows,
+        alarm_and_flash_rows,
+        memory_and_transcript_rows,
+    ):
         rows(table, res)
     out.print(table)
     for line in [*summary(res), *transcript_summary(res)]:
@@ -167,6 +175,43 @@ def alarm_and_flash_rows(table: Table, res: dict[str, Any]) -> None:
         f"{res['outage_flash_over_unloaded']:.2f} x FLASH alone (signed -> delivered"
         f" {res['flash_unloaded_signed_p50_ms']:.1f} ms)",
         f"first, <= {GOAL_FLASH_LOADED_OVER_UNLOADED:.0f} x alone: {verdict(ok)}",
+    )
+
+
+def path_rows(table: Table, res: dict[str, Any]) -> None:
+    floor = res["floor_ms"]
+    ok = res["failover_routine_max_ms"] < GOAL_FAILOVER_MS
+    table.add_row(
+        f"Failover: silent cut of the path in use -> ROUTINE queued at the cut delivered (p50, max;"
+        f" {res['failover_samples']} cuts)",
+        f"{res['failover_routine_p50_ms']:.0f}, {res['failover_routine_max_ms']:.0f} ms",
+        f"{res['failover_routine_p50_ms'] / floor:.0f} x floor",
+        f"max < {GOAL_FAILOVER_MS:.0f} ms: {verdict(ok)}",
+    )
+    table.add_row(
+        "  FLASH queued at the cut (it goes on every path), created -> delivered (p50, max)",
+        f"{res['failover_flash_p50_ms']:.1f}, {res['failover_flash_max_ms']:.1f} ms",
+        f"{res['failover_flash_p50_ms'] / floor:.1f} x floor",
+        "",
+    )
+    table.add_row(
+        "Latency, one path / two paths: ROUTINE p50",
+        f"{res['latency_one_routine_path_p50_ms']:.1f} / {res['latency_two_routine_path_p50_ms']:.1f} ms",
+        f"floor {floor:.3f} ms",
+        "",
+    )
+    table.add_row(
+        "Latency, one path / two paths: FLASH p50 (sent on both)",
+        f"{res['latency_one_flash_path_p50_ms']:.1f} / {res['latency_two_flash_path_p50_ms']:.1f} ms",
+        f"floor {floor:.3f} ms",
+        "",
+    )
+    table.add_row(
+        "Probing when idle: CPU per path; bytes per path",
+        f"{res['idle_cpu_ms_per_s_per_path']:.2f} ms/s; {res['idle_bytes_per_s_per_path']:.0f} B/s",
+        f"idle node: 2 paths {res['idle_cpu_ms_per_s_two_paths']:.2f} ms/s, 1 path"
+        f" {res['idle_cpu_ms_per_s_one_path']:.2f} ms/s",
+        "",
     )
 
 

@@ -16,6 +16,8 @@ What it does, in order, one module per figure:
    pinned to each other through the real CLI, started as real ``python -m hotline run``
    processes.
 5. ``latency.py``: latency with one message in flight, in turns with the second pair.
+5a. ``paths.py``: a third pair behind two relays each (two paths): the idle cost of probing,
+   latency with one path against two, and failover after silent cuts of the path in use.
 6. ``console.py``: from ``send`` at one node to the FLASH alarm painted in the other's browser.
 7. ``throughput.py``: 10,000 messages one way, then each way at once, with the nodes' memory
    (RSS, idle and at its peak) and CPU per message in each process and thread.
@@ -55,9 +57,11 @@ from flash import flash_figures
 from floor import Floor, measure_floor
 from latency import api_health_figures, latency_figures
 from nodes import BenchNode, make_pair, start_pair, stop_nodes
+from paths import path_figures
 from report import report
 from settings import (
     ALARM_SAMPLES,
+    FAILOVER_CUTS,
     FLASH_BACKLOG,
     FLASH_LOADED_SAMPLES,
     FLASH_UNLOADED_SAMPLES,
@@ -124,6 +128,12 @@ def measure_nodes(root: Path, main: list[BenchNode], plain: list[BenchNode], flo
     )
     figures |= latency_figures(main, plain, floor)
     stop_nodes(plain)
+    say(f"paths: a pair behind two relays each; idle cost, one path against two, {FAILOVER_CUTS} silent cuts")
+    two_paths: list[BenchNode] = []
+    try:
+        figures |= path_figures(root, main, two_paths)
+    finally:
+        stop_nodes(two_paths)
     say(f"console: {ALARM_SAMPLES} FLASH, send at {a.party} -> alarm painted in {b.party}'s board (chromium)")
     figures |= alarm_figures(a, b, ALARM_SAMPLES)
     time.sleep(1.0)  # a second idle: the nodes' memory at rest, before any load

@@ -29,6 +29,11 @@ FLASH_LOADED_SAMPLES = 5
 
 PARTIES = ("ALPHA", "BRAVO")
 PLAIN_PARTIES = ("CHARLIE", "DELTA")
+PATH_PARTIES = ("ECHO", "FOXTROT")  # the pair behind two relays each: two paths
+FAILOVER_CUTS = 12  # silent cuts of the path in use, each healed before the next
+IDLE_SECONDS = 10.0  # idle time over which probing's cost is measured
+PATH_LATENCY_SAMPLES = 50  # per kind of message and pair
+GOAL_FAILOVER_MS = 1000.0
 LATENCY_TURNS = 10
 ALARM_SAMPLES = 60  # FLASH messages, one at a time, from send to the alarm painted in a browser
 GOAL_ALARM_P99_MS = 250.0

@@ -26,10 +26,12 @@ class Relay:
         self.resets = 0  # times reset() cut live connections
         self.holds = 0  # times hold() cut the path silently
         self.accepted = 0  # connections relayed, for tests that count dial attempts
+        self.bytes_passed = 0  # both ways: what the path carried
         self.delay = 0.0
         self._flowing = asyncio.Event()
         self._flowing.set()
         self._writers: set[asyncio.StreamWriter] = set()
+        self._sessions: set[asyncio.Task[None]] = set()  # one per relayed connection
         self._server: asyncio.Server | None = None
 
     @property
@@ -66,13 +68,24 @@ class Relay:
 
     async def close(self) -> None:
         self.release()
-        self._abort()
         if self._server is not None:
             self._server.close()
+        self._abort()
+        await asyncio.gather(*self._sessions, return_exceptions=True)
+        if self._server is not None:
             await self._server.wait_closed()
 
     async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.accepted += 1
+        session = asyncio.current_task()
+        assert session is not None
+        self._sessions.add(session)
+        try:
+            await self._connect(reader, writer)
+        finally:
+            self._sessions.discard(session)
+
+    async def _connect(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             up_reader, up_writer = await asyncio.open_connection(self.host, self.target_port)
         except OSError:
@@ -91,5 +104,6 @@ class Relay:
                 if self.delay:
                     await asyncio.sleep(self.delay)
                 sink.write(data)
+                self.bytes_passed += len(data)
                 await sink.drain()
         sink.close()
