@@ -40,6 +40,7 @@ def test_fingerprint_ignores_addresses_but_not_keys() -> None:
         (lambda line: line.replace(":SACEUR:", ":saceur:"), "not a party name"),
         (lambda line: ":".join(line.split(":", 5)[:5]) + ":", "no address"),
         (lambda line: line.replace("127.0.0.1:7001", "nowhere"), "HOST:PORT"),
+        (lambda line: line.replace("127.0.0.1:7001", ",".join(["127.0.0.1:7001"] * 8)), "at most 8 paths"),
     ],
 )
 def test_malformed_cards_are_refused_with_the_reason(mutate, message: str) -> None:  # type: ignore[no-untyped-def]

@@ -1,11 +1,16 @@
 """The path table: which paths are up, which carries ordinary traffic, how often to probe."""
 
+from pathlib import Path
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from hotline.errors import ConfigError
+from hotline.node import init_node, load_config
 from hotline.protocol import Lane
 from hotline.protocol.paths import HOLD, MAX_PATHS, PROBE_CEILING, PROBE_FLOOR, SILENCE_FLOOR, PathTable
+from hotline.testing.process import configure
 
 
 def both_up(table: PathTable, *indices: int, now: float = 0.0) -> None:
@@ -123,3 +128,32 @@ def test_the_carrier_is_always_a_path_that_is_up(steps: list[tuple[int, str, Lan
             # Never less preferred than a path that has held long enough.
             held = [i for i in up if (s := table.paths[i].up_since) is not None and now - s >= table.hold]
             assert not held or up.index(carrier) <= up.index(held[0])
+
+
+def test_alpn_names_the_lane_and_the_path_past_the_first() -> None:
+    assert Lane.URGENT.path_alpn(0) == "hotline-urgent/2"  # a node of before paths speaks to path 1
+    assert Lane.ORDINARY.path_alpn(3) == "hotline-ordinary/2+3"
+    for lane in Lane:
+        for path in range(MAX_PATHS):
+            assert Lane.from_alpn(lane.path_alpn(path)) == (lane, path)
+    for nonsense in (
+        None,
+        "",
+        "h2",
+        "hotline-urgent/2+0",
+        "hotline-urgent/2+-1",
+        "hotline-urgent/2+x",
+        "hotline-urgent/2+01",
+    ):
+        assert Lane.from_alpn(nonsense) is None
+
+
+def test_a_config_with_a_bad_or_ninth_address_is_refused_when_read(tmp_path: Path) -> None:
+    config = init_node(tmp_path / "a", "SACEUR", "127.0.0.1:7101", "127.0.0.1:7102")
+    for advertise, refusal in (
+        (["127.0.0.1:7101", "nowhere"], "'nowhere' is not HOST:PORT"),
+        ([f"10.0.0.{i}:7101" for i in range(1, 10)], "9 addresses to advertise; a party has at most 8 paths"),
+    ):
+        configure(config.directory, {"advertise": advertise})
+        with pytest.raises(ConfigError, match=refusal):
+            load_config(config.directory)

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from hotline.crypto import VerifyKey, fingerprint, spki_pin
 from hotline.envelope.model import PARTY_PATTERN
 from hotline.errors import EncodingError, PairingError
+from hotline.protocol.paths import MAX_PATHS
 from hotline.storage.records import PeerRecord
 
 PREFIX = "hotline"
@@ -105,6 +106,8 @@ class IdentityCard:
         addresses = tuple(a for a in parts[5].removesuffix(":" + WITNESS).split(",") if a)
         if not addresses:
             raise PairingError("the card lists no address")
+        if len(addresses) > MAX_PATHS:
+            raise PairingError(f"the card lists {len(addresses)} addresses; a party has at most {MAX_PATHS} paths")
         for address in addresses:
             parse_address(address)
         return cls(party, sign_key, tls_cert, addresses, witness)

@@ -30,7 +30,7 @@ from hotline.envelope.model import PARTY_PATTERN, Precedence
 from hotline.errors import ConfigError, EncodingError, PairingError
 from hotline.node.card import IdentityCard, parse_address
 from hotline.node.clock import wall_ms
-from hotline.protocol.paths import PathTiming
+from hotline.protocol.paths import MAX_PATHS, PathTiming
 from hotline.watch import DEFAULT_DEADLINES, DeadlinePolicy, parse_watch_changes
 from hotline.watch.alarms import Limits
 
@@ -237,6 +237,8 @@ def check_addresses(listen: str, api: str, advertise: tuple[str, ...]) -> None:
             parse_address(address)
     except PairingError as exc:
         raise ConfigError(str(exc)) from None
+    if len(advertise) > MAX_PATHS:
+        raise ConfigError(f"{len(advertise)} addresses to advertise; a party has at most {MAX_PATHS} paths")
     if listen == api:
         raise ConfigError(f"--listen and --api are both {listen}; they need two ports")
     if not _is_loopback(api_host):
@@ -267,6 +269,7 @@ def load_config(directory: Path) -> NodeConfig:
     try:
         timers = Timers(**raw.get("timers", {}))
         watch = _watch_settings(raw)
+        check_addresses(str(raw["listen"]), str(raw["api"]), tuple(raw.get("advertise", [raw["listen"]])))
         return NodeConfig(
             directory=directory,
             party=str(raw["party"]),
@@ -282,7 +285,7 @@ def load_config(directory: Path) -> NodeConfig:
         )
     except (KeyError, TypeError) as exc:
         raise ConfigError(f"{path}: missing or unknown setting {exc}") from None
-    except ValueError as exc:
+    except (ValueError, ConfigError) as exc:
         raise ConfigError(f"{path}: {exc}") from None
 
 

@@ -170,14 +170,19 @@ class Node:
         self.channels[peer.party] = channel
         self.lookout.watch_peer(peer.party, peer.witness)
         self.links.reroute(channel, channel.routes(self.clock.monotonic()))  # every path down until linked
+        self._dial(channel, range(len(peer.addresses)))
         for lane in Lane:
-            for path in range(len(peer.addresses)):
-                self.tasks.spawn(self.links.dial_forever(channel, (path, lane)))
             self.tasks.spawn(self.dispatcher.run_forever(channel, lane))
         if self.config.watch.link_test_interval > 0 and not (peer.witness or self.config.witness_only):
             self.tasks.spawn(self.watchkeeper.link_tests_forever(peer.party))
         channel.wake()
         return channel
+
+    def _dial(self, channel: Channel, paths: range) -> None:
+        for path in paths:
+            channel.paths.ensure(path)
+            for lane in Lane:
+                self.tasks.spawn(self.links.dial_forever(channel, (path, lane)))
 
     @property
     def stopping(self) -> bool:
@@ -226,7 +231,9 @@ class Node:
             # A party not pinned before has no history: both directions start at 1.
             self._register(record, ChannelState(send_next=1), [])
         else:
-            existing.peer = record
+            known = len(existing.peer.addresses)
+            existing.peer = record  # the dialers read the new addresses at their next dial
+            self._dial(existing, range(known, len(record.addresses)))  # and paths it did not have
         self.links.trust(card.tls_cert)
         await self.store.add_peer(record)
         return record
