@@ -78,6 +78,10 @@ POLL = 0.05  # seconds between looks at a condition
 # sequence numbers and measured figures are not disturbed.
 QUIET_WATCH: dict[str, Any] = {"changes": [], "link_test_interval": 0, "link_test_timeout": 60}
 
+# A kept-alive connection is dropped well before the node's server closes it (uvicorn, after 5 s
+# idle): at the same 5 s, a request sent as the server closed its connection failed with
+# "Server disconnected without sending a response".
+_LIMITS = httpx.Limits(keepalive_expiry=1.0)
 _LAUNCHED: list[subprocess.Popen[bytes]] = []  # every node process, for kill_leftovers
 _GIVEN_PORTS: set[int] = set()
 
@@ -358,10 +362,10 @@ class NodeProcess:
 
     def http_client(self, timeout: float) -> httpx.Client:
         """A client of this node's operator API, with its bearer token."""
-        return httpx.Client(base_url=self.config.api_url, headers=self._headers(), timeout=timeout)
+        return httpx.Client(base_url=self.config.api_url, headers=self._headers(), timeout=timeout, limits=_LIMITS)
 
     def async_http_client(self, timeout: float) -> httpx.AsyncClient:
-        return httpx.AsyncClient(base_url=self.config.api_url, headers=self._headers(), timeout=timeout)
+        return httpx.AsyncClient(base_url=self.config.api_url, headers=self._headers(), timeout=timeout, limits=_LIMITS)
 
 
 def stop_all(nodes: Iterable[NodeProcess], within: float = STOP_WITHIN) -> dict[str, int]:
