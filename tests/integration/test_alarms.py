@@ -153,7 +153,7 @@ async def _through_an_outage(a: NodeProcess, b: NodeProcess, events: Path, page:
     assert health.status_code == 503
     reasons = health.json()["reasons"]
     assert any(r.startswith("peer-unreachable GENSTAB") for r in reasons), reasons
-    assert "GENSTAB: no link on either lane" in reasons
+    assert "GENSTAB: no path up" in reasons
     assert any(r.startswith("urgent-undelivered GENSTAB") for r in reasons), reasons
 
     said = json.loads(cli(a, "alerts", "--json"))

@@ -26,7 +26,7 @@ def test_an_alarm_an_overdue_acknowledgement_and_stopping_each_say_why() -> None
     assert view["ok"] is False
     assert view["reasons"] == [
         "the node is stopping",
-        "GENSTAB: no link on either lane",
+        "GENSTAB: no path up",
         "peer-unreachable GENSTAB: calls for duty_officer",
         "acknowledgement overdue: GENSTAB-000007 (receiver): calls for supervisor",
     ]
@@ -38,4 +38,4 @@ def test_a_flash_awaiting_acknowledgement_in_time_is_work_not_ill_health() -> No
 
 def test_a_peer_without_a_link_is_not_ok_at_once() -> None:
     view = health_view("SACEUR", [], [], stopping=False, unlinked=("GENSTAB",))
-    assert (view["ok"], view["reasons"]) == (False, ["GENSTAB: no link on either lane"])
+    assert (view["ok"], view["reasons"]) == (False, ["GENSTAB: no path up"])

@@ -25,6 +25,8 @@ def _peer(**changes: object) -> PeerSnapshot:
         "signing_stopped": False,
         "undelivered_urgent": 1,
         "oldest_undelivered_ms": NOW - 45_000,
+        "connected": True,
+        "paths": {1: (True, 0.0004), 2: (False, None)},
     }
     values.update(changes)
     return PeerSnapshot(**values)  # type: ignore[arg-type]
@@ -45,7 +47,11 @@ def test_each_peer_and_alarm_is_a_series() -> None:
         party="SACEUR",
         now_ms=NOW,
         stopping=False,
-        peers=[_peer(), _peer(party="NATO", lanes={"urgent": False, "ordinary": False}, rtt_s=None)],
+        peers=[
+            _peer(),
+            # A silent cut: its links are open until they are buried, but no path is up.
+            _peer(party="NATO", lanes={"urgent": True, "ordinary": True}, connected=False, rtt_s=None, paths={}),
+        ],
         alarms=[unreachable],
         alerts=[],
         transcript_size=42,
@@ -60,6 +66,10 @@ def test_each_peer_and_alarm_is_a_series() -> None:
     assert got["hotline_peer_lane_up", (("lane", "ordinary"), ("peer", "GENSTAB"))] == 0
     assert got["hotline_peer_reachable", (("peer", "GENSTAB"),)] == 1
     assert got["hotline_peer_reachable", (("peer", "NATO"),)] == 0
+    assert got["hotline_peer_path_up", (("path", "1"), ("peer", "GENSTAB"))] == 1
+    assert got["hotline_peer_path_up", (("path", "2"), ("peer", "GENSTAB"))] == 0
+    assert got["hotline_peer_path_rtt_seconds", (("path", "1"), ("peer", "GENSTAB"))] == 0.0004
+    assert ("hotline_peer_path_rtt_seconds", (("path", "2"), ("peer", "GENSTAB"))) not in got
     assert ("hotline_peer_rtt_seconds", (("peer", "NATO"),)) not in got, "no round trip measured, no sample"
     assert got["hotline_peer_oldest_undelivered_urgent_age_seconds", (("peer", "GENSTAB"),)] == 45
     assert got["hotline_peer_clock_skew_seconds", (("peer", "GENSTAB"),)] == -1.5

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from hotline.errors import ConfigError
 from hotline.node import init_node, load_config
 from hotline.protocol import Lane
-from hotline.protocol.paths import HOLD, MAX_PATHS, PROBE_CEILING, PROBE_FLOOR, SILENCE_FLOOR, PathTable
+from hotline.protocol.paths import HOLD, MAX_PATHS, PROBE_CEILING, PROBE_FLOOR, PathTable
 from hotline.testing.process import configure
 
 
@@ -90,8 +90,8 @@ def test_a_path_beyond_the_advertised_ones_is_made_and_one_beyond_any_is_refused
 
 def test_probes_follow_the_round_trip_within_floor_and_ceiling() -> None:
     table = PathTable(3)
-    assert table.probe_interval(0) == PROBE_FLOOR  # unmeasured
-    assert table.silence_limit(0) == SILENCE_FLOOR
+    assert table.probe_interval(0) == PROBE_FLOOR  # unmeasured: probe soon, to measure it
+    assert table.silence_limit(0) == PROBE_CEILING  # and do not find a long path dead meanwhile
     for _ in range(20):
         table.round_trip(0, 0.0003)  # loopback
         table.round_trip(1, 0.6)  # a geostationary satellite
@@ -157,3 +157,14 @@ def test_a_config_with_a_bad_or_ninth_address_is_refused_when_read(tmp_path: Pat
         configure(config.directory, {"advertise": advertise})
         with pytest.raises(ConfigError, match=refusal):
             load_config(config.directory)
+
+
+def test_a_silent_paths_ordinary_link_does_not_bring_it_back_when_the_urgent_link_closes() -> None:
+    table = PathTable(1)
+    both_up(table, 0)
+    table.fell_silent(0, Lane.URGENT, 1.0)
+    table.unlinked(0, Lane.URGENT, 15.0)  # the silent urgent link is buried; the ordinary lingers
+    assert table.up() == []
+    assert table.paths[0].downs == 1  # one outage, not two
+    table.linked(0, Lane.URGENT, 16.0)  # redialed: a fresh judge
+    assert table.up() == [0]

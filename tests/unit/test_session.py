@@ -200,6 +200,19 @@ def test_a_probed_link_pings_when_nothing_is_heard_and_falls_silent_then_revives
     assert pair.a.handle_timer(pair.clock.now) is None
 
 
+def test_a_closed_session_asks_for_no_timer_in_the_past() -> None:
+    """A peer's ERROR frame closes the session before the connection ends; a probe or heartbeat
+    due then must not make the link wake again and again until the connection closes."""
+    pair = SessionPair()
+    pair.a.probe, pair.a.silent_after = 0.1, 0.35
+    pair.b._frame(FrameType.ERROR, pair.clock.now, code="bye", detail="")
+    pair.transfer()
+    assert pair.a.state is SessionState.CLOSED
+    pair.clock.advance(6.0)  # past the probe and the heartbeat
+    assert pair.a.handle_timer(pair.clock.now) is None
+    assert pair.a.get_timer() > pair.clock.now
+
+
 def test_without_probing_nothing_pings_before_the_heartbeat() -> None:
     pair = SessionPair()
     pair.clock.advance(4.9)

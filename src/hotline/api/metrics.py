@@ -80,7 +80,13 @@ def _peers(snap: Snapshot) -> Iterator[Metric]:
         "hotline_peer_lane_up", "1 while the lane's link to the peer is up.", labels=["peer", "lane"]
     )
     reachable = GaugeMetricFamily(
-        "hotline_peer_reachable", "1 while traffic can flow to the peer (a link on either lane).", labels=["peer"]
+        "hotline_peer_reachable", "1 while traffic can flow to the peer (some path is up).", labels=["peer"]
+    )
+    path_up = GaugeMetricFamily(
+        "hotline_peer_path_up", "1 while the path (numbered from 1, as advertised) is up.", labels=["peer", "path"]
+    )
+    path_rtt = GaugeMetricFamily(
+        "hotline_peer_path_rtt_seconds", "The path's smoothed round trip, from its probes.", labels=["peer", "path"]
     )
     rtt = GaugeMetricFamily("hotline_peer_rtt_seconds", "The last measured round trip to the peer.", labels=["peer"])
     contact = GaugeMetricFamily(
@@ -111,7 +117,11 @@ def _peers(snap: Snapshot) -> Iterator[Metric]:
     for peer in snap.peers:
         for lane, up in peer.lanes.items():
             lane_up.add_metric([peer.party, lane], int(up))
-        reachable.add_metric([peer.party], int(any(peer.lanes.values())))
+        reachable.add_metric([peer.party], int(peer.connected))
+        for number, (up, srtt) in peer.paths.items():
+            path_up.add_metric([peer.party, str(number)], int(up))
+            if srtt is not None:
+                path_rtt.add_metric([peer.party, str(number)], srtt)
         if peer.rtt_s is not None:
             rtt.add_metric([peer.party], peer.rtt_s)
         if peer.last_contact_ms is not None:
@@ -124,7 +134,7 @@ def _peers(snap: Snapshot) -> Iterator[Metric]:
         if peer.skew_ms is not None:
             skew.add_metric([peer.party], peer.skew_ms / 1000)
         stopped.add_metric([peer.party], int(peer.signing_stopped))
-    yield from (lane_up, reachable, rtt, contact, queued, in_flight, urgent, oldest, skew, stopped)
+    yield from (lane_up, reachable, path_up, path_rtt, rtt, contact, queued, in_flight, urgent, oldest, skew, stopped)
 
 
 def _alarms(snap: Snapshot) -> Iterator[Metric]:

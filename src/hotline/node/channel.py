@@ -77,6 +77,9 @@ class Channel:
     # Sequence numbers received whose store has been called and not yet committed: a copy of
     # one arriving on another path waits for that commit before it is answered (``Inbound``).
     storing: dict[int, asyncio.Future[Any]] = field(default_factory=dict)
+    # Our envelopes in flight: the links each was written on. One that no live link carries
+    # goes again (``Links.reconcile``); an entry goes when its envelope is answered.
+    on_wire: dict[int, set[Link]] = field(default_factory=dict)
 
     @property
     def party(self) -> str:
@@ -94,6 +97,41 @@ class Channel:
         ordinary = None if carrier is None else self._path_link(carrier, Lane.ORDINARY)
         urgent = tuple(link for path in self.paths.up() if (link := self._path_link(path, Lane.URGENT)) is not None)
         return Routes(ordinary, urgent)
+
+    def live(self, link: Link) -> bool:
+        """Whether what was written on ``link`` may still arrive: it is this path and lane's
+        link (not one replaced), open, and its path is up."""
+        return self.links.get(link.key) is link and link.usable and link.path in self.paths.up()
+
+    def wrote(self, link: Link, seqs: list[int]) -> None:
+        for seq in seqs:
+            self.on_wire.setdefault(seq, set()).add(link)
+
+    def answered(self, seqs: list[int]) -> None:
+        for seq in seqs:
+            self.on_wire.pop(seq, None)
+
+    def resend_plan(self, routes: Routes) -> dict[Link, list[Dispatched]]:
+        """What goes again, and where: every urgent envelope in flight to every urgent link that
+        lacks it; every ordinary one that no live link carries, to the carrier. What a link
+        already carries is not written to it again (a path heard again after a stall still holds
+        its bytes); what a replaced, closed or silent link carried goes again, whenever and
+        however the carrier changed."""
+        plan: dict[Link, list[Dispatched]] = {}
+        urgent = self.ledger.in_flight(Lane.URGENT)
+        for link in routes.urgent:
+            missing = [item for item in urgent if link not in self.on_wire.get(item.seq, ())]
+            if missing:
+                plan.setdefault(link, []).extend(missing)
+        if routes.ordinary is not None:
+            stranded = [
+                item
+                for item in self.ledger.in_flight(Lane.ORDINARY)
+                if not any(self.live(link) for link in self.on_wire.get(item.seq, ()))
+            ]
+            if stranded:
+                plan.setdefault(routes.ordinary, []).extend(stranded)
+        return plan
 
     def link_for(self, lane: Lane, now: float) -> Link | None:
         """The link that carries a lane's traffic now (for urgent traffic, the most preferred)."""

@@ -85,7 +85,7 @@ class Desk:
         return [channel.peer for _, channel in sorted(self._node.channels.items())]
 
     def unlinked(self) -> tuple[str, ...]:
-        """Peers with no link on either lane."""
+        """Peers with no path up."""
         return tuple(party for party, channel in sorted(self._node.channels.items()) if not channel.has_link())
 
     async def add_peer(self, card: IdentityCard) -> PeerRecord:
@@ -267,6 +267,8 @@ class Desk:
                 PeerSnapshot(
                     party=party,
                     lanes=_lanes(channel),
+                    connected=channel.has_link(),
+                    paths={path.index + 1: (path.up, path.srtt) for path in channel.paths.paths},
                     rtt_s=channel.rtt,
                     last_contact_ms=channel.last_contact_ms,
                     queued=await self._store.queue_depth(party),

@@ -100,6 +100,7 @@ class Dispatcher:
         size = sum(len(envelope) for envelope in envelopes)
         sent = [link for link in links if link.send_envelopes(envelopes)]
         for link in sent:
+            channel.wrote(link, [item.seq for item in items])
             channel.paths.carried(link.path, len(envelopes), size)
         if sent:
             await sent[0].drain()
@@ -133,6 +134,7 @@ class Dispatcher:
     def on_receipt(self, channel: Channel, event: ev.ReceiptReceived) -> None:
         entries = [(entry.seq, entry.envelope_id) for entry in event.receipt.entries]
         delivered, conflicting = channel.ledger.settle(entries)
+        channel.answered([item.seq for item in delivered])
         for seq in conflicting:
             log.critical("peer receipted a different envelope under our sequence number", peer=channel.party, seq=seq)
             item = channel.ledger.get(seq)
@@ -174,6 +176,7 @@ class Dispatcher:
         if rejection.reason == "serial-reused":  # our serials collide with what the peer holds
             self.spawn(self.lookout.latch(Kind.NUMBERING_REFUSED, channel.party, name, facts))
         channel.ledger.give_up(item)
+        channel.answered([item.seq])
         self.lookout.count(channel.party, "rejected", 1)
         self.lookout.answered(channel.party, [item.number])
         now = self.station.clock.wall_ms()

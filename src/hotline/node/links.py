@@ -35,7 +35,7 @@ from hotline.protocol import PROTOCOL_VERSION, FrameType, Lane, PeerSession, enc
 from hotline.protocol import events as ev
 from hotline.protocol.ledger import keeps_new_link
 from hotline.protocol.paths import MAX_PATHS
-from hotline.storage import Dispatched, PeerRecord
+from hotline.storage import PeerRecord
 
 log = structlog.get_logger("hotline.node")
 HANDSHAKE_TIMEOUT = 10.0
@@ -220,22 +220,11 @@ class Links:
     # -- paths -------------------------------------------------------------------------------
 
     def reroute(self, channel: Channel, before: Routes) -> None:
-        """After a link opened, closed, fell silent or was heard again: send what is unreceipted
-        to the links that now carry it and did not before, and say whether the peer is reachable."""
+        """After a link opened, closed, fell silent or was heard again: send again what no live
+        link carries, and say whether the peer is reachable."""
         now = self.station.clock.monotonic()
         after = channel.routes(now)
-        resend: dict[Link, list[Dispatched]] = {}
-        for link in after.urgent:
-            if link not in before.urgent:
-                resend.setdefault(link, []).extend(channel.ledger.in_flight(Lane.URGENT))
-        moved = after.ordinary is not None and after.ordinary is not before.ordinary
-        if moved and not self._still_carries(channel, before.ordinary):
-            assert after.ordinary is not None
-            resend.setdefault(after.ordinary, []).extend(channel.ledger.in_flight(Lane.ORDINARY))
-        for link, items in resend.items():
-            if items and link.send_envelopes([item.envelope for item in items]):
-                channel.paths.carried(link.path, len(items), sum(len(item.envelope) for item in items))
-                self.spawn(self.station.store.mark_transmitted([i.number for i in items], self.station.clock.wall_ms()))
+        self.reconcile(channel, after)
         addresses = channel.peer.addresses
         states = [
             (p.index + 1, p.up, addresses[p.index] if p.index < len(addresses) else None) for p in channel.paths.paths
@@ -252,9 +241,13 @@ class Links:
             self.station.bulletin.post("links")
             channel.wake()
 
-    @staticmethod
-    def _still_carries(channel: Channel, link: Link | None) -> bool:
-        return link is not None and link.usable and link.path in channel.paths.up()
+    def reconcile(self, channel: Channel, routes: Routes) -> None:
+        """Send again what the routes lack (``Channel.resend_plan``)."""
+        for link, items in channel.resend_plan(routes).items():
+            if link.send_envelopes([item.envelope for item in items]):
+                channel.wrote(link, [item.seq for item in items])
+                channel.paths.carried(link.path, len(items), sum(len(item.envelope) for item in items))
+                self.spawn(self.station.store.mark_transmitted([i.number for i in items], self.station.clock.wall_ms()))
 
     def silent(self, channel: Channel, link: Link) -> None:
         if channel.links.get(link.key) is not link:

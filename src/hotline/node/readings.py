@@ -20,6 +20,8 @@ class PeerSnapshot:
     signing_stopped: bool
     undelivered_urgent: int
     oldest_undelivered_ms: int | None
+    connected: bool = False  # some path is up: traffic can flow
+    paths: dict[int, tuple[bool, float | None]] = field(default_factory=dict)  # path (from 1): (up, round trip)
 
 
 @dataclass(frozen=True)

@@ -87,7 +87,7 @@ from hotline.node.watchkeeper import Watchkeeper
 from hotline.protocol import REACH, InboundSequence, Lane
 from hotline.protocol import events as ev
 from hotline.protocol.ledger import SendLedger, check_window
-from hotline.protocol.paths import PathTable
+from hotline.protocol.paths import MAX_PATHS, PathTable
 from hotline.storage import AuditEntry, ChannelState, Dispatched, PeerRecord, Store
 
 log = structlog.get_logger("hotline.node")
@@ -156,15 +156,16 @@ class Node:
     def _register(
         self, peer: PeerRecord, state: ChannelState, unreceipted: list[Dispatched], held_number: int | None = None
     ) -> Channel:
+        timing = self.config.timers.path_timing()
+        if len(peer.addresses) > MAX_PATHS:  # pinned before paths were bounded: the first ones serve
+            log.warning("peer advertises more addresses than paths", peer=peer.party, used=MAX_PATHS)
         channel = Channel(
             peer=peer,
             key=VerifyKey(peer.sign_key),
             inbound=InboundSequence.resume(state.recv_used),
             ledger=SendLedger(state.send_next, self.config.timers.window, unreceipted),
             backoff=Backoff(self.config.timers.backoff_min, self.config.timers.backoff_max),
-            paths=PathTable(
-                max(len(peer.addresses), len(self.config.advertise)), timing=self.config.timers.path_timing()
-            ),
+            paths=PathTable(min(max(len(peer.addresses), len(self.config.advertise)), MAX_PATHS), timing=timing),
             held_number=held_number,
         )
         self.channels[peer.party] = channel
@@ -180,6 +181,8 @@ class Node:
 
     def _dial(self, channel: Channel, paths: range) -> None:
         for path in paths:
+            if path >= MAX_PATHS:
+                break
             channel.paths.ensure(path)
             for lane in Lane:
                 self.tasks.spawn(self.links.dial_forever(channel, (path, lane)))

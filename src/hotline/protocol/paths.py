@@ -114,12 +114,18 @@ class PathTable:
         was_up = path.up
         path.links.add(lane)
         path.silent.discard(lane)
+        if lane is Lane.URGENT:
+            path.silent.clear()  # a fresh judge: what the ordinary link inherited no longer counts
         path.last_heard = now
         self._moved(path, was_up, now)
 
     def unlinked(self, index: int, lane: Lane, now: float) -> None:
         path = self.ensure(index)
         was_up = path.up
+        if lane is Lane.URGENT and Lane.URGENT in path.silent and Lane.ORDINARY in path.links:
+            # The ordinary link is never probed: it inherits the silence of the path it shares,
+            # or the path would count as up again on a link nobody has heard from.
+            path.silent.add(Lane.ORDINARY)
         path.links.discard(lane)
         path.silent.discard(lane)
         self._moved(path, was_up, now)
@@ -174,7 +180,11 @@ class PathTable:
         return min(timing.probe_ceiling, max(timing.probe_floor, 2 * (path.srtt + 4 * path.rttvar)))
 
     def silence_limit(self, index: int) -> float:
-        """How long a path may be silent before it is down: a few probes unanswered."""
+        """How long a path may be silent before it is down: a few probes unanswered. Before its
+        round trip is measured (the first probe is answered within one), as long as the probe
+        ceiling: a long path must not be found dead for its latency on its first link."""
+        if self.ensure(index).srtt is None:
+            return max(self.timing.silence_floor, self.timing.probe_ceiling)
         return max(self.timing.silence_floor, SILENT_PROBES * self.probe_interval(index))
 
     # -- where traffic goes ------------------------------------------------------------------

@@ -345,6 +345,8 @@ class PeerSession:
         timer = min(self._last_sent + self.heartbeat, self._last_received + self.dead_after)
         if self.state is SessionState.HANDSHAKE:
             return min(timer, self._hello_deadline)
+        if self.state is not SessionState.OPEN:  # nothing more to send: only the burial is due
+            return self._last_received + self.dead_after
         if self.probe is not None:
             timer = min(timer, max(self._last_received, self._last_ping) + self.probe)
         if self.silent_after is not None and not self.silent:

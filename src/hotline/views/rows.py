@@ -127,7 +127,7 @@ def health_view(
     stops; each reason is one short line in English (monitors and their logs are read by
     engineers).
     """
-    reasons = [f"{peer}: no link on either lane" for peer in unlinked]
+    reasons = [f"{peer}: no path up" for peer in unlinked]
     reasons += [f"{a.kind.value}{' ' + a.peer if a.peer else ''}: calls for {a.level.label}" for a in alarms]
     reasons += [
         f"acknowledgement overdue: {a.serial} ({a.side.value}): calls for {a.level.label}"
