@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from hotline.envelope import Envelope, open_signed
 from hotline.node import wall_ms
 from tests.integration.browser import add_account
@@ -182,7 +184,10 @@ async def _carries(net: TwoPaths, node: NodeProcess, path: int) -> bool:
     return await net.carrier(node) == path
 
 
-async def test_every_path_cut_queues_raises_the_loudest_alarm_and_one_healed_path_delivers(tmp_path: Path) -> None:
+async def test_every_path_cut_queues_raises_the_loudest_alarm_and_one_healed_path_delivers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "200")  # the status tables unwrapped, as on a watch floor's screen
     async with two_paths(tmp_path) as net:
         a, b = net.nodes
         net.cut(1)
@@ -217,15 +222,16 @@ async def test_every_path_cut_queues_raises_the_loudest_alarm_and_one_healed_pat
         assert net.relays[b.party][0].address in alarm["summary"]
         assert await unreachable() is None
         # The operators read the same in the status table, each in the node's own language.
-        shown = hotline("status", directory=a.config.directory).stdout
+        # (In a thread: the relays run on this test's event loop, and a blocked loop is a cut.)
+        shown = (await asyncio.to_thread(hotline, "status", directory=a.config.directory)).stdout
         assert "down since" in shown
         assert "outages: 1" in shown
         assert "urgent, ordinary" in shown  # path 2 carries both lanes' traffic
-        shown = hotline("status", directory=b.config.directory).stdout
+        shown = (await asyncio.to_thread(hotline, "status", directory=b.config.directory)).stdout
         assert "не работает с" in shown
         assert "срочные, обычные" in shown
         # And on the console's watch board, a row per path.
-        add_account(a, "watch", "operator", PASSWORD, "en")
+        await asyncio.to_thread(add_account, a, "watch", "operator", PASSWORD, "en")
         async with signed_in(a, "watch") as console:
             board = (await console.get("/board/live")).text
         assert 'data-path="1" data-state="down"' in board

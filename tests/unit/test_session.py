@@ -213,6 +213,15 @@ def test_a_closed_session_asks_for_no_timer_in_the_past() -> None:
     assert pair.a.get_timer() > pair.clock.now
 
 
+def test_a_probe_now_measures_the_round_trip_however_busy_the_link() -> None:
+    pair = SessionPair()
+    pair.a.probe_now(pair.clock.now)
+    pair.clock.advance(0.003)
+    at_a, _ = pair.transfer()
+    [trip] = [e for e in at_a if isinstance(e, ev.RoundTrip)]
+    assert trip.seconds == pytest.approx(0.003)
+
+
 def test_without_probing_nothing_pings_before_the_heartbeat() -> None:
     pair = SessionPair()
     pair.clock.advance(4.9)

@@ -303,6 +303,9 @@ class Links:
             dialed_by=link.dialed_by,
             peer_expects=event.peer_recv_next,
         )
+        if link.lane is Lane.URGENT and channel.paths.paths[link.path].srtt is None:
+            link.session.probe_now(now, self.station.clock.wall_ms())
+            link.flush()
         self.reroute(channel, before)
         channel.wake()
         self.spawn(self.notary.guarded(self.notary.offer(channel)))  # what it has not cosigned yet

@@ -370,6 +370,12 @@ class PeerSession:
             return ev.LinkSilent()
         return None
 
+    def probe_now(self, now: float, wall_ms: int | None = None) -> None:
+        """Ping at once: a new path's round trip is measured before traffic can keep it busy
+        (a link never idle is never probed, and its silence limit would stay the longest)."""
+        if self.state is SessionState.OPEN:
+            self._ping(now, wall_ms)
+
     def _ping(self, now: float, wall_ms: int | None) -> None:
         self._ping_counter += 1
         self.pings_sent += 1
