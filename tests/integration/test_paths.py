@@ -160,6 +160,8 @@ async def test_a_silent_cut_of_the_path_in_use_moves_its_traffic_in_under_a_seco
             stop.set()
             await asyncio.gather(*flows)
         for node in (a, b):
+            [_, second] = await net.paths(node)
+            assert second["probes_sent"] >= second["probes_answered"] > 0  # measured, as its loss
             await wait_for(lambda node=node: delivered_all(node), 20, "every receipt")
             assert await net.up(node, [2])
             assert await net.carrier(node) == 2

@@ -130,6 +130,7 @@ class Desk:
         views = []
         for path in channel.paths.paths:
             carries = [lane.value for lane in Lane if _carries(routes, path.index, lane)]
+            probed = channel.links.get((path.index, Lane.URGENT))  # its probes, on its current link
             views.append(
                 {
                     "path": path.index + 1,  # as operators count them: the first advertised is 1
@@ -142,6 +143,8 @@ class Desk:
                     "last_contact_ms": wall(path.last_heard),
                     "down_since_ms": None if path.up else wall(path.went_down),
                     "downs": path.downs,
+                    "probes_sent": probed.session.pings_sent if probed else 0,
+                    "probes_answered": probed.session.pongs_received if probed else 0,
                     "envelopes_out": path.envelopes_out,
                     "bytes_out": path.bytes_out,
                 }
