@@ -168,3 +168,16 @@ def test_a_silent_paths_ordinary_link_does_not_bring_it_back_when_the_urgent_lin
     assert table.paths[0].downs == 1  # one outage, not two
     table.linked(0, Lane.URGENT, 16.0)  # redialed: a fresh judge
     assert table.up() == [0]
+
+
+def test_the_operator_orders_a_peers_paths_in_config_toml(tmp_path: Path) -> None:
+    config = init_node(tmp_path / "a", "SACEUR", "127.0.0.1:7101", "127.0.0.1:7102")
+    configure(config.directory, {"path_order": {"GENSTAB": [2, 1]}})
+    assert load_config(config.directory).path_order == {"GENSTAB": (1, 0)}
+    table = PathTable(2, order=load_config(config.directory).path_order["GENSTAB"])
+    both_up(table, 0, 1)
+    assert table.carrier(0.0) == 1
+    for wrong in ([0], [1, 1], ["2"], [9], 2):
+        configure(config.directory, {"path_order": {"GENSTAB": wrong}})
+        with pytest.raises(ConfigError, match=r"\[path_order\] GENSTAB must list path numbers from 1 to 8"):
+            load_config(config.directory)

@@ -120,6 +120,9 @@ class NodeConfig:
     watch: WatchSettings = field(default_factory=WatchSettings)
     console: ConsoleSettings = field(default_factory=ConsoleSettings)
     alarms: AlarmSettings = field(default_factory=AlarmSettings)
+    # Per peer, its paths in the order this node prefers them (0-based; [path_order] in
+    # config.toml counts from 1): those not named follow in the order the peer advertised them.
+    path_order: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
 
     @property
     def store_path(self) -> Path:
@@ -282,11 +285,28 @@ def load_config(directory: Path) -> NodeConfig:
             watch=watch,
             console=_console_settings(raw),
             alarms=_alarm_settings(raw),
+            path_order=_path_order(raw),
         )
     except (KeyError, TypeError) as exc:
         raise ConfigError(f"{path}: missing or unknown setting {exc}") from None
     except (ValueError, ConfigError) as exc:
         raise ConfigError(f"{path}: {exc}") from None
+
+
+def _path_order(raw: dict[str, Any]) -> dict[str, tuple[int, ...]]:
+    """``[path_order]``: ``GENSTAB = [2, 1]`` sends GENSTAB's ordinary traffic on its second
+    advertised path while that is up, rather than on its first."""
+    orders = {}
+    for party, numbers in dict(raw.get("path_order", {})).items():
+        valid = isinstance(numbers, list) and all(
+            isinstance(n, int) and not isinstance(n, bool) and 1 <= n <= MAX_PATHS for n in numbers
+        )
+        if not valid or len(set(numbers)) != len(numbers):
+            raise ValueError(
+                f"[path_order] {party} must list path numbers from 1 to {MAX_PATHS}, each once, such as [2, 1]"
+            )
+        orders[str(party)] = tuple(n - 1 for n in numbers)
+    return orders
 
 
 def _watch_settings(raw: dict[str, Any]) -> WatchSettings:

@@ -165,7 +165,11 @@ class Node:
             inbound=InboundSequence.resume(state.recv_used),
             ledger=SendLedger(state.send_next, self.config.timers.window, unreceipted),
             backoff=Backoff(self.config.timers.backoff_min, self.config.timers.backoff_max),
-            paths=PathTable(min(max(len(peer.addresses), len(self.config.advertise)), MAX_PATHS), timing=timing),
+            paths=PathTable(
+                min(max(len(peer.addresses), len(self.config.advertise)), MAX_PATHS),
+                order=self.config.path_order.get(peer.party, ()),
+                timing=timing,
+            ),
             held_number=held_number,
         )
         self.channels[peer.party] = channel
