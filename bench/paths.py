@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 import psutil
 
 from hotline.testing.process import QUIET_WATCH, configure, pair, wait_until
-from hotline.testing.relay import Relay
+from hotline.testing.relay import Relay, relays_in_front
 from nodes import BenchNode, message, start_pair
 from settings import DELIVERY_TIMEOUT, FAILOVER_CUTS, IDLE_SECONDS, PATH_LATENCY_SAMPLES, PATH_PARTIES, POLL_INTERVAL
 from stats import r
@@ -65,10 +65,7 @@ class TwoPathPair:
         self.nodes = [BenchNode.create(root, party, settings={"watch": QUIET_WATCH}) for party in PATH_PARTIES]
         self.by_party: dict[str, list[Relay]] = {}
         for node in self.nodes:
-            port = int(node.config.listen.rsplit(":", 1)[1])
-            self.by_party[node.party] = [Relay(port), Relay(port)]
-            for relay in self.by_party[node.party]:
-                relays.run(relay.start())
+            self.by_party[node.party] = relays.run(relays_in_front(node.config.listen, 2))
             configure(node.config.directory, {"advertise": [relay.address for relay in self.by_party[node.party]]})
             node.reload()
         pair(*self.nodes)

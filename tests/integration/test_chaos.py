@@ -17,6 +17,7 @@ import httpx
 
 from hotline.envelope import Envelope, Receipt, open_signed
 from hotline.evidence import audit
+from hotline.testing.relay import relays_in_front
 from tests.integration.harness import NodeProcess, Relay, make_node, pin, wait_for
 
 MESSAGES = 1000
@@ -108,10 +109,7 @@ async def test_exactly_once_in_order_through_cuts_and_kills(tmp_path: Path) -> N
     b = make_node(tmp_path, "GENSTAB")
     relays: dict[str, list[Relay]] = {}
     for node in (a, b):
-        port = int(node.config.listen.rsplit(":", 1)[1])
-        relays[node.party] = [Relay(port), Relay(port)]
-        for relay in relays[node.party]:
-            await relay.start()
+        relays[node.party] = await relays_in_front(node.config.listen, 2)
         node.config = replace(node.config, advertise=tuple(relay.address for relay in relays[node.party]))
     proxies = [relay for party in relays.values() for relay in party]
     paths = [[relays[a.party][k], relays[b.party][k]] for k in range(2)]

@@ -20,6 +20,7 @@ import pytest
 
 from hotline.envelope import Envelope, open_signed
 from hotline.node import wall_ms
+from hotline.testing.relay import relays_in_front
 from tests.integration.browser import add_account
 from tests.integration.harness import NodeProcess, Relay, configure, make_node, pin, reload, stop_all, wait_for
 from tests.integration.test_cli import hotline
@@ -62,10 +63,7 @@ async def two_paths(root: Path) -> AsyncIterator[TwoPaths]:
     b = make_node(root, "GENSTAB", "ru")
     relays: dict[str, list[Relay]] = {}
     for node in (a, b):
-        port = int(node.config.listen.rsplit(":", 1)[1])
-        relays[node.party] = [Relay(port), Relay(port)]
-        for relay in relays[node.party]:
-            await relay.start()
+        relays[node.party] = await relays_in_front(node.config.listen, 2)
         advertise = [relay.address for relay in relays[node.party]]
         configure(node.config.directory, {"advertise": advertise, "alarms": ALARMS})
         reload(node)

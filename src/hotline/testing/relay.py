@@ -107,3 +107,12 @@ class Relay:
                 self.bytes_passed += len(data)
                 await sink.drain()
         sink.close()
+
+
+async def relays_in_front(listen: str, count: int) -> list[Relay]:
+    """``count`` relays, started, in front of a node listening on ``listen`` (HOST:PORT): one
+    per path, for the node to advertise in that order."""
+    relays = [Relay(int(listen.rsplit(":", 1)[1])) for _ in range(count)]
+    for relay in relays:
+        await relay.start()
+    return relays
