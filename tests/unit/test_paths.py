@@ -181,3 +181,14 @@ def test_the_operator_orders_a_peers_paths_in_config_toml(tmp_path: Path) -> Non
         configure(config.directory, {"path_order": {"GENSTAB": wrong}})
         with pytest.raises(ConfigError, match=r"\[path_order\] GENSTAB must list path numbers from 1 to 8"):
             load_config(config.directory)
+
+
+def test_paths_the_peer_no_longer_advertises_are_forgotten_once_unlinked() -> None:
+    table = PathTable(3)
+    both_up(table, 0)
+    table.linked(1, Lane.URGENT, 0.0)
+    assert table.trim(1) == [2]  # path 2 (index 1) still has a link: it stays until it goes
+    table.unlinked(1, Lane.URGENT, 1.0)
+    assert table.trim(1) == [1]
+    assert (len(table.paths), table.up(), table.carrier(1.0)) == (1, [0], 0)
+    assert table.trim(0) == []  # never below one path

@@ -93,6 +93,11 @@ class Lookout:
         self.health.link_down(party, self._now())
         self.changed.set()
 
+    def forget_path(self, party: str, path: int) -> None:
+        """A path the peer no longer advertises: no alarm stands for it."""
+        self.health.path_up(party, path)
+        self.changed.set()
+
     def paths(self, party: str, states: list[tuple[int, bool, str | None]]) -> None:
         """Which paths to the peer are up: (path, counted from 1, up, address)."""
         for path, up, address in states:

@@ -241,6 +241,8 @@ class Node:
             known = len(existing.peer.addresses)
             existing.peer = record  # the dialers read the new addresses at their next dial
             self._dial(existing, range(known, len(record.addresses)))  # and paths it did not have
+            for path in existing.paths.trim(max(len(record.addresses), len(self.config.advertise))):
+                self.lookout.forget_path(card.party, path + 1)  # and forgets those it no longer has
         self.links.trust(card.tls_cert)
         await self.store.add_peer(record)
         return record

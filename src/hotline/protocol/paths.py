@@ -102,6 +102,16 @@ class PathTable:
             self.paths.append(PathState(len(self.paths)))
         return self.paths[index]
 
+    def trim(self, count: int) -> list[int]:
+        """Forget the paths from ``count`` on that have no link (the peer advertises fewer
+        addresses now); returns those forgotten. One still linked stays until its link goes."""
+        gone = []
+        while len(self.paths) > max(count, 1) and not self.paths[-1].links:
+            gone.append(self.paths.pop().index)
+        if self._carrier is not None and self._carrier >= len(self.paths):
+            self._carrier = None
+        return gone
+
     def preference(self) -> list[int]:
         """Path numbers, most preferred first: the operator's order, then the rest as advertised."""
         ordered = [i for i in self.order if i < len(self.paths)]
