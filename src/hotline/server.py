@@ -74,6 +74,10 @@ async def serve(config: NodeConfig) -> str | None:
             access_log=False,
             lifespan="off",
             timeout_graceful_shutdown=5,  # a browser's open request must not hold a stopping node
+            # Forwarded addresses and schemes only from the proxies the operator named (uvicorn
+            # would believe any client on 127.0.0.1, which is every client of this API).
+            proxy_headers=bool(config.console.trusted_proxies),
+            forwarded_allow_ips=list(config.console.trusted_proxies) or None,
         )
     )
     api.config.load()

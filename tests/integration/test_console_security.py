@@ -236,7 +236,7 @@ async def test_the_session_cookie_is_http_only_and_same_site(staffed: tuple[Node
         assert "Secure" not in cookie  # plain HTTP on loopback; Secure whenever served over TLS
         page = await client.get("/board")
         assert "script-src 'self'" in page.headers["content-security-policy"]
-        # Behind a TLS reverse proxy on the node's machine, the cookie is marked Secure.
+        # A forwarded scheme from a proxy nobody configured is not believed (see the next test).
         proxied = browser(b)
         form = csrf_in((await proxied.get("/signin")).text)
         answer = await proxied.post(
@@ -246,9 +246,39 @@ async def test_the_session_cookie_is_http_only_and_same_site(staffed: tuple[Node
         )
         await proxied.aclose()
         assert answer.status_code == 303
-        assert "Secure" in answer.headers["set-cookie"]
+        assert "Secure" not in answer.headers["set-cookie"]
         assert page.headers["x-frame-options"] == "DENY"
         assert page.headers["cache-control"] == "no-store"
+
+
+async def test_forwarded_addresses_are_believed_only_from_the_configured_proxies(tmp_path: Path) -> None:
+    """Every client of the loopback API comes from 127.0.0.1: a forged X-Forwarded-For once wrote
+    any address into the audit trail. Only a configured reverse proxy's is believed now."""
+    node = make_node(tmp_path, "SACEUR")
+    add_account(node, "oper", "operator", PASSWORD, "en")
+    forged = {"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"}
+
+    async def sign_in_forwarded() -> str:
+        async with browser(node) as client:
+            form = csrf_in((await client.get("/signin")).text)
+            data = {"csrf": form, "name": "oper", "password": PASSWORD}
+            answer = await client.post("/signin", data=data, headers=forged)
+            assert answer.status_code == 303
+            return answer.headers["set-cookie"]
+
+    try:
+        await node.start()
+        assert "Secure" not in await sign_in_forwarded()
+        node.stop()
+        configure(node.config.directory, {"console": {"trusted_proxies": ["127.0.0.1"]}})
+        reload(node)
+        await node.start()
+        assert "Secure" in await sign_in_forwarded()  # behind the TLS proxy the operator named
+    finally:
+        node.stop()
+        await node.aclose()
+    signed = query(node, "SELECT address FROM console_audit WHERE action = 'sign-in' ORDER BY id")
+    assert signed == [("127.0.0.1",), ("203.0.113.9",)]
 
 
 async def test_sessions_expire_when_idle_and_at_the_end_of_their_lifetime(tmp_path: Path) -> None:

@@ -105,6 +105,10 @@ class ConsoleSettings:
 
     session_lifetime: float = 13 * 3600.0  # seconds from sign-in; a watch is 12 hours
     session_idle: float = 30 * 60.0  # seconds without a request; an open board keeps it alive
+    # Addresses of the reverse proxies whose X-Forwarded-For and -Proto are believed. Every
+    # client of the loopback API comes from 127.0.0.1, so by default nobody's are: otherwise
+    # any local process could write the address of its choice into the audit trail.
+    trusted_proxies: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -332,13 +336,25 @@ def _watch_settings(raw: dict[str, Any]) -> WatchSettings:
 
 def _console_settings(raw: dict[str, Any]) -> ConsoleSettings:
     console = dict(raw.get("console", {}))
-    unknown = set(console) - {"session_lifetime", "session_idle"}
+    unknown = set(console) - {"session_lifetime", "session_idle", "trusted_proxies"}
     if unknown:
         raise ValueError(f"[console] has an unknown setting {min(unknown)!r}")
+    proxies = console.pop("trusted_proxies", [])
+    if not isinstance(proxies, list) or not all(_is_ip(p) for p in proxies):
+        raise ValueError('[console] trusted_proxies must list IP addresses, such as ["127.0.0.1"]')
     for name, value in console.items():
         if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
             raise ValueError(f"[console] {name} must be a number of seconds, more than 0")
-    return ConsoleSettings(**{name: float(value) for name, value in console.items()})
+    seconds = {name: float(value) for name, value in console.items()}
+    return ConsoleSettings(**seconds, trusted_proxies=tuple(proxies))
+
+
+def _is_ip(text: object) -> bool:
+    try:
+        ipaddress.ip_address(str(text))
+    except ValueError:
+        return False
+    return isinstance(text, str)
 
 
 def _alarm_settings(raw: dict[str, Any]) -> AlarmSettings:
