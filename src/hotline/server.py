@@ -20,6 +20,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from hotline.api.app import create_app
+from hotline.api.gate import Gate
 from hotline.console.app import create_console
 from hotline.errors import ConfigError
 from hotline.node import Desk, Node, NodeConfig, parse_address
@@ -127,6 +128,7 @@ def build_app(desk: Desk, token: str) -> FastAPI:
     mounted last, so that the API's paths are matched first."""
     app = create_app(desk, token)
     app.mount("/", create_console(desk))
+    app.add_middleware(Gate, token=token)  # before any route reads a body: api/gate.py says why
     return app
 
 

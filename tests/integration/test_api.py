@@ -1,7 +1,12 @@
 """The operator API refuses malformed requests with a message that names what was wrong."""
 
+import asyncio
+from collections.abc import AsyncIterator
+
 import httpx
 
+from hotline.api.gate import MAX_BODY
+from hotline.node import parse_address
 from tests.integration.harness import NodeProcess
 
 
@@ -104,3 +109,43 @@ async def test_message_ack_and_alert_requests_that_cannot_be_served_are_refused(
     assert (
         next(f for f in forms if f["kind"] == "missile_launch")["title"] == "Уведомление о пуске баллистической ракеты"
     )
+
+
+async def _head_only(node: NodeProcess, headers: str) -> tuple[int, str]:
+    """Send a request's head and no body; the answer, if one comes before the body would."""
+    host, port = parse_address(node.config.api)
+    reader, writer = await asyncio.open_connection(host, port)
+    try:
+        writer.write(f"POST /v1/messages HTTP/1.1\r\nHost: {host}\r\n{headers}\r\n".encode())
+        await writer.drain()
+        async with asyncio.timeout(5):  # without the gate, the server waits for the body
+            head = (await reader.readuntil(b"\r\n\r\n")).decode()
+            lengths = [
+                int(line.split(":")[1]) for line in head.split("\r\n") if line.lower().startswith("content-length")
+            ]
+            body = await reader.readexactly(lengths[0]) if lengths else await reader.read()
+        return int(head.split()[1]), body.decode(errors="replace")
+    finally:
+        writer.close()
+
+
+async def test_a_body_is_refused_before_it_is_read_if_too_large_or_without_the_token(
+    pair: tuple[NodeProcess, NodeProcess],
+) -> None:
+    a, _ = pair
+    token = f"Authorization: Bearer {a.config.api_token()}\r\n"
+    status, text = await _head_only(a, "Content-Type: application/json\r\nContent-Length: 104857600\r\n")
+    assert (status, "API token" in text) == (401, True)  # 100 MB announced, no token: not read
+    status, text = await _head_only(a, f"{token}Content-Length: 104857600\r\n")
+    assert (status, f"over {MAX_BODY} bytes" in text) == (413, True)
+    status, text = await _head_only(a, f"{token}Content-Length: lots\r\n")
+    assert status in (400, 413)  # the HTTP parser may refuse it first; either way, not read
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(MAX_BODY // (1 << 20) + 2):
+            yield b"x" * (1 << 20)
+
+    streamed = await a.client.post("/v1/messages", content=chunks(), headers={"Content-Type": "application/json"})
+    assert streamed.status_code == 413
+    assert f"over {MAX_BODY} bytes" in streamed.json()["error"]
+    assert await a.api("GET", "/v1/outbox") == []  # the node serves on, nothing stored
