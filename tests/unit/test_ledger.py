@@ -13,7 +13,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from hotline.envelope.model import MAX_RECEIPT_ENTRIES
 from hotline.protocol import REACH, Arrival, InboundSequence, Lane, lane_of
-from hotline.protocol.ledger import SendLedger, check_window, keeps_new_link, receipt_due
+from hotline.protocol.ledger import SendLedger, check_window, keeps_new_link, receipt_due, resend_plan
 
 
 @dataclass(frozen=True)
@@ -56,8 +56,17 @@ def test_in_flight_is_split_by_lane_in_sequence_order() -> None:
     assert [i.seq for i in ledger.in_flight(Lane.URGENT)] == [4, 5]
     assert [i.seq for i in ledger.in_flight(Lane.ORDINARY)] == [1, 2, 3]
     assert ledger.count_in_flight(Lane.URGENT) == 2
-    assert [i.seq for i in ledger.to_resend(Lane.ORDINARY, other_lane_up=True)] == [1, 2, 3]
-    assert [i.seq for i in ledger.to_resend(Lane.ORDINARY, other_lane_up=False)] == [4, 5, 1, 2, 3], "urgent first"
+
+
+def test_what_no_live_link_carries_goes_again_and_nothing_twice_on_one_link() -> None:
+    ledger: SendLedger[Item] = SendLedger(1, window=8)
+    ledger.take(4)
+    ledger.add([item(1), item(2), item(3, rank=0), item(4)])
+    on_wire = {1: {"old"}, 2: {"kept"}, 3: {"old"}}  # 4 was never written anywhere
+    plan = resend_plan(ledger.in_flight(), ["old", "new"], "new", on_wire, live=lambda link: link == "kept")
+    assert {link: [i.seq for i in items] for link, items in plan.items()} == {"new": [1, 3, 4]}
+    plan = resend_plan(ledger.in_flight(), [], None, on_wire, live=lambda link: False)
+    assert plan == {}, "no link to send on: nothing planned"
 
 
 def test_a_receipt_settles_exactly_the_envelopes_it_names() -> None:
@@ -112,21 +121,33 @@ def test_urgent_envelopes_and_full_batches_are_receipted_at_once() -> None:
     assert receipt_due(MAX_RECEIPT_ENTRIES, 3)
 
 
+Link = tuple[Lane, int]  # a lane's connection, and which of its connections since the start
+
+
 class Direction:
-    """One direction of a channel: a sender's ledger, two lanes of wire, and a receiver."""
+    """One direction of a channel: a sender's ledger, two lanes of wire, and a receiver. What
+    goes again when a lane reopens is what the node ships: ``resend_plan`` over the links each
+    envelope was written on."""
 
     def __init__(self, window: int) -> None:
         self.ledger: SendLedger[Item] = SendLedger(1, window=window, allowance=2)
         self.queued: list[int] = []  # ranks of drafts waiting to be signed
         self.wire: dict[Lane, list[Item]] = {lane: [] for lane in Lane}
         self.receipts: dict[Lane, list[tuple[int, bytes]]] = {lane: [] for lane in Lane}
+        self.on_wire: dict[int, set[Link]] = {}
         self.receiver = InboundSequence()
         self.held: dict[int, bytes] = {}
         self.given: list[int] = []
 
-    def sign(self, lane: Lane, up: dict[Lane, bool]) -> None:
+    def write(self, link: Link, items: list[Item]) -> None:
+        self.wire[link[0]] += items
+        for i in items:
+            self.on_wire.setdefault(i.seq, set()).add(link)
+
+    def sign(self, lane: Lane, links: Links) -> None:
+        targets = links.urgent() if lane is Lane.URGENT else [t for t in [links.ordinary()] if t]
         wanted = [rank for rank in self.queued if lane_of(rank) is lane][: self.ledger.room(lane)]
-        if not wanted or not any(up.values()):
+        if not wanted or not targets:
             return
         for rank in wanted:
             self.queued.remove(rank)
@@ -134,8 +155,8 @@ class Direction:
         items = [item(first + i, rank) for i, rank in enumerate(wanted)]
         self.given += [i.seq for i in items]
         self.ledger.add(items)
-        carrier = lane if up[lane] else lane.other
-        self.wire[carrier] += items
+        for target in targets:
+            self.write(target, items)
 
     def deliver(self, lane: Lane) -> None:
         envelope = self.wire[lane].pop(0)
@@ -148,14 +169,40 @@ class Direction:
         self.receipts[lane].append((envelope.seq, envelope.envelope_id))
 
     def settle(self, lane: Lane) -> None:
-        self.ledger.settle([self.receipts[lane].pop(0)])
+        delivered, _ = self.ledger.settle([self.receipts[lane].pop(0)])
+        for i in delivered:
+            self.on_wire.pop(i.seq, None)
 
     def lose(self, lane: Lane) -> None:
         self.wire[lane].clear()
         self.receipts[lane].clear()
 
-    def reopen(self, lane: Lane, other_up: bool) -> None:
-        self.wire[lane] += self.ledger.to_resend(lane, other_up)
+    def resend(self, links: Links) -> None:
+        plan = resend_plan(self.ledger.in_flight(), links.urgent(), links.ordinary(), self.on_wire, links.live)
+        for link, items in plan.items():
+            self.write(link, items)
+
+
+class Links:
+    """The links of one path: each lane's current connection while it is up; a lane that is
+    down lends its traffic to the other."""
+
+    def __init__(self) -> None:
+        self.up = dict.fromkeys(Lane, True)
+        self.generation = dict.fromkeys(Lane, 0)
+
+    def current(self, lane: Lane) -> Link | None:
+        return (lane, self.generation[lane]) if self.up[lane] else None
+
+    def urgent(self) -> list[Link]:
+        found = self.current(Lane.URGENT) or self.current(Lane.ORDINARY)
+        return [found] if found else []
+
+    def ordinary(self) -> Link | None:
+        return self.current(Lane.ORDINARY) or self.current(Lane.URGENT)
+
+    def live(self, link: Link) -> bool:
+        return self.current(link[0]) == link
 
 
 class ChannelMachine(RuleBasedStateMachine):
@@ -164,7 +211,8 @@ class ChannelMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.ways = [Direction(window=3), Direction(window=5)]
-        self.up = dict.fromkeys(Lane, True)
+        self.links = Links()
+        self.up = self.links.up
 
     @rule(way=st.integers(0, 1), ranks=st.lists(st.integers(0, 3), min_size=1, max_size=6))
     def queue(self, way: int, ranks: list[int]) -> None:
@@ -172,7 +220,7 @@ class ChannelMachine(RuleBasedStateMachine):
 
     @rule(way=st.integers(0, 1), lane=st.sampled_from(Lane))
     def sign(self, way: int, lane: Lane) -> None:
-        self.ways[way].sign(lane, self.up)
+        self.ways[way].sign(lane, self.links)
 
     @rule(way=st.integers(0, 1), lane=st.sampled_from(Lane))
     def deliver(self, way: int, lane: Lane) -> None:
@@ -190,13 +238,15 @@ class ChannelMachine(RuleBasedStateMachine):
         self.up[lane] = False
         for way in self.ways:
             way.lose(lane)
+            way.resend(self.links)  # what it carried goes on the other lane's link
 
     @rule(lane=st.sampled_from(Lane))
     def open_lane(self, lane: Lane) -> None:
         if not self.up[lane]:
             self.up[lane] = True
+            self.links.generation[lane] += 1  # a new connection: the old one's bytes are gone
             for way in self.ways:
-                way.reopen(lane, self.up[lane.other])
+                way.resend(self.links)
 
     @invariant()
     def every_number_is_given_once_in_order(self) -> None:
@@ -217,7 +267,7 @@ class ChannelMachine(RuleBasedStateMachine):
             self.open_lane(lane)
         for way in self.ways:
             for lane in Lane:
-                way.wire[lane] = way.ledger.to_resend(lane, other_lane_up=True)
+                way.resend(self.links)
                 while way.wire[lane]:
                     way.deliver(lane)
                 while way.receipts[lane]:

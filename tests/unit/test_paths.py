@@ -43,12 +43,10 @@ def test_a_returning_path_takes_the_traffic_back_only_after_holding() -> None:
     table.heard(0, Lane.URGENT, 2.0)
     assert table.up() == [0, 1]
     assert table.carrier(2.0 + HOLD / 2) == 1  # not yet: it might flap
-    assert table.next_change(2.0 + HOLD / 2) == 2.0 + HOLD
     table.fell_silent(0, Lane.URGENT, 2.0 + HOLD / 2)  # it flapped: traffic never went back
     table.heard(0, Lane.URGENT, 3.0 + HOLD / 2)
     assert table.carrier(3.0 + HOLD) == 1
     assert table.carrier(3.0 + HOLD * 1.5) == 0  # held long enough
-    assert table.next_change(3.0 + HOLD * 1.5) is None
 
 
 def test_the_ordinary_link_shares_its_paths_verdict_while_the_urgent_one_is_open() -> None:

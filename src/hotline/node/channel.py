@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from hotline.crypto import VerifyKey
 from hotline.protocol import InboundSequence, Lane
-from hotline.protocol.ledger import SendLedger
+from hotline.protocol.ledger import SendLedger, resend_plan
 from hotline.protocol.paths import PathTable
 from hotline.storage import Dispatched, PeerRecord
 
@@ -112,26 +112,8 @@ class Channel:
             self.on_wire.pop(seq, None)
 
     def resend_plan(self, routes: Routes) -> dict[Link, list[Dispatched]]:
-        """What goes again, and where: every urgent envelope in flight to every urgent link that
-        lacks it; every ordinary one that no live link carries, to the carrier. What a link
-        already carries is not written to it again (a path heard again after a stall still holds
-        its bytes); what a replaced, closed or silent link carried goes again, whenever and
-        however the carrier changed."""
-        plan: dict[Link, list[Dispatched]] = {}
-        urgent = self.ledger.in_flight(Lane.URGENT)
-        for link in routes.urgent:
-            missing = [item for item in urgent if link not in self.on_wire.get(item.seq, ())]
-            if missing:
-                plan.setdefault(link, []).extend(missing)
-        if routes.ordinary is not None:
-            stranded = [
-                item
-                for item in self.ledger.in_flight(Lane.ORDINARY)
-                if not any(self.live(link) for link in self.on_wire.get(item.seq, ()))
-            ]
-            if stranded:
-                plan.setdefault(routes.ordinary, []).extend(stranded)
-        return plan
+        """What goes again after the links changed, and where (``protocol.ledger.resend_plan``)."""
+        return resend_plan(self.ledger.in_flight(), routes.urgent, routes.ordinary, self.on_wire, self.live)
 
     def link_for(self, lane: Lane, now: float) -> Link | None:
         """The link that carries a lane's traffic now (for urgent traffic, the most preferred)."""

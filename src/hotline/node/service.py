@@ -35,15 +35,16 @@ evidence and answered with a signed rejection.
 node numbers transcript entries as it calls and awaits durability later. All of this runs on
 one event loop; nothing here needs a lock.
 
-*Links and lanes.* Each channel has two lanes, each its own TLS connection (ALPN names the
-lane): FLASH and IMMEDIATE travel on the urgent lane, the rest on the ordinary lane, so that an
-urgent envelope never waits on the wire, or in the receiver's reading, behind ordinary ones
-(``protocol/lanes.py``). Each side dials every peer on both lanes and accepts connections; when
-two links of one lane meet, both ends keep the one dialed by the party whose name sorts first
-(``protocol.ledger.keeps_new_link``). On every new link, everything unreceipted of its lane is sent
-again (and of the other lane too, while that one is down); the receiver's duplicate rule makes
-that safe. Both lanes share the channel's one sequence, so numbers arrive out of order across
-lanes, and the receiver accepts them so (``protocol/sequence.py``).
+*Links, lanes and paths.* Each channel has two lanes on each path, each its own TLS connection
+(ALPN names the lane and the path): FLASH and IMMEDIATE travel on the urgent lane of every path
+that is up, the rest on the ordinary lane of one path, so that an urgent envelope never waits on
+the wire, or in the receiver's reading, behind ordinary ones, nor on a cut path
+(``protocol/lanes.py``, ``protocol/paths.py``). Each side dials every peer's addresses on both
+lanes and accepts connections; when two links of one path and lane meet, both ends keep the one
+dialed by the party whose name sorts first (``protocol.ledger.keeps_new_link``). Whenever the
+links change, what no live link carries is sent again (``protocol.ledger.resend_plan``); the
+receiver's duplicate rule makes that safe. All links share the channel's one sequence, so numbers
+arrive out of order across them, and the receiver accepts them so (``protocol/sequence.py``).
 
 *Acknowledgement.* A person acknowledges a received message; the acknowledgement travels back
 as an envelope of its own (kind ``ack``, replying to the message), stored and queued in one

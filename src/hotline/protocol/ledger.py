@@ -12,10 +12,12 @@ receipts, resends and lost lanes (``tests/unit/test_ledger.py``):
   ``window`` envelopes, the urgent lane ``URGENT_ALLOWANCE`` beside it, so that a full ordinary
   window never delays a FLASH. Together they stay below the receiver's ``REACH``: a correct
   sender never gets so far ahead that its envelopes look like a gap.
-- *Resending.* When a lane's link opens, everything in flight on that lane goes again (and the
-  other lane's too while that lane has no link, the urgent first); the receiver's duplicate rule
-  makes that safe. A peer that says it expects a number beyond what we ever signed is holding
-  more of our numbering than our store: our store went back in time (``peer_ahead``).
+- *Resending.* Whenever the links change (one opens, closes, falls silent, is heard again), an
+  urgent envelope in flight goes to every urgent link that has not carried it, and an ordinary
+  one that no live link still carries goes to the ordinary link (``resend_plan``); the
+  receiver's duplicate rule makes that safe. A peer that says it expects a number beyond what we
+  ever signed is holding more of our numbering than our store: our store went back in time
+  (``peer_ahead``).
 - *Tie-break.* When two links of one lane meet (both sides dialed at once), both ends keep the
   one dialed by the party whose name sorts first (``keeps_new_link``).
 - *Receipt batches.* The receiver signs one receipt per read, not per envelope; but an urgent
@@ -26,7 +28,7 @@ receipts, resends and lost lanes (``tests/unit/test_ledger.py``):
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Collection, Hashable, Iterable, Mapping, Sequence
 from typing import Generic, Protocol, TypeVar
 
 from hotline.envelope.model import MAX_RECEIPT_ENTRIES
@@ -50,6 +52,7 @@ class Signed(Protocol):
 
 
 T = TypeVar("T", bound=Signed)
+L = TypeVar("L", bound=Hashable)  # a link, as the caller names it
 
 
 class SendLedger(Generic[T]):
@@ -141,12 +144,6 @@ class SendLedger(Generic[T]):
 
     # -- links -------------------------------------------------------------------------------
 
-    def to_resend(self, lane: Lane, other_lane_up: bool) -> list[T]:
-        """What goes again on a lane's new link: its own lane's envelopes, and the other lane's
-        while that lane has no link (the urgent first)."""
-        lanes = [lane] if other_lane_up else [Lane.URGENT, Lane.ORDINARY]
-        return [item for la in lanes for item in self.in_flight(la)]
-
     def peer_ahead(self, peer_expects: int) -> tuple[int, int] | None:
         """(what the peer expects next, what we would sign next) if the peer holds numbers we
         never signed as far as our store knows: our store went back in time. None otherwise."""
@@ -162,6 +159,31 @@ class SendLedger(Generic[T]):
         to be signed (``urgent_busy``), or is on its way, nothing less urgent is signed or put in
         front of the peer's processor."""
         return urgent_busy or self.count_in_flight(Lane.URGENT) > 0
+
+
+def resend_plan(
+    in_flight: Iterable[T],
+    urgent: Sequence[L],
+    ordinary: L | None,
+    on_wire: Mapping[int, Collection[L]],
+    live: Callable[[L], bool],
+) -> dict[L, list[T]]:
+    """What goes again, and on which link, after the links changed: every urgent envelope in
+    flight to every link of ``urgent`` that has not carried it; every ordinary one that no live
+    link carries to ``ordinary``, in sequence order. ``on_wire``: sequence number -> the links
+    it was written on; ``live``: whether what a link carried may still arrive (open, heard, not
+    replaced). What a link already carries is never written to it again: a link heard again
+    after a stall still holds its bytes."""
+    plan: dict[L, list[T]] = {}
+    for item in in_flight:
+        carried = on_wire.get(item.seq, ())
+        if lane_of(item.rank) is Lane.URGENT:
+            for link in urgent:
+                if link not in carried:
+                    plan.setdefault(link, []).append(item)
+        elif ordinary is not None and not any(live(link) for link in carried):
+            plan.setdefault(ordinary, []).append(item)
+    return plan
 
 
 def check_window(window: int, allowance: int = URGENT_ALLOWANCE) -> None:

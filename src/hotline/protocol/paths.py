@@ -223,16 +223,3 @@ class PathTable:
                 self._carrier = index
                 break
         return self._carrier
-
-    def next_change(self, now: float) -> float | None:
-        """When a more preferred path will have held long enough to take the traffic back (the
-        node looks again then), or None."""
-        current = self.carrier(now)
-        times = []
-        for index in self.up():
-            if index == current:
-                break
-            since = self.paths[index].up_since
-            if since is not None:
-                times.append(since + self.hold)
-        return min(times) if times else None
