@@ -13,10 +13,11 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import os
+import re
 import secrets
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -109,6 +110,50 @@ class ConsoleSettings:
     # client of the loopback API comes from 127.0.0.1, so by default nobody's are: otherwise
     # any local process could write the address of its choice into the audit trail.
     trusted_proxies: tuple[str, ...] = ()
+    # The Host names the console and the API answer to (besides the API's own address,
+    # localhost and 127.0.0.1): any other name is refused, so that a page on another site
+    # cannot reach this one through a name it rebinds to 127.0.0.1.
+    hosts: tuple[str, ...] = ()
+    # Sign-in: after this many wrong passwords in a row (per account, and per source address),
+    # each further try waits twice as long as the last; after signin_lockout_after the account
+    # or address is locked for signin_lockout seconds, and even the right password is refused.
+    signin_free_failures: int = 3
+    signin_lockout_after: int = 10
+    signin_lockout: float = 900.0
+
+
+MIB = 1 << 20
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """What anyone can take of this node without proving who they are, or what a reader can
+    ask of it, at most (``[bounds]`` in config.toml; docs/operations.md lists what an operator
+    sees when each is reached). The defaults hold on a small machine: two cores, 1,024 file
+    handles before the node raises its own limit at start."""
+
+    # The peer port: connections whose TLS handshake has not finished, in all and from one
+    # source address, and how long a handshake may take. Each costs about 0.3 MB (asyncio's
+    # TLS buffers) until it proves a pinned certificate or is closed.
+    peer_handshakes: int = 64
+    peer_handshakes_per_source: int = 8
+    peer_handshake_timeout: float = 5.0
+    # The operator API and console: connections at once, seconds for a request's head and for
+    # its body to arrive whole, and the largest body read.
+    api_connections: int = 256
+    api_header_timeout: float = 10.0
+    api_body_timeout: float = 30.0
+    api_body_bytes: int = 4 * MIB
+    # Live event streams (the console's board and the API's watch), in all and per session.
+    event_streams: int = 64
+    event_streams_per_session: int = 4
+    # Console sessions in all: past this, the longest idle is signed out.
+    console_sessions: int = 256
+    # Bytes of refused envelopes kept as evidence per peer per UTC day: beyond it they are
+    # counted, not kept.
+    evidence_bytes_per_peer_day: int = 16 * MIB
+    # Rows on one page of the board, the inbox, the outbox and the alarms.
+    page_rows: int = 100
 
 
 @dataclass(frozen=True)
@@ -124,6 +169,7 @@ class NodeConfig:
     watch: WatchSettings = field(default_factory=WatchSettings)
     console: ConsoleSettings = field(default_factory=ConsoleSettings)
     alarms: AlarmSettings = field(default_factory=AlarmSettings)
+    bounds: Bounds = field(default_factory=Bounds)
     # Per peer, its paths in the order this node prefers them (0-based; [path_order] in
     # config.toml counts from 1): those not named follow in the order the peer advertised them.
     path_order: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
@@ -230,6 +276,8 @@ def init_node(
         "# [console]: a console session ends this many seconds after sign-in, or after this many idle.\n"
         "# [alarms]: seconds before a peer without a link, an undelivered FLASH or IMMEDIATE, or clocks\n"
         '# apart become alarms; hook_command = [...] and/or hook_url = "..." pass each alarm on as JSON.\n'
+        "# [bounds]: what anyone may take of this node at most (handshakes, connections, timeouts, bodies,\n"
+        "# event streams, sessions, evidence, rows on a page); docs/operations.md lists each and its default.\n"
         + tomli_w.dumps(settings)
     )
     return load_config(directory)
@@ -289,6 +337,7 @@ def load_config(directory: Path) -> NodeConfig:
             watch=watch,
             console=_console_settings(raw),
             alarms=_alarm_settings(raw),
+            bounds=_bounds(raw),
             path_order=_path_order(raw),
         )
     except (KeyError, TypeError) as exc:
@@ -336,17 +385,56 @@ def _watch_settings(raw: dict[str, Any]) -> WatchSettings:
 
 def _console_settings(raw: dict[str, Any]) -> ConsoleSettings:
     console = dict(raw.get("console", {}))
-    unknown = set(console) - {"session_lifetime", "session_idle", "trusted_proxies"}
+    seconds = {"session_lifetime", "session_idle", "signin_lockout"}
+    counts = {"signin_free_failures", "signin_lockout_after"}
+    unknown = set(console) - seconds - counts - {"trusted_proxies", "hosts"}
     if unknown:
         raise ValueError(f"[console] has an unknown setting {min(unknown)!r}")
     proxies = console.pop("trusted_proxies", [])
     if not isinstance(proxies, list) or not all(_is_ip(p) for p in proxies):
         raise ValueError('[console] trusted_proxies must list IP addresses, such as ["127.0.0.1"]')
+    hosts = console.pop("hosts", [])
+    if not isinstance(hosts, list) or not all(isinstance(h, str) and _HOST_NAME.match(h) for h in hosts):
+        raise ValueError('[console] hosts must list host names, such as ["hotline.watch.example"]')
     for name, value in console.items():
         if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-            raise ValueError(f"[console] {name} must be a number of seconds, more than 0")
-    seconds = {name: float(value) for name, value in console.items()}
-    return ConsoleSettings(**seconds, trusted_proxies=tuple(proxies))
+            unit = "a whole number" if name in counts else "a number of seconds"
+            raise ValueError(f"[console] {name} must be {unit}, more than 0")
+        if name in counts and not isinstance(value, int):
+            raise ValueError(f"[console] {name} must be a whole number, more than 0")
+    settings = ConsoleSettings(
+        **{name: float(value) for name, value in console.items() if name in seconds},
+        **{name: value for name, value in console.items() if name in counts},
+        trusted_proxies=tuple(proxies),
+        hosts=tuple(h.lower() for h in hosts),
+    )
+    if settings.signin_lockout_after <= settings.signin_free_failures:
+        raise ValueError("[console] signin_lockout_after must be more than signin_free_failures")
+    return settings
+
+
+# A DNS name or an IP address as a Host header names it (no port, no scheme, no wildcard).
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_HOST_NAME = re.compile(rf"^(?:{_LABEL}\.)*{_LABEL}$|^\[[0-9A-Fa-f:.]+\]$")
+
+
+def _bounds(raw: dict[str, Any]) -> Bounds:
+    table = dict(raw.get("bounds", {}))
+    kinds = {f.name: f.type for f in fields(Bounds)}
+    unknown = set(table) - set(kinds)
+    if unknown:
+        raise ValueError(f"[bounds] has an unknown setting {min(unknown)!r}")
+    for name, value in table.items():
+        whole = kinds[name] == "int"
+        if isinstance(value, bool) or not isinstance(value, int if whole else int | float) or value <= 0:
+            unit = "a whole number" if whole else "a number of seconds"
+            raise ValueError(f"[bounds] {name} must be {unit}, more than 0")
+    bounds = Bounds(**{name: value if kinds[name] == "int" else float(value) for name, value in table.items()})
+    if bounds.peer_handshakes_per_source > bounds.peer_handshakes:
+        raise ValueError("[bounds] peer_handshakes_per_source must not be more than peer_handshakes")
+    if bounds.event_streams_per_session > bounds.event_streams:
+        raise ValueError("[bounds] event_streams_per_session must not be more than event_streams")
+    return bounds
 
 
 def _is_ip(text: object) -> bool:
