@@ -402,9 +402,9 @@ def _console_settings(raw: dict[str, Any]) -> ConsoleSettings:
             raise ValueError(f"[console] {name} must be {unit}, more than 0")
         if name in counts and not isinstance(value, int):
             raise ValueError(f"[console] {name} must be a whole number, more than 0")
+    values: dict[str, Any] = {name: value if name in counts else float(value) for name, value in console.items()}
     settings = ConsoleSettings(
-        **{name: float(value) for name, value in console.items() if name in seconds},
-        **{name: value for name, value in console.items() if name in counts},
+        **values,
         trusted_proxies=tuple(proxies),
         hosts=tuple(h.lower() for h in hosts),
     )
@@ -429,7 +429,8 @@ def _bounds(raw: dict[str, Any]) -> Bounds:
         if isinstance(value, bool) or not isinstance(value, int if whole else int | float) or value <= 0:
             unit = "a whole number" if whole else "a number of seconds"
             raise ValueError(f"[bounds] {name} must be {unit}, more than 0")
-    bounds = Bounds(**{name: value if kinds[name] == "int" else float(value) for name, value in table.items()})
+    values: dict[str, Any] = {name: value if kinds[name] == "int" else float(value) for name, value in table.items()}
+    bounds = Bounds(**values)
     if bounds.peer_handshakes_per_source > bounds.peer_handshakes:
         raise ValueError("[bounds] peer_handshakes_per_source must not be more than peer_handshakes")
     if bounds.event_streams_per_session > bounds.event_streams:
