@@ -525,3 +525,58 @@ async def test_a_hello_written_before_the_other_lane_delivered_is_not_a_store_go
     alarms = await wait_for(lambda: node.api("GET", "/v1/alarms"), 10, "the peer's store to be seen behind")
     assert [(a["kind"], a["peer"]) for a in alarms] == [("peer-store-behind", "GENSTAB")]
     await raw.close()
+
+
+async def test_a_reply_that_names_a_message_of_another_channel_is_refused(tmp_path: Path) -> None:
+    # SACEUR talks to GENSTAB and to NEUTRAL; the test plays both. GENSTAB learns the id of a
+    # message SACEUR sent NEUTRAL (a colluding NEUTRAL, or a leak) and hangs an acknowledgement,
+    # an answer and a plain reply on it: each is refused, and that message's thread stays empty.
+    saceur = make_node(tmp_path, "SACEUR")
+    genstab, neutral = make_node(tmp_path, "GENSTAB"), make_node(tmp_path, "NEUTRAL")
+    pin(saceur, genstab.config)
+    pin(saceur, neutral.config)
+    await saceur.start()
+    try:
+        attack = Attack(saceur, genstab.config.directory)
+        await attack.deliver_valid()
+        other = RawPeer(saceur.config, neutral.config.directory / "tls.crt", neutral.config.directory / "tls.key")
+        await other.connect()
+        other.hello("NEUTRAL")
+        await other.expect(FrameType.HELLO)
+        await saceur.api(
+            "POST", "/v1/messages", json={"to": "NEUTRAL", "body": {"text": "for NEUTRAL only", "lang": "en"}}
+        )
+        theirs = open_signed((await other.expect(FrameType.ENVELOPE))["obj"], "envelope").id
+        await other.close()
+        await saceur.api(
+            "POST", "/v1/messages", json={"to": "GENSTAB", "kind": "clarification_request",
+                                          "body": {"question": "Which unit?"}}
+        )  # fmt: skip
+        ack = prepare_body("ack", 1, {"by": "Maj. Orlov", "at": "2026-12-06T06:00:00Z", "auto": False})
+        answer = {"answer": "It was a scheduled test."}
+        raw = await attack.linked()
+        mine = open_signed((await raw.expect(FrameType.ENVELOPE))["obj"], "envelope").id
+        for kind, body in (("ack", ack), ("clarification", answer), ("free_text", {"text": "re yours", "lang": "en"})):
+            signed = sign_envelope(
+                attack.party, "SACEUR", attack.next_seq, overrides={"kind": kind, "body": body, "re": theirs}
+            )
+            raw.send(encode_frame(FrameType.ENVELOPE, obj=signed))
+            rejection = Rejection.from_opened(open_signed((await raw.expect(FrameType.REJECTION))["obj"], "rejection"))
+            assert (rejection.reason, rejection.consumed) == ("invalid-reply", True), kind
+            assert "NEUTRAL" not in rejection.detail, "the refusal names nothing of the other channel"
+            attack.next_seq += 1
+        # An acknowledgement of a message SACEUR sent GENSTAB itself is accepted as before.
+        signed = sign_envelope(
+            attack.party, "SACEUR", attack.next_seq, overrides={"kind": "ack", "body": ack, "re": mine}
+        )
+        raw.send(encode_frame(FrameType.ENVELOPE, obj=signed))
+        await raw.expect(FrameType.RECEIPT)
+        attack.next_seq += 1
+        await raw.close()
+        conn = sqlite3.connect(saceur.config.store_path)
+        assert conn.execute("SELECT count(*) FROM inbox WHERE reply_to=?", (theirs,)).fetchone() == (0,)
+        assert conn.execute("SELECT count(*) FROM refused WHERE reason='invalid-reply'").fetchone() == (3,)
+        conn.close()
+    finally:
+        assert saceur.stop() == 0
+        await saceur.client.aclose()

@@ -12,7 +12,7 @@ machine in the same transaction that stores them.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import structlog
@@ -20,6 +20,7 @@ import structlog
 from hotline.crypto import SigningKey
 from hotline.envelope import Envelope, Precedence, Receipt, ReceiptEntry, Rejection, cbor, object_id, serial
 from hotline.envelope.model import MAX_DETAIL
+from hotline.forms.catalogue import FORMS
 from hotline.node.channel import Channel
 from hotline.node.config import NodeConfig
 from hotline.node.link import Link
@@ -30,7 +31,7 @@ from hotline.node.watchkeeper import Watchkeeper, acknowledgement_in
 from hotline.protocol import URGENT_RANK, Lane
 from hotline.protocol import events as ev
 from hotline.protocol.ledger import receipt_due
-from hotline.storage import InboundStored, InboxRow
+from hotline.storage import InboundStored, InboxRow, ReplyTarget
 from hotline.watch.alarms import Kind
 
 log = structlog.get_logger("hotline.node")
@@ -91,8 +92,14 @@ class Inbound:
         numbers = sorted({e.envelope.number for e in batch})
         held = self.station.store.held_serials(channel.party, numbers)
         held |= {n: channel.serials_pending[n] for n in numbers if n in channel.serials_pending}
+        replies = [e.envelope.reply_to for e in batch if e.envelope.reply_to is not None]
+        targets = self.station.store.reply_targets(replies) if replies else {}
         accepted = []
         for e in batch:
+            fault = reply_fault(e.envelope, targets)
+            if fault is not None:
+                self.refuse(channel, link, e.opened.raw, e.envelope.seq, "invalid-reply", fault, True)
+                continue
             holder = held.setdefault(e.envelope.number, e.opened.id)
             if holder == e.opened.id:
                 accepted.append(e)
@@ -238,6 +245,29 @@ class Inbound:
         self.spawn(self._answer_when_stored(link, stored, sealed, False))
         self.lookout.count(channel.party, "refused", 1)
         log.warning("envelope refused", peer=channel.party, seq=seq, reason=reason, detail=detail)
+
+
+def reply_fault(envelope: Envelope, targets: Mapping[bytes, ReplyTarget]) -> str | None:
+    """Why a reply may not name the message it names, or None.
+
+    A peer's reply must name a message of this channel: otherwise a peer could hang an
+    acknowledgement or an answer on a message we sent to another party, and our console would
+    show it in that message's thread. An acknowledgement (and an answer to a request) must name
+    a message of ours to this peer of the kind it answers. The refusal names nothing of the
+    other channel: the peer learns only that its reply names nothing it may answer.
+    """
+    if envelope.reply_to is None:
+        return None
+    target = targets.get(envelope.reply_to)
+    sender, kind = envelope.sender, envelope.kind
+    spec = FORMS.get((kind, envelope.kind_version))
+    if target is not None and target.peer != sender:
+        return f"reply_to names no message exchanged with {sender}"
+    if kind == "ack" and (target is None or not target.sent or target.kind == "ack"):
+        return "an ack must name a message of ours to you that a person acknowledges"
+    if spec is not None and spec.answers and (target is None or not target.sent or target.kind != spec.answers):
+        return f"a {kind} must answer a {spec.answers} of ours to you"
+    return None
 
 
 def _forget(storing: dict[int, asyncio.Future[Any]], rows: list[InboxRow], stored: asyncio.Future[Any]) -> None:

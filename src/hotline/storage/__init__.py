@@ -20,6 +20,7 @@ from hotline.storage.records import (
     OutboxRow,
     PeerRecord,
     Queued,
+    ReplyTarget,
     StoredAnswer,
     Undelivered,
 )
@@ -48,6 +49,7 @@ __all__ = [
     "OutboxRow",
     "PeerRecord",
     "Queued",
+    "ReplyTarget",
     "SqliteStore",
     "Store",
     "StoredAlarm",

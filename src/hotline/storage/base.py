@@ -32,6 +32,7 @@ from hotline.storage.records import (
     OutboxRow,
     PeerRecord,
     Queued,
+    ReplyTarget,
     StoredAnswer,
     Undelivered,
 )
@@ -84,6 +85,7 @@ class Store(Protocol):
     def stored_answer(self, peer: str, seq: int) -> Awaitable[StoredAnswer | None]: ...
     # Synchronous: the receiver asks it for every batch, and a FLASH must not wait a commit for it.
     def held_serials(self, peer: str, numbers: list[int]) -> dict[int, bytes]: ...
+    def reply_targets(self, ids: list[bytes]) -> dict[bytes, ReplyTarget]: ...  # synchronous too
 
     # acknowledgements by people
     def acknowledge(self, envelope_id: bytes, ack: Acknowledgement, carrier: Draft) -> Awaitable[Queued]: ...

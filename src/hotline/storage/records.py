@@ -110,6 +110,16 @@ class OutboxRow:
 
 
 @dataclass(frozen=True)
+class ReplyTarget:
+    """What a reply's ``reply_to`` names: a message we sent (``sent``) or received, with whom,
+    and of which kind."""
+
+    sent: bool
+    peer: str
+    kind: str
+
+
+@dataclass(frozen=True)
 class InboxRow:
     """A received envelope. ``receipt`` (the signed receipt that names it, perhaps with other
     envelopes of the same commit) is filled when the row is read back."""

@@ -7,7 +7,7 @@ from typing import Any
 
 from hotline.envelope import serial
 from hotline.errors import NotFoundError
-from hotline.storage.records import Acknowledgement, InboxRow, OutboxRow
+from hotline.storage.records import Acknowledgement, InboxRow, OutboxRow, ReplyTarget
 
 _OUTBOX_COLUMNS = (
     "num, o.peer, ref, precedence, marking, kind, body, created_ms, seq, env_id, state, sent_ms, "
@@ -103,3 +103,15 @@ def replies(conn: sqlite3.Connection, envelope_id: bytes) -> tuple[list[OutboxRo
 def last_link_test(conn: sqlite3.Connection, peer: str) -> OutboxRow | None:
     found = outbox(conn, 1, "WHERE o.peer=? AND kind='link_test'", (peer,))
     return found[0] if found else None
+
+
+def reply_targets(conn: sqlite3.Connection, ids: list[bytes]) -> dict[bytes, ReplyTarget]:
+    """The messages, sent or received, that ``ids`` name (those we hold)."""
+    found: dict[bytes, ReplyTarget] = {}
+    for start in range(0, len(ids), 500):  # SQLite caps the number of bound parameters
+        chunk = ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        for sent, table in ((True, "outbox"), (False, "inbox")):
+            rows = conn.execute(f"SELECT env_id, peer, kind FROM {table} WHERE env_id IN ({marks})", chunk)
+            found |= {bytes(env_id): ReplyTarget(sent, peer, kind) for env_id, peer, kind in rows}
+    return found

@@ -34,6 +34,7 @@ from hotline.storage.records import (
     OutboxRow,
     PeerRecord,
     Queued,
+    ReplyTarget,
     StoredAnswer,
     Undelivered,
 )
@@ -224,6 +225,12 @@ class SqliteStore:
         if self._closed:
             raise StoreError("the store is closed")
         return inbox.find_serials(self._conn, peer, numbers)
+
+    def reply_targets(self, ids: list[bytes]) -> dict[bytes, ReplyTarget]:
+        """Read now, on the loop's thread, as ``held_serials``: the messages that replies name."""
+        if self._closed:
+            raise StoreError("the store is closed")
+        return messages.reply_targets(self._conn, ids)
 
     # -- acknowledgements by people ---------------------------------------------------------
 
