@@ -299,8 +299,19 @@ def _with(body: dict[str, Any], path: list[str], value: Any) -> dict[str, Any]:
             "body.units_involved",
         ),
         ("clarification", lambda: {"answer": "It was a scheduled test."}, "re"),
+        ("free_text", lambda: {"text": "Launch from area \u202e7 aera\u202c", "lang": "en"}, "body.text"),
+        ("free_text", lambda: {"text": "SA\u200bCEUR confirms", "lang": "en"}, "body.text"),
     ],
-    ids=["missing-field", "latitude-91", "window-ends-before-it-starts", "unknown-enum", "wrong-type", "no-reply-to"],
+    ids=[
+        "missing-field",
+        "latitude-91",
+        "window-ends-before-it-starts",
+        "unknown-enum",
+        "wrong-type",
+        "no-reply-to",
+        "bidirectional-override",
+        "invisible-character",
+    ],
 )
 async def test_an_invalid_form_is_rejected_naming_the_field_and_kept_as_evidence(
     attack: Attack, kind: str, make_body: Any, field: str
@@ -580,3 +591,24 @@ async def test_a_reply_that_names_a_message_of_another_channel_is_refused(tmp_pa
     finally:
         assert saceur.stop() == 0
         await saceur.client.aclose()
+
+
+async def test_a_peers_rejection_is_shown_with_its_invisible_characters_written_out(attack: Attack) -> None:
+    # A rejection's explanation is the peer's free text, checked by no form: whatever it holds
+    # reaches the operator written out, never acted on by the screen.
+    node = attack.node
+    sent = await node.api("POST", "/v1/messages", json={"to": "GENSTAB", "body": {"text": "hello", "lang": "en"}})
+    raw = await attack.linked()
+    envelope = open_signed((await raw.expect(FrameType.ENVELOPE))["obj"], "envelope")
+    detail = "refused by \u202edrawrof\u202c duty\u200b officer"
+    rejection = Rejection("GENSTAB", "SACEUR", envelope.id, 1, 1_790_000_000_000, "invalid-field", detail, True)
+    raw.send(encode_frame(FrameType.REJECTION, obj=rejection.seal(attack.party.key)))
+
+    async def rejected() -> dict[str, Any] | None:
+        shown: dict[str, Any] = await node.api("GET", f"/v1/messages/{sent['serial']}")
+        return shown if shown["rejection"] else None
+
+    shown = await wait_for(rejected, 10, "the rejection to be recorded")
+    await raw.close()
+    assert shown["rejection"]["detail"] == "refused by <U+202E>drawrof<U+202C> duty<U+200B> officer"
+    assert "<U+202E>" in " ".join(event["text"] for event in shown["history"])

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from hotline.envelope.model import FieldError
 from hotline.forms import prepare_body, render, validate_body
+from hotline.forms.types import unshowable, visible
 
 LAUNCH: dict[str, Any] = {
     "missile_class": "icbm",
@@ -292,14 +293,42 @@ REFUSED = [
         "free_text",
         {"text": "ok\x1b[2J", "lang": "en"},
         "body.text",
-        "contains the control character U+001B",
+        "contains U+001B (a control character), which a screen acts on instead of showing",
     ),
     (
         "bidi override",
         "free_text",
         {"text": "abc\u202edef", "lang": "en"},
         "body.text",
-        "contains the control character U+202E",
+        "contains U+202E (RIGHT-TO-LEFT OVERRIDE), which a screen acts on instead of showing",
+    ),
+    (
+        "bidi mark",
+        "free_text",
+        {"text": "PAY \u200f0001", "lang": "en"},
+        "body.text",
+        "contains U+200F (RIGHT-TO-LEFT MARK), which a screen acts on instead of showing",
+    ),
+    (
+        "zero-width space",
+        "free_text",
+        {"text": "SA\u200bCEUR", "lang": "en"},
+        "body.text",
+        "contains U+200B (ZERO WIDTH SPACE), which a screen acts on instead of showing",
+    ),
+    (
+        "byte-order mark",
+        "clarification",
+        {"answer": "\ufeffyes"},
+        "body.answer",
+        "contains U+FEFF (ZERO WIDTH NO-BREAK SPACE), which a screen acts on instead of showing",
+    ),
+    (
+        "line separator",
+        "free_text",
+        {"text": "one\u2028two", "lang": "ru"},
+        "body.text",
+        "contains U+2028 (LINE SEPARATOR), which a screen acts on instead of showing",
     ),
     (
         "bad language tag",
@@ -418,9 +447,9 @@ areas = st.one_of(
         }
     ),
 )
-texts = st.text(st.characters(codec="utf-8", exclude_categories=("Cc", "Cs")), min_size=1, max_size=40).filter(
-    str.strip
-)
+texts = st.text(
+    st.characters(codec="utf-8", exclude_categories=("Cc", "Cf", "Cs", "Zl", "Zp")), min_size=1, max_size=40
+).filter(str.strip)
 
 
 @st.composite
@@ -518,3 +547,10 @@ def test_a_misspelt_field_is_named_with_the_field_meant(kind: str, data: dict[st
     with pytest.raises(FieldError) as caught:
         prepare_body(kind, 1, data)
     assert str(caught.value) == message
+
+
+def test_texts_no_form_checked_are_shown_with_what_a_screen_would_act_on_written_out() -> None:
+    assert visible("Москва, 06:00\tZ\n") == "Москва, 06:00\tZ\n"
+    assert visible("a\u202eb\u200bc\u00ad\x1b") == "a<U+202E>b<U+200B>c<U+00AD><U+001B>"
+    assert unshowable("PAY\u200f") == "\u200f"
+    assert unshowable("Generalstab, 30 км") is None

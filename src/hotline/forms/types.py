@@ -15,8 +15,8 @@ canonical spelling, and ``prepare_body`` turns friendlier input into it:
 - an optional field left out is *absent* on the wire, never null.
 
 Texts are carried exactly as written; they may not be blank, and may not contain control
-characters (other than line feed and tab) or bidirectional overrides, which could make a rendered
-notification show something other than what was signed.
+characters (other than line feed and tab), nor invisible or bidirectional format characters,
+which could make a rendered notification show something other than what was signed.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from __future__ import annotations
 import enum
 import math
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -87,17 +88,50 @@ def choice_doc(choices: type[enum.StrEnum]) -> TypeDoc:
 
 # -- texts -------------------------------------------------------------------------------------
 
-# C0 and C1 controls except tab and line feed, and the bidirectional embeddings, overrides and
-# isolates: a terminal or browser would act on them instead of showing them.
-_UNSHOWABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# What a text may not hold: controls other than tab and line feed (category Cc), and every
+# format character (Cf): the bidirectional embeddings, overrides, isolates and marks, the
+# zero-width spaces and joiners, the word joiner, the byte-order mark, the soft hyphen, the
+# tag characters; and the line and paragraph separators (Zl, Zp). A terminal or a browser acts
+# on them instead of showing them, so a notice could read otherwise than what was signed, or
+# two texts that look the same could differ. None is needed to write English or Russian (were
+# a party to write Persian, whose spelling needs the zero-width non-joiner, this must change).
+_UNSHOWABLE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
+_ALLOWED_CONTROLS = frozenset("\t\n")
+
+
+def unshowable(text: str) -> str | None:
+    """The first character of ``text`` that a screen would act on instead of showing, if any."""
+    for char in text:
+        if _unshowable(char):
+            return char
+    return None
+
+
+def _unshowable(char: str) -> bool:
+    if " " <= char <= "~":  # printable ASCII, nearly every character typed, is fine
+        return False
+    return char not in _ALLOWED_CONTROLS and unicodedata.category(char) in _UNSHOWABLE_CATEGORIES
+
+
+def visible(text: str) -> str:
+    """``text`` with every character that ``unshowable`` finds written out as ``<U+202E>``:
+    for texts shown to people that no form checked (a peer's rejection, a message stored before
+    the check was made)."""
+    if unshowable(text) is None:
+        return text
+    return "".join(
+        f"<U+{ord(c):04X}>" if c not in _ALLOWED_CONTROLS and unicodedata.category(c) in _UNSHOWABLE_CATEGORIES else c
+        for c in text
+    )
 
 
 def _showable(text: str) -> str:
     if not text.strip():
         raise ValueError("must not be blank")
-    bad = _UNSHOWABLE.search(text)
-    if bad:
-        raise ValueError(f"contains the control character U+{ord(bad.group()):04X}")
+    bad = unshowable(text)
+    if bad is not None:
+        name = unicodedata.name(bad, "a control character")
+        raise ValueError(f"contains U+{ord(bad):04X} ({name}), which a screen acts on instead of showing")
     return text
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from hotline.envelope import FieldError, Rejection, cbor, open_signed, serial
 from hotline.forms import precedence_name, render, translations
+from hotline.forms.types import visible
 from hotline.node import Message
 from hotline.storage import InboxRow, OutboxRow
 from hotline.views.rows import inbox_item, iso, outbox_item
@@ -78,7 +79,7 @@ def _sent_history(row: OutboxRow, _: Any) -> list[dict[str, Any]]:
     if row.rejection is not None:
         rejection = Rejection.from_opened(open_signed(row.rejection, "rejection"))
         text = _("Rejected by {peer}: {reason} ({detail}).").format(
-            peer=row.peer, reason=rejection.reason, detail=rejection.detail
+            peer=row.peer, reason=rejection.reason, detail=visible(rejection.detail)
         )
         events.append(_event(row.rejected_ms, "rejected", text))
     if row.ack is not None:

@@ -6,6 +6,7 @@ import base64
 from typing import Any
 
 from hotline.envelope import Rejection, cbor, open_signed, serial
+from hotline.forms.types import visible
 from hotline.storage import Acknowledgement, InboxRow, OutboxRow, StoredAlarm
 from hotline.watch import Alert, Stage
 from hotline.watch.alarms import Alarm
@@ -47,7 +48,7 @@ def outbox_item(row: OutboxRow, sender: str) -> dict[str, Any]:
     }
     if row.rejection is not None:
         rejection = Rejection.from_opened(open_signed(row.rejection, "rejection"))
-        item["rejection"] = {"reason": rejection.reason, "detail": rejection.detail}
+        item["rejection"] = {"reason": rejection.reason, "detail": visible(rejection.detail)}
     return item
 
 
