@@ -370,8 +370,16 @@ async def _audit(store: Store, directory: Path) -> AuditReport:
         report.problems.append(f"checkpoint {size} is beyond the {frontier.size} entries stored (truncated?)")
     # Each message's recorded log position holds exactly that message's envelope.
     report.positions, wrong = await store.check_positions()
-    report.problems += [f"{table} says entry {index} is its envelope, and it is not" for table, index in wrong]
+    report.problems += [_misplaced(table, index) for table, index in wrong]
     return report
+
+
+def _misplaced(table: str, index: int | None) -> str:
+    if table != "receipts":
+        return f"{table} says entry {index} is its envelope, and it is not"
+    if index is None:
+        return "a stored receipt names no transcript entry (damaged before it was given one)"
+    return f"the receipt stored for entry {index} is not that entry (the stored copy is damaged)"
 
 
 async def _paged(

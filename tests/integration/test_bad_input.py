@@ -20,7 +20,7 @@ from hotline.forms import prepare_body
 from hotline.log import Checkpoint, Ed25519Signer, leaf_hash, log_origin, sign_checkpoint
 from hotline.protocol import REACH, FrameType, Lane, encode_frame
 from hotline.testing import Party, sign_envelope
-from tests.integration.harness import NodeProcess, make_node, pin, wait_for
+from tests.integration.harness import NodeProcess, configure, make_node, pin, wait_for
 from tests.integration.rogue import RawPeer
 from tests.integration.test_cli import hotline
 
@@ -61,6 +61,10 @@ class Attack:
         rows = conn.execute("SELECT seq, envelope FROM inbox ORDER BY seq").fetchall()
         conn.close()
         return rows
+
+
+# A refused envelope is kept once, in the transcript, where its row in ``refused`` points.
+EVIDENCE = "SELECT t.obj, r.reason FROM refused r JOIN transcript t ON t.idx = r.log_index ORDER BY r.id"
 
 
 def _key(directory: Path):  # type: ignore[no-untyped-def]
@@ -237,7 +241,7 @@ async def test_a_wrong_version_envelope_is_rejected_and_kept_as_evidence(attack:
     await raw.close()
     assert len(attack.inbox()) == 1
     conn = sqlite3.connect(attack.node.config.store_path)
-    [(evidence, reason)] = conn.execute("SELECT envelope, reason FROM refused").fetchall()
+    [(evidence, reason)] = conn.execute(EVIDENCE).fetchall()
     conn.close()
     assert (evidence, reason) == (signed, "unsupported-version")
     attack.next_seq += 1  # the rejected envelope used up its number
@@ -329,7 +333,7 @@ async def test_an_invalid_form_is_rejected_naming_the_field_and_kept_as_evidence
     await raw.close()
     assert len(attack.inbox()) == 1
     conn = sqlite3.connect(attack.node.config.store_path)
-    [(evidence,)] = conn.execute("SELECT envelope FROM refused").fetchall()
+    [(evidence, _)] = conn.execute(EVIDENCE).fetchall()
     conn.close()
     assert evidence == signed
     attack.next_seq += 1  # the rejected envelope used up its number
@@ -489,7 +493,7 @@ async def test_a_second_message_under_one_serial_is_refused_and_the_first_stays_
     assert shown["body"]["text"] == "the first", "show by serial reaches the message stored under it"
     conn = sqlite3.connect(node.config.store_path)
     assert conn.execute("SELECT count(*) FROM inbox WHERE num=500").fetchone() == (1,)
-    [(evidence, reason)] = conn.execute("SELECT envelope, reason FROM refused").fetchall()
+    [(evidence, reason)] = conn.execute(EVIDENCE).fetchall()
     conn.close()
     assert (evidence, reason) == (second, "serial-reused")
     [alarm] = await node.api("GET", "/v1/alarms")
@@ -612,3 +616,45 @@ async def test_a_peers_rejection_is_shown_with_its_invisible_characters_written_
     await raw.close()
     assert shown["rejection"]["detail"] == "refused by <U+202E>drawrof<U+202C> duty<U+200B> officer"
     assert "<U+202E>" in " ".join(event["text"] for event in shown["history"])
+
+
+async def test_a_peer_cannot_fill_the_disk_with_refused_envelopes(tmp_path: Path) -> None:
+    # The evidence bound at 250 kB a day: ten invalid envelopes of 100 kB each from a pinned
+    # peer. The first two are kept (once: in the transcript), the rest are answered and counted;
+    # the operator is told once, and the log audit still finds the transcript whole.
+    saceur, genstab = make_node(tmp_path, "SACEUR"), make_node(tmp_path, "GENSTAB")
+    pin(saceur, genstab.config)
+    configure(saceur.config.directory, {"bounds": {"evidence_bytes_per_peer_day": 250_000}})
+    await saceur.start()
+    try:
+        attack = Attack(saceur, genstab.config.directory)
+        await attack.deliver_valid()
+        raw = await attack.linked()
+        for n in range(10):
+            oversized = {"text": f"{n}" * 100_000, "lang": "en"}  # over the 20,000 characters allowed
+            signed = sign_envelope(attack.party, "SACEUR", attack.next_seq, overrides={"body": oversized})
+            raw.send(encode_frame(FrameType.ENVELOPE, obj=signed))
+            rejection = Rejection.from_opened(open_signed((await raw.expect(FrameType.REJECTION))["obj"], "rejection"))
+            assert (rejection.reason, rejection.envelope_id) == ("invalid-field", open_signed(signed, "envelope").id)
+            attack.next_seq += 1
+        await raw.close()
+        conn = sqlite3.connect(saceur.config.store_path)
+        kept = conn.execute(EVIDENCE).fetchall()
+        (stored,) = conn.execute("SELECT sum(length(envelope)) FROM refused").fetchone()
+        (rows,) = conn.execute("SELECT count(*) FROM refused").fetchone()
+        conn.close()
+        assert [len(envelope) > 100_000 for envelope, _ in kept] == [True, True]
+        assert stored == 0, "a refused envelope is not kept twice"
+        assert rows == 10, "every refusal is on record, kept or not"
+        [peer] = (await saceur.api("GET", "/v1/status"))["peers"]
+        assert (peer["refused"], peer["refused_not_kept"]) == (10, 8)
+        metrics = (await saceur.client.get("/metrics")).text
+        assert 'hotline_peer_messages_total{outcome="refused-not-kept",peer="GENSTAB"} 8.0' in metrics
+        assert saceur.log_path.read_text().count("evidence bound reached") == 1
+        await attack.deliver_valid()
+        audit = hotline("log", "audit", "--json", directory=saceur.config.directory)
+        assert audit.returncode == 0, audit.stdout + audit.stderr
+        assert json.loads(audit.stdout)["problems"] == []
+    finally:
+        assert saceur.stop() == 0
+        await saceur.client.aclose()

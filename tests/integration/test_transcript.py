@@ -118,6 +118,25 @@ async def test_evidence_from_either_side_verifies_offline_and_any_changed_byte_i
     assert any(export.glob("tile/entries/*"))
     assert "the transcript is consistent" in run(genstab, "log", "audit")
 
+    # A flipped bit in a stored copy of GENSTAB's receipt: the API no longer offers it as proof,
+    # and the log audit, which before read only the transcript, names it.
+    shown = await saceur.api("GET", "/v1/messages/SACEUR-000002")
+    assert shown["receipt"] is not None
+    assert shown["receipt_damaged"] is False
+    conn = sqlite3.connect(saceur.config.store_path)
+    with conn:
+        [(receipt_id, index, obj)] = conn.execute(
+            "SELECT r.id, r.log_index, r.obj FROM outbox o JOIN receipts r ON r.id = o.receipt_id WHERE o.num = 2"
+        ).fetchall()
+        flipped = bytearray(obj)
+        flipped[len(flipped) // 2] ^= 0x04
+        conn.execute("UPDATE receipts SET obj=? WHERE id=?", (bytes(flipped), receipt_id))
+    conn.close()
+    shown = await saceur.api("GET", "/v1/messages/SACEUR-000002")
+    assert (shown["receipt"], shown["receipt_damaged"]) == (None, True)
+    said = run(saceur, "log", "audit", expect=1)
+    assert f"the receipt stored for entry {index} is not that entry (the stored copy is damaged)" in said
+
 
 @pytest.mark.parametrize("how", ["entry-changed", "truncated-and-regrown"])
 async def test_a_rewritten_log_is_refused_by_its_witness_and_both_sides_raise_the_alarm(

@@ -8,7 +8,7 @@ import pytest
 
 from hotline.errors import StoreError
 from hotline.storage import Draft, PeerRecord, SqliteStore, open_store
-from hotline.storage.sqlite import acknowledgements, connection, messages
+from hotline.storage.sqlite import acknowledgements, connection, inbox, messages, transcript
 from hotline.storage.sqlite.migrations import MIGRATIONS
 from hotline.testing import check_store_conformance
 
@@ -156,3 +156,29 @@ def test_a_file_that_is_no_store_is_refused_read_only_too(tmp_path: Path) -> Non
     (tmp_path / "store.db").write_bytes(b"not a database, not at all" * 100)
     with pytest.raises(StoreError, match="not a hotline store"):
         open_store(tmp_path / "store.db", read_only=True)
+
+
+def test_receipts_stored_before_migration_7_find_their_transcript_entries(tmp_path: Path) -> None:
+    path = tmp_path / "store.db"
+    old = sqlite3.connect(path, isolation_level=None)
+    for migration in MIGRATIONS[:6]:
+        for statement in connection.statements(migration):
+            old.execute(statement)
+    old.execute("PRAGMA user_version=6")
+    old.execute("INSERT INTO transcript VALUES (0, 'envelope', x'ee', 5), (1, 'receipt', x'aa', 5)")
+    old.execute("INSERT INTO transcript VALUES (2, 'receipt', x'bb', 9)")
+    old.execute("INSERT INTO receipts (peer, direction, obj, at_ms) VALUES ('BRAVO', 'sent', x'aa', 5)")
+    old.execute("INSERT INTO receipts (peer, direction, obj, at_ms) VALUES ('BRAVO', 'received', x'bf', 9)")
+    old.execute(
+        "INSERT INTO refused (peer, seq, consumed, env_id, envelope, reason, detail, rejection, at_ms) "
+        "VALUES ('BRAVO', 2, 1, x'02', x'0102030405', 'invalid-field', 'x', x'cc', 7)"
+    )
+    old.close()
+    conn = connection.connect(path)
+    try:
+        rows = conn.execute("SELECT obj, log_index FROM receipts ORDER BY id").fetchall()
+        assert rows == [(b"\xaa", 1), (b"\xbf", None)], "the damaged one finds no entry"
+        assert transcript.check_positions(conn) == (2, [("receipts", None)])
+        assert inbox.refused_bytes_kept(conn, "BRAVO", 0) == 5
+    finally:
+        conn.close()

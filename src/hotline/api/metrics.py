@@ -49,11 +49,12 @@ class _Collector(Collector):
         traffic = CounterMetricFamily(
             "hotline_peer_messages",
             "Since the node started: our messages the peer receipted (delivered) or rejected, and the"
-            " peer's messages we refused.",
+            " peer's messages we refused, and of those the ones not kept as evidence (beyond the day's"
+            " bound per peer).",
             labels=["peer", "outcome"],
         )
         for peer in snap.peers:
-            for outcome in ("delivered", "rejected", "refused"):
+            for outcome in ("delivered", "rejected", "refused", "refused-not-kept"):
                 traffic.add_metric([peer.party, outcome], snap.traffic.get((peer.party, outcome), 0))
         yield traffic
         unacknowledged = GaugeMetricFamily(

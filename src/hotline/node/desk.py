@@ -113,6 +113,10 @@ class Desk:
                     "next_seq_in": channel.inbound.next_seq,
                     "missing_in": channel.inbound.missing,  # numbers passed by the urgent lane, still to come
                     "link_test": await self._node.watchkeeper.link_test_status(party, now),
+                    # Since the node started: the peer's envelopes we refused, and of those how
+                    # many were beyond the day's evidence bound (answered, not kept).
+                    "refused": self._node.lookout.traffic.get((party, "refused"), 0),
+                    "refused_not_kept": self._node.lookout.traffic.get((party, "refused-not-kept"), 0),
                 }
             )
         return result

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -58,6 +59,7 @@ class Inbound:
         # stored in sequence order; and not by peer alone, so that a FLASH is stored on its own,
         # not together with the ordinary envelopes its lane overtook.
         self._received: dict[tuple[str, Lane], tuple[Link, list[ev.EnvelopeReceived]]] = {}
+        self._evidence: dict[str, EvidenceAllowance] = {}  # per peer, today's
 
     def envelope(self, channel: Channel, link: Link, event: ev.EnvelopeReceived) -> None:
         """An authentic envelope with a new number: batched with the rest of its read."""
@@ -233,18 +235,63 @@ class Inbound:
     def refuse(
         self, channel: Channel, link: Link, raw: bytes, seq: int | None, reason: str, detail: str, consumed: bool
     ) -> None:
-
-        index = self.positions.take(2)
         now_ms = self.station.clock.wall_ms()
+        kept = self._keep_evidence(channel.party, len(raw), now_ms)
+        index = self.positions.take(2 if kept else 1)  # the envelope if kept, then the rejection
         detail = detail[:MAX_DETAIL]  # the peer's field names appear in it; keep it within the format
         rejection = Rejection(self.station.party, channel.party, object_id(raw), seq, now_ms, reason, detail, consumed)
         sealed = rejection.seal(self.key)
         stored = self.station.store.store_refused(
-            channel.party, seq, consumed, object_id(raw), raw, reason, detail, sealed, now_ms, index
+            channel.party, seq, consumed, object_id(raw), raw, reason, detail, sealed, now_ms, index, kept
         )
         self.spawn(self._answer_when_stored(link, stored, sealed, False))
         self.lookout.count(channel.party, "refused", 1)
-        log.warning("envelope refused", peer=channel.party, seq=seq, reason=reason, detail=detail)
+        if kept:
+            log.warning("envelope refused", peer=channel.party, seq=seq, reason=reason, detail=detail)
+
+    def _keep_evidence(self, peer: str, size: int, now_ms: int) -> bool:
+        """Whether a refused envelope is kept as evidence: up to the day's bound per peer (a
+        peer that signs invalid envelopes of a megabyte each must not fill our disk). Beyond it,
+        each is counted and answered as before; the operator is told once a day per peer."""
+        allowance = self._evidence.get(peer)
+        day = now_ms // DAY_MS
+        if allowance is None or allowance.day != day:
+            kept = self.station.store.refused_bytes_kept(peer, day * DAY_MS)
+            allowance = self._evidence[peer] = EvidenceAllowance(
+                day, self.settings.bounds.evidence_bytes_per_peer_day, kept
+            )
+        if allowance.take(size):
+            return True
+        self.lookout.count(peer, "refused-not-kept", 1)
+        if allowance.not_kept == 1:
+            log.warning(
+                "evidence bound reached: this peer's refused envelopes are now counted and answered, not kept,"
+                " until 00:00 UTC",
+                peer=peer,
+                kept_bytes=allowance.kept,
+                bound_bytes=allowance.bound,
+            )
+        return False
+
+
+DAY_MS = 86_400_000
+
+
+@dataclass
+class EvidenceAllowance:
+    """One peer's evidence of refused envelopes on one UTC day: kept up to ``bound`` bytes."""
+
+    day: int  # days since 1970-01-01, UTC
+    bound: int
+    kept: int = 0
+    not_kept: int = 0
+
+    def take(self, size: int) -> bool:
+        if self.kept + size <= self.bound:
+            self.kept += size
+            return True
+        self.not_kept += 1
+        return False
 
 
 def reply_fault(envelope: Envelope, targets: Mapping[bytes, ReplyTarget]) -> str | None:

@@ -102,6 +102,9 @@ class OutboxRow:
     due_ms: int | None = None
     ack: Acknowledgement | None = None  # the peer's acknowledgement, once it arrived
     ack_received_ms: int | None = None
+    # The stored receipt is not its transcript entry (a damaged store): ``receipt`` is not to be
+    # believed, and ``hotline log audit`` says more.
+    receipt_damaged: bool = False
 
     @property
     def display_state(self) -> str:
@@ -142,6 +145,7 @@ class InboxRow:
     ack: Acknowledgement | None = None  # our acknowledgement (given with the row for link tests)
     ack_number: int | None = None  # the outbox number of the envelope carrying our acknowledgement
     acknowledges: Acknowledgement | None = None  # this row is the peer's acknowledgement of ``reply_to``
+    receipt_damaged: bool = False  # as OutboxRow's
 
 
 @dataclass(frozen=True)

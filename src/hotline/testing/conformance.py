@@ -191,8 +191,9 @@ async def _check_transcript_read_back(store: Store) -> None:
     assert await store.log_positions(sent=1) == []
     assert await store.log_positions(received=("BRAVO", 7)) == [5]
     assert await store.log_positions(envelope_id=b"\x01" * 32) == [5]
-    # Every recorded position holds its message's envelope: our 2 and 3, their six.
-    assert await store.check_positions() == (8, [])
+    # Every recorded position holds its message's envelope (our 2 and 3, their six), and every
+    # receipt is its own entry (six: three sent, three received).
+    assert await store.check_positions() == (14, [])
     await _check_checkpoints_and_evidence(store, size, entries[2][1])
 
 

@@ -43,7 +43,9 @@ def outbox_item(row: OutboxRow, sender: str) -> dict[str, Any]:
         "rejected": iso(row.rejected_ms),
         "due": iso(row.due_ms),
         "acknowledged": ack_item(row.ack),
-        "receipt": b64(row.receipt),
+        # A damaged copy is not offered as proof (storage/sqlite/messages.py says how it is seen).
+        "receipt": None if row.receipt_damaged else b64(row.receipt),
+        "receipt_damaged": row.receipt_damaged,
         "rejection": None,
     }
     if row.rejection is not None:
@@ -70,7 +72,8 @@ def inbox_item(row: InboxRow) -> dict[str, Any]:
         "received": iso(row.received_ms),
         "due": iso(row.due_ms),
         "acknowledged": ack_item(row.ack),
-        "receipt": b64(row.receipt),
+        "receipt": None if row.receipt_damaged else b64(row.receipt),
+        "receipt_damaged": row.receipt_damaged,
     }
 
 

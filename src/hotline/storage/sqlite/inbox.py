@@ -22,7 +22,8 @@ def store_inbound(
     and acknowledgements from the peer settle the messages of ours they name."""
     at_ms = rows[-1].received_ms
     receipt_id = conn.execute(
-        "INSERT INTO receipts (peer, direction, obj, at_ms) VALUES (?, 'sent', ?, ?)", (rows[0].peer, receipt, at_ms)
+        "INSERT INTO receipts (peer, direction, obj, at_ms, log_index) VALUES (?, 'sent', ?, ?, ?)",
+        (rows[0].peer, receipt, at_ms, first_index + len(rows)),
     ).lastrowid
     conn.executemany(
         "INSERT INTO inbox (peer, seq, num, env_id, precedence, marking, kind, body, sent_ms, received_ms, "
@@ -71,13 +72,42 @@ def store_refused(
     rejection: bytes,
     at_ms: int,
     index: int,
+    kept: bool,
 ) -> None:
-    append_many(conn, index, [("envelope", envelope, at_ms), ("rejection", rejection, at_ms)])
+    """A refused envelope and our signed rejection. Kept (``kept``): the envelope enters the
+    transcript before the rejection, and the row points at it (one copy, not two); not kept
+    (beyond the day's bound): only the rejection, which names the envelope by its id."""
+    if kept:
+        append_many(conn, index, [("envelope", envelope, at_ms), ("rejection", rejection, at_ms)])
+    else:
+        append_many(conn, index, [("rejection", rejection, at_ms)])
     conn.execute(
-        "INSERT INTO refused (peer, seq, consumed, env_id, envelope, reason, detail, rejection, at_ms) "
-        "VALUES (?,?,?,?,?,?,?,?,?)",
-        (peer, seq, int(consumed), envelope_id, envelope, reason, detail, rejection, at_ms),
+        "INSERT INTO refused (peer, seq, consumed, env_id, envelope, reason, detail, rejection, at_ms, "
+        "log_index, size) VALUES (?,?,?,?,x'',?,?,?,?,?,?)",
+        (
+            peer,
+            seq,
+            int(consumed),
+            envelope_id,
+            reason,
+            detail,
+            rejection,
+            at_ms,
+            index if kept else None,
+            len(envelope),
+        ),
     )
+
+
+def refused_bytes_kept(conn: sqlite3.Connection, peer: str, since_ms: int) -> int:
+    """Bytes of the peer's refused envelopes kept since ``since_ms`` (those before migration 7
+    were all kept)."""
+    (kept,) = conn.execute(
+        "SELECT coalesce(sum(size), 0) FROM refused "
+        "WHERE peer=? AND at_ms >= ? AND (log_index IS NOT NULL OR length(envelope) > 0)",
+        (peer, since_ms),
+    ).fetchone()
+    return int(kept)
 
 
 def stored_answer(conn: sqlite3.Connection, peer: str, seq: int) -> StoredAnswer | None:

@@ -3,23 +3,27 @@
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import replace
 from typing import Any
 
 from hotline.envelope import serial
 from hotline.errors import NotFoundError
 from hotline.storage.records import Acknowledgement, InboxRow, OutboxRow, ReplyTarget
 
+# A receipt is read with its transcript entry, which the Merkle tree protects: a stored copy
+# that differs from it (or has none) is damaged, and is not served as proof of anything.
+_RECEIPT_DAMAGED = "(r.obj IS NOT NULL AND (rt.obj IS NULL OR rt.obj != r.obj))"
 _OUTBOX_COLUMNS = (
-    "num, o.peer, ref, precedence, marking, kind, body, created_ms, seq, env_id, state, sent_ms, "
+    "num, o.peer, ref, precedence, marking, o.kind, body, created_ms, seq, env_id, state, sent_ms, "
     "delivered_ms, rejected_ms, envelope, r.obj, rejection, kind_version, reply_to, due_ms, "
-    "acked_by, acked_ms, ack_remark, ack_auto, ack_received_ms"
+    f"acked_by, acked_ms, ack_remark, ack_auto, ack_received_ms, {_RECEIPT_DAMAGED}"
 )
-_OUTBOX_FROM = "outbox o LEFT JOIN receipts r ON r.id = o.receipt_id"
+_OUTBOX_FROM = "outbox o LEFT JOIN receipts r ON r.id = o.receipt_id LEFT JOIN transcript rt ON rt.idx = r.log_index"
 _INBOX_COLUMNS = (
-    "i.peer, seq, num, env_id, precedence, marking, kind, body, sent_ms, received_ms, envelope, r.obj, "
-    "kind_version, reply_to, due_ms, acked_by, acked_ms, ack_remark, ack_auto, ack_num"
+    "i.peer, seq, num, env_id, precedence, marking, i.kind, body, sent_ms, received_ms, envelope, r.obj, "
+    f"kind_version, reply_to, due_ms, acked_by, acked_ms, ack_remark, ack_auto, ack_num, {_RECEIPT_DAMAGED}"
 )
-INBOX_FROM = "inbox i JOIN receipts r ON r.id = i.receipt_id"
+INBOX_FROM = "inbox i JOIN receipts r ON r.id = i.receipt_id LEFT JOIN transcript rt ON rt.idx = r.log_index"
 
 
 def _ack(by: str | None, at_ms: int | None, remark: str | None, auto: int | None) -> Acknowledgement | None:
@@ -34,11 +38,13 @@ def ack_columns(ack: Acknowledgement | None) -> tuple[Any, ...]:
 
 
 def _outbox_row(r: tuple[Any, ...]) -> OutboxRow:
-    return OutboxRow(*(*r[:20], _ack(*r[20:24]), r[24]))
+    row = OutboxRow(*(*r[:20], _ack(*r[20:24]), r[24]))
+    return replace(row, receipt_damaged=True) if r[25] else row
 
 
 def _inbox_row(r: tuple[Any, ...]) -> InboxRow:
-    return InboxRow(*(*r[:15], _ack(*r[15:19]), r[19]))
+    row = InboxRow(*(*r[:15], _ack(*r[15:19]), r[19]))
+    return replace(row, receipt_damaged=True) if r[20] else row
 
 
 def outbox(conn: sqlite3.Connection, limit: int, where: str = "", args: tuple[Any, ...] = ()) -> list[OutboxRow]:
@@ -101,7 +107,7 @@ def replies(conn: sqlite3.Connection, envelope_id: bytes) -> tuple[list[OutboxRo
 
 
 def last_link_test(conn: sqlite3.Connection, peer: str) -> OutboxRow | None:
-    found = outbox(conn, 1, "WHERE o.peer=? AND kind='link_test'", (peer,))
+    found = outbox(conn, 1, "WHERE o.peer=? AND o.kind='link_test'", (peer,))
     return found[0] if found else None
 
 

@@ -207,4 +207,23 @@ MIGRATIONS: list[str] = [
         remark TEXT
     );
     """,
+    # 7: a stored receipt names its transcript entry, so that the audit and every reader can
+    # hold the copy against the log (whose entries the Merkle tree protects). A refused envelope
+    # is kept once, in the transcript, where its row points; beyond a day's bound per peer it is
+    # not kept at all (its row and our signed rejection are). Receipts stored before this
+    # migration find their entry by time and bytes.
+    """
+    ALTER TABLE receipts ADD COLUMN log_index INTEGER;
+    CREATE INDEX transcript_receipts ON transcript (at_ms) WHERE kind = 'receipt';
+    UPDATE receipts SET log_index = (
+        SELECT t.idx FROM transcript t
+        WHERE t.kind = 'receipt' AND t.at_ms = receipts.at_ms AND t.obj = receipts.obj
+        ORDER BY t.idx LIMIT 1
+    );
+    DROP INDEX transcript_receipts;
+    ALTER TABLE refused ADD COLUMN log_index INTEGER;       -- the envelope's transcript entry, if kept
+    ALTER TABLE refused ADD COLUMN size INTEGER;            -- the envelope's length in bytes
+    UPDATE refused SET size = length(envelope);
+    CREATE INDEX refused_by_day ON refused (peer, at_ms);
+    """,
 ]

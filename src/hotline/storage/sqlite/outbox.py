@@ -109,7 +109,8 @@ def record_receipt(
     and the node numbered it when it called (a conditional append would leave that number
     unused and tear the log)."""
     receipt_id = conn.execute(
-        "INSERT INTO receipts (peer, direction, obj, at_ms) VALUES (?, 'received', ?, ?)", (peer, receipt, at_ms)
+        "INSERT INTO receipts (peer, direction, obj, at_ms, log_index) VALUES (?, 'received', ?, ?, ?)",
+        (peer, receipt, at_ms, index),
     ).lastrowid
     changed = 0
     for seq, peer_index in delivered:

@@ -211,10 +211,29 @@ class SqliteStore:
         rejection: bytes,
         at_ms: int,
         index: int,
+        kept: bool = True,
     ) -> asyncio.Future[None]:
         return self._call(
-            inbox.store_refused, peer, seq, consumed, envelope_id, envelope, reason, detail, rejection, at_ms, index
+            inbox.store_refused,
+            peer,
+            seq,
+            consumed,
+            envelope_id,
+            envelope,
+            reason,
+            detail,
+            rejection,
+            at_ms,
+            index,
+            kept,
         )
+
+    def refused_bytes_kept(self, peer: str, since_ms: int) -> int:
+        """Read now, on the loop's thread, as ``held_serials``: the evidence kept of a peer's
+        refused envelopes since ``since_ms``, in bytes (what is queued is not seen)."""
+        if self._closed:
+            raise StoreError("the store is closed")
+        return inbox.refused_bytes_kept(self._conn, peer, since_ms)
 
     def stored_answer(self, peer: str, seq: int) -> asyncio.Future[StoredAnswer | None]:
         return self._call(inbox.stored_answer, peer, seq)
@@ -362,7 +381,7 @@ class SqliteStore:
     ) -> asyncio.Future[list[int | None]]:
         return self._call(transcript.log_positions, envelope_id, sent, received)
 
-    def check_positions(self) -> asyncio.Future[tuple[int, list[tuple[str, int]]]]:
+    def check_positions(self) -> asyncio.Future[tuple[int, list[tuple[str, int | None]]]]:
         return self._call(transcript.check_positions)
 
     # -- the console's audit trail ----------------------------------------------------------
