@@ -22,7 +22,12 @@ from fastapi import FastAPI
 from hotline.api.app import create_app
 from hotline.api.gate import Gate
 from hotline.console.app import create_console
+from hotline.console.state import ConsoleBounds, ConsoleState
 from hotline.errors import ConfigError
+from hotline.front import Refusals
+from hotline.front.connection import bounded_protocol
+from hotline.front.headers import SecurityHeaders
+from hotline.front.hosts import HostCheck, answered_names
 from hotline.node import Desk, Node, NodeConfig, parse_address
 from hotline.storage import open_store
 
@@ -68,9 +73,15 @@ async def serve(config: NodeConfig) -> str | None:
     # The API and console are built before the node starts: building them holds the event loop
     # for tens of milliseconds, which must not fall between a link coming up and the first
     # envelope on it (a FLASH waiting for the peer's return would wait that long again).
+    refusals = Refusals()
+    bounds = config.bounds
+    app = build_app(Desk(node), config, refusals)
     api = ApiServer(
         uvicorn.Config(
-            build_app(Desk(node), config.api_token()),
+            app,
+            # uvicorn's h11 protocol, with a deadline for a request's head and a bound on
+            # connections at once (front/connection.py says why uvicorn's own do not do).
+            http=bounded_protocol(bounds.api_connections, bounds.api_header_timeout, refusals),
             log_level="warning",
             access_log=False,
             lifespan="off",
@@ -82,6 +93,7 @@ async def serve(config: NodeConfig) -> str | None:
         )
     )
     api.config.load()
+    refusals.in_use["api_connections"] = lambda: len(api.server_state.connections)
     try:
         await node.start()
     except BaseException:
@@ -101,10 +113,12 @@ async def serve(config: NodeConfig) -> str | None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, on_signal)
     api_task = asyncio.create_task(api.serve(sockets=[api_socket]))
+    console: ConsoleState = app.state.console
+    sweeper = asyncio.create_task(console.sweep_sessions())
     log.info("operator API listening", url=config.api_url)
     waits = {api_task, asyncio.create_task(stop_requested.wait()), asyncio.create_task(node.stopped.wait())}
     _done, pending = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-    for task in pending - {api_task}:
+    for task in (pending - {api_task}) | {sweeper}:
         task.cancel()
     api.should_exit = True
 
@@ -123,12 +137,24 @@ async def serve(config: NodeConfig) -> str | None:
     return node.failure or node.store.failure  # a last commit that failed at shutdown counts too
 
 
-def build_app(desk: Desk, token: str) -> FastAPI:
+def build_app(desk: Desk, config: NodeConfig, refusals: Refusals) -> FastAPI:
     """The operator API under ``/v1`` (and ``/metrics``), the console on every other path:
-    mounted last, so that the API's paths are matched first."""
-    app = create_app(desk, token)
-    app.mount("/", create_console(desk))
-    app.add_middleware(Gate, token=token)  # before any route reads a body: api/gate.py says why
+    mounted last, so that the API's paths are matched first. In front of both, outermost
+    first: the security headers, the Host check, the gate on bodies. The console's state is
+    ``.state.console`` (its sessions are swept by ``serve``)."""
+    token, bounds = config.api_token(), config.bounds
+    app = create_app(desk, token, refusals)
+    console_bounds = ConsoleBounds(bounds.console_sessions, bounds.event_streams, bounds.event_streams_per_session)
+    console = create_console(desk, console_bounds, refusals)
+    app.state.console = console.state.console
+    app.mount("/", console)
+    # add_middleware wraps what is there: the last added runs first.
+    app.add_middleware(
+        Gate, token=token, max_body=bounds.api_body_bytes, body_timeout=bounds.api_body_timeout, refusals=refusals
+    )  # before any route reads a body: api/gate.py says why
+    names = answered_names(parse_address(config.api)[0], config.console.hosts)
+    app.add_middleware(HostCheck, names=names, refusals=refusals)
+    app.add_middleware(SecurityHeaders)
     return app
 
 

@@ -1,13 +1,14 @@
 """The operator API refuses malformed requests with a message that names what was wrong."""
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 
-from hotline.api.gate import MAX_BODY
 from hotline.node import parse_address
-from tests.integration.harness import NodeProcess
+from tests.integration.harness import NodeProcess, wait_for
 
 
 async def test_malformed_requests_are_refused_and_change_nothing(pair: tuple[NodeProcess, NodeProcess]) -> None:
@@ -133,6 +134,7 @@ async def test_a_body_is_refused_before_it_is_read_if_too_large_or_without_the_t
     pair: tuple[NodeProcess, NodeProcess],
 ) -> None:
     a, _ = pair
+    MAX_BODY = a.config.bounds.api_body_bytes  # noqa: N806 - the bound, as the node reads it
     token = f"Authorization: Bearer {a.config.api_token()}\r\n"
     status, text = await _head_only(a, "Content-Type: application/json\r\nContent-Length: 104857600\r\n")
     assert (status, "API token" in text) == (401, True)  # 100 MB announced, no token: not read
@@ -149,3 +151,64 @@ async def test_a_body_is_refused_before_it_is_read_if_too_large_or_without_the_t
     assert streamed.status_code == 413
     assert f"over {MAX_BODY} bytes" in streamed.json()["error"]
     assert await a.api("GET", "/v1/outbox") == []  # the node serves on, nothing stored
+
+
+def open_handles(node: NodeProcess) -> int:
+    return sum(1 for _ in Path(f"/proc/{node.pid}/fd").iterdir())
+
+
+async def test_half_sent_heads_are_timed_out_and_foreign_host_names_refused(
+    pair: tuple[NodeProcess, NodeProcess],
+) -> None:
+    """300 half-sent requests were all still held after 60 s; any Host name was answered."""
+    a, b = pair
+    host, port = parse_address(a.config.api)
+    before = open_handles(a)
+    began = time.monotonic()
+    held = [await asyncio.open_connection(host, port) for _ in range(200)]
+    for _, writer in held:
+        writer.write(f"GET /v1/health HTTP/1.1\r\nHost: {host}\r\n".encode())  # never the blank line
+    # While they are held, the API answers and a FLASH crosses the link as usual.
+    assert (await a.client.get("/v1/health")).status_code == 200
+    sent = time.monotonic()
+    serial = (
+        await b.api(
+            "POST", "/v1/messages", json={"to": a.party, "body": {"text": "x", "lang": "en"}, "precedence": "FLASH"}
+        )
+    )["serial"]
+
+    async def arrived() -> bool:
+        return (await a.client.get(f"/v1/messages/{serial}")).status_code == 200
+
+    await wait_for(arrived, 5.0, "the FLASH to arrive during the attack")
+    assert time.monotonic() - sent < 1.0
+    assert open_handles(a) <= before + 200 + 10
+
+    async def let_go() -> bool:
+        text = (await a.client.get("/metrics")).text
+        return 'hotline_front_refusals_total{cause="header-timeout"} 200.0' in text
+
+    await wait_for(let_go, a.config.bounds.api_header_timeout + 5.0, "the half-sent heads to be timed out")
+    assert time.monotonic() - began >= a.config.bounds.api_header_timeout - 1.0
+    for reader, writer in held:
+        assert (await reader.read()).startswith(b"HTTP/1.1 408 ")
+        writer.close()
+    assert open_handles(a) <= before + 10
+    # Host names: the node's own and loopback's, with or without a port; nothing else.
+    for name in ("127.0.0.1", f"127.0.0.1:{port}", "localhost:9999", "[::1]"):
+        assert (await a.client.get("/v1/health", headers={"Host": name})).status_code == 200, name
+    rebound = await a.client.get("/v1/health", headers={"Host": "attacker.example"})
+    assert rebound.status_code == 400
+    assert "does not answer to the host name 'attacker.example'" in rebound.json()["error"]
+    page = await a.client.get("/signin", headers={"Host": "attacker.example:80"})
+    assert page.status_code == 400
+    assert "[console] hosts" in page.text
+    # Security headers on the API's answers and on static files too, not only on pages.
+    for path in ("/v1/health", "/v1/peers", "/static/console.js", "/openapi.json"):
+        answer = await a.client.get(path)
+        assert answer.status_code == 200, path
+        assert answer.headers["x-content-type-options"] == "nosniff", path
+        assert answer.headers["x-frame-options"] == "DENY", path
+        assert answer.headers["referrer-policy"] == "no-referrer", path
+    assert (await a.client.get("/v1/peers")).headers["cache-control"] == "no-store"
+    assert "script-src 'self'" in (await a.client.get("/signin")).headers["content-security-policy"]

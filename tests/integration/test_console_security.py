@@ -423,3 +423,159 @@ async def test_actions_are_in_the_audit_trail_and_evidence_verifies(
         ("oper", "operator", "evidence", serial),
         ("boss", "supervisor", "sign-in", None),
     ]
+
+
+def from_address(node: NodeProcess, address: str) -> httpx.AsyncClient:
+    """A browser on another loopback address (all of 127.0.0.0/8 is this machine's)."""
+    transport = httpx.AsyncHTTPTransport(local_address=address)
+    return httpx.AsyncClient(base_url=node.config.api_url, follow_redirects=False, timeout=30.0, transport=transport)
+
+
+async def try_password(client: httpx.AsyncClient, name: str, password: str) -> httpx.Response:
+    form = csrf_in((await client.get("/signin")).text)
+    return await client.post("/signin", data={"csrf": form, "name": name, "password": password})
+
+
+async def refusals_of(node: NodeProcess) -> dict[str, float]:
+    text = (await node.client.get("/metrics")).text
+    found = re.findall(r'^hotline_front_refusals_total\{cause="([^"]+)"\} (\S+)$', text, re.MULTILINE)
+    return {cause: float(count) for cause, count in found}
+
+
+async def test_wrong_passwords_are_throttled_then_locked_and_the_cli_unlocks(tmp_path: Path) -> None:
+    """701 wrong guesses once cost nothing, and the right one then signed in at once."""
+    node = make_node(tmp_path, "SACEUR")
+    configure(
+        node.config.directory,
+        {"console": {"signin_free_failures": 2, "signin_lockout_after": 4, "signin_lockout": 600}},
+    )
+    reload(node)
+    for name, role in (("oper", "operator"), ("boss", "supervisor"), ("audit", "auditor")):
+        add_account(node, name, role, PASSWORD, "en")
+    await node.start()
+    try:
+        async with from_address(node, "127.0.0.2") as guesser:
+            for _ in range(2):  # mistypes cost nothing
+                assert (await try_password(guesser, "oper", "wrong-password-1")).status_code == 401
+            early = await try_password(guesser, "oper", "wrong-password-2")
+            assert early.status_code == 429
+            assert "Too many wrong passwords: wait 1 s, then try again." in early.text
+            assert early.headers["retry-after"] == "1"
+            await asyncio.sleep(1.0)  # the delay is what is tested
+            assert (await try_password(guesser, "oper", "wrong-password-3")).status_code == 401
+            await asyncio.sleep(2.0)  # twice as long
+            locked = await try_password(guesser, "oper", "wrong-password-4")  # the fourth: locked
+            assert locked.status_code == 429
+            assert "signing in under this name is locked until" in locked.text
+            right = await try_password(guesser, "oper", PASSWORD)  # the right password does not sign in
+            assert right.status_code == 429
+            assert "hotline_session_SACEUR" not in right.cookies
+        async with from_address(node, "127.0.0.3") as officer:
+            assert (await try_password(officer, "oper", PASSWORD)).status_code == 429  # from anywhere
+            assert (await try_password(officer, "boss", PASSWORD)).status_code == 303  # others sign in
+        subprocess.run(
+            [sys.executable, "-m", "hotline", "user", "unlock", "--dir", str(node.config.directory), "--name", "oper"],
+            check=True,
+            capture_output=True,
+        )
+        async with from_address(node, "127.0.0.3") as officer:
+            assert (await try_password(officer, "oper", PASSWORD)).status_code == 303
+        refused = await refusals_of(node)
+        assert refused["signin-delay"] == 1
+        assert refused["signin-lockout"] == 2  # the name, and the address all four came from
+        assert refused["signin-locked"] == 2  # the right password twice; the lockout's own answer is not one
+        await _a_flood_does_not_hold_up_a_real_sign_in(node)
+    finally:
+        node.stop()
+        await node.aclose()
+    actions = query(node, "SELECT user, action, address FROM console_audit WHERE action LIKE 'sign-in-%' ORDER BY id")
+    assert actions[:6] == [("oper", "sign-in-failed", "127.0.0.2")] * 4 + [("oper", "sign-in-locked", "127.0.0.2")] * 2
+    assert ("oper", "sign-in-unlocked", "127.0.0.3") in actions
+
+
+async def _a_flood_does_not_hold_up_a_real_sign_in(node: NodeProcess) -> None:
+    """64 parallel guesses on one account from one address: one at a time is hashed, the rest
+    are refused before any hashing, and a real officer elsewhere signs in without waiting."""
+    async with from_address(node, "127.0.0.4") as flood, from_address(node, "127.0.0.5") as officer:
+        form = csrf_in((await flood.get("/signin")).text)
+        guesses = [
+            asyncio.create_task(
+                flood.post("/signin", data={"csrf": form, "name": "audit", "password": f"guess-{n:04}-xx"})
+            )
+            for n in range(64)
+        ]
+        await asyncio.sleep(0.05)  # the flood is under way
+        began = time.monotonic()
+        signed = await try_password(officer, "boss", PASSWORD)
+        took = time.monotonic() - began
+        statuses = [answer.status_code for answer in await asyncio.gather(*guesses)]
+    assert signed.status_code == 303
+    assert took < 1.0, f"a real sign-in took {took:.2f} s during the flood"
+    assert statuses.count(401) <= 2  # hashed: at most the free failures
+    assert statuses.count(429) >= 62
+
+
+async def in_use(node: NodeProcess, what: str) -> float:
+    text = (await node.client.get("/metrics")).text
+    found = re.search(rf'^hotline_front_in_use\{{what="{what}"\}} (\S+)$', text, re.MULTILINE)
+    assert found, text[-2000:]
+    return float(found.group(1))
+
+
+async def first_event(client: httpx.AsyncClient, opened: contextlib.AsyncExitStack) -> str:
+    stream = await opened.enter_async_context(client.stream("GET", "/events"))
+    assert stream.headers["content-type"].startswith("text/event-stream")
+    chunks = stream.aiter_text()
+    opened.callback(lambda: chunks)  # held until the stack closes: once collected, it closes the stream
+    return (await anext(chunks)).strip()
+
+
+async def test_event_streams_and_sessions_are_bounded_and_left_sessions_are_swept(tmp_path: Path) -> None:
+    """2,000 event streams were once open on one session, and sessions were never swept."""
+    node = make_node(tmp_path, "SACEUR")
+    configure(node.config.directory, {"console": {"session_idle": 1.5}})
+    configure(
+        node.config.directory, {"bounds": {"console_sessions": 2, "event_streams": 3, "event_streams_per_session": 2}}
+    )
+    reload(node)
+    for name, role in (("oper", "operator"), ("boss", "supervisor"), ("audit", "auditor")):
+        add_account(node, name, role, PASSWORD, "en")
+    await node.start()
+    try:
+        async with contextlib.AsyncExitStack() as opened:
+            oper = await opened.enter_async_context(signed_in(node, "oper"))
+            assert [await first_event(oper, opened) for _ in range(2)] == ["retry: 1000"] * 2
+            refused = await first_event(oper, opened)  # a third on one session
+            assert refused == 'retry: 30000\nevent: refused\ndata: {"bound": "per-session", "most": 2}'
+            boss = await opened.enter_async_context(signed_in(node, "boss"))
+            assert await first_event(boss, opened) == "retry: 1000"
+            assert '"bound": "total"' in await first_event(boss, opened)  # three in all
+            assert await in_use(node, "event_streams") == 3
+        assert (await refusals_of(node)) == {"event-streams-per-session": 1, "event-streams-total": 1}
+
+        async def streams_closed() -> bool:
+            return await in_use(node, "event_streams") == 0
+
+        await wait_for(streams_closed, 5.0, "the closed streams to give their places back")
+
+        async def swept() -> bool:  # nobody asks the console anything: the sweep ends them
+            return await in_use(node, "console_sessions") == 0
+
+        await wait_for(swept, 5.0, "the idle sessions to be swept")
+        async with browser(node) as idlest, browser(node) as busy, browser(node) as newest:
+            await sign_in(node, "oper", idlest)
+            await sign_in(node, "boss", busy)
+            await sign_in(node, "audit", newest)  # a third: the bound is two
+            assert (await idlest.get("/board")).status_code == 303
+            assert (await busy.get("/board")).status_code == 200
+            assert (await newest.get("/board")).status_code == 200
+        assert (await refusals_of(node))["console-sessions"] == 1
+        evicted = query(node, "SELECT user, detail FROM console_audit WHERE action = 'sign-out'")
+        assert evicted == [
+            ("oper", "signed out: 2 sessions were open, the console's bound, and this one was the longest idle")
+        ]
+        assert await in_use(node, "console_sessions") == 2
+        await wait_for(swept, 5.0, "the idle sessions to be swept")
+    finally:
+        node.stop()
+        await node.aclose()

@@ -152,3 +152,26 @@ def test_csrf_matches_only_the_sessions_own_token() -> None:
     assert not session.csrf_matches(session.csrf + "x")
     last = "A" if session.csrf[-1] != "A" else "B"
     assert not session.csrf_matches(session.csrf[:-1] + last)  # same length, one character off
+
+
+def test_at_the_bound_the_longest_idle_session_is_signed_out() -> None:
+    sessions = Sessions(LIFETIME_S, IDLE_S, most=3)
+    first, second, third = (opened(sessions, START_MS + n) for n in range(3))
+    sessions.find(first.id, START_MS + 10)  # first was used last: second is now the idlest
+    assert sessions.make_room(START_MS + 20) == [second]
+    fourth = opened(sessions, START_MS + 20)
+    assert len(sessions) == 3
+    assert sessions.find(second.id, START_MS + 21) is None
+    assert {s.id for s in (first, third, fourth)} == {
+        s.id for s in (first, third, fourth) if sessions.find(s.id, START_MS + 21)
+    }
+
+
+def test_a_sweep_ends_expired_sessions_that_nobody_asks_for() -> None:
+    sessions = Sessions(LIFETIME_S, IDLE_S)
+    for n in range(10):
+        opened(sessions, START_MS + n)
+    kept = opened(sessions, START_MS + IDLE_MS)
+    assert sessions.sweep(START_MS + IDLE_MS + 9) == 10
+    assert len(sessions) == 1
+    assert sessions.find(kept.id, START_MS + IDLE_MS + 10) is kept

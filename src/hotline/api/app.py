@@ -17,16 +17,18 @@ from hotline import __version__
 from hotline.api.deps import bearer_check
 from hotline.api.errors import handle_errors
 from hotline.api.routes import health, messages, peers, transcript, watch
+from hotline.front import Refusals
 from hotline.node import Desk
 
 __all__ = ["create_app"]
 
 
-def create_app(desk: Desk, token: str) -> FastAPI:
+def create_app(desk: Desk, token: str, refusals: Refusals) -> FastAPI:
     # No /docs or /redoc: they load their scripts from a CDN, which an isolated network cannot
     # reach and which would learn the page was opened. The OpenAPI document is /openapi.json.
     app = FastAPI(title=f"hotline node {desk.party}", version=__version__, docs_url=None, redoc_url=None)
     app.state.desk = desk
+    app.state.refusals = refusals  # what the front door refused, for /metrics
     handle_errors(app)
     app.include_router(health.router)  # open: a monitor needs no token
     authorised = [Depends(bearer_check(token))]

@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from hotline.front import Refusals
 from hotline.node import Desk
 
 _bearer = HTTPBearer(auto_error=False)
@@ -36,3 +37,11 @@ async def node_desk(request: Request) -> Desk:
 
 
 NodeDesk = Annotated[Desk, Depends(node_desk)]
+
+
+async def front_tally(request: Request) -> Refusals:
+    refusals: Refusals = request.app.state.refusals
+    return refusals
+
+
+FrontTally = Annotated[Refusals, Depends(front_tally)]

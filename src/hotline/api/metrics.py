@@ -9,7 +9,7 @@ node; ``exposition`` is pure and turns a snapshot into the text format with prom
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, generate_latest
@@ -26,16 +26,21 @@ if TYPE_CHECKING:
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
-def exposition(snap: Snapshot) -> bytes:
-    """The snapshot in the Prometheus text exposition format."""
+def exposition(
+    snap: Snapshot, refused: Mapping[str, int] | None = None, taken: Mapping[str, int] | None = None
+) -> bytes:
+    """The snapshot in the Prometheus text exposition format, with what the front door of the
+    API and console refused (by cause) and what of its bounds is taken now (``hotline.front``)."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(_Collector(snap))
+    registry.register(_Collector(snap, refused or {}, taken or {}))
     return generate_latest(registry)
 
 
 class _Collector(Collector):
-    def __init__(self, snap: Snapshot) -> None:
+    def __init__(self, snap: Snapshot, refused: Mapping[str, int], taken: Mapping[str, int]) -> None:
         self.snap = snap
+        self.refused = refused
+        self.taken = taken
 
     def collect(self) -> Iterator[Metric]:
         snap = self.snap
@@ -74,6 +79,24 @@ class _Collector(Collector):
             for outcome, count in snap.hook.items():
                 outcomes.add_metric([outcome], count)
             yield outcomes
+        yield from _front(self.refused, self.taken)
+
+
+def _front(refused: Mapping[str, int], taken: Mapping[str, int]) -> Iterator[Metric]:
+    refusals = CounterMetricFamily(
+        "hotline_front_refusals",
+        "Since the node started: requests and connections of the API and console refused at a bound"
+        " (docs/operations.md, Bounds), by cause.",
+        labels=["cause"],
+    )
+    for cause, count in sorted(refused.items()):
+        refusals.add_metric([cause], count)
+    in_use = GaugeMetricFamily(
+        "hotline_front_in_use", "What of the API's and console's bounds is taken now.", labels=["what"]
+    )
+    for what, count in sorted(taken.items()):
+        in_use.add_metric([what], count)
+    yield from (refusals, in_use)
 
 
 def _peers(snap: Snapshot) -> Iterator[Metric]:

@@ -1,4 +1,4 @@
-"""The console's accounts: `hotline user add` and `hotline user list`.
+"""The console's accounts: `hotline user add`, `hotline user list` and `hotline user unlock`.
 
 They work on the node directory's accounts file whether or not the node is running; a running
 node reads the file at each sign-in, so a new account can sign in at once.
@@ -68,3 +68,17 @@ def user_list(directory: Path, as_json: bool) -> None:
     for a in accounts:
         table.add_row(a.name, a.role.value, a.lang, a.created)
     out.print(table)
+
+
+@user.command("unlock")
+@dir_option
+@click.option("--name", required=True, help="the account whose sign-in is locked")
+def user_unlock(directory: Path, name: str) -> None:
+    """Lift a sign-in lockout of an account (after too many wrong passwords) at once.
+
+    The running node reads it at the account's next sign-in, and writes it in the audit trail.
+    A lockout of a source address ends by itself ([console] signin_lockout seconds) or when the
+    node restarts."""
+    config = config_of(directory)
+    AccountBook(directory).unlock(check_name(name), dt.datetime.now(dt.UTC))
+    out.print(f"Sign-in for [bold]{name}[/] on {config.party} is unlocked: the next sign-in is checked as usual")

@@ -9,6 +9,7 @@ into place, so a crash leaves the old file or the new one, never half of each.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import fcntl
 import os
@@ -44,6 +45,9 @@ class Account:
     lang: str
     password_hash: str
     created: str
+    # When `hotline user unlock` last lifted a sign-in lockout of this account (ISO 8601, UTC):
+    # the running node forgets the failures before it at the account's next sign-in.
+    unlocked: str | None = None
 
 
 class AccountError(ConfigError):
@@ -95,15 +99,17 @@ class AccountBook:
             raise ConfigError(f"{self.path} is damaged: account {name!r} has an unknown role") from None
         if entry["lang"] not in LANGUAGES:
             raise ConfigError(f"{self.path} is damaged: account {name!r} has the language {entry['lang']!r}")
-        return Account(name, role, entry["lang"], entry["password"], entry["created"])
+        unlocked = entry.get("unlocked")
+        if unlocked is not None and not isinstance(unlocked, str):
+            raise ConfigError(f"{self.path} is damaged: account {name!r} has an 'unlocked' that is not text")
+        return Account(name, role, entry["lang"], entry["password"], entry["created"], unlocked)
 
     def add(self, name: str, role: Role, lang: str, password: str, now: dt.datetime) -> Account:
         check_name(name)
         check_password(password)
         if lang not in LANGUAGES:
             raise AccountError(f"language {lang!r} is not one of {', '.join(LANGUAGES)}")
-        created = now.astimezone(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-        account = Account(name, role, lang, _hasher.hash(password), created)
+        account = Account(name, role, lang, _hasher.hash(password), _iso(now, "seconds"))
         with self._locked():
             accounts = self.accounts()
             if name in accounts:
@@ -119,8 +125,16 @@ class AccountBook:
             accounts = self.accounts()
             if name not in accounts:
                 raise AccountError(f"there is no account {name!r}")
-            old = accounts[name]
-            accounts[name] = Account(old.name, old.role, lang, old.password_hash, old.created)
+            accounts[name] = dataclasses.replace(accounts[name], lang=lang)
+            self._write(accounts)
+
+    def unlock(self, name: str, now: dt.datetime) -> None:
+        """Lift a sign-in lockout of the account: the node reads this at the next sign-in."""
+        with self._locked():
+            accounts = self.accounts()
+            if name not in accounts:
+                raise AccountError(f"there is no account {name!r}")
+            accounts[name] = dataclasses.replace(accounts[name], unlocked=_iso(now, "milliseconds"))
             self._write(accounts)
 
     def verify(self, name: str, password: str) -> Account | None:
@@ -145,12 +159,7 @@ class AccountBook:
             os.close(fd)  # closing releases the lock
 
     def _write(self, accounts: dict[str, Account]) -> None:
-        document = {
-            "accounts": {
-                a.name: {"role": a.role.value, "lang": a.lang, "password": a.password_hash, "created": a.created}
-                for a in sorted(accounts.values(), key=lambda a: a.name)
-            }
-        }
+        document = {"accounts": {a.name: _entry_of(a) for a in sorted(accounts.values(), key=lambda a: a.name)}}
         text = "# hotline console accounts: `hotline user add` writes this file. Argon2id hashes only.\n"
         temporary = self.path.with_suffix(".tmp")
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -164,3 +173,25 @@ class AccountBook:
             os.fsync(directory)  # the rename itself survives a power loss
         finally:
             os.close(directory)
+
+
+def _entry_of(account: Account) -> dict[str, str]:
+    entry = {"role": account.role.value, "lang": account.lang, "password": account.password_hash}
+    entry["created"] = account.created
+    if account.unlocked is not None:
+        entry["unlocked"] = account.unlocked
+    return entry
+
+
+def _iso(moment: dt.datetime, timespec: str) -> str:
+    return moment.astimezone(dt.UTC).isoformat(timespec=timespec).replace("+00:00", "Z")
+
+
+def unlocked_ms(account: Account) -> int | None:
+    """When the account's lockout was last lifted, in Unix milliseconds."""
+    if account.unlocked is None:
+        return None
+    try:
+        return int(dt.datetime.fromisoformat(account.unlocked).timestamp() * 1000)
+    except ValueError:
+        return None

@@ -21,13 +21,16 @@ from fastapi.staticfiles import StaticFiles
 from hotline.console.guards import handle_refusals
 from hotline.console.rendering import template_environment
 from hotline.console.routes import alarms, board, compose, messages, records, signin
-from hotline.console.state import ConsoleState
+from hotline.console.state import ConsoleBounds, ConsoleState
+from hotline.front import Refusals
 from hotline.node import Desk
 
 
-def create_console(desk: Desk) -> FastAPI:
+def create_console(desk: Desk, bounds: ConsoleBounds, refusals: Refusals) -> FastAPI:
+    """The console; its state (``ConsoleState``) is ``.state.console``, whose ``sweep_sessions``
+    the caller runs beside it."""
     console = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
-    console.state.console = ConsoleState.of(desk, template_environment())
+    console.state.console = ConsoleState.of(desk, template_environment(), bounds, refusals)
     static = resources.files("hotline.console").joinpath("static")
     console.mount("/static", StaticFiles(directory=str(static)), name="static")
     handle_refusals(console)

@@ -4,6 +4,11 @@ Pure apart from the random numbers: the caller passes the time. A session ends a
 its lifetime (a watch and its handover), its idle limit, or sign-out. A node restart signs
 everyone out; the audit trail, which is stored, keeps who was signed in.
 
+Bounded: at most ``most`` sessions (``[bounds] console_sessions``) are open; a sign-in beyond
+that signs out the longest idle one, and ``sweep`` (run periodically by the console) ends the
+expired ones whether or not anyone asks for them again, so that sessions left behind by
+browsers that never came back do not pile up in memory.
+
 The identifier is created at sign-in and never before, so a session identifier planted in a
 browser before sign-in (session fixation) is never the one that becomes signed in.
 """
@@ -32,15 +37,36 @@ class Session:
 
 
 class Sessions:
-    def __init__(self, lifetime_s: float, idle_s: float) -> None:
+    def __init__(self, lifetime_s: float, idle_s: float, most: int = 256) -> None:
         self.lifetime_ms = int(lifetime_s * 1000)
         self.idle_ms = int(idle_s * 1000)
+        self.most = most
         self._open: dict[str, Session] = {}
 
+    def make_room(self, now_ms: int) -> list[Session]:
+        """Room for one more session: the expired end, then the longest idle are signed out
+        while the bound is reached; those signed out (for the audit trail)."""
+        if len(self._open) >= self.most:
+            self.sweep(now_ms)
+        evicted = []
+        while len(self._open) >= self.most:
+            idlest = min(self._open.values(), key=lambda s: s.seen_ms)
+            evicted.append(self._open.pop(idlest.id))
+        return evicted
+
     def open(self, user: str, role: Role, lang: str, now_ms: int) -> Session:
+        """A new session (call ``make_room`` first to learn whom it signs out)."""
+        self.make_room(now_ms)
         session = Session(secrets.token_urlsafe(32), secrets.token_urlsafe(32), user, role, lang, now_ms, now_ms)
         self._open[session.id] = session
         return session
+
+    def sweep(self, now_ms: int) -> int:
+        """End every expired session; how many there were."""
+        expired = [s.id for s in self._open.values() if self.expired(s, now_ms)]
+        for session_id in expired:
+            del self._open[session_id]
+        return len(expired)
 
     def find(self, session_id: str | None, now_ms: int) -> Session | None:
         """The live session with this identifier, marked as seen now; None if there is none."""

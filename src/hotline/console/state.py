@@ -17,8 +17,20 @@ from jinja2 import Environment
 from hotline.console.accounts import AccountBook
 from hotline.console.security import session_cookie, signin_cookie
 from hotline.console.sessions import Session, Sessions
+from hotline.console.streams import StreamQuota
+from hotline.console.throttle import SigninThrottle
+from hotline.front import Refusals
 from hotline.node import Desk
 from hotline.storage import AuditEntry
+
+
+@dataclass(frozen=True)
+class ConsoleBounds:
+    """The console's share of ``[bounds]``."""
+
+    sessions: int = 256
+    event_streams: int = 64
+    event_streams_per_session: int = 4
 
 
 @dataclass(frozen=True)
@@ -30,19 +42,38 @@ class ConsoleState:
     hashing: asyncio.Semaphore  # Argon2id takes 64 MiB and ~50 ms: a flood of sign-ins waits here
     cookie: str  # the session cookie's name (per node: see ``security.session_cookie``)
     signin_cookie: str
+    throttle: SigninThrottle  # wrong passwords, per account and per address
+    streams: StreamQuota  # open event streams, per session and in all
+    refusals: Refusals  # what was refused at a bound, for /metrics and the log
 
     @classmethod
-    def of(cls, desk: Desk, templates: Environment) -> ConsoleState:
+    def of(cls, desk: Desk, templates: Environment, bounds: ConsoleBounds, refusals: Refusals) -> ConsoleState:
         settings = desk.console_settings
-        return cls(
+        state = cls(
             desk=desk,
             templates=templates,
-            sessions=Sessions(settings.session_lifetime, settings.session_idle),
+            sessions=Sessions(settings.session_lifetime, settings.session_idle, bounds.sessions),
             accounts=AccountBook(desk.directory),
             hashing=asyncio.Semaphore(2),
             cookie=session_cookie(desk.party),
             signin_cookie=signin_cookie(desk.party),
+            throttle=SigninThrottle(
+                settings.signin_free_failures, settings.signin_lockout_after, settings.signin_lockout
+            ),
+            streams=StreamQuota(bounds.event_streams, bounds.event_streams_per_session),
+            refusals=refusals,
         )
+        refusals.in_use["console_sessions"] = state.sessions.__len__
+        refusals.in_use["event_streams"] = state.streams.__len__
+        return state
+
+    async def sweep_sessions(self) -> None:
+        """End expired sessions every few seconds, for as long as the console runs: a session
+        nobody returns to is otherwise kept until the node stops."""
+        every = min(60.0, self.desk.console_settings.session_idle / 3)
+        while True:
+            await asyncio.sleep(every)
+            self.sessions.sweep(self.desk.now_ms())
 
     def session_of(self, request: Request) -> Session | None:
         """The live session the request's cookie names, if any (marked as seen now)."""

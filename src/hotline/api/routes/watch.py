@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from hotline.api.deps import Lang, Limit, NodeDesk
+from hotline.api.deps import FrontTally, Lang, Limit, NodeDesk
 from hotline.api.metrics import CONTENT_TYPE, exposition
 from hotline.api.models import CloseIn
 from hotline.views import alarm_item, iso, stored_alarm_item
@@ -43,9 +43,10 @@ async def close_alarm(number: int, close: CloseIn, desk: NodeDesk) -> dict[str, 
 
 
 @router.get("/metrics", include_in_schema=False)
-async def metrics(desk: NodeDesk) -> Response:
+async def metrics(desk: NodeDesk, refusals: FrontTally) -> Response:
     """The node's health for Prometheus (scrape with the API token as bearer credentials)."""
-    return Response(exposition(await desk.readings()), media_type=CONTENT_TYPE)
+    text = exposition(await desk.readings(), refusals.totals(), refusals.taken())
+    return Response(text, media_type=CONTENT_TYPE)
 
 
 def alert_item(alert: Alert) -> dict[str, Any]:

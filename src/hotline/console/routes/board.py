@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from hotline.console import pages
 from hotline.console.guards import SignedIn
@@ -16,6 +18,7 @@ from hotline.console.sessions import Session
 from hotline.console.state import Console, ConsoleState
 
 STREAM_PING = 15.0  # seconds between keep-alive comments on the event stream
+REFUSED_RETRY = 30  # seconds before a browser whose stream was refused at the bound tries again
 
 router = APIRouter()
 
@@ -45,13 +48,38 @@ async def events(request: Request, state: Console) -> Response:
     """The live stream: one event per batch of changes, naming the topics that changed.
 
     Signed out, it answers one ``signed-out`` event rather than 401: a browser gives up on a
-    stream for good at an error status, and the page would go on showing a frozen board."""
+    stream for good at an error status, and the page would go on showing a frozen board. Past
+    the bound on streams (``[bounds] event_streams_per_session``, ``event_streams``) it answers
+    one ``refused`` event that tells the browser to try again in ``REFUSED_RETRY`` seconds: an
+    error status would make the page's script try again every 2 s, from every tab."""
     headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
     session = state.session_of(request)
     if session is None:
         gone = "retry: 2000\nevent: signed-out\ndata: {}\n\n"
         return Response(gone, media_type="text/event-stream", headers=headers)
-    return StreamingResponse(_stream(state, request, session), media_type="text/event-stream", headers=headers)
+    bound = state.streams.enter(session.id)
+    if bound is not None:
+        most = state.streams.per_session if bound == "per-session" else state.streams.total
+        where = "for one session" if bound == "per-session" else "in all"
+        state.refusals.note(f"event-streams-{bound}", f"more than {most} event streams {where}")
+        refused = json.dumps({"bound": bound, "most": most})
+        text = f"retry: {REFUSED_RETRY * 1000}\nevent: refused\ndata: {refused}\n\n"
+        return Response(text, media_type="text/event-stream", headers=headers)
+    return _CountedStream(state, session.id, _stream(state, request, session), headers)
+
+
+class _CountedStream(StreamingResponse):
+    """A stream that gives its place back however it ends (even before its first byte)."""
+
+    def __init__(self, state: ConsoleState, session_id: str, body: AsyncIterator[str], headers: dict[str, str]) -> None:
+        super().__init__(body, media_type="text/event-stream", headers=headers)
+        self.release = functools.partial(state.streams.leave, session_id)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self.release()
 
 
 async def _stream(state: ConsoleState, request: Request, session: Session) -> AsyncIterator[str]:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import math
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
-from hotline.console.accounts import AccountError
+from hotline.console.accounts import Account, AccountError, unlocked_ms
 from hotline.console.guards import CheckedForm, ForbiddenError, SignedIn, checked_form
 from hotline.console.i18n import words
 from hotline.console.rendering import page
@@ -22,8 +24,10 @@ from hotline.console.security import (
     signin_token_matches,
 )
 from hotline.console.state import Console, ConsoleState
+from hotline.console.throttle import Key, Refusal
 
 router = APIRouter()
+_EARLY = "a sign-in tried again sooner than its delay after wrong passwords (or beside another)"
 
 
 @router.get("/", include_in_schema=False)
@@ -48,6 +52,8 @@ def signin_form(
 
 @router.post("/signin")
 async def signin(request: Request, state: Console) -> Response:
+    """Sign in: the form's token, then the throttle (before any password is hashed), then the
+    password. A refused or wrong try answers at once; nothing waits on the server's side."""
     form = await request.form()
     name = str(form.get("name", "")).strip().lower()
     password = str(form.get("password", ""))
@@ -56,23 +62,85 @@ async def signin(request: Request, state: Console) -> Response:
     if not signin_token_matches(request, state.signin_cookie, _text(form.get(CSRF_FIELD))):
         error = _("The sign-in form had expired or was not this console's. Sign in again.")
         return signin_form(state, request, target, error, name, 403)
-    async with state.hashing:
-        account = await asyncio.to_thread(state.accounts.verify, name, password)
+    keys: tuple[Key, ...] = (("account", name), ("address", request.client.host if request.client else "-"))
+    known = await asyncio.to_thread(state.accounts.accounts)
+    await _lift_unlocked(state, request, known.get(name))
+    refusal = state.throttle.begin(keys, state.desk.now_ms())
+    if refusal is not None:
+        cause, why = ("signin-locked", "a sign-in during a lockout") if refusal.locked else ("signin-delay", _EARLY)
+        state.refusals.note(cause, why)
+        return _throttled(state, request, target, name, refusal)
+    try:
+        async with state.hashing:
+            account = await asyncio.to_thread(state.accounts.verify, name, password)
+    except BaseException:
+        state.throttle.release(keys)
+        raise
     if account is None:
-        # Not what was typed under an unknown name: it may be a password typed in the wrong box.
-        known = name in await asyncio.to_thread(state.accounts.accounts)
-        await state.audit(request, None, name if known else "(unknown name)", "sign-in-failed")
-        return signin_form(state, request, target, _("Wrong name or password."), name, 401)
+        return await _wrong_password(state, request, target, name, keys, name in known)
+    state.throttle.succeeded(keys)
     # A new session, whatever cookie the browser came with: a planted identifier stays
     # signed out (session fixation), and an older session of this browser is closed.
     old = request.cookies.get(state.cookie)
     if old:
         state.sessions.close(old)
-    session = state.sessions.open(account.name, account.role, account.lang, state.desk.now_ms())
+    now = state.desk.now_ms()
+    for evicted in state.sessions.make_room(now):
+        most = state.sessions.most
+        state.refusals.note("console-sessions", f"{most} console sessions open: the longest idle was signed out")
+        detail = f"signed out: {most} sessions were open, the console's bound, and this one was the longest idle"
+        await state.audit(request, evicted, evicted.user, "sign-out", detail=detail)
+    session = state.sessions.open(account.name, account.role, account.lang, now)
     await state.audit(request, session, account.name, "sign-in")
     response = RedirectResponse(target, status_code=303)
     set_session_cookie(response, request, state.cookie, session.id)
     harden(response)
+    return response
+
+
+async def _lift_unlocked(state: ConsoleState, request: Request, account: Account | None) -> None:
+    """``hotline user unlock`` writes when it lifted the account's lock into the accounts file;
+    the throttle forgets the account's failures before that moment."""
+    lifted = unlocked_ms(account) if account else None
+    if account and lifted is not None and state.throttle.forget(("account", account.name), lifted):
+        await state.audit(request, None, account.name, "sign-in-unlocked", detail="hotline user unlock")
+
+
+async def _wrong_password(
+    state: ConsoleState, request: Request, target: str, name: str, keys: tuple[Key, ...], known: bool
+) -> Response:
+    _ = words(state.desk.language).gettext
+    now = state.desk.now_ms()
+    locked = state.throttle.failed(keys, now)
+    # Not what was typed under an unknown name: it may be a password typed in the wrong box.
+    shown = name if known else "(unknown name)"
+    await state.audit(request, None, shown, "sign-in-failed")
+    for kind, value in locked:
+        limit = state.throttle.lockout_after
+        why = f"{limit} wrong passwords in a row for one {kind}: locked for {state.throttle.lockout_ms // 1000} s"
+        state.refusals.note("signin-lockout", why)
+        detail = f"{limit} wrong passwords in a row {'for this name' if kind == 'account' else 'from ' + value}"
+        await state.audit(request, None, shown, "sign-in-locked", detail=detail)
+    if locked:
+        return _throttled(state, request, target, name, Refusal(locked[0], now + state.throttle.lockout_ms, True))
+    return signin_form(state, request, target, _("Wrong name or password."), name, 401)
+
+
+def _throttled(state: ConsoleState, request: Request, target: str, name: str, refusal: Refusal) -> Response:
+    """Refused before the password was checked: how long to wait, or until when it is locked."""
+    _ = words(state.desk.language).gettext
+    wait_s = max(1, math.ceil((refusal.until_ms - state.desk.now_ms()) / 1000))
+    if refusal.locked:
+        until = dt.datetime.fromtimestamp(refusal.until_ms / 1000, dt.UTC).strftime("%H:%M")
+        if refusal.key[0] == "account":
+            error = _("Too many wrong passwords: signing in under this name is locked until {time} UTC.")
+        else:
+            error = _("Too many wrong passwords: signing in from this address is locked until {time} UTC.")
+        error = error.format(time=until) + " " + _("An administrator can lift the lock with “hotline user unlock”.")
+    else:
+        error = _("Too many wrong passwords: wait {seconds} s, then try again.").format(seconds=wait_s)
+    response = signin_form(state, request, target, error, name, 429)
+    response.headers["Retry-After"] = str(wait_s)
     return response
 
 
