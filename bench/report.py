@@ -9,6 +9,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from attacks import GOAL_ATTACK_OVER_ALONE
 from settings import (
     APPEND_NOTE,
     COLD_GAP,
@@ -40,11 +41,12 @@ def report(res: dict[str, Any]) -> None:
         path_rows,
         throughput_rows,
         alarm_and_flash_rows,
+        attack_rows,
         memory_and_transcript_rows,
     ):
         rows(table, res)
     out.print(table)
-    for line in [*summary(res), *transcript_summary(res)]:
+    for line in [*summary(res), *attack_summary(res), *transcript_summary(res)]:
         out.print(line)
 
 
@@ -243,6 +245,46 @@ def memory_and_transcript_rows(table: Table, res: dict[str, Any]) -> None:
         f"{cost * 100:+.1f} %",
         f"<= +{GOAL_TRANSCRIPT_LATENCY_COST * 100:.0f} %: {verdict(cost <= GOAL_TRANSCRIPT_LATENCY_COST)}",
     )
+
+
+_ATTACKS = (
+    ("idle_connections", "FLASH while {attack_idle_connections_opened:,} idle connections sit on the peer port"),
+    ("password_flood", "FLASH during a password flood on the console ({attack_password_flood_guesses:,} guesses)"),
+    ("board_consoles", "FLASH while 12 consoles reload a board of {attack_board_waiting:,} waiting messages"),
+)
+
+
+def attack_rows(table: Table, res: dict[str, Any]) -> None:
+    alone = res["attack_flash_alone_p50_ms"]
+    table.add_row(
+        "FLASH alone, before the attacks below (p50, max)",
+        f"{alone:.1f}, {res['attack_flash_alone_max_ms']:.1f} ms",
+        f"{alone / res['floor_ms']:.2f} x floor",
+        "",
+    )
+    for name, title in _ATTACKS:
+        over = res[f"attack_{name}_over_alone"]
+        table.add_row(
+            title.format(**res) + " (p50, max)",
+            f"{res[f'attack_{name}_flash_p50_ms']:.1f}, {res[f'attack_{name}_flash_max_ms']:.1f} ms",
+            f"{over:.2f} x FLASH alone",
+            f"<= {GOAL_ATTACK_OVER_ALONE:.0f} x alone: {verdict(over <= GOAL_ATTACK_OVER_ALONE)}",
+        )
+
+
+def attack_summary(res: dict[str, Any]) -> list[str]:
+    alone = res["attack_flash_alone_p50_ms"]
+    lines = [
+        f"attack_{name}_flash_p50_ms {res[f'attack_{name}_flash_p50_ms']:.1f} vs attack_flash_alone_p50_ms"
+        f" {alone:.1f}: {res[f'attack_{name}_over_alone']:.2f} x (goal <= {GOAL_ATTACK_OVER_ALONE:.0f} x)"
+        for name, _ in _ATTACKS
+    ]
+    lines.append(
+        f"idle connections the node left open: {res['attack_idle_connections_still_open']:,} of"
+        f" {res['attack_idle_connections_opened']:,}; board {res['attack_board_page_kb']:.1f} kB,"
+        f" loaded {res['attack_board_loads']:,} times during the FLASH samples"
+    )
+    return lines
 
 
 def summary(res: dict[str, Any]) -> list[str]:

@@ -24,6 +24,8 @@ What it does, in order, one module per figure:
 8. ``flash.py``: a FLASH alone, and a FLASH behind 10,000 queued ROUTINE messages.
 9. ``drain.py``: 10,000 queued while the receiver is down, drained when it starts (API and
    channel apart), with a FLASH queued last that must leave first.
+10. ``attacks.py``: a FLASH to a node under attack (1,000 idle connections on its peer port, a
+   password flood, 12 consoles on a board of 50,000 waiting messages), beside a FLASH alone.
 
 ``report.py`` prints the table and the summary lines.
 """
@@ -50,6 +52,7 @@ import psutil
 from rich.console import Console
 
 sys.path.insert(0, str(Path(__file__).parent))  # run as a script: its sibling modules
+from attacks import BOARD_BACKLOG, CONSOLES, IDLE_CONNECTIONS, attack_figures
 from console import alarm_figures
 from diagnostics import diagnostic_figures
 from drain import drain_figures
@@ -149,6 +152,11 @@ def measure_nodes(root: Path, main: list[BenchNode], plain: list[BenchNode], flo
     figures |= flash_figures(a, b)
     say(f"drain: {THROUGHPUT_MESSAGES:,} queued at {a.party} while {b.party} is down, then {b.party} starts")
     figures |= drain_figures(a, b, figures["flash_unloaded_signed_p50_ms"])
+    say(
+        f"attacks on {b.party}: FLASH alone, then with {IDLE_CONNECTIONS:,} idle peer-port connections, during a"
+        f" password flood, and while {CONSOLES} consoles reload a board of {BOARD_BACKLOG:,} waiting messages"
+    )
+    figures |= attack_figures(a, b)
     return figures
 
 

@@ -1,0 +1,215 @@
+"""A FLASH while the receiving node is under attack, beside a FLASH alone in the same run.
+
+Three of the attacks of issue 14, each held while FLASH messages go from the sender to the
+attacked node, one at a time, timed in the sender's own stamps (created -> delivered, which
+includes the receiver's receipt):
+
+- ``idle``: 1,000 plain TCP connections to the receiver's peer port, opened and held (from 16
+  loopback source addresses); they never send a byte.
+- ``flood``: a password flood on the receiver's console: 64 threads, each on its own loopback
+  address, each guessing passwords for names of its own, as fast as the console answers.
+- ``board``: 12 consoles signed in at the receiver, each reloading its board over and over, with
+  50,000 received messages waiting for a person's acknowledgement.
+
+Goal: each within 2x the FLASH alone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import re
+import resource
+import socket
+import statistics
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+
+from flash import deliver_flash
+from hotline.node import parse_address
+from hotline.testing.process import add_user, wait_until
+from nodes import BenchNode, message
+from settings import BATCH_SIZE
+from stats import r
+
+IDLE_CONNECTIONS = 1000
+IDLE_SOURCES = 16
+FLOOD_THREADS = 64
+CONSOLES = 12
+BOARD_BACKLOG = 50_000
+ATTACK_FLASH_SAMPLES = 20
+GOAL_ATTACK_OVER_ALONE = 2.0
+PASSWORD = "bench-console-password-1"
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+def attack_figures(sender: BenchNode, receiver: BenchNode) -> dict[str, Any]:
+    db = sender.reader()
+    try:
+
+        def flashes() -> list[float]:
+            return [deliver_flash(sender, receiver, db)[0] for _ in range(ATTACK_FLASH_SAMPLES)]
+
+        alone = flashes()
+        with idle_connections(receiver, IDLE_CONNECTIONS) as held:
+            idle = flashes()
+            still_open = held()
+        with password_flood(receiver, FLOOD_THREADS) as guesses:
+            flood = flashes()
+            guessed = guesses()
+        waiting = backlog(sender, receiver, BOARD_BACKLOG)
+        with consoles(receiver, CONSOLES) as boards:
+            board = flashes()
+            loads, board_bytes = boards()
+    finally:
+        db.close()
+    base = statistics.median(alone)
+    figures: dict[str, Any] = {"attack_flash_alone_p50_ms": r(base), "attack_flash_alone_max_ms": r(max(alone))}
+    for name, samples in (("idle_connections", idle), ("password_flood", flood), ("board_consoles", board)):
+        figures[f"attack_{name}_flash_p50_ms"] = r(statistics.median(samples))
+        figures[f"attack_{name}_flash_max_ms"] = r(max(samples))
+        figures[f"attack_{name}_over_alone"] = r(statistics.median(samples) / base, 2)
+    figures |= {
+        "attack_idle_connections_opened": IDLE_CONNECTIONS,
+        "attack_idle_connections_still_open": still_open,
+        "attack_password_flood_guesses": guessed,
+        "attack_board_waiting": waiting,
+        "attack_board_loads": loads,
+        "attack_board_page_kb": r(board_bytes / 1024, 1),
+    }
+    return figures
+
+
+@contextlib.contextmanager
+def idle_connections(node: BenchNode, count: int) -> Iterator[Callable[[], int]]:
+    """``count`` plain TCP connections to the node's peer port, held open and silent. Yields a
+    function that says how many the node has not closed."""
+    _enough_handles(count + 256)
+    host, port = parse_address(node.config.listen)
+    sockets: list[socket.socket] = []
+
+    def still_open() -> int:
+        alive = 0
+        for sock in sockets:
+            try:
+                alive += sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) != b""
+            except BlockingIOError:
+                alive += 1  # nothing to read, and not closed
+            except OSError:
+                pass
+        return alive
+
+    try:
+        for n in range(count):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.bind((f"127.0.1.{1 + n % IDLE_SOURCES}", 0))
+            try:
+                sock.connect((host, port))
+            except OSError:
+                sock.close()
+                continue
+            sockets.append(sock)
+        yield still_open
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+@contextlib.contextmanager
+def password_flood(node: BenchNode, threads: int) -> Iterator[Callable[[], int]]:
+    """Wrong passwords from ``threads`` threads, each on its own loopback address, each for
+    names of its own, as fast as the console answers. Yields a count of guesses answered."""
+    stop = threading.Event()
+    answered = itertools.count(1)
+    done = [0]
+
+    def guess(n: int) -> None:
+        transport = httpx.HTTPTransport(local_address=f"127.0.2.{1 + n}")
+        with httpx.Client(base_url=node.config.api_url, transport=transport, timeout=30.0) as client:
+            for attempt in itertools.count():
+                if stop.is_set():
+                    return
+                with contextlib.suppress(httpx.HTTPError):
+                    form = CSRF.search(client.get("/signin").text)
+                    data = {"csrf": form.group(1) if form else "", "name": f"guess{n}x{attempt % 50}", "password": "x"}
+                    client.post("/signin", data=data)
+                    done[0] = next(answered)
+
+    workers = [threading.Thread(target=guess, args=(n,), daemon=True) for n in range(threads)]
+    for worker in workers:
+        worker.start()
+    try:
+        time.sleep(1.0)  # the flood is at its rate before the first FLASH
+        yield lambda: done[0]
+    finally:
+        stop.set()
+        for worker in workers:
+            worker.join(timeout=35.0)
+
+
+def backlog(sender: BenchNode, receiver: BenchNode, count: int) -> int:
+    """``count`` ROUTINE messages delivered to the receiver, each waiting there for a person's
+    acknowledgement; returns how many wait."""
+    for start in range(0, count, BATCH_SIZE):
+        batch = [message(receiver.party) for _ in range(min(BATCH_SIZE, count - start))]
+        sender.api("POST", "/v1/messages/batch", json={"messages": batch})
+    db = receiver.reader()
+    try:
+
+        def waiting() -> int:
+            (n,) = db.execute("SELECT count(*) FROM inbox WHERE due_ms IS NOT NULL AND acked_ms IS NULL").fetchone()
+            return int(n)
+
+        wait_until(lambda: waiting() >= count, 300.0, f"{count:,} messages to wait at {receiver.party}")
+        return waiting()
+    finally:
+        db.close()
+
+
+@contextlib.contextmanager
+def consoles(node: BenchNode, count: int) -> Iterator[Callable[[], tuple[int, int]]]:
+    """``count`` consoles signed in, each reloading the board as fast as it comes. Yields a
+    function that says how many boards were loaded, and the size of the last."""
+    add_user(node, "watch", "operator", PASSWORD)
+    stop = threading.Event()
+    loads = itertools.count(1)
+    seen = [0, 0]
+    clients = [_signed_in(node, "watch") for _ in range(count)]  # one at a time: the throttle's rule
+
+    def watch(client: httpx.Client) -> None:
+        with client:
+            while not stop.is_set():
+                board = client.get("/board")
+                seen[0], seen[1] = next(loads), len(board.content)
+
+    workers = [threading.Thread(target=watch, args=(client,), daemon=True) for client in clients]
+    for worker in workers:
+        worker.start()
+    try:
+        wait_until(lambda: seen[0] >= count, 120.0, "every console to load its board once")
+        yield lambda: (seen[0], seen[1])
+    finally:
+        stop.set()
+        for worker in workers:
+            worker.join(timeout=65.0)
+
+
+def _signed_in(node: BenchNode, name: str) -> httpx.Client:
+    client = httpx.Client(base_url=node.config.api_url, timeout=60.0)
+    form = CSRF.search(client.get("/signin").text)
+    if form is None:
+        raise RuntimeError("the console's sign-in page carries no form token")
+    signed = client.post("/signin", data={"csrf": form.group(1), "name": name, "password": PASSWORD})
+    if signed.status_code != 303:
+        raise RuntimeError(f"the bench's console could not sign in: {signed.status_code} {signed.text[:200]}")
+    return client
+
+
+def _enough_handles(wanted: int) -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(wanted, hard), hard))
