@@ -25,16 +25,16 @@ import ssl
 import struct
 from collections.abc import Awaitable, Callable
 
-import structlog
-
 from hotline.node.clock import Clock
 from hotline.node.config import Bounds
 from hotline.node.logs import OncePerCause, reason
 from hotline.protocol.admission import Admission, Refusal, source_of
 
-log = structlog.get_logger("hotline.node")
 BACKLOG = 128  # connections the kernel holds until they are accepted
 ACCEPT_PAUSE = 0.1  # seconds between tries while accept() finds no file handle free
+# An accept that finds a connection waiting does not give the loop back: a flood could hold it
+# for the whole backlog. The links share that loop; they get their turn every so many accepts.
+ACCEPTS_IN_A_ROW = 16
 # accept() failures that go away once something closes; anything else is the socket's end.
 OUT_OF_RESOURCE = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
 
@@ -103,7 +103,11 @@ class PeerPort:
 
     async def _accept_forever(self, sock: socket.socket, on_link: LinkHandler) -> None:
         loop = asyncio.get_running_loop()
+        accepted = 0
         while True:
+            accepted += 1
+            if accepted % ACCEPTS_IN_A_ROW == 0:
+                await asyncio.sleep(0)
             try:
                 conn, address = await loop.sock_accept(sock)
             except OSError as exc:
