@@ -6,7 +6,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from hotline import __version__
 from hotline.api.metrics import exposition
-from hotline.node import PeerSnapshot, Snapshot
+from hotline.node import PeerSnapshot, PortReading, Snapshot
 from hotline.watch.alarms import Alarm, Kind
 from hotline.watch.escalation import Level
 
@@ -92,3 +92,26 @@ def test_a_quiet_node_has_no_alarm_series_and_no_checkpoint_yet() -> None:
     assert not [name for name, _ in got if name.startswith("hotline_transcript")]
     assert not [name for name, _ in got if name.startswith("hotline_alarm_hook")], "no hook configured"
     assert got["hotline_node_stopping", ()] == 1
+
+
+def test_the_peer_port_and_the_file_handles() -> None:
+    port = PortReading(
+        handshakes=64,
+        handshakes_limit=64,
+        refused={"evicted": 2, "source": 1036},
+        handles_open=130,
+        handles_limit=512,
+        handles_needed=608,
+    )
+    samples = _samples(Snapshot("SACEUR", NOW, False, [], [], [], port=port))
+    assert samples[("hotline_peer_handshakes", ())] == 64
+    assert samples[("hotline_peer_handshakes_limit", ())] == 64
+    assert samples[("hotline_peer_port_refused_total", (("reason", "source"),))] == 1036
+    assert samples[("hotline_peer_port_refused_total", (("reason", "evicted"),))] == 2
+    assert samples[("hotline_file_handles_open", ())] == 130
+    assert samples[("hotline_file_handles_limit", ())] == 512
+    assert samples[("hotline_file_handles_needed", ())] == 608
+    assert port.handles_short, "a limit below what the bounds need is short"
+    assert not any(
+        name.startswith("hotline_peer_handshakes") for name, _ in _samples(Snapshot("X", NOW, False, [], [], []))
+    )

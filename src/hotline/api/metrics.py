@@ -51,6 +51,7 @@ class _Collector(Collector):
         yield from _peers(snap)
         yield from _alarms(snap)
         yield from _transcript(snap)
+        yield from _port(snap)
         traffic = CounterMetricFamily(
             "hotline_peer_messages",
             "Since the node started: our messages the peer receipted (delivered) or rejected, and the"
@@ -202,3 +203,39 @@ def _transcript(snap: Snapshot) -> Iterator[Metric]:
     yield GaugeMetricFamily(
         "hotline_transcript_checkpoint_cosignatures", "Witnesses that cosigned it.", value=len(snap.cosigned_by)
     )
+
+
+def _port(snap: Snapshot) -> Iterator[Metric]:
+    port = snap.port
+    if port is None:
+        return
+    yield GaugeMetricFamily(
+        "hotline_peer_handshakes",
+        "Connections to the peer port whose TLS handshake is under way.",
+        value=port.handshakes,
+    )
+    yield GaugeMetricFamily(
+        "hotline_peer_handshakes_limit",
+        "[bounds] peer_handshakes: handshakes under way at most.",
+        value=port.handshakes_limit,
+    )
+    refused = CounterMetricFamily(
+        "hotline_peer_port_refused",
+        "Since the node started: connections to the peer port that ended before proving a pinned"
+        " certificate, by cause (busy, source, evicted, timeout, handshake, unpinned, accept).",
+        labels=["reason"],
+    )
+    for reason, count in sorted(port.refused.items()):
+        refused.add_metric([reason], count)
+    yield refused
+    if port.handles_open is not None:
+        yield GaugeMetricFamily("hotline_file_handles_open", "File handles the node holds.", value=port.handles_open)
+    if port.handles_limit is not None and port.handles_needed is not None:
+        yield GaugeMetricFamily(
+            "hotline_file_handles_limit", "The node's limit on file handles.", value=port.handles_limit
+        )
+        yield GaugeMetricFamily(
+            "hotline_file_handles_needed",
+            "File handles the bounds need; above the limit, a bound may not hold.",
+            value=port.handles_needed,
+        )

@@ -9,7 +9,17 @@ from typing import Any
 import click
 from rich.table import Table
 
-from hotline.cli.common import client_of, config_of, dir_option, json_option, out, print_json, short_time, words
+from hotline.cli.common import (
+    N_,
+    client_of,
+    config_of,
+    dir_option,
+    json_option,
+    out,
+    print_json,
+    short_time,
+    words,
+)
 
 
 @click.command()
@@ -74,6 +84,32 @@ def status(directory: Path, as_json: bool) -> None:
     out.print(f"[bold]{report['party']}[/]")
     out.print(table)
     out.print(_paths_table(report["peers"], _))
+    if "peer_port" in report:
+        out.print(_peer_port(report["peer_port"], report["file_handles"], _))
+
+
+# The peer port's refusals by cause, as ``/v1/status`` names them (``protocol.admission.Refusal``).
+REFUSALS = {
+    "busy": N_("all slots taken"),
+    "source": N_("address over its share"),
+    "evicted": N_("cut short for another address"),
+    "timeout": N_("timed out"),
+    "handshake": N_("TLS failed"),
+    "unpinned": N_("key not pinned"),
+    "accept": N_("not accepted"),
+}
+
+
+def _peer_port(port: dict[str, Any], handles: dict[str, Any], _: Callable[[str], str]) -> str:
+    """Two lines: handshakes under way and refusals by cause; file handles (red when short)."""
+    refused = ", ".join(f"{_(REFUSALS.get(cause, cause))} {count}" for cause, count in port["refused"].items())
+    line = _("peer port: {now} of {limit} handshakes under way; refused since start: {refused}").format(
+        now=port["handshakes"], limit=port["handshakes_limit"], refused=refused or "0"
+    )
+    files = _("file handles: {open} open, limit {limit}, the bounds need {needed}").format(
+        open="?" if handles["open"] is None else handles["open"], limit=handles["limit"], needed=handles["needed"]
+    )
+    return f"{line}\n" + (f"[red]{files}[/]" if handles["short"] else files)
 
 
 def _paths_table(peers: list[dict[str, Any]], _: Callable[[str], str]) -> Table:

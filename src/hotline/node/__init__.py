@@ -9,8 +9,9 @@ from hotline.node.clock import SYSTEM_CLOCK, Clock, SystemClock, wall_ms
 from hotline.node.config import NodeConfig, init_node, load_config
 from hotline.node.desk import Desk, Message
 from hotline.node.intake import SendError, SendRequest
+from hotline.node.logs import OncePerCause
 from hotline.node.logs import configure as configure_logging
-from hotline.node.readings import PeerSnapshot, Snapshot
+from hotline.node.readings import PeerSnapshot, PortReading, Snapshot
 from hotline.node.service import Node
 
 __all__ = [
@@ -21,7 +22,9 @@ __all__ = [
     "Message",
     "Node",
     "NodeConfig",
+    "OncePerCause",
     "PeerSnapshot",
+    "PortReading",
     "SendError",
     "SendRequest",
     "Snapshot",

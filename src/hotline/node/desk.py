@@ -20,8 +20,9 @@ from hotline.node.bulletin import Subscription
 from hotline.node.card import IdentityCard
 from hotline.node.channel import Channel, Routes
 from hotline.node.config import ConsoleSettings
+from hotline.node.handles import open_handles
 from hotline.node.intake import SendRequest
-from hotline.node.readings import PeerSnapshot, Snapshot
+from hotline.node.readings import PeerSnapshot, PortReading, Snapshot
 from hotline.protocol import Lane
 from hotline.storage import (
     AuditEntry,
@@ -93,6 +94,20 @@ class Desk:
 
     async def catch_up(self, party: str, by: str, remark: str | None = None) -> int:
         return await self._node.catch_up(party, by, remark)
+
+    def port(self) -> PortReading | None:
+        """The peer port's handshakes and refusals, and the file handles (None before it listens)."""
+        port, handles = self._node.links.port, self._node.handles
+        if port is None:
+            return None
+        return PortReading(
+            handshakes=port.handshakes,
+            handshakes_limit=port.admission.limit,
+            refused={refusal.value: count for refusal, count in sorted(port.admission.refused.items())},
+            handles_open=open_handles(),
+            handles_limit=None if handles is None else handles.soft,
+            handles_needed=None if handles is None else handles.needed,
+        )
 
     async def status(self) -> list[dict[str, Any]]:
         result = []
@@ -306,6 +321,7 @@ class Desk:
             hook=hook_counts if hook.configured else {},
             traffic=dict(lookout.traffic),
             oldest_unacknowledged_ms=oldest,
+            port=self.port(),
         )
 
 

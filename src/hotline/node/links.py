@@ -27,8 +27,10 @@ from hotline.node.card import parse_address
 from hotline.node.channel import Backoff, Channel, LinkKey, Routes
 from hotline.node.config import NodeConfig, Timers
 from hotline.node.link import Link
+from hotline.node.logs import OncePerCause
 from hotline.node.lookout import Lookout
 from hotline.node.notary import Notary
+from hotline.node.peer_port import PeerPort
 from hotline.node.station import Station
 from hotline.node.tls import tls_context
 from hotline.protocol import PROTOCOL_VERSION, FrameType, Lane, PeerSession, encode_frame
@@ -38,7 +40,6 @@ from hotline.protocol.paths import MAX_PATHS
 from hotline.storage import PeerRecord
 
 log = structlog.get_logger("hotline.node")
-HANDSHAKE_TIMEOUT = 10.0
 DIAL_TIMEOUT = 5.0  # seconds for one address to accept and complete the TLS handshake
 
 
@@ -51,6 +52,7 @@ class Links:
         on_event: Callable[[Link, ev.Event], None],
         on_drained: Callable[[Link], None],
         spawn: Callable[[Awaitable[Any]], object],
+        repeats: OncePerCause,
     ) -> None:
         self.station = station
         self.timers = timers
@@ -58,7 +60,8 @@ class Links:
         self.on_event = on_event  # every event of every link, for the node to route
         self.on_drained = on_drained  # a link handed over all it read (or closed)
         self.spawn = spawn
-        self._server: asyncio.Server | None = None
+        self.repeats = repeats  # what recurs, said once per cause with a count
+        self.port: PeerPort | None = None  # accepting, once listening
         self._server_ctx: ssl.SSLContext | None = None
         self._client_ctx: dict[LinkKey, ssl.SSLContext] = {}
         self._tls_files: tuple[Any, Any] | None = None
@@ -83,13 +86,14 @@ class Links:
         return ctx
 
     async def listen(self, config: NodeConfig) -> None:
-        """Accept the pinned peers' connections, on both lanes."""
+        """Accept the pinned peers' connections, on both lanes (``peer_port.py``)."""
         host, port = parse_address(config.listen)
+        assert self._server_ctx is not None, "pin() before listening"
+        self.port = PeerPort(config.bounds, self._server_ctx, self.station.clock, self.repeats)
         try:
-            self._server = await asyncio.start_server(
-                self.accept, host, port, ssl=self._server_ctx, ssl_handshake_timeout=HANDSHAKE_TIMEOUT
-            )
+            self.port.listen(host, port, self.accept)
         except OSError as exc:
+            await self.port.close()
             reason = os.strerror(exc.errno) if exc.errno else str(exc)
             raise ConfigError(f"cannot listen on {config.listen} for peers: {reason}") from None
 
@@ -102,18 +106,18 @@ class Links:
 
     async def close(self) -> None:
         """No new link, then every link closed at once (each waits briefly for the peer's close)."""
-        if self._server is not None:
-            self._server.close()
+        if self.port is not None:
+            await self.port.close()
         links = [link for channel in self.station.channels.values() for link in channel.links.values()]
         await asyncio.gather(*(link.close() for link in links), return_exceptions=True)
 
     async def accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        # Only handshakes that verified against a pinned certificate reach this point. asyncio
-        # drops refused handshakes silently (we tried logging them through StreamWriter.start_tls,
-        # but on Python 3.11 a server-side handshake that fails verification then hangs until
-        # the timeout instead of failing).
+        # Only handshakes that verified against a pinned certificate reach this point; the peer
+        # port counts and logs the others (``peer_port.py``).
         channel = self._channel_for_certificate(writer)
         if channel is None:
+            if self.port is not None:
+                self.port.unpinned()
             writer.close()
             return
         ssl_object = writer.get_extra_info("ssl_object")
@@ -131,14 +135,14 @@ class Links:
     def _channel_for_certificate(self, writer: asyncio.StreamWriter) -> Channel | None:
         ssl_object = writer.get_extra_info("ssl_object")
         der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
-        if der is None:
-            log.warning("connection without a client certificate refused")
+        if der is None:  # TLS requires one: said once, should it ever happen
+            self.repeats.note("connection without a client certificate refused")
             return None
         pin = spki_pin(der)
         for channel in self.station.channels.values():
             if spki_pin(channel.peer.tls_cert) == pin:
                 return channel
-        log.warning("connection from an unpinned key refused", pin=pin)
+        self.repeats.note("connection from an unpinned key refused", pin=pin)
         return None
 
     async def dial_forever(self, channel: Channel, key: LinkKey) -> None:

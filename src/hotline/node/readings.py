@@ -25,6 +25,24 @@ class PeerSnapshot:
 
 
 @dataclass(frozen=True)
+class PortReading:
+    """The peer port and the file handles, as ``/metrics`` and ``/v1/status`` report them."""
+
+    handshakes: int  # under way now, each holding a slot
+    handshakes_limit: int  # [bounds] peer_handshakes
+    refused: dict[str, int]  # since the node started, by cause (``protocol.admission.Refusal``)
+    handles_open: int | None  # file handles the process holds now (None: not known here)
+    handles_limit: int | None  # its soft limit, as raised at start
+    handles_needed: int | None  # what the bounds need
+
+    @property
+    def handles_short(self) -> bool:
+        """The limit is below what the bounds need (the hard limit did not allow more)."""
+        limit, need = self.handles_limit, self.handles_needed
+        return limit is not None and need is not None and limit < need
+
+
+@dataclass(frozen=True)
 class Snapshot:
     party: str
     now_ms: int
@@ -38,3 +56,4 @@ class Snapshot:
     hook: dict[str, int] = field(default_factory=dict)
     traffic: dict[tuple[str, str], int] = field(default_factory=dict)  # (peer, outcome): count
     oldest_unacknowledged_ms: dict[str, int] = field(default_factory=dict)  # side: since when
+    port: PortReading | None = None  # None until the node listens

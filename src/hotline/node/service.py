@@ -76,10 +76,12 @@ from hotline.node.channel import Backoff, Channel
 from hotline.node.clock import SYSTEM_CLOCK, Clock
 from hotline.node.config import NodeConfig
 from hotline.node.dispatch import Dispatcher
+from hotline.node.handles import HandleLimit, needed, raise_limit
 from hotline.node.inbound import Inbound
 from hotline.node.intake import DispatchWaiters, Intake
 from hotline.node.link import Link
 from hotline.node.links import Links
+from hotline.node.logs import OncePerCause, install_loop_handler
 from hotline.node.lookout import Lookout
 from hotline.node.notary import Notary
 from hotline.node.station import Station
@@ -110,6 +112,8 @@ class Node:
         self.stopped = asyncio.Event()
         self.failure: str | None = None  # why the node stopped itself, if it did
         self._stopping: asyncio.Future[None] | None = None
+        self.repeats = OncePerCause(clock)  # errors that recur: once per cause, with a count
+        self.handles: HandleLimit | None = None  # the file-handle limit, once raised at start
         self.tasks = Tasks(self._fail)
         spawn = self.tasks.spawn
         station = Station(self.party, store, clock, self.bulletin, self.channels, self.stopped)
@@ -124,16 +128,21 @@ class Node:
         parts = (self.lookout, self.watchkeeper)
         self.dispatcher = Dispatcher(station, self.key, parts, self.positions, self.dispatched, spawn)
         self.inbound = Inbound(station, self.key, config, parts, self.positions, spawn)
+        parts_of_links = (self.lookout, self.notary)
         self.links = Links(
-            station, config.timers, (self.lookout, self.notary), self._on_event, self.inbound.flush, spawn
+            station, config.timers, parts_of_links, self._on_event, self.inbound.flush, spawn, self.repeats
         )
         store.on_failure = self._fail
 
     # -- life cycle --------------------------------------------------------------------------
 
     async def start(self) -> None:
+        # Before anything can fail many times over: asyncio's reports once per cause, not a
+        # traceback each (``logs.py``).
+        install_loop_handler(asyncio.get_running_loop(), self.repeats)
         self.positions.next_index = await self.store.transcript_size()
         peers = await self.store.peers()
+        self._raise_handle_limit(len(peers))
         self.links.pin(self.config, peers)
         for peer in peers:
             await self._open_channel(peer)
@@ -144,10 +153,26 @@ class Node:
         spawn(self.lookout.hook.run_forever())
         spawn(self.watchkeeper.announce_forever())
         spawn(self.watchkeeper.readiness_checks_forever())
+        spawn(self.repeats.flush_forever())
         if self.config.timers.checkpoint_interval > 0:
             spawn(self.notary.checkpoints_forever(self.config.timers.checkpoint_interval))
         await self.links.listen(self.config)
         log.info("node started", party=self.party, listen=self.config.listen, peers=len(peers))
+
+    def _raise_handle_limit(self, peers: int) -> None:
+        """As many file handles as the bounds need (``handles.py``), said at start."""
+        limit = self.handles = raise_limit(needed(self.config.bounds, peers))
+        if limit.short:
+            log.warning(
+                "the hard limit on file handles is below what the bounds need: raise it (LimitNOFILE=,"
+                " ulimit -Hn) or lower [bounds]",
+                limit=limit.soft,
+                needed=limit.needed,
+            )
+        elif limit.soft != limit.was:
+            log.info("file handle limit raised", limit=limit.soft, was=limit.was, needed=limit.needed)
+        else:
+            log.info("file handle limit", limit=limit.soft, needed=limit.needed)
 
     async def _open_channel(self, peer: PeerRecord) -> Channel:
         state = await self.store.channel_state(peer.party, REACH)
@@ -213,6 +238,7 @@ class Node:
         await self.links.close()
         await self.tasks.cancel_all()
         await self.store.close()
+        self.repeats.flush()  # what recurred since its last line is told before the end
         log.info("node stopped", party=self.party)
 
     def _fail(self, reason: str) -> None:
@@ -245,6 +271,7 @@ class Node:
             for path in existing.paths.trim(max(len(record.addresses), len(self.config.advertise))):
                 self.lookout.forget_path(card.party, path + 1)  # and forgets those it no longer has
         self.links.trust(card.tls_cert)
+        self._raise_handle_limit(len(self.channels))  # its links need handles too
         await self.store.add_peer(record)
         return record
 

@@ -42,4 +42,18 @@ async def catch_up(party: str, decision: CatchUpIn, desk: NodeDesk) -> dict[str,
 
 @router.get("/v1/status")
 async def status(desk: NodeDesk) -> dict[str, Any]:
-    return {"party": desk.party, "peers": await desk.status()}
+    port = desk.port()
+    report: dict[str, Any] = {"party": desk.party, "peers": await desk.status()}
+    if port is not None:
+        report["peer_port"] = {
+            "handshakes": port.handshakes,
+            "handshakes_limit": port.handshakes_limit,
+            "refused": port.refused,  # since the node started, by cause
+        }
+        report["file_handles"] = {
+            "open": port.handles_open,
+            "limit": port.handles_limit,
+            "needed": port.handles_needed,  # by the bounds; a limit below it is a warning
+            "short": port.handles_short,
+        }
+    return report
