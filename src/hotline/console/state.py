@@ -1,5 +1,6 @@
 """What every route of the console shares: the desk, the templates, the open sessions, the
-accounts, the sign-in throttle and the cookie names.
+accounts, the sign-in throttle, the cookie names, and the board's facts built once for all the
+consoles that ask at the same time.
 
 One small record, built once by ``create_console`` and kept on the app's state; a route reaches
 it through the ``console`` dependency (``Console`` in a signature), never through a closure.
@@ -9,14 +10,16 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from jinja2 import Environment
 
+from hotline.console import pages
 from hotline.console.accounts import AccountBook
 from hotline.console.security import session_cookie, signin_cookie
 from hotline.console.sessions import Session, Sessions
+from hotline.console.shared import Shared
 from hotline.node import Desk
 from hotline.storage import AuditEntry
 
@@ -30,6 +33,8 @@ class ConsoleState:
     hashing: asyncio.Semaphore  # Argon2id takes 64 MiB and ~50 ms: a flood of sign-ins waits here
     cookie: str  # the session cookie's name (per node: see ``security.session_cookie``)
     signin_cookie: str
+    boards: Shared[tuple[str, int], dict[str, Any]]  # the board's facts, by language and first row
+    alarm_strips: Shared[str, dict[str, Any]]  # the alarm every other page shows, by language
 
     @classmethod
     def of(cls, desk: Desk, templates: Environment) -> ConsoleState:
@@ -42,6 +47,8 @@ class ConsoleState:
             hashing=asyncio.Semaphore(2),
             cookie=session_cookie(desk.party),
             signin_cookie=signin_cookie(desk.party),
+            boards=Shared(lambda key: pages.board(desk, *key)),
+            alarm_strips=Shared(lambda lang: pages.alarm(desk, lang)),
         )
 
     def session_of(self, request: Request) -> Session | None:
