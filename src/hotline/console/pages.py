@@ -1,7 +1,11 @@
-"""What the console's pages show, read from the node: the board, the outbox, the transcript.
+"""What the console's pages show, read from the node: the board, the outbox, the alarms, the
+message log.
 
 Each function gathers one page's facts into plain values (times as milliseconds since the epoch,
-texts already in the reader's language) so that the templates only lay them out.
+texts already in the reader's language) so that the templates only lay them out. Every list is
+one page of at most ``[bounds] page_rows`` rows with the count of all, read off the event loop
+(``Desk``'s reading methods): what a page costs the loop that carries the links is the rows it
+shows, whatever the backlog.
 """
 
 from __future__ import annotations
@@ -14,12 +18,12 @@ from hotline.envelope import Precedence, serial
 from hotline.forms import FORMS, precedence_name, render
 from hotline.forms.i18n import translations
 from hotline.node import Desk
-from hotline.watch import Alert, Side
+from hotline.storage import AwaitingAck, LoggedMessage, MessageFilter
+from hotline.watch import Alert, Side, Tracked
 from hotline.watch.alarms import Alarm
 from hotline.watch.wording import calls_for, summary, title
 
 RECENT = 20  # received messages listed under those awaiting acknowledgement
-AWAITING_SHOWN = 50  # the most urgent of them listed; the count says how many there are in all
 
 
 def utc(ms: int | None, seconds: bool = True) -> str:
@@ -62,54 +66,64 @@ class Awaiting:
         return self.precedence == Precedence.FLASH.value
 
 
-async def board(desk: Desk, lang: str) -> dict[str, Any]:
+async def board(desk: Desk, lang: str, offset: int) -> dict[str, Any]:
+    """The watch board's facts: the same for every reader of one language (``shared.Shared``)."""
     now = desk.now_ms()
     alerts = desk.alerts(now)
     standing = {(a.side, a.serial): a for a in alerts}
-    awaiting = []
-    for item, tracked in await desk.awaiting():
-        if not item.received:
-            continue
-        name = serial(item.party, item.number)
-        alert = standing.get((Side.RECEIVER, name))
-        awaiting.append(
-            Awaiting(
-                serial=name,
-                peer=item.peer,
-                precedence=tracked.precedence.value,
-                precedence_label=precedence_name(tracked.precedence.value, lang),
-                title=form_title(item.kind, 1, lang),
-                received_ms=item.start_ms,
-                due_ms=item.due_ms,
-                stage=alert.stage.value if alert else None,
-                level=alert.level.label if alert else None,
-            )
-        )
-    awaiting.sort(key=lambda a: (Precedence(a.precedence).rank, a.due_ms))
-    recent = [
-        {
-            "serial": serial(row.peer, row.number),
-            "peer": row.peer,
-            "precedence": row.precedence,
-            "precedence_label": precedence_name(row.precedence, lang),
-            "title": form_title(row.kind, row.kind_version, lang),
-            "received_ms": row.received_ms,
-            "ack": row.ack,
-            "needs_ack": row.due_ms is not None,
-        }
-        for row in await desk.inbox(RECENT)
-        if row.kind not in {"ack", "link_test"}
-    ]
+    waiting = await desk.awaiting_here(offset)
+    recent = await desk.message_log(MessageFilter(sent=False), 0, RECENT)
+    return {
+        **await alarm(desk, lang, standing),
+        "awaiting": [_awaiting(item, tracked, standing, lang) for item, tracked in waiting.rows],
+        "awaiting_count": waiting.total,
+        "escalations": [_escalation(a, lang) for a in alerts[: desk.page_rows]],
+        "escalations_count": len(alerts),
+        "peers": await desk.status(),
+        "recent": [_received(row, lang) for row in recent.rows],
+    }
+
+
+async def alarm(desk: Desk, lang: str, standing: dict[tuple[Side, str], Alert] | None = None) -> dict[str, Any]:
+    """The FLASH alarm and the channel's alarms, which every page shows."""
+    now = desk.now_ms()
+    if standing is None:
+        standing = {(a.side, a.serial): a for a in desk.alerts(now)}
+    flash = await desk.awaiting_here(0, flash_only=True)
     return {
         "now_ms": now,
-        # Capped: the board is redrawn on the event loop that carries the links, at every change.
-        "awaiting": awaiting[:AWAITING_SHOWN],
-        "awaiting_count": len(awaiting),
-        "alarm": [a for a in awaiting if a.alarm],
-        "escalations": [_escalation(a, lang) for a in alerts],
+        "alarm": [_awaiting(item, tracked, standing, lang) for item, tracked in flash.rows],
+        "alarm_count": flash.total,
         "channel_alarms": [channel_alarm(a, lang, now) for a in desk.alarms(now)],
-        "peers": await desk.status(),
-        "recent": recent,
+    }
+
+
+def _awaiting(item: AwaitingAck, tracked: Tracked, standing: dict[tuple[Side, str], Alert], lang: str) -> Awaiting:
+    name = serial(item.party, item.number)
+    alert = standing.get((Side.RECEIVER, name))
+    return Awaiting(
+        serial=name,
+        peer=item.peer,
+        precedence=tracked.precedence.value,
+        precedence_label=precedence_name(tracked.precedence.value, lang),
+        title=form_title(item.kind, 1, lang),
+        received_ms=item.start_ms,
+        due_ms=item.due_ms,
+        stage=alert.stage.value if alert else None,
+        level=alert.level.label if alert else None,
+    )
+
+
+def _received(row: LoggedMessage, lang: str) -> dict[str, Any]:
+    return {
+        "serial": serial(row.party, row.number),
+        "peer": row.peer,
+        "precedence": row.precedence,
+        "precedence_label": precedence_name(row.precedence, lang),
+        "title": form_title(row.kind, row.kind_version, lang),
+        "received_ms": row.at_ms,
+        "ack": {"by": row.ack_by, "at_ms": row.ack_ms} if row.ack_by else None,
+        "needs_ack": row.due_ms is not None,
     }
 
 
@@ -129,13 +143,18 @@ def channel_alarm(alarm: Alarm, lang: str, now_ms: int) -> dict[str, Any]:
     }
 
 
-async def alarms(desk: Desk, lang: str) -> dict[str, Any]:
-    """The alarms page: what stands now, and the latched alarms of the past with their remarks."""
+async def alarms(desk: Desk, lang: str, offset: int) -> dict[str, Any]:
+    """The alarms page: what stands now, and a page of the latched alarms closed in the past,
+    with their remarks."""
     now = desk.now_ms()
+    standing = desk.alarms(now)
+    closed = await desk.closed_alarms(offset)
     return {
         "now_ms": now,
-        "channel_alarms": [channel_alarm(a, lang, now) for a in desk.alarms(now)],
-        "history": [row for row in await desk.alarm_history(200) if row.closed_ms is not None],
+        "channel_alarms": [channel_alarm(a, lang, now) for a in standing[: desk.page_rows]],
+        "standing_count": len(standing),
+        "history": closed.rows,
+        "history_count": closed.total,
     }
 
 
@@ -154,12 +173,13 @@ def _escalation(alert: Alert, lang: str) -> dict[str, Any]:
     }
 
 
-async def outbox(desk: Desk, lang: str, limit: int = 200) -> list[dict[str, Any]]:
+async def outbox(desk: Desk, lang: str, offset: int) -> tuple[list[dict[str, Any]], int]:
+    """A page of our messages (the machine's traffic and acknowledgements are shown with what
+    they answer), and how many there are in all."""
     now = desk.now_ms()
+    found = await desk.outbox_page(offset)
     rows = []
-    for row in await desk.outbox(limit):
-        if row.kind in {"ack", "link_test"}:
-            continue  # the machine's traffic and acknowledgements are shown with what they answer
+    for row in found.rows:
         overdue = row.due_ms is not None and row.ack_received_ms is None and row.rejection is None and now > row.due_ms
         rows.append(
             {
@@ -176,7 +196,29 @@ async def outbox(desk: Desk, lang: str, limit: int = 200) -> list[dict[str, Any]
                 "due_ms": row.due_ms,
             }
         )
-    return rows
+    return rows, found.total
+
+
+async def message_log(desk: Desk, lang: str, found: MessageFilter, offset: int) -> tuple[list[dict[str, Any]], int]:
+    """A page of the message log: every message sent and received that the search asks for."""
+    page = await desk.message_log(found, offset)
+    rows = [
+        {
+            "sent": row.sent,
+            "serial": serial(row.party, row.number),
+            "peer": row.peer,
+            "precedence": row.precedence,
+            "precedence_label": precedence_name(row.precedence, lang),
+            "title": form_title(row.kind, row.kind_version, lang),
+            "at_ms": row.at_ms,
+            "state": row.state,
+            "needs_ack": row.due_ms is not None,
+            "ack_by": row.ack_by,
+            "ack_ms": row.ack_ms,
+        }
+        for row in page.rows
+    ]
+    return rows, page.total
 
 
 def previews(kind: str, body: dict[str, Any]) -> dict[str, Any]:

@@ -57,3 +57,10 @@ def page(
     response = HTMLResponse(state.templates.get_template(name).render(values), status_code=status)
     harden(response)
     return response
+
+
+def not_understood(state: ConsoleState, request: Request, session: Session | None, message: str) -> HTMLResponse:
+    """A request the console cannot answer as asked (a page number that is none): 400, saying why."""
+    lang = session.lang if session else state.desk.language
+    context = {"message": message, "heading": words(lang).gettext("Not understood")}
+    return page(state, request, session, "error.html", context, status=400)

@@ -1,5 +1,6 @@
 """What every route of the console shares: the desk, the templates, the open sessions, the
-accounts, the sign-in throttle and the cookie names.
+accounts, the sign-in throttle, the cookie names, and the board's facts built once for all the
+consoles that ask at the same time.
 
 One small record, built once by ``create_console`` and kept on the app's state; a route reaches
 it through the ``console`` dependency (``Console`` in a signature), never through a closure.
@@ -9,14 +10,16 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from jinja2 import Environment
 
+from hotline.console import pages
 from hotline.console.accounts import AccountBook
 from hotline.console.security import session_cookie, signin_cookie
 from hotline.console.sessions import Session, Sessions
+from hotline.console.shared import Shared
 from hotline.console.streams import StreamQuota
 from hotline.console.throttle import SigninThrottle
 from hotline.front import Refusals
@@ -45,6 +48,8 @@ class ConsoleState:
     throttle: SigninThrottle  # wrong passwords, per account and per address
     streams: StreamQuota  # open event streams, per session and in all
     refusals: Refusals  # what was refused at a bound, for /metrics and the log
+    boards: Shared[tuple[str, int], dict[str, Any]]  # the board's facts, by language and first row
+    alarm_strips: Shared[str, dict[str, Any]]  # the alarm every other page shows, by language
 
     @classmethod
     def of(cls, desk: Desk, templates: Environment, bounds: ConsoleBounds, refusals: Refusals) -> ConsoleState:
@@ -62,6 +67,8 @@ class ConsoleState:
             ),
             streams=StreamQuota(bounds.event_streams, bounds.event_streams_per_session),
             refusals=refusals,
+            boards=Shared(lambda key: pages.board(desk, *key)),
+            alarm_strips=Shared(lambda lang: pages.alarm(desk, lang)),
         )
         refusals.in_use["console_sessions"] = state.sessions.__len__
         refusals.in_use["event_streams"] = state.streams.__len__

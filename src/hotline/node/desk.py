@@ -8,11 +8,12 @@ below, and a second store (PostgreSQL) changes nothing above this line.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from hotline.envelope import parse_message_key
 from hotline.errors import AcknowledgeError, NotFoundError
@@ -22,6 +23,7 @@ from hotline.node.channel import Channel, Routes
 from hotline.node.config import ConsoleSettings
 from hotline.node.handles import open_handles
 from hotline.node.intake import SendRequest
+from hotline.node.reader import Reader
 from hotline.node.readings import PeerSnapshot, PortReading, Snapshot
 from hotline.protocol import Lane
 from hotline.storage import (
@@ -29,17 +31,24 @@ from hotline.storage import (
     AwaitingAck,
     Equivocation,
     InboxRow,
+    LoggedMessage,
+    MessageFilter,
     OutboxRow,
+    Page,
     PeerRecord,
     Queued,
+    Store,
     StoredAlarm,
     StoredCheckpoint,
 )
 from hotline.watch import Alert, Tracked
 from hotline.watch.alarms import Alarm
+from hotline.watch.deadlines import READINESS_KIND
 
 if TYPE_CHECKING:
     from hotline.node.service import Node
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -61,6 +70,9 @@ class Desk:
         self.language = node.config.language  # the language this party writes and reads in
         self.directory: Path = node.config.directory
         self.console_settings: ConsoleSettings = node.config.console
+        self.page_rows = node.config.bounds.page_rows  # rows on one page a person reads, at most
+        self._reader = Reader(node.config.store_path)
+        self._reader_closer: asyncio.Task[None] | None = None
 
     # -- who we are, and the time ------------------------------------------------------------
 
@@ -111,6 +123,7 @@ class Desk:
 
     async def status(self) -> list[dict[str, Any]]:
         result = []
+        depths = await self._read(lambda store: store.queue_depths())  # a count over the backlog
         now = self.now_ms()
         for party, channel in sorted(self._node.channels.items()):
             result.append(
@@ -122,7 +135,7 @@ class Desk:
                     "paths": self._paths(channel, now),
                     "last_contact_ms": channel.last_contact_ms,
                     "rtt_ms": None if channel.rtt is None else round(channel.rtt * 1000, 3),
-                    "queue_depth": await self._store.queue_depth(party),
+                    "queue_depth": depths.get(party, 0),
                     "in_flight": channel.ledger.count_in_flight(),
                     "next_seq_out": channel.ledger.send_next,
                     "next_seq_in": channel.inbound.next_seq,
@@ -226,11 +239,42 @@ class Desk:
         assert found is not None
         return found
 
+    # -- reading for people: off the loop that carries the links (``reader.py``) --------------
+
+    async def _read(self, operation: Callable[[Store], Awaitable[T]]) -> T:
+        if self._reader_closer is None:  # the reading store goes when the node stops
+            self._reader_closer = asyncio.ensure_future(self._close_reader_when_stopped())
+        return await self._reader.read(operation)
+
+    async def _close_reader_when_stopped(self) -> None:
+        await self._node.stopped.wait()
+        await self._reader.close()
+
     async def outbox(self, limit: int = 1000) -> list[OutboxRow]:
-        return await self._store.outbox(limit)
+        return await self._read(lambda store: store.outbox(limit))
 
     async def inbox(self, limit: int = 1000) -> list[InboxRow]:
-        return await self._store.inbox(limit)
+        return await self._read(lambda store: store.inbox(limit))
+
+    async def outbox_page(self, offset: int) -> Page[OutboxRow]:
+        """A page of our messages people wrote, newest first."""
+        return await self._read(lambda store: store.outbox_page(offset, self.page_rows))
+
+    async def awaiting_here(self, offset: int, flash_only: bool = False) -> Page[tuple[AwaitingAck, Tracked]]:
+        """A page of the peers' messages a person here has yet to acknowledge, most urgent
+        first, each as the watch sees it; ``flash_only``: those chased as FLASH."""
+        chased = (READINESS_KIND,)  # the watch chases a readiness check as a FLASH
+        found = await self._read(lambda store: store.awaiting_received(chased, flash_only, offset, self.page_rows))
+        watchkeeper = self._node.watchkeeper
+        return Page([(item, watchkeeper.tracked(item)) for item in found.rows], found.total, found.offset)
+
+    async def message_log(self, found: MessageFilter, offset: int, rows: int | None = None) -> Page[LoggedMessage]:
+        """A page of every message sent and received that ``found`` asks for, newest first."""
+        limit = min(rows or self.page_rows, self.page_rows)
+        return await self._read(lambda store: store.message_log(self.party, found, offset, limit))
+
+    async def closed_alarms(self, offset: int) -> Page[StoredAlarm]:
+        return await self._read(lambda store: store.closed_alarms(offset, self.page_rows))
 
     # -- the watch and the alarms ------------------------------------------------------------
 
@@ -281,6 +325,9 @@ class Desk:
         """What a scrape of ``/metrics`` reports, at one moment."""
         now = self.now_ms() if now_ms is None else now_ms
         node, lookout = self._node, self._node.lookout
+        # Counted over the backlog, so read off the loop; the rest is the node's own state.
+        depths = await self._read(lambda store: store.queue_depths())
+        oldest = await self._read(lambda store: store.oldest_awaiting())
         peers = []
         for party, channel in sorted(node.channels.items()):
             seen = lookout.health.peers.get(party)
@@ -293,7 +340,7 @@ class Desk:
                     paths={path.index + 1: (path.up, path.srtt) for path in channel.paths.paths},
                     rtt_s=channel.rtt,
                     last_contact_ms=channel.last_contact_ms,
-                    queued=await self._store.queue_depth(party),
+                    queued=depths.get(party, 0),
                     in_flight=channel.ledger.count_in_flight(),
                     skew_ms=seen.skew_ms if seen else None,
                     signing_stopped=lookout.signing_stopped(party),
@@ -304,10 +351,6 @@ class Desk:
         latest = await self._store.latest_checkpoint()
         hook = lookout.hook
         hook_counts = {"delivered": hook.delivered, "failed": hook.failed, "dropped": hook.dropped}
-        oldest: dict[str, int] = {}
-        for item in await self._store.awaiting_ack(self.party):
-            side = "receiver" if item.received else "sender"
-            oldest[side] = min(oldest.get(side, item.start_ms), item.start_ms)
         return Snapshot(
             party=self.party,
             now_ms=now,

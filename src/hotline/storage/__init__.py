@@ -10,6 +10,7 @@ from hotline.storage.alarms import StoredAlarm
 from hotline.storage.audit import AuditEntry
 from hotline.storage.base import Store
 from hotline.storage.records import (
+    MACHINE_KINDS,
     Acknowledgement,
     AwaitingAck,
     ChannelState,
@@ -17,7 +18,10 @@ from hotline.storage.records import (
     Draft,
     InboundStored,
     InboxRow,
+    LoggedMessage,
+    MessageFilter,
     OutboxRow,
+    Page,
     PeerRecord,
     Queued,
     ReplyTarget,
@@ -36,6 +40,7 @@ def open_store(path: Path, read_only: bool = False) -> Store:
 
 
 __all__ = [
+    "MACHINE_KINDS",
     "Acknowledgement",
     "AuditEntry",
     "AwaitingAck",
@@ -46,7 +51,10 @@ __all__ = [
     "Evidence",
     "InboundStored",
     "InboxRow",
+    "LoggedMessage",
+    "MessageFilter",
     "OutboxRow",
+    "Page",
     "PeerRecord",
     "Queued",
     "ReplyTarget",

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -187,3 +190,47 @@ class Undelivered:
     number: int
     precedence: str
     created_ms: int
+
+
+# -- pages, for people reading: each read is bounded, and says how much it left out -----------
+
+MACHINE_KINDS = ("ack", "link_test")  # the machine's traffic: shown with what it answers
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """At most ``limit`` rows from ``offset`` on, and how many match in all."""
+
+    rows: list[T]
+    total: int
+    offset: int
+
+
+@dataclass(frozen=True)
+class MessageFilter:
+    """Which messages a search of the log asks for; a field left None asks for any."""
+
+    peer: str | None = None
+    kind: str | None = None  # None: every form people write (not ``MACHINE_KINDS``)
+    precedence: str | None = None
+    since_ms: int | None = None  # from this moment, inclusive
+    until_ms: int | None = None  # up to this moment, exclusive
+    sent: bool | None = None  # True: ours only; False: the peers' only
+
+
+@dataclass(frozen=True)
+class LoggedMessage:
+    """One message in the log, either way, without its bytes: a line of a search result."""
+
+    sent: bool
+    peer: str
+    party: str  # whose serial it carries
+    number: int
+    precedence: str
+    kind: str
+    kind_version: int
+    at_ms: int  # queued (ours) or received (theirs)
+    state: str  # ours: queued, sent, delivered, rejected, acknowledged; theirs: received
+    due_ms: int | None
+    ack_by: str | None  # who acknowledged it: a person at the peer (ours) or here (theirs)
+    ack_ms: int | None

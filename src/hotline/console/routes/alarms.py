@@ -9,7 +9,9 @@ from fastapi.responses import RedirectResponse, Response
 
 from hotline.console import pages
 from hotline.console.guards import CheckedForm, SignedIn, permitted
-from hotline.console.rendering import page
+from hotline.console.i18n import words
+from hotline.console.paging import PageError, Paging, page_number
+from hotline.console.rendering import not_understood, page
 from hotline.console.roles import Action
 from hotline.console.sessions import Session
 from hotline.console.state import Console, ConsoleState
@@ -20,16 +22,21 @@ AlarmCloser = Annotated[Session, Depends(permitted(Action.CLOSE_ALARM, "close al
 
 
 @router.get("/alarms")
-async def alarms_page(
-    request: Request, state: Console, session: SignedIn, error: str | None = None, status: int = 200
-) -> Response:
-    return await show_alarms(state, request, session, error, status)
+async def alarms_page(request: Request, state: Console, session: SignedIn, page: str | None = None) -> Response:
+    try:
+        at = page_number(page, words(session.lang).gettext)
+    except PageError as exc:
+        return not_understood(state, request, session, str(exc))
+    return await show_alarms(state, request, session, None, at=at)
 
 
 async def show_alarms(
-    state: ConsoleState, request: Request, session: Session, error: str | None, status: int = 200
+    state: ConsoleState, request: Request, session: Session, error: str | None, status: int = 200, at: int = 1
 ) -> Response:
-    context = {**await pages.alarms(state.desk, session.lang), "error": error}
+    rows = state.desk.page_rows
+    facts = await pages.alarms(state.desk, session.lang, (at - 1) * rows)
+    paging = Paging(at, rows, facts["history_count"], "/alarms")
+    context = {**facts, "error": error, "paging": paging}
     return page(state, request, session, "alarms.html", context, status=status)
 
 

@@ -11,9 +11,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
-from hotline.console import pages
 from hotline.console.guards import SignedIn
-from hotline.console.rendering import page
+from hotline.console.i18n import words
+from hotline.console.paging import PageError, Paging, page_number
+from hotline.console.rendering import not_understood, page
 from hotline.console.sessions import Session
 from hotline.console.state import Console, ConsoleState
 
@@ -23,24 +24,35 @@ REFUSED_RETRY = 30  # seconds before a browser whose stream was refused at the b
 router = APIRouter()
 
 
-async def board_as(state: ConsoleState, request: Request, session: Session, template: str) -> Response:
-    return page(state, request, session, template, await pages.board(state.desk, session.lang))
+async def board_as(
+    state: ConsoleState, request: Request, session: Session, template: str, number: str | None
+) -> Response:
+    """The board, its awaiting list a page at a time; its facts are built once for every console
+    that asks meanwhile (``ConsoleState.boards``), off the loop that carries the links."""
+    try:
+        at = page_number(number, words(session.lang).gettext)
+    except PageError as exc:
+        return not_understood(state, request, session, str(exc))
+    rows = state.desk.page_rows
+    facts = await state.boards.get((session.lang, (at - 1) * rows))
+    paging = Paging(at, rows, facts["awaiting_count"], "/board")
+    return page(state, request, session, template, {**facts, "paging": paging})
 
 
 @router.get("/board")
-async def board_page(request: Request, state: Console, session: SignedIn) -> Response:
-    return await board_as(state, request, session, "board.html")
+async def board_page(request: Request, state: Console, session: SignedIn, page: str | None = None) -> Response:
+    return await board_as(state, request, session, "board.html", page)
 
 
 @router.get("/board/live")
-async def board_live(request: Request, state: Console, session: SignedIn) -> Response:
-    return await board_as(state, request, session, "board_live.html")
+async def board_live(request: Request, state: Console, session: SignedIn, page: str | None = None) -> Response:
+    return await board_as(state, request, session, "board_live.html", page)
 
 
 @router.get("/alarm/live")
 async def alarm_live(request: Request, state: Console, session: SignedIn) -> Response:
     """The alarm alone, for every page but the board: a FLASH is heard wherever one is."""
-    return await board_as(state, request, session, "alarm_live.html")
+    return page(state, request, session, "alarm_live.html", await state.alarm_strips.get(session.lang))
 
 
 @router.get("/events")

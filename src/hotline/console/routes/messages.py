@@ -1,4 +1,5 @@
-"""One message: its page, acknowledging it, and its evidence to download."""
+"""The message log and its search; one message: its page, acknowledging it, and its evidence
+to download."""
 
 from __future__ import annotations
 
@@ -13,19 +14,53 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
+from hotline.console import pages
 from hotline.console.guards import CheckedForm, SignedIn, permitted, signed_in
+from hotline.console.i18n import words
+from hotline.console.paging import Paging
 from hotline.console.rendering import page
 from hotline.console.roles import Action
+from hotline.console.search import FIELDS, read_search
 from hotline.console.sessions import Session
 from hotline.console.state import Console, ConsoleState
-from hotline.envelope import serial
+from hotline.envelope import Precedence, serial
 from hotline.errors import AcknowledgeError, HotlineError, NotFoundError
+from hotline.forms import FORMS
 from hotline.node import SendError
 from hotline.views import message_view
 
 router = APIRouter()
 Acknowledger = Annotated[Session, Depends(permitted(Action.ACKNOWLEDGE, "acknowledge messages"))]
 Watcher = Annotated[Session, Depends(permitted(Action.WATCH, "download evidence"))]
+
+
+@router.get("/messages")
+async def message_log(request: Request, state: Console, session: SignedIn) -> Response:
+    """Every message sent and received, newest first, a page at a time; searched by peer, form,
+    precedence, direction and dates, all kept in the address. A search that asks for something
+    that is none (an unknown peer, a date that is not one) is answered 400 with what was wrong."""
+    desk = state.desk
+    _ = words(session.lang).gettext
+    peers = [peer.party for peer in desk.peers()]
+    search, errors = read_search(request.query_params, peers, _)
+    rows: list[dict[str, object]] = []
+    total = 0
+    if not errors:
+        rows, total = await pages.message_log(desk, session.lang, search.found, (search.page - 1) * desk.page_rows)
+    context = {
+        "rows": rows,
+        "values": search.values,
+        "errors": errors,
+        "paging": Paging(search.page, desk.page_rows, total, "/messages", {k: search.values[k] for k in FIELDS}),
+        "peers": peers,
+        "forms": sorted({(kind, pages.form_title(kind, v, session.lang)) for kind, v in FORMS}, key=_second),
+        "precedences": [p.value for p in Precedence],
+    }
+    return page(state, request, session, "messages.html", context, status=400 if errors else 200)
+
+
+def _second(pair: tuple[str, str]) -> str:
+    return pair[1]
 
 
 @router.get("/messages/{key}")

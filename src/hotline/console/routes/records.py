@@ -9,25 +9,41 @@ from fastapi.responses import Response
 
 from hotline.console import pages
 from hotline.console.guards import SignedIn, permitted
-from hotline.console.rendering import page
+from hotline.console.i18n import words
+from hotline.console.paging import PageError, Paging, page_number
+from hotline.console.rendering import not_understood, page
 from hotline.console.roles import Action
 from hotline.console.sessions import Session
-from hotline.console.state import Console
+from hotline.console.state import Console, ConsoleState
 
 router = APIRouter()
 AuditReader = Annotated[Session, Depends(permitted(Action.READ_AUDIT, "read the audit trail"))]
 
 
 @router.get("/outbox")
-async def outbox_page(request: Request, state: Console, session: SignedIn, sent: str | None = None) -> Response:
-    rows = await pages.outbox(state.desk, session.lang)
-    return page(state, request, session, "outbox.html", {"rows": rows, "sent": sent, "now_ms": state.desk.now_ms()})
+async def outbox_page(
+    request: Request, state: Console, session: SignedIn, sent: str | None = None, page: str | None = None
+) -> Response:
+    return await show_outbox(state, request, session, "outbox.html", page, sent)
 
 
 @router.get("/outbox/live")
-async def outbox_live(request: Request, state: Console, session: SignedIn) -> Response:
-    rows = await pages.outbox(state.desk, session.lang)
-    return page(state, request, session, "outbox_live.html", {"rows": rows, "now_ms": state.desk.now_ms()})
+async def outbox_live(request: Request, state: Console, session: SignedIn, page: str | None = None) -> Response:
+    return await show_outbox(state, request, session, "outbox_live.html", page)
+
+
+async def show_outbox(
+    state: ConsoleState, request: Request, session: Session, template: str, number: str | None, sent: str | None = None
+) -> Response:
+    """Our messages, a page at a time, newest first."""
+    try:
+        at = page_number(number, words(session.lang).gettext)
+    except PageError as exc:
+        return not_understood(state, request, session, str(exc))
+    rows_per_page = state.desk.page_rows
+    rows, total = await pages.outbox(state.desk, session.lang, (at - 1) * rows_per_page)
+    context = {"rows": rows, "sent": sent, "paging": Paging(at, rows_per_page, total, "/outbox")}
+    return page(state, request, session, template, {**context, "now_ms": state.desk.now_ms()})
 
 
 @router.get("/transcript")

@@ -8,6 +8,7 @@ from typing import Any
 
 from hotline.errors import AlarmError, NotFoundError
 from hotline.storage.alarms import StoredAlarm
+from hotline.storage.records import Page
 
 _COLUMNS = "id, kind, peer, subject, level, facts, raised_ms, last_ms, count, closed_ms, closed_by, remark"
 
@@ -52,6 +53,15 @@ def alarm_history(conn: sqlite3.Connection, limit: int) -> list[StoredAlarm]:
     """Every latched alarm, open or closed, newest first."""
     rows = conn.execute(f"SELECT {_COLUMNS} FROM alarms ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
     return [_alarm(row) for row in rows]
+
+
+def closed_alarms(conn: sqlite3.Connection, offset: int, limit: int) -> Page[StoredAlarm]:
+    """Latched alarms a supervisor closed, newest first, a page at a time."""
+    (total,) = conn.execute("SELECT count(*) FROM alarms WHERE closed_ms IS NOT NULL").fetchone()
+    rows = conn.execute(
+        f"SELECT {_COLUMNS} FROM alarms WHERE closed_ms IS NOT NULL ORDER BY id DESC LIMIT ? OFFSET ?", (limit, offset)
+    ).fetchall()
+    return Page([_alarm(row) for row in rows], total, offset)
 
 
 def close_alarm(conn: sqlite3.Connection, number: int, by: str, remark: str, at_ms: int) -> StoredAlarm:

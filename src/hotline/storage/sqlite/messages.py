@@ -6,9 +6,19 @@ import sqlite3
 from dataclasses import replace
 from typing import Any
 
-from hotline.envelope import serial
+from hotline.envelope import Precedence, serial
 from hotline.errors import NotFoundError
-from hotline.storage.records import Acknowledgement, InboxRow, OutboxRow, ReplyTarget
+from hotline.storage.records import (
+    MACHINE_KINDS,
+    Acknowledgement,
+    AwaitingAck,
+    InboxRow,
+    LoggedMessage,
+    MessageFilter,
+    OutboxRow,
+    Page,
+    ReplyTarget,
+)
 
 # A receipt is read with its transcript entry, which the Merkle tree protects: a stored copy
 # that differs from it (or has none) is damaged, and is not served as proof of anything.
@@ -47,9 +57,12 @@ def _inbox_row(r: tuple[Any, ...]) -> InboxRow:
     return replace(row, receipt_damaged=True) if r[20] else row
 
 
-def outbox(conn: sqlite3.Connection, limit: int, where: str = "", args: tuple[Any, ...] = ()) -> list[OutboxRow]:
+def outbox(
+    conn: sqlite3.Connection, limit: int, where: str = "", args: tuple[Any, ...] = (), offset: int = 0
+) -> list[OutboxRow]:
     rows = conn.execute(
-        f"SELECT {_OUTBOX_COLUMNS} FROM {_OUTBOX_FROM} {where} ORDER BY num DESC LIMIT ?", (*args, limit)
+        f"SELECT {_OUTBOX_COLUMNS} FROM {_OUTBOX_FROM} {where} ORDER BY num DESC LIMIT ? OFFSET ?",
+        (*args, limit, offset),
     ).fetchall()
     return [_outbox_row(r) for r in rows]
 
@@ -121,3 +134,104 @@ def reply_targets(conn: sqlite3.Connection, ids: list[bytes]) -> dict[bytes, Rep
             rows = conn.execute(f"SELECT env_id, peer, kind FROM {table} WHERE env_id IN ({marks})", chunk)
             found |= {bytes(env_id): ReplyTarget(sent, peer, kind) for env_id, peer, kind in rows}
     return found
+
+
+# -- pages for people: each bounded, with the count of what matched ---------------------------
+# These run on the node's reading thread (``hotline.node.reader``), never on the loop that
+# carries the links; still, each returns at most ``limit`` rows, so that what a page costs does
+# not grow with the backlog beyond SQLite's own counting and sorting.
+
+_PEOPLES = f"kind NOT IN ({','.join(repr(k) for k in MACHINE_KINDS)})"
+
+
+def outbox_page(conn: sqlite3.Connection, offset: int, limit: int) -> Page[OutboxRow]:
+    """Our messages people wrote, newest first (acknowledgements and link tests are shown with
+    what they answer)."""
+    (total,) = conn.execute(f"SELECT count(*) FROM outbox WHERE {_PEOPLES}").fetchone()
+    return Page(outbox(conn, limit, f"WHERE o.{_PEOPLES}", (), offset), total, offset)
+
+
+def _urgency(chased_as_flash: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
+    """An SQL expression for a message's effective rank (0: FLASH), and its arguments."""
+    ranks = " ".join(f"WHEN '{p.value}' THEN {p.rank}" for p in Precedence)
+    marks = ",".join("?" * len(chased_as_flash)) or "NULL"
+    return f"CASE WHEN kind IN ({marks}) THEN 0 ELSE CASE precedence {ranks} END END", chased_as_flash
+
+
+def awaiting_received(
+    conn: sqlite3.Connection, chased_as_flash: tuple[str, ...], flash_only: bool, offset: int, limit: int
+) -> Page[AwaitingAck]:
+    """Received messages a person here has yet to acknowledge, most urgent first (effective
+    precedence, then the earliest deadline). ``chased_as_flash``: kinds whose deadline is a
+    FLASH's whatever their precedence (the watch's rule; readiness checks)."""
+    urgency, args = _urgency(chased_as_flash)
+    where = "due_ms IS NOT NULL AND acked_ms IS NULL" + (f" AND {urgency} = 0" if flash_only else "")
+    (total,) = conn.execute(f"SELECT count(*) FROM inbox WHERE {where}", args if flash_only else ()).fetchone()
+    rows = conn.execute(
+        f"SELECT peer, peer, num, precedence, kind, received_ms, due_ms FROM inbox WHERE {where} "
+        f"ORDER BY {urgency}, due_ms, peer, num LIMIT ? OFFSET ?",
+        (*(args if flash_only else ()), *args, limit, offset),
+    ).fetchall()
+    return Page([AwaitingAck(True, *r) for r in rows], total, offset)
+
+
+def _log_where(found: MessageFilter, peer: str, at: str) -> tuple[str, list[Any]]:
+    clauses: list[str] = ["kind = ?" if found.kind else _PEOPLES]
+    args: list[Any] = [found.kind] if found.kind else []
+    checks: tuple[tuple[str, str | int | None], ...] = (
+        (f"{peer} = ?", found.peer),
+        ("precedence = ?", found.precedence),
+        (f"{at} >= ?", found.since_ms),
+        (f"{at} < ?", found.until_ms),
+    )
+    for clause, value in checks:
+        if value is not None:
+            clauses.append(clause)
+            args.append(value)
+    return "WHERE " + " AND ".join(clauses), args
+
+
+def message_log(
+    conn: sqlite3.Connection, party: str, found: MessageFilter, offset: int, limit: int
+) -> Page[LoggedMessage]:
+    """Every message sent and received that ``found`` asks for, newest first: ours by the time
+    they were queued, the peers' by the time they arrived."""
+    parts: list[str] = []
+    args: list[Any] = []
+    if found.sent in (None, True):
+        where, more = _log_where(found, "peer", "created_ms")
+        parts.append(
+            "SELECT 1, peer, ?, num, precedence, kind, kind_version, created_ms, "
+            "CASE WHEN acked_ms IS NULL THEN state ELSE 'acknowledged' END, due_ms, acked_by, acked_ms "
+            f"FROM outbox {where}"
+        )
+        args += [party, *more]
+    if found.sent in (None, False):
+        where, more = _log_where(found, "peer", "received_ms")
+        parts.append(
+            "SELECT 0, peer, peer, num, precedence, kind, kind_version, received_ms, 'received', due_ms, acked_by, "
+            f"acked_ms FROM inbox {where}"
+        )
+        args += more
+    union = " UNION ALL ".join(parts)
+    (total,) = conn.execute(f"SELECT count(*) FROM ({union})", args).fetchone()
+    rows = conn.execute(f"{union} ORDER BY 8 DESC, 1 DESC, 4 DESC LIMIT ? OFFSET ?", (*args, limit, offset))
+    return Page([LoggedMessage(bool(r[0]), *r[1:]) for r in rows], total, offset)
+
+
+def queue_depths(conn: sqlite3.Connection) -> dict[str, int]:
+    """Per peer, our messages not yet receipted or rejected (``outbox.queue_depth`` for all)."""
+    rows = conn.execute(
+        "SELECT peer, count(*) FROM outbox WHERE receipt_id IS NULL AND rejection IS NULL GROUP BY peer"
+    ).fetchall()
+    return {peer: int(count) for peer, count in rows}
+
+
+def oldest_awaiting(conn: sqlite3.Connection) -> dict[str, int]:
+    """When the oldest message still awaiting a person's acknowledgement started, per side:
+    ``receiver`` (a peer's, to acknowledge here) and ``sender`` (ours, awaited from the peer)."""
+    (received,) = conn.execute("SELECT min(received_ms) FROM inbox WHERE due_ms IS NOT NULL AND acked_ms IS NULL")
+    (sent,) = conn.execute(
+        "SELECT min(created_ms) FROM outbox WHERE due_ms IS NOT NULL AND acked_ms IS NULL AND rejection IS NULL"
+    )
+    return {side: int(at[0]) for side, at in (("receiver", received), ("sender", sent)) if at[0] is not None}

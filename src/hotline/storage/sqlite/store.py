@@ -31,7 +31,10 @@ from hotline.storage.records import (
     Draft,
     InboundStored,
     InboxRow,
+    LoggedMessage,
+    MessageFilter,
     OutboxRow,
+    Page,
     PeerRecord,
     Queued,
     ReplyTarget,
@@ -286,6 +289,25 @@ class SqliteStore:
     def find_outbox(self, numbers: list[int]) -> asyncio.Future[list[OutboxRow]]:
         return self._call(messages.find_outbox, numbers)
 
+    def queue_depths(self) -> asyncio.Future[dict[str, int]]:
+        return self._call(messages.queue_depths)
+
+    def oldest_awaiting(self) -> asyncio.Future[dict[str, int]]:
+        return self._call(messages.oldest_awaiting)
+
+    def outbox_page(self, offset: int, limit: int) -> asyncio.Future[Page[OutboxRow]]:
+        return self._call(messages.outbox_page, offset, limit)
+
+    def awaiting_received(
+        self, chased_as_flash: tuple[str, ...], flash_only: bool, offset: int, limit: int
+    ) -> asyncio.Future[Page[AwaitingAck]]:
+        return self._call(messages.awaiting_received, chased_as_flash, flash_only, offset, limit)
+
+    def message_log(
+        self, party: str, found: MessageFilter, offset: int, limit: int
+    ) -> asyncio.Future[Page[LoggedMessage]]:
+        return self._call(messages.message_log, party, found, offset, limit)
+
     def queue_depth(self, peer: str) -> asyncio.Future[int]:
         return self._call(outbox.queue_depth, peer)
 
@@ -317,6 +339,9 @@ class SqliteStore:
 
     def alarm_history(self, limit: int) -> asyncio.Future[list[StoredAlarm]]:
         return self._call(alarms.alarm_history, limit)
+
+    def closed_alarms(self, offset: int, limit: int) -> asyncio.Future[Page[StoredAlarm]]:
+        return self._call(alarms.closed_alarms, offset, limit)
 
     def close_alarm(self, number: int, by: str, remark: str, at_ms: int) -> asyncio.Future[StoredAlarm]:
         return self._call(alarms.close_alarm, number, by, remark, at_ms)
