@@ -19,9 +19,9 @@ from __future__ import annotations
 import contextlib
 import itertools
 import re
-import resource
-import socket
 import statistics
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -30,7 +30,6 @@ from typing import Any
 import httpx
 
 from flash import deliver_flash
-from hotline.node import parse_address
 from hotline.testing.process import add_user, wait_until
 from nodes import BenchNode, message
 from settings import BATCH_SIZE
@@ -55,9 +54,9 @@ def attack_figures(sender: BenchNode, receiver: BenchNode) -> dict[str, Any]:
             return [deliver_flash(sender, receiver, db)[0] for _ in range(ATTACK_FLASH_SAMPLES)]
 
         alone = flashes()
-        with idle_connections(receiver, IDLE_CONNECTIONS) as held:
+        with idle_connections(receiver, IDLE_CONNECTIONS) as refusals:
             idle = flashes()
-            still_open = held()
+            refused = refusals()
         with password_flood(receiver, FLOOD_THREADS) as guesses:
             flood = flashes()
             guessed = guesses()
@@ -75,7 +74,7 @@ def attack_figures(sender: BenchNode, receiver: BenchNode) -> dict[str, Any]:
         figures[f"attack_{name}_over_alone"] = r(statistics.median(samples) / base, 2)
     figures |= {
         "attack_idle_connections_opened": IDLE_CONNECTIONS,
-        "attack_idle_connections_still_open": still_open,
+        "attack_idle_connections_refused": refused,
         "attack_password_flood_guesses": guessed,
         "attack_board_waiting": waiting,
         "attack_board_loads": loads,
@@ -86,37 +85,26 @@ def attack_figures(sender: BenchNode, receiver: BenchNode) -> dict[str, Any]:
 
 @contextlib.contextmanager
 def idle_connections(node: BenchNode, count: int) -> Iterator[Callable[[], int]]:
-    """``count`` plain TCP connections to the node's peer port, held open and silent. Yields a
-    function that says how many the node has not closed."""
-    _enough_handles(count + 256)
-    host, port = parse_address(node.config.listen)
-    sockets: list[socket.socket] = []
-
-    def still_open() -> int:
-        alive = 0
-        for sock in sockets:
-            try:
-                alive += sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) != b""
-            except BlockingIOError:
-                alive += 1  # nothing to read, and not closed
-            except OSError:
-                pass
-        return alive
-
+    """``count`` plain TCP connections to the node's peer port from 16 loopback addresses, each
+    silent, held while the node keeps it and opened again 2 s after it closes it (the tests'
+    flood, ``hotline.testing.flood``, in a process of its own). Yields a function that says how
+    many connections the node has refused so far."""
+    sources = [f"127.0.1.{1 + n}" for n in range(IDLE_SOURCES)]
+    command = [sys.executable, "-m", "hotline.testing.flood", node.config.listen, str(count), *sources]
+    flood = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     try:
-        for n in range(count):
-            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            sock.bind((f"127.0.1.{1 + n % IDLE_SOURCES}", 0))
-            try:
-                sock.connect((host, port))
-            except OSError:
-                sock.close()
-                continue
-            sockets.append(sock)
-        yield still_open
+        assert flood.stdout is not None
+        line = flood.stdout.readline()
+        if not line.startswith("tried"):
+            raise RuntimeError(f"the connection flood ended before it began (exit status {flood.wait()})")
+
+        def refused() -> int:
+            return sum(node.api("GET", "/v1/status")["peer_port"]["refused"].values())
+
+        yield refused
     finally:
-        for sock in sockets:
-            sock.close()
+        flood.terminate()
+        flood.wait(timeout=10)
 
 
 @contextlib.contextmanager
@@ -181,10 +169,12 @@ def consoles(node: BenchNode, count: int) -> Iterator[Callable[[], tuple[int, in
     clients = [_signed_in(node, "watch") for _ in range(count)]  # one at a time: the throttle's rule
 
     def watch(client: httpx.Client) -> None:
-        with client:
+        try:
             while not stop.is_set():
                 board = client.get("/board")
                 seen[0], seen[1] = next(loads), len(board.content)
+        finally:
+            client.close()
 
     workers = [threading.Thread(target=watch, args=(client,), daemon=True) for client in clients]
     for worker in workers:
@@ -207,9 +197,3 @@ def _signed_in(node: BenchNode, name: str) -> httpx.Client:
     if signed.status_code != 303:
         raise RuntimeError(f"the bench's console could not sign in: {signed.status_code} {signed.text[:200]}")
     return client
-
-
-def _enough_handles(wanted: int) -> None:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < wanted:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (min(wanted, hard), hard))

@@ -280,8 +280,8 @@ def attack_summary(res: dict[str, Any]) -> list[str]:
         for name, _ in _ATTACKS
     ]
     lines.append(
-        f"idle connections the node left open: {res['attack_idle_connections_still_open']:,} of"
-        f" {res['attack_idle_connections_opened']:,}; board {res['attack_board_page_kb']:.1f} kB,"
+        f"peer-port connections refused during the idle-connection attack:"
+        f" {res['attack_idle_connections_refused']:,}; board {res['attack_board_page_kb']:.1f} kB,"
         f" loaded {res['attack_board_loads']:,} times during the FLASH samples"
     )
     return lines
