@@ -17,6 +17,7 @@ from jinja2 import Environment
 
 from hotline.console import pages
 from hotline.console.accounts import AccountBook
+from hotline.console.hashing import Hashing
 from hotline.console.security import session_cookie, signin_cookie
 from hotline.console.sessions import Session, Sessions
 from hotline.console.shared import Shared
@@ -42,7 +43,7 @@ class ConsoleState:
     templates: Environment
     sessions: Sessions
     accounts: AccountBook
-    hashing: asyncio.Semaphore  # Argon2id takes 64 MiB and ~50 ms: a flood of sign-ins waits here
+    hashing: Hashing  # Argon2id, one try at a time at the lowest priority (hashing.py says why)
     cookie: str  # the session cookie's name (per node: see ``security.session_cookie``)
     signin_cookie: str
     throttle: SigninThrottle  # wrong passwords, per account and per address
@@ -59,7 +60,7 @@ class ConsoleState:
             templates=templates,
             sessions=Sessions(settings.session_lifetime, settings.session_idle, bounds.sessions),
             accounts=AccountBook(desk.directory),
-            hashing=asyncio.Semaphore(2),
+            hashing=Hashing(),
             cookie=session_cookie(desk.party),
             signin_cookie=signin_cookie(desk.party),
             throttle=SigninThrottle(

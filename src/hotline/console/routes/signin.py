@@ -71,8 +71,7 @@ async def signin(request: Request, state: Console) -> Response:
         state.refusals.note(cause, why)
         return _throttled(state, request, target, name, refusal)
     try:
-        async with state.hashing:
-            account = await asyncio.to_thread(state.accounts.verify, name, password)
+        account = await state.hashing.run(state.accounts.verify, name, password)
     except BaseException:
         state.throttle.release(keys)
         raise
