@@ -211,4 +211,8 @@ async def test_half_sent_heads_are_timed_out_and_foreign_host_names_refused(
         assert answer.headers["x-frame-options"] == "DENY", path
         assert answer.headers["referrer-policy"] == "no-referrer", path
     assert (await a.client.get("/v1/peers")).headers["cache-control"] == "no-store"
+    port = (await a.api("GET", "/v1/status"))["api_port"]  # what `hotline status` prints
+    assert port["refused"]["header-timeout"] == 200
+    assert port["refused"]["host"] >= 2
+    assert set(port["in_use"]) == {"api_connections", "console_sessions", "event_streams"}
     assert "script-src 'self'" in (await a.client.get("/signin")).headers["content-security-policy"]

@@ -86,6 +86,8 @@ def status(directory: Path, as_json: bool) -> None:
     out.print(_paths_table(report["peers"], _))
     if "peer_port" in report:
         out.print(_peer_port(report["peer_port"], report["file_handles"], _))
+    if "api_port" in report:
+        out.print(_api_port(report["api_port"], _))
 
 
 # The peer port's refusals by cause, as ``/v1/status`` names them (``protocol.admission.Refusal``).
@@ -110,6 +112,14 @@ def _peer_port(port: dict[str, Any], handles: dict[str, Any], _: Callable[[str],
         open="?" if handles["open"] is None else handles["open"], limit=handles["limit"], needed=handles["needed"]
     )
     return f"{line}\n" + (f"[red]{files}[/]" if handles["short"] else files)
+
+
+def _api_port(port: dict[str, Any], _: Callable[[str], str]) -> str:
+    """What is taken of the API port's bounds now, and its refusals by cause (the causes as
+    ``/metrics`` and docs/operations.md name them)."""
+    taken = ", ".join(f"{what} {count}" for what, count in port["in_use"].items())
+    refused = ", ".join(f"{cause} {count}" for cause, count in port["refused"].items())
+    return _("API port: in use {taken}; refused since start: {refused}").format(taken=taken, refused=refused or "0")
 
 
 def _paths_table(peers: list[dict[str, Any]], _: Callable[[str], str]) -> Table:

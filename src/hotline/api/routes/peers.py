@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from hotline.api.deps import NodeDesk
+from hotline.api.deps import FrontTally, NodeDesk
 from hotline.api.models import CardIn, CatchUpIn
 from hotline.node import IdentityCard, check_fingerprint
 from hotline.views import peer_view
@@ -41,9 +41,11 @@ async def catch_up(party: str, decision: CatchUpIn, desk: NodeDesk) -> dict[str,
 
 
 @router.get("/v1/status")
-async def status(desk: NodeDesk) -> dict[str, Any]:
+async def status(desk: NodeDesk, front: FrontTally) -> dict[str, Any]:
     port = desk.port()
     report: dict[str, Any] = {"party": desk.party, "peers": await desk.status()}
+    # The API port's own bounds: what is taken now, and what was refused since the node started.
+    report["api_port"] = {"in_use": dict(front.taken()), "refused": dict(sorted(front.totals().items()))}
     if port is not None:
         report["peer_port"] = {
             "handshakes": port.handshakes,
