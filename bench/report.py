@@ -250,7 +250,7 @@ def memory_and_transcript_rows(table: Table, res: dict[str, Any]) -> None:
 _ATTACKS = (
     ("idle_connections", "FLASH while {attack_idle_connections_opened:,} idle connections sit on the peer port"),
     ("password_flood", "FLASH during a password flood on the console ({attack_password_flood_guesses:,} guesses)"),
-    ("board_consoles", "FLASH while 12 consoles reload a board of {attack_board_waiting:,} waiting messages"),
+    ("board_consoles", "FLASH while 12 consoles watch a board of {attack_board_waiting:,} waiting messages"),
 )
 
 
@@ -282,7 +282,7 @@ def attack_summary(res: dict[str, Any]) -> list[str]:
     lines.append(
         f"peer-port connections refused during the idle-connection attack:"
         f" {res['attack_idle_connections_refused']:,}; board {res['attack_board_page_kb']:.1f} kB,"
-        f" loaded {res['attack_board_loads']:,} times during the FLASH samples"
+        f" loaded {res['attack_board_loads']:,} times"
     )
     return lines
 

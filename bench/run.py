@@ -154,7 +154,7 @@ def measure_nodes(root: Path, main: list[BenchNode], plain: list[BenchNode], flo
     figures |= drain_figures(a, b, figures["flash_unloaded_signed_p50_ms"])
     say(
         f"attacks on {b.party}: FLASH alone, then with {IDLE_CONNECTIONS:,} idle peer-port connections, during a"
-        f" password flood, and while {CONSOLES} consoles reload a board of {BOARD_BACKLOG:,} waiting messages"
+        f" password flood, and while {CONSOLES} consoles watch a board of {BOARD_BACKLOG:,} waiting messages"
     )
     figures |= attack_figures(a, b)
     return figures
