@@ -1,6 +1,8 @@
 """Bodies the catalogue refuses, each with a FieldError that names the field and says why."""
 
 import copy
+import sys
+import unicodedata
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -11,7 +13,7 @@ from hypothesis import strategies as st
 
 from hotline.envelope.model import FieldError
 from hotline.forms import prepare_body, render, validate_body
-from hotline.forms.types import unshowable, visible
+from hotline.forms.types import UNSHOWABLE_CATEGORIES, UNSHOWABLE_RANGES, unshowable, visible
 
 LAUNCH: dict[str, Any] = {
     "missile_class": "icbm",
@@ -554,3 +556,15 @@ def test_texts_no_form_checked_are_shown_with_what_a_screen_would_act_on_written
     assert visible("a\u202eb\u200bc\u00ad\x1b") == "a<U+202E>b<U+200B>c<U+00AD><U+001B>"
     assert unshowable("PAY\u200f") == "\u200f"
     assert unshowable("Generalstab, 30 км") is None
+
+
+def test_the_ranges_of_unshowable_characters_are_unicodes_categories() -> None:
+    expected = {
+        code
+        for code in range(sys.maxunicode + 1)
+        if unicodedata.category(chr(code)) in UNSHOWABLE_CATEGORIES and chr(code) not in "\t\n"
+    }
+    listed = {code for low, high in UNSHOWABLE_RANGES for code in range(low, high + 1)}
+    assert listed == expected, f"Unicode {unicodedata.unidata_version}: update UNSHOWABLE_RANGES"
+    found = {code for code in range(sys.maxunicode + 1) if unshowable(chr(code)) is not None}
+    assert found == expected
