@@ -258,3 +258,21 @@ def test_a_look_at_a_large_watch_judges_only_what_falls_due(monkeypatch: pytest.
     assert judged == ["A-000007"]
     assert watch.wake_ms(START_MS + 2000) == START_MS + 300_000  # the FLASH's half-way step
     assert len(watch.advance(START_MS + 21600_000)) == 50_000  # all fall overdue together
+    # Every board sorts the standing alerts, on the loop that carries the links: sorted once
+    # until one changes, not once per look.
+    sorts: list[str] = []
+    urgency = Alert.urgency
+
+    def counted(alert: Alert) -> tuple[int, int, int, int, str]:
+        sorts.append(alert.serial)
+        return urgency(alert)
+
+    monkeypatch.setattr(Alert, "urgency", counted)
+    first = watch.alerts(START_MS + 21600_000)
+    assert len(sorts) == 50_000
+    for turn in range(10):
+        assert watch.alerts(START_MS + 21600_001 + turn) == first
+    assert len(sorts) == 50_000
+    watch.settle(Side.RECEIVER, "A-000011")
+    assert len(watch.alerts(START_MS + 21600_100)) == 49_999
+    assert len(sorts) == 50_000 + 49_999

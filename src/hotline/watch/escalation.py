@@ -187,6 +187,9 @@ class Watch:
         self._due: list[tuple[int, int, tuple[Side, str]]] = []  # (step time, version, key)
         self._standing: dict[tuple[Side, str], Alert] = {}
         self._fresh: dict[tuple[Side, str], Alert] = {}  # reached a new stage, not yet announced
+        # The standing alerts in order, kept until one changes: every board sorts them, on the
+        # loop that carries the links, and six hours into a large backlog every ROUTINE stands.
+        self._ordered: list[Alert] | None = None
         self._versions = itertools.count()
         for item in items:
             self.track(item)
@@ -198,7 +201,8 @@ class Watch:
             return
         version = next(self._versions)
         self._items[key] = (version, item)
-        self._standing.pop(key, None)
+        if self._standing.pop(key, None) is not None:
+            self._ordered = None
         self._fresh.pop(key, None)
         steps = _steps(item)
         if steps:
@@ -207,7 +211,8 @@ class Watch:
     def settle(self, side: Side, serial: str) -> None:
         key = (side, serial)
         self._items.pop(key, None)  # its heap entry goes stale, and is dropped when it surfaces
-        self._standing.pop(key, None)
+        if self._standing.pop(key, None) is not None:
+            self._ordered = None
         self._fresh.pop(key, None)
         if len(self._due) > 2 * len(self._items) + 1024:
             self._due = [entry for entry in self._due if self._live(entry)]
@@ -228,6 +233,7 @@ class Watch:
             if alert is not None and (key not in self._standing or self._standing[key].stage is not alert.stage):
                 self._standing[key] = alert
                 self._fresh[key] = alert
+                self._ordered = None
             upcoming = next_change(item, now_ms)
             if upcoming is not None:
                 heapq.heappush(self._due, (upcoming, version, key))
@@ -235,7 +241,9 @@ class Watch:
     def alerts(self, now_ms: int) -> list[Alert]:
         """Every standing alert, most urgent first."""
         self._refresh(now_ms)
-        return sorted(self._standing.values(), key=Alert.urgency)
+        if self._ordered is None:
+            self._ordered = sorted(self._standing.values(), key=Alert.urgency)
+        return list(self._ordered)
 
     def advance(self, now_ms: int) -> list[Alert]:
         """Alerts that reached a new stage since the last call, most urgent first."""
