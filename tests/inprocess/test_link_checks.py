@@ -77,6 +77,9 @@ async def test_heartbeats_keep_a_quiet_link_up_and_a_silent_peer_is_buried(tmp_p
         assert await network.linked()
         [status] = await saceur.desk.status()
         assert status["last_contact_ms"] >= start + 595_000
+        # So does each path's: a healthy path is heard all the time, not only when it came up.
+        [path] = status["paths"]
+        assert path["last_contact_ms"] >= start + 595_000
         assert status["rtt_ms"] == 0.0
 
         # SACEUR stops hearing GENSTAB (a cable that silently drops everything one way).

@@ -470,6 +470,13 @@ async def test_wrong_passwords_are_throttled_then_locked_and_the_cli_unlocks(tmp
             right = await try_password(guesser, "oper", PASSWORD)  # the right password does not sign in
             assert right.status_code == 429
             assert "hotline_session_SACEUR" not in right.cookies
+            # The address is locked too; only an account's lock is lifted by hand, and its
+            # message must not send the administrator to a command that cannot lift it.
+            elsewhere = await try_password(guesser, "boss", PASSWORD)
+            assert elsewhere.status_code == 429
+            assert "signing in from this address is locked until" in elsewhere.text
+            assert "ends by itself at that time, or when the node is restarted" in elsewhere.text
+            assert "hotline user unlock" not in elsewhere.text
         async with from_address(node, "127.0.0.3") as officer:
             assert (await try_password(officer, "oper", PASSWORD)).status_code == 429  # from anywhere
             assert (await try_password(officer, "boss", PASSWORD)).status_code == 303  # others sign in
@@ -483,7 +490,7 @@ async def test_wrong_passwords_are_throttled_then_locked_and_the_cli_unlocks(tmp
         refused = await refusals_of(node)
         assert refused["signin-delay"] == 1
         assert refused["signin-lockout"] == 2  # the name, and the address all four came from
-        assert refused["signin-locked"] == 2  # the right password twice; the lockout's own answer is not one
+        assert refused["signin-locked"] == 3  # the right password twice, and boss from the locked address
         await _a_flood_does_not_hold_up_a_real_sign_in(node)
     finally:
         node.stop()

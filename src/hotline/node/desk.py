@@ -163,6 +163,10 @@ class Desk:
         for path in channel.paths.paths:
             carries = [lane.value for lane in Lane if _carries(routes, path.index, lane)]
             probed = channel.links.get((path.index, Lane.URGENT))  # its probes, on its current link
+            # Last contact: the latest bytes on any of the path's links (the path table notes only
+            # when a link came up or was heard again after silence, which a healthy path never is).
+            heard = [path.last_heard] if path.last_heard is not None else []
+            heard += [link.session.last_received for (index, _), link in channel.links.items() if index == path.index]
             views.append(
                 {
                     "path": path.index + 1,  # as operators count them: the first advertised is 1
@@ -172,7 +176,7 @@ class Desk:
                     "carries": carries,
                     "rtt_ms": None if path.srtt is None else round(path.srtt * 1000, 3),
                     "probe_ms": round(channel.paths.probe_interval(path.index) * 1000),
-                    "last_contact_ms": wall(path.last_heard),
+                    "last_contact_ms": wall(max(heard, default=None)),
                     "down_since_ms": None if path.up else wall(path.went_down),
                     "downs": path.downs,
                     "probes_sent": probed.session.pings_sent if probed else 0,

@@ -192,6 +192,11 @@ class PeerSession:
 
     # -- receiving -------------------------------------------------------------------------
 
+    @property
+    def last_received(self) -> float:
+        """When bytes last came from the peer on this session (the caller's monotonic clock)."""
+        return self._last_received
+
     def receive_data(self, data: bytes, now: float) -> None:
         """Buffer bytes from the wire; ``next_event`` interprets them."""
         if self.state is SessionState.CLOSED:

@@ -130,12 +130,17 @@ def _throttled(state: ConsoleState, request: Request, target: str, name: str, re
     _ = words(state.desk.language).gettext
     wait_s = max(1, math.ceil((refusal.until_ms - state.desk.now_ms()) / 1000))
     if refusal.locked:
-        until = dt.datetime.fromtimestamp(refusal.until_ms / 1000, dt.UTC).strftime("%H:%M")
+        until = dt.datetime.fromtimestamp(math.ceil(refusal.until_ms / 1000), dt.UTC).strftime("%H:%M:%S")
+        # Only an account's lock can be lifted by hand: an address's ends by itself (or with a
+        # restart), and saying otherwise would send the administrator to a command that, behind
+        # an SSH tunnel where every browser is 127.0.0.1, changes nothing for the watch floor.
         if refusal.key[0] == "account":
             error = _("Too many wrong passwords: signing in under this name is locked until {time} UTC.")
+            lift = _("An administrator can lift the lock with “hotline user unlock”.")
         else:
             error = _("Too many wrong passwords: signing in from this address is locked until {time} UTC.")
-        error = error.format(time=until) + " " + _("An administrator can lift the lock with “hotline user unlock”.")
+            lift = _("The lock on an address ends by itself at that time, or when the node is restarted.")
+        error = error.format(time=until) + " " + lift
     else:
         error = _("Too many wrong passwords: wait {seconds} s, then try again.").format(seconds=wait_s)
     response = signin_form(state, request, target, error, name, 429)
