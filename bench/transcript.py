@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from hotline.log import inclusion_proof, leaf_hash, verify_inclusion
+from hotline.storage.sql.transcript import append_many as _append_many
+from hotline.storage.sql.treelog import subtree_hashes, tree_root
 from hotline.storage.sqlite import connect
-from hotline.storage.sqlite.transcript import append_many as _append_many
-from hotline.storage.sqlite.treelog import subtree_hashes, tree_root
 
 LEAVES = 1_000_000
 FILL_BATCH = 10_000

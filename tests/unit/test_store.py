@@ -8,7 +8,8 @@ import pytest
 
 from hotline.errors import StoreError
 from hotline.storage import Draft, PeerRecord, SqliteStore, open_store
-from hotline.storage.sqlite import acknowledgements, connection, inbox, messages, transcript
+from hotline.storage.sql import acknowledgements, inbox, messages, transcript
+from hotline.storage.sqlite import connection
 from hotline.storage.sqlite.migrations import MIGRATIONS
 from hotline.testing import check_store_conformance
 

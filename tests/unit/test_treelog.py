@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 
 from hotline.errors import StoreError
 from hotline.log import Frontier, MemoryTree, consistency_proof, inclusion_proof, leaf_hash, verify_inclusion
+from hotline.storage.sql.treelog import append_leaves, grow_to_transcript, subtree_hashes, tree_root, tree_size
 from hotline.storage.sqlite import connect
-from hotline.storage.sqlite.treelog import append_leaves, grow_to_transcript, subtree_hashes, tree_root, tree_size
 
 
 def fresh(tmp_path: Path) -> sqlite3.Connection:

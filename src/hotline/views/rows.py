@@ -43,7 +43,7 @@ def outbox_item(row: OutboxRow, sender: str) -> dict[str, Any]:
         "rejected": iso(row.rejected_ms),
         "due": iso(row.due_ms),
         "acknowledged": ack_item(row.ack),
-        # A damaged copy is not offered as proof (storage/sqlite/messages.py says how it is seen).
+        # A damaged copy is not offered as proof (storage/sql/messages.py says how it is seen).
         "receipt": None if row.receipt_damaged else b64(row.receipt),
         "receipt_damaged": row.receipt_damaged,
         "rejection": None,

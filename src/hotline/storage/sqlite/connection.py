@@ -14,9 +14,9 @@ import sqlite3
 from pathlib import Path
 
 from hotline.errors import StoreError
+from hotline.storage.sql.transcript import transcript_size
+from hotline.storage.sql.treelog import grow_to_transcript, tree_size
 from hotline.storage.sqlite.migrations import MIGRATIONS
-from hotline.storage.sqlite.transcript import transcript_size
-from hotline.storage.sqlite.treelog import grow_to_transcript, tree_size
 
 
 def connect(path: Path) -> sqlite3.Connection:

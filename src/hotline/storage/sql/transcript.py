@@ -7,23 +7,23 @@ entries and the stored hashes, and find where a message's envelope sits.
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 from hotline.errors import StoreError
-from hotline.storage.sqlite.treelog import append_leaves, tree_root, tree_size
+from hotline.storage.sql.db import Db
+from hotline.storage.sql.treelog import append_leaves, tree_root, tree_size
 
 
-def transcript_size(conn: sqlite3.Connection) -> int:
+def transcript_size(conn: Db) -> int:
     (last,) = conn.execute("SELECT max(idx) FROM transcript").fetchone()
     return 0 if last is None else last + 1
 
 
-def append(conn: sqlite3.Connection, index: int, kind: str, obj: bytes, at_ms: int) -> None:
+def append(conn: Db, index: int, kind: str, obj: bytes, at_ms: int) -> None:
     append_many(conn, index, [(kind, obj, at_ms)])
 
 
-def append_many(conn: sqlite3.Connection, first: int, entries: list[tuple[str, bytes, int]]) -> None:
+def append_many(conn: Db, first: int, entries: list[tuple[str, bytes, int]]) -> None:
     # The node numbers transcript entries; a number that does not extend the log exactly is a
     # bug that would tear a hole in the Merkle tree, so it is refused here.
     size = transcript_size(conn)
@@ -36,19 +36,19 @@ def append_many(conn: sqlite3.Connection, first: int, entries: list[tuple[str, b
     append_leaves(conn, first, [obj for _, obj, _ in entries])
 
 
-def root_at(conn: sqlite3.Connection, size: int) -> bytes | None:
+def root_at(conn: Db, size: int) -> bytes | None:
     """Our transcript's root hash at ``size`` entries, or None if it holds fewer."""
     return None if size > tree_size(conn) else tree_root(conn, size)
 
 
-def transcript_entries(conn: sqlite3.Connection, start: int, limit: int) -> list[tuple[int, bytes]]:
+def transcript_entries(conn: Db, start: int, limit: int) -> list[tuple[int, bytes]]:
     """Up to ``limit`` entries from index ``start`` on, as (index, signed bytes), in order. An
     index missing from the run (a damaged store) is simply absent: the reader notices."""
     rows = conn.execute("SELECT idx, obj FROM transcript WHERE idx >= ? ORDER BY idx LIMIT ?", (start, limit))
     return [(index, bytes(obj)) for index, obj in rows]
 
 
-def tree_hashes(conn: sqlite3.Connection, level: int, start: int, limit: int) -> list[tuple[int, bytes]]:
+def tree_hashes(conn: Db, level: int, start: int, limit: int) -> list[tuple[int, bytes]]:
     """Up to ``limit`` stored subtree hashes of ``level`` from index ``start`` on, in order."""
     rows = conn.execute(
         "SELECT idx, hash FROM tree_hashes WHERE level=? AND idx >= ? ORDER BY idx LIMIT ?", (level, start, limit)
@@ -57,7 +57,7 @@ def tree_hashes(conn: sqlite3.Connection, level: int, start: int, limit: int) ->
 
 
 def log_positions(
-    conn: sqlite3.Connection, envelope_id: bytes | None, sent: int | None, received: tuple[str, int] | None
+    conn: Db, envelope_id: bytes | None, sent: int | None, received: tuple[str, int] | None
 ) -> list[int | None]:
     """Where each signed message by that name sits in the transcript, the likeliest first; None
     for one stored before positions were kept (schema 4). A queued message has no envelope yet."""
@@ -77,7 +77,7 @@ def log_positions(
     return [index for query, args in queries for (index,) in conn.execute(query, args)]
 
 
-def check_positions(conn: sqlite3.Connection) -> tuple[int, list[tuple[str, int | None]]]:
+def check_positions(conn: Db) -> tuple[int, list[tuple[str, int | None]]]:
     """How many messages and receipts have a log position, and which of them (table, position)
     point at an entry that is not exactly their envelope or receipt (position None: a receipt
     that names no entry)."""

@@ -11,14 +11,14 @@ That is the shape C2SP tlog-tiles serves; ``log export`` writes it out as tiles.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 
 from hotline.errors import StoreError
 from hotline.log import EMPTY_ROOT, SubtreeHash, leaf_hash, node_hash, subtree_root
+from hotline.storage.sql.db import Db
 
 
-def append_leaves(conn: sqlite3.Connection, first: int, entries: Sequence[bytes]) -> None:
+def append_leaves(conn: Db, first: int, entries: Sequence[bytes]) -> None:
     """Add the leaves ``first``, ``first + 1``, ... and every subtree hash they complete."""
     new: dict[tuple[int, int], bytes] = {}
 
@@ -39,28 +39,28 @@ def append_leaves(conn: sqlite3.Connection, first: int, entries: Sequence[bytes]
     )
 
 
-def read_hash(conn: sqlite3.Connection, level: int, index: int) -> bytes:
+def read_hash(conn: Db, level: int, index: int) -> bytes:
     row = conn.execute("SELECT hash FROM tree_hashes WHERE level=? AND idx=?", (level, index)).fetchone()
     if row is None:
         raise StoreError(f"the transcript tree lacks the subtree hash ({level}, {index})")
     return bytes(row[0])
 
 
-def subtree_hashes(conn: sqlite3.Connection) -> SubtreeHash:
+def subtree_hashes(conn: Db) -> SubtreeHash:
     """The stored hashes as the ``SubtreeHash`` that proof generation takes."""
     return lambda level, index: read_hash(conn, level, index)
 
 
-def tree_size(conn: sqlite3.Connection) -> int:
+def tree_size(conn: Db) -> int:
     (last,) = conn.execute("SELECT max(idx) FROM tree_hashes WHERE level=0").fetchone()
     return 0 if last is None else last + 1
 
 
-def tree_root(conn: sqlite3.Connection, size: int) -> bytes:
+def tree_root(conn: Db, size: int) -> bytes:
     return subtree_root(0, size, subtree_hashes(conn)) if size else EMPTY_ROOT
 
 
-def grow_to_transcript(conn: sqlite3.Connection, batch: int = 10_000) -> int:
+def grow_to_transcript(conn: Db, batch: int = 10_000) -> int:
     """Hash the transcript entries the tree lacks (a store from before the tree existed).
     Returns how many were added. Runs inside the caller's transaction."""
     added = 0

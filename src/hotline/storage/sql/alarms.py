@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from typing import Any
 
 from hotline.errors import AlarmError, NotFoundError
 from hotline.storage.alarms import StoredAlarm
 from hotline.storage.records import Page
+from hotline.storage.sql.db import Db
 
 _COLUMNS = "id, kind, peer, subject, level, facts, raised_ms, last_ms, count, closed_ms, closed_by, remark"
 
@@ -18,7 +18,7 @@ def _alarm(row: tuple[Any, ...]) -> StoredAlarm:
 
 
 def raise_alarm(
-    conn: sqlite3.Connection,
+    conn: Db,
     kind: str,
     peer: str | None,
     subject: str | None,
@@ -28,15 +28,16 @@ def raise_alarm(
 ) -> StoredAlarm:
     """Open an alarm, or count one more sighting on the open alarm with the same cause."""
     row = conn.execute(
-        "SELECT id FROM alarms WHERE kind=? AND peer IS ? AND subject IS ? AND closed_ms IS NULL",
+        "SELECT id FROM alarms WHERE kind=? AND peer IS NOT DISTINCT FROM ? AND subject IS NOT DISTINCT FROM ? "
+        "AND closed_ms IS NULL",
         (kind, peer, subject),
     ).fetchone()
     if row is None:
         number = conn.execute(
             "INSERT INTO alarms (kind, peer, subject, level, facts, raised_ms, last_ms, count)"
-            " VALUES (?,?,?,?,?,?,?,1)",
+            " VALUES (?,?,?,?,?,?,?,1) RETURNING id",
             (kind, peer, subject, level, json.dumps(facts, sort_keys=True), at_ms, at_ms),
-        ).lastrowid
+        ).fetchone()[0]
     else:
         number = row[0]
         conn.execute("UPDATE alarms SET count = count + 1, last_ms=? WHERE id=?", (at_ms, number))
@@ -44,18 +45,18 @@ def raise_alarm(
     return _alarm(found)
 
 
-def open_alarms(conn: sqlite3.Connection) -> list[StoredAlarm]:
+def open_alarms(conn: Db) -> list[StoredAlarm]:
     rows = conn.execute(f"SELECT {_COLUMNS} FROM alarms WHERE closed_ms IS NULL ORDER BY id").fetchall()
     return [_alarm(row) for row in rows]
 
 
-def alarm_history(conn: sqlite3.Connection, limit: int) -> list[StoredAlarm]:
+def alarm_history(conn: Db, limit: int) -> list[StoredAlarm]:
     """Every latched alarm, open or closed, newest first."""
     rows = conn.execute(f"SELECT {_COLUMNS} FROM alarms ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
     return [_alarm(row) for row in rows]
 
 
-def closed_alarms(conn: sqlite3.Connection, offset: int, limit: int) -> Page[StoredAlarm]:
+def closed_alarms(conn: Db, offset: int, limit: int) -> Page[StoredAlarm]:
     """Latched alarms a supervisor closed, newest first, a page at a time."""
     (total,) = conn.execute("SELECT count(*) FROM alarms WHERE closed_ms IS NOT NULL").fetchone()
     rows = conn.execute(
@@ -64,7 +65,7 @@ def closed_alarms(conn: sqlite3.Connection, offset: int, limit: int) -> Page[Sto
     return Page([_alarm(row) for row in rows], total, offset)
 
 
-def close_alarm(conn: sqlite3.Connection, number: int, by: str, remark: str, at_ms: int) -> StoredAlarm:
+def close_alarm(conn: Db, number: int, by: str, remark: str, at_ms: int) -> StoredAlarm:
     row = conn.execute(f"SELECT {_COLUMNS} FROM alarms WHERE id=?", (number,)).fetchone()
     if row is None:
         raise NotFoundError(f"no alarm number {number} is on record")

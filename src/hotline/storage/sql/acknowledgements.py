@@ -6,15 +6,14 @@ these functions keep the state it settles, in the same transaction as that envel
 
 from __future__ import annotations
 
-import sqlite3
-
 from hotline.errors import AcknowledgeError
 from hotline.storage.records import Acknowledgement, AwaitingAck, Draft, InboxRow, Queued
-from hotline.storage.sqlite.messages import ack_columns
-from hotline.storage.sqlite.outbox import enqueue
+from hotline.storage.sql.db import Db
+from hotline.storage.sql.messages import ack_columns
+from hotline.storage.sql.outbox import enqueue
 
 
-def acknowledge(conn: sqlite3.Connection, envelope_id: bytes, ack: Acknowledgement, carrier: Draft) -> Queued:
+def acknowledge(conn: Db, envelope_id: bytes, ack: Acknowledgement, carrier: Draft) -> Queued:
     """Record our acknowledgement of a received message and queue the envelope that carries it."""
     (queued,) = enqueue(conn, [carrier])
     changed = conn.execute(
@@ -27,7 +26,7 @@ def acknowledge(conn: sqlite3.Connection, envelope_id: bytes, ack: Acknowledgeme
     return queued
 
 
-def settle_acknowledgements(conn: sqlite3.Connection, rows: list[InboxRow]) -> list[int]:
+def settle_acknowledgements(conn: Db, rows: list[InboxRow]) -> list[int]:
     """The peer's acknowledgements among ``rows`` settle the messages of ours they name;
     returns the outbox numbers settled."""
     acknowledged = []
@@ -46,7 +45,7 @@ def settle_acknowledgements(conn: sqlite3.Connection, rows: list[InboxRow]) -> l
     return acknowledged
 
 
-def awaiting_ack(conn: sqlite3.Connection, party: str) -> list[AwaitingAck]:
+def awaiting_ack(conn: Db, party: str) -> list[AwaitingAck]:
     received = conn.execute(
         "SELECT peer, peer, num, precedence, kind, received_ms, due_ms FROM inbox "
         "WHERE due_ms IS NOT NULL AND acked_ms IS NULL"

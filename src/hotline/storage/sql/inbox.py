@@ -3,18 +3,18 @@ evidence, and the answers a duplicate gets."""
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 from hotline.storage.records import Draft, InboundStored, InboxRow, StoredAnswer
-from hotline.storage.sqlite.acknowledgements import settle_acknowledgements
-from hotline.storage.sqlite.messages import INBOX_FROM, ack_columns
-from hotline.storage.sqlite.outbox import enqueue
-from hotline.storage.sqlite.transcript import append_many
+from hotline.storage.sql.acknowledgements import settle_acknowledgements
+from hotline.storage.sql.db import Db
+from hotline.storage.sql.messages import INBOX_FROM, ack_columns
+from hotline.storage.sql.outbox import enqueue
+from hotline.storage.sql.transcript import append_many
 
 
 def store_inbound(
-    conn: sqlite3.Connection, rows: list[InboxRow], receipt: bytes, first_index: int, replies: list[Draft]
+    conn: Db, rows: list[InboxRow], receipt: bytes, first_index: int, replies: list[Draft]
 ) -> InboundStored:
     """Store envelopes and the one receipt that names them all, in transcript order.
 
@@ -22,9 +22,9 @@ def store_inbound(
     and acknowledgements from the peer settle the messages of ours they name."""
     at_ms = rows[-1].received_ms
     receipt_id = conn.execute(
-        "INSERT INTO receipts (peer, direction, obj, at_ms, log_index) VALUES (?, 'sent', ?, ?, ?)",
+        "INSERT INTO receipts (peer, direction, obj, at_ms, log_index) VALUES (?, 'sent', ?, ?, ?) RETURNING id",
         (rows[0].peer, receipt, at_ms, first_index + len(rows)),
-    ).lastrowid
+    ).fetchone()[0]
     conn.executemany(
         "INSERT INTO inbox (peer, seq, num, env_id, precedence, marking, kind, body, sent_ms, received_ms, "
         "envelope, receipt_id, kind_version, reply_to, due_ms, acked_by, acked_ms, ack_remark, ack_auto, log_index) "
@@ -61,7 +61,7 @@ def _inbox_values(r: InboxRow, receipt_id: int | None, log_index: int) -> tuple[
 
 
 def store_refused(
-    conn: sqlite3.Connection,
+    conn: Db,
     peer: str,
     seq: int | None,
     consumed: bool,
@@ -83,12 +83,13 @@ def store_refused(
         append_many(conn, index, [("rejection", rejection, at_ms)])
     conn.execute(
         "INSERT INTO refused (peer, seq, consumed, env_id, envelope, reason, detail, rejection, at_ms, "
-        "log_index, size) VALUES (?,?,?,?,x'',?,?,?,?,?,?)",
+        "log_index, size) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
         (
             peer,
             seq,
             int(consumed),
             envelope_id,
+            b"",  # the envelope is its transcript entry (migration 7), or not kept at all
             reason,
             detail,
             rejection,
@@ -99,7 +100,7 @@ def store_refused(
     )
 
 
-def refused_bytes_kept(conn: sqlite3.Connection, peer: str, since_ms: int) -> int:
+def refused_bytes_kept(conn: Db, peer: str, since_ms: int) -> int:
     """Bytes of the peer's refused envelopes kept since ``since_ms`` (those before migration 7
     were all kept)."""
     (kept,) = conn.execute(
@@ -110,7 +111,7 @@ def refused_bytes_kept(conn: sqlite3.Connection, peer: str, since_ms: int) -> in
     return int(kept)
 
 
-def stored_answer(conn: sqlite3.Connection, peer: str, seq: int) -> StoredAnswer | None:
+def stored_answer(conn: Db, peer: str, seq: int) -> StoredAnswer | None:
     row = conn.execute(f"SELECT env_id, r.obj FROM {INBOX_FROM} WHERE i.peer=? AND seq=?", (peer, seq)).fetchone()
     if row is not None:
         return StoredAnswer(row[0], row[1], True)
@@ -120,7 +121,7 @@ def stored_answer(conn: sqlite3.Connection, peer: str, seq: int) -> StoredAnswer
     return None if row is None else StoredAnswer(row[0], row[1], False)
 
 
-def find_serials(conn: sqlite3.Connection, peer: str, numbers: list[int]) -> dict[int, bytes]:
+def find_serials(conn: Db, peer: str, numbers: list[int]) -> dict[int, bytes]:
     """Which of the peer's message numbers (serials) already name a stored message, and which."""
     found: dict[int, bytes] = {}
     for start in range(0, len(numbers), 500):  # SQLite caps the number of bound parameters
@@ -131,6 +132,6 @@ def find_serials(conn: sqlite3.Connection, peer: str, numbers: list[int]) -> dic
     return found
 
 
-def held_number(conn: sqlite3.Connection, peer: str) -> int | None:
+def held_number(conn: Db, peer: str) -> int | None:
     (highest,) = conn.execute("SELECT max(num) FROM inbox WHERE peer=?", (peer,)).fetchone()
     return None if highest is None else int(highest)

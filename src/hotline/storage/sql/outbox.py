@@ -3,16 +3,15 @@ or rejected by the peer. Each signed object enters the transcript at the number 
 
 from __future__ import annotations
 
-import sqlite3
-
 from hotline.envelope import Precedence
 from hotline.errors import RefConflictError, StoreError
 from hotline.storage.records import Dispatched, Draft, Queued, Undelivered
-from hotline.storage.sqlite.numbering import next_number
-from hotline.storage.sqlite.transcript import append, append_many
+from hotline.storage.sql.db import Db
+from hotline.storage.sql.numbering import next_number
+from hotline.storage.sql.transcript import append, append_many
 
 
-def enqueue(conn: sqlite3.Connection, drafts: list[Draft]) -> list[Queued]:
+def enqueue(conn: Db, drafts: list[Draft]) -> list[Queued]:
     queued = []
     number = next_number(conn)
     for d in drafts:
@@ -49,7 +48,7 @@ def enqueue(conn: sqlite3.Connection, drafts: list[Draft]) -> list[Queued]:
     return queued
 
 
-def next_queued(conn: sqlite3.Connection, peer: str, limit: int, ranks: tuple[int, int]) -> list[Queued]:
+def next_queued(conn: Db, peer: str, limit: int, ranks: tuple[int, int]) -> list[Queued]:
     rows = conn.execute(
         "SELECT num, peer, precedence, marking, kind, kind_version, body, reply_to, created_ms, ref, due_ms "
         "FROM outbox WHERE peer=? AND seq IS NULL AND rank BETWEEN ? AND ? ORDER BY rank, num LIMIT ?",
@@ -58,39 +57,29 @@ def next_queued(conn: sqlite3.Connection, peer: str, limit: int, ranks: tuple[in
     return [Queued(r[0], Draft(*r[1:])) for r in rows]
 
 
-def dispatch(conn: sqlite3.Connection, items: list[Dispatched], transmitted: bool, first_index: int) -> None:
+def dispatch(conn: Db, items: list[Dispatched], transmitted: bool, first_index: int) -> None:
     state = "sent" if transmitted else "queued"
-    before = conn.total_changes
-    conn.executemany(
-        "UPDATE outbox SET seq=?, envelope=?, env_id=?, signed_ms=?, state=?, sent_ms=?, log_index=? "
-        "WHERE num=? AND seq IS NULL",
-        [
-            (
-                i.seq,
-                i.envelope,
-                i.envelope_id,
-                i.signed_ms,
-                state,
-                i.signed_ms if transmitted else None,
-                first_index + n,
-                i.number,
-            )
-            for n, i in enumerate(items)
-        ],
-    )
-    if conn.total_changes - before != len(items):
+    changed = 0
+    for n, i in enumerate(items):
+        sent_ms = i.signed_ms if transmitted else None
+        changed += conn.execute(
+            "UPDATE outbox SET seq=?, envelope=?, env_id=?, signed_ms=?, state=?, sent_ms=?, log_index=? "
+            "WHERE num=? AND seq IS NULL",
+            (i.seq, i.envelope, i.envelope_id, i.signed_ms, state, sent_ms, first_index + n, i.number),
+        ).rowcount
+    if changed != len(items):
         raise StoreError("a message to dispatch is not queued")
     append_many(conn, first_index, [("envelope", i.envelope, i.signed_ms) for i in items])
 
 
-def mark_transmitted(conn: sqlite3.Connection, numbers: list[int], at_ms: int) -> None:
+def mark_transmitted(conn: Db, numbers: list[int], at_ms: int) -> None:
     conn.executemany(
         "UPDATE outbox SET state='sent', sent_ms=? WHERE num=? AND state='queued'",
         [(at_ms, n) for n in numbers],
     )
 
 
-def unreceipted(conn: sqlite3.Connection, peer: str) -> list[Dispatched]:
+def unreceipted(conn: Db, peer: str) -> list[Dispatched]:
     rows = conn.execute(
         "SELECT num, peer, seq, envelope, env_id, signed_ms, rank FROM outbox "
         "WHERE peer=? AND seq IS NOT NULL AND receipt_id IS NULL AND rejection IS NULL ORDER BY seq",
@@ -100,7 +89,7 @@ def unreceipted(conn: sqlite3.Connection, peer: str) -> list[Dispatched]:
 
 
 def record_receipt(
-    conn: sqlite3.Connection, peer: str, delivered: list[tuple[int, int]], receipt: bytes, at_ms: int, index: int
+    conn: Db, peer: str, delivered: list[tuple[int, int]], receipt: bytes, at_ms: int, index: int
 ) -> int:
     """Mark the named envelopes (sequence number, and the peer's log index the receipt gives
     it) delivered by ``receipt``; returns how many were not already.
@@ -109,9 +98,9 @@ def record_receipt(
     and the node numbered it when it called (a conditional append would leave that number
     unused and tear the log)."""
     receipt_id = conn.execute(
-        "INSERT INTO receipts (peer, direction, obj, at_ms, log_index) VALUES (?, 'received', ?, ?, ?)",
+        "INSERT INTO receipts (peer, direction, obj, at_ms, log_index) VALUES (?, 'received', ?, ?, ?) RETURNING id",
         (peer, receipt, at_ms, index),
-    ).lastrowid
+    ).fetchone()[0]
     changed = 0
     for seq, peer_index in delivered:
         changed += conn.execute(
@@ -123,7 +112,7 @@ def record_receipt(
     return changed
 
 
-def record_rejection(conn: sqlite3.Connection, envelope_id: bytes, rejection: bytes, at_ms: int, index: int) -> bool:
+def record_rejection(conn: Db, envelope_id: bytes, rejection: bytes, at_ms: int, index: int) -> bool:
     cur = conn.execute(
         "UPDATE outbox SET rejection=?, rejected_ms=?, state='rejected' "
         "WHERE env_id=? AND receipt_id IS NULL AND rejection IS NULL",
@@ -133,14 +122,14 @@ def record_rejection(conn: sqlite3.Connection, envelope_id: bytes, rejection: by
     return cur.rowcount == 1
 
 
-def queue_depth(conn: sqlite3.Connection, peer: str) -> int:
+def queue_depth(conn: Db, peer: str) -> int:
     (count,) = conn.execute(
         "SELECT count(*) FROM outbox WHERE peer=? AND receipt_id IS NULL AND rejection IS NULL", (peer,)
     ).fetchone()
     return int(count)
 
 
-def undelivered_urgent(conn: sqlite3.Connection) -> list[Undelivered]:
+def undelivered_urgent(conn: Db) -> list[Undelivered]:
     rows = conn.execute(
         "SELECT peer, num, precedence, created_ms FROM outbox "
         "WHERE rank <= 1 AND receipt_id IS NULL AND rejection IS NULL ORDER BY created_ms, num"

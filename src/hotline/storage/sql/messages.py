@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import replace
 from typing import Any
 
@@ -19,6 +18,7 @@ from hotline.storage.records import (
     Page,
     ReplyTarget,
 )
+from hotline.storage.sql.db import Db
 
 # A receipt is read with its transcript entry, which the Merkle tree protects: a stored copy
 # that differs from it (or has none) is damaged, and is not served as proof of anything.
@@ -57,9 +57,7 @@ def _inbox_row(r: tuple[Any, ...]) -> InboxRow:
     return replace(row, receipt_damaged=True) if r[20] else row
 
 
-def outbox(
-    conn: sqlite3.Connection, limit: int, where: str = "", args: tuple[Any, ...] = (), offset: int = 0
-) -> list[OutboxRow]:
+def outbox(conn: Db, limit: int, where: str = "", args: tuple[Any, ...] = (), offset: int = 0) -> list[OutboxRow]:
     rows = conn.execute(
         f"SELECT {_OUTBOX_COLUMNS} FROM {_OUTBOX_FROM} {where} ORDER BY num DESC LIMIT ? OFFSET ?",
         (*args, limit, offset),
@@ -67,14 +65,14 @@ def outbox(
     return [_outbox_row(r) for r in rows]
 
 
-def inbox(conn: sqlite3.Connection, limit: int) -> list[InboxRow]:
+def inbox(conn: Db, limit: int) -> list[InboxRow]:
     rows = conn.execute(
         f"SELECT {_INBOX_COLUMNS} FROM {INBOX_FROM} ORDER BY received_ms DESC, i.peer, seq DESC LIMIT ?", (limit,)
     ).fetchall()
     return [_inbox_row(r) for r in rows]
 
 
-def find_outbox(conn: sqlite3.Connection, numbers: list[int]) -> list[OutboxRow]:
+def find_outbox(conn: Db, numbers: list[int]) -> list[OutboxRow]:
     found: dict[int, OutboxRow] = {}
     for start in range(0, len(numbers), 500):  # SQLite caps the number of bound parameters
         chunk = numbers[start : start + 500]
@@ -83,15 +81,13 @@ def find_outbox(conn: sqlite3.Connection, numbers: list[int]) -> list[OutboxRow]
     return [found[n] for n in numbers if n in found]
 
 
-def find_sent(conn: sqlite3.Connection, number: int | None, envelope_id: bytes | None) -> OutboxRow | None:
+def find_sent(conn: Db, number: int | None, envelope_id: bytes | None) -> OutboxRow | None:
     where, arg = ("WHERE num=?", number) if envelope_id is None else ("WHERE env_id=?", envelope_id)
     found = outbox(conn, 1, where, (arg,))
     return found[0] if found else None
 
 
-def find_received(
-    conn: sqlite3.Connection, peer: str | None, number: int | None, envelope_id: bytes | None
-) -> InboxRow | None:
+def find_received(conn: Db, peer: str | None, number: int | None, envelope_id: bytes | None) -> InboxRow | None:
     if envelope_id is not None:
         row = conn.execute(f"SELECT {_INBOX_COLUMNS} FROM {INBOX_FROM} WHERE env_id=?", (envelope_id,)).fetchone()
     else:
@@ -111,7 +107,7 @@ def find_received(
     return None if row is None else _inbox_row(row)
 
 
-def replies(conn: sqlite3.Connection, envelope_id: bytes) -> tuple[list[OutboxRow], list[InboxRow]]:
+def replies(conn: Db, envelope_id: bytes) -> tuple[list[OutboxRow], list[InboxRow]]:
     sent = outbox(conn, 100, "WHERE reply_to=?", (envelope_id,))
     received = conn.execute(
         f"SELECT {_INBOX_COLUMNS} FROM {INBOX_FROM} WHERE reply_to=? ORDER BY received_ms LIMIT 100", (envelope_id,)
@@ -119,12 +115,12 @@ def replies(conn: sqlite3.Connection, envelope_id: bytes) -> tuple[list[OutboxRo
     return sent, [_inbox_row(r) for r in received]
 
 
-def last_link_test(conn: sqlite3.Connection, peer: str) -> OutboxRow | None:
+def last_link_test(conn: Db, peer: str) -> OutboxRow | None:
     found = outbox(conn, 1, "WHERE o.peer=? AND o.kind='link_test'", (peer,))
     return found[0] if found else None
 
 
-def reply_targets(conn: sqlite3.Connection, ids: list[bytes]) -> dict[bytes, ReplyTarget]:
+def reply_targets(conn: Db, ids: list[bytes]) -> dict[bytes, ReplyTarget]:
     """The messages, sent or received, that ``ids`` name (those we hold)."""
     found: dict[bytes, ReplyTarget] = {}
     for start in range(0, len(ids), 500):  # SQLite caps the number of bound parameters
@@ -144,7 +140,7 @@ def reply_targets(conn: sqlite3.Connection, ids: list[bytes]) -> dict[bytes, Rep
 _PEOPLES = f"kind NOT IN ({','.join(repr(k) for k in MACHINE_KINDS)})"
 
 
-def outbox_page(conn: sqlite3.Connection, offset: int, limit: int) -> Page[OutboxRow]:
+def outbox_page(conn: Db, offset: int, limit: int) -> Page[OutboxRow]:
     """Our messages people wrote, newest first (acknowledgements and link tests are shown with
     what they answer)."""
     (total,) = conn.execute(f"SELECT count(*) FROM outbox WHERE {_PEOPLES}").fetchone()
@@ -159,7 +155,7 @@ def _urgency(chased_as_flash: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
 
 
 def awaiting_received(
-    conn: sqlite3.Connection, chased_as_flash: tuple[str, ...], flash_only: bool, offset: int, limit: int
+    conn: Db, chased_as_flash: tuple[str, ...], flash_only: bool, offset: int, limit: int
 ) -> Page[AwaitingAck]:
     """Received messages a person here has yet to acknowledge, most urgent first (effective
     precedence, then the earliest deadline). ``chased_as_flash``: kinds whose deadline is a
@@ -191,9 +187,7 @@ def _log_where(found: MessageFilter, peer: str, at: str) -> tuple[str, list[Any]
     return "WHERE " + " AND ".join(clauses), args
 
 
-def message_log(
-    conn: sqlite3.Connection, party: str, found: MessageFilter, offset: int, limit: int
-) -> Page[LoggedMessage]:
+def message_log(conn: Db, party: str, found: MessageFilter, offset: int, limit: int) -> Page[LoggedMessage]:
     """Every message sent and received that ``found`` asks for, newest first: ours by the time
     they were queued, the peers' by the time they arrived."""
     parts: list[str] = []
@@ -214,12 +208,12 @@ def message_log(
         )
         args += more
     union = " UNION ALL ".join(parts)
-    (total,) = conn.execute(f"SELECT count(*) FROM ({union})", args).fetchone()
+    (total,) = conn.execute(f"SELECT count(*) FROM ({union}) AS found", args).fetchone()
     rows = conn.execute(f"{union} ORDER BY 8 DESC, 1 DESC, 4 DESC LIMIT ? OFFSET ?", (*args, limit, offset))
     return Page([LoggedMessage(bool(r[0]), *r[1:]) for r in rows], total, offset)
 
 
-def queue_depths(conn: sqlite3.Connection) -> dict[str, int]:
+def queue_depths(conn: Db) -> dict[str, int]:
     """Per peer, our messages not yet receipted or rejected (``outbox.queue_depth`` for all)."""
     rows = conn.execute(
         "SELECT peer, count(*) FROM outbox WHERE receipt_id IS NULL AND rejection IS NULL GROUP BY peer"
@@ -227,7 +221,7 @@ def queue_depths(conn: sqlite3.Connection) -> dict[str, int]:
     return {peer: int(count) for peer, count in rows}
 
 
-def oldest_awaiting(conn: sqlite3.Connection) -> dict[str, int]:
+def oldest_awaiting(conn: Db) -> dict[str, int]:
     """When the oldest message still awaiting a person's acknowledgement started, per side:
     ``receiver`` (a peer's, to acknowledge here) and ``sender`` (ours, awaited from the peer)."""
     (received,) = conn.execute("SELECT min(received_ms) FROM inbox WHERE due_ms IS NOT NULL AND acked_ms IS NULL")

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 
 from hotline.storage.records import PeerRecord
+from hotline.storage.sql.db import Db
 
 
-def add_peer(conn: sqlite3.Connection, peer: PeerRecord) -> None:
+def add_peer(conn: Db, peer: PeerRecord) -> None:
     conn.execute(
         "INSERT INTO peers (party, sign_key, tls_cert, addresses, card, added_ms) VALUES (?,?,?,?,?,?) "
         "ON CONFLICT (party) DO UPDATE SET sign_key=excluded.sign_key, tls_cert=excluded.tls_cert, "
@@ -17,7 +17,7 @@ def add_peer(conn: sqlite3.Connection, peer: PeerRecord) -> None:
     )
 
 
-def list_peers(conn: sqlite3.Connection) -> list[PeerRecord]:
+def list_peers(conn: Db) -> list[PeerRecord]:
     rows = conn.execute(
         "SELECT party, sign_key, tls_cert, addresses, card, added_ms FROM peers ORDER BY party"
     ).fetchall()

@@ -7,7 +7,6 @@ what it records are one atomic step.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 
 from hotline.errors import NotFoundError
@@ -22,14 +21,13 @@ from hotline.log import (
     judge,
     perfect_subtrees,
 )
-from hotline.storage.sqlite.alarms import raise_alarm
-from hotline.storage.sqlite.treelog import subtree_hashes, tree_root, tree_size
+from hotline.storage.sql.alarms import raise_alarm
+from hotline.storage.sql.db import Db
+from hotline.storage.sql.treelog import subtree_hashes, tree_root, tree_size
 from hotline.storage.witnessing import Equivocation, Evidence, StoredCheckpoint
 
 
-def make_checkpoint(
-    conn: sqlite3.Connection, sign: Callable[[int, bytes], str], at_ms: int, step: int
-) -> StoredCheckpoint | None:
+def make_checkpoint(conn: Db, sign: Callable[[int, bytes], str], at_ms: int, step: int) -> StoredCheckpoint | None:
     """Sign checkpoints of the tree as committed so far, if it grew since the last one: one
     every ``step`` entries and one at the end, so that a witness can check each in a bounded
     offer (the tree of any earlier size is in the stored hashes). Returns the newest."""
@@ -47,29 +45,29 @@ def make_checkpoint(
     return newest
 
 
-def _checkpoint(conn: sqlite3.Connection, row: tuple[int, bytes, str, int] | None) -> StoredCheckpoint | None:
+def _checkpoint(conn: Db, row: tuple[int, bytes, str, int] | None) -> StoredCheckpoint | None:
     if row is None:
         return None
     lines = conn.execute("SELECT witness, line FROM cosignatures WHERE size=? ORDER BY witness", (row[0],)).fetchall()
     return StoredCheckpoint(row[0], bytes(row[1]), row[2], row[3], tuple((w, line) for w, line in lines))
 
 
-def latest_checkpoint(conn: sqlite3.Connection) -> StoredCheckpoint | None:
+def latest_checkpoint(conn: Db) -> StoredCheckpoint | None:
     row = conn.execute("SELECT size, root, note, at_ms FROM checkpoints ORDER BY size DESC LIMIT 1").fetchone()
     return _checkpoint(conn, row)
 
 
-def checkpoint_at(conn: sqlite3.Connection, size: int) -> StoredCheckpoint | None:
+def checkpoint_at(conn: Db, size: int) -> StoredCheckpoint | None:
     row = conn.execute("SELECT size, root, note, at_ms FROM checkpoints WHERE size=?", (size,)).fetchone()
     return _checkpoint(conn, row)
 
 
-def checkpoints(conn: sqlite3.Connection) -> list[StoredCheckpoint]:
+def checkpoints(conn: Db) -> list[StoredCheckpoint]:
     rows = conn.execute("SELECT size, root, note, at_ms FROM checkpoints ORDER BY size").fetchall()
     return [c for c in (_checkpoint(conn, row) for row in rows) if c is not None]
 
 
-def next_checkpoint(conn: sqlite3.Connection, after: int) -> StoredCheckpoint | None:
+def next_checkpoint(conn: Db, after: int) -> StoredCheckpoint | None:
     """The first checkpoint larger than ``after``: what a witness that cosigned ``after`` sees next."""
     row = conn.execute(
         "SELECT size, root, note, at_ms FROM checkpoints WHERE size > ? ORDER BY size LIMIT 1", (after,)
@@ -77,12 +75,12 @@ def next_checkpoint(conn: sqlite3.Connection, after: int) -> StoredCheckpoint | 
     return _checkpoint(conn, row)
 
 
-def last_cosigned(conn: sqlite3.Connection, witness: str) -> int:
+def last_cosigned(conn: Db, witness: str) -> int:
     (size,) = conn.execute("SELECT max(size) FROM cosignatures WHERE witness=?", (witness,)).fetchone()
     return size or 0
 
 
-def offer_for(conn: sqlite3.Connection, peer: str, checkpoint: StoredCheckpoint, old_size: int) -> Offer:
+def offer_for(conn: Db, peer: str, checkpoint: StoredCheckpoint, old_size: int) -> Offer:
     """What we send ``peer`` to witness ``checkpoint``: the consistency proof from what it last
     cosigned, the old tree's top subtree hashes and the new leaf hashes (so that it recomputes
     the new root), and which of the new entries are its envelopes."""
@@ -109,14 +107,15 @@ def offer_for(conn: sqlite3.Connection, peer: str, checkpoint: StoredCheckpoint,
     return Offer(checkpoint.note, old_size, tuple(proof), frontier, leaves, ours)
 
 
-def add_cosignature(conn: sqlite3.Connection, size: int, witness: str, line: str, at_ms: int) -> None:
+def add_cosignature(conn: Db, size: int, witness: str, line: str, at_ms: int) -> None:
     conn.execute(
-        "INSERT OR IGNORE INTO cosignatures (size, witness, line, at_ms) VALUES (?,?,?,?)", (size, witness, line, at_ms)
+        "INSERT INTO cosignatures (size, witness, line, at_ms) VALUES (?,?,?,?) ON CONFLICT DO NOTHING",
+        (size, witness, line, at_ms),
     )
 
 
 def witness_offer(
-    conn: sqlite3.Connection, peer: str, offer: Offer, origin: str, verifier: Verifier, at_ms: int
+    conn: Db, peer: str, offer: Offer, origin: str, verifier: Verifier, at_ms: int
 ) -> Checkpoint | Refusal:
     """Judge a peer's checkpoint against what we hold (``log.witness.judge``) and record the
     outcome: the checkpoint as cosigned, or the evidence of equivocation."""
@@ -147,14 +146,14 @@ def witness_offer(
             )
         return refusal
     conn.execute(
-        "INSERT OR IGNORE INTO witnessed (peer, size, root, note, at_ms) VALUES (?,?,?,?,?)",
+        "INSERT INTO witnessed (peer, size, root, note, at_ms) VALUES (?,?,?,?,?) ON CONFLICT DO NOTHING",
         (peer, checkpoint.size, checkpoint.root_hash, offer.note, at_ms),
     )
     return checkpoint
 
 
 def record_equivocation(
-    conn: sqlite3.Connection,
+    conn: Db,
     log: str,
     reason: str,
     detail: str,
@@ -166,19 +165,19 @@ def record_equivocation(
     """Keep both signed checkpoints, and open the alarm that points to them, in one step.
     ``reported_by`` is the peer whose log it is, or the witness that proved it of ours."""
     number = conn.execute(
-        "INSERT INTO equivocations (log, reason, detail, held, offered, at_ms) VALUES (?,?,?,?,?,?)",
+        "INSERT INTO equivocations (log, reason, detail, held, offered, at_ms) VALUES (?,?,?,?,?,?) RETURNING id",
         (log, reason, detail, held, offered, at_ms),
-    ).lastrowid
+    ).fetchone()[0]
     facts = {"reason": reason, "detail": detail, "equivocation": number, "ours": log != reported_by}
     raise_alarm(conn, "equivocation", reported_by, log, "commander", facts, at_ms)
 
 
-def equivocations(conn: sqlite3.Connection) -> list[Equivocation]:
+def equivocations(conn: Db) -> list[Equivocation]:
     rows = conn.execute("SELECT id, log, reason, detail, held, offered, at_ms FROM equivocations ORDER BY id")
     return [Equivocation(*row) for row in rows]
 
 
-def evidence(conn: sqlite3.Connection, index: int) -> Evidence:
+def evidence(conn: Db, index: int) -> Evidence:
     """Entry ``index`` with its inclusion proof under the best checkpoint that covers it: the
     newest one a witness cosigned, or else our newest."""
     found = conn.execute("SELECT obj FROM transcript WHERE idx=?", (index,)).fetchone()
