@@ -18,8 +18,10 @@ $(STAMP): pyproject.toml
 
 # Debian's tools the tests drive: chromium for the console (Playwright never downloads one),
 # faketime for a node with a wrong clock, promtool (package prometheus) to check /metrics and
-# the example alerting rules. Only promtool is wanted from prometheus: no recommended packages,
-# and RUNLEVEL=1 keeps its service from being started.
+# the example alerting rules, and PostgreSQL's server programs for the PostgreSQL store (the
+# tests run initdb in a temporary directory themselves; Debian's own cluster is not used). Only
+# promtool is wanted from prometheus: no recommended packages, and RUNLEVEL=1 keeps the
+# services from being started.
 browser:
 	@SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	if ! command -v chromium >/dev/null 2>&1; then \
@@ -30,6 +32,11 @@ browser:
 	  echo "installing Debian's faketime and prometheus (for promtool) for the tests"; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 \
 	    $$SUDO apt-get install -y -qq --no-install-recommends faketime prometheus >/dev/null; \
+	fi; \
+	if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+	  echo "installing Debian's postgresql for the PostgreSQL store's tests"; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 \
+	    $$SUDO apt-get install -y -qq --no-install-recommends postgresql >/dev/null; \
 	fi
 
 demo: setup

@@ -9,6 +9,7 @@ from pathlib import Path
 from hotline.storage.alarms import StoredAlarm
 from hotline.storage.audit import AuditEntry
 from hotline.storage.base import Store
+from hotline.storage.postgres import PostgresStore, is_database_url
 from hotline.storage.records import (
     MACHINE_KINDS,
     Acknowledgement,
@@ -32,11 +33,14 @@ from hotline.storage.sqlite import SqliteStore
 from hotline.storage.witnessing import Equivocation, Evidence, StoredCheckpoint
 
 
-def open_store(path: Path, read_only: bool = False) -> Store:
-    """The node's store at ``path`` (a SQLite file), migrated to the current schema; or, with
-    ``read_only``, the existing file as it stands, read without writing anything (the node may
-    be running). Close it with ``await store.close()``."""
-    return SqliteStore(path, read_only=read_only)
+def open_store(location: Path | str, read_only: bool = False, party: str | None = None) -> Store:
+    """The node's store at ``location``, migrated to the current schema: a SQLite file, or a
+    PostgreSQL database named by a ``postgresql://`` address (``party``: whose store it is; a
+    database of another party is refused). With ``read_only``, the store as it stands, read
+    without writing anything (the node may be running). Close it with ``await store.close()``."""
+    if is_database_url(location):
+        return PostgresStore(str(location), read_only=read_only, party=party)
+    return SqliteStore(Path(location), read_only=read_only)
 
 
 __all__ = [
@@ -56,6 +60,7 @@ __all__ = [
     "OutboxRow",
     "Page",
     "PeerRecord",
+    "PostgresStore",
     "Queued",
     "ReplyTarget",
     "SqliteStore",

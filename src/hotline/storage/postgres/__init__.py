@@ -1,0 +1,10 @@
+"""The PostgreSQL store: the shared operations (``hotline.storage.sql``) committed in groups by
+a thread of its own (``store.py``), its own schema (``schema.py``), and the checks made before
+anything is written (``connection.py``). Nothing above ``hotline.storage`` names this package
+(``open_store`` opens it, given a ``postgresql://`` address).
+"""
+
+from hotline.storage.postgres.connection import describe, is_database_url
+from hotline.storage.postgres.store import PostgresStore
+
+__all__ = ["PostgresStore", "describe", "is_database_url"]

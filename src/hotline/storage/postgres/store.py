@@ -1,0 +1,175 @@
+"""The ``Store`` over PostgreSQL: the shared operations, committed in groups by a thread of its own.
+
+Why a thread and not the event loop: a commit here is a round trip to a server that may be on
+another machine, and during a database failover it may hang for seconds. The loop that carries
+the links must never wait for that, so one thread holds the writing session and runs the groups
+one after another, while the loop keeps queueing. The operations are the SQL shared with SQLite
+(``hotline.storage.sql``), so the two engines cannot drift.
+
+Group commit, as in the SQLite store: every operation called while a group is at the server
+joins the next one; each runs inside its own savepoint (a failing operation undoes only itself),
+the group commits once, and only then are its callers woken. Operations take effect in the
+order they were called.
+
+A failure of the engine (the server gone, the session cut, a commit whose outcome is unknown)
+fails the group and every call after it: the node stops, and a restart recovers from what the
+database committed, exactly as after a crash.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+import psycopg
+
+from hotline.errors import StoreError
+from hotline.storage.postgres.adapter import PgDb
+from hotline.storage.postgres.connection import check_readable, connect, describe, migrate
+from hotline.storage.sql.store import SqlStore
+
+T = TypeVar("T")
+Work = list[tuple[Callable[..., Any], tuple[Any, ...]]]
+# psycopg's errors that mean the engine failed, not the operation: the session is gone, the
+# server is shutting down, or a statement was cancelled.
+ENGINE_ERRORS = (psycopg.OperationalError, psycopg.InterfaceError)
+
+
+class PostgresStore(SqlStore):
+    """The ``Store`` in a PostgreSQL database named by a libpq URL (several hosts allowed).
+
+    ``party``: whose store it is; a database claimed by another party is refused, and a new
+    one is claimed. ``read_only``: reads only (the CLI's and the console's), nothing written.
+    """
+
+    def __init__(self, url: str, read_only: bool = False, party: str | None = None) -> None:
+        self.url = url
+        self.location = describe(url)
+        self.read_only = read_only
+        self._conn = connect(url, read_only=read_only)
+        try:
+            if read_only:
+                check_readable(self._conn, url)
+            else:
+                migrate(self._conn, url, party)
+        except psycopg.Error as exc:
+            self._conn.close()
+            raise StoreError(f"the database at {self.location} failed while opening the store ({exc})") from None
+        except StoreError:
+            self._conn.close()
+            raise
+        self._db = PgDb(self._conn)
+        self._reads: psycopg.Connection[Any] | None = None  # for _read_now, opened when first needed
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="hotline-pg")
+        self._batch: list[tuple[asyncio.Future[Any], Callable[..., Any], tuple[Any, ...]]] = []
+        self._running: asyncio.Future[Any] | None = None
+        self._closed = False
+        self.commits = 0
+        self.failure: str | None = None
+        self.on_failure: Callable[[str], None] | None = None
+
+    # -- group commit ---------------------------------------------------------------------------
+
+    def _call(self, op: Callable[..., T], *args: Any) -> asyncio.Future[T]:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        if self._closed:
+            future.set_exception(StoreError("the store is closed"))
+            return future
+        if not self._batch and self._running is None:
+            loop.call_soon(self._send)
+        self._batch.append((future, op, args))
+        return future
+
+    def _send(self) -> None:
+        """Hand the waiting operations to the writing thread as one group (one at a time)."""
+        if self._running is not None or not self._batch:
+            return
+        batch, self._batch = self._batch, []
+        if self.failure is not None:
+            _fail(batch, f"the store failed earlier and accepts nothing more: {self.failure}")
+            return
+        loop = asyncio.get_running_loop()
+        work: Work = [(op, args) for _, op, args in batch]
+        self._running = loop.run_in_executor(self._thread, self._group, work)
+        self._running.add_done_callback(lambda done: self._settle(batch, done))
+
+    def _settle(self, batch: list[Any], done: asyncio.Future[list[tuple[Any, BaseException | None]]]) -> None:
+        self._running = None
+        error = done.exception()
+        if error is not None:
+            self.failure = f"{type(error).__name__}: {error}".strip()
+            _fail(batch, f"the store failed: {self.failure}")
+            if self.on_failure is not None:
+                self.on_failure(self.failure)
+        else:
+            self.commits += 1
+            for (future, _, _), (result, exc) in zip(batch, done.result(), strict=True):
+                if future.done():
+                    continue  # the caller stopped waiting; the operation is stored all the same
+                if exc is None:
+                    future.set_result(result)
+                else:
+                    future.set_exception(exc)
+        self._send()
+
+    def _group(self, work: Work) -> list[tuple[Any, BaseException | None]]:
+        """On the writing thread: one transaction, a savepoint per operation, one commit."""
+        results: list[tuple[Any, BaseException | None]] = []
+        try:
+            with self._conn.transaction():
+                for op, args in work:
+                    try:
+                        with self._conn.transaction():  # a savepoint: a failure undoes this one only
+                            results.append((op(self._db, *args), None))
+                    except ENGINE_ERRORS:
+                        raise
+                    except Exception as exc:  # handed to the caller, who knows what it means
+                        results.append((None, exc))
+        except ENGINE_ERRORS as exc:
+            raise StoreError(f"the database at {self.location} failed: {_first_line(exc)}") from None
+        return results
+
+    def _read_now(self, op: Callable[..., T], *args: Any) -> T:
+        # On the caller's thread, from what is committed: a round trip to the server, which
+        # the receiver pays once per batch instead of waiting for the next commit.
+        if self._closed:
+            raise StoreError("the store is closed")
+        try:
+            if self._reads is None or self._reads.closed:
+                self._reads = connect(self.url, read_only=True, application="hotline-reads")
+            return op(PgDb(self._reads), *args)
+        except ENGINE_ERRORS as exc:
+            if self._reads is not None:
+                self._reads.close()
+            raise StoreError(f"the database at {self.location} failed: {_first_line(exc)}") from None
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        while self._running is not None or self._batch:
+            if self._running is None:
+                self._send()
+            if self._running is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(self._running)
+                await asyncio.sleep(0)  # let the done callback settle the group
+        self._closed = True
+        self._thread.shutdown(wait=True)
+        self._conn.close()
+        if self._reads is not None:
+            self._reads.close()
+
+
+def _fail(batch: list[Any], message: str) -> None:
+    for future, _, _ in batch:
+        if not future.done():
+            future.set_exception(StoreError(message))
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
