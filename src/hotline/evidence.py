@@ -48,6 +48,7 @@ from hotline.log import (
     verify_tlog_proof,
     witness_name,
 )
+from hotline.node import load_config
 from hotline.storage import Evidence, Store, StoredCheckpoint, open_store
 
 T = TypeVar("T")
@@ -60,12 +61,14 @@ class EvidenceError(HotlineError):
 
 def _read(directory: Path, read: Callable[[Store], Awaitable[T]]) -> T:
     """What ``read`` finds in the node's store, opened read-only (the node may be running)."""
-    path = directory / "store.db"
-    if not path.exists():
+    location: Path | str = directory / "store.db"
+    if (directory / "config.toml").exists():
+        location = load_config(directory).store_location  # a party's nodes may share a database
+    if isinstance(location, Path) and not location.exists():
         raise StoreError(f"{directory} holds no store (no store.db): is it a node directory?")
 
     async def opened() -> T:
-        store = open_store(path, read_only=True)
+        store = open_store(location, read_only=True)
         try:
             return await read(store)
         finally:

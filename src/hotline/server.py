@@ -69,7 +69,7 @@ async def serve(config: NodeConfig) -> str | None:
     """
     loop = asyncio.get_running_loop()
     api_socket = _bind(config.api)
-    node = Node(config, open_store(config.store_path))
+    node = Node(config, open_store(config.store_location, party=config.party))
     # The API and console are built before the node starts: building them holds the event loop
     # for tens of milliseconds, which must not fall between a link coming up and the first
     # envelope on it (a FLASH waiting for the peer's return would wait that long again).

@@ -30,13 +30,26 @@ from hotline.cli.common import (
 @click.option("--advertise", multiple=True, help="HOST:PORT peers should dial (repeatable; default --listen)")
 @click.option("--language", type=click.Choice(["en", "ru"]), default="en", show_default=True)
 @click.option("--witness-only", is_flag=True, help="a neutral party: witnesses the peers' transcripts, sends nothing")
+@click.option(
+    "--store",
+    default="",
+    metavar="postgresql://USER@HOST:PORT/DATABASE",
+    help="keep the store in this PostgreSQL database (several hosts allowed) instead of the node directory",
+)
 def init(
-    directory: Path, party: str, listen: str, api: str, advertise: tuple[str, ...], language: str, witness_only: bool
+    directory: Path,
+    party: str,
+    listen: str,
+    api: str,
+    advertise: tuple[str, ...],
+    language: str,
+    witness_only: bool,
+    store: str,
 ) -> None:
     """Create a node directory with new keys."""
     from hotline.node import init_node
 
-    config = init_node(directory, party, listen, api, advertise, language, witness_only)
+    config = init_node(directory, party, listen, api, advertise, language, witness_only, store)
     card = config.card()
     out.print(f"Created node [bold]{party}[/] in {directory}")
     out.print(f"Fingerprint: [bold]{card.fingerprint}[/]")

@@ -101,7 +101,7 @@ async def _pin_offline(config: NodeConfig, card: IdentityCard) -> None:
     from hotline.node import vet_new_peer, wall_ms
     from hotline.storage import open_store
 
-    store = open_store(config.store_path)
+    store = open_store(config.store_location, party=config.party)
     try:
         vet_new_peer(config.party, await store.peers(), card)
         await store.add_peer(card.as_peer(wall_ms()))
@@ -112,11 +112,11 @@ async def _pin_offline(config: NodeConfig, card: IdentityCard) -> None:
 async def _pinned(config: NodeConfig) -> list[PeerRecord]:
     from hotline.storage import open_store
 
-    if not config.store_path.exists():
+    if not config.store and not config.store_path.exists():
         return []  # a node never run and never given a peer
     # Read-only: the node may be running, and a list must neither wait for its writes nor
     # hold a lock that makes the node wait.
-    store = open_store(config.store_path, read_only=True)
+    store = open_store(config.store_location, read_only=True)
     try:
         return await store.peers()
     finally:

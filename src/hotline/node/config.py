@@ -5,7 +5,9 @@ DIR/signing.key     Ed25519 signing key, PEM, mode 0600
 DIR/tls.key         TLS private key, PEM, mode 0600
 DIR/tls.crt         self-signed TLS certificate, PEM
 DIR/api.token       bearer token for the local operator API, mode 0600
-DIR/store.db        the SQLite store (plus its -wal and -shm files)
+DIR/store.db        the SQLite store (plus its -wal and -shm files), unless config.toml names a
+                    PostgreSQL database (``store = "postgresql://..."``), which every node of
+                    the party shares
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from hotline.errors import ConfigError, EncodingError, PairingError
 from hotline.node.card import IdentityCard, parse_address
 from hotline.node.clock import wall_ms
 from hotline.protocol.paths import MAX_PATHS, PathTiming
+from hotline.storage import claim_database, is_database_url
 from hotline.watch import DEFAULT_DEADLINES, DeadlinePolicy, parse_watch_changes
 from hotline.watch.alarms import Limits
 
@@ -173,10 +176,16 @@ class NodeConfig:
     # Per peer, its paths in the order this node prefers them (0-based; [path_order] in
     # config.toml counts from 1): those not named follow in the order the peer advertised them.
     path_order: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
+    store: str = ""  # a PostgreSQL database's address; empty: the SQLite file in the directory
 
     @property
     def store_path(self) -> Path:
         return self.directory / "store.db"
+
+    @property
+    def store_location(self) -> Path | str:
+        """Where the store is: the PostgreSQL database named, or else the SQLite file."""
+        return self.store or self.store_path
 
     @property
     def api_url(self) -> str:
@@ -232,8 +241,11 @@ def init_node(
     advertise: tuple[str, ...] = (),
     language: str = "en",
     witness_only: bool = False,
+    store: str = "",
 ) -> NodeConfig:
-    """Create a node directory with fresh keys. Refuses to touch an existing node."""
+    """Create a node directory with fresh keys. Refuses to touch an existing node. ``store``: a
+    PostgreSQL database to keep the store in, checked (reachable, empty or this party's, a
+    schema this program reads) and claimed for the party before anything is written."""
     if not PARTY_PATTERN.match(party):
         raise ConfigError(f"{party!r} is not a valid party name: 2-32 capital letters, digits, - or _")
     if language not in LANGUAGES:
@@ -243,6 +255,10 @@ def init_node(
         raise ConfigError(f"{directory} already holds a node; refusing to overwrite its keys")
     if directory.exists() and any(directory.iterdir()):
         raise ConfigError(f"{directory} is not empty; a node directory must start empty")
+    if store:
+        if not is_database_url(store):
+            raise ConfigError(f"--store {store!r} is not a PostgreSQL address (postgresql://USER@HOST:PORT/DATABASE)")
+        claim_database(store, party)
     directory.mkdir(parents=True, exist_ok=True)
     directory.chmod(0o700)
     tls: TlsIdentity = generate_tls_identity(party, dt.datetime.fromtimestamp(wall_ms() / 1000, dt.UTC))
@@ -257,6 +273,7 @@ def init_node(
         "advertise": list(advertise or (listen,)),
         "language": language,
         "witness_only": witness_only,
+        **({"store": store} if store else {}),
         "deadlines": {p.value: s for p, s in DEFAULT_DEADLINES.items()},
         "watch": {"changes": list(DEFAULT_WATCH_CHANGES), "link_test_interval": 3600, "link_test_timeout": 60},
         "console": {"session_lifetime": 46800, "session_idle": 1800},
@@ -339,11 +356,19 @@ def load_config(directory: Path) -> NodeConfig:
             alarms=_alarm_settings(raw),
             bounds=_bounds(raw),
             path_order=_path_order(raw),
+            store=_store(raw),
         )
     except (KeyError, TypeError) as exc:
         raise ConfigError(f"{path}: missing or unknown setting {exc}") from None
     except (ValueError, ConfigError) as exc:
         raise ConfigError(f"{path}: {exc}") from None
+
+
+def _store(raw: dict[str, Any]) -> str:
+    store = raw.get("store", "")
+    if not isinstance(store, str) or (store and not is_database_url(store)):
+        raise ConfigError(f"store = {store!r} is not a PostgreSQL address (postgresql://USER@HOST:PORT/DATABASE)")
+    return store
 
 
 def _path_order(raw: dict[str, Any]) -> dict[str, tuple[int, ...]]:

@@ -71,7 +71,7 @@ class Desk:
         self.directory: Path = node.config.directory
         self.console_settings: ConsoleSettings = node.config.console
         self.page_rows = node.config.bounds.page_rows  # rows on one page a person reads, at most
-        self._reader = Reader(node.config.store_path)
+        self._reader = Reader(node.config.store_location)
         self._reader_closer: asyncio.Task[None] | None = None
 
     # -- who we are, and the time ------------------------------------------------------------

@@ -31,7 +31,7 @@ T = TypeVar("T")
 
 
 class Reader:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path | str) -> None:
         self._path = path
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None

@@ -10,6 +10,8 @@ from hotline.storage.alarms import StoredAlarm
 from hotline.storage.audit import AuditEntry
 from hotline.storage.base import Store
 from hotline.storage.postgres import PostgresStore, is_database_url
+from hotline.storage.postgres import claim as claim_database
+from hotline.storage.postgres import describe as describe_database
 from hotline.storage.records import (
     MACHINE_KINDS,
     Acknowledgement,
@@ -69,5 +71,8 @@ __all__ = [
     "StoredAnswer",
     "StoredCheckpoint",
     "Undelivered",
+    "claim_database",
+    "describe_database",
+    "is_database_url",
     "open_store",
 ]

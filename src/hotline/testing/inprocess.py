@@ -87,7 +87,7 @@ class InProcessNode:
 
     def _open_store(self) -> Store:
         if self._store is None:
-            self._store = open_store(self.config.store_path)
+            self._store = open_store(self.config.store_location, party=self.config.party)
         return self._store
 
     async def pin(self, other: NodeConfig) -> None:

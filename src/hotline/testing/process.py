@@ -175,12 +175,13 @@ def init_directory(
     advertise: tuple[str, ...] = (),
     witness_only: bool = False,
     settings: dict[str, Any] | None = None,
+    store: str = "",
 ) -> NodeConfig:
     """A new node directory, on free loopback ports unless given; ``settings`` replace top-level
-    tables of its ``config.toml``."""
+    tables of its ``config.toml``; ``store``: a PostgreSQL database's address for its store."""
     listen = listen or f"127.0.0.1:{free_port()}"
     api = api or f"127.0.0.1:{free_port()}"
-    config = init_node(directory, party, listen, api, advertise, language, witness_only)
+    config = init_node(directory, party, listen, api, advertise, language, witness_only, store)
     if not settings:
         return config
     configure(directory, settings)
@@ -266,6 +267,7 @@ class NodeProcess:
         advertise: tuple[str, ...] = (),
         witness_only: bool = False,
         settings: dict[str, Any] | None = None,
+        store: str = "",
     ) -> Self:
         """A new node in ``root/<party>`` (see ``init_directory``), logging to ``root/<party>.log``."""
         name = party.lower()
@@ -278,6 +280,7 @@ class NodeProcess:
             advertise=advertise,
             witness_only=witness_only,
             settings=settings,
+            store=store,
         )
         return cls(config, root / f"{name}.log")
 

@@ -4,7 +4,7 @@ anything is written (``connection.py``). Nothing above ``hotline.storage`` names
 (``open_store`` opens it, given a ``postgresql://`` address).
 """
 
-from hotline.storage.postgres.connection import describe, is_database_url
+from hotline.storage.postgres.connection import claim, describe, is_database_url
 from hotline.storage.postgres.store import PostgresStore
 
-__all__ = ["PostgresStore", "describe", "is_database_url"]
+__all__ = ["PostgresStore", "claim", "describe", "is_database_url"]

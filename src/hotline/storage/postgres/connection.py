@@ -54,7 +54,7 @@ def connect(url: str, *, read_only: bool = False, application: str = "hotline") 
     try:
         conn = psycopg.connect(url, autocommit=True, **extra)
     except psycopg.Error as exc:
-        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        reason = " ".join(line.strip() for line in str(exc).splitlines()) or type(exc).__name__
         raise StoreError(f"cannot reach the database at {describe(url)}: {reason}") from None
     try:
         conn.execute("SET synchronous_commit = on")
@@ -112,3 +112,14 @@ def check_readable(conn: psycopg.Connection[Any], url: str) -> None:
         raise StoreError(f"the database at {describe(url)} holds no hotline store yet")
     if version > len(MIGRATIONS):
         raise StoreError(f"the store at {describe(url)} is at schema {version}, newer than this program")
+
+
+def claim(url: str, party: str) -> None:
+    """Check the database named can hold ``party``'s store, and claim it (``hotline init``)."""
+    conn = connect(url)
+    try:
+        migrate(conn, url, party)
+    except psycopg.Error as exc:
+        raise StoreError(f"the database at {describe(url)} failed while preparing the store ({exc})") from None
+    finally:
+        conn.close()
