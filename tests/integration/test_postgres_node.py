@@ -59,7 +59,8 @@ async def test_a_node_on_postgresql_exchanges_survives_a_kill_and_audits_clean(
         for node in (alpha, bravo):
             await node.aclose()
     report = json.loads(run_cli("log", "audit", "--json", "--dir", str(alpha.config.directory)))
-    assert report["problems"] == [] and report["entries"] > 12, report
+    assert report["problems"] == [], report
+    assert report["entries"] > 12, report
     assert "BRAVO" in run_cli("peer", "list", "--dir", str(alpha.config.directory))
 
 
