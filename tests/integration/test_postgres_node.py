@@ -12,8 +12,8 @@ import pytest
 
 from hotline.errors import ConfigError, StoreError
 from hotline.testing.postgres import PostgresServer
-from hotline.testing.process import run_cli
-from tests.integration.harness import QUIET_WATCH, NodeProcess, pair, stop_all, wait_for
+from hotline.testing.process import pair, run_cli
+from tests.integration.harness import QUIET_WATCH, NodeProcess, stop_all, wait_for
 
 _names = itertools.count()
 
