@@ -3,19 +3,24 @@ commit and durability settings, and every way the database named can be wrong.""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 import psycopg
 import pytest
 
 from hotline.errors import StoreError
-from hotline.storage import PostgresStore, open_store
+from hotline.storage import PeerRecord, PostgresStore, open_store
+from hotline.storage.postgres.lease import IDLE_LIMIT_MS
 from hotline.storage.postgres.schema import MIGRATIONS
 from hotline.testing import check_store_conformance
 from hotline.testing.postgres import PostgresServer
 
 _names = itertools.count()
+PEER = PeerRecord("BRAVO", b"\x01" * 32, b"cert", ("127.0.0.1:1",), "card", 1)
 
 
 def fresh(postgres: PostgresServer) -> str:
@@ -115,3 +120,82 @@ def test_a_database_holding_something_else_is_refused_untouched(postgres: Postgr
     with pytest.raises(StoreError, match="holds 1 tables but is not a hotline store"):
         open_store(url, party="ALPHA")
     assert tables(url) == ["payroll"]
+
+
+# -- the lease: one active node, fenced by an epoch --------------------------------------------
+
+
+async def test_one_node_holds_the_lease_and_a_frozen_one_loses_it_and_writes_nothing(postgres: PostgresServer) -> None:
+    url = fresh(postgres)
+    first, second = open_store(url, party="ALPHA"), open_store(url, party="ALPHA")
+    assert isinstance(first, PostgresStore)
+    assert isinstance(second, PostgresStore)
+    try:
+        assert await first.take_lease(1, 10) == 1
+        assert await second.take_lease(2, 11) is None, "the lease is held"
+        await first.add_peer(PEER)
+        assert (await second.lease()).holder == 1
+
+        # The first node freezes (its loop blocked, as SIGSTOP would): it renews nothing, and
+        # the server ends its session as idle; the second takes the lease under a new epoch.
+        frozen_at = time.monotonic()
+        time.sleep(IDLE_LIMIT_MS / 1000 + 0.5)
+        await second.close()  # its session idled out too (a real standby asks every few tenths)
+        second = open_store(url, party="ALPHA")
+        assert isinstance(second, PostgresStore)
+        taken = None
+        while taken is None:
+            taken = await second.take_lease(2, 12)
+            assert time.monotonic() - frozen_at < IDLE_LIMIT_MS / 1000 + 3, "the lease was not freed in time"
+        assert taken == 2
+
+        with pytest.raises(StoreError):  # it wakes, and can write nothing
+            await first.add_peer(replace(PEER, card="written by a node that lost its lease"))
+        assert first.failure is not None
+        assert [p.card for p in await second.peers()] == ["card"]
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_every_write_checks_the_epoch_so_a_node_fenced_out_writes_nothing(postgres: PostgresServer) -> None:
+    url = fresh(postgres)
+    store = open_store(url, party="ALPHA")
+    assert isinstance(store, PostgresStore)
+    told: list[str] = []
+    store.on_failure = told.append
+    try:
+        assert await store.take_lease(1, 10) == 1
+        await store.add_peer(PEER)
+        # A takeover after a database failover (advisory locks do not survive one) raised the
+        # epoch while this node kept its session: its next group finds out, and writes nothing.
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("UPDATE lease SET epoch = 7, holder = 2")
+        with pytest.raises(StoreError, match=r"lease \(epoch 1\) has passed to another node \(epoch 7, node 2\)"):
+            await store.add_peer(replace(PEER, party="CHARLIE", sign_key=b"\x02" * 32))
+        assert told
+        assert "epoch 7" in told[0]
+        with psycopg.connect(url) as conn:
+            assert conn.execute("SELECT party FROM peers").fetchall() == [("BRAVO",)]
+    finally:
+        await store.close()
+
+
+async def test_an_idle_active_node_keeps_its_lease_by_renewing_it(postgres: PostgresServer) -> None:
+    url = fresh(postgres)
+    active = open_store(url, party="ALPHA")
+    assert isinstance(active, PostgresStore)
+    standby = None
+    try:
+        assert await active.take_lease(1, 10) == 1
+        commits = active.commits
+        await asyncio.sleep(IDLE_LIMIT_MS / 1000 * 2)  # idle, but its loop runs: it renews
+        assert active.commits > commits
+        standby = open_store(url, party="ALPHA")
+        assert isinstance(standby, PostgresStore)
+        assert await standby.take_lease(2, 11) is None
+        await active.add_peer(PEER)
+    finally:
+        await active.close()
+        if standby is not None:
+            await standby.close()

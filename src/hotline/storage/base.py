@@ -44,6 +44,7 @@ from hotline.storage.witnessing import Equivocation, Evidence, StoredCheckpoint
 
 class Store(Protocol):
     failure: str | None  # set once the engine has failed; every call fails from then on
+    epoch: int  # the lease's epoch this store writes under; 0 where one node has the store to itself
     on_failure: Callable[[str], None] | None  # called once, when the engine fails
 
     def close(self) -> Awaitable[None]: ...

@@ -190,4 +190,21 @@ MIGRATIONS: list[str] = [
         remark TEXT
     );
     """,
+    # 2: several nodes of one party share the database; one of them is active at a time.
+    """
+    CREATE TABLE nodes (                    -- the party's nodes, numbered from 1 as they joined
+        number INTEGER PRIMARY KEY,
+        listen TEXT NOT NULL,
+        api TEXT NOT NULL,
+        advertise TEXT NOT NULL,            -- JSON list of host:port, one per path
+        joined_ms BIGINT NOT NULL
+    );
+    CREATE TABLE lease (                    -- who is active: one row, its epoch raised at each takeover
+        one BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (one),
+        epoch BIGINT NOT NULL,
+        holder INTEGER,                     -- the node number, NULL before any node was active
+        since_ms BIGINT NOT NULL
+    );
+    INSERT INTO lease (epoch, holder, since_ms) VALUES (0, NULL, 0);
+    """,
 ]

@@ -14,12 +14,16 @@ order they were called.
 A failure of the engine (the server gone, the session cut, a commit whose outcome is unknown)
 fails the group and every call after it: the node stops, and a restart recovers from what the
 database committed, exactly as after a crash.
+
+Several nodes of a party share one database; the one that holds the lease writes, and every
+group it commits first checks that the lease is still its own (``lease.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -27,6 +31,7 @@ from typing import Any, TypeVar
 import psycopg
 
 from hotline.errors import StoreError
+from hotline.storage.postgres import lease
 from hotline.storage.postgres.adapter import PgDb
 from hotline.storage.postgres.connection import check_readable, connect, describe, migrate
 from hotline.storage.sql.store import SqlStore
@@ -51,6 +56,8 @@ class PostgresStore(SqlStore):
         self.read_only = read_only
         self._conn = connect(url, read_only=read_only)
         try:
+            if not read_only:
+                lease.limit_idleness(self._conn)
             if read_only:
                 check_readable(self._conn, url)
             else:
@@ -70,6 +77,44 @@ class PostgresStore(SqlStore):
         self.commits = 0
         self.failure: str | None = None
         self.on_failure: Callable[[str], None] | None = None
+        # The lease: the epoch every group checks (0: none taken; such a store is an operator's
+        # tool writing with the nodes stopped), and when the last group ran, for renewing it.
+        self.epoch = 0
+        self._last_group = time.monotonic()
+        self._renewal: asyncio.TimerHandle | None = None
+
+    # -- the lease ------------------------------------------------------------------------------
+
+    async def take_lease(self, node: int, now_ms: int) -> int | None:
+        """Become the party's active node if no other node's session holds the lease: the new
+        epoch, or None. From then on every group checks it, and the store renews it itself."""
+        loop = asyncio.get_running_loop()
+        try:
+            epoch = await loop.run_in_executor(self._thread, lease.try_take, self._conn, node, now_ms)
+        except ENGINE_ERRORS as exc:
+            raise StoreError(f"the database at {self.location} failed: {_first_line(exc)}") from None
+        if epoch is not None:
+            self.epoch = epoch
+            self._renewal = loop.call_later(lease.RENEW_EVERY_S, self._renew)
+        return epoch
+
+    async def lease(self) -> lease.Lease:
+        """Who holds the lease now, as the database says."""
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._thread, lease.current, self._conn)
+        except ENGINE_ERRORS as exc:
+            raise StoreError(f"the database at {self.location} failed: {_first_line(exc)}") from None
+
+    def _renew(self) -> None:
+        # A group at least every RENEW_EVERY_S, or the server ends the session as idle and the
+        # lease goes to another node. A group already running renews it as well.
+        if self._closed or self.failure is not None:
+            return
+        loop = asyncio.get_running_loop()
+        if self._running is None and not self._batch and time.monotonic() - self._last_group >= lease.RENEW_EVERY_S / 2:
+            self._call(_nothing)
+        self._renewal = loop.call_later(lease.RENEW_EVERY_S / 2, self._renew)
 
     # -- group commit ---------------------------------------------------------------------------
 
@@ -119,8 +164,11 @@ class PostgresStore(SqlStore):
     def _group(self, work: Work) -> list[tuple[Any, BaseException | None]]:
         """On the writing thread: one transaction, a savepoint per operation, one commit."""
         results: list[tuple[Any, BaseException | None]] = []
+        self._last_group = time.monotonic()
         try:
             with self._conn.transaction():
+                if self.epoch:
+                    lease.check(self._conn, self.epoch)  # raises LeaseLostError: nothing of this group is written
                 for op, args in work:
                     try:
                         with self._conn.transaction():  # a savepoint: a failure undoes this one only
@@ -158,10 +206,16 @@ class PostgresStore(SqlStore):
                     await asyncio.shield(self._running)
                 await asyncio.sleep(0)  # let the done callback settle the group
         self._closed = True
+        if self._renewal is not None:
+            self._renewal.cancel()
         self._thread.shutdown(wait=True)
         self._conn.close()
         if self._reads is not None:
             self._reads.close()
+
+
+def _nothing(_db: Any) -> None:
+    """A group with nothing to write: it checks the lease, and keeps the session from idling."""
 
 
 def _fail(batch: list[Any], message: str) -> None:

@@ -49,6 +49,7 @@ class SqliteStore(SqlStore):
         self._begin = "BEGIN" if read_only else "BEGIN IMMEDIATE"
         self._batch: list[tuple[asyncio.Future[Any], Callable[..., Any], tuple[Any, ...]]] = []
         self._closed = False
+        self.epoch = 0  # one node has the file to itself: no lease to hold
         self.commits = 0  # for the benchmark: how many transactions have been committed
         self.failure: str | None = None  # set once the engine fails; then every call fails
         self.on_failure: Callable[[str], None] | None = None  # told once, when that happens
