@@ -77,6 +77,12 @@ class Channel:
     # Sequence numbers received whose store has been called and not yet committed: a copy of
     # one arriving on another path waits for that commit before it is answered (``Inbound``).
     storing: dict[int, asyncio.Future[Any]] = field(default_factory=dict)
+    # The peer's nodes: each path's address may name one per node ("a|b"), and the peer's
+    # active node is the one dialed. ``node`` counts from 0 (the card's first); it moves when a
+    # standby names the active node, or when no path is up and the one dialed does not answer.
+    node: int = 0
+    moved: asyncio.Event = field(default_factory=asyncio.Event)  # wakes the dialers at once
+    peer_epoch: int = 0  # the highest lease epoch a hello from the peer has carried
     # Our envelopes in flight: the links each was written on. One that no live link carries
     # goes again (``Links.reconcile``); an entry goes when its envelope is answered.
     on_wire: dict[int, set[Link]] = field(default_factory=dict)
@@ -84,6 +90,27 @@ class Channel:
     @property
     def party(self) -> str:
         return self.peer.party
+
+    @property
+    def nodes(self) -> int:
+        """How many nodes the peer's card names (the most alternatives any path has)."""
+        return max((len(a.split("|")) for a in self.peer.addresses), default=1)
+
+    def address(self, path: int) -> str | None:
+        """The address that reaches the peer's current node on ``path``; None if it has none."""
+        if path >= len(self.peer.addresses):
+            return None
+        alternatives = self.peer.addresses[path].split("|")
+        return alternatives[self.node % len(alternatives)]
+
+    def move_to(self, node: int) -> bool:
+        """Dial the peer's node ``node`` (from 0) from now on; whether that is a change."""
+        node %= self.nodes
+        if node == self.node:
+            return False
+        self.node = node
+        self.moved.set()
+        return True
 
     def lost(self, key: LinkKey) -> asyncio.Event:
         return self.link_lost.setdefault(key, asyncio.Event())

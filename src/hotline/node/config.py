@@ -30,7 +30,8 @@ from cryptography.hazmat.primitives import serialization
 from hotline.crypto import SigningKey, TlsIdentity, generate_signing_key, generate_tls_identity
 from hotline.crypto.keys import load_signing_key, signing_key_pem
 from hotline.envelope.model import PARTY_PATTERN, Precedence
-from hotline.errors import ConfigError, EncodingError, PairingError
+from hotline.errors import ConfigError, EncodingError
+from hotline.node.addresses import check_addresses
 from hotline.node.card import IdentityCard, parse_address
 from hotline.node.clock import wall_ms
 from hotline.protocol.paths import MAX_PATHS, PathTiming
@@ -298,34 +299,6 @@ def init_node(
         + tomli_w.dumps(settings)
     )
     return load_config(directory)
-
-
-def check_addresses(listen: str, api: str, advertise: tuple[str, ...]) -> None:
-    """Refuse addresses that cannot work, or that would expose the operator API."""
-    try:
-        listen_host, _ = parse_address(listen)
-        api_host, _ = parse_address(api)
-        for address in advertise:
-            parse_address(address)
-    except PairingError as exc:
-        raise ConfigError(str(exc)) from None
-    if len(advertise) > MAX_PATHS:
-        raise ConfigError(f"{len(advertise)} addresses to advertise; a party has at most {MAX_PATHS} paths")
-    if listen == api:
-        raise ConfigError(f"--listen and --api are both {listen}; they need two ports")
-    if not _is_loopback(api_host):
-        raise ConfigError(f"--api {api} is not a loopback address: the operator API must not leave this machine")
-    if listen_host in ("0.0.0.0", "::") and not advertise:  # noqa: S104 - checking, not binding
-        raise ConfigError(f"--listen {listen} is not an address a peer can dial; give --advertise HOST:PORT")
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def load_config(directory: Path) -> NodeConfig:

@@ -177,6 +177,14 @@ class Link:
         if event is not None:
             self.on_event(self, event)
 
+    def refuse(self, code: str, detail: str) -> None:
+        """Tell the peer in a frame it can read why this link is not kept, then close it."""
+        if not self.writer.is_closing():
+            self.writer.write(self.session.error_frame(RemoteProtocolError(code, detail)))
+        self.closed.set()
+        self.session.connection_lost()
+        self.writer.close()
+
     async def close(self) -> None:
         if self.closed.is_set():
             return

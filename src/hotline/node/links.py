@@ -159,10 +159,11 @@ class Links:
                 channel.lost(key).clear()
                 await channel.lost(key).wait()
                 continue
-            if path >= len(channel.peer.addresses):
+            address = channel.address(path)
+            if address is None:
                 return  # the peer advertises no such address: only the peer can dial this path
-            address = channel.peer.addresses[path]
             host, port = parse_address(address)
+            dialing = channel.node
             try:
                 # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow the
                 # cancellation of a stopping node when the connection completes at that moment.
@@ -177,6 +178,11 @@ class Links:
                 report = log.warning if backoff.attempt == 0 and lane is Lane.URGENT else log.debug
                 error = str(exc) or "timed out"
                 report("cannot reach peer", peer=channel.party, path=path, address=address, error=error)
+                # A peer of several nodes: with no path up, the node dialed may be the one that
+                # failed; dial the next, in turn (the first dialer to find out moves them all).
+                if not channel.link_up.is_set() and channel.node == dialing and channel.move_to(dialing + 1):
+                    log.info("dialing the peer's next node", peer=channel.party, node=channel.node + 1)
+                    backoff.reset()
             else:
                 # The peer may have dialed us meanwhile, or we may be stopping.
                 taken = key in channel.links or self.station.stopped.is_set()
@@ -185,7 +191,20 @@ class Links:
                 else:
                     await self._serve_link(channel, key, reader, writer, dialed_by=self.station.party)
             if key not in channel.links and not self.station.stopped.is_set():
-                await self.station.clock.sleep(backoff.next_delay())
+                if channel.node != dialing:
+                    continue  # another node of the peer's is to be dialed: at once
+                await self._pause(channel, backoff.next_delay())
+
+    async def _pause(self, channel: Channel, seconds: float) -> None:
+        """The dialer's backoff, cut short when the peer's active node is found elsewhere."""
+        channel.moved.clear()
+        moved = asyncio.ensure_future(channel.moved.wait())
+        pause = asyncio.ensure_future(self.station.clock.sleep(seconds))
+        try:
+            await asyncio.wait({moved, pause}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            moved.cancel()
+            pause.cancel()
 
     async def _serve_link(
         self, channel: Channel, key: LinkKey, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, dialed_by: str
@@ -205,6 +224,7 @@ class Links:
             heartbeat=self.timers.heartbeat,
             dead_after=self.timers.dead_after,
             held_number=channel.held_number,
+            epoch=self.station.store.epoch,
             probe=channel.paths.probe_interval(path) if probed else None,
             silent_after=channel.paths.silence_limit(path) if probed else None,
         )
@@ -282,7 +302,24 @@ class Links:
 
     def opened(self, channel: Channel, link: Link, event: ev.SessionOpened) -> None:
         key = link.key
-        if not keeps_new_link(self.station.party, channel.party, _dialer(channel.links.get(key)), link.dialed_by):
+        if event.peer_epoch < channel.peer_epoch:
+            # A node of the peer's that was active once (frozen, then woken) and has not found
+            # out that another took over: what it would send, the active node may contradict.
+            detail = f"epoch {event.peer_epoch} is not the active one's ({channel.peer_epoch}): this node stood down"
+            log.warning("link from a node of the peer's that is no longer active refused", peer=channel.party,
+                        epoch=event.peer_epoch, active_epoch=channel.peer_epoch)  # fmt: skip
+            link.refuse("stale-epoch", detail)
+            return
+        if event.peer_epoch > channel.peer_epoch:
+            if channel.peer_epoch:
+                log.info("the peer's active node changed", peer=channel.party, epoch=event.peer_epoch)
+            channel.peer_epoch = event.peer_epoch
+        # Links to a node of the peer's that is no longer active go, whatever the tie-break says.
+        stale = {k for k, other in channel.links.items() if other.session.peer_epoch < channel.peer_epoch}
+        for k in stale:
+            self.spawn(channel.links[k].close())
+        kept = None if key in stale else channel.links.get(key)
+        if not keeps_new_link(self.station.party, channel.party, _dialer(kept), link.dialed_by):
             self.spawn(link.close())
             return
         # Before the link is kept and the dispatchers wake: a peer that already holds more of
@@ -346,6 +383,19 @@ class Links:
                 expected=channel.inbound.next_seq,
             )
         self.lookout.numbering(channel.party, behind, peer_behind)
+
+    def standing_by(self, channel: Channel, link: Link, event: ev.PeerStandingBy) -> None:
+        """The node dialed is one of the peer's standbys, and named the active one: dial it."""
+        moved = event.active is not None and channel.move_to(event.active - 1)
+        log.info(
+            "the peer's node dialed is standing by",
+            peer=channel.party,
+            path=link.path,
+            active_node=event.active,
+            active_addresses=",".join(event.addresses),
+            dialing=channel.address(link.path) if moved else None,
+        )
+        self.spawn(link.close())
 
     async def _skip_held_serials(self, party: str, held: int) -> None:
         moved = await self.station.store.skip_held_serials(party, held, self.station.clock.wall_ms())

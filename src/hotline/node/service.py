@@ -349,5 +349,7 @@ class Node:
             spawn(notary.guarded(notary.on_cosignature(channel, event)))
         elif isinstance(event, ev.CheckpointRefused):
             spawn(notary.guarded(notary.on_refused(channel, event)))
+        elif isinstance(event, ev.PeerStandingBy):
+            self.links.standing_by(channel, link, event)
         elif isinstance(event, ev.PeerClosed):
             log.warning("peer closed the link with an error", peer=channel.party, code=event.code, detail=event.detail)

@@ -16,6 +16,7 @@ class SessionOpened:
     peer_send_next: int  # the next sequence number the peer will send us
     skew_ms: int | None = None  # the peer's clock minus ours, if both sides gave a clock
     peer_held_number: int | None = None  # the highest message number of ours the peer holds
+    peer_epoch: int = 0  # the lease epoch the peer's node is active under (0: a party of one node)
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,15 @@ class LinkHeard:
 
 
 @dataclass(frozen=True)
+class PeerStandingBy:
+    """The node we reached is one of the peer's standbys: it names the active node to dial."""
+
+    active: int | None  # the active node's number (1 = the first of each path's addresses)
+    addresses: tuple[str, ...]  # the active node's addresses, one per path, as it advertised them
+    epoch: int
+
+
+@dataclass(frozen=True)
 class PeerClosed:
     """The peer reported a protocol error and is closing the connection."""
 
@@ -125,6 +135,7 @@ Event = (
     | LinkSilent
     | LinkHeard
     | PeerClosed
+    | PeerStandingBy
     | CheckpointOffered
     | CosignatureReceived
     | CheckpointRefused

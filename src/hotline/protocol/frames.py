@@ -28,6 +28,9 @@ class FrameType(enum.StrEnum):
     CHECKPOINT = "cp"  # our log's new signed checkpoint, offered to a witness (with its proofs)
     COSIGNATURE = "cosig"  # a witness's cosignature on the log's checkpoint
     CHECKPOINT_REFUSED = "cpno"  # a witness will not cosign, and why
+    # Instead of a hello: this node of the party is standing by; dial the active node instead
+    # (which, by number, and its addresses), and the lease's epoch as this node read it.
+    STANDBY = "standby"
 
 
 def encode_frame(kind: FrameType, max_frame: int = DEFAULT_MAX_FRAME, **fields: Any) -> bytes:

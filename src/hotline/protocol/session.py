@@ -32,8 +32,6 @@ What the core guarantees to its caller:
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Callable
 from typing import Any
 
 from hotline.crypto.keys import VerifyKey
@@ -41,18 +39,15 @@ from hotline.envelope import Envelope, FieldError, Opened, Receipt, Rejection, o
 from hotline.envelope.model import MAX_SEQ
 from hotline.errors import EncodingError, LocalProtocolError, RemoteProtocolError, SignatureError
 from hotline.forms import validate_body
-from hotline.log.merkle import HASH_SIZE
 from hotline.log.witness import Offer, Refusal
 from hotline.protocol import events as ev
+from hotline.protocol.fields import MAX_HELLO_NUMBER, WITNESSING, int_field, optional_int, standing_by
 from hotline.protocol.frames import DEFAULT_MAX_FRAME, FrameReader, FrameType, encode_frame
 from hotline.protocol.sequence import Arrival, InboundSequence
 from hotline.protocol.state import SessionState, next_state
 
 # 2: two lanes per channel, chosen by ALPN; numbers may arrive out of order across lanes.
 PROTOCOL_VERSION = 2
-MAX_HELLO_NUMBER = 2**53  # resume points, serials and clocks in a hello or pong, at most
-MAX_LOG_SIZE = 2**63 - 1  # SQLite's integers: no log of ours is larger, so no peer's claim may be
-MAX_NOTE = 4096  # a checkpoint note with its signatures is a few hundred bytes
 
 # Why a field failed decides the rejection's reason code, so the sender can act on it.
 _REASONS = {
@@ -79,11 +74,14 @@ class PeerSession:
         hello_timeout: float = 10.0,
         max_frame: int = DEFAULT_MAX_FRAME,
         held_number: int | None = None,
+        epoch: int = 0,
         probe: float | None = None,
         silent_after: float | None = None,
     ) -> None:
         self.local = local
         self.held_number = held_number  # the highest message number we hold from the peer
+        self.epoch = epoch  # the lease epoch our node is active under (0: the party has one node)
+        self.peer_epoch = 0  # the peer's, once its hello came
         self.peer = peer
         self.peer_key = peer_key
         self.inbound = inbound
@@ -117,6 +115,8 @@ class PeerSession:
             extra["clock"] = wall_ms
         if self.held_number is not None:
             extra["held_num"] = self.held_number
+        if self.epoch:
+            extra["epoch"] = self.epoch
         self._frame(
             FrameType.HELLO,
             now,
@@ -238,16 +238,16 @@ class PeerSession:
         if kind is FrameType.HELLO:
             return self._on_hello(frame, wall_ms)
         if kind is FrameType.PING:
-            answer = {"n": _int(frame, "n")} | ({} if wall_ms is None else {"clock": wall_ms})
+            answer = {"n": int_field(frame, "n")} | ({} if wall_ms is None else {"clock": wall_ms})
             self._frame(FrameType.PONG, now, **answer)
             return None
         if kind is FrameType.PONG:
-            ping = self._pings.pop(_int(frame, "n"), None)
+            ping = self._pings.pop(int_field(frame, "n"), None)
             if ping is None:
                 return None
             self.pongs_received += 1
             sent, sent_wall = ping
-            clock = _optional_int(frame, "clock")
+            clock = optional_int(frame, "clock")
             if clock is not None and clock > MAX_HELLO_NUMBER:
                 raise RemoteProtocolError("malformed-frame", f"pong's 'clock' {clock} is beyond any date")
             rtt = now - sent
@@ -255,8 +255,10 @@ class PeerSession:
             return ev.RoundTrip(rtt, skew)
         if kind is FrameType.ERROR:
             return ev.PeerClosed(str(frame.get("code", "?"))[:64], str(frame.get("detail", ""))[:500])
-        if kind in _WITNESSING:
-            return _WITNESSING[kind](frame)
+        if kind is FrameType.STANDBY:
+            return standing_by(frame)
+        if kind in WITNESSING:
+            return WITNESSING[kind](frame)
         obj = frame.get("obj")
         if not isinstance(obj, bytes):
             raise RemoteProtocolError("malformed-frame", f"a {kind.value} frame carries 'obj' bytes")
@@ -281,16 +283,18 @@ class PeerSession:
         # Numbers beyond any a store will reach (2**53: a million a second for 285 years) are
         # refused here: taken on trust, a resume point or a serial near SQLite's limit would
         # overflow our numbering, and a clock beyond any date would overflow the alarm's text.
-        numbers = {name: _optional_int(frame, name) for name in ("recv_next", "send_next", "held_num", "clock")}
+        numbers = {name: optional_int(frame, name) for name in ("recv_next", "send_next", "held_num", "clock", "epoch")}
         for name, value in numbers.items():
             if value is not None and value > MAX_HELLO_NUMBER:
                 raise RemoteProtocolError("malformed-frame", f"hello's {name!r} {value} is beyond any count or date")
         clock = numbers["clock"]
+        self.peer_epoch = numbers["epoch"] or 0
         return ev.SessionOpened(
-            _int(frame, "recv_next"),
-            _int(frame, "send_next"),
+            int_field(frame, "recv_next"),
+            int_field(frame, "send_next"),
             skew_ms=None if clock is None or wall_ms is None else clock - wall_ms,
             peer_held_number=numbers["held_num"],
+            peer_epoch=self.peer_epoch,
         )
 
     def _authentic(self, obj: bytes, kind: str) -> Opened:
@@ -388,87 +392,3 @@ class PeerSession:
         self._pings = {self._ping_counter: (now, wall_ms)}  # only the latest ping is worth timing
         ping = {"n": self._ping_counter} | ({} if wall_ms is None else {"clock": wall_ms})
         self._frame(FrameType.PING, now, **ping)
-
-
-def _checkpoint_offered(frame: dict[str, Any]) -> ev.CheckpointOffered:
-    note, leaves, ours = frame.get("note"), frame.get("leaves"), frame.get("ours")
-    if not isinstance(note, str) or not isinstance(leaves, bytes) or len(leaves) % HASH_SIZE:
-        raise RemoteProtocolError("malformed-frame", "a cp frame carries 'note' text and 'leaves', 32 bytes each")
-    if not isinstance(ours, list) or not all(
-        isinstance(item, list) and len(item) == 2 and type(item[0]) is int and item[0] >= 0 and _hash(item[1])
-        for item in ours
-    ):
-        raise RemoteProtocolError("malformed-frame", "a cp frame's 'ours' is a list of [entry, 32-byte envelope id]")
-    indexes = [index for index, _ in ours]
-    if any(b <= a for a, b in itertools.pairwise(indexes)) or any(i > MAX_LOG_SIZE for i in indexes):
-        raise RemoteProtocolError("malformed-frame", "a cp frame's 'ours' names each entry once, in order")
-    offer = Offer(
-        note,
-        _size(frame, "old"),
-        _hashes(frame, "proof"),
-        _hashes(frame, "frontier"),
-        tuple(leaves[i : i + HASH_SIZE] for i in range(0, len(leaves), HASH_SIZE)),
-        tuple((index, envelope_id) for index, envelope_id in ours),
-    )
-    return ev.CheckpointOffered(offer)
-
-
-def _size(frame: dict[str, Any], name: str) -> int:
-    """A log size or index: what SQLite can hold (a larger one would fail in the store)."""
-    value = _int(frame, name)
-    if value > MAX_LOG_SIZE:
-        raise RemoteProtocolError("malformed-frame", f"{name!r} {value} is beyond any log ({MAX_LOG_SIZE})")
-    return value
-
-
-def _hashes(frame: dict[str, Any], name: str) -> tuple[bytes, ...]:
-    value = frame.get(name)
-    if not isinstance(value, list) or not all(map(_hash, value)):
-        raise RemoteProtocolError("malformed-frame", f"a {frame.get('t')} frame's {name!r} is a list of 32-byte hashes")
-    return tuple(value)
-
-
-def _cosignature(frame: dict[str, Any]) -> ev.CosignatureReceived:
-    line = frame.get("line")
-    if not isinstance(line, str) or len(line) > 1000:
-        raise RemoteProtocolError("malformed-frame", "a cosig frame carries a signature 'line' of text")
-    return ev.CosignatureReceived(_size(frame, "size"), line)
-
-
-def _refused(frame: dict[str, Any]) -> ev.CheckpointRefused:
-    reason, detail, equivocation, held = (frame.get(k) for k in ("reason", "detail", "equivocation", "held"))
-    if not isinstance(reason, str) or not isinstance(detail, str) or not isinstance(equivocation, bool):
-        raise RemoteProtocolError("malformed-frame", "a cpno frame carries 'reason', 'detail' and 'equivocation'")
-    if isinstance(held, bool) or not isinstance(held, int) or not -1 <= held <= MAX_LOG_SIZE:
-        raise RemoteProtocolError("malformed-frame", "a cpno frame carries 'held': a size, or -1")
-    note = frame.get("held_note")
-    if note is not None and (not isinstance(note, str) or len(note) > MAX_NOTE):
-        raise RemoteProtocolError(
-            "malformed-frame", f"a cpno frame's 'held_note' is a signed note of text, {MAX_NOTE} at most"
-        )
-    return ev.CheckpointRefused(
-        _size(frame, "size"), reason[:64], detail[:500], equivocation, None if held == -1 else held, note
-    )
-
-
-def _hash(value: object) -> bool:
-    return isinstance(value, bytes) and len(value) == HASH_SIZE
-
-
-_WITNESSING: dict[FrameType, Callable[[dict[str, Any]], ev.Event]] = {
-    FrameType.CHECKPOINT: _checkpoint_offered,
-    FrameType.COSIGNATURE: _cosignature,
-    FrameType.CHECKPOINT_REFUSED: _refused,
-}
-
-
-def _optional_int(frame: dict[str, Any], name: str) -> int | None:
-    """A field an older peer may leave out; if present, a non-negative integer like any other."""
-    return None if frame.get(name) is None else _int(frame, name)
-
-
-def _int(frame: dict[str, Any], name: str) -> int:
-    value = frame.get(name)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise RemoteProtocolError("malformed-frame", f"{frame.get('t')} needs a non-negative integer {name!r}")
-    return value

@@ -37,6 +37,7 @@ _TRAFFIC = (
 TRANSITIONS: dict[tuple[SessionState, FrameType], SessionState] = {
     (SessionState.HANDSHAKE, FrameType.HELLO): SessionState.OPEN,
     (SessionState.HANDSHAKE, FrameType.ERROR): SessionState.CLOSED,
+    (SessionState.HANDSHAKE, FrameType.STANDBY): SessionState.CLOSED,
     (SessionState.OPEN, FrameType.ERROR): SessionState.CLOSED,
     **{(SessionState.OPEN, frame): SessionState.OPEN for frame in _TRAFFIC},
 }
