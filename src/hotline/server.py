@@ -21,20 +21,23 @@ from fastapi import FastAPI
 
 from hotline.api.app import create_app
 from hotline.api.gate import Gate
+from hotline.api.standby import create_standby_api
 from hotline.console.app import create_console
+from hotline.console.standby import create_standby_console
 from hotline.console.state import ConsoleBounds, ConsoleState
-from hotline.errors import ConfigError
+from hotline.errors import ConfigError, StoreError
 from hotline.front import Refusals
 from hotline.front.connection import bounded_protocol
 from hotline.front.headers import SecurityHeaders
 from hotline.front.hosts import HostCheck, answered_names
-from hotline.node import Desk, Node, NodeConfig, parse_address
-from hotline.storage import open_store
+from hotline.node import SYSTEM_CLOCK, Desk, Node, NodeConfig, open_standby, parse_address
+from hotline.storage import PostgresStore, Store, open_store
 
 log = structlog.get_logger("hotline.run")
 # Seconds from the first stop signal to the end of the process, at most. Links close in
 # parallel, each waiting up to 2 s for the peer's TLS close; the API gives open requests 5 s.
 STOP_BOUND = 10.0
+RETRY_S = 1.0  # seconds between tries of a party's store that cannot be opened
 
 
 class ApiServer(uvicorn.Server):
@@ -66,10 +69,106 @@ async def serve(config: NodeConfig) -> str | None:
     once on a second one. A stop that does not finish in time (something that will not end)
     commits what the store holds and ends the process itself, saying why: a half-stopped node,
     its API gone while a link still takes messages, is the one thing it must never be.
+
+    A node of a party on PostgreSQL stands by until it holds the lease, serves as the active
+    node while it does, and stands by again when it loses it (``serve_party_node``).
     """
-    loop = asyncio.get_running_loop()
+    if config.store:
+        return await serve_party_node(config)
+    return await serve_active(config, open_store(config.store_location, party=config.party))
+
+
+class StopSignals:
+    """SIGTERM and SIGINT: the first asks the node to stop, a second makes it stop now."""
+
+    def __init__(self) -> None:
+        self.requested, self.force = asyncio.Event(), asyncio.Event()
+
+    def install(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self._on_signal)
+
+    def _on_signal(self) -> None:
+        if self.requested.is_set():
+            self.force.set()
+            log.warning("second stop signal: the node exits now")
+        else:
+            self.requested.set()
+            log.info("stopping", within_seconds=STOP_BOUND)
+
+
+async def serve_party_node(config: NodeConfig) -> str | None:
+    """One of several nodes of a party sharing a PostgreSQL store: standing by, active, and
+    standing by again, until told to stop. The store named must be reachable when the node
+    starts (a wrong address is an error at once); later, while it fails over, the node tries
+    it again every second, and says so."""
+    signals = StopSignals()
+    signals.install()
+    first = True
+    while not signals.requested.is_set():
+        try:
+            store = await asyncio.to_thread(open_store, config.store, False, config.party)
+        except StoreError as exc:
+            if first:
+                raise
+            log.warning("cannot open the party's store; trying again", error=str(exc), every_seconds=RETRY_S)
+            await _pause(signals.requested, RETRY_S)
+            continue
+        first = False
+        assert isinstance(store, PostgresStore)
+        epoch = await stand_by(config, store, signals)
+        if epoch is None:
+            await store.close()
+            continue
+        reason = await serve_active(config, store, signals)
+        if signals.requested.is_set():
+            return reason
+        log.warning("this node stood down: it is no longer the party's active node", reason=reason)
+    return None
+
+
+async def stand_by(config: NodeConfig, store: PostgresStore, signals: StopSignals) -> int | None:
+    """Serve as a standby (peers told where the active node is, the API and console saying so)
+    until this node takes the lease: its epoch; None if told to stop or the store failed."""
+    try:
+        standby = await open_standby(config, store, SYSTEM_CLOCK)
+    except StoreError as exc:
+        log.warning("the party's store failed", error=str(exc))
+        return None
+    app = create_standby_api(standby, config.api_token())
+    app.mount("/", create_standby_console(standby, config.language))
+    app.add_middleware(HostCheck, names=answered_names(parse_address(config.api)[0], config.console.hosts),
+                       refusals=Refusals())  # fmt: skip
+    app.add_middleware(SecurityHeaders)
+    api = ApiServer(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
+                                   timeout_graceful_shutdown=1))  # fmt: skip
+    api.config.load()
+    api_task = asyncio.create_task(api.serve(sockets=[_bind(config.api)]))
+    log.info("standing by", party=config.party, node=config.node, api=config.api_url, store=standby.snapshot()["store"])
+    try:
+        return await standby.wait_for_lease(signals.requested)
+    except StoreError as exc:
+        log.warning("the party's store failed while standing by", error=str(exc))
+        return None
+    finally:
+        api.should_exit = True
+        await standby.close()
+        with contextlib.suppress(asyncio.CancelledError):
+            await api_task
+
+
+async def _pause(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            await stop.wait()
+
+
+async def serve_active(config: NodeConfig, store: Store, signals: StopSignals | None = None) -> str | None:
+    """Serve as the party's node (its only one, or its active one) until stopped or until the
+    node stops itself; why it did, or None."""
     api_socket = _bind(config.api)
-    node = Node(config, open_store(config.store_location, party=config.party))
+    node = Node(config, store)
     # The API and console are built before the node starts: building them holds the event loop
     # for tens of milliseconds, which must not fall between a link coming up and the first
     # envelope on it (a FLASH waiting for the peer's return would wait that long again).
@@ -100,18 +199,10 @@ async def serve(config: NodeConfig) -> str | None:
         api_socket.close()
         await node.stop()
         raise
-    stop_requested, force = asyncio.Event(), asyncio.Event()
-
-    def on_signal() -> None:
-        if stop_requested.is_set():
-            force.set()
-            log.warning("second stop signal: the node exits now")
-        else:
-            stop_requested.set()
-            log.info("stopping", within_seconds=STOP_BOUND)
-
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, on_signal)
+    if signals is None:
+        signals = StopSignals()
+        signals.install()
+    stop_requested, force = signals.requested, signals.force
     api_task = asyncio.create_task(api.serve(sockets=[api_socket]))
     console: ConsoleState = app.state.console
     sweeper = asyncio.create_task(console.sweep_sessions())

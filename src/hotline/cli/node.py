@@ -24,7 +24,7 @@ from hotline.cli.common import (
 
 @click.command()
 @dir_option
-@click.option("--party", required=True, help="this party's name, e.g. SACEUR")
+@click.option("--party", help="this party's name, e.g. SACEUR")
 @click.option("--listen", required=True, help="HOST:PORT where peers connect")
 @click.option("--api", required=True, help="HOST:PORT of the local operator API (keep it on loopback)")
 @click.option("--advertise", multiple=True, help="HOST:PORT peers should dial (repeatable; default --listen)")
@@ -36,19 +36,36 @@ from hotline.cli.common import (
     metavar="postgresql://USER@HOST:PORT/DATABASE",
     help="keep the store in this PostgreSQL database (several hosts allowed) instead of the node directory",
 )
+@click.option(
+    "--join",
+    "existing",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="make another node of the party whose node directory this is (its store must be PostgreSQL)",
+)
 def init(
     directory: Path,
-    party: str,
+    party: str | None,
     listen: str,
     api: str,
     advertise: tuple[str, ...],
     language: str,
     witness_only: bool,
     store: str,
+    existing: Path | None,
 ) -> None:
-    """Create a node directory with new keys."""
-    from hotline.node import init_node
+    """Create a node directory with new keys, or (--join) another node of a party."""
+    from hotline.node import init_node, join_node
 
+    if existing is not None:
+        if party or store or witness_only:
+            raise click.UsageError("--join takes the party, store and keys of the node it joins: leave out"
+                                   " --party, --store and --witness-only")  # fmt: skip
+        config = join_node(directory, existing, listen, api, advertise)
+        out.print(f"Created node {config.node} of [bold]{config.party}[/] in {directory}; it starts as a standby")
+        out.print("Give the peers the party's card again (hotline identity): it now names this node's addresses too.")
+        return
+    if not party:
+        raise click.UsageError("--party is required (or --join DIR to add a node to a party)")
     config = init_node(directory, party, listen, api, advertise, language, witness_only, store)
     card = config.card()
     out.print(f"Created node [bold]{party}[/] in {directory}")
@@ -81,6 +98,14 @@ def status(directory: Path, as_json: bool) -> None:
         print_json(report)
         return
     _ = words(directory)
+    if report.get("role") == "standby":
+        active = report["active"]
+        out.print(f"[bold]{report['party']}[/] " + _("node {node}: standing by").format(node=report["node"]))
+        if active["node"] is None:
+            out.print(_("no node of the party is active"))
+        else:
+            out.print(_("active node: {node} (operator API {api}, epoch {epoch})").format(**active))
+        return
     table = Table(
         *(_(name) for name in ("peer", "link", "last contact", "RTT ms", "queue", "in flight", "last link test"))
     )

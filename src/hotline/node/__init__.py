@@ -9,10 +9,12 @@ from hotline.node.clock import SYSTEM_CLOCK, Clock, SystemClock, wall_ms
 from hotline.node.config import NodeConfig, init_node, load_config
 from hotline.node.desk import Desk, Message
 from hotline.node.intake import SendError, SendRequest
+from hotline.node.joining import join_node
 from hotline.node.logs import OncePerCause
 from hotline.node.logs import configure as configure_logging
 from hotline.node.readings import PeerSnapshot, PortReading, Snapshot
 from hotline.node.service import Node
+from hotline.node.standby import Standby, open_standby
 
 __all__ = [
     "SYSTEM_CLOCK",
@@ -28,11 +30,14 @@ __all__ = [
     "SendError",
     "SendRequest",
     "Snapshot",
+    "Standby",
     "SystemClock",
     "check_fingerprint",
     "configure_logging",
     "init_node",
+    "join_node",
     "load_config",
+    "open_standby",
     "parse_address",
     "vet_new_peer",
     "wall_ms",

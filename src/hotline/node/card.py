@@ -4,6 +4,10 @@ A card is one line with no spaces, so it survives e-mail, chat and copy-paste in
 
     hotline:1:<PARTY>:<signing key>:<TLS certificate>:<address>,<address>...[:witness]
 
+A party that runs several nodes on one shared store (one active, the others standing by) names
+every node on each path, in node order: ``<node 1's address>|<node 2's address>``. A peer dials
+the node it last found active, and another in turn when it does not answer.
+
 A neutral party that only witnesses the others' transcripts (it sends and takes no messages)
 says so with the ``:witness`` suffix, which the fingerprint covers: nobody can turn a party into
 a witness, or a witness into a party, without the fingerprint read aloud changing.
@@ -29,6 +33,7 @@ from dataclasses import dataclass
 from hotline.crypto import VerifyKey, fingerprint, spki_pin
 from hotline.envelope.model import PARTY_PATTERN
 from hotline.errors import EncodingError, PairingError
+from hotline.protocol.fields import MAX_NODES
 from hotline.protocol.paths import MAX_PATHS
 from hotline.storage.records import PeerRecord
 
@@ -108,8 +113,14 @@ class IdentityCard:
             raise PairingError("the card lists no address")
         if len(addresses) > MAX_PATHS:
             raise PairingError(f"the card lists {len(addresses)} addresses; a party has at most {MAX_PATHS} paths")
-        for address in addresses:
-            parse_address(address)
+        for path in addresses:
+            alternatives = path.split("|")
+            if len(alternatives) > MAX_NODES:
+                raise PairingError(
+                    f"the card names {len(alternatives)} nodes on a path; a party has at most {MAX_NODES}"
+                )
+            for address in alternatives:
+                parse_address(address)
         return cls(party, sign_key, tls_cert, addresses, witness)
 
 

@@ -35,7 +35,7 @@ from hotline.node.addresses import check_addresses
 from hotline.node.card import IdentityCard, parse_address
 from hotline.node.clock import wall_ms
 from hotline.protocol.paths import MAX_PATHS, PathTiming
-from hotline.storage import claim_database, is_database_url
+from hotline.storage import card_addresses, claim_database, is_database_url, party_nodes, register_node
 from hotline.watch import DEFAULT_DEADLINES, DeadlinePolicy, parse_watch_changes
 from hotline.watch.alarms import Limits
 
@@ -178,6 +178,7 @@ class NodeConfig:
     # config.toml counts from 1): those not named follow in the order the peer advertised them.
     path_order: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
     store: str = ""  # a PostgreSQL database's address; empty: the SQLite file in the directory
+    node: int = 0  # this node's number among the party's nodes on that database (0: the only one)
 
     @property
     def store_path(self) -> Path:
@@ -210,11 +211,14 @@ class NodeConfig:
         return x509.load_pem_x509_certificate(pem).public_bytes(serialization.Encoding.DER)
 
     def card(self) -> IdentityCard:
+        """The party's card. A party of several nodes names, on each path, every node's address
+        (as the shared database lists them), so that a peer can find whichever is active."""
+        addresses = card_addresses(party_nodes(self.store)) if self.store else ()
         return IdentityCard(
             party=self.party,
             sign_key=self.signing_key().verify_key.raw,
             tls_cert=self.tls_cert_der(),
-            addresses=self.advertise,
+            addresses=addresses or self.advertise,
             witness=self.witness_only,
         )
 
@@ -260,6 +264,7 @@ def init_node(
         if not is_database_url(store):
             raise ConfigError(f"--store {store!r} is not a PostgreSQL address (postgresql://USER@HOST:PORT/DATABASE)")
         claim_database(store, party)
+        node = register_node(store, listen, api, advertise or (listen,))
     directory.mkdir(parents=True, exist_ok=True)
     directory.chmod(0o700)
     tls: TlsIdentity = generate_tls_identity(party, dt.datetime.fromtimestamp(wall_ms() / 1000, dt.UTC))
@@ -274,7 +279,7 @@ def init_node(
         "advertise": list(advertise or (listen,)),
         "language": language,
         "witness_only": witness_only,
-        **({"store": store} if store else {}),
+        **({"store": store, "node": node} if store else {}),
         "deadlines": {p.value: s for p, s in DEFAULT_DEADLINES.items()},
         "watch": {"changes": list(DEFAULT_WATCH_CHANGES), "link_test_interval": 3600, "link_test_timeout": 60},
         "console": {"session_lifetime": 46800, "session_idle": 1800},
@@ -286,6 +291,11 @@ def init_node(
             "clock_tolerance": 30,
         },
     }
+    write_settings(directory, settings)
+    return load_config(directory)
+
+
+def write_settings(directory: Path, settings: dict[str, Any]) -> None:
     (directory / "config.toml").write_text(
         "# hotline node configuration. Keys live beside this file; never share the .key files.\n"
         "# [deadlines]: seconds a person has to acknowledge, by precedence, as agreed with the peers;\n"
@@ -298,7 +308,6 @@ def init_node(
         "# event streams, sessions, evidence, rows on a page); docs/operations.md lists each and its default.\n"
         + tomli_w.dumps(settings)
     )
-    return load_config(directory)
 
 
 def load_config(directory: Path) -> NodeConfig:
@@ -330,6 +339,7 @@ def load_config(directory: Path) -> NodeConfig:
             bounds=_bounds(raw),
             path_order=_path_order(raw),
             store=_store(raw),
+            node=int(raw.get("node", 0)),
         )
     except (KeyError, TypeError) as exc:
         raise ConfigError(f"{path}: missing or unknown setting {exc}") from None

@@ -83,6 +83,12 @@ class Desk:
     def identity(self) -> IdentityCard:
         return self._node.config.card()
 
+    def role(self) -> dict[str, Any]:
+        """This node's part in its party: the active node (its number among the party's nodes
+        on a shared store, 0 for a party's only node, and the lease's epoch it writes under)."""
+        number = self._node.config.node
+        return {"role": "active", "node": number, "active": {"node": number, "epoch": self._node.store.epoch}}
+
     @property
     def stopping(self) -> bool:
         return self._node.stopping

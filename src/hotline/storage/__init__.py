@@ -9,7 +9,14 @@ from pathlib import Path
 from hotline.storage.alarms import StoredAlarm
 from hotline.storage.audit import AuditEntry
 from hotline.storage.base import Store
-from hotline.storage.postgres import PostgresStore, is_database_url
+from hotline.storage.postgres import (
+    PartyNode,
+    PostgresStore,
+    card_addresses,
+    is_database_url,
+    party_nodes,
+    register_node,
+)
 from hotline.storage.postgres import claim as claim_database
 from hotline.storage.postgres import describe as describe_database
 from hotline.storage.records import (
@@ -61,6 +68,7 @@ __all__ = [
     "MessageFilter",
     "OutboxRow",
     "Page",
+    "PartyNode",
     "PeerRecord",
     "PostgresStore",
     "Queued",
@@ -71,8 +79,11 @@ __all__ = [
     "StoredAnswer",
     "StoredCheckpoint",
     "Undelivered",
+    "card_addresses",
     "claim_database",
     "describe_database",
     "is_database_url",
     "open_store",
+    "party_nodes",
+    "register_node",
 ]

@@ -43,7 +43,7 @@ async def catch_up(party: str, decision: CatchUpIn, desk: NodeDesk) -> dict[str,
 @router.get("/v1/status")
 async def status(desk: NodeDesk, front: FrontTally) -> dict[str, Any]:
     port = desk.port()
-    report: dict[str, Any] = {"party": desk.party, "peers": await desk.status()}
+    report: dict[str, Any] = {"party": desk.party, **desk.role(), "peers": await desk.status()}
     # The API port's own bounds: what is taken now, and what was refused since the node started.
     report["api_port"] = {"in_use": dict(front.taken()), "refused": dict(sorted(front.totals().items()))}
     if port is not None:

@@ -5,6 +5,16 @@ anything is written (``connection.py``). Nothing above ``hotline.storage`` names
 """
 
 from hotline.storage.postgres.connection import claim, describe, is_database_url
+from hotline.storage.postgres.nodes import PartyNode, card_addresses, party_nodes, register_node
 from hotline.storage.postgres.store import PostgresStore
 
-__all__ = ["PostgresStore", "claim", "describe", "is_database_url"]
+__all__ = [
+    "PartyNode",
+    "PostgresStore",
+    "card_addresses",
+    "claim",
+    "describe",
+    "is_database_url",
+    "party_nodes",
+    "register_node",
+]

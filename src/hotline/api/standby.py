@@ -1,0 +1,61 @@
+"""What a standby node serves on its operator API port: who it is and who is active.
+
+A standby takes no message and no acknowledgement: a send through it is refused with 503 and
+an error naming the active node, where the operator should go. (Accepting it into the shared
+store instead would leave it waiting, unsigned, until the active node happened to look, and
+split the queue the active node keeps between two processes; a refusal that says where to go
+costs the operator one retry and keeps one writer.) The console's pages say the same, in the
+party's language, in a banner (``hotline.console.standby``).
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, PlainTextResponse
+
+from hotline.node import Standby
+
+
+def create_standby_api(standby: Standby, token: str) -> FastAPI:
+    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+
+    def authorised(request: Request) -> bool:
+        return request.headers.get("authorization", "") == f"Bearer {token}"
+
+    @app.get("/v1/health")
+    async def health() -> JSONResponse:
+        # Healthy as a standby: it reads the store and can take over. Monitors tell the roles
+        # apart by "role"; an alert on "no active node" belongs on the active node's absence.
+        return JSONResponse({"ok": True, "party": standby.config.party, **_role(standby)})
+
+    @app.get("/v1/status")
+    async def status(request: Request) -> JSONResponse:
+        if not authorised(request):
+            return JSONResponse({"error": "missing or wrong bearer token"}, status_code=401)
+        return JSONResponse(standby.snapshot())
+
+    @app.api_route("/v1/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+    async def elsewhere(request: Request) -> JSONResponse:
+        if not authorised(request):
+            return JSONResponse({"error": "missing or wrong bearer token"}, status_code=401)
+        body = {"error": standby.refusal(), **_role(standby)}
+        return JSONResponse(body, status_code=503, headers={"Retry-After": "1"})
+
+    @app.get("/metrics")
+    async def metrics() -> PlainTextResponse:
+        active = standby.active
+        lines = [
+            "# HELP hotline_role 1 for this node's role: active or standby.",
+            "# TYPE hotline_role gauge",
+            f'hotline_role{{party="{standby.config.party}",node="{standby.config.node}",role="standby"}} 1',
+            "# HELP hotline_lease_epoch The lease's epoch as this node last read it.",
+            "# TYPE hotline_lease_epoch gauge",
+            f"hotline_lease_epoch {active.epoch}",
+        ]
+        return PlainTextResponse("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
+
+    return app
+
+
+def _role(standby: Standby) -> dict[str, object]:
+    return {"role": "standby", "node": standby.config.node, "active_node": standby.active.number}

@@ -1,0 +1,48 @@
+"""Another node of a party whose store is a shared PostgreSQL database (``hotline init --join``).
+
+The new node is the same party: the same signing key, TLS key and certificate, API token and
+console accounts, copied from the node directory named, and the same database. It has its own
+addresses, registered in the database, so that the party's identity card names it on every path
+beside the others. It starts as a standby: whichever node holds the lease is active.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tomllib
+from pathlib import Path
+
+from hotline.errors import ConfigError
+from hotline.node.addresses import check_addresses
+from hotline.node.config import NodeConfig, load_config, write_settings
+from hotline.storage import register_node
+
+# What a node of the party shares with the others, as files: the keys and the token (mode
+# 0600 kept), the certificate, and the console's accounts if any were made.
+SHARED_FILES = ("signing.key", "tls.key", "tls.crt", "api.token", "console-users.toml")
+
+
+def join_node(directory: Path, existing: Path, listen: str, api: str, advertise: tuple[str, ...] = ()) -> NodeConfig:
+    """Make ``directory`` another node of the party whose node is in ``existing``."""
+    first = load_config(existing)
+    if not first.store:
+        raise ConfigError(
+            f"the node in {existing} keeps its store in its own directory: only a party on a PostgreSQL"
+            " database can have several nodes (hotline init --store postgresql://...)"
+        )
+    check_addresses(listen, api, advertise)
+    if directory.resolve() == existing.resolve():
+        raise ConfigError("--dir and --join name the same directory: the new node needs one of its own")
+    if directory.exists() and any(directory.iterdir()):
+        raise ConfigError(f"{directory} is not empty; a node directory must start empty")
+    number = register_node(first.store, listen, api, advertise or (listen,))
+    directory.mkdir(parents=True, exist_ok=True)
+    directory.chmod(0o700)
+    for name in SHARED_FILES:
+        source = existing / name
+        if source.exists():
+            shutil.copy2(source, directory / name)  # with its mode: the keys stay 0600
+    settings = tomllib.loads((existing / "config.toml").read_text())
+    settings.update(listen=listen, api=api, advertise=list(advertise or (listen,)), node=number)
+    write_settings(directory, settings)
+    return load_config(directory)

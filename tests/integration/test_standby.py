@@ -1,0 +1,150 @@
+"""Two nodes of one party on a shared PostgreSQL store: one active, one standing by, and the
+standby taking over when the active node is killed or frozen. BRAVO, on SQLite, is the peer."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import signal
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from hotline.node import join_node, load_config
+from hotline.testing.postgres import PostgresServer
+from hotline.testing.process import free_port, pair, run_cli
+from tests.integration.harness import QUIET_WATCH, NodeProcess, stop_all, wait_for
+
+_names = itertools.count()
+
+
+@dataclass
+class Party:
+    first: NodeProcess
+    second: NodeProcess
+    bravo: NodeProcess
+
+    def nodes(self) -> tuple[NodeProcess, NodeProcess]:
+        return self.first, self.second
+
+
+async def role(node: NodeProcess) -> str | None:
+    try:
+        return str((await node.api("GET", "/v1/status"))["role"])
+    except (httpx.HTTPError, Exception):
+        return None
+
+
+async def send(node: NodeProcess, to: str, text: str) -> dict[str, object]:
+    body = {"to": to, "body": {"text": text, "lang": "en"}, "precedence": "FLASH"}
+    sent: dict[str, object] = await node.api("POST", "/v1/messages", json=body)
+    return sent
+
+
+async def texts(node: NodeProcess) -> list[str]:
+    return [m["text"] for m in await node.api("GET", "/v1/inbox?limit=1000")]
+
+
+async def holds(node: NodeProcess, text: str) -> bool:
+    return text in await texts(node)
+
+
+async def holds_count(node: NodeProcess, count: int) -> bool:
+    return len(await texts(node)) == count
+
+
+@pytest.fixture
+async def party(tmp_path: Path, postgres: PostgresServer) -> AsyncIterator[Party]:
+    url = postgres.create_database(f"party{next(_names)}")
+    first = NodeProcess.create(tmp_path, "ALPHA", settings={"watch": QUIET_WATCH}, store=url)
+    listen, api = f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"
+    second_config = join_node(tmp_path / "alpha2", first.config.directory, listen, api)
+    second = NodeProcess(second_config, tmp_path / "alpha2.log")
+    first.reload()  # the card now names both nodes
+    bravo = NodeProcess.create(tmp_path, "BRAVO", language="ru", settings={"watch": QUIET_WATCH})
+    pair(first, bravo)
+    nodes = Party(first, second, bravo)
+    try:
+        await first.start()
+        await wait_for(lambda: role_is(first, "active"), 20, "the first node to take the lease")
+        await second.start()
+        await bravo.start()
+        yield nodes
+    finally:
+        stop_all((first, second, bravo))
+        for node in (first, second, bravo):
+            await node.aclose()
+
+
+async def role_is(node: NodeProcess, wanted: str) -> bool:
+    return await role(node) == wanted
+
+
+async def test_one_node_is_active_the_other_stands_by_and_says_where_to_go(party: Party) -> None:
+    first, second, bravo = party.first, party.second, party.bravo
+    card = load_config(first.config.directory).card()
+    assert card.addresses == tuple(
+        f"{a}|{b}" for a, b in zip(first.config.advertise, second.config.advertise, strict=True)
+    ), "the party's card names both nodes on each path"
+    assert run_cli("identity", "--dir", str(second.config.directory)) == run_cli(
+        "identity", "--dir", str(first.config.directory)
+    ), "either node gives the same card"
+
+    status = await second.api("GET", "/v1/status")
+    assert status["role"] == "standby"
+    assert status["active"]["node"] == 1
+    assert status["active"]["api"] == first.config.api
+    active = await first.api("GET", "/v1/status")
+    assert (active["role"], active["node"], active["active"]["node"]) == ("active", 1, 1)
+    said = json.loads(run_cli("status", "--json", "--dir", str(second.config.directory)))
+    assert said["role"] == "standby"
+
+    refused = await second.client.post("/v1/messages", json={"to": "BRAVO", "body": {"text": "x", "lang": "en"}})
+    assert refused.status_code == 503
+    assert "standing by: messages go through the active node, node 1" in refused.json()["error"]
+    page = await second.client.get("/")
+    assert page.status_code == 503
+    assert "The active node is node 1" in page.text
+
+    await wait_for(lambda: bravo.connected("ALPHA"), 20, "BRAVO to link with the active node")
+    await send(first, "BRAVO", "from the active node")
+    await wait_for(lambda: holds(bravo, "from the active node"), 20, "BRAVO to receive it")
+
+
+@pytest.mark.parametrize("fault", ["SIGKILL", "SIGSTOP"])
+async def test_the_standby_takes_over_and_the_peer_follows(party: Party, fault: str) -> None:
+    first, second, bravo = party.first, party.second, party.bravo
+    await wait_for(lambda: bravo.connected("ALPHA"), 20, "BRAVO to link with the active node")
+    for n in range(3):
+        await send(first, "BRAVO", f"before {n}")
+    await wait_for(lambda: holds_count(bravo, 3), 20, "BRAVO to receive the first three")
+
+    fault_at = time.monotonic()
+    if fault == "SIGKILL":
+        first.kill()
+    else:
+        os.kill(first.pid, signal.SIGSTOP)
+    try:
+        await wait_for(lambda: role_is(second, "active"), 20, "the standby to take over")
+        await send(second, "BRAVO", "after the takeover")
+        await wait_for(lambda: holds(bravo, "after the takeover"), 20, "BRAVO to receive from the new active")
+        took = time.monotonic() - fault_at
+        if fault == "SIGSTOP":
+            os.kill(first.pid, signal.SIGCONT)
+            # It wakes, finds its lease gone, and stands by: it wrote nothing meanwhile.
+            await wait_for(lambda: role_is(first, "standby"), 20, "the woken node to stand by")
+    finally:
+        if fault == "SIGSTOP" and first.running():
+            os.kill(first.pid, signal.SIGCONT)
+    inbox = await bravo.api("GET", "/v1/inbox?limit=1000")
+    assert sorted(m["seq"] for m in inbox) == [1, 2, 3, 4], "one gapless sequence from ALPHA"
+    assert [m["serial"] for m in sorted(inbox, key=lambda m: m["seq"])][-1] == "ALPHA-000004"
+    alarms = await bravo.api("GET", "/v1/alarms")
+    assert not [a for a in alarms if a["kind"] == "equivocation"], alarms
+    assert took < 10, f"ALPHA delivered again {took:.1f} s after the fault"
+    print(f"{fault}: ALPHA delivered again {took:.2f} s after the fault")
