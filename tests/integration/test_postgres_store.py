@@ -199,3 +199,17 @@ async def test_an_idle_active_node_keeps_its_lease_by_renewing_it(postgres: Post
         await active.close()
         if standby is not None:
             await standby.close()
+
+
+async def test_each_transcript_entry_records_the_epoch_that_wrote_it(postgres: PostgresServer) -> None:
+    url = fresh(postgres)
+    first = open_store(url, party="ALPHA")
+    assert isinstance(first, PostgresStore)
+    try:
+        assert await first.take_lease(1, 10) == 1
+        await check_store_conformance(first)
+    finally:
+        await first.close()
+    with psycopg.connect(url) as conn:
+        epochs = {epoch for (epoch,) in conn.execute("SELECT epoch FROM transcript").fetchall()}
+    assert epochs == {1}

@@ -70,7 +70,9 @@ def try_take(conn: psycopg.Connection[Any], node: int, now_ms: int) -> int | Non
             "UPDATE lease SET epoch = epoch + 1, holder = %s, since_ms = %s RETURNING epoch", (node, now_ms)
         ).fetchone()
     assert taken is not None
-    return int(taken[0])
+    epoch = int(taken[0])
+    conn.execute(f"SET hotline.epoch = '{epoch}'")  # what the transcript's entries record (schema 3)
+    return epoch
 
 
 def check(conn: psycopg.Connection[Any], epoch: int) -> None:

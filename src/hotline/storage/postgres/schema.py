@@ -207,4 +207,11 @@ MIGRATIONS: list[str] = [
     );
     INSERT INTO lease (epoch, holder, since_ms) VALUES (0, NULL, 0);
     """,
+    # 3: each transcript entry records the lease epoch of the node that wrote it (the session
+    # sets hotline.epoch when it takes the lease), so that an auditor sees every takeover, and
+    # that no entry of an older epoch follows one of a newer.
+    """
+    ALTER TABLE transcript ADD COLUMN epoch BIGINT
+        DEFAULT NULLIF(current_setting('hotline.epoch', true), '')::BIGINT;
+    """,
 ]
