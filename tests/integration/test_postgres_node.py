@@ -6,8 +6,12 @@ from __future__ import annotations
 
 import itertools
 import json
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from hotline.errors import ConfigError, StoreError
@@ -77,3 +81,41 @@ def test_init_refuses_a_database_it_cannot_use_and_creates_nothing(tmp_path: Pat
         with pytest.raises(error, match=said):
             init_node(tmp_path / "alpha", "ALPHA", "127.0.0.1:3", "127.0.0.1:4", store=store)
         assert not (tmp_path / "alpha").exists()
+
+
+def test_a_node_refuses_at_start_a_database_it_cannot_use_and_changes_nothing(
+    tmp_path: Path, postgres: PostgresServer
+) -> None:
+    from hotline.node import init_node
+    from hotline.testing.process import configure, free_port
+
+    ours, theirs = database(postgres), database(postgres)
+    node = init_node(tmp_path / "alpha", "ALPHA", f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}", store=ours)
+    init_node(tmp_path / "bravo", "BRAVO", f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}", store=theirs)
+    with psycopg.connect(ours, autocommit=True) as conn:
+        conn.execute("UPDATE store_meta SET version = version + 1")
+    dead = f"postgresql://hotline@127.0.0.1:{free_port()}/x?connect_timeout=2"
+    for store, said in (
+        (dead, "cannot reach the database at postgresql://127.0.0.1:"),
+        (theirs, "is BRAVO's store, not ALPHA's"),
+        (ours, "newer than this program"),
+    ):
+        configure(node.directory, {"store": store})
+        before = {url: snapshot(url) for url in (ours, theirs)}
+        started = time.monotonic()
+        done = subprocess.run(
+            [sys.executable, "-m", "hotline", "run", "--dir", str(node.directory)],
+            capture_output=True, text=True, timeout=30, check=False,
+        )  # fmt: skip
+        assert done.returncode != 0
+        assert said in done.stderr, done.stderr
+        assert time.monotonic() - started < 15, "the error comes at once, not after retries"
+        assert {url: snapshot(url) for url in (ours, theirs)} == before, "nothing changed"
+
+
+def snapshot(url: str) -> list[tuple[object, ...]]:
+    with psycopg.connect(url) as conn:
+        meta = conn.execute("SELECT version, party FROM store_meta").fetchall()
+        lease = conn.execute("SELECT epoch, holder FROM lease").fetchall()
+        nodes = conn.execute("SELECT number, listen FROM nodes ORDER BY number").fetchall()
+    return [*meta, *lease, *nodes]
