@@ -19,6 +19,7 @@ from settings import (
     GOAL_FLASH_LOADED_OVER_UNLOADED,
     GOAL_LATENCY_OVER_FLOOR,
     GOAL_RSS_MB,
+    GOAL_TAKEOVER_S,
     GOAL_THROUGHPUT,
     GOAL_TRANSCRIPT_LATENCY_COST,
     THROUGHPUT_MESSAGES,
@@ -43,11 +44,43 @@ def report(res: dict[str, Any]) -> None:
         alarm_and_flash_rows,
         attack_rows,
         memory_and_transcript_rows,
+        postgres_rows,
     ):
         rows(table, res)
     out.print(table)
     for line in [*summary(res), *attack_summary(res), *transcript_summary(res)]:
         out.print(line)
+
+
+def postgres_rows(table: Table, res: dict[str, Any]) -> None:
+    """A party on PostgreSQL, beside SQLite's figures and the server's own commit time."""
+    if "postgres_commit_p50_ms" not in res:
+        table.add_row("PostgreSQL", str(res.get("postgres", "not measured")), "", "")
+        return
+    table.add_row(
+        "PostgreSQL commit (synchronous_commit=on)", f"{res['postgres_commit_p50_ms']:.3f} ms",
+        f"SQLite commit {res['fsync_commit_ms']:.3f} ms", "floor part",
+    )  # fmt: skip
+    table.add_row(
+        "latency p50 / p99, ALPHA on PostgreSQL",
+        f"{res['postgres_latency_p50_ms']:.1f} / {res['postgres_latency_p99_ms']:.1f} ms",
+        f"SQLite {res['latency_p50_ms']:.1f} / {res['latency_p99_ms']:.1f} ms",
+        "",
+    )
+    table.add_row(
+        "throughput, ALPHA on PostgreSQL",
+        f"{res['postgres_throughput_msgs_per_s']:,.0f} msg/s",
+        f"SQLite {res['throughput_msgs_per_s']:,.0f} msg/s",
+        "",
+    )
+    for fault in ("sigkill", "sigstop"):
+        times = res[f"takeover_{fault}_delivered_again_s"]
+        table.add_row(
+            f"takeover after {fault.upper()}: fault to delivered again",
+            f"max {res[f'takeover_{fault}_max_s']:.2f} s",
+            ", ".join(f"{t:.2f}" for t in times) + " s",
+            f"< {GOAL_TAKEOVER_S:.0f} s",
+        )
 
 
 def floor_rows(table: Table, res: dict[str, Any]) -> None:

@@ -26,6 +26,8 @@ What it does, in order, one module per figure:
    channel apart), with a FLASH queued last that must leave first.
 10. ``attacks.py``: a FLASH to a node under attack (1,000 idle connections on its peer port, a
    password flood, 12 consoles on a board of 50,000 waiting messages), beside a FLASH alone.
+11. ``postgres.py``: a party on PostgreSQL: the server's own commit time, latency and throughput
+   beside SQLite's, and takeovers by a standby node after SIGKILL and SIGSTOP of the active one.
 
 ``report.py`` prints the table and the summary lines.
 """
@@ -61,6 +63,7 @@ from floor import Floor, measure_floor
 from latency import api_health_figures, latency_figures
 from nodes import BenchNode, make_pair, start_pair, stop_nodes
 from paths import path_figures
+from postgres import postgres_figures
 from report import report
 from settings import (
     ALARM_SAMPLES,
@@ -72,6 +75,7 @@ from settings import (
     LATENCY_TURNS,
     PARTIES,
     PLAIN_PARTIES,
+    TAKEOVERS,
     THROUGHPUT_MESSAGES,
 )
 from stats import r
@@ -107,6 +111,8 @@ def run() -> dict[str, Any]:
             codes = stop_nodes(main_pair)
             say(f"nodes stopped (exit codes {codes})")
         results["node_exit_codes"] = codes
+        say(f"PostgreSQL: commit floor, latency and throughput, then {TAKEOVERS} takeovers of a party's active node")
+        results |= postgres_figures(root)
         results["bench_seconds"] = r(time.monotonic() - began, 1)
     return results
 

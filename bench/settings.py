@@ -27,6 +27,11 @@ FLASH_UNLOADED_SAMPLES = 30
 FLASH_BACKLOG = 10_000  # ROUTINE messages queued ahead of each loaded FLASH
 FLASH_LOADED_SAMPLES = 5
 
+POSTGRES_LATENCY_SAMPLES = 100  # ALPHA on PostgreSQL to BRAVO on SQLite, one in flight
+POSTGRES_MESSAGES = 5000  # throughput, ALPHA on PostgreSQL to BRAVO on SQLite
+TAKEOVERS = 6  # faults of ALPHA's active node, SIGKILL and SIGSTOP in turn
+GOAL_TAKEOVER_S = 5.0
+
 PARTIES = ("ALPHA", "BRAVO")
 PLAIN_PARTIES = ("CHARLIE", "DELTA")
 PATH_PARTIES = ("ECHO", "FOXTROT")  # the pair behind two relays each: two paths

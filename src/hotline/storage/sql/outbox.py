@@ -3,6 +3,8 @@ or rejected by the peer. Each signed object enters the transcript at the number 
 
 from __future__ import annotations
 
+from typing import Any
+
 from hotline.envelope import Precedence
 from hotline.errors import RefConflictError, StoreError
 from hotline.storage.records import Dispatched, Draft, Queued, Undelivered
@@ -12,40 +14,51 @@ from hotline.storage.sql.transcript import append, append_many
 
 
 def enqueue(conn: Db, drafts: list[Draft]) -> list[Queued]:
-    queued = []
+    """Queue drafts under the next message numbers, in order. A draft whose ref is already
+    queued is that message again (or a conflict, if it differs); the rows go in with one
+    statement (a round trip per row would cost a network store dearly)."""
+    queued: list[Queued] = []
+    rows: list[tuple[Any, ...]] = []
+    refs: dict[str, Queued] = {}  # refs of this call, which the table does not hold yet
     number = next_number(conn)
     for d in drafts:
         if d.ref is not None:
-            row = conn.execute(
-                "SELECT num, peer, precedence, marking, kind, kind_version, body, reply_to FROM outbox WHERE ref=?",
-                (d.ref,),
-            ).fetchone()
-            if row is not None:
-                if tuple(row[1:]) != (d.peer, d.precedence, d.marking, d.kind, d.kind_version, d.body, d.reply_to):
-                    raise RefConflictError(d.ref, row[0])
-                queued.append(Queued(row[0], d, new=False))
+            again = refs.get(d.ref) or _queued_by_ref(conn, d)
+            if again is not None:
+                if _fields(again.draft) != _fields(d):
+                    raise RefConflictError(d.ref, again.number)
+                queued.append(Queued(again.number, d, new=False))
                 continue
-        conn.execute(
+        rank = Precedence(d.precedence).rank
+        rows.append((number, d.peer, d.ref, d.precedence, rank, d.marking, d.kind, d.kind_version, d.body,
+                     d.reply_to, d.created_ms, d.due_ms))  # fmt: skip
+        queued.append(Queued(number, d))
+        if d.ref is not None:
+            refs[d.ref] = queued[-1]
+        number += 1
+    if rows:
+        conn.executemany(
             "INSERT INTO outbox (num, peer, ref, precedence, rank, marking, kind, kind_version, body, reply_to, "
             "created_ms, due_ms, state) VALUES (?,?,?,?,?,?,?,?,?,?,?,?, 'queued')",
-            (
-                number,
-                d.peer,
-                d.ref,
-                d.precedence,
-                Precedence(d.precedence).rank,
-                d.marking,
-                d.kind,
-                d.kind_version,
-                d.body,
-                d.reply_to,
-                d.created_ms,
-                d.due_ms,
-            ),
+            rows,
         )
-        queued.append(Queued(number, d))
-        number += 1
     return queued
+
+
+def _fields(d: Draft) -> tuple[Any, ...]:
+    """What a repeated ref must repeat exactly."""
+    return (d.peer, d.precedence, d.marking, d.kind, d.kind_version, d.body, d.reply_to)
+
+
+def _queued_by_ref(conn: Db, d: Draft) -> Queued | None:
+    row = conn.execute(
+        "SELECT num, peer, precedence, marking, kind, kind_version, body, reply_to FROM outbox WHERE ref=?", (d.ref,)
+    ).fetchone()
+    if row is None:
+        return None
+    found = Draft(row[1], row[2], row[3], row[4], row[5], bytes(row[6]), None if row[7] is None else bytes(row[7]),
+                  d.created_ms, d.ref)  # fmt: skip
+    return Queued(row[0], found, new=False)
 
 
 def next_queued(conn: Db, peer: str, limit: int, ranks: tuple[int, int]) -> list[Queued]:
@@ -59,14 +72,23 @@ def next_queued(conn: Db, peer: str, limit: int, ranks: tuple[int, int]) -> list
 
 def dispatch(conn: Db, items: list[Dispatched], transmitted: bool, first_index: int) -> None:
     state = "sent" if transmitted else "queued"
-    changed = 0
-    for n, i in enumerate(items):
-        sent_ms = i.signed_ms if transmitted else None
-        changed += conn.execute(
-            "UPDATE outbox SET seq=?, envelope=?, env_id=?, signed_ms=?, state=?, sent_ms=?, log_index=? "
-            "WHERE num=? AND seq IS NULL",
-            (i.seq, i.envelope, i.envelope_id, i.signed_ms, state, sent_ms, first_index + n, i.number),
-        ).rowcount
+    changed = conn.executemany(
+        "UPDATE outbox SET seq=?, envelope=?, env_id=?, signed_ms=?, state=?, sent_ms=?, log_index=? "
+        "WHERE num=? AND seq IS NULL",
+        [
+            (
+                i.seq,
+                i.envelope,
+                i.envelope_id,
+                i.signed_ms,
+                state,
+                i.signed_ms if transmitted else None,
+                first_index + n,
+                i.number,
+            )
+            for n, i in enumerate(items)
+        ],
+    ).rowcount  # the rows changed, summed over the statements (both engines)
     if changed != len(items):
         raise StoreError("a message to dispatch is not queued")
     append_many(conn, first_index, [("envelope", i.envelope, i.signed_ms) for i in items])
@@ -101,13 +123,11 @@ def record_receipt(
         "INSERT INTO receipts (peer, direction, obj, at_ms, log_index) VALUES (?, 'received', ?, ?, ?) RETURNING id",
         (peer, receipt, at_ms, index),
     ).fetchone()[0]
-    changed = 0
-    for seq, peer_index in delivered:
-        changed += conn.execute(
-            "UPDATE outbox SET receipt_id=?, delivered_ms=?, state='delivered', sent_ms=coalesce(sent_ms, ?), "
-            "peer_log_index=? WHERE peer=? AND seq=? AND receipt_id IS NULL AND rejection IS NULL",
-            (receipt_id, at_ms, at_ms, peer_index, peer, seq),
-        ).rowcount
+    changed = conn.executemany(
+        "UPDATE outbox SET receipt_id=?, delivered_ms=?, state='delivered', sent_ms=coalesce(sent_ms, ?), "
+        "peer_log_index=? WHERE peer=? AND seq=? AND receipt_id IS NULL AND rejection IS NULL",
+        [(receipt_id, at_ms, at_ms, peer_index, peer, seq) for seq, peer_index in delivered],
+    ).rowcount
     append(conn, index, "receipt", receipt, at_ms)
     return changed
 
