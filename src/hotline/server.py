@@ -105,6 +105,9 @@ async def serve_party_node(config: NodeConfig) -> str | None:
     it again every second, and says so."""
     signals = StopSignals()
     signals.install()
+    # One listening socket for the process, lent to each phase's server: between a standby's
+    # API and the active node's, connections wait in its backlog instead of being refused.
+    api_socket = _bind(config.api)
     first = True
     while not signals.requested.is_set():
         try:
@@ -117,24 +120,27 @@ async def serve_party_node(config: NodeConfig) -> str | None:
             continue
         first = False
         assert isinstance(store, PostgresStore)
-        epoch = await stand_by(config, store, signals)
+        epoch = await stand_by(config, store, signals, api_socket.dup())
         if epoch is None:
             await store.close()
             continue
-        reason = await serve_active(config, store, signals)
+        reason = await serve_active(config, store, signals, api_socket.dup())
         if signals.requested.is_set():
             return reason
         log.warning("this node stood down: it is no longer the party's active node", reason=reason)
     return None
 
 
-async def stand_by(config: NodeConfig, store: PostgresStore, signals: StopSignals) -> int | None:
+async def stand_by(
+    config: NodeConfig, store: PostgresStore, signals: StopSignals, api_socket: socket.socket
+) -> int | None:
     """Serve as a standby (peers told where the active node is, the API and console saying so)
     until this node takes the lease: its epoch; None if told to stop or the store failed."""
     try:
         standby = await open_standby(config, store, SYSTEM_CLOCK)
     except StoreError as exc:
         log.warning("the party's store failed", error=str(exc))
+        api_socket.close()
         return None
     app = create_standby_api(standby, config.api_token())
     app.mount("/", create_standby_console(standby, config.language))
@@ -144,7 +150,7 @@ async def stand_by(config: NodeConfig, store: PostgresStore, signals: StopSignal
     api = ApiServer(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
                                    timeout_graceful_shutdown=1))  # fmt: skip
     api.config.load()
-    api_task = asyncio.create_task(api.serve(sockets=[_bind(config.api)]))
+    api_task = asyncio.create_task(api.serve(sockets=[api_socket]))
     log.info("standing by", party=config.party, node=config.node, api=config.api_url, store=standby.snapshot()["store"])
     try:
         return await standby.wait_for_lease(signals.requested)
@@ -164,10 +170,12 @@ async def _pause(stop: asyncio.Event, seconds: float) -> None:
             await stop.wait()
 
 
-async def serve_active(config: NodeConfig, store: Store, signals: StopSignals | None = None) -> str | None:
+async def serve_active(
+    config: NodeConfig, store: Store, signals: StopSignals | None = None, api_socket: socket.socket | None = None
+) -> str | None:
     """Serve as the party's node (its only one, or its active one) until stopped or until the
     node stops itself; why it did, or None."""
-    api_socket = _bind(config.api)
+    api_socket = api_socket or _bind(config.api)
     node = Node(config, store)
     # The API and console are built before the node starts: building them holds the event loop
     # for tens of milliseconds, which must not fall between a link coming up and the first

@@ -26,6 +26,10 @@ def database(postgres: PostgresServer) -> str:
     return postgres.create_database(f"node{next(_names)}")
 
 
+async def is_active(node: NodeProcess) -> bool:
+    return bool((await node.api("GET", "/v1/status"))["role"] == "active")  # never refused: see serve_party_node
+
+
 async def delivered(node: NodeProcess, count: int) -> bool:
     items = await node.api("GET", "/v1/outbox?limit=1000")
     return len(items) >= count and all(i["state"] == "delivered" for i in items)
@@ -50,6 +54,9 @@ async def test_a_node_on_postgresql_exchanges_survives_a_kill_and_audits_clean(
         alpha.kill()
         await bravo.api("POST", "/v1/messages", json={"to": "ALPHA", "body": {"text": "B5", "lang": "ru"}})
         await alpha.start()
+        # Started again, it stands by until the killed run's session has ended and it takes the
+        # lease (at once here: the server sees the connection close).
+        await wait_for(lambda: is_active(alpha), 10, "ALPHA to take the lease again")
         await alpha.api("POST", "/v1/messages", json={"to": "BRAVO", "body": {"text": "A5", "lang": "en"}})
         await wait_for(lambda: delivered(alpha, 6), 20, "ALPHA's messages delivered after its restart")
         await wait_for(lambda: delivered(bravo, 6), 20, "BRAVO's messages delivered to ALPHA after its restart")

@@ -29,7 +29,7 @@ from hotline.node.peer_port import PeerPort
 from hotline.node.tls import tls_context
 from hotline.protocol import FrameType, Lane, encode_frame
 from hotline.protocol.paths import MAX_PATHS
-from hotline.storage import PartyNode, PostgresStore, describe_database, party_nodes
+from hotline.storage import IDLE_LIMIT_MS, PartyNode, PostgresStore, describe_database, party_nodes
 
 log = structlog.get_logger("hotline.node")
 POLL_S = 0.2  # seconds between tries for the lease
@@ -145,6 +145,11 @@ class Standby:
         active = self.active
         if active.number is None:
             return f"this is node {self.config.node} of {self.config.party}, standing by; no node is active yet"
+        if active.number == self.config.node:
+            return (
+                f"this is node {self.config.node} of {self.config.party}, starting: its previous run still holds the"
+                f" lease until its database session ends (within {IDLE_LIMIT_MS / 1000:g} s); try again then"
+            )
         where = f" (operator API {active.api})" if active.api else ""
         return (
             f"this is node {self.config.node} of {self.config.party}, standing by: messages go through the active"

@@ -19,6 +19,7 @@ from hotline.storage.postgres import (
 )
 from hotline.storage.postgres import claim as claim_database
 from hotline.storage.postgres import describe as describe_database
+from hotline.storage.postgres.lease import IDLE_LIMIT_MS
 from hotline.storage.records import (
     MACHINE_KINDS,
     Acknowledgement,
@@ -53,6 +54,7 @@ def open_store(location: Path | str, read_only: bool = False, party: str | None 
 
 
 __all__ = [
+    "IDLE_LIMIT_MS",
     "MACHINE_KINDS",
     "Acknowledgement",
     "AuditEntry",
