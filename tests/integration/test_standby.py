@@ -6,7 +6,9 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import shutil
 import signal
+import subprocess
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -21,6 +23,7 @@ from hotline.testing.process import free_port, pair, run_cli
 from tests.integration.harness import QUIET_WATCH, NodeProcess, stop_all, wait_for
 
 _names = itertools.count()
+PROMTOOL = shutil.which("promtool") or "promtool"  # `make test` installs Debian's prometheus for it
 
 
 @dataclass
@@ -110,6 +113,13 @@ async def test_one_node_is_active_the_other_stands_by_and_says_where_to_go(party
     page = await second.client.get("/")
     assert page.status_code == 503
     assert "The active node is node 1" in page.text
+    for node, role_now in ((second, "standby"), (first, "active")):
+        metrics = (await node.client.get("/metrics")).text
+        assert f'hotline_role{{party="ALPHA",node="{node.config.node}",role="{role_now}"}} 1' in metrics
+        checked = subprocess.run(
+            [PROMTOOL, "check", "metrics"], input=metrics, capture_output=True, text=True, check=False
+        )
+        assert checked.returncode == 0, checked.stdout + checked.stderr
 
     await wait_for(lambda: bravo.connected("ALPHA"), 20, "BRAVO to link with the active node")
     await send(first, "BRAVO", "from the active node")

@@ -48,6 +48,16 @@ class _Collector(Collector):
             "hotline_node", "This node's party and version.", {"party": snap.party, "version": __version__}
         )
         yield GaugeMetricFamily("hotline_node_stopping", "1 while the node is stopping.", value=int(snap.stopping))
+        role = GaugeMetricFamily(
+            "hotline_role", "1 for this node's role: active or standby.", labels=["party", "node", "role"]
+        )
+        role.add_metric([snap.party, str(snap.node), "active"], 1)
+        yield role
+        yield GaugeMetricFamily(
+            "hotline_lease_epoch",
+            "The lease epoch this node is active under (0: a store of its own).",
+            value=snap.epoch,
+        )
         yield from _peers(snap)
         yield from _alarms(snap)
         yield from _transcript(snap)

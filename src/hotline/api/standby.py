@@ -45,10 +45,10 @@ def create_standby_api(standby: Standby, token: str) -> FastAPI:
     async def metrics() -> PlainTextResponse:
         active = standby.active
         lines = [
-            "# HELP hotline_role 1 for this node's role: active or standby.",
+            "# HELP hotline_role 1 for this node's role.",
             "# TYPE hotline_role gauge",
             f'hotline_role{{party="{standby.config.party}",node="{standby.config.node}",role="standby"}} 1',
-            "# HELP hotline_lease_epoch The lease's epoch as this node last read it.",
+            "# HELP hotline_lease_epoch The lease epoch as this standby last read it.",
             "# TYPE hotline_lease_epoch gauge",
             f"hotline_lease_epoch {active.epoch}",
         ]

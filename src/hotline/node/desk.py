@@ -375,6 +375,8 @@ class Desk:
             traffic=dict(lookout.traffic),
             oldest_unacknowledged_ms=oldest,
             port=self.port(),
+            node=self._node.config.node,
+            epoch=self._store.epoch,
         )
 
 

@@ -56,4 +56,6 @@ class Snapshot:
     hook: dict[str, int] = field(default_factory=dict)
     traffic: dict[tuple[str, str], int] = field(default_factory=dict)  # (peer, outcome): count
     oldest_unacknowledged_ms: dict[str, int] = field(default_factory=dict)  # side: since when
+    node: int = 0  # this node's number among its party's nodes (0: the party's only node)
+    epoch: int = 0  # the lease epoch it is active under (0: no lease, a store of its own)
     port: PortReading | None = None  # None until the node listens
