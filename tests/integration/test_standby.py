@@ -106,6 +106,14 @@ async def test_one_node_is_active_the_other_stands_by_and_says_where_to_go(party
     assert (active["role"], active["node"], active["active"]["node"]) == ("active", 1, 1)
     said = json.loads(run_cli("status", "--json", "--dir", str(second.config.directory)))
     assert said["role"] == "standby"
+    assert "node 2: standing by" in run_cli("status", "--dir", str(second.config.directory))
+
+    # The console's accounts are the party's, in the shared store: made on one node, on both.
+    run_cli("user", "add", "--dir", str(first.config.directory), "--name", "duty", "--role", "operator",
+            "--password-file", "-", stdin="correct horse battery")  # fmt: skip
+    listed = json.loads(run_cli("user", "list", "--json", "--dir", str(second.config.directory)))
+    assert [a["name"] for a in listed] == ["duty"]
+    assert not (second.config.directory / "console-users.toml").exists()
 
     refused = await second.client.post("/v1/messages", json={"to": "BRAVO", "body": {"text": "x", "lang": "en"}})
     assert refused.status_code == 503

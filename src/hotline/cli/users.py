@@ -46,7 +46,9 @@ def user_add(directory: Path, name: str, role: str, lang: str | None, password_f
     else:
         raise AccountError("no password: give --password-file FILE (or '-' to read it from standard input)")
     check_password(password)
-    account = AccountBook(directory).add(name, chosen, lang or config.language, password, dt.datetime.now(dt.UTC))
+    account = AccountBook(directory, config.store).add(
+        name, chosen, lang or config.language, password, dt.datetime.now(dt.UTC)
+    )
     out.print(f"Created console account [bold]{account.name}[/] ({account.role}, {account.lang}) on {config.party}")
     out.print(f"Sign in at {config.api_url}/")
 
@@ -56,8 +58,8 @@ def user_add(directory: Path, name: str, role: str, lang: str | None, password_f
 @json_option
 def user_list(directory: Path, as_json: bool) -> None:
     """List the console's accounts (never their passwords)."""
-    config_of(directory)
-    accounts = sorted(AccountBook(directory).accounts().values(), key=lambda a: a.name)
+    config = config_of(directory)
+    accounts = sorted(AccountBook(directory, config.store).accounts().values(), key=lambda a: a.name)
     if as_json:
         print_json([{"name": a.name, "role": a.role.value, "lang": a.lang, "created": a.created} for a in accounts])
         return
@@ -80,5 +82,5 @@ def user_unlock(directory: Path, name: str) -> None:
     A lockout of a source address ends by itself ([console] signin_lockout seconds) or when the
     node restarts."""
     config = config_of(directory)
-    AccountBook(directory).unlock(check_name(name), dt.datetime.now(dt.UTC))
+    AccountBook(directory, config.store).unlock(check_name(name), dt.datetime.now(dt.UTC))
     out.print(f"Sign-in for [bold]{name}[/] on {config.party} is unlocked: the next sign-in is checked as usual")

@@ -4,6 +4,10 @@ Kept in ``DIR/console-users.toml`` (mode 0600), beside the node's keys and apart
 so that ``hotline user add`` works whether or not the node is running: the node reads the file
 at each sign-in. Every change takes a lock, rewrites the file whole, fsyncs it and renames it
 into place, so a crash leaves the old file or the new one, never half of each.
+
+A party whose nodes share a PostgreSQL store keeps the same document in that database instead
+(``store``: its address), so that an account made on one node signs in on every one; a change
+is one locked transaction there.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import fcntl
 import os
 import re
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +30,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from hotline.console.roles import Role
 from hotline.errors import ConfigError
+from hotline.storage import change_document, read_document
 
 ACCOUNTS_FILE = "console-users.toml"
 NAME_PATTERN = re.compile(r"[a-z][a-z0-9._-]{1,31}")
@@ -72,17 +77,28 @@ def check_password(password: str) -> str:
 
 
 class AccountBook:
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, store: str = "") -> None:
         self.path = directory / ACCOUNTS_FILE
         self._lock_path = directory / (ACCOUNTS_FILE + ".lock")
+        self._store = store  # a party's shared PostgreSQL store: the accounts are kept there
         self._dummy_hash = ""
 
     def accounts(self) -> dict[str, Account]:
+        if self._store:
+            return self._parse(read_document(self._store, ACCOUNTS_FILE))
         try:
-            raw = tomllib.loads(self.path.read_text(encoding="utf-8"))
+            return self._parse(self.path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             return {}
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{self.path} is damaged: {exc}") from None
+
+    def _parse(self, text: str | None) -> dict[str, Account]:
+        if text is None:
+            return {}
+        try:
+            raw = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{self.path} is damaged: {exc}") from None
         table = raw.get("accounts", {})
         if not isinstance(table, dict):
@@ -110,32 +126,23 @@ class AccountBook:
         if lang not in LANGUAGES:
             raise AccountError(f"language {lang!r} is not one of {', '.join(LANGUAGES)}")
         account = Account(name, role, lang, _hasher.hash(password), _iso(now, "seconds"))
-        with self._locked():
-            accounts = self.accounts()
+
+        def added(accounts: dict[str, Account]) -> None:
             if name in accounts:
                 raise AccountError(f"there is already an account {name!r} ({accounts[name].role})")
             accounts[name] = account
-            self._write(accounts)
+
+        self._change(added)
         return account
 
     def set_language(self, name: str, lang: str) -> None:
         if lang not in LANGUAGES:
             raise AccountError(f"language {lang!r} is not one of {', '.join(LANGUAGES)}")
-        with self._locked():
-            accounts = self.accounts()
-            if name not in accounts:
-                raise AccountError(f"there is no account {name!r}")
-            accounts[name] = dataclasses.replace(accounts[name], lang=lang)
-            self._write(accounts)
+        self._change(lambda accounts: _replace(accounts, name, lang=lang))
 
     def unlock(self, name: str, now: dt.datetime) -> None:
         """Lift a sign-in lockout of the account: the node reads this at the next sign-in."""
-        with self._locked():
-            accounts = self.accounts()
-            if name not in accounts:
-                raise AccountError(f"there is no account {name!r}")
-            accounts[name] = dataclasses.replace(accounts[name], unlocked=_iso(now, "milliseconds"))
-            self._write(accounts)
+        self._change(lambda accounts: _replace(accounts, name, unlocked=_iso(now, "milliseconds")))
 
     def verify(self, name: str, password: str) -> Account | None:
         """The account, if the password is its own. Slow on purpose (Argon2id), and as slow for
@@ -149,6 +156,23 @@ class AccountBook:
             return None
         return account
 
+    def _change(self, change: Callable[[dict[str, Account]], None]) -> None:
+        """Read the accounts, change them, write them back: one step that no other change of
+        them interleaves with (a file lock here, a locked transaction in a shared store)."""
+        if self._store:
+
+            def changed(text: str | None) -> str:
+                accounts = self._parse(text)
+                change(accounts)
+                return _document(accounts)
+
+            change_document(self._store, ACCOUNTS_FILE, changed)
+            return
+        with self._locked():
+            accounts = self.accounts()
+            change(accounts)
+            self._write(accounts)
+
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
         fd = os.open(self._lock_path, os.O_WRONLY | os.O_CREAT, 0o600)
@@ -159,12 +183,10 @@ class AccountBook:
             os.close(fd)  # closing releases the lock
 
     def _write(self, accounts: dict[str, Account]) -> None:
-        document = {"accounts": {a.name: _entry_of(a) for a in sorted(accounts.values(), key=lambda a: a.name)}}
-        text = "# hotline console accounts: `hotline user add` writes this file. Argon2id hashes only.\n"
         temporary = self.path.with_suffix(".tmp")
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text + tomli_w.dumps(document))
+            f.write(_document(accounts))
             f.flush()
             os.fsync(f.fileno())
         temporary.replace(self.path)
@@ -173,6 +195,18 @@ class AccountBook:
             os.fsync(directory)  # the rename itself survives a power loss
         finally:
             os.close(directory)
+
+
+def _document(accounts: dict[str, Account]) -> str:
+    document = {"accounts": {a.name: _entry_of(a) for a in sorted(accounts.values(), key=lambda a: a.name)}}
+    text = "# hotline console accounts: `hotline user add` writes this file. Argon2id hashes only.\n"
+    return text + tomli_w.dumps(document)
+
+
+def _replace(accounts: dict[str, Account], name: str, **changes: str) -> None:
+    if name not in accounts:
+        raise AccountError(f"there is no account {name!r}")
+    accounts[name] = dataclasses.replace(accounts[name], **changes)  # type: ignore[arg-type]
 
 
 def _entry_of(account: Account) -> dict[str, str]:

@@ -59,7 +59,7 @@ class ConsoleState:
             desk=desk,
             templates=templates,
             sessions=Sessions(settings.session_lifetime, settings.session_idle, bounds.sessions),
-            accounts=AccountBook(desk.directory),
+            accounts=AccountBook(desk.directory, desk.shared_store),
             hashing=Hashing(),
             cookie=session_cookie(desk.party),
             signin_cookie=signin_cookie(desk.party),

@@ -69,6 +69,7 @@ class Desk:
         self.party = node.party
         self.language = node.config.language  # the language this party writes and reads in
         self.directory: Path = node.config.directory
+        self.shared_store: str = node.config.store  # a party's shared PostgreSQL store, or ""
         self.console_settings: ConsoleSettings = node.config.console
         self.page_rows = node.config.bounds.page_rows  # rows on one page a person reads, at most
         self._reader = Reader(node.config.store_location)

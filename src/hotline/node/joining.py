@@ -1,7 +1,8 @@
 """Another node of a party whose store is a shared PostgreSQL database (``hotline init --join``).
 
-The new node is the same party: the same signing key, TLS key and certificate, API token and
-console accounts, copied from the node directory named, and the same database. It has its own
+The new node is the same party: the same signing key, TLS key and certificate and API token,
+copied from the node directory named, and the same database (which holds the console's
+accounts too). It has its own
 addresses, registered in the database, so that the party's identity card names it on every path
 beside the others. It starts as a standby: whichever node holds the lease is active.
 """
@@ -17,9 +18,9 @@ from hotline.node.addresses import check_addresses
 from hotline.node.config import NodeConfig, load_config, write_settings
 from hotline.storage import register_node
 
-# What a node of the party shares with the others, as files: the keys and the token (mode
-# 0600 kept), the certificate, and the console's accounts if any were made.
-SHARED_FILES = ("signing.key", "tls.key", "tls.crt", "api.token", "console-users.toml")
+# What a node of the party shares with the others as files: the keys and the token (mode 0600
+# kept) and the certificate. (The console's accounts are in the shared store.)
+SHARED_FILES = ("signing.key", "tls.key", "tls.crt", "api.token")
 
 
 def join_node(directory: Path, existing: Path, listen: str, api: str, advertise: tuple[str, ...] = ()) -> NodeConfig:

@@ -13,8 +13,10 @@ from hotline.storage.postgres import (
     PartyNode,
     PostgresStore,
     card_addresses,
+    change_document,
     is_database_url,
     party_nodes,
+    read_document,
     register_node,
 )
 from hotline.storage.postgres import claim as claim_database
@@ -82,10 +84,12 @@ __all__ = [
     "StoredCheckpoint",
     "Undelivered",
     "card_addresses",
+    "change_document",
     "claim_database",
     "describe_database",
     "is_database_url",
     "open_store",
     "party_nodes",
+    "read_document",
     "register_node",
 ]

@@ -5,6 +5,7 @@ anything is written (``connection.py``). Nothing above ``hotline.storage`` names
 """
 
 from hotline.storage.postgres.connection import claim, describe, is_database_url
+from hotline.storage.postgres.documents import change_document, read_document
 from hotline.storage.postgres.nodes import PartyNode, card_addresses, party_nodes, register_node
 from hotline.storage.postgres.store import PostgresStore
 
@@ -12,9 +13,11 @@ __all__ = [
     "PartyNode",
     "PostgresStore",
     "card_addresses",
+    "change_document",
     "claim",
     "describe",
     "is_database_url",
     "party_nodes",
+    "read_document",
     "register_node",
 ]

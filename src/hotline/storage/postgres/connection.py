@@ -21,6 +21,11 @@ from hotline.errors import StoreError
 from hotline.storage.postgres.schema import MIGRATIONS
 
 CONNECT_TIMEOUT_S = 3  # per host: libpq's default waits for the operating system (minutes)
+# A server that vanishes (a cut cable, a frozen VM) is found out in seconds, not in the
+# operating system's minutes: unacknowledged data fails the connection after TCP_USER_TIMEOUT_MS,
+# and an idle connection is probed. A read the loop waits on (``_read_now``) is bounded by it too.
+TCP_USER_TIMEOUT_MS = 3000
+KEEPALIVES = {"keepalives": 1, "keepalives_idle": 2, "keepalives_interval": 1, "keepalives_count": 2}
 MIGRATION_LOCK = 0x686F746C  # 'hotl': nodes of one party that start together migrate in turn
 
 
@@ -49,8 +54,8 @@ def connect(url: str, *, read_only: bool = False, application: str = "hotline") 
     except psycopg.ProgrammingError as exc:
         raise StoreError(f"the database address is not one PostgreSQL reads ({exc})") from None
     extra: dict[str, Any] = {"application_name": application}
-    if "connect_timeout" not in given:
-        extra["connect_timeout"] = CONNECT_TIMEOUT_S
+    defaults = {"connect_timeout": CONNECT_TIMEOUT_S, "tcp_user_timeout": TCP_USER_TIMEOUT_MS, **KEEPALIVES}
+    extra |= {name: value for name, value in defaults.items() if name not in given}
     try:
         conn = psycopg.connect(url, autocommit=True, **extra)
     except psycopg.Error as exc:
