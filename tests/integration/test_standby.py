@@ -123,7 +123,7 @@ async def test_one_node_is_active_the_other_stands_by_and_says_where_to_go(party
     assert "The active node is node 1" in page.text
     for node, role_now in ((second, "standby"), (first, "active")):
         metrics = (await node.client.get("/metrics")).text
-        assert f'hotline_role{{party="ALPHA",node="{node.config.node}",role="{role_now}"}} 1' in metrics
+        assert f'hotline_role{{node="{node.config.node}",party="ALPHA",role="{role_now}"}} 1' in metrics
         checked = subprocess.run(
             [PROMTOOL, "check", "metrics"], input=metrics, capture_output=True, text=True, check=False
         )

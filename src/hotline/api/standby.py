@@ -47,7 +47,7 @@ def create_standby_api(standby: Standby, token: str) -> FastAPI:
         lines = [
             "# HELP hotline_role 1 for this node's role.",
             "# TYPE hotline_role gauge",
-            f'hotline_role{{party="{standby.config.party}",node="{standby.config.node}",role="standby"}} 1',
+            f'hotline_role{{node="{standby.config.node}",party="{standby.config.party}",role="standby"}} 1',
             "# HELP hotline_lease_epoch The lease epoch as this standby last read it.",
             "# TYPE hotline_lease_epoch gauge",
             f"hotline_lease_epoch {active.epoch}",
