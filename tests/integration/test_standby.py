@@ -53,6 +53,19 @@ async def texts(node: NodeProcess) -> list[str]:
     return [m["text"] for m in await node.api("GET", "/v1/inbox?limit=1000")]
 
 
+async def escalated(node: NodeProcess, serial: str) -> bool:
+    return any(a["message"] == serial for a in await node.api("GET", "/v1/alerts"))
+
+
+async def cosigned_size(node: NodeProcess) -> int:
+    checkpoint = (await node.api("GET", "/v1/transcript"))["checkpoint"]
+    return int(checkpoint["size"]) if checkpoint and "BRAVO" in checkpoint["cosigned_by"] else 0
+
+
+async def cosigned_beyond(node: NodeProcess, size: int) -> bool:
+    return await cosigned_size(node) > size
+
+
 async def holds(node: NodeProcess, text: str) -> bool:
     return text in await texts(node)
 
@@ -141,6 +154,11 @@ async def test_the_standby_takes_over_and_the_peer_follows(party: Party, fault: 
     for n in range(3):
         await send(first, "BRAVO", f"before {n}")
     await wait_for(lambda: holds_count(bravo, 3), 20, "BRAVO to receive the first three")
+    # A FLASH from BRAVO awaits a person's acknowledgement at ALPHA: its escalation is chased
+    # at once, and must be chased by whichever node is active.
+    flash = await send(bravo, "ALPHA", "acknowledge me")
+    await wait_for(lambda: escalated(first, str(flash["serial"])), 20, "ALPHA to chase BRAVO's FLASH")
+    cosigned = await cosigned_size(first)
 
     fault_at = time.monotonic()
     if fault == "SIGKILL":
@@ -159,6 +177,9 @@ async def test_the_standby_takes_over_and_the_peer_follows(party: Party, fault: 
     finally:
         if fault == "SIGSTOP" and first.running():
             os.kill(first.pid, signal.SIGCONT)
+    assert await escalated(second, str(flash["serial"])), "the new active node chases the FLASH too"
+    # BRAVO goes on witnessing ALPHA's log: a checkpoint beyond the takeover, cosigned.
+    await wait_for(lambda: cosigned_beyond(second, cosigned), 20, "BRAVO to cosign ALPHA's log after the takeover")
     inbox = await bravo.api("GET", "/v1/inbox?limit=1000")
     assert sorted(m["seq"] for m in inbox) == [1, 2, 3, 4], "one gapless sequence from ALPHA"
     assert [m["serial"] for m in sorted(inbox, key=lambda m: m["seq"])][-1] == "ALPHA-000004"
