@@ -30,7 +30,16 @@ from hotline.front import Refusals
 from hotline.front.connection import bounded_protocol
 from hotline.front.headers import SecurityHeaders
 from hotline.front.hosts import HostCheck, answered_names
-from hotline.node import SYSTEM_CLOCK, Desk, Node, NodeConfig, open_standby, parse_address
+from hotline.node import (
+    SETTINGS_CHECK_EVERY_S,
+    SYSTEM_CLOCK,
+    Desk,
+    Node,
+    NodeConfig,
+    open_standby,
+    parse_address,
+    record_settings,
+)
 from hotline.storage import PostgresStore, Store, open_store
 
 log = structlog.get_logger("hotline.run")
@@ -120,6 +129,7 @@ async def serve_party_node(config: NodeConfig) -> str | None:
             continue
         first = False
         assert isinstance(store, PostgresStore)
+        await _record_settings(config)
         epoch = await stand_by(config, store, signals, api_socket.dup())
         if epoch is None:
             await store.close()
@@ -164,6 +174,23 @@ async def stand_by(
             await api_task
 
 
+async def _record_settings(config: NodeConfig) -> None:
+    try:
+        await asyncio.to_thread(record_settings, config)
+    except StoreError as exc:  # the comparison waits for the next role; the store's own failure is told
+        log.warning("could not record this node's settings in the party's store", error=str(exc))
+
+
+async def compare_settings_forever(desk: Desk) -> None:
+    """The active node of a party compares every node's settings with its own, now and then."""
+    while True:
+        try:
+            await desk.compare_settings()
+        except StoreError as exc:
+            log.warning("could not compare the party's nodes' settings", error=str(exc))
+        await asyncio.sleep(SETTINGS_CHECK_EVERY_S)
+
+
 async def _pause(stop: asyncio.Event, seconds: float) -> None:
     with contextlib.suppress(TimeoutError):
         async with asyncio.timeout(seconds):
@@ -182,7 +209,8 @@ async def serve_active(
     # envelope on it (a FLASH waiting for the peer's return would wait that long again).
     refusals = Refusals()
     bounds = config.bounds
-    app = build_app(Desk(node), config, refusals)
+    desk = Desk(node)
+    app = build_app(desk, config, refusals)
     api = ApiServer(
         uvicorn.Config(
             app,
@@ -214,10 +242,11 @@ async def serve_active(
     api_task = asyncio.create_task(api.serve(sockets=[api_socket]))
     console: ConsoleState = app.state.console
     sweeper = asyncio.create_task(console.sweep_sessions())
+    settings = asyncio.create_task(compare_settings_forever(desk)) if config.store else None
     log.info("operator API listening", url=config.api_url)
     waits = {api_task, asyncio.create_task(stop_requested.wait()), asyncio.create_task(node.stopped.wait())}
     _done, pending = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-    for task in (pending - {api_task}) | {sweeper}:
+    for task in (pending - {api_task}) | {sweeper} | ({settings} if settings else set()):
         task.cancel()
     api.should_exit = True
 

@@ -19,7 +19,7 @@ import pytest
 
 from hotline.node import join_node, load_config
 from hotline.testing.postgres import PostgresServer
-from hotline.testing.process import free_port, pair, run_cli
+from hotline.testing.process import configure, free_port, pair, run_cli
 from tests.integration.harness import QUIET_WATCH, NodeProcess, stop_all, wait_for
 
 _names = itertools.count()
@@ -187,3 +187,22 @@ async def test_the_standby_takes_over_and_the_peer_follows(party: Party, fault: 
     assert not [a for a in alarms if a["kind"] == "equivocation"], alarms
     assert took < 10, f"ALPHA delivered again {took:.1f} s after the fault"
     print(f"{fault}: ALPHA delivered again {took:.2f} s after the fault")
+
+
+async def test_a_node_running_with_other_settings_is_an_alarm_on_the_active_node(party: Party) -> None:
+    first, second = party.first, party.second
+    second.stop()
+    configure(
+        second.config.directory, {"deadlines": {"FLASH": 300, "IMMEDIATE": 900, "PRIORITY": 3600, "ROUTINE": 7200}}
+    )
+    second.reload()
+    await second.start()  # it records its settings as it stands by
+    first.kill()
+    await wait_for(lambda: role_is(second, "active"), 20, "the standby to take over")
+
+    async def differs() -> dict[str, object] | None:
+        alarms = await second.api("GET", "/v1/alarms")
+        return next((a for a in alarms if a["kind"] == "settings-differ"), None)
+
+    alarm = await wait_for(differs, 20, "the alarm that node 1 runs with other settings")
+    assert "Node 1 of this party runs with other settings (deadlines)" in str(alarm), alarm

@@ -40,6 +40,7 @@ def condition_alarms() -> dict[Kind, Alarm]:
     health.clock(PEER, 45_000, START_MS, "GENSTAB-000042")
     health.numbering(PEER, (120, 100), (7, 12), START_MS)
     health.hook("connection refused", START_MS)
+    health.settings({2: ["deadlines", "watch"]}, START_MS)  # another node of the party differs
     # A second peer, linked but silent: its link tests go missing.
     health.watch_peer("MOD", START_MS)
     health.link_up("MOD", START_MS)

@@ -12,11 +12,14 @@ from hotline.node.intake import SendError, SendRequest
 from hotline.node.joining import join_node
 from hotline.node.logs import OncePerCause
 from hotline.node.logs import configure as configure_logging
+from hotline.node.party_settings import CHECK_EVERY_S as SETTINGS_CHECK_EVERY_S
+from hotline.node.party_settings import record_settings
 from hotline.node.readings import PeerSnapshot, PortReading, Snapshot
 from hotline.node.service import Node
 from hotline.node.standby import Standby, open_standby
 
 __all__ = [
+    "SETTINGS_CHECK_EVERY_S",
     "SYSTEM_CLOCK",
     "Clock",
     "Desk",
@@ -39,6 +42,7 @@ __all__ = [
     "load_config",
     "open_standby",
     "parse_address",
+    "record_settings",
     "vet_new_peer",
     "wall_ms",
 ]

@@ -23,6 +23,7 @@ from hotline.node.channel import Channel, Routes
 from hotline.node.config import ConsoleSettings
 from hotline.node.handles import open_handles
 from hotline.node.intake import SendRequest
+from hotline.node.party_settings import differing_nodes
 from hotline.node.reader import Reader
 from hotline.node.readings import PeerSnapshot, PortReading, Snapshot
 from hotline.protocol import Lane
@@ -40,6 +41,7 @@ from hotline.storage import (
     Store,
     StoredAlarm,
     StoredCheckpoint,
+    party_nodes,
 )
 from hotline.watch import Alert, Tracked
 from hotline.watch.alarms import Alarm
@@ -83,6 +85,12 @@ class Desk:
 
     def identity(self) -> IdentityCard:
         return self._node.config.card()
+
+    async def compare_settings(self) -> None:
+        """Compare every node of the party's settings with this one's; raise or clear the alarm."""
+        nodes = [n.number for n in await asyncio.to_thread(party_nodes, self.shared_store)]
+        differ = await asyncio.to_thread(differing_nodes, self._node.config, nodes)
+        self._node.lookout.settings(differ)
 
     def role(self) -> dict[str, Any]:
         """This node's part in its party: the active node (its number among the party's nodes

@@ -181,6 +181,11 @@ class Lookout:
         self.health.set_latched(latched_alarm(row) for row in await self.station.store.open_alarms())
         self.changed.set()
 
+    def settings(self, differ: dict[int, list[str]]) -> None:
+        """Which other nodes of the party run with other settings, and in what (``party_settings``)."""
+        self.health.settings(differ, self._now())
+        self.changed.set()
+
     def _hook_outcome(self, failure: str | None) -> None:
         if failure is not None or self.health.hook_failure is not None:
             self.health.hook(failure, self._now())

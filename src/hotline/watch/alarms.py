@@ -63,6 +63,7 @@ class Kind(enum.StrEnum):
     SERIAL_REUSED = "serial-reused"  # the peer signed a second message under a serial already used
     EQUIVOCATION = "equivocation"  # a transcript showed two histories, proven by signatures
     ALLEGED_EQUIVOCATION = "alleged-equivocation"  # a peer says so of our log, without proof we could check
+    SETTINGS_DIFFER = "settings-differ"  # another node of the party runs with other settings than this one
 
 
 # Stand until a person closes them; the others clear themselves.
@@ -191,6 +192,7 @@ class Health:
         self.limits = limits or Limits()
         self.peers: dict[str, PeerHealth] = {}
         self.hook_failure: tuple[int, str] | None = None  # (since, why)
+        self.settings_differ: tuple[int, dict[int, list[str]]] | None = None  # (since, node: sections)
         self._latched: list[Alarm] = []
 
     # -- what the node reports -----------------------------------------------------------------
@@ -278,6 +280,15 @@ class Health:
         else:
             self.hook_failure = (self.hook_failure[0], failure)
 
+    def settings(self, differ: dict[int, list[str]], now_ms: int) -> None:
+        """Which other nodes of the party run with other settings than this one, and in what."""
+        if not differ:
+            self.settings_differ = None
+        elif self.settings_differ is None:
+            self.settings_differ = (now_ms, differ)
+        else:
+            self.settings_differ = (self.settings_differ[0], differ)
+
     def set_latched(self, alarms: Iterable[Alarm]) -> None:
         self._latched = list(alarms)
 
@@ -296,6 +307,11 @@ class Health:
         if self.hook_failure is not None:
             since, why = self.hook_failure
             found.append(Alarm(Kind.HOOK_FAILED, None, None, Level.SUPERVISOR, since, {"error": why}))
+        if self.settings_differ is not None:
+            since, differ = self.settings_differ
+            facts = {"nodes": ", ".join(str(n) for n in sorted(differ)),
+                     "sections": ", ".join(sorted({s for sections in differ.values() for s in sections}))}  # fmt: skip
+            found.append(Alarm(Kind.SETTINGS_DIFFER, None, None, Level.SUPERVISOR, since, facts))
         return sorted(found, key=Alarm.urgency)
 
     def wake_ms(self, now_ms: int) -> int | None:

@@ -29,6 +29,7 @@ TITLES = {
     Kind.STORE_BEHIND: N_("OUR STORE IS BEHIND: SIGNING STOPPED"),
     Kind.PEER_STORE_BEHIND: N_("Peer's store is behind"),
     Kind.HOOK_FAILED: N_("Alarm hook failed"),
+    Kind.SETTINGS_DIFFER: N_("The party's nodes run with different settings"),
     Kind.NUMBERING_REFUSED: N_("Numbering refused by the peer"),
     Kind.SERIAL_REUSED: N_("Serial used twice by the peer"),
     Kind.EQUIVOCATION: N_("TRANSCRIPT EQUIVOCATION"),
@@ -167,6 +168,13 @@ def _hook_failed(r: _Reading) -> str:
     )
 
 
+def _settings_differ(r: _Reading) -> str:
+    return r.gettext(
+        "Node {nodes} of this party runs with other settings ({sections}) than this node: after a takeover,"
+        " deadlines and alarms would change. Make config.toml alike on every node."
+    ).format(nodes=r.facts["nodes"], sections=r.facts["sections"])
+
+
 def _numbering_refused(r: _Reading) -> str:
     return r.gettext("{peer} refused {serial}: {reason} ({detail}).").format(
         peer=r.peer,
@@ -209,6 +217,7 @@ _TEXTS: dict[Kind, Callable[[_Reading], str]] = {
     Kind.STORE_BEHIND: _store_behind,
     Kind.PEER_STORE_BEHIND: _peer_store_behind,
     Kind.HOOK_FAILED: _hook_failed,
+    Kind.SETTINGS_DIFFER: _settings_differ,
     Kind.NUMBERING_REFUSED: _numbering_refused,
     Kind.SERIAL_REUSED: _serial_reused,
     Kind.EQUIVOCATION: _equivocation,
