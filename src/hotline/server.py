@@ -23,7 +23,6 @@ from hotline.api.app import create_app
 from hotline.api.gate import Gate
 from hotline.api.standby import create_standby_api
 from hotline.console.app import create_console
-from hotline.console.standby import create_standby_console
 from hotline.console.state import ConsoleBounds, ConsoleState
 from hotline.errors import ConfigError, StoreError
 from hotline.front import Refusals
@@ -144,23 +143,32 @@ async def serve_party_node(config: NodeConfig) -> str | None:
 async def stand_by(
     config: NodeConfig, store: PostgresStore, signals: StopSignals, api_socket: socket.socket
 ) -> int | None:
-    """Serve as a standby (peers told where the active node is, the API and console saying so)
-    until this node takes the lease: its epoch; None if told to stop or the store failed."""
+    """Serve as a standby until this node takes the lease: its epoch; None if told to stop or
+    the store failed. Peers are told where the active node is; the API refuses what would change
+    anything, naming the active node; the console serves its pages read-only from the shared
+    store, under a banner that says so (a desk over a node that is never started)."""
     try:
         standby = await open_standby(config, store, SYSTEM_CLOCK)
+        reading = await asyncio.to_thread(open_store, config.store, True)
     except StoreError as exc:
         log.warning("the party's store failed", error=str(exc))
         api_socket.close()
         return None
+    node = Node(config, reading)
+    refusals = Refusals()
     app = create_standby_api(standby, config.api_token())
-    app.mount("/", create_standby_console(standby, config.language))
+    bounds = config.bounds
+    console_bounds = ConsoleBounds(bounds.console_sessions, bounds.event_streams, bounds.event_streams_per_session)
+    console = create_console(Desk(node, standby), console_bounds, refusals)
+    app.mount("/", console)
     app.add_middleware(HostCheck, names=answered_names(parse_address(config.api)[0], config.console.hosts),
-                       refusals=Refusals())  # fmt: skip
+                       refusals=refusals)  # fmt: skip
     app.add_middleware(SecurityHeaders)
     api = ApiServer(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
                                    timeout_graceful_shutdown=1))  # fmt: skip
     api.config.load()
     api_task = asyncio.create_task(api.serve(sockets=[api_socket]))
+    sweeper = asyncio.create_task(console.state.console.sweep_sessions())
     log.info("standing by", party=config.party, node=config.node, api=config.api_url, store=standby.snapshot()["store"])
     try:
         return await standby.wait_for_lease(signals.requested)
@@ -169,9 +177,12 @@ async def stand_by(
         return None
     finally:
         api.should_exit = True
+        sweeper.cancel()
+        node.stopped.set()  # the desk's reading store closes with it
         await standby.close()
         with contextlib.suppress(asyncio.CancelledError):
             await api_task
+        await reading.close()
 
 
 async def _record_settings(config: NodeConfig) -> None:

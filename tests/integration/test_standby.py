@@ -3,9 +3,11 @@ standby taking over when the active node is killed or frozen. BRAVO, on SQLite, 
 
 from __future__ import annotations
 
+import html
 import itertools
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -23,6 +25,7 @@ from hotline.testing.process import configure, free_port, pair, run_cli
 from tests.integration.harness import QUIET_WATCH, NodeProcess, stop_all, wait_for
 
 _names = itertools.count()
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 PROMTOOL = shutil.which("promtool") or "promtool"  # `make test` installs Debian's prometheus for it
 
 
@@ -34,6 +37,12 @@ class Party:
 
     def nodes(self) -> tuple[NodeProcess, NodeProcess]:
         return self.first, self.second
+
+
+def csrf_in(page: str) -> str:
+    found = CSRF.search(page)
+    assert found, "the page carries no CSRF token"
+    return found.group(1)
 
 
 async def role(node: NodeProcess) -> str | None:
@@ -131,9 +140,6 @@ async def test_one_node_is_active_the_other_stands_by_and_says_where_to_go(party
     refused = await second.client.post("/v1/messages", json={"to": "BRAVO", "body": {"text": "x", "lang": "en"}})
     assert refused.status_code == 503
     assert "standing by: messages go through the active node, node 1" in refused.json()["error"]
-    page = await second.client.get("/")
-    assert page.status_code == 503
-    assert "The active node is node 1" in page.text
     for node, role_now in ((second, "standby"), (first, "active")):
         metrics = (await node.client.get("/metrics")).text
         assert f'hotline_role{{node="{node.config.node}",party="ALPHA",role="{role_now}"}} 1' in metrics
@@ -145,6 +151,35 @@ async def test_one_node_is_active_the_other_stands_by_and_says_where_to_go(party
     await wait_for(lambda: bravo.connected("ALPHA"), 20, "BRAVO to link with the active node")
     await send(first, "BRAVO", "from the active node")
     await wait_for(lambda: holds(bravo, "from the active node"), 20, "BRAVO to receive it")
+    flash = await send(bravo, "ALPHA", "please acknowledge")
+    await wait_for(lambda: escalated(first, str(flash["serial"])), 20, "ALPHA to hold BRAVO's FLASH")
+
+    # The standby's console: every page read-only from the shared store, under a banner naming
+    # the active node; what would change anything is refused, naming it too.
+    async with httpx.AsyncClient(base_url=second.config.api_url, follow_redirects=False, timeout=30) as browser:
+        form = await browser.get("/signin")
+        assert "Standby node" in form.text
+        assert "The active node is node 1" in form.text
+        signed = await browser.post(
+            "/signin", data={"csrf": csrf_in(form.text), "name": "duty", "password": "correct horse battery",
+                             "next": "/messages"},
+        )  # fmt: skip
+        assert signed.status_code == 303, signed.text
+        log_page = await browser.get("/messages")
+        assert log_page.status_code == 200
+        assert "ALPHA-000001" in log_page.text
+        assert "Standby node" in log_page.text
+        for path in ("/board", "/outbox", "/alarms", "/transcript", "/compose", f"/messages/{flash['serial']}"):
+            shown = await browser.get(path)
+            assert shown.status_code == 200, (path, shown.text[:500])
+            assert "Standby node" in shown.text, path
+        message = await browser.get(f"/messages/{flash['serial']}")
+        refused = await browser.post(
+            f"/messages/{flash['serial']}/ack", data={"csrf": csrf_in(message.text), "remark": "seen"}
+        )
+        assert refused.status_code == 409
+        assert "standing by: messages go through the active node, node 1" in html.unescape(refused.text)
+    assert await escalated(first, str(flash["serial"])), "nothing was acknowledged through the standby"
 
 
 @pytest.mark.parametrize("fault", ["SIGKILL", "SIGSTOP"])

@@ -52,6 +52,7 @@ def page(
         "path": request.url.path,
         "precedence_name": lambda p: precedence_name(p, lang),
         "now_ms": desk.now_ms(),  # the node's clock, for the countdowns of every page
+        "standby": desk.standby_banner,  # a node standing by: every page says so, and where to go
         **context,
     }
     response = HTMLResponse(state.templates.get_template(name).render(values), status_code=status)

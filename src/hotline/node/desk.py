@@ -15,14 +15,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import structlog
+
 from hotline.envelope import parse_message_key
-from hotline.errors import AcknowledgeError, NotFoundError
+from hotline.errors import AcknowledgeError, AlarmError, HotlineError, NotFoundError
 from hotline.node.bulletin import Subscription
 from hotline.node.card import IdentityCard
 from hotline.node.channel import Channel, Routes
 from hotline.node.config import ConsoleSettings
 from hotline.node.handles import open_handles
-from hotline.node.intake import SendRequest
+from hotline.node.intake import SendError, SendRequest
 from hotline.node.party_settings import differing_nodes
 from hotline.node.reader import Reader
 from hotline.node.readings import PeerSnapshot, PortReading, Snapshot
@@ -49,6 +51,9 @@ from hotline.watch.deadlines import READINESS_KIND
 
 if TYPE_CHECKING:
     from hotline.node.service import Node
+    from hotline.node.standby import Standby
+
+log = structlog.get_logger("hotline.console")
 
 T = TypeVar("T")
 
@@ -65,8 +70,13 @@ class Message:
 
 
 class Desk:
-    def __init__(self, node: Node) -> None:
+    """The node's face. Over a node of a party that is standing by (``standby``), the same face
+    reads the shared store as it stands, and refuses every change with the active node's name:
+    the console serves its pages read-only."""
+
+    def __init__(self, node: Node, standby: Standby | None = None) -> None:
         self._node = node
+        self.standby = standby
         self._store = node.store
         self.party = node.party
         self.language = node.config.language  # the language this party writes and reads in
@@ -92,9 +102,25 @@ class Desk:
         differ = await asyncio.to_thread(differing_nodes, self._node.config, nodes)
         self._node.lookout.settings(differ)
 
+    @property
+    def standby_banner(self) -> dict[str, Any] | None:
+        """What a page's banner says on a standby: this node, and which node is active where."""
+        if self.standby is None:
+            return None
+        active = self.standby.active
+        where = f"http://{active.api}/" if active.api else ""
+        return {"node": self.standby.config.node, "active": active.number, "where": where}
+
+    def _writable(self, refused: Callable[[str], Exception]) -> None:
+        if self.standby is not None:
+            raise refused(self.standby.refusal())
+
     def role(self) -> dict[str, Any]:
         """This node's part in its party: the active node (its number among the party's nodes
         on a shared store, 0 for a party's only node, and the lease's epoch it writes under)."""
+        if self.standby is not None:
+            snapshot = self.standby.snapshot()
+            return {key: snapshot[key] for key in ("role", "node", "active")}
         number = self._node.config.node
         return {"role": "active", "node": number, "active": {"node": number, "epoch": self._node.store.epoch}}
 
@@ -117,9 +143,11 @@ class Desk:
         return tuple(party for party, channel in sorted(self._node.channels.items()) if not channel.has_link())
 
     async def add_peer(self, card: IdentityCard) -> PeerRecord:
+        self._writable(HotlineError)
         return await self._node.add_peer(card)
 
     async def catch_up(self, party: str, by: str, remark: str | None = None) -> int:
+        self._writable(HotlineError)
         return await self._node.catch_up(party, by, remark)
 
     def port(self) -> PortReading | None:
@@ -206,9 +234,11 @@ class Desk:
 
     def check(self, request: SendRequest) -> None:
         """Refuse (``SendError``) what would not be queued, without queueing it."""
+        self._writable(lambda why: SendError("to", why))
         self._node.intake.check(request)
 
     async def enqueue(self, requests: list[SendRequest]) -> list[Queued]:
+        self._writable(lambda why: SendError("to", why))
         return await self._node.intake.enqueue(requests)
 
     async def send(self, requests: list[SendRequest], wait_dispatch: float = 0.0) -> list[OutboxRow]:
@@ -248,6 +278,7 @@ class Desk:
 
     async def acknowledge(self, key: str, by: str, remark: str | None = None) -> InboxRow:
         """A person here acknowledges a peer's message (serial or id)."""
+        self._writable(AcknowledgeError)
         message = await self.find_message(key)
         row = message.received
         if row is None:
@@ -316,6 +347,7 @@ class Desk:
     async def close_alarm(
         self, number: int, by: str, remark: str, role: str | None = None, address: str | None = None
     ) -> StoredAlarm:
+        self._writable(AlarmError)
         return await self._node.lookout.close(number, by, remark, role, address)
 
     # -- the transcript and the audit trail ---------------------------------------------------
@@ -330,6 +362,9 @@ class Desk:
         return await self._store.audit_trail(limit)
 
     async def record_audit(self, entry: AuditEntry) -> None:
+        if self.standby is not None:  # a standby writes nothing: its log keeps what a person did
+            log.info("console audit (standing by: in this log only)", **entry.__dict__)
+            return
         await self._store.record_audit(entry)
 
     # -- live pages and monitoring -----------------------------------------------------------
