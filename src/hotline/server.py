@@ -132,8 +132,17 @@ async def serve_party_node(config: NodeConfig) -> str | None:
         epoch = await stand_by(config, store, signals, api_socket.dup())
         if epoch is None:
             await store.close()
+            await _pause(signals.requested, RETRY_S)  # the store failed: not again at once
             continue
-        reason = await serve_active(config, store, signals, api_socket.dup())
+        if not store.synchronous_standbys:
+            log.warning(
+                "the party's database names no synchronous standby (synchronous_standby_names is empty):"
+                " a database failover may lose commits already receipted to peers"
+            )
+        try:
+            reason = await serve_active(config, store, signals, api_socket.dup())
+        except StoreError as exc:  # the store failed as the node started: stand by and try again
+            reason = f"StoreError: {exc}"
         if signals.requested.is_set():
             return reason
         log.warning("this node stood down: it is no longer the party's active node", reason=reason)
@@ -148,11 +157,17 @@ async def stand_by(
     anything, naming the active node; the console serves its pages read-only from the shared
     store, under a banner that says so (a desk over a node that is never started)."""
     try:
-        standby = await open_standby(config, store, SYSTEM_CLOCK)
         reading = await asyncio.to_thread(open_store, config.store, True)
     except StoreError as exc:
         log.warning("the party's store failed", error=str(exc))
         api_socket.close()
+        return None
+    try:
+        standby = await open_standby(config, store, SYSTEM_CLOCK)
+    except StoreError as exc:
+        log.warning("the party's store failed", error=str(exc))
+        api_socket.close()
+        await reading.close()
         return None
     node = Node(config, reading)
     refusals = Refusals()

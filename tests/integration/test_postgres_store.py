@@ -131,8 +131,8 @@ async def test_one_node_holds_the_lease_and_a_frozen_one_loses_it_and_writes_not
     assert isinstance(first, PostgresStore)
     assert isinstance(second, PostgresStore)
     try:
-        assert await first.take_lease(1, 10) == 1
-        assert await second.take_lease(2, 11) is None, "the lease is held"
+        assert await first.take_lease(1, 0) == 1
+        assert await second.take_lease(2, 0) is None, "the lease is held"
         await first.add_peer(PEER)
         assert (await second.lease()).holder == 1
 
@@ -145,7 +145,7 @@ async def test_one_node_holds_the_lease_and_a_frozen_one_loses_it_and_writes_not
         assert isinstance(second, PostgresStore)
         taken = None
         while taken is None:
-            taken = await second.take_lease(2, 12)
+            taken = await second.take_lease(2, 0)
             assert time.monotonic() - frozen_at < IDLE_LIMIT_MS / 1000 + 3, "the lease was not freed in time"
         assert taken == 2
 
@@ -165,7 +165,7 @@ async def test_every_write_checks_the_epoch_so_a_node_fenced_out_writes_nothing(
     told: list[str] = []
     store.on_failure = told.append
     try:
-        assert await store.take_lease(1, 10) == 1
+        assert await store.take_lease(1, 0) == 1
         await store.add_peer(PEER)
         # A takeover after a database failover (advisory locks do not survive one) raised the
         # epoch while this node kept its session: its next group finds out, and writes nothing.
@@ -187,13 +187,13 @@ async def test_an_idle_active_node_keeps_its_lease_by_renewing_it(postgres: Post
     assert isinstance(active, PostgresStore)
     standby = None
     try:
-        assert await active.take_lease(1, 10) == 1
+        assert await active.take_lease(1, 0) == 1
         commits = active.commits
         await asyncio.sleep(IDLE_LIMIT_MS / 1000 * 2)  # idle, but its loop runs: it renews
         assert active.commits > commits
         standby = open_store(url, party="ALPHA")
         assert isinstance(standby, PostgresStore)
-        assert await standby.take_lease(2, 11) is None
+        assert await standby.take_lease(2, 0) is None
         await active.add_peer(PEER)
     finally:
         await active.close()
@@ -206,10 +206,34 @@ async def test_each_transcript_entry_records_the_epoch_that_wrote_it(postgres: P
     first = open_store(url, party="ALPHA")
     assert isinstance(first, PostgresStore)
     try:
-        assert await first.take_lease(1, 10) == 1
+        assert await first.take_lease(1, 0) == 1
         await check_store_conformance(first)
     finally:
         await first.close()
     with psycopg.connect(url) as conn:
         epochs = {epoch for (epoch,) in conn.execute("SELECT epoch FROM transcript").fetchall()}
     assert epochs == {1}
+
+
+async def test_an_epoch_never_goes_back_even_on_a_database_restored_from_an_older_copy(
+    postgres: PostgresServer,
+) -> None:
+    url = fresh(postgres)
+    store = open_store(url, party="ALPHA")
+    assert isinstance(store, PostgresStore)
+    try:
+        now_ms = int(time.time() * 1000)
+        first = await store.take_lease(1, now_ms)
+        assert first == now_ms, "a takeover's epoch is at least the time in milliseconds"
+    finally:
+        await store.close()
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("UPDATE lease SET epoch = 3")  # as a copy from before the last takeovers holds it
+    again = open_store(url, party="ALPHA")
+    assert isinstance(again, PostgresStore)
+    try:
+        taken = await again.take_lease(2, now_ms + 1000)
+        assert taken is not None
+        assert taken > first, "a peer that saw the first epoch would refuse a lower one as stale"
+    finally:
+        await again.close()

@@ -19,9 +19,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from hotline.node import join_node, load_config
+from hotline.node import init_node, join_node, load_config
 from hotline.testing.postgres import PostgresServer
-from hotline.testing.process import configure, free_port, pair, run_cli
+from hotline.testing.process import NodeProcessError, configure, free_port, pair, run_cli
 from tests.integration.harness import QUIET_WATCH, NodeProcess, stop_all, wait_for
 
 _names = itertools.count()
@@ -227,6 +227,15 @@ async def test_the_standby_takes_over_and_the_peer_follows(party: Party, fault: 
 async def test_a_node_running_with_other_settings_is_an_alarm_on_the_active_node(party: Party) -> None:
     first, second = party.first, party.second
     second.stop()
+    # With node 2 stopped, a pin through its directory would go around the active node (which
+    # would not trust the peer until it restarted): refused, naming the active node.
+    charlie = init_node(second.config.directory.parent / "charlie", "CHARLIE", "127.0.0.1:1", "127.0.0.1:2").card()
+    with pytest.raises(NodeProcessError, match="node 1 of ALPHA is active: pin the card through it"):
+        run_cli("peer", "add", "--dir", str(second.config.directory), charlie.line(), "--fingerprint",
+                charlie.fingerprint)  # fmt: skip
+    assert [
+        p["party"] for p in json.loads(run_cli("peer", "list", "--json", "--dir", str(first.config.directory)))
+    ] == ["BRAVO"]
     configure(
         second.config.directory, {"deadlines": {"FLASH": 300, "IMMEDIATE": 900, "PRIORITY": 3600, "ROUTINE": 7200}}
     )

@@ -10,6 +10,8 @@ party's language, in a banner (``hotline.console.standby``).
 
 from __future__ import annotations
 
+import hmac
+
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 
@@ -20,7 +22,8 @@ def create_standby_api(standby: Standby, token: str) -> FastAPI:
     app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
 
     def authorised(request: Request) -> bool:
-        return request.headers.get("authorization", "") == f"Bearer {token}"
+        given = request.headers.get("authorization", "").encode()
+        return hmac.compare_digest(given, f"Bearer {token}".encode())
 
     @app.get("/v1/health")
     async def health() -> JSONResponse:

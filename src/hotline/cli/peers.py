@@ -25,6 +25,7 @@ from hotline.cli.common import (
     print_json,
     words,
 )
+from hotline.errors import PairingError
 
 if TYPE_CHECKING:
     from hotline.node import IdentityCard, NodeConfig
@@ -99,7 +100,17 @@ async def _pin_offline(config: NodeConfig, card: IdentityCard) -> None:
     """Vet the card against the peers already pinned (never ourselves, never another party's
     keys), then pin it: what the node does for `POST /v1/peers`, with the node stopped."""
     from hotline.node import vet_new_peer, wall_ms
-    from hotline.storage import open_store
+    from hotline.storage import active_node, open_store
+
+    if config.store:
+        # A node of the party that is active would not trust the peer until it restarted: the
+        # pin goes through it (its API), not around it into the shared store.
+        holder = await asyncio.to_thread(active_node, config.store)
+        if holder is not None:
+            raise PairingError(
+                f"node {holder} of {config.party} is active: pin the card through it (hotline peer add --dir"
+                " <its directory>), so that it trusts the peer at once"
+            )
 
     store = open_store(config.store_location, party=config.party)
     try:

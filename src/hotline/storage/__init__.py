@@ -12,6 +12,7 @@ from hotline.storage.base import Store
 from hotline.storage.postgres import (
     PartyNode,
     PostgresStore,
+    active_node,
     card_addresses,
     change_document,
     is_database_url,
@@ -83,6 +84,7 @@ __all__ = [
     "StoredAnswer",
     "StoredCheckpoint",
     "Undelivered",
+    "active_node",
     "card_addresses",
     "change_document",
     "claim_database",

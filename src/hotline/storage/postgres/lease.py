@@ -29,6 +29,7 @@ from typing import Any
 import psycopg
 
 from hotline.errors import StoreError
+from hotline.storage.postgres.connection import connect
 
 LEASE_LOCK = 0x6C656173  # 'leas': the advisory lock the active node's writing session holds
 IDLE_LIMIT_MS = 2000  # a session silent this long is ended by the server: the lease is free
@@ -61,18 +62,33 @@ def current(conn: psycopg.Connection[Any]) -> Lease:
 
 
 def try_take(conn: psycopg.Connection[Any], node: int, now_ms: int) -> int | None:
-    """Take the lease for ``node`` if no other session holds it; the new epoch, or None."""
+    """Take the lease for ``node`` if no other session holds it; the new epoch, or None.
+
+    The new epoch is one more than the last, or the time in milliseconds if that is more: a
+    database restored from an older copy (or a replica that missed a takeover) must not hand
+    out an epoch a peer has already seen, or the peer would refuse every link as stale."""
     row = conn.execute("SELECT pg_try_advisory_lock(%s)", (LEASE_LOCK,)).fetchone()
     if row is None or not row[0]:
         return None
     with conn.transaction():
         taken = conn.execute(
-            "UPDATE lease SET epoch = epoch + 1, holder = %s, since_ms = %s RETURNING epoch", (node, now_ms)
+            "UPDATE lease SET epoch = GREATEST(epoch + 1, %s), holder = %s, since_ms = %s RETURNING epoch",
+            (now_ms, node, now_ms),
         ).fetchone()
     assert taken is not None
     epoch = int(taken[0])
     conn.execute(f"SET hotline.epoch = '{epoch}'")  # what the transcript's entries record (schema 3)
     return epoch
+
+
+def held_by(conn: psycopg.Connection[Any]) -> Lease | None:
+    """The lease, if some node's session holds it now; None if it is free (taken and given back
+    at once, to find out)."""
+    row = conn.execute("SELECT pg_try_advisory_lock(%s)", (LEASE_LOCK,)).fetchone()
+    if row is not None and row[0]:
+        conn.execute("SELECT pg_advisory_unlock(%s)", (LEASE_LOCK,))
+        return None
+    return current(conn)
 
 
 def check(conn: psycopg.Connection[Any], epoch: int) -> None:
@@ -84,3 +100,15 @@ def check(conn: psycopg.Connection[Any], epoch: int) -> None:
         raise LeaseLostError(
             f"this node's lease (epoch {epoch}) has passed to another node ({found}): it writes nothing more"
         )
+
+
+def active_node(url: str) -> int | None:
+    """Which node of the party holds the lease now (None: none does), from a session of its own."""
+    conn = connect(url, application="hotline-tool")
+    try:
+        held = held_by(conn)
+    except psycopg.Error as exc:
+        raise StoreError(f"cannot read the lease ({exc})") from None
+    finally:
+        conn.close()
+    return None if held is None else held.holder

@@ -69,7 +69,13 @@ class PostgresStore(SqlStore):
             self._conn.close()
             raise
         self._db = PgDb(self._conn)
-        self._reads: psycopg.Connection[Any] | None = None  # for _read_now, opened when first needed
+        # For _read_now: opened here (off the event loop: a node opens its store on a thread)
+        # and, after a failure, again on a thread of its own, never on the loop, where a
+        # connect that waits for a dead host would stall renewing the lease past its limit.
+        self._reads: psycopg.Connection[Any] | None = None
+        self._reopening: asyncio.Future[None] | None = None
+        if not read_only:
+            self._reads = connect(url, read_only=True, application="hotline-reads")
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="hotline-pg")
         self._batch: list[tuple[asyncio.Future[Any], Callable[..., Any], tuple[Any, ...]]] = []
         self._running: asyncio.Future[Any] | None = None
@@ -80,6 +86,7 @@ class PostgresStore(SqlStore):
         # The lease: the epoch every group checks (0: none taken; such a store is an operator's
         # tool writing with the nodes stopped), and when the last group ran, for renewing it.
         self.epoch = 0
+        self.synchronous_standbys = ""  # what the server waits for at each commit, read at takeover
         self._last_group = time.monotonic()
         self._renewal: asyncio.TimerHandle | None = None
 
@@ -91,7 +98,9 @@ class PostgresStore(SqlStore):
         loop = asyncio.get_running_loop()
         try:
             epoch = await loop.run_in_executor(self._thread, lease.try_take, self._conn, node, now_ms)
-        except ENGINE_ERRORS as exc:
+            if epoch is not None:
+                self.synchronous_standbys = await loop.run_in_executor(self._thread, _synchronous_standbys, self._conn)
+        except psycopg.Error as exc:  # a session on a read-only server too: not a lease to take
             raise StoreError(f"the database at {self.location} failed: {_first_line(exc)}") from None
         if epoch is not None:
             self.epoch = epoch
@@ -103,7 +112,7 @@ class PostgresStore(SqlStore):
         loop = asyncio.get_running_loop()
         try:
             return await loop.run_in_executor(self._thread, lease.current, self._conn)
-        except ENGINE_ERRORS as exc:
+        except psycopg.Error as exc:
             raise StoreError(f"the database at {self.location} failed: {_first_line(exc)}") from None
 
     def _renew(self) -> None:
@@ -204,14 +213,26 @@ class PostgresStore(SqlStore):
         # the receiver pays once per batch instead of waiting for the next commit.
         if self._closed:
             raise StoreError("the store is closed")
+        reads = self._reads
+        if reads is None or reads.closed:
+            self._reopen_reads()
+            raise StoreError(f"the read connection to {self.location} is being opened again")
         try:
-            if self._reads is None or self._reads.closed:
-                self._reads = connect(self.url, read_only=True, application="hotline-reads")
-            return op(PgDb(self._reads), *args)
+            return op(PgDb(reads), *args)
         except ENGINE_ERRORS as exc:
-            if self._reads is not None:
-                self._reads.close()
+            reads.close()
+            self._reopen_reads()
             raise StoreError(f"the database at {self.location} failed: {_first_line(exc)}") from None
+
+    def _reopen_reads(self) -> None:
+        if self._reopening is not None and not self._reopening.done():
+            return
+
+        def reopen() -> None:
+            self._reads = connect(self.url, read_only=True, application="hotline-reads")
+
+        self._reopening = asyncio.get_running_loop().run_in_executor(None, reopen)
+        self._reopening.add_done_callback(lambda done: done.exception())  # a failure shows at the next read
 
     async def close(self) -> None:
         if self._closed:
@@ -230,6 +251,11 @@ class PostgresStore(SqlStore):
         self._conn.close()
         if self._reads is not None:
             self._reads.close()
+
+
+def _synchronous_standbys(conn: psycopg.Connection[Any]) -> str:
+    row = conn.execute("SELECT current_setting('synchronous_standby_names')").fetchone()
+    return str(row[0]) if row else ""
 
 
 def _nothing(_db: Any) -> None:
