@@ -20,6 +20,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -174,3 +175,27 @@ class PostgresServer:
     def remove(self) -> None:
         self.stop("immediate")
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def main() -> None:
+    """``python -m hotline.testing.postgres``: a throwaway server to try a party of several
+    nodes on this machine; prints the address of an empty database, runs until Ctrl-C, and
+    removes everything it made."""
+    bindir = postgres_bindir()
+    if bindir is None:
+        raise SystemExit("PostgreSQL's server programs are not installed (Debian: apt-get install postgresql)")
+    server = PostgresServer(bindir).init().start()
+    try:
+        url = server.create_database("hotline")
+        version = server.sql("SHOW server_version").strip()
+        sys.stdout.write(f"PostgreSQL {version} (fsync on) in {server.root}\nan empty database for a party: {url}\n")
+        sys.stdout.write("Ctrl-C stops the server and removes its files.\n")
+        sys.stdout.flush()
+        signal.sigwait({signal.SIGINT, signal.SIGTERM})
+    finally:
+        server.remove()
+
+
+if __name__ == "__main__":
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    main()
