@@ -106,29 +106,38 @@ async def delivered_after(sender: Sender, receiver: NodeProcess, since: int) -> 
         await asyncio.sleep(0.05)
 
 
+def two_parties(root: Path, url: str) -> tuple[NodeProcess, NodeProcess, NodeProcess]:
+    """ALPHA's two nodes on the database ``url`` and BRAVO on SQLite, pinned to each other."""
+    first = NodeProcess.create(root, "ALPHA", settings={"watch": QUIET_WATCH}, store=url)
+    listen, api = f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"
+    second = NodeProcess(join_node(root / "alpha2", first.config.directory, listen, api), root / "alpha2.log")
+    first.reload()  # the card now names both nodes
+    bravo = NodeProcess.create(root, "BRAVO", language="ru", settings={"watch": QUIET_WATCH})
+    pair(first, bravo)
+    return first, second, bravo
+
+
+async def start_parties(first: NodeProcess, second: NodeProcess, bravo: NodeProcess) -> None:
+    """The first node takes the lease, then the second stands by and BRAVO links with ALPHA."""
+    await first.start()
+    await wait_for(lambda: active_of([first]), 20, "the first node to be active")
+    await second.start()
+    await bravo.start()
+    await wait_for(lambda: bravo.connected("ALPHA"), 20, "BRAVO to link with ALPHA")
+
+
 async def test_traffic_both_ways_survives_a_kill_and_a_freeze_of_the_active_node(
     tmp_path: Path, postgres: PostgresServer
 ) -> None:
     url = postgres.create_database("soak")
-    first = NodeProcess.create(tmp_path, "ALPHA", settings={"watch": QUIET_WATCH}, store=url)
-    second = NodeProcess(
-        join_node(tmp_path / "alpha2", first.config.directory, f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"),
-        tmp_path / "alpha2.log",
-    )
-    first.reload()
-    bravo = NodeProcess.create(tmp_path, "BRAVO", language="ru", settings={"watch": QUIET_WATCH})
-    pair(first, bravo)
+    first, second, bravo = two_parties(tmp_path, url)
     alpha = [first, second]
     stop = asyncio.Event()
     out = Sender("ALPHA", "BRAVO", alpha)
     back = Sender("BRAVO", "ALPHA", [bravo])
     took: dict[str, float] = {}
     try:
-        await first.start()
-        await wait_for(lambda: active_of([first]), 20, "the first node to be active")
-        await second.start()
-        await bravo.start()
-        await wait_for(lambda: bravo.connected("ALPHA"), 20, "BRAVO to link with ALPHA")
+        await start_parties(first, second, bravo)
         traffic = [asyncio.create_task(s.run(stop)) for s in (out, back)]
         await asyncio.sleep(3)
 
@@ -213,25 +222,12 @@ async def test_the_database_fails_over_and_the_party_carries_on_losing_nothing_r
             f"postgresql://hotline@{primary.address},{standby.address}/ha"
             "?target_session_attrs=read-write&connect_timeout=2"
         )
-        first = NodeProcess.create(tmp_path, "ALPHA", settings={"watch": QUIET_WATCH}, store=url)
-        second = NodeProcess(
-            join_node(
-                tmp_path / "alpha2", first.config.directory, f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"
-            ),
-            tmp_path / "alpha2.log",
-        )
-        first.reload()
-        bravo = NodeProcess.create(tmp_path, "BRAVO", language="ru", settings={"watch": QUIET_WATCH})
-        pair(first, bravo)
+        first, second, bravo = two_parties(tmp_path, url)
         alpha = [first, second]
         stop = asyncio.Event()
         out, back = Sender("ALPHA", "BRAVO", alpha), Sender("BRAVO", "ALPHA", [bravo])
         try:
-            await first.start()
-            await wait_for(lambda: active_of([first]), 20, "the first node to be active")
-            await second.start()
-            await bravo.start()
-            await wait_for(lambda: bravo.connected("ALPHA"), 20, "BRAVO to link with ALPHA")
+            await start_parties(first, second, bravo)
             traffic = [asyncio.create_task(s.run(stop)) for s in (out, back)]
             await asyncio.sleep(3)
 
