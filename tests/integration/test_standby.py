@@ -129,6 +129,7 @@ async def test_one_node_is_active_the_other_stands_by_and_says_where_to_go(party
     said = json.loads(run_cli("status", "--json", "--dir", str(second.config.directory)))
     assert said["role"] == "standby"
     assert "node 2: standing by" in run_cli("status", "--dir", str(second.config.directory))
+    assert "node 1: active" in run_cli("status", "--dir", str(first.config.directory))
 
     # The console's accounts are the party's, in the shared store: made on one node, on both.
     run_cli("user", "add", "--dir", str(first.config.directory), "--name", "duty", "--role", "operator",
@@ -139,7 +140,7 @@ async def test_one_node_is_active_the_other_stands_by_and_says_where_to_go(party
 
     refused = await second.client.post("/v1/messages", json={"to": "BRAVO", "body": {"text": "x", "lang": "en"}})
     assert refused.status_code == 503
-    assert "standing by: messages go through the active node, node 1" in refused.json()["error"]
+    assert f"standing by: use the active node, node 1 at {first.config.advertise[0]}" in refused.json()["error"]
     for node, role_now in ((second, "standby"), (first, "active")):
         metrics = (await node.client.get("/metrics")).text
         assert f'hotline_role{{node="{node.config.node}",party="ALPHA",role="{role_now}"}} 1' in metrics
@@ -178,7 +179,7 @@ async def test_one_node_is_active_the_other_stands_by_and_says_where_to_go(party
             f"/messages/{flash['serial']}/ack", data={"csrf": csrf_in(message.text), "remark": "seen"}
         )
         assert refused.status_code == 409
-        assert "standing by: messages go through the active node, node 1" in html.unescape(refused.text)
+        assert "standing by: use the active node, node 1" in html.unescape(refused.text)
     assert await escalated(first, str(flash["serial"])), "nothing was acknowledged through the standby"
 
 

@@ -105,3 +105,18 @@ def test_the_hello_carries_the_epoch_the_node_is_active_under() -> None:
         0.0,
     )
     assert plain.next_event(0.0) == ev.SessionOpened(1, 1), "a party of one node says no epoch: 0"
+
+
+def test_a_move_to_a_node_that_just_failed_waits_the_backoff() -> None:
+    """A standby naming an active node that is down must not set off a dial storm: the move is
+    made, but the dialers are not woken for it; a path coming up forgets the failures."""
+    at = channel("ALPHA", paths=1)
+    at.peer = replace(at.peer, addresses=("a:1|b:1",))
+    at.failed_nodes.add(0)  # node 1 was dialed and did not answer
+    assert at.move_to(1)
+    at.moved.clear()
+    assert not at.move_to(0), "back to the node that failed: no dialer is woken"
+    assert at.node == 0
+    assert not at.moved.is_set()
+    at.failed_nodes.clear()
+    assert at.move_to(1)

@@ -119,7 +119,8 @@ def status(directory: Path, as_json: bool) -> None:
             str(p["in_flight"]),
             _link_test(p["link_test"], _),
         )
-    out.print(f"[bold]{report['party']}[/]")
+    role = " " + _("node {node}: active").format(node=report["node"]) if report.get("node") else ""
+    out.print(f"[bold]{report['party']}[/]{role}")
     out.print(table)
     out.print(_paths_table(report["peers"], _))
     if "peer_port" in report:

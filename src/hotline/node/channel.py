@@ -83,6 +83,9 @@ class Channel:
     node: int = 0
     moved: asyncio.Event = field(default_factory=asyncio.Event)  # wakes the dialers at once
     peer_epoch: int = 0  # the highest lease epoch a hello from the peer has carried
+    # The peer's nodes that failed a dial since a path was last up: a move to one of them waits
+    # the dialers' backoff (a standby naming a dead active node must not set off a dial storm).
+    failed_nodes: set[int] = field(default_factory=set)
     # Our envelopes in flight: the links each was written on. One that no live link carries
     # goes again (``Links.reconcile``); an entry goes when its envelope is answered.
     on_wire: dict[int, set[Link]] = field(default_factory=dict)
@@ -104,11 +107,14 @@ class Channel:
         return alternatives[self.node % len(alternatives)]
 
     def move_to(self, node: int) -> bool:
-        """Dial the peer's node ``node`` (from 0) from now on; whether that is a change."""
+        """Dial the peer's node ``node`` (from 0) from now on; whether the dialers go at once
+        (a change, to a node that has not just failed) or wait their backoff."""
         node %= self.nodes
         if node == self.node:
             return False
         self.node = node
+        if node in self.failed_nodes:
+            return False
         self.moved.set()
         return True
 

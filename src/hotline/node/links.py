@@ -180,9 +180,10 @@ class Links:
                 report("cannot reach peer", peer=channel.party, path=path, address=address, error=error)
                 # A peer of several nodes: with no path up, the node dialed may be the one that
                 # failed; dial the next, in turn (the first dialer to find out moves them all).
-                if not channel.link_up.is_set() and channel.node == dialing and channel.move_to(dialing + 1):
-                    log.info("dialing the peer's next node", peer=channel.party, node=channel.node + 1)
-                    backoff.reset()
+                if not channel.link_up.is_set() and channel.node == dialing and channel.nodes > 1:
+                    channel.failed_nodes.add(dialing)
+                    if channel.move_to(dialing + 1):
+                        self.repeats.note("dialing the peer's next node", level="info", peer=channel.party)
             else:
                 # The peer may have dialed us meanwhile, or we may be stopping.
                 taken = key in channel.links or self.station.stopped.is_set()
@@ -191,8 +192,8 @@ class Links:
                 else:
                     await self._serve_link(channel, key, reader, writer, dialed_by=self.station.party)
             if key not in channel.links and not self.station.stopped.is_set():
-                if channel.node != dialing:
-                    continue  # another node of the peer's is to be dialed: at once
+                if channel.node != dialing and channel.node not in channel.failed_nodes:
+                    continue  # another node of the peer's, not one that just failed: at once
                 await self._pause(channel, backoff.next_delay())
 
     async def _pause(self, channel: Channel, seconds: float) -> None:
@@ -257,6 +258,7 @@ class Links:
         was_up, is_up = bool(before.urgent), bool(after.urgent)
         if is_up and not was_up:
             channel.link_up.set()
+            channel.failed_nodes.clear()
             self.lookout.link_up(channel.party)
         elif was_up and not is_up:
             channel.link_up.clear()
@@ -386,14 +388,16 @@ class Links:
 
     def standing_by(self, channel: Channel, link: Link, event: ev.PeerStandingBy) -> None:
         """The node dialed is one of the peer's standbys, and named the active one: dial it."""
-        moved = event.active is not None and channel.move_to(event.active - 1)
-        log.info(
-            "the peer's node dialed is standing by",
+        if event.active is not None:
+            channel.move_to(event.active - 1)
+        # Said once per cause with a count (a peer node down while its standby names it would
+        # otherwise say it every backoff).
+        self.repeats.note(
+            "the node we dialed is standing by; dialing the active node it names",
+            level="info",
             peer=channel.party,
-            path=link.path,
             active_node=event.active,
             active_addresses=",".join(event.addresses),
-            dialing=channel.address(link.path) if moved else None,
         )
         self.spawn(link.close())
 

@@ -150,10 +150,11 @@ class Standby:
                 f"this is node {self.config.node} of {self.config.party}, starting: its previous run still holds the"
                 f" lease until its database session ends (within {IDLE_LIMIT_MS / 1000:g} s); try again then"
             )
-        where = f" (operator API {active.api})" if active.api else ""
+        at = f" at {active.addresses[0]}" if active.addresses else ""
+        api = f", whose operator API is {active.api} on its machine" if active.api else ""
         return (
-            f"this is node {self.config.node} of {self.config.party}, standing by: messages go through the active"
-            f" node, node {active.number}{where}"
+            f"this is node {self.config.node} of {self.config.party}, standing by: use the active node, node"
+            f" {active.number}{at}{api}"
         )
 
     async def close(self) -> None:

@@ -194,6 +194,7 @@ def main() -> None:
         signal.sigwait({signal.SIGINT, signal.SIGTERM})
     finally:
         server.remove()
+        sys.stdout.write(f"PostgreSQL stopped; {server.root} removed.\n")
 
 
 if __name__ == "__main__":
