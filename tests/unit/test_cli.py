@@ -126,3 +126,23 @@ def test_an_unknown_role_is_wrong_usage_naming_the_roles(tmp_path: Path, capsys:
     assert "Usage:" in err
     assert "'god' is not one of 'operator', 'supervisor', 'commander', 'auditor', 'administrator'" in err
     assert not (a.directory / "console-users.toml").exists()
+
+
+def test_forms_prints_a_valid_example_of_each_form_and_the_pre_agreed_texts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from hotline.forms import FORMS, PRE_AGREED, prepare_body
+
+    node = init_node(tmp_path / "a", "SACEUR", "127.0.0.1:1", "127.0.0.1:2")
+    for kind, version in FORMS:
+        main(["forms", kind, "--example", "--dir", str(node.directory)])
+        prepare_body(kind, version, json.loads(capsys.readouterr().out))  # what `send --data` takes
+    main(["forms", "pre_agreed", "--dir", str(node.directory)])
+    shown = capsys.readouterr().out
+    for text in PRE_AGREED.values():
+        assert text.code in shown
+        assert text.ru[:30] in shown, "the Russian text of each code is shown beside the English"
+    with pytest.raises(SystemExit) as refused:
+        main(["forms", "nothing", "--dir", str(node.directory)])
+    assert refused.value.code == 2
+    assert "no form 'nothing'; the forms are: ack, air_deconfliction" in capsys.readouterr().err

@@ -251,12 +251,27 @@ def _text(message: dict[str, Any], _: Callable[[str], str]) -> str:
 
 @click.command()
 @dir_option
+@click.argument("kind", required=False, metavar="[FORM]")
+@click.option(
+    "--example", is_flag=True, help="print a valid --data for the form (every form's, one a line, without FORM)"
+)
 @json_option
-def forms(directory: Path, as_json: bool) -> None:
-    """The form catalogue: each form with its fields and their types."""
+def forms(directory: Path, kind: str | None, example: bool, as_json: bool) -> None:
+    """The form catalogue: each form (or FORM) with its fields and their types, and for the
+    pre-agreed messages every code with its text in both languages."""
     from hotline.views import forms_view
 
     catalogue = forms_view(config_of(directory).language)
+    if kind is not None:
+        catalogue = [form for form in catalogue if form["kind"] == kind]
+        if not catalogue:
+            known = ", ".join(sorted(form["kind"] for form in forms_view("en")))
+            raise click.BadParameter(f"no form {kind!r}; the forms are: {known}", param_hint="FORM")
+    if example:
+        for form in catalogue:
+            data = json.dumps(form["example"], ensure_ascii=False)
+            click.echo(data if kind is not None else f"{form['kind']}: {data}")
+        return
     if as_json:
         print_json(catalogue)
         return
@@ -271,6 +286,11 @@ def forms(directory: Path, as_json: bool) -> None:
         for f in form["fields"]:
             table.add_row(f["name"], f["type"], _("yes") if f["required"] else _("no"), f["description"])
         out.print(table)
+        if form.get("codes"):
+            codes = Table(_("code"), "English", "Русский", box=None, padding=(0, 2))
+            for text in form["codes"]:
+                codes.add_row(text["code"], escape(text["en"]), escape(text["ru"]))
+            out.print(codes)
         out.print()
 
 

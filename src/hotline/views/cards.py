@@ -5,7 +5,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from hotline.forms import FORMS, describe, translations
+from hotline.forms import FORMS, PRE_AGREED, describe, translations
+from hotline.forms.examples import EXAMPLES
 from hotline.node import IdentityCard
 
 
@@ -28,6 +29,9 @@ def forms_view(lang: str) -> list[dict[str, Any]]:
             "needs_reply_to": spec.needs_reply_to,
             "fields": [dataclasses.asdict(f) for f in describe(spec, lang)],
             "schema": spec.schema.model_json_schema(),
+            "example": EXAMPLES.get(spec.kind),
+            # The pre-agreed catalogue: each code with its text in both languages, as agreed.
+            **({"codes": [vars(text) for text in PRE_AGREED.values()]} if spec.kind == "pre_agreed" else {}),
         }
         for spec in FORMS.values()
     ]
