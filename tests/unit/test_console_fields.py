@@ -31,6 +31,7 @@ from hotline.console.fields import (
     errors_by_field,
     widgets,
 )
+from hotline.console.i18n import words
 from hotline.console.rendering import template_environment
 from hotline.forms import FORMS, PRE_AGREED
 from hotline.forms.schemas import ForceComponent, FormBody
@@ -450,3 +451,16 @@ def test_every_error_of_an_empty_form_lands_on_an_input(key: tuple[str, int], sh
     errors = errors_by_field(fields, caught.value)
     assert errors
     assert set(errors) <= set(by_name(fields))  # never "body": each is shown beside an input
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_each_pre_agreed_code_is_offered_with_its_text_in_the_readers_language(lang: str) -> None:
+    [code] = [w for w in fields_of("pre_agreed") if w.name == "code"]
+    macro = template_environment().from_string(
+        '{% from "_field.html" import field with context %}{{ field(w, {}, {}) }}'
+    )
+    shown = macro.render(w=code, lang=lang, _=words(lang).gettext)
+    for text in PRE_AGREED.values():
+        assert (
+            f'<option value="{text.code}">{text.code} — {html.escape(text.text(lang), quote=False)}</option>' in shown
+        )

@@ -13,7 +13,7 @@ from hotline.console.i18n import words
 from hotline.console.roles import Action, may
 from hotline.console.security import harden
 from hotline.console.sessions import Session
-from hotline.forms import precedence_name
+from hotline.forms import PRE_AGREED, precedence_name
 
 if TYPE_CHECKING:
     from hotline.console.state import ConsoleState
@@ -28,7 +28,15 @@ def template_environment() -> Environment:
     )
     env.filters["utc"] = pages.utc
     env.globals["countdown"] = pages.countdown
+    env.globals["pre_agreed"] = pre_agreed_text
     return env
+
+
+def pre_agreed_text(code: str, lang: str) -> str:
+    """A pre-agreed code's text in ``lang``, shown beside the code wherever one is chosen; "" for
+    any other value (a choice that is no code)."""
+    text = PRE_AGREED.get(code)
+    return "" if text is None else text.text(lang)
 
 
 def page(
