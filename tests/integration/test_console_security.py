@@ -103,6 +103,12 @@ async def test_signed_out_requests_are_redirected_or_refused(staffed: tuple[Node
     serial = await flash_to(a, b)
     async with browser(b) as client:
         assert (await client.get("/")).headers["location"] == "/board"
+        # Before anyone signs in, the page speaks the browser's language; the icon is there.
+        russian = await client.get("/signin", headers={"Accept-Language": "ru-RU,ru;q=0.9,en;q=0.5"})
+        assert '<html lang="ru">' in russian.text
+        icon = await client.get("/favicon.ico")
+        assert (icon.status_code, icon.headers["location"]) == (301, "/static/favicon.svg")
+        assert (await client.get("/static/favicon.svg")).headers["content-type"].startswith("image/svg+xml")
         pages = ("/board", "/outbox", "/compose", "/transcript", "/audit", f"/messages/{serial}")
         for path in (*pages, f"/messages/{serial}/evidence"):
             answer = await client.get(path)

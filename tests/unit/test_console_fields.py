@@ -462,3 +462,29 @@ def test_each_pre_agreed_code_is_offered_with_its_text_in_the_readers_language(l
     for text in PRE_AGREED.values():
         label = escape(text.text(lang))  # as the page escapes it
         assert f'<option value="{text.code}">{text.code} — {label}</option>' in shown
+
+
+def test_a_measurement_is_written_as_the_readers_language_writes_decimals() -> None:
+    from hotline.console.rendering import decimal
+
+    assert decimal(0.84, "en") == "0.8"
+    assert decimal(0.84, "ru") == "0,8"
+    assert decimal(12.0, "ru") == "12,0"
+
+
+def test_a_page_for_someone_not_signed_in_speaks_the_browsers_first_language_it_can() -> None:
+    from starlette.requests import Request
+
+    from hotline.console.rendering import form_title, reader_language
+
+    def asking(header: str | None) -> Request:
+        headers = [] if header is None else [(b"accept-language", header.encode())]
+        return Request({"type": "http", "headers": headers})
+
+    assert reader_language(asking("ru-RU,ru;q=0.9,en-US;q=0.8"), "en") == "ru"
+    assert reader_language(asking("de-DE,en;q=0.5,ru;q=0.7"), "en") == "ru", "by q-value, not by order"
+    assert reader_language(asking("fr, de"), "ru") == "ru", "none it speaks: the node's"
+    assert reader_language(asking("ru;q=nonsense, en"), "ru") == "en", "a malformed entry is passed over"
+    assert reader_language(asking(None), "en") == "en"
+    assert form_title("ack") == "Acknowledgement"
+    assert form_title("no-such-form") == "no-such-form"

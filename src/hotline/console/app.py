@@ -16,6 +16,7 @@ from __future__ import annotations
 from importlib import resources
 
 from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from hotline.console.guards import handle_refusals
@@ -36,4 +37,9 @@ def create_console(desk: Desk, bounds: ConsoleBounds, refusals: Refusals) -> Fas
     handle_refusals(console)
     for part in (signin, board, alarms, messages, compose, records):
         console.include_router(part.router)
+
+    @console.get("/favicon.ico")
+    async def favicon() -> RedirectResponse:  # what a browser asks for before it reads the page
+        return RedirectResponse("/static/favicon.svg", status_code=301)
+
     return console

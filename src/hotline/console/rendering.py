@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from babel.numbers import format_decimal
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -13,7 +14,7 @@ from hotline.console.i18n import words
 from hotline.console.roles import Action, may
 from hotline.console.security import harden
 from hotline.console.sessions import Session
-from hotline.forms import PRE_AGREED, precedence_name
+from hotline.forms import FORMS, PRE_AGREED, SUPPORTED_LANGUAGES, precedence_name
 
 if TYPE_CHECKING:
     from hotline.console.state import ConsoleState
@@ -29,7 +30,39 @@ def template_environment() -> Environment:
     env.filters["utc"] = pages.utc
     env.globals["countdown"] = pages.countdown
     env.globals["pre_agreed"] = pre_agreed_text
+    env.globals["form_title"] = form_title
+    env.filters["decimal"] = decimal
     return env
+
+
+def decimal(value: float, lang: str) -> str:
+    """A measurement to one decimal, as the reader's language writes it (0.8 ms, 0,8 мс)."""
+    return format_decimal(value, format="0.0", locale=lang)
+
+
+def form_title(kind: str) -> str:
+    """A form's title (a msgid, for ``_``), where a page names a message by its kind."""
+    spec = next((spec for (k, _), spec in FORMS.items() if k == kind), None)
+    return spec.title if spec is not None else kind
+
+
+def reader_language(request: Request, fallback: str) -> str:
+    """The language of a page for someone not signed in: the browser's first choice the console
+    speaks (Accept-Language, by its q-values), else the node's."""
+    wanted: list[tuple[float, str]] = []
+    for part in request.headers.get("accept-language", "").split(",")[:20]:
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                continue
+        wanted.append((quality, tag.strip().lower().split("-")[0]))
+    for _quality, lang in sorted(wanted, key=lambda w: -w[0]):
+        if lang in SUPPORTED_LANGUAGES:
+            return lang
+    return fallback
 
 
 def pre_agreed_text(code: str, lang: str) -> str:
@@ -48,7 +81,7 @@ def page(
     status: int = 200,
 ) -> HTMLResponse:
     desk = state.desk
-    lang = session.lang if session else desk.language
+    lang = session.lang if session else reader_language(request, desk.language)
     translations = words(lang)
     values = {
         "_": translations.gettext,
