@@ -592,3 +592,46 @@ async def test_event_streams_and_sessions_are_bounded_and_left_sessions_are_swep
     finally:
         node.stop()
         await node.aclose()
+
+
+def hotline_user(node: NodeProcess, *args: str, stdin: str | None = None) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "hotline", "user", *args, "--dir", str(node.config.directory)],
+        input=stdin, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+async def test_an_administrators_change_to_an_account_ends_its_open_sessions_at_once(
+    staffed: tuple[NodeProcess, NodeProcess],
+) -> None:
+    _, b = staffed
+    async with signed_in(b, "oper") as operator, signed_in(b, "audit") as auditor, signed_in(b, "boss") as boss:
+        assert (await operator.get("/board")).status_code == 200
+        hotline_user(b, "role", "--name", "oper", "--role", "auditor")
+        hotline_user(b, "lock", "--name", "audit")
+        hotline_user(b, "remove", "--name", "boss")
+        for client in (operator, auditor, boss):  # each at its next request: signed out
+            answer = await wait_for(lambda c=client: signed_out(c), 5, "the session to be ended")
+            assert answer.headers["location"].startswith("/signin")
+        form = await auditor.get("/signin")
+        locked = await auditor.post(
+            "/signin", data={"csrf": csrf_in(form.text), "name": "audit", "password": PASSWORD, "next": "/board"}
+        )
+        assert locked.status_code == 403
+        assert "Учётная запись audit заблокирована" in locked.text  # GENSTAB speaks Russian
+        hotline_user(b, "unlock", "--name", "audit")
+        await sign_in(b, "audit", auditor)  # unlocked: signs in again
+        hotline_user(b, "passwd", "--name", "audit", "--password-file", "-", stdin="another long password")
+        assert (await wait_for(lambda: signed_out(auditor), 5, "the session to be ended")).status_code == 303
+    ended = query(b, "SELECT user, detail FROM console_audit WHERE action = 'sign-out' ORDER BY id")
+    assert ("oper", "signed out: the account's password or role changed") in ended
+    assert ("audit", "signed out: the account was locked") in ended
+    assert ("boss", "signed out: the account was removed") in ended
+    assert [name for name, _ in ended].count("audit") == 2
+
+
+async def signed_out(client: httpx.AsyncClient) -> httpx.Response | None:
+    answer = await client.get("/board")
+    return answer if answer.status_code == 303 else None

@@ -199,3 +199,33 @@ def test_a_password_that_is_not_text_is_a_config_error(tmp_path: Path) -> None:
 
 def test_account_errors_are_config_errors() -> None:
     assert issubclass(AccountError, ConfigError)
+
+
+def test_an_account_is_locked_unlocked_given_a_password_and_a_role_and_removed(tmp_path: Path) -> None:
+    book = AccountBook(tmp_path)
+    book.add("bob", Role.OPERATOR, "ru", PASSWORD, NOW)
+    later = NOW + dt.timedelta(minutes=5)
+
+    book.lock("bob", later)
+    assert book.accounts()["bob"].locked == "2026-11-24T06:05:05.000Z"
+    assert book.verify("bob", PASSWORD) is None, "a locked account does not sign in"
+    book.unlock("bob", later)
+    assert book.accounts()["bob"].locked is None
+    assert book.verify("bob", PASSWORD) is not None
+
+    book.set_password("bob", "a new password here", later)
+    assert book.verify("bob", PASSWORD) is None
+    assert book.verify("bob", "a new password here") is not None
+    with pytest.raises(AccountError, match="too short"):
+        book.set_password("bob", "short", later)
+
+    stamp = book.accounts()["bob"].changed
+    book.set_role("bob", Role.AUDITOR, later + dt.timedelta(seconds=1))
+    assert book.accounts()["bob"].role is Role.AUDITOR
+    assert book.accounts()["bob"].changed != stamp, "sessions opened before the change are ended"
+
+    assert book.remove("bob").name == "bob"
+    assert "bob" not in book.accounts()
+    for change in (lambda: book.remove("bob"), lambda: book.lock("bob", later)):
+        with pytest.raises(AccountError, match="there is no account 'bob'"):
+            change()

@@ -1,7 +1,9 @@
-"""The console's accounts: `hotline user add`, `hotline user list` and `hotline user unlock`.
+"""The console's accounts: `hotline user add|list|remove|passwd|role|lock|unlock`.
 
-They work on the node directory's accounts file whether or not the node is running; a running
-node reads the file at each sign-in, so a new account can sign in at once.
+They work on the accounts (the node directory's file, or a party's shared database) whether or
+not the node is running. A running node checks a session's account at every request: a removed
+or locked account, or one whose password or role changed, is signed out at its next request,
+and the audit trail says why.
 """
 
 from __future__ import annotations
@@ -39,18 +41,68 @@ def user_add(directory: Path, name: str, role: str, lang: str | None, password_f
     config = config_of(directory)  # a node directory, or a clear error
     check_name(name)
     chosen = Role(role)
-    if password_file is not None:
-        password = password_file.readline().rstrip("\r\n")
-    elif sys.stdin.isatty():
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    else:
-        raise AccountError("no password: give --password-file FILE (or '-' to read it from standard input)")
-    check_password(password)
+    password = check_password(_password(password_file))
     account = AccountBook(directory, config.store).add(
         name, chosen, lang or config.language, password, dt.datetime.now(dt.UTC)
     )
     out.print(f"Created console account [bold]{account.name}[/] ({account.role}, {account.lang}) on {config.party}")
     out.print(f"Sign in at {config.api_url}/")
+
+
+def _password(password_file: TextIO | None) -> str:
+    if password_file is not None:
+        return password_file.readline().rstrip("\r\n")
+    if sys.stdin.isatty():
+        return str(click.prompt("Password", hide_input=True, confirmation_prompt=True))
+    raise AccountError("no password: give --password-file FILE (or '-' to read it from standard input)")
+
+
+_NAME = click.option("--name", required=True, help="the account")
+_SIGNED_OUT = "its sessions are signed out at their next request"
+
+
+@user.command("remove")
+@dir_option
+@_NAME
+def user_remove(directory: Path, name: str) -> None:
+    """Remove an account; its open sessions end at their next request."""
+    config = config_of(directory)
+    removed = AccountBook(directory, config.store).remove(check_name(name))
+    out.print(f"Removed console account [bold]{removed.name}[/] ({removed.role}) on {config.party}: {_SIGNED_OUT}")
+
+
+@user.command("passwd")
+@dir_option
+@_NAME
+@click.option("--password-file", type=click.File("r", encoding="utf-8"), help="the new password's file ('-': stdin)")
+def user_passwd(directory: Path, name: str, password_file: TextIO | None) -> None:
+    """Give an account a new password; sessions opened with the old one end at their next request."""
+    config = config_of(directory)
+    AccountBook(directory, config.store).set_password(
+        check_name(name), _password(password_file), dt.datetime.now(dt.UTC)
+    )
+    out.print(f"New password for [bold]{name}[/] on {config.party}: {_SIGNED_OUT}")
+
+
+@user.command("role")
+@dir_option
+@_NAME
+@click.option("--role", required=True, type=click.Choice([role.value for role in Role]), help="what it may do now")
+def user_role(directory: Path, name: str, role: str) -> None:
+    """Give an account another role; its sessions end at their next request (sign in again)."""
+    config = config_of(directory)
+    AccountBook(directory, config.store).set_role(check_name(name), Role(role), dt.datetime.now(dt.UTC))
+    out.print(f"[bold]{name}[/] on {config.party} is now {role}: {_SIGNED_OUT}")
+
+
+@user.command("lock")
+@dir_option
+@_NAME
+def user_lock(directory: Path, name: str) -> None:
+    """Lock an account: no sign-in until `hotline user unlock`; its sessions end at their next request."""
+    config = config_of(directory)
+    AccountBook(directory, config.store).lock(check_name(name), dt.datetime.now(dt.UTC))
+    out.print(f"Locked [bold]{name}[/] on {config.party}: {_SIGNED_OUT}; `hotline user unlock` lifts it")
 
 
 @user.command("list")
@@ -76,7 +128,7 @@ def user_list(directory: Path, as_json: bool) -> None:
 @dir_option
 @click.option("--name", required=True, help="the account whose sign-in is locked")
 def user_unlock(directory: Path, name: str) -> None:
-    """Lift a sign-in lockout of an account (after too many wrong passwords) at once.
+    """Lift a sign-in lockout of an account (after too many wrong passwords), or a lock, at once.
 
     The running node reads it at the account's next sign-in, and writes it in the audit trail.
     A lockout of a source address ends by itself ([console] signin_lockout seconds) or when the

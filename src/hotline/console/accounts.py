@@ -53,6 +53,10 @@ class Account:
     # When `hotline user unlock` last lifted a sign-in lockout of this account (ISO 8601, UTC):
     # the running node forgets the failures before it at the account's next sign-in.
     unlocked: str | None = None
+    # When an administrator locked the account (`hotline user lock`): no sign-in until unlocked.
+    locked: str | None = None
+    # When its password or role last changed: a session opened before is ended at its next request.
+    changed: str | None = None
 
 
 class AccountError(ConfigError):
@@ -115,10 +119,11 @@ class AccountBook:
             raise ConfigError(f"{self.path} is damaged: account {name!r} has an unknown role") from None
         if entry["lang"] not in LANGUAGES:
             raise ConfigError(f"{self.path} is damaged: account {name!r} has the language {entry['lang']!r}")
-        unlocked = entry.get("unlocked")
-        if unlocked is not None and not isinstance(unlocked, str):
-            raise ConfigError(f"{self.path} is damaged: account {name!r} has an 'unlocked' that is not text")
-        return Account(name, role, entry["lang"], entry["password"], entry["created"], unlocked)
+        stamps = {key: entry.get(key) for key in ("unlocked", "locked", "changed")}
+        for key, value in stamps.items():
+            if value is not None and not isinstance(value, str):
+                raise ConfigError(f"{self.path} is damaged: account {name!r} has a {key!r} that is not text")
+        return Account(name, role, entry["lang"], entry["password"], entry["created"], **stamps)
 
     def add(self, name: str, role: Role, lang: str, password: str, now: dt.datetime) -> Account:
         check_name(name)
@@ -141,13 +146,44 @@ class AccountBook:
         self._change(lambda accounts: _replace(accounts, name, lang=lang))
 
     def unlock(self, name: str, now: dt.datetime) -> None:
-        """Lift a sign-in lockout of the account: the node reads this at the next sign-in."""
-        self._change(lambda accounts: _replace(accounts, name, unlocked=_iso(now, "milliseconds")))
+        """Lift a sign-in lockout of the account, and an administrator's lock: the node reads
+        this at the next sign-in."""
+        self._change(lambda accounts: _replace(accounts, name, unlocked=_iso(now, "milliseconds"), locked=None))
+
+    def lock(self, name: str, now: dt.datetime) -> None:
+        """No sign-in until unlocked; a session open now ends at its next request."""
+        stamp = _iso(now, "milliseconds")
+        self._change(lambda accounts: _replace(accounts, name, locked=stamp, changed=stamp))
+
+    def remove(self, name: str) -> Account:
+        """Remove the account; a session open now ends at its next request."""
+        removed: list[Account] = []
+
+        def gone(accounts: dict[str, Account]) -> None:
+            if name not in accounts:
+                raise AccountError(f"there is no account {name!r}")
+            removed.append(accounts.pop(name))
+
+        self._change(gone)
+        return removed[0]
+
+    def set_password(self, name: str, password: str, now: dt.datetime) -> None:
+        """A new password; a session opened with the old one ends at its next request."""
+        hashed = _hasher.hash(check_password(password))
+        stamp = _iso(now, "milliseconds")
+        self._change(lambda accounts: _replace(accounts, name, password_hash=hashed, changed=stamp))
+
+    def set_role(self, name: str, role: Role, now: dt.datetime) -> None:
+        """Another role; a session opened under the old one ends at its next request."""
+        stamp = _iso(now, "milliseconds")
+        self._change(lambda accounts: _replace(accounts, name, role=role, changed=stamp))
 
     def verify(self, name: str, password: str) -> Account | None:
         """The account, if the password is its own. Slow on purpose (Argon2id), and as slow for
         a name that does not exist, so that timing does not tell which names do."""
         account = self.accounts().get(name)
+        if account is not None and account.locked is not None:
+            account = None  # locked: refused as a wrong password is, at the same cost
         if not self._dummy_hash:
             self._dummy_hash = _hasher.hash("not a password of anyone's")
         try:
@@ -203,7 +239,7 @@ def _document(accounts: dict[str, Account]) -> str:
     return text + tomli_w.dumps(document)
 
 
-def _replace(accounts: dict[str, Account], name: str, **changes: str) -> None:
+def _replace(accounts: dict[str, Account], name: str, **changes: str | Role | None) -> None:
     if name not in accounts:
         raise AccountError(f"there is no account {name!r}")
     accounts[name] = dataclasses.replace(accounts[name], **changes)  # type: ignore[arg-type]
@@ -212,8 +248,10 @@ def _replace(accounts: dict[str, Account], name: str, **changes: str) -> None:
 def _entry_of(account: Account) -> dict[str, str]:
     entry = {"role": account.role.value, "lang": account.lang, "password": account.password_hash}
     entry["created"] = account.created
-    if account.unlocked is not None:
-        entry["unlocked"] = account.unlocked
+    for key in ("unlocked", "locked", "changed"):
+        value = getattr(account, key)
+        if value is not None:
+            entry[key] = value
     return entry
 
 

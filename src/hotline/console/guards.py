@@ -47,6 +47,11 @@ async def signed_in(request: Request, state: Console) -> Session:
     session = state.session_of(request)
     if session is None:
         raise SignedOutError
+    ended = await state.account_ended(session)
+    if ended is not None:  # an administrator removed, locked or changed the account: now, not later
+        state.sessions.close(session.id)
+        await state.audit(request, session, session.user, "sign-out", detail=f"signed out: {ended}")
+        raise SignedOutError
     return session
 
 

@@ -31,6 +31,7 @@ class Session:
     lang: str
     created_ms: int
     seen_ms: int
+    changed: str | None = None  # the account's password or role as of the sign-in (its stamp)
 
     def csrf_matches(self, token: str | None) -> bool:
         return token is not None and hmac.compare_digest(token.encode(), self.csrf.encode())
@@ -54,10 +55,11 @@ class Sessions:
             evicted.append(self._open.pop(idlest.id))
         return evicted
 
-    def open(self, user: str, role: Role, lang: str, now_ms: int) -> Session:
+    def open(self, user: str, role: Role, lang: str, now_ms: int, changed: str | None = None) -> Session:
         """A new session (call ``make_room`` first to learn whom it signs out)."""
         self.make_room(now_ms)
-        session = Session(secrets.token_urlsafe(32), secrets.token_urlsafe(32), user, role, lang, now_ms, now_ms)
+        ids = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        session = Session(*ids, user, role, lang, now_ms, now_ms, changed)
         self._open[session.id] = session
         return session
 

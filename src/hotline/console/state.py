@@ -9,14 +9,16 @@ it through the ``console`` dependency (``Console`` in a signature), never throug
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+import math
+import time
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from jinja2 import Environment
 
 from hotline.console import pages
-from hotline.console.accounts import AccountBook
+from hotline.console.accounts import Account, AccountBook
 from hotline.console.hashing import Hashing
 from hotline.console.security import session_cookie, signin_cookie
 from hotline.console.sessions import Session, Sessions
@@ -26,6 +28,25 @@ from hotline.console.throttle import SigninThrottle
 from hotline.front import Refusals
 from hotline.node import Desk
 from hotline.storage import AuditEntry
+
+
+@dataclass
+class KnownAccounts:
+    """The accounts as last read, for at most ``FRESH_S``: every request checks its session's
+    account, and reading them (a file, or the party's database) for every request of every open
+    page would cost more than a second's delay in ending a removed account's session."""
+
+    book: AccountBook
+    read_at: float = -math.inf
+    accounts: dict[str, Account] = field(default_factory=dict)
+
+    FRESH_S = 1.0
+
+    async def now(self) -> dict[str, Account]:
+        if time.monotonic() - self.read_at > self.FRESH_S:
+            self.accounts = await asyncio.to_thread(self.book.accounts)
+            self.read_at = time.monotonic()
+        return self.accounts
 
 
 @dataclass(frozen=True)
@@ -51,15 +72,17 @@ class ConsoleState:
     refusals: Refusals  # what was refused at a bound, for /metrics and the log
     boards: Shared[tuple[str, int], dict[str, Any]]  # the board's facts, by language and first row
     alarm_strips: Shared[str, dict[str, Any]]  # the alarm every other page shows, by language
+    known: KnownAccounts  # the accounts as last read, for the check every request makes
 
     @classmethod
     def of(cls, desk: Desk, templates: Environment, bounds: ConsoleBounds, refusals: Refusals) -> ConsoleState:
         settings = desk.console_settings
+        accounts = AccountBook(desk.directory, desk.shared_store)
         state = cls(
             desk=desk,
             templates=templates,
             sessions=Sessions(settings.session_lifetime, settings.session_idle, bounds.sessions),
-            accounts=AccountBook(desk.directory, desk.shared_store),
+            accounts=accounts,
             hashing=Hashing(),
             cookie=session_cookie(desk.party),
             signin_cookie=signin_cookie(desk.party),
@@ -70,6 +93,7 @@ class ConsoleState:
             refusals=refusals,
             boards=Shared(lambda key: pages.board(desk, *key)),
             alarm_strips=Shared(lambda lang: pages.alarm(desk, lang)),
+            known=KnownAccounts(accounts),
         )
         refusals.in_use["console_sessions"] = state.sessions.__len__
         refusals.in_use["event_streams"] = state.streams.__len__
@@ -82,6 +106,19 @@ class ConsoleState:
         while True:
             await asyncio.sleep(every)
             self.sessions.sweep(self.desk.now_ms())
+
+    async def account_ended(self, session: Session) -> str | None:
+        """Why the session's account no longer lets it act, if it does not: removed, locked, or
+        its password or role changed since the sign-in (``hotline user ...``). Checked at every
+        request, from the accounts as read at most a second ago."""
+        account = (await self.known.now()).get(session.user)
+        if account is None:
+            return "the account was removed"
+        if account.locked is not None:
+            return "the account was locked"
+        if account.changed != session.changed or account.role is not session.role:
+            return "the account's password or role changed"
+        return None
 
     def session_of(self, request: Request) -> Session | None:
         """The live session the request's cookie names, if any (marked as seen now)."""

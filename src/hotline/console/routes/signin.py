@@ -65,6 +65,10 @@ async def signin(request: Request, state: Console) -> Response:
     keys: tuple[Key, ...] = (("account", name), ("address", request.client.host if request.client else "-"))
     known = await asyncio.to_thread(state.accounts.accounts)
     await _lift_unlocked(state, request, known.get(name))
+    if name in known and known[name].locked is not None:
+        await state.audit(request, None, name, "sign-in-failed", detail="the account is locked")
+        error = _("The account {name} is locked. An administrator can unlock it (hotline user unlock).")
+        return signin_form(state, request, target, error.format(name=name), name, 403)
     refusal = state.throttle.begin(keys, state.desk.now_ms())
     if refusal is not None:
         cause, why = ("signin-locked", "a sign-in during a lockout") if refusal.locked else ("signin-delay", _EARLY)
@@ -89,7 +93,7 @@ async def signin(request: Request, state: Console) -> Response:
         state.refusals.note("console-sessions", f"{most} console sessions open: the longest idle was signed out")
         detail = f"signed out: {most} sessions were open, the console's bound, and this one was the longest idle"
         await state.audit(request, evicted, evicted.user, "sign-out", detail=detail)
-    session = state.sessions.open(account.name, account.role, account.lang, now)
+    session = state.sessions.open(account.name, account.role, account.lang, now, account.changed)
     await state.audit(request, session, account.name, "sign-in")
     response = RedirectResponse(target, status_code=303)
     set_session_cookie(response, request, state.cookie, session.id)
