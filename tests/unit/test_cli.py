@@ -146,3 +146,11 @@ def test_forms_prints_a_valid_example_of_each_form_and_the_pre_agreed_texts(
         main(["forms", "nothing", "--dir", str(node.directory)])
     assert refused.value.code == 2
     assert "no form 'nothing'; the forms are: ack, air_deconfliction" in capsys.readouterr().err
+
+
+def test_send_takes_only_a_language_the_product_renders(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    node = init_node(tmp_path / "a", "SACEUR", "127.0.0.1:1", "127.0.0.1:2")
+    with pytest.raises(SystemExit) as refused:
+        main(["send", "--to", "GENSTAB", "--text", "hi", "--lang", "xx", "--dir", str(node.directory)])
+    assert refused.value.code == 2
+    assert "'xx' is not one of 'en', 'ru'" in capsys.readouterr().err

@@ -37,7 +37,11 @@ if TYPE_CHECKING:
 @dir_option
 @click.option("--to", "to", required=True, help="the peer party")
 @click.option("--text", help="a free-text message (or use --form and --data)")
-@click.option("--lang", help="language of the text (default: the node's language)")
+@click.option(
+    "--lang",
+    type=click.Choice(["en", "ru"]),
+    help="language of the text, one the product renders (default: the node's language)",
+)
 @click.option("--form", "form", help="a form from `hotline forms`, filled by --data")
 @click.option("--data", help="the form's fields: a JSON object, or @FILE holding one")
 @click.option("--reply-to", "reply_to", help="the message this answers (serial or id)")
