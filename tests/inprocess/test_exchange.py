@@ -50,10 +50,15 @@ async def test_a_message_is_delivered_receipted_read_and_acknowledged(pair: InPr
 
 async def test_messages_queued_while_the_peer_is_down_go_when_it_returns(pair: InProcessNetwork) -> None:
     saceur, genstab = pair
+    [linked] = await saceur.desk.status()
+    assert linked["rtt_ms"] is not None, "a round trip was measured while linked"
     await genstab.stop()
     queued = await saceur.desk.enqueue([text("GENSTAB", f"m{i}") for i in range(5)])
     [status] = await saceur.desk.status()
     assert (status["connected"], status["queue_depth"], status["next_seq_out"]) == (False, 5, 1)  # nothing signed
+    # No round trip is shown for a link that is down: the last one measured would read as live.
+    assert status["rtt_ms"] is None
+    assert [path["rtt_ms"] for path in status["paths"]] == [None] * len(status["paths"])
 
     await genstab.start()  # it dials SACEUR at once: no backoff to wait out
     for q in queued:

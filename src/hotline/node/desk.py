@@ -177,7 +177,8 @@ class Desk:
                     "dialed_by": {lane.value: link.dialed_by for (_, lane), link in sorted(channel.links.items())},
                     "paths": self._paths(channel, now),
                     "last_contact_ms": channel.last_contact_ms,
-                    "rtt_ms": None if channel.rtt is None else round(channel.rtt * 1000, 3),
+                    # Only while linked: the last round trip measured would read as a live link.
+                    "rtt_ms": None if channel.rtt is None or not channel.has_link() else round(channel.rtt * 1000, 3),
                     "queue_depth": depths.get(party, 0),
                     "in_flight": channel.ledger.count_in_flight(),
                     "next_seq_out": channel.ledger.send_next,
@@ -217,7 +218,7 @@ class Desk:
                     "up": path.up,
                     "lanes": {lane.value: lane in path.links for lane in Lane},
                     "carries": carries,
-                    "rtt_ms": None if path.srtt is None else round(path.srtt * 1000, 3),
+                    "rtt_ms": None if path.srtt is None or not path.up else round(path.srtt * 1000, 3),
                     "probe_ms": round(channel.paths.probe_interval(path.index) * 1000),
                     "last_contact_ms": wall(max(heard, default=None)),
                     "down_since_ms": None if path.up else wall(path.went_down),
