@@ -34,7 +34,7 @@ from hotline.errors import StoreError
 from hotline.storage.postgres import lease
 from hotline.storage.postgres.adapter import PgDb
 from hotline.storage.postgres.connection import check_readable, connect, describe, migrate
-from hotline.storage.sql.store import SqlStore
+from hotline.storage.sql.store import Batch, SqlStore
 
 T = TypeVar("T")
 Work = list[tuple[Callable[..., Any], tuple[Any, ...]]]
@@ -77,7 +77,7 @@ class PostgresStore(SqlStore):
         if not read_only:
             self._reads = connect(url, read_only=True, application="hotline-reads")
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="hotline-pg")
-        self._batch: list[tuple[asyncio.Future[Any], Callable[..., Any], tuple[Any, ...]]] = []
+        self._batch: Batch = []
         self._running: asyncio.Future[Any] | None = None
         self._closed = False
         self.commits = 0
@@ -127,16 +127,9 @@ class PostgresStore(SqlStore):
 
     # -- group commit ---------------------------------------------------------------------------
 
-    def _call(self, op: Callable[..., T], *args: Any) -> asyncio.Future[T]:
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[T] = loop.create_future()
-        if self._closed:
-            future.set_exception(StoreError("the store is closed"))
-            return future
-        if not self._batch and self._running is None:
+    def _first_queued(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self._running is None:  # else the group at the server sends this batch when it is done
             loop.call_soon(self._send)
-        self._batch.append((future, op, args))
-        return future
 
     def _send(self) -> None:
         """Hand the waiting operations to the writing thread as one group (one at a time)."""
@@ -144,7 +137,7 @@ class PostgresStore(SqlStore):
             return
         batch, self._batch = self._batch, []
         if self.failure is not None:
-            _fail(batch, f"the store failed earlier and accepts nothing more: {self.failure}")
+            self._fail(batch, f"the store failed earlier and accepts nothing more: {self.failure}")
             return
         loop = asyncio.get_running_loop()
         work: Work = [(op, args) for _, op, args in batch]
@@ -156,7 +149,7 @@ class PostgresStore(SqlStore):
         error = done.exception()
         if error is not None:
             self.failure = f"{type(error).__name__}: {error}".strip()
-            _fail(batch, f"the store failed: {self.failure}")
+            self._fail(batch, f"the store failed: {self.failure}")
             if self.on_failure is not None:
                 self.on_failure(self.failure)
         else:
@@ -260,12 +253,6 @@ def _synchronous_standbys(conn: psycopg.Connection[Any]) -> str:
 
 def _nothing(_db: Any) -> None:
     """A group with nothing to write: it checks the lease, and keeps the session from idling."""
-
-
-def _fail(batch: list[Any], message: str) -> None:
-    for future, _, _ in batch:
-        if not future.done():
-            future.set_exception(StoreError(message))
 
 
 def _first_line(exc: BaseException) -> str:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from hotline.envelope import Precedence
+from hotline.errors import StoreError
 from hotline.log import Checkpoint, Offer, Refusal, Verifier
 from hotline.storage.alarms import StoredAlarm
 from hotline.storage.audit import AuditEntry
@@ -54,9 +55,34 @@ LOWEST_RANK = len(Precedence) - 1
 T = TypeVar("T")
 
 
+Batch = list[tuple[asyncio.Future[Any], Callable[..., Any], tuple[Any, ...]]]
+
+
 class SqlStore(ABC):
+    _batch: Batch  # the operations called since the group at the engine began, in call order
+    _closed: bool
+
+    def _call(self, op: Callable[..., T], *args: Any) -> asyncio.Future[T]:
+        # Queued now, in call order; the caller awaits durability when it chooses.
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        if self._closed:
+            future.set_exception(StoreError("the store is closed"))
+            return future
+        if not self._batch:
+            self._first_queued(loop)
+        self._batch.append((future, op, args))
+        return future
+
     @abstractmethod
-    def _call(self, op: Callable[..., T], *args: Any) -> asyncio.Future[T]: ...
+    def _first_queued(self, loop: asyncio.AbstractEventLoop) -> None:
+        """The batch was empty and an operation is being queued: see that a group will run it."""
+
+    @staticmethod
+    def _fail(batch: Batch, message: str) -> None:
+        for future, _, _ in batch:
+            if not future.done():
+                future.set_exception(StoreError(message))
 
     @abstractmethod
     def _read_now(self, op: Callable[..., T], *args: Any) -> T: ...

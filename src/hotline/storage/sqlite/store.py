@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 from hotline.envelope import Precedence
 from hotline.errors import StoreError
-from hotline.storage.sql.store import SqlStore
+from hotline.storage.sql.store import Batch, SqlStore
 from hotline.storage.sqlite.connection import connect, connect_read_only
 
 LOWEST_RANK = len(Precedence) - 1
@@ -47,24 +47,15 @@ class SqliteStore(SqlStore):
         # A reader's group is one snapshot; a writer takes the write lock at once, so that the
         # group cannot fail half-way for want of it.
         self._begin = "BEGIN" if read_only else "BEGIN IMMEDIATE"
-        self._batch: list[tuple[asyncio.Future[Any], Callable[..., Any], tuple[Any, ...]]] = []
+        self._batch: Batch = []
         self._closed = False
         self.epoch = 0  # one node has the file to itself: no lease to hold
         self.commits = 0  # for the benchmark: how many transactions have been committed
         self.failure: str | None = None  # set once the engine fails; then every call fails
         self.on_failure: Callable[[str], None] | None = None  # told once, when that happens
 
-    def _call(self, op: Callable[..., T], *args: Any) -> asyncio.Future[T]:
-        # Queued now, in call order; the caller awaits durability when it chooses.
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[T] = loop.create_future()
-        if self._closed:
-            future.set_exception(StoreError("the store is closed"))
-            return future
-        if not self._batch:
-            loop.call_soon(self._commit)
-        self._batch.append((future, op, args))
-        return future
+    def _first_queued(self, loop: asyncio.AbstractEventLoop) -> None:
+        loop.call_soon(self._commit)  # at the end of this turn of the loop
 
     def _commit(self) -> None:
         batch, self._batch = self._batch, []
@@ -108,12 +99,6 @@ class SqliteStore(SqlStore):
                 future.set_result(result)
             else:
                 future.set_exception(error)
-
-    @staticmethod
-    def _fail(batch: list[Any], message: str) -> None:
-        for future, _, _ in batch:
-            if not future.done():
-                future.set_exception(StoreError(message))
 
     async def close(self) -> None:
         if self._closed:
