@@ -207,13 +207,13 @@ async def _record_settings(config: NodeConfig) -> None:
         log.warning("could not record this node's settings in the party's store", error=str(exc))
 
 
-async def compare_settings_forever(desk: Desk) -> None:
-    """The active node of a party compares every node's settings with its own, now and then."""
+async def check_party_forever(desk: Desk) -> None:
+    """The active node of a party checks its other nodes (running, and with its settings) now and then."""
     while True:
         try:
-            await desk.compare_settings()
+            await desk.check_party()
         except StoreError as exc:
-            log.warning("could not compare the party's nodes' settings", error=str(exc))
+            log.warning("could not check the party's other nodes", error=str(exc))
         await asyncio.sleep(SETTINGS_CHECK_EVERY_S)
 
 
@@ -268,7 +268,7 @@ async def serve_active(
     api_task = asyncio.create_task(api.serve(sockets=[api_socket]))
     console: ConsoleState = app.state.console
     sweeper = asyncio.create_task(console.sweep_sessions())
-    settings = asyncio.create_task(compare_settings_forever(desk)) if config.store else None
+    settings = asyncio.create_task(check_party_forever(desk)) if config.store else None
     log.info("operator API listening", url=config.api_url)
     waits = {api_task, asyncio.create_task(stop_requested.wait()), asyncio.create_task(node.stopped.wait())}
     _done, pending = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)

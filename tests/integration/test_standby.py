@@ -62,6 +62,14 @@ async def texts(node: NodeProcess) -> list[str]:
     return [m["text"] for m in await node.api("GET", "/v1/inbox?limit=1000")]
 
 
+async def alarm_of(node: NodeProcess, kind: str) -> dict[str, object] | None:
+    return next((a for a in await node.api("GET", "/v1/alarms") if a["kind"] == kind), None)
+
+
+async def no_alarm(node: NodeProcess, kind: str) -> bool:
+    return await alarm_of(node, kind) is None
+
+
 async def escalated(node: NodeProcess, serial: str) -> bool:
     return any(a["message"] == serial for a in await node.api("GET", "/v1/alerts"))
 
@@ -227,7 +235,11 @@ async def test_the_standby_takes_over_and_the_peer_follows(party: Party, fault: 
 
 async def test_a_node_running_with_other_settings_is_an_alarm_on_the_active_node(party: Party) -> None:
     first, second = party.first, party.second
+    await wait_for(lambda: no_alarm(first, "standby-down"), 20, "node 2 to be seen ready")
     second.stop()
+    # A standby that is not running is an alarm on the active node: nothing would take over.
+    down = await wait_for(lambda: alarm_of(first, "standby-down"), 20, "the alarm that node 2 is not running")
+    assert "Node 2 of this party is not connected to the party's database" in str(down), down
     # With node 2 stopped, a pin through its directory would go around the active node (which
     # would not trust the peer until it restarted): refused, naming the active node.
     charlie = init_node(second.config.directory.parent / "charlie", "CHARLIE", "127.0.0.1:1", "127.0.0.1:2").card()
@@ -242,6 +254,7 @@ async def test_a_node_running_with_other_settings_is_an_alarm_on_the_active_node
     )
     second.reload()
     await second.start()  # it records its settings as it stands by
+    await wait_for(lambda: no_alarm(first, "standby-down"), 20, "node 2's return to clear the alarm")
     first.kill()
     await wait_for(lambda: role_is(second, "active"), 20, "the standby to take over")
 

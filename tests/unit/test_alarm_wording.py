@@ -41,6 +41,7 @@ def condition_alarms() -> dict[Kind, Alarm]:
     health.numbering(PEER, (120, 100), (7, 12), START_MS)
     health.hook("connection refused", START_MS)
     health.settings({2: ["deadlines", "watch"]}, START_MS)  # another node of the party differs
+    health.standbys([2], START_MS)  # and is not running
     # A second peer, linked but silent: its link tests go missing.
     health.watch_peer("MOD", START_MS)
     health.link_up("MOD", START_MS)

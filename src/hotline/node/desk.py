@@ -43,6 +43,7 @@ from hotline.storage import (
     Store,
     StoredAlarm,
     StoredCheckpoint,
+    connected_nodes,
     party_nodes,
 )
 from hotline.watch import Alert, Tracked
@@ -96,11 +97,15 @@ class Desk:
     def identity(self) -> IdentityCard:
         return self._node.config.card()
 
-    async def compare_settings(self) -> None:
-        """Compare every node of the party's settings with this one's; raise or clear the alarm."""
+    async def check_party(self) -> None:
+        """On the active node of a party of several: every other node is connected to the
+        database, ready to take over, and runs with this one's settings; raise or clear the
+        alarms that say otherwise."""
         nodes = [n.number for n in await asyncio.to_thread(party_nodes, self.shared_store)]
+        connected = await asyncio.to_thread(connected_nodes, self.shared_store)
+        down = [n for n in nodes if n != self._node.config.node and n not in connected]
         differ = await asyncio.to_thread(differing_nodes, self._node.config, nodes)
-        self._node.lookout.settings(differ)
+        self._node.lookout.party(differ, down)
 
     @property
     def standby_banner(self) -> dict[str, Any] | None:

@@ -181,9 +181,12 @@ class Lookout:
         self.health.set_latched(latched_alarm(row) for row in await self.station.store.open_alarms())
         self.changed.set()
 
-    def settings(self, differ: dict[int, list[str]]) -> None:
-        """Which other nodes of the party run with other settings, and in what (``party_settings``)."""
-        self.health.settings(differ, self._now())
+    def party(self, differ: dict[int, list[str]], down: list[int]) -> None:
+        """Which other nodes of the party run with other settings, and in what (``party_settings``),
+        and which are not connected to its database (none of those could take over)."""
+        now = self._now()
+        self.health.settings(differ, now)
+        self.health.standbys(down, now)
         self.changed.set()
 
     def _hook_outcome(self, failure: str | None) -> None:

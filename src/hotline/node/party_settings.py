@@ -18,7 +18,7 @@ from hotline.node.config import NodeConfig
 from hotline.storage import change_document, read_document
 
 NODE_OWN = frozenset({"listen", "api", "advertise", "node", "store"})  # each node's own
-CHECK_EVERY_S = 30.0
+CHECK_EVERY_S = 5.0  # how soon a standby that stopped, or settings changed on one node, is an alarm
 
 
 def shared_settings(config: NodeConfig) -> dict[str, Any]:

@@ -166,6 +166,7 @@ class Standby:
 async def open_standby(config: NodeConfig, store: PostgresStore, clock: Clock) -> Standby:
     standby = Standby(config, store, clock)
     try:
+        await store.name_session(config.node)  # the active node sees this node connected, ready
         await standby._look()
         await standby.start()
     except StoreError:

@@ -64,6 +64,7 @@ class Kind(enum.StrEnum):
     EQUIVOCATION = "equivocation"  # a transcript showed two histories, proven by signatures
     ALLEGED_EQUIVOCATION = "alleged-equivocation"  # a peer says so of our log, without proof we could check
     SETTINGS_DIFFER = "settings-differ"  # another node of the party runs with other settings than this one
+    STANDBY_DOWN = "standby-down"  # a node of the party is not connected to its database: nothing would take over
 
 
 # Stand until a person closes them; the others clear themselves.
@@ -193,6 +194,7 @@ class Health:
         self.peers: dict[str, PeerHealth] = {}
         self.hook_failure: tuple[int, str] | None = None  # (since, why)
         self.settings_differ: tuple[int, dict[int, list[str]]] | None = None  # (since, node: sections)
+        self.standbys_down: tuple[int, list[int]] | None = None  # (since, the nodes not connected)
         self._latched: list[Alarm] = []
 
     # -- what the node reports -----------------------------------------------------------------
@@ -289,6 +291,15 @@ class Health:
         else:
             self.settings_differ = (self.settings_differ[0], differ)
 
+    def standbys(self, down: list[int], now_ms: int) -> None:
+        """Which other nodes of the party are not connected to its database (none may take over)."""
+        if not down:
+            self.standbys_down = None
+        elif self.standbys_down is None:
+            self.standbys_down = (now_ms, sorted(down))
+        else:
+            self.standbys_down = (self.standbys_down[0], sorted(down))
+
     def set_latched(self, alarms: Iterable[Alarm]) -> None:
         self._latched = list(alarms)
 
@@ -312,6 +323,10 @@ class Health:
             facts = {"nodes": ", ".join(str(n) for n in sorted(differ)),
                      "sections": ", ".join(sorted({s for sections in differ.values() for s in sections}))}  # fmt: skip
             found.append(Alarm(Kind.SETTINGS_DIFFER, None, None, Level.SUPERVISOR, since, facts))
+        if self.standbys_down is not None:
+            since, down = self.standbys_down
+            nodes = {"nodes": ", ".join(str(n) for n in down)}
+            found.append(Alarm(Kind.STANDBY_DOWN, None, None, Level.SUPERVISOR, since, nodes))
         return sorted(found, key=Alarm.urgency)
 
     def wake_ms(self, now_ms: int) -> int | None:

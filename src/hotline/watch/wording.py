@@ -30,6 +30,7 @@ TITLES = {
     Kind.PEER_STORE_BEHIND: N_("Peer's store is behind"),
     Kind.HOOK_FAILED: N_("Alarm hook failed"),
     Kind.SETTINGS_DIFFER: N_("The party's nodes run with different settings"),
+    Kind.STANDBY_DOWN: N_("A standby node is not running"),
     Kind.NUMBERING_REFUSED: N_("Numbering refused by the peer"),
     Kind.SERIAL_REUSED: N_("Serial used twice by the peer"),
     Kind.EQUIVOCATION: N_("TRANSCRIPT EQUIVOCATION"),
@@ -175,6 +176,12 @@ def _settings_differ(r: _Reading) -> str:
     ).format(nodes=r.facts["nodes"], sections=r.facts["sections"])
 
 
+def _standby_down(r: _Reading) -> str:
+    return r.gettext(
+        "Node {nodes} of this party is not connected to the party's database: if this node fails, no node takes over."
+    ).format(nodes=r.facts["nodes"])
+
+
 def _numbering_refused(r: _Reading) -> str:
     return r.gettext("{peer} refused {serial}: {reason} ({detail}).").format(
         peer=r.peer,
@@ -218,6 +225,7 @@ _TEXTS: dict[Kind, Callable[[_Reading], str]] = {
     Kind.PEER_STORE_BEHIND: _peer_store_behind,
     Kind.HOOK_FAILED: _hook_failed,
     Kind.SETTINGS_DIFFER: _settings_differ,
+    Kind.STANDBY_DOWN: _standby_down,
     Kind.NUMBERING_REFUSED: _numbering_refused,
     Kind.SERIAL_REUSED: _serial_reused,
     Kind.EQUIVOCATION: _equivocation,

@@ -7,7 +7,7 @@ anything is written (``connection.py``). Nothing above ``hotline.storage`` names
 from hotline.storage.postgres.connection import claim, describe, is_database_url
 from hotline.storage.postgres.documents import change_document, read_document
 from hotline.storage.postgres.lease import active_node
-from hotline.storage.postgres.nodes import PartyNode, card_addresses, party_nodes, register_node
+from hotline.storage.postgres.nodes import PartyNode, card_addresses, connected_nodes, party_nodes, register_node
 from hotline.storage.postgres.store import PostgresStore
 
 __all__ = [
@@ -17,6 +17,7 @@ __all__ = [
     "card_addresses",
     "change_document",
     "claim",
+    "connected_nodes",
     "describe",
     "is_database_url",
     "party_nodes",

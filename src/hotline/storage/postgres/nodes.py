@@ -65,6 +65,25 @@ def register_node(url: str, listen: str, api: str, advertise: tuple[str, ...]) -
     return number
 
 
+SESSION_NAME = "hotline-node-{}"  # each node's writing session, as pg_stat_activity shows it
+
+
+def connected_nodes(url: str) -> set[int]:
+    """The party's nodes whose writing session is connected to the database now: the active
+    node and the standbys that ask for the lease (a node that died or hangs is missing)."""
+    conn = connect(url, read_only=True, application="hotline-tool")
+    try:
+        rows = conn.execute(
+            "SELECT application_name FROM pg_stat_activity WHERE datname = current_database()"
+            " AND application_name LIKE 'hotline-node-%'"
+        ).fetchall()
+    except psycopg.Error as exc:
+        raise StoreError(f"cannot read who is connected to {describe(url)} ({exc})") from None
+    finally:
+        conn.close()
+    return {int(name.rsplit("-", 1)[1]) for (name,) in rows if name.rsplit("-", 1)[1].isdigit()}
+
+
 def card_addresses(nodes: list[PartyNode]) -> tuple[str, ...]:
     """The card's addresses: for each path, every node's address on it, in node order."""
     if not nodes:

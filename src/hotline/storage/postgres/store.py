@@ -34,6 +34,7 @@ from hotline.errors import StoreError
 from hotline.storage.postgres import lease
 from hotline.storage.postgres.adapter import PgDb
 from hotline.storage.postgres.connection import check_readable, connect, describe, migrate
+from hotline.storage.postgres.nodes import SESSION_NAME
 from hotline.storage.sql.store import Batch, SqlStore
 
 T = TypeVar("T")
@@ -106,6 +107,16 @@ class PostgresStore(SqlStore):
             self.epoch = epoch
             self._renewal = loop.call_later(lease.RENEW_EVERY_S, self._renew)
         return epoch
+
+    async def name_session(self, node: int) -> None:
+        """Name the writing session after this node, so that the active node can see which of
+        the party's nodes are connected (``nodes.connected_nodes``)."""
+        name = SESSION_NAME.format(int(node))
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(self._thread, lambda: self._conn.execute(f"SET application_name = '{name}'"))
+        except psycopg.Error as exc:
+            raise StoreError(f"the database at {self.location} failed: {_first_line(exc)}") from None
 
     async def lease(self) -> lease.Lease:
         """Who holds the lease now, as the database says."""
