@@ -11,9 +11,13 @@ party's language, in a banner (``hotline.console.standby``).
 from __future__ import annotations
 
 import hmac
+from collections.abc import Iterator
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from hotline.node import Standby
 
@@ -45,19 +49,28 @@ def create_standby_api(standby: Standby, token: str) -> FastAPI:
         return JSONResponse(body, status_code=503, headers={"Retry-After": "1"})
 
     @app.get("/metrics")
-    async def metrics() -> PlainTextResponse:
-        active = standby.active
-        lines = [
-            "# HELP hotline_role 1 for this node's role.",
-            "# TYPE hotline_role gauge",
-            f'hotline_role{{node="{standby.config.node}",party="{standby.config.party}",role="standby"}} 1',
-            "# HELP hotline_lease_epoch The lease epoch as this standby last read it.",
-            "# TYPE hotline_lease_epoch gauge",
-            f"hotline_lease_epoch {active.epoch}",
-        ]
-        return PlainTextResponse("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
+    async def metrics() -> Response:
+        return Response(standby_metrics(standby), media_type=CONTENT_TYPE_LATEST)
 
     return app
+
+
+def standby_metrics(standby: Standby) -> bytes:
+    """A standby's /metrics: its role and the lease epoch it last read (the same names as the
+    active node's, so that one alerting rule watches both)."""
+    role = GaugeMetricFamily("hotline_role", "1 for this node's role.", labels=["party", "node", "role"])
+    role.add_metric([standby.config.party, str(standby.config.node), "standby"], 1)
+    epoch = GaugeMetricFamily("hotline_lease_epoch", "The lease epoch as this standby last read it.")
+    epoch.add_metric([], standby.active.epoch)
+
+    class Reading(Collector):
+        def collect(self) -> Iterator[Metric]:
+            yield role
+            yield epoch
+
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(Reading())
+    return generate_latest(registry)
 
 
 def _role(standby: Standby) -> dict[str, object]:
