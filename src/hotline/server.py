@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import signal
 import socket
+import ssl
 import sys
 from collections.abc import Awaitable, Iterator
 
@@ -35,6 +37,8 @@ from hotline.node import (
     Desk,
     Node,
     NodeConfig,
+    console_certificate,
+    console_tls_context,
     open_standby,
     parse_address,
     record_settings,
@@ -54,6 +58,59 @@ class ApiServer(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield
+
+
+@dataclasses.dataclass
+class ConsoleListener:
+    """The console's own HTTPS listener (``[console] listen``): its socket and TLS context, made
+    once for the process and lent to each role's server, as the API's socket is."""
+
+    socket: socket.socket
+    tls: ssl.SSLContext
+
+    @classmethod
+    def of(cls, config: NodeConfig) -> ConsoleListener | None:
+        if not config.console.listen:
+            return None
+        tls = console_tls_context(config)  # a certificate that cannot be used stops the start here
+        return cls(_bind(config.console.listen, "for the console (HTTPS)"), tls)
+
+    def serve(self, console: FastAPI, config: NodeConfig, refusals: Refusals) -> tuple[ApiServer, asyncio.Task[None]]:
+        """Serve ``console`` on a copy of the socket: in front of it the same layers as on the
+        API's address (headers, Host names, the gate on bodies), and TLS 1.3."""
+        host, _ = parse_address(config.console.listen)
+        facts = console_certificate(config)
+        names = answered_names(host, (*config.console.hosts, *(facts.names if facts else ())))
+        bounds = config.bounds
+        gated = Gate(console, config.api_token(), bounds.api_body_bytes, bounds.api_body_timeout, refusals)
+        front = SecurityHeaders(HostCheck(gated, names=names, refusals=refusals))
+        server = ApiServer(
+            uvicorn.Config(
+                front,
+                http=bounded_protocol(bounds.api_connections, bounds.api_header_timeout, refusals),
+                server_header=False,  # the watch floor's network learns nothing of what serves it
+                log_level="warning",
+                access_log=False,
+                lifespan="off",
+                timeout_graceful_shutdown=5,
+                proxy_headers=bool(config.console.trusted_proxies),
+                forwarded_allow_ips=list(config.console.trusted_proxies) or None,
+            )
+        )
+        server.config.load()
+        server.config.ssl = self.tls
+        log.info("console listening", url=config.console_url)
+        return server, asyncio.create_task(server.serve(sockets=[self.socket.dup()]))
+
+    def close(self) -> None:
+        self.socket.close()
+
+
+async def _stop_server(server: ApiServer | None, task: asyncio.Task[None] | None) -> None:
+    if server is not None and task is not None:
+        server.should_exit = True
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 def _bind(address: str, purpose: str = "for the operator API") -> socket.socket:
@@ -83,7 +140,12 @@ async def serve(config: NodeConfig) -> str | None:
     """
     if config.store:
         return await serve_party_node(config)
-    return await serve_active(config, open_store(config.store_location, party=config.party))
+    listener = ConsoleListener.of(config)
+    try:
+        return await serve_active(config, open_store(config.store_location, party=config.party), listener=listener)
+    finally:
+        if listener:
+            listener.close()
 
 
 class StopSignals:
@@ -116,6 +178,22 @@ async def serve_party_node(config: NodeConfig) -> str | None:
     # One listening socket for the process, lent to each phase's server: between a standby's
     # API and the active node's, connections wait in its backlog instead of being refused.
     api_socket = _bind(config.api)
+    try:
+        listener = ConsoleListener.of(config)
+    except BaseException:
+        api_socket.close()
+        raise
+    try:
+        return await _serve_roles(config, signals, api_socket, listener)
+    finally:
+        api_socket.close()
+        if listener:
+            listener.close()
+
+
+async def _serve_roles(
+    config: NodeConfig, signals: StopSignals, api_socket: socket.socket, listener: ConsoleListener | None
+) -> str | None:
     first = True
     while not signals.requested.is_set():
         try:
@@ -129,7 +207,7 @@ async def serve_party_node(config: NodeConfig) -> str | None:
         first = False
         assert isinstance(store, PostgresStore)
         await _record_settings(config)
-        epoch = await stand_by(config, store, signals, api_socket.dup())
+        epoch = await stand_by(config, store, signals, api_socket.dup(), listener)
         if epoch is None:
             await store.close()
             await _pause(signals.requested, RETRY_S)  # the store failed: not again at once
@@ -140,7 +218,7 @@ async def serve_party_node(config: NodeConfig) -> str | None:
                 " a database failover may lose commits already receipted to peers"
             )
         try:
-            reason = await serve_active(config, store, signals, api_socket.dup())
+            reason = await serve_active(config, store, signals, api_socket.dup(), listener)
         except StoreError as exc:  # the store failed as the node started: stand by and try again
             reason = f"StoreError: {exc}"
         if signals.requested.is_set():
@@ -150,7 +228,11 @@ async def serve_party_node(config: NodeConfig) -> str | None:
 
 
 async def stand_by(
-    config: NodeConfig, store: PostgresStore, signals: StopSignals, api_socket: socket.socket
+    config: NodeConfig,
+    store: PostgresStore,
+    signals: StopSignals,
+    api_socket: socket.socket,
+    listener: ConsoleListener | None = None,
 ) -> int | None:
     """Serve as a standby until this node takes the lease: its epoch; None if told to stop or
     the store failed. Peers are told where the active node is; the API refuses what would change
@@ -183,6 +265,8 @@ async def stand_by(
                                    timeout_graceful_shutdown=1))  # fmt: skip
     api.config.load()
     api_task = asyncio.create_task(api.serve(sockets=[api_socket]))
+    console_server, console_task = listener.serve(console, config, refusals) if listener else (None, None)
+    await console.state.console.restore_sessions()
     sweeper = asyncio.create_task(console.state.console.sweep_sessions())
     log.info("standing by", party=config.party, node=config.node, api=config.api_url, store=standby.snapshot()["store"])
     try:
@@ -197,6 +281,7 @@ async def stand_by(
         await standby.close()
         with contextlib.suppress(asyncio.CancelledError):
             await api_task
+        await _stop_server(console_server, console_task)
         await reading.close()
 
 
@@ -224,7 +309,11 @@ async def _pause(stop: asyncio.Event, seconds: float) -> None:
 
 
 async def serve_active(
-    config: NodeConfig, store: Store, signals: StopSignals | None = None, api_socket: socket.socket | None = None
+    config: NodeConfig,
+    store: Store,
+    signals: StopSignals | None = None,
+    api_socket: socket.socket | None = None,
+    listener: ConsoleListener | None = None,
 ) -> str | None:
     """Serve as the party's node (its only one, or its active one) until stopped or until the
     node stops itself; why it did, or None."""
@@ -266,7 +355,9 @@ async def serve_active(
         signals.install()
     stop_requested, force = signals.requested, signals.force
     api_task = asyncio.create_task(api.serve(sockets=[api_socket]))
+    console_server, console_task = listener.serve(app.state.console_app, config, refusals) if listener else (None, None)
     console: ConsoleState = app.state.console
+    await console.restore_sessions()
     sweeper = asyncio.create_task(console.sweep_sessions())
     settings = asyncio.create_task(check_party_forever(desk)) if config.store else None
     log.info("operator API listening", url=config.api_url)
@@ -276,10 +367,14 @@ async def serve_active(
         task.cancel()
     api.should_exit = True
 
+    if console_server is not None:
+        console_server.should_exit = True
+
     async def stop_both() -> None:
         await node.stop()
         with contextlib.suppress(asyncio.CancelledError):
             await api_task
+        await _stop_server(console_server, console_task)
 
     unfinished = await stop_within(stop_both(), force, STOP_BOUND)
     if unfinished is not None:
@@ -301,6 +396,7 @@ def build_app(desk: Desk, config: NodeConfig, refusals: Refusals) -> FastAPI:
     console_bounds = ConsoleBounds(bounds.console_sessions, bounds.event_streams, bounds.event_streams_per_session)
     console = create_console(desk, console_bounds, refusals)
     app.state.console = console.state.console
+    app.state.console_app = console  # served again on the console's own listener, if it has one
     app.mount("/", console)
     # add_middleware wraps what is there: the last added runs first.
     app.add_middleware(

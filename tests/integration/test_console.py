@@ -386,7 +386,7 @@ async def test_the_message_log_searches_and_pages_in_the_readers_language(
     assert answer is not None
     assert answer.status == 400
     errors = page.locator("#search-errors")
-    await expect(errors).to_contain_text("«NOBODY» не является корреспондентом этого узла")
+    await expect(errors).to_contain_text("«NOBODY» не входит в число сторон обмена этого узла")
     await expect(errors).to_contain_text("Дата с (UTC): «2026-13-01» — не дата")
     await expect(page.locator("#s-peer")).to_have_value("")  # not a choice: the list offers the real ones
     await snap(page, "11-b-log-refused")

@@ -84,7 +84,7 @@ def test_every_wrong_filter_is_named_and_nothing_is_searched() -> None:
     _, backwards = read_search({"from": "2026-11-25", "to": "2026-11-24"}, PEERS, EN)
     assert backwards == ["The dates are the wrong way round: the first is after the last."]
     _, russian = read_search({"peer": "NOBODY"}, PEERS, RU)
-    assert russian == ["Корреспондент: «NOBODY» не является корреспондентом этого узла."]
+    assert russian == ["Сторона: «NOBODY» не входит в число сторон обмена этого узла."]
 
 
 async def test_consoles_asking_meanwhile_share_one_build_and_none_gets_older_facts() -> None:

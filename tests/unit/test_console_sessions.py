@@ -76,12 +76,12 @@ def test_a_session_idle_one_millisecond_short_of_the_limit_lives() -> None:
     assert len(sessions) == 1
 
 
-def test_an_idle_session_is_removed_when_found_expired() -> None:
+def test_an_idle_session_found_expired_is_refused_and_the_sweep_ends_it() -> None:
     sessions = Sessions(LIFETIME_S, IDLE_S)
     session = opened(sessions)
     other = opened(sessions, START_MS + IDLE_MS)
-    assert len(sessions) == 2
     assert sessions.find(session.id, START_MS + IDLE_MS) is None
+    assert sessions.sweep(START_MS + IDLE_MS) == [session]  # the store is told which ended
     assert len(sessions) == 1
     # Gone for good: even a time within its idle limit does not bring it back.
     assert sessions.find(session.id, START_MS) is None
@@ -110,7 +110,7 @@ def test_activity_does_not_extend_the_lifetime() -> None:
     assert sessions.find(session.id, START_MS + LIFETIME_MS - 1) is session
     # Seen a moment ago, but the watch is over: the lifetime is absolute.
     assert sessions.find(session.id, START_MS + LIFETIME_MS) is None
-    assert len(sessions) == 0
+    assert sessions.sweep(START_MS + LIFETIME_MS) == [session]
 
 
 def test_lifetime_boundary_is_exact() -> None:
@@ -172,6 +172,46 @@ def test_a_sweep_ends_expired_sessions_that_nobody_asks_for() -> None:
     for n in range(10):
         opened(sessions, START_MS + n)
     kept = opened(sessions, START_MS + IDLE_MS)
-    assert sessions.sweep(START_MS + IDLE_MS + 9) == 10
+    assert len(sessions.sweep(START_MS + IDLE_MS + 9)) == 10
     assert len(sessions) == 1
     assert sessions.find(kept.id, START_MS + IDLE_MS + 10) is kept
+
+
+# -- kept across a restart (#16) ------------------------------------------------------------
+
+
+def test_a_restart_keeps_a_session_and_its_csrf_token_without_storing_the_identifier() -> None:
+    before = Sessions(LIFETIME_S, IDLE_S)
+    session = before.open("boris", Role.SUPERVISOR, "ru", START_MS, changed="2026-12-01T00:00:00.000Z")
+    stored = [s.stored() for s in before.used()] or [session.stored()]
+    assert all(session.id not in str(record) for record in stored)  # only its hash is kept
+    after = Sessions(LIFETIME_S, IDLE_S)
+    assert after.restore(stored, START_MS + 1000) == []
+    found = after.find(session.id, START_MS + 2000)
+    assert found is not None
+    assert (found.user, found.role, found.lang, found.changed) == ("boris", Role.SUPERVISOR, "ru", session.changed)
+    assert found.csrf_matches(session.csrf)  # a form the browser holds from before the restart still works
+    assert after.find("a-made-up-identifier", START_MS + 2000) is None
+
+
+def test_a_restart_ends_what_expired_meanwhile_and_keeps_the_bound() -> None:
+    before = Sessions(LIFETIME_S, IDLE_S)
+    old = opened(before, START_MS)
+    recent = [opened(before, START_MS + IDLE_MS - 10 + n) for n in range(3)]
+    stored = [s.stored() for s in (old, *recent)]
+    after = Sessions(LIFETIME_S, IDLE_S, most=2)
+    ended = after.restore(stored, START_MS + IDLE_MS)
+    # The expired one, and beyond the bound the least recently used of the rest.
+    assert set(ended) == {old.key, recent[0].key}
+    assert len(after) == 2
+    assert after.find(recent[2].id, START_MS + IDLE_MS) is not None
+
+
+def test_used_names_each_session_seen_since_it_was_last_kept_once() -> None:
+    sessions = Sessions(LIFETIME_S, IDLE_S)
+    first, second = opened(sessions), opened(sessions)
+    assert set(sessions.used()) == set()  # opened is kept at once, by whoever opened it
+    sessions.find(first.id, START_MS + 5)
+    assert sessions.used() == [first]
+    assert sessions.used() == []
+    assert sessions.find(second.id, START_MS + 6) is second

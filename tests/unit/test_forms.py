@@ -4,6 +4,7 @@ from typing import Any
 
 import pytest
 
+from hotline.envelope.model import FieldError
 from hotline.forms import FORMS, SUPPORTED_LANGUAGES, prepare_body, render, validate_body
 from hotline.forms.examples import EXAMPLES
 from hotline.forms.schemas import ArsenalDeclaration, FormBody
@@ -172,7 +173,7 @@ EXPECTED: dict[str, dict[str, tuple[str, list[str]]]] = {
                 "Сообщаем о следующем инциденте: опасный перехват.",
                 "Время: 23 ноября 2026\u202fг., 14:12 UTC.",
                 "Координаты: 43°15,000′ с.\xa0ш., 33°30,000′ в.\xa0д.",
-                "Задействованные силы и средства: 1 x RC-135W; 2 x Su-27.",
+                "Участвовавшие силы и средства: 1 x RC-135W; 2 x Su-27.",
                 "Обстоятельства: The fighters passed within 30 m of the aircraft's nose.",
                 "Принятые меры: The crew left the area; the incident was reported at once.",
             ],
@@ -451,4 +452,36 @@ def test_readiness_check_sent_by_the_terminal_alone() -> None:
 def test_what_operators_may_compose() -> None:
     assert {kind for (kind, _), spec in FORMS.items() if not spec.composable} == {"link_test", "ack"}
     assert {kind for (kind, _), spec in FORMS.items() if spec.needs_reply_to} == {"clarification", "ack"}
-    assert all(issubclass(spec.schema, FormBody) and spec.version == 1 for spec in FORMS.values())
+    assert all(issubclass(spec.schema, FormBody) for spec in FORMS.values())
+    # Every form is at version 1, but the acknowledgement, which has a version 2 with the rank.
+    assert {key for key, spec in FORMS.items() if spec.version != 1} == {("ack", 2)}
+
+
+# -- an acknowledgement with a rank (#16): the code on the wire, the words in each language ------
+
+
+@pytest.mark.parametrize(
+    ("lang", "line"),
+    [
+        ("en", "by Major A. Petrov."),
+        ("ru", "подтвердил: майор A. Petrov."),
+    ],
+)
+def test_a_ranked_acknowledgement_reads_in_each_language(lang: str, line: str) -> None:
+    from hotline.forms.examples import example
+
+    data = example("ack", 2)
+    assert data is not None
+    body = prepare_body("ack", 2, data)
+    assert body["rank"] == "major"  # a code, not words: the reader's side translates it
+    validate_body("ack", 2, body, reply_to=REPLY_TO)
+    assert line in render("ack", 2, body, lang).text
+
+
+def test_an_unknown_rank_is_refused_with_the_list() -> None:
+    data = {"by": "A. Petrov", "rank": "grand_marshal", "at": "2026-11-24T06:03:00Z", "auto": False}
+    with pytest.raises(FieldError) as refused:
+        prepare_body("ack", 2, data)
+    assert refused.value.field == "body.rank"
+    assert "grand_marshal" in refused.value.detail
+    assert "major" in refused.value.detail

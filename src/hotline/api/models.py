@@ -36,6 +36,7 @@ class AckIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     by: str = Field(min_length=1, max_length=64, description="who acknowledges: the officer's name")
     remark: str | None = Field(None, description="checked by the ack form, as every form field is")
+    rank: str | None = Field(None, description="the officer's rank, a code: `hotline forms ack` lists them")
 
 
 class CloseIn(BaseModel):

@@ -20,6 +20,7 @@ from hotline.cli.common import (
     config_of,
     dir_option,
     json_option,
+    language_of,
     operator_name,
     out,
     print_json,
@@ -133,9 +134,11 @@ def _json_object(value: str, option: str) -> dict[str, Any]:
     return parsed
 
 
-def _by(ack: dict[str, Any], _: Callable[[str], str]) -> str:
-    """Who acknowledged: a person's name (never read as markup), or the node itself."""
-    return _("the node itself") if ack.get("auto") else escape(str(ack["by"]))
+def _by(ack: dict[str, Any], _: Callable[[str], str], lang: str) -> str:
+    """Who acknowledged: a person's rank and name (never read as markup), or the node itself."""
+    from hotline.forms.ranks import signed_name
+
+    return _("the node itself") if ack.get("auto") else escape(signed_name(str(ack["by"]), ack.get("rank"), lang))
 
 
 # Every state a message can be in has its style: `sent` (on the wire, no receipt yet) is the one
@@ -171,7 +174,8 @@ def outbox(directory: Path, limit: int, as_json: bool) -> None:
         ack = m["acknowledged"]
         state = _(m["state"])
         if ack:
-            state = _("{state} by {name} {time}").format(state=state, name=_by(ack, _), time=short_time(ack["at"]))
+            name = _by(ack, _, language_of(directory))
+            state = _("{state} by {name} {time}").format(state=state, name=name, time=short_time(ack["at"]))
         rows.append(
             {
                 "serial": m["serial"],
@@ -205,7 +209,7 @@ def inbox(directory: Path, limit: int, as_json: bool) -> None:
     for m in items:
         ack = m["acknowledged"]
         if ack:
-            acknowledged = f"{_by(ack, _)} {short_time(ack['at'])}"
+            acknowledged = f"{_by(ack, _, language_of(directory))} {short_time(ack['at'])}"
         else:
             due = _("due {time}").format(time=short_time(m["due"]))
             acknowledged = f"[bold red]{due}[/]" if m["due"] else ""
@@ -269,9 +273,11 @@ def forms(directory: Path, kind: str | None, example: bool, as_json: bool) -> No
     if kind is not None:
         catalogue = [form for form in catalogue if form["kind"] == kind]
         if not catalogue:
-            known = ", ".join(sorted(form["kind"] for form in forms_view("en")))
+            known = ", ".join(sorted({form["kind"] for form in forms_view("en")}))
             raise click.BadParameter(f"no form {kind!r}; the forms are: {known}", param_hint="FORM")
     if example:
+        if kind is not None:
+            catalogue = catalogue[-1:]  # its newest version
         for form in catalogue:
             data = json.dumps(form["example"], ensure_ascii=False)
             click.echo(data if kind is not None else f"{form['kind']}: {data}")

@@ -42,6 +42,12 @@ from hotline.cli.common import (
     type=click.Path(file_okay=False, path_type=Path),
     help="make another node of the party whose node directory this is (its store must be PostgreSQL)",
 )
+@click.option("--console", "console_listen", default="", metavar="HOST:PORT",
+              help="serve the console over HTTPS here too, for the watch floor's browsers")  # fmt: skip
+@click.option("--console-cert", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="the organisation's certificate for the console (PEM; default: one made now)")  # fmt: skip
+@click.option("--console-key", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="the key of --console-cert (PEM)")  # fmt: skip
 def init(
     directory: Path,
     party: str | None,
@@ -52,25 +58,63 @@ def init(
     witness_only: bool,
     store: str,
     existing: Path | None,
+    console_listen: str,
+    console_cert: Path | None,
+    console_key: Path | None,
 ) -> None:
     """Create a node directory with new keys, or (--join) another node of a party."""
     from hotline.node import init_node, join_node
 
+    console = _console_listener(console_listen, console_cert, console_key)
     if existing is not None:
         if party or store or witness_only:
             raise click.UsageError("--join takes the party, store and keys of the node it joins: leave out"
                                    " --party, --store and --witness-only")  # fmt: skip
-        config = join_node(directory, existing, listen, api, advertise)
+        config = join_node(directory, existing, listen, api, advertise, console)
         out.print(f"Created node {config.node} of [bold]{config.party}[/] in {directory}; it starts as a standby")
+        _console_made(config)
         out.print("Give the peers the party's card again (hotline identity): it now names this node's addresses too.")
         return
     if not party:
         raise click.UsageError("--party is required (or --join DIR to add a node to a party)")
-    config = init_node(directory, party, listen, api, advertise, language, witness_only, store)
+    config = init_node(directory, party, listen, api, advertise, language, witness_only, store, console)
     card = config.card()
     out.print(f"Created node [bold]{party}[/] in {directory}")
     out.print(f"Fingerprint: [bold]{card.fingerprint}[/]")
     out.print("Give your identity card (hotline identity) to each peer, and read them the fingerprint.")
+    _console_made(config)
+
+
+def _console_listener(listen: str, cert: Path | None, key: Path | None) -> dict[str, str]:
+    """``[console]``'s listener settings from the options, the organisation's files checked."""
+    from hotline.errors import PairingError
+    from hotline.node import check_console_files, parse_address
+
+    if (cert is None) != (key is None):
+        raise click.UsageError("--console-cert and --console-key go together: give both, or neither")
+    if not listen:
+        if cert is not None:
+            raise click.UsageError("--console-cert needs --console HOST:PORT, the address to serve the console on")
+        return {}
+    try:
+        parse_address(listen)
+    except PairingError as exc:
+        raise click.BadParameter(str(exc), param_hint="--console") from None
+    settings = {"listen": listen}
+    if cert is not None and key is not None:
+        check_console_files(cert, key)
+        settings.update(cert=str(cert.resolve()), key=str(key.resolve()))
+    return settings
+
+
+def _console_made(config: Any) -> None:
+    """Make the console's certificate if the node serves one and was given none; say where."""
+    from hotline.node import console_certificate, make_console_certificate
+
+    if not config.console.listen:
+        return
+    facts = console_certificate(config) or make_console_certificate(config)
+    out.print(f"Console: {config.console_url} (certificate SHA-256 {facts.fingerprint})")
 
 
 @click.command()
@@ -78,12 +122,22 @@ def init(
 @json_option
 def identity(directory: Path, as_json: bool) -> None:
     """Print this party's identity card and its fingerprint."""
-    card = config_of(directory).card()
+    from hotline.node import console_certificate
+
+    config = config_of(directory)
+    card = config.card()
+    facts = console_certificate(config)
+    console = {"url": config.console_url, "sha256": facts.fingerprint, "names": list(facts.names),
+               "not_after": facts.not_after.isoformat().replace("+00:00", "Z")} if facts else None  # fmt: skip
     if as_json:
-        print_json({"party": card.party, "card": card.line(), "fingerprint": card.fingerprint, "tls_pin": card.tls_pin})
+        print_json({"party": card.party, "card": card.line(), "fingerprint": card.fingerprint, "tls_pin": card.tls_pin,
+                    "console": console})  # fmt: skip
         return
     click.echo(card.line())
     click.echo(f"fingerprint: {card.fingerprint}")
+    if console:
+        click.echo(f"console: {console['url']}")
+        click.echo(f"console certificate SHA-256: {console['sha256']} (valid until {console['not_after'][:10]})")
 
 
 @click.command()

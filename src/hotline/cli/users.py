@@ -1,4 +1,4 @@
-"""The console's accounts: `hotline user add|list|remove|passwd|role|lock|unlock`.
+"""The console's accounts: `hotline user add|list|remove|passwd|role|describe|lock|unlock`.
 
 They work on the accounts (the node directory's file, or a party's shared database) whether or
 not the node is running. A running node checks a session's account at every request: a removed
@@ -17,8 +17,11 @@ import click
 from rich.table import Table
 
 from hotline.cli.common import config_of, dir_option, json_option, out, print_json
-from hotline.console.accounts import AccountBook, AccountError, check_name, check_password
+from hotline.console.accounts import AccountBook, AccountError, check_display, check_name, check_password
 from hotline.console.roles import Role
+from hotline.forms.ranks import Rank, signed_name
+
+RANKS = [rank.value for rank in Rank]
 
 
 @click.group()
@@ -36,14 +39,25 @@ def user() -> None:
     type=click.File("r", encoding="utf-8"),
     help="read the password from the first line of this file ('-' for standard input)",
 )
-def user_add(directory: Path, name: str, role: str, lang: str | None, password_file: TextIO | None) -> None:
+@click.option("--display-name", help="the person's name as the peer reads it, e.g. 'A. Petrov' (default: --name)")
+@click.option("--rank", type=click.Choice(RANKS), help="the person's rank, shown with the name in each side's language")
+def user_add(
+    directory: Path,
+    name: str,
+    role: str,
+    lang: str | None,
+    password_file: TextIO | None,
+    display_name: str | None,
+    rank: str | None,
+) -> None:
     """Create a console account; the password is asked for unless --password-file gives it."""
     config = config_of(directory)  # a node directory, or a clear error
     check_name(name)
     chosen = Role(role)
+    check_display(display_name)
     password = check_password(_password(password_file))
     account = AccountBook(directory, config.store).add(
-        name, chosen, lang or config.language, password, dt.datetime.now(dt.UTC)
+        name, chosen, lang or config.language, password, dt.datetime.now(dt.UTC), display_name, rank
     )
     out.print(f"Created console account [bold]{account.name}[/] ({account.role}, {account.lang}) on {config.party}")
     out.print(f"Sign in at {config.api_url}/")
@@ -95,6 +109,21 @@ def user_role(directory: Path, name: str, role: str) -> None:
     out.print(f"[bold]{name}[/] on {config.party} is now {role}: {_SIGNED_OUT}")
 
 
+@user.command("describe")
+@dir_option
+@_NAME
+@click.option("--display-name", help="the person's name as the peer reads it ('' clears it: the login name is used)")
+@click.option("--rank", type=click.Choice([*RANKS, ""]), help="the person's rank ('' clears it)")
+def user_describe(directory: Path, name: str, display_name: str | None, rank: str | None) -> None:
+    """Set who an account's person is: the name and rank their acknowledgements carry."""
+    if display_name is None and rank is None:
+        raise click.UsageError("give --display-name, --rank, or both")
+    config = config_of(directory)
+    AccountBook(directory, config.store).describe(check_name(name), display_name, rank)
+    account = AccountBook(directory, config.store).accounts()[name]
+    out.print(f"[bold]{name}[/] on {config.party} acknowledges as {signed_name(account.signs_as, account.rank, 'en')}")
+
+
 @user.command("lock")
 @dir_option
 @_NAME
@@ -113,14 +142,15 @@ def user_list(directory: Path, as_json: bool) -> None:
     config = config_of(directory)
     accounts = sorted(AccountBook(directory, config.store).accounts().values(), key=lambda a: a.name)
     if as_json:
-        print_json([{"name": a.name, "role": a.role.value, "lang": a.lang, "created": a.created} for a in accounts])
+        print_json([{"name": a.name, "role": a.role.value, "lang": a.lang, "created": a.created,
+                     "display_name": a.display, "rank": a.rank, "locked": a.locked} for a in accounts])  # fmt: skip
         return
     if not accounts:
         out.print("No console accounts yet: create one with `hotline user add`.")
         return
-    table = Table("name", "role", "language", "created")
+    table = Table("name", "signs as", "role", "language", "created", "locked")
     for a in accounts:
-        table.add_row(a.name, a.role.value, a.lang, a.created)
+        table.add_row(a.name, signed_name(a.signs_as, a.rank, "en"), a.role.value, a.lang, a.created, a.locked or "")
     out.print(table)
 
 

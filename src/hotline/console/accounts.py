@@ -30,6 +30,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from hotline.console.roles import Role
 from hotline.errors import ConfigError
+from hotline.forms.ranks import Rank
 from hotline.storage import change_document, read_document
 
 ACCOUNTS_FILE = "console-users.toml"
@@ -57,6 +58,14 @@ class Account:
     locked: str | None = None
     # When its password or role last changed: a session opened before is ended at its next request.
     changed: str | None = None
+    # Who the person is, as an acknowledgement names them to the peer ("A. Petrov") and their
+    # rank (a code of ``hotline.forms.ranks.Rank``): not the account's login name.
+    display: str | None = None
+    rank: str | None = None
+
+    @property
+    def signs_as(self) -> str:
+        return self.display or self.name
 
 
 class AccountError(ConfigError):
@@ -70,6 +79,24 @@ def check_name(name: str) -> str:
             "or '-', starting with a letter"
         )
     return name
+
+
+def check_display(display: str | None) -> str | None:
+    """A person's name as the peer reads it: what the acknowledgement form accepts."""
+    if display is None:
+        return None
+    display = display.strip()
+    if not 1 <= len(display) <= 64 or not display.isprintable():
+        raise AccountError(f"{display!r} is not a display name: 1-64 printable characters, such as 'A. Petrov'")
+    return display
+
+
+def check_rank(rank: str | None) -> str | None:
+    if rank is None:
+        return None
+    if rank not in {r.value for r in Rank}:
+        raise AccountError(f"{rank!r} is not a rank; the ranks are: {', '.join(r.value for r in Rank)}")
+    return rank
 
 
 def check_password(password: str) -> str:
@@ -119,18 +146,28 @@ class AccountBook:
             raise ConfigError(f"{self.path} is damaged: account {name!r} has an unknown role") from None
         if entry["lang"] not in LANGUAGES:
             raise ConfigError(f"{self.path} is damaged: account {name!r} has the language {entry['lang']!r}")
-        stamps = {key: entry.get(key) for key in ("unlocked", "locked", "changed")}
+        stamps = {key: entry.get(key) for key in ("unlocked", "locked", "changed", "display", "rank")}
         for key, value in stamps.items():
             if value is not None and not isinstance(value, str):
                 raise ConfigError(f"{self.path} is damaged: account {name!r} has a {key!r} that is not text")
         return Account(name, role, entry["lang"], entry["password"], entry["created"], **stamps)
 
-    def add(self, name: str, role: Role, lang: str, password: str, now: dt.datetime) -> Account:
+    def add(
+        self,
+        name: str,
+        role: Role,
+        lang: str,
+        password: str,
+        now: dt.datetime,
+        display: str | None = None,
+        rank: str | None = None,
+    ) -> Account:
         check_name(name)
         check_password(password)
         if lang not in LANGUAGES:
             raise AccountError(f"language {lang!r} is not one of {', '.join(LANGUAGES)}")
-        account = Account(name, role, lang, _hasher.hash(password), _iso(now, "seconds"))
+        display, rank = check_display(display), check_rank(rank)
+        account = Account(name, role, lang, _hasher.hash(password), _iso(now, "seconds"), display=display, rank=rank)
 
         def added(accounts: dict[str, Account]) -> None:
             if name in accounts:
@@ -172,6 +209,16 @@ class AccountBook:
         hashed = _hasher.hash(check_password(password))
         stamp = _iso(now, "milliseconds")
         self._change(lambda accounts: _replace(accounts, name, password_hash=hashed, changed=stamp))
+
+    def describe(self, name: str, display: str | None, rank: str | None) -> None:
+        """Who the account's person is: the name and rank an acknowledgement carries ("" clears
+        one). Takes effect at the next acknowledgement; sessions stay signed in."""
+        changes: dict[str, str | None] = {}
+        if display is not None:
+            changes["display"] = check_display(display) if display else None
+        if rank is not None:
+            changes["rank"] = check_rank(rank) if rank else None
+        self._change(lambda accounts: _replace(accounts, name, **changes))
 
     def set_role(self, name: str, role: Role, now: dt.datetime) -> None:
         """Another role; a session opened under the old one ends at its next request."""
@@ -248,7 +295,7 @@ def _replace(accounts: dict[str, Account], name: str, **changes: str | Role | No
 def _entry_of(account: Account) -> dict[str, str]:
     entry = {"role": account.role.value, "lang": account.lang, "password": account.password_hash}
     entry["created"] = account.created
-    for key in ("unlocked", "locked", "changed"):
+    for key in ("unlocked", "locked", "changed", "display", "rank"):
         value = getattr(account, key)
         if value is not None:
             entry[key] = value

@@ -50,6 +50,7 @@ async def signed_in(request: Request, state: Console) -> Session:
     ended = await state.account_ended(session)
     if ended is not None:  # an administrator removed, locked or changed the account: now, not later
         state.sessions.close(session.id)
+        await state.keep_sessions([], [session])
         await state.audit(request, session, session.user, "sign-out", detail=f"signed out: {ended}")
         raise SignedOutError
     return session

@@ -17,6 +17,7 @@ from typing import Any
 from hotline.envelope import Precedence, serial
 from hotline.forms import FORMS, precedence_name, render
 from hotline.forms.i18n import translations
+from hotline.forms.ranks import signed_name
 from hotline.node import Desk
 from hotline.storage import AwaitingAck, LoggedMessage, MessageFilter
 from hotline.watch import Alert, Side, Tracked
@@ -122,7 +123,7 @@ def _received(row: LoggedMessage, lang: str) -> dict[str, Any]:
         "precedence_label": precedence_name(row.precedence, lang),
         "title": form_title(row.kind, row.kind_version, lang),
         "received_ms": row.at_ms,
-        "ack": {"by": row.ack_by, "at_ms": row.ack_ms} if row.ack_by else None,
+        "ack": {"by": signed_name(row.ack_by, row.ack_rank, lang), "at_ms": row.ack_ms} if row.ack_by else None,
         "needs_ack": row.due_ms is not None,
     }
 
@@ -192,6 +193,7 @@ async def outbox(desk: Desk, lang: str, offset: int) -> tuple[list[dict[str, Any
                 "created_ms": row.created_ms,
                 "delivered_ms": row.delivered_ms,
                 "ack": row.ack,
+                "ack_by": signed_name(row.ack.by, row.ack.rank, lang) if row.ack else None,
                 "ack_received_ms": row.ack_received_ms,
                 "due_ms": row.due_ms,
             }
@@ -213,7 +215,7 @@ async def message_log(desk: Desk, lang: str, found: MessageFilter, offset: int) 
             "at_ms": row.at_ms,
             "state": row.state,
             "needs_ack": row.due_ms is not None,
-            "ack_by": row.ack_by,
+            "ack_by": signed_name(row.ack_by, row.ack_rank, lang) if row.ack_by else None,
             "ack_ms": row.ack_ms,
         }
         for row in page.rows

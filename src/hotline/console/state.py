@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
+import structlog
 from fastapi import Depends, Request
 from jinja2 import Environment
 
@@ -25,9 +26,12 @@ from hotline.console.sessions import Session, Sessions
 from hotline.console.shared import Shared
 from hotline.console.streams import StreamQuota
 from hotline.console.throttle import SigninThrottle
+from hotline.errors import StoreError
 from hotline.front import Refusals
 from hotline.node import Desk
 from hotline.storage import AuditEntry
+
+log = structlog.get_logger("hotline.console")
 
 
 @dataclass
@@ -99,13 +103,31 @@ class ConsoleState:
         refusals.in_use["event_streams"] = state.streams.__len__
         return state
 
+    async def restore_sessions(self) -> None:
+        """Take back the sessions the store kept: a restart (or a takeover) signs nobody out."""
+        try:
+            stored = await self.desk.stored_sessions()
+            ended = self.sessions.restore(stored, self.desk.now_ms())
+            await self.desk.save_sessions([], ended)
+        except StoreError as exc:  # the node itself reports a failing store; here, only who is signed out
+            log.warning("could not read the console's sessions: everyone signs in again", error=str(exc))
+
+    async def keep_sessions(self, opened: list[Session], ended: list[Session]) -> None:
+        """Tell the store of sessions opened (or changed) and ended, before the console answers."""
+        await self.desk.save_sessions([s.stored() for s in opened], [s.key for s in ended])
+
     async def sweep_sessions(self) -> None:
-        """End expired sessions every few seconds, for as long as the console runs: a session
-        nobody returns to is otherwise kept until the node stops."""
+        """End expired sessions every few seconds, for as long as the console runs (a session
+        nobody returns to is otherwise kept until it is next asked for), and keep when the
+        others were last used: a restart then counts their idle time from there."""
         every = min(60.0, self.desk.console_settings.session_idle / 3)
         while True:
             await asyncio.sleep(every)
-            self.sessions.sweep(self.desk.now_ms())
+            ended = self.sessions.sweep(self.desk.now_ms())
+            try:
+                await self.keep_sessions(self.sessions.used(), ended)
+            except StoreError as exc:
+                log.warning("could not keep the console's sessions", error=str(exc))
 
     async def account_ended(self, session: Session) -> str | None:
         """Why the session's account no longer lets it act, if it does not: removed, locked, or

@@ -32,8 +32,10 @@ class FormSpec:
     answers: str | None = None  # the kind of message it must answer, received from the same peer
 
 
-def _spec(kind: str, schema: type[FormBody], title: str, **options: Any) -> tuple[tuple[str, int], FormSpec]:
-    return (kind, 1), FormSpec(kind, 1, schema, title, **options)
+def _spec(
+    kind: str, schema: type[FormBody], title: str, version: int = 1, **options: Any
+) -> tuple[tuple[str, int], FormSpec]:
+    return (kind, version), FormSpec(kind, version, schema, title, **options)
 
 
 FORMS: dict[tuple[str, int], FormSpec] = dict(
@@ -57,6 +59,9 @@ FORMS: dict[tuple[str, int], FormSpec] = dict(
         _spec("pre_agreed", schemas.PreAgreed, N_("Pre-agreed message")),
         _spec("free_text", schemas.FreeText, N_("Free text")),
         _spec("ack", schemas.Ack, N_("Acknowledgement"), composable=False, needs_reply_to=True),
+        # Version 2: with the rank of whoever acknowledged; sent only when there is one, so that
+        # an acknowledgement without a rank still reads at a peer that knows only version 1.
+        _spec("ack", schemas.RankedAck, N_("Acknowledgement"), 2, composable=False, needs_reply_to=True),
     ]
 )
 

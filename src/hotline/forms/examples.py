@@ -79,3 +79,12 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "translation": {"text": "Notification received.", "lang": "en"},
     },
 }
+
+# Forms of a later version, where an operator would write them otherwise.
+LATER_VERSIONS: dict[tuple[str, int], dict[str, Any]] = {
+    ("ack", 2): {"by": "A. Petrov", "rank": "major", "at": "2026-11-24T06:03:00Z", "auto": False},
+}
+
+
+def example(kind: str, version: int) -> dict[str, Any] | None:
+    return LATER_VERSIONS.get((kind, version)) or (EXAMPLES.get(kind) if version == 1 else None)

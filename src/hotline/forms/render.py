@@ -24,6 +24,7 @@ from hotline.forms.catalogue import form
 from hotline.forms.formatting import Formatter
 from hotline.forms.i18n import N_, check_language
 from hotline.forms.pre_agreed import PRE_AGREED
+from hotline.forms.ranks import signed_name
 from hotline.forms.types import AltitudeBand, Circle, Polygon, Position, Record, TimeWindow
 from hotline.forms.vocabulary import label
 from hotline.forms.wire import parse
@@ -94,7 +95,8 @@ def _ack(body: s.Ack, f: Formatter) -> list[str]:
     else:
         line = f._("Receipt of the message is acknowledged {when} by {by}.")
     remark = [] if body.remark is None else [f._("Remark: {remark}").format(remark=_closed(body.remark))]
-    return [line.format(when=f.when(body.at), by=body.by), *remark]
+    by = signed_name(body.by, body.rank.value if isinstance(body, s.RankedAck) else None, f.lang)
+    return [line.format(when=f.when(body.at), by=by), *remark]
 
 
 def _readiness_check(body: s.ReadinessCheck, f: Formatter) -> list[str]:

@@ -16,6 +16,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from hotline.forms.i18n import N_
 from hotline.forms.pre_agreed import PRE_AGREED
+from hotline.forms.ranks import Rank
 from hotline.forms.types import (
     AltitudeBand,
     Area,
@@ -60,6 +61,13 @@ class Ack(FormBody):
     at: UtcTime = Field(title=N_("Acknowledged at"))
     auto: bool = Field(title=N_("Automatic"))  # true: answered by the terminal, e.g. a link test
     remark: Paragraph | None = Field(None, title=N_("Remark"))
+
+
+class RankedAck(Ack):
+    """An acknowledgement by a person with a rank (version 2 of ``ack``): the rank is a code
+    (``ranks.Rank``), which each side reads in its own language."""
+
+    rank: Annotated[Rank, member_of(Rank), choice_doc(Rank)] = Field(title=N_("Rank"))
 
 
 class ReadinessCheck(FormBody):

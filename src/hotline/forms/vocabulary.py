@@ -11,8 +11,10 @@ import enum
 from hotline.forms import schemas as s
 from hotline.forms.formatting import Formatter
 from hotline.forms.i18n import N_
+from hotline.forms.ranks import RANK_NAMES, Rank
 
 LABELS: dict[type[enum.StrEnum], dict[str, str]] = {
+    Rank: {rank.value: name for rank, name in RANK_NAMES.items()},
     s.MissileClass: {
         "icbm": N_("intercontinental ballistic missile (ICBM)"),
         "slbm": N_("submarine-launched ballistic missile (SLBM)"),

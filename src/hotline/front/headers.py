@@ -1,4 +1,4 @@
-"""The security headers every answer of the loopback port carries.
+"""The security headers every answer of the loopback port and the console's listener carries.
 
 The console's pages set their own (``hotline.console.security.harden``: a script policy, no
 caching); this layer adds to every other answer, the API's and the static files' included,
@@ -20,6 +20,9 @@ EVERY_ANSWER = (
     (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'"),
 )
 API_ANSWER = ((b"cache-control", b"no-store"),)
+# Over HTTPS (the console's listener, or a proxy that says so): a browser that has been here
+# once never tries plain HTTP for this name again, for a year.
+HTTPS_ANSWER = ((b"strict-transport-security", b"max-age=31536000"),)
 
 
 class SecurityHeaders:
@@ -31,6 +34,7 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         wanted = EVERY_ANSWER + (API_ANSWER if for_the_api(scope["path"]) else ())
+        wanted += HTTPS_ANSWER if scope.get("scheme") == "https" else ()
 
         async def hardened(message: Message) -> None:
             if message["type"] == "http.response.start":

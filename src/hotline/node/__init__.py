@@ -7,6 +7,12 @@ This package's face is what the surfaces (API, console, CLI, demo) may use: they
 from hotline.node.card import IdentityCard, check_fingerprint, parse_address, vet_new_peer
 from hotline.node.clock import SYSTEM_CLOCK, Clock, SystemClock, wall_ms
 from hotline.node.config import NodeConfig, init_node, load_config
+from hotline.node.console_tls import (
+    check_console_files,
+    console_certificate,
+    console_tls_context,
+    make_console_certificate,
+)
 from hotline.node.desk import Desk, Message
 from hotline.node.intake import SendError, SendRequest
 from hotline.node.joining import join_node
@@ -35,11 +41,15 @@ __all__ = [
     "Snapshot",
     "Standby",
     "SystemClock",
+    "check_console_files",
     "check_fingerprint",
     "configure_logging",
+    "console_certificate",
+    "console_tls_context",
     "init_node",
     "join_node",
     "load_config",
+    "make_console_certificate",
     "open_standby",
     "parse_address",
     "record_settings",

@@ -13,9 +13,7 @@ DIR/store.db        the SQLite store (plus its -wal and -shm files), unless conf
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
 import os
-import re
 import secrets
 import tomllib
 from collections.abc import Mapping
@@ -34,12 +32,14 @@ from hotline.errors import ConfigError, EncodingError
 from hotline.node.addresses import check_addresses
 from hotline.node.card import IdentityCard, parse_address
 from hotline.node.clock import wall_ms
+from hotline.node.console_settings import ConsoleSettings, console_settings
 from hotline.protocol.paths import MAX_PATHS, PathTiming
 from hotline.storage import card_addresses, claim_database, is_database_url, party_nodes, register_node
 from hotline.watch import DEFAULT_DEADLINES, DeadlinePolicy, parse_watch_changes
 from hotline.watch.alarms import Limits
 
 LANGUAGES = ("en", "ru")
+CONSOLE_CERT, CONSOLE_KEY = "console.crt", "console.key"
 DEFAULT_WATCH_CHANGES = ("06:00", "18:00")
 
 
@@ -102,28 +102,6 @@ class AlarmSettings:
             link_test_interval_ms=round(watch.link_test_interval * 1000),
             link_test_timeout_ms=round(watch.link_test_timeout * 1000),
         )
-
-
-@dataclass(frozen=True)
-class ConsoleSettings:
-    """The web console's sessions: a watch and its handover at most, and signed out when left."""
-
-    session_lifetime: float = 13 * 3600.0  # seconds from sign-in; a watch is 12 hours
-    session_idle: float = 30 * 60.0  # seconds without a request; an open board keeps it alive
-    # Addresses of the reverse proxies whose X-Forwarded-For and -Proto are believed. Every
-    # client of the loopback API comes from 127.0.0.1, so by default nobody's are: otherwise
-    # any local process could write the address of its choice into the audit trail.
-    trusted_proxies: tuple[str, ...] = ()
-    # The Host names the console and the API answer to (besides the API's own address,
-    # localhost and 127.0.0.1): any other name is refused, so that a page on another site
-    # cannot reach this one through a name it rebinds to 127.0.0.1.
-    hosts: tuple[str, ...] = ()
-    # Sign-in: after this many wrong passwords in a row (per account, and per source address),
-    # each further try waits twice as long as the last; after signin_lockout_after the account
-    # or address is locked for signin_lockout seconds, and even the right password is refused.
-    signin_free_failures: int = 3
-    signin_lockout_after: int = 10
-    signin_lockout: float = 900.0
 
 
 MIB = 1 << 20
@@ -210,6 +188,20 @@ class NodeConfig:
         pem = _read(self.directory / "tls.crt")
         return x509.load_pem_x509_certificate(pem).public_bytes(serialization.Encoding.DER)
 
+    @property
+    def console_url(self) -> str:
+        """The console's HTTPS address, if it has a listener of its own; else ''."""
+        if not self.console.listen:
+            return ""
+        host, port = parse_address(self.console.listen)
+        return f"https://{f'[{host}]' if ':' in host else host}:{port}"
+
+    def console_tls_files(self) -> tuple[Path, Path]:
+        """The console's certificate and key: as configured, or console.crt and console.key."""
+        cert = self.directory / (self.console.cert or CONSOLE_CERT)
+        key = self.directory / (self.console.key or CONSOLE_KEY)
+        return cert, key  # an absolute path configured stays as it is (``/`` ignores the left side)
+
     def card(self) -> IdentityCard:
         """The party's card. A party of several nodes names, on each path, every node's address
         (as the shared database lists them), so that a peer can find whichever is active."""
@@ -247,15 +239,23 @@ def init_node(
     language: str = "en",
     witness_only: bool = False,
     store: str = "",
+    console: dict[str, str] | None = None,
 ) -> NodeConfig:
     """Create a node directory with fresh keys. Refuses to touch an existing node. ``store``: a
     PostgreSQL database to keep the store in, checked (reachable, empty or this party's, a
-    schema this program reads) and claimed for the party before anything is written."""
+    schema this program reads) and claimed for the party before anything is written.
+    ``console``: the console's own listener (``listen``, and ``cert`` and ``key`` if the
+    organisation gives them), checked by the caller (``console_tls``)."""
     if not PARTY_PATTERN.match(party):
         raise ConfigError(f"{party!r} is not a valid party name: 2-32 capital letters, digits, - or _")
     if language not in LANGUAGES:
         raise ConfigError(f"language {language!r} is not one of {', '.join(LANGUAGES)}")
     check_addresses(listen, api, advertise)
+    console = console or {}
+    if console.get("listen") in (listen, api):
+        raise ConfigError(
+            f"--console {console['listen']} is taken by --listen or --api; the console needs a port of its own"
+        )
     if (directory / "config.toml").exists():
         raise ConfigError(f"{directory} already holds a node; refusing to overwrite its keys")
     if directory.exists() and any(directory.iterdir()):
@@ -282,7 +282,7 @@ def init_node(
         **({"store": store, "node": node} if store else {}),
         "deadlines": {p.value: s for p, s in DEFAULT_DEADLINES.items()},
         "watch": {"changes": list(DEFAULT_WATCH_CHANGES), "link_test_interval": 3600, "link_test_timeout": 60},
-        "console": {"session_lifetime": 46800, "session_idle": 1800},
+        "console": {"session_lifetime": 46800, "session_idle": 1800, **console},
         "alarms": {
             "peer_unreachable": 30,
             "path_down": 5,
@@ -334,7 +334,7 @@ def load_config(directory: Path) -> NodeConfig:
             witness_only=_flag(raw.get("witness_only", False), "witness_only"),
             timers=timers,
             watch=watch,
-            console=_console_settings(raw),
+            console=console_settings(raw),
             alarms=_alarm_settings(raw),
             bounds=_bounds(raw),
             path_order=_path_order(raw),
@@ -391,41 +391,6 @@ def _watch_settings(raw: dict[str, Any]) -> WatchSettings:
     return WatchSettings(deadlines, peers, parse_watch_changes(changes), float(interval), float(timeout))
 
 
-def _console_settings(raw: dict[str, Any]) -> ConsoleSettings:
-    console = dict(raw.get("console", {}))
-    seconds = {"session_lifetime", "session_idle", "signin_lockout"}
-    counts = {"signin_free_failures", "signin_lockout_after"}
-    unknown = set(console) - seconds - counts - {"trusted_proxies", "hosts"}
-    if unknown:
-        raise ValueError(f"[console] has an unknown setting {min(unknown)!r}")
-    proxies = console.pop("trusted_proxies", [])
-    if not isinstance(proxies, list) or not all(_is_ip(p) for p in proxies):
-        raise ValueError('[console] trusted_proxies must list IP addresses, such as ["127.0.0.1"]')
-    hosts = console.pop("hosts", [])
-    if not isinstance(hosts, list) or not all(isinstance(h, str) and _HOST_NAME.match(h) for h in hosts):
-        raise ValueError('[console] hosts must list host names, such as ["hotline.watch.example"]')
-    for name, value in console.items():
-        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-            unit = "a whole number" if name in counts else "a number of seconds"
-            raise ValueError(f"[console] {name} must be {unit}, more than 0")
-        if name in counts and not isinstance(value, int):
-            raise ValueError(f"[console] {name} must be a whole number, more than 0")
-    values: dict[str, Any] = {name: value if name in counts else float(value) for name, value in console.items()}
-    settings = ConsoleSettings(
-        **values,
-        trusted_proxies=tuple(proxies),
-        hosts=tuple(h.lower() for h in hosts),
-    )
-    if settings.signin_lockout_after <= settings.signin_free_failures:
-        raise ValueError("[console] signin_lockout_after must be more than signin_free_failures")
-    return settings
-
-
-# A DNS name or an IP address as a Host header names it (no port, no scheme, no wildcard).
-_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-_HOST_NAME = re.compile(rf"^(?:{_LABEL}\.)*{_LABEL}$|^\[[0-9A-Fa-f:.]+\]$")
-
-
 def _bounds(raw: dict[str, Any]) -> Bounds:
     table = dict(raw.get("bounds", {}))
     kinds = {f.name: f.type for f in fields(Bounds)}
@@ -444,14 +409,6 @@ def _bounds(raw: dict[str, Any]) -> Bounds:
     if bounds.event_streams_per_session > bounds.event_streams:
         raise ValueError("[bounds] event_streams_per_session must not be more than event_streams")
     return bounds
-
-
-def _is_ip(text: object) -> bool:
-    try:
-        ipaddress.ip_address(str(text))
-    except ValueError:
-        return False
-    return isinstance(text, str)
 
 
 def _alarm_settings(raw: dict[str, Any]) -> AlarmSettings:

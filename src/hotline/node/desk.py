@@ -22,7 +22,7 @@ from hotline.errors import AcknowledgeError, AlarmError, HotlineError, NotFoundE
 from hotline.node.bulletin import Subscription
 from hotline.node.card import IdentityCard
 from hotline.node.channel import Channel, Routes
-from hotline.node.config import ConsoleSettings
+from hotline.node.console_settings import ConsoleSettings
 from hotline.node.handles import open_handles
 from hotline.node.intake import SendError, SendRequest
 from hotline.node.party_settings import differing_nodes
@@ -43,6 +43,7 @@ from hotline.storage import (
     Store,
     StoredAlarm,
     StoredCheckpoint,
+    StoredSession,
     connected_nodes,
     party_nodes,
 )
@@ -282,15 +283,16 @@ class Desk:
         replies_sent, replies_received = await self._store.replies(row.envelope_id)
         return Message(sent, received, replies_sent, replies_received)
 
-    async def acknowledge(self, key: str, by: str, remark: str | None = None) -> InboxRow:
-        """A person here acknowledges a peer's message (serial or id)."""
+    async def acknowledge(self, key: str, by: str, remark: str | None = None, rank: str | None = None) -> InboxRow:
+        """A person here acknowledges a peer's message (serial or id); ``rank``: theirs, a code
+        of ``hotline.forms.ranks.Rank``."""
         self._writable(AcknowledgeError)
         message = await self.find_message(key)
         row = message.received
         if row is None:
             peer = message.sent.peer if message.sent else "the peer"
             raise AcknowledgeError(f"{key} is a message we sent; a person at {peer} acknowledges it")
-        await self._node.watchkeeper.acknowledge(row, by, remark, self.now_ms())
+        await self._node.watchkeeper.acknowledge(row, by, remark, self.now_ms(), rank)
         found = await self._store.find_received(envelope_id=row.envelope_id)
         assert found is not None
         return found
@@ -372,6 +374,21 @@ class Desk:
             log.info("console audit (standing by: in this log only)", **entry.__dict__)
             return
         await self._store.record_audit(entry)
+
+    # -- the console's signed-in sessions ----------------------------------------------------
+
+    async def stored_sessions(self) -> list[StoredSession]:
+        return await self._store.stored_sessions()
+
+    async def save_sessions(self, saved: list[StoredSession], ended: list[str]) -> None:
+        """Keep new and used sessions, forget ended ones. A standby keeps them in memory only:
+        it writes nothing; a browser signed in there signs in again after a takeover."""
+        if self.standby is not None:
+            return
+        if ended:
+            await self._store.end_sessions(ended)
+        if saved:
+            await self._store.save_sessions(saved)
 
     # -- live pages and monitoring -----------------------------------------------------------
 

@@ -23,8 +23,16 @@ from hotline.storage import register_node
 SHARED_FILES = ("signing.key", "tls.key", "tls.crt", "api.token")
 
 
-def join_node(directory: Path, existing: Path, listen: str, api: str, advertise: tuple[str, ...] = ()) -> NodeConfig:
-    """Make ``directory`` another node of the party whose node is in ``existing``."""
+def join_node(
+    directory: Path,
+    existing: Path,
+    listen: str,
+    api: str,
+    advertise: tuple[str, ...] = (),
+    console: dict[str, str] | None = None,
+) -> NodeConfig:
+    """Make ``directory`` another node of the party whose node is in ``existing``. Its console
+    listener is ``console``'s, else the first node's address with a certificate of its own."""
     first = load_config(existing)
     if not first.store:
         raise ConfigError(
@@ -45,5 +53,7 @@ def join_node(directory: Path, existing: Path, listen: str, api: str, advertise:
             shutil.copy2(source, directory / name)  # with its mode: the keys stay 0600
     settings = tomllib.loads((existing / "config.toml").read_text())
     settings.update(listen=listen, api=api, advertise=list(advertise or (listen,)), node=number)
+    own_console = {k: v for k, v in settings.get("console", {}).items() if k not in ("cert", "key")}
+    settings["console"] = {**own_console, **(console or {})}
     write_settings(directory, settings)
     return load_config(directory)

@@ -18,12 +18,16 @@ from hotline.node.config import NodeConfig
 from hotline.storage import change_document, read_document
 
 NODE_OWN = frozenset({"listen", "api", "advertise", "node", "store"})  # each node's own
+CONSOLE_OWN = frozenset({"listen", "cert", "key"})  # [console]: each node's listener and certificate
 CHECK_EVERY_S = 5.0  # how soon a standby that stopped, or settings changed on one node, is an alarm
 
 
 def shared_settings(config: NodeConfig) -> dict[str, Any]:
     raw = tomllib.loads((config.directory / "config.toml").read_text())
-    return {name: value for name, value in raw.items() if name not in NODE_OWN}
+    shared = {name: value for name, value in raw.items() if name not in NODE_OWN}
+    if isinstance(shared.get("console"), dict):
+        shared["console"] = {name: value for name, value in shared["console"].items() if name not in CONSOLE_OWN}
+    return shared
 
 
 def _name(node: int) -> str:

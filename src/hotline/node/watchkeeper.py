@@ -127,28 +127,33 @@ class Watchkeeper:
         body: dict[str, Any] = {"by": ack.by, "at": utc_text(ack.at_ms), "auto": ack.auto}
         if ack.remark:
             body["remark"] = ack.remark
-        prepared = prepare_body("ack", 1, body)
-        validate_body("ack", 1, prepared, reply_to=envelope_id)
+        version = 1  # a peer that knows only version 1 reads every acknowledgement without a rank
+        if ack.rank:
+            body["rank"], version = ack.rank, 2
+        prepared = prepare_body("ack", version, body)
+        validate_body("ack", version, prepared, reply_to=envelope_id)
         return Draft(
             peer=peer,
             # As fast as what it acknowledges is due: a readiness check's answer travels as FLASH.
             precedence=self.settings.policy(peer).effective_precedence(Precedence(precedence), kind).value,
             marking=marking,
             kind="ack",
-            kind_version=1,
+            kind_version=version,
             body=cbor.encode(prepared),
             reply_to=envelope_id,
             created_ms=ack.at_ms,
         )
 
-    async def acknowledge(self, row: InboxRow, by: str, remark: str | None, now_ms: int) -> None:
+    async def acknowledge(
+        self, row: InboxRow, by: str, remark: str | None, now_ms: int, rank: str | None = None
+    ) -> None:
         """A person here acknowledges a peer's message; the acknowledgement is queued to the peer."""
         name = serial(row.peer, row.number)
         if row.due_ms is None:
             raise AcknowledgeError(f"{name} is a message of kind {row.kind}, which no person acknowledges")
         if row.ack is not None:
             raise AcknowledgeError(f"{name} was already acknowledged by {row.ack.by} at {utc_text(row.ack.at_ms)}")
-        ack = Acknowledgement(by.strip(), now_ms, remark or None)
+        ack = Acknowledgement(by.strip(), now_ms, remark or None, rank=rank or None)
         try:
             carrier = self.ack_draft(row.peer, row.precedence, row.kind, row.marking, row.envelope_id, ack)
         except FieldError as exc:
@@ -256,4 +261,5 @@ def acknowledgement_in(envelope: Envelope) -> Acknowledgement | None:
     if envelope.kind != "ack":
         return None
     body = envelope.body
-    return Acknowledgement(str(body["by"]), utc_ms(str(body["at"])), body.get("remark"), bool(body["auto"]))
+    rank = body.get("rank") if envelope.kind_version >= 2 else None
+    return Acknowledgement(str(body["by"]), utc_ms(str(body["at"])), body.get("remark"), bool(body["auto"]), rank)

@@ -43,6 +43,7 @@ from hotline.storage.records import (
     StoredAnswer,
     Undelivered,
 )
+from hotline.storage.sessions import StoredSession
 from hotline.storage.sqlite import SqliteStore
 from hotline.storage.witnessing import Equivocation, Evidence, StoredCheckpoint
 
@@ -84,6 +85,7 @@ __all__ = [
     "StoredAlarm",
     "StoredAnswer",
     "StoredCheckpoint",
+    "StoredSession",
     "Undelivered",
     "active_node",
     "card_addresses",

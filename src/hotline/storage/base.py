@@ -39,6 +39,7 @@ from hotline.storage.records import (
     StoredAnswer,
     Undelivered,
 )
+from hotline.storage.sessions import StoredSession
 from hotline.storage.witnessing import Equivocation, Evidence, StoredCheckpoint
 
 
@@ -173,3 +174,9 @@ class Store(Protocol):
     def record_audit(self, entry: AuditEntry) -> Awaitable[None]: ...
 
     def audit_trail(self, limit: int) -> Awaitable[list[AuditEntry]]: ...
+
+    # the console's signed-in sessions (``hotline.storage.sessions``): saved (a new one, or one
+    # seen since), ended, and all of them read at start
+    def save_sessions(self, saved: list[StoredSession]) -> Awaitable[None]: ...
+    def end_sessions(self, keys: list[str]) -> Awaitable[None]: ...
+    def stored_sessions(self) -> Awaitable[list[StoredSession]]: ...

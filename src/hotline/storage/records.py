@@ -79,6 +79,7 @@ class Acknowledgement:
     at_ms: int
     remark: str | None = None
     auto: bool = False
+    rank: str | None = None  # a code of ``hotline.forms.ranks.Rank``, read in each reader's language
 
 
 @dataclass(frozen=True)
@@ -234,3 +235,4 @@ class LoggedMessage:
     due_ms: int | None
     ack_by: str | None  # who acknowledged it: a person at the peer (ours) or here (theirs)
     ack_ms: int | None
+    ack_rank: str | None = None  # their rank (a ``Rank`` code), if the acknowledgement gave one

@@ -6,7 +6,7 @@ import dataclasses
 from typing import Any
 
 from hotline.forms import FORMS, PRE_AGREED, describe, translations
-from hotline.forms.examples import EXAMPLES
+from hotline.forms.examples import example
 from hotline.node import IdentityCard
 
 
@@ -29,7 +29,7 @@ def forms_view(lang: str) -> list[dict[str, Any]]:
             "needs_reply_to": spec.needs_reply_to,
             "fields": [dataclasses.asdict(f) for f in describe(spec, lang)],
             "schema": spec.schema.model_json_schema(),
-            "example": EXAMPLES.get(spec.kind),
+            "example": example(spec.kind, spec.version),
             # The pre-agreed catalogue: each code with its text in both languages, as agreed.
             **({"codes": [vars(text) for text in PRE_AGREED.values()]} if spec.kind == "pre_agreed" else {}),
         }

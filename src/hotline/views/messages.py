@@ -9,9 +9,10 @@ from typing import Any
 
 from hotline.envelope import FieldError, Rejection, cbor, open_signed, serial
 from hotline.forms import precedence_name, render, translations
+from hotline.forms.ranks import signed_name
 from hotline.forms.types import visible
 from hotline.node import Message
-from hotline.storage import InboxRow, OutboxRow
+from hotline.storage import Acknowledgement, InboxRow, OutboxRow
 from hotline.views.rows import inbox_item, iso, outbox_item
 from hotline.watch import outcome
 
@@ -23,14 +24,14 @@ def message_view(message: Message, party: str, lang: str, now_ms: int) -> dict[s
         item = outbox_item(message.sent, party)
         item["direction"] = "sent"
         item["from"] = party
-        history = _sent_history(message.sent, _)
+        history = _sent_history(message.sent, _, lang)
     else:
         assert message.received is not None
         row = message.received
         item = inbox_item(message.received)
         item["direction"] = "received"
         item["to"] = party
-        history = _received_history(message.received, message, _)
+        history = _received_history(message.received, message, _, lang)
     body = cbor.decode(row.body)
     try:
         rendering = render(row.kind, row.kind_version, body, lang)
@@ -64,7 +65,7 @@ def _event(at_ms: int | None, event: str, text: str) -> dict[str, Any]:
     return {"at": iso(at_ms), "event": event, "text": text}
 
 
-def _sent_history(row: OutboxRow, _: Any) -> list[dict[str, Any]]:
+def _sent_history(row: OutboxRow, _: Any, lang: str) -> list[dict[str, Any]]:
     events = [_event(row.created_ms, "queued", _("Queued for {peer}.").format(peer=row.peer))]
     if row.sent_ms is not None:
         events.append(_event(row.sent_ms, "sent", _("Signed and sent as sequence number {seq}.").format(seq=row.seq)))
@@ -84,18 +85,18 @@ def _sent_history(row: OutboxRow, _: Any) -> list[dict[str, Any]]:
         events.append(_event(row.rejected_ms, "rejected", text))
     if row.ack is not None:
         late = row.due_ms is not None and row.ack_received_ms is not None and row.ack_received_ms > row.due_ms
-        events.append(_ack_event(row.ack.at_ms, row.ack.by, row.ack.remark, row.ack.auto, late, _))
+        events.append(_ack_event(row.ack, late, _, lang))
     return events
 
 
-def _received_history(row: InboxRow, message: Message, _: Any) -> list[dict[str, Any]]:
+def _received_history(row: InboxRow, message: Message, _: Any, lang: str) -> list[dict[str, Any]]:
     events = [
         _event(row.sent_ms, "sent", _("Signed and sent by {peer}.").format(peer=row.peer)),
         _event(row.received_ms, "received", _("Received and stored; receipt returned.")),
     ]
     if row.ack is not None:
         late = row.due_ms is not None and row.ack.at_ms > row.due_ms
-        events.append(_ack_event(row.ack.at_ms, row.ack.by, row.ack.remark, row.ack.auto, late, _))
+        events.append(_ack_event(row.ack, late, _, lang))
         carrier = next((r for r in message.replies_sent if r.number == row.ack_number), None)
         if carrier is not None and carrier.delivered_ms is not None:
             text = _("{peer} has received the acknowledgement.").format(peer=row.peer)
@@ -103,13 +104,13 @@ def _received_history(row: InboxRow, message: Message, _: Any) -> list[dict[str,
     return events
 
 
-def _ack_event(at_ms: int, by: str, remark: str | None, auto: bool, late: bool, _: Any) -> dict[str, Any]:
-    if auto:
+def _ack_event(ack: Acknowledgement, late: bool, _: Any, lang: str) -> dict[str, Any]:
+    if ack.auto:
         text = _("Answered automatically.")
     else:
-        text = _("Acknowledged by {name}.").format(name=by)
+        text = _("Acknowledged by {name}.").format(name=signed_name(ack.by, ack.rank, lang))
         if late:
             text += " " + _("Acknowledged after the deadline.")
-    if remark:
-        text += " " + _("Remark: {remark}").format(remark=remark)
-    return _event(at_ms, "acknowledged", text)
+    if ack.remark:
+        text += " " + _("Remark: {remark}").format(remark=ack.remark)
+    return _event(ack.at_ms, "acknowledged", text)

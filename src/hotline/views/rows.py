@@ -80,7 +80,7 @@ def inbox_item(row: InboxRow) -> dict[str, Any]:
 def ack_item(ack: Acknowledgement | None) -> dict[str, Any] | None:
     if ack is None:
         return None
-    return {"by": ack.by, "at": iso(ack.at_ms), "remark": ack.remark, "auto": ack.auto}
+    return {"by": ack.by, "rank": ack.rank, "at": iso(ack.at_ms), "remark": ack.remark, "auto": ack.auto}
 
 
 def alarm_item(alarm: Alarm, lang: str, now_ms: int) -> dict[str, Any]:

@@ -65,7 +65,7 @@ async def reply_target(desk: Desk, found: Message) -> dict[str, str] | None:
 @router.post("/v1/messages/{key}/ack")
 async def acknowledge(key: str, ack: AckIn, desk: NodeDesk, lang: Lang = None) -> dict[str, Any]:
     """A person acknowledges a received message; the acknowledgement is sent to its sender."""
-    row = await desk.acknowledge(key, ack.by, ack.remark)
+    row = await desk.acknowledge(key, ack.by, ack.remark, ack.rank)
     found = await desk.find_message(row.envelope_id.hex())
     return message_view(found, desk.party, lang or desk.language, desk.now_ms())
 

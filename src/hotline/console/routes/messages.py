@@ -90,8 +90,11 @@ async def show_message(
 @router.post("/messages/{key}/ack")
 async def acknowledge(request: Request, key: str, state: Console, form: CheckedForm, session: Acknowledger) -> Response:
     remark = str(form.get("remark", "")).strip() or None
+    # Signed with the person's name and rank as the account gives them, not the login name.
+    account = (await state.known.now()).get(session.user)
+    by, rank = (account.signs_as, account.rank) if account else (session.user, None)
     try:
-        row = await state.desk.acknowledge(key, session.user, remark)
+        row = await state.desk.acknowledge(key, by, remark, rank)
     except (AcknowledgeError, SendError) as exc:
         return await show_message(state, request, session, key, None, str(exc), status=409)
     name = serial(row.peer, row.number)

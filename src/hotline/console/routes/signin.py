@@ -13,7 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 from hotline.console.accounts import Account, AccountError, unlocked_ms
 from hotline.console.guards import CheckedForm, ForbiddenError, SignedIn, checked_form
 from hotline.console.i18n import words
-from hotline.console.rendering import page
+from hotline.console.rendering import page, reader_language
 from hotline.console.security import (
     CSRF_FIELD,
     clear_session_cookie,
@@ -37,14 +37,25 @@ async def home() -> Response:
 
 @router.get("/signin")
 async def signin_page(request: Request, state: Console, next: str = "/board") -> Response:
-    return signin_form(state, request, next, None, "")
+    return await signin_form(state, request, next, None, "")
 
 
-def signin_form(
+@router.get("/signin/alarm")
+async def signin_alarm(request: Request, state: Console) -> Response:
+    """Whether a FLASH awaits acknowledgement, for a board that is signed out (after its session
+    ended, or before anyone signed in): how many, from whom, and the nearest deadline; nothing
+    of what they say. The sign-in page asks every few seconds and sounds the alarm."""
+    lang = reader_language(request, state.desk.language)
+    return page(state, request, None, "signin_alarm.html", await state.alarm_strips.get(lang))
+
+
+async def signin_form(
     state: ConsoleState, request: Request, target: str, error: str | None, name: str, status: int = 200
 ) -> Response:
     token = new_signin_token()
-    context = {"token": token, "next": safe_target(target), "error": error, "name": name}
+    lang = reader_language(request, state.desk.language)
+    alarm = await state.alarm_strips.get(lang)
+    context = {**alarm, "token": token, "next": safe_target(target), "error": error, "name": name}
     response = page(state, request, None, "signin.html", context, status=status)
     set_signin_cookie(response, request, state.signin_cookie, token)
     return response
@@ -61,19 +72,19 @@ async def signin(request: Request, state: Console) -> Response:
     _ = words(state.desk.language).gettext
     if not signin_token_matches(request, state.signin_cookie, _text(form.get(CSRF_FIELD))):
         error = _("The sign-in form had expired or was not this console's. Sign in again.")
-        return signin_form(state, request, target, error, name, 403)
+        return await signin_form(state, request, target, error, name, 403)
     keys: tuple[Key, ...] = (("account", name), ("address", request.client.host if request.client else "-"))
     known = await asyncio.to_thread(state.accounts.accounts)
     await _lift_unlocked(state, request, known.get(name))
     if name in known and known[name].locked is not None:
         await state.audit(request, None, name, "sign-in-failed", detail="the account is locked")
         error = _("The account {name} is locked. An administrator can unlock it (hotline user unlock).")
-        return signin_form(state, request, target, error.format(name=name), name, 403)
+        return await signin_form(state, request, target, error.format(name=name), name, 403)
     refusal = state.throttle.begin(keys, state.desk.now_ms())
     if refusal is not None:
         cause, why = ("signin-locked", "a sign-in during a lockout") if refusal.locked else ("signin-delay", _EARLY)
         state.refusals.note(cause, why)
-        return _throttled(state, request, target, name, refusal)
+        return await _throttled(state, request, target, name, refusal)
     try:
         account = await state.hashing.run(state.accounts.verify, name, password)
     except BaseException:
@@ -85,15 +96,16 @@ async def signin(request: Request, state: Console) -> Response:
     # A new session, whatever cookie the browser came with: a planted identifier stays
     # signed out (session fixation), and an older session of this browser is closed.
     old = request.cookies.get(state.cookie)
-    if old:
-        state.sessions.close(old)
+    replaced = state.sessions.close(old) if old else None
     now = state.desk.now_ms()
-    for evicted in state.sessions.make_room(now):
+    evicted = state.sessions.make_room(now)
+    for evicted_session in evicted:
         most = state.sessions.most
         state.refusals.note("console-sessions", f"{most} console sessions open: the longest idle was signed out")
         detail = f"signed out: {most} sessions were open, the console's bound, and this one was the longest idle"
-        await state.audit(request, evicted, evicted.user, "sign-out", detail=detail)
+        await state.audit(request, evicted_session, evicted_session.user, "sign-out", detail=detail)
     session = state.sessions.open(account.name, account.role, account.lang, now, account.changed)
+    await state.keep_sessions([session], evicted + ([replaced] if replaced else []))
     await state.audit(request, session, account.name, "sign-in")
     response = RedirectResponse(target, status_code=303)
     set_session_cookie(response, request, state.cookie, session.id)
@@ -125,11 +137,11 @@ async def _wrong_password(
         detail = f"{limit} wrong passwords in a row {'for this name' if kind == 'account' else 'from ' + value}"
         await state.audit(request, None, shown, "sign-in-locked", detail=detail)
     if locked:
-        return _throttled(state, request, target, name, Refusal(locked[0], now + state.throttle.lockout_ms, True))
-    return signin_form(state, request, target, _("Wrong name or password."), name, 401)
+        return await _throttled(state, request, target, name, Refusal(locked[0], now + state.throttle.lockout_ms, True))
+    return await signin_form(state, request, target, _("Wrong name or password."), name, 401)
 
 
-def _throttled(state: ConsoleState, request: Request, target: str, name: str, refusal: Refusal) -> Response:
+async def _throttled(state: ConsoleState, request: Request, target: str, name: str, refusal: Refusal) -> Response:
     """Refused before the password was checked: how long to wait, or until when it is locked."""
     _ = words(state.desk.language).gettext
     wait_s = max(1, math.ceil((refusal.until_ms - state.desk.now_ms()) / 1000))
@@ -147,7 +159,7 @@ def _throttled(state: ConsoleState, request: Request, target: str, name: str, re
         error = error.format(time=until) + " " + lift
     else:
         error = _("Too many wrong passwords: wait {seconds} s, then try again.").format(seconds=wait_s)
-    response = signin_form(state, request, target, error, name, 429)
+    response = await signin_form(state, request, target, error, name, 429)
     response.headers["Retry-After"] = str(wait_s)
     return response
 
@@ -155,6 +167,7 @@ def _throttled(state: ConsoleState, request: Request, target: str, name: str, re
 @router.post("/signout", dependencies=[Depends(checked_form)])
 async def signout(request: Request, state: Console, session: SignedIn) -> Response:
     state.sessions.close(session.id)
+    await state.keep_sessions([], [session])
     await state.audit(request, session, session.user, "sign-out")
     response = RedirectResponse("/signin", status_code=303)
     clear_session_cookie(response, request, state.cookie)
@@ -170,6 +183,7 @@ async def language(request: Request, state: Console, session: SignedIn, form: Ch
     except AccountError as exc:
         raise ForbiddenError(str(exc)) from None
     session.lang = lang
+    await state.keep_sessions([session], [])
     await state.audit(request, session, session.user, "language", detail=lang)
     return RedirectResponse(safe_target(str(form.get("next", "/board"))), status_code=303)
 

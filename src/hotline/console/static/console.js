@@ -1,7 +1,7 @@
 // The hotline console's script. Every page works without it; it only
 //  - redraws the live parts of a page when the node's event stream says they changed,
 //  - keeps deadlines counting down,
-//  - sounds the FLASH alarm until the message is acknowledged,
+//  - sounds and shows the FLASH alarm until the message is acknowledged (signed out too),
 //  - shows only the chosen shape of an area on the compose page.
 (() => {
   "use strict";
@@ -30,9 +30,19 @@
   }
 
   // -- the alarm: a FLASH awaiting acknowledgement, wherever the operator is -------------------
+  // Heard (a tone every 1.5 s), seen (the banner alternates twice a second at most, well under
+  // the three flashes a second that can bring on a seizure; none if the reader asked for less
+  // motion), in the tab's title and icon (a watch officer on another tab sees it), as a
+  // browser notification where the officer allowed them, and said once by a screen reader.
   const soundButton = document.getElementById("sound");
+  const quietTitle = document.title;
+  const icon = document.querySelector("link[rel=icon]");
+  const quietIcon = icon ? icon.getAttribute("href") : null;
+  const announcer = document.getElementById("announcer");
   let audio = null;
   let beeping = null;
+  let titling = null;
+  let known = new Set(); // the FLASH serials and alarm keys already announced
   function beep() {
     try {
       audio = audio || new AudioContext();
@@ -47,7 +57,7 @@
       if (soundButton) soundButton.hidden = false;
       return;
     }
-    if (soundButton) soundButton.hidden = true;
+    if (soundButton && !wantsPermission()) soundButton.hidden = true;
     const osc = audio.createOscillator();
     const gain = audio.createGain();
     osc.type = "square";
@@ -60,15 +70,67 @@
     osc.stop(t + 0.5);
     root.dataset.sound = "on";
   }
+  function wantsPermission() {
+    return "Notification" in window && Notification.permission === "default";
+  }
+  function notify(fresh) {
+    if (!("Notification" in window) || Notification.permission !== "granted") return;
+    try {
+      // One notification, replaced (same tag) rather than piled up, that stays until seen.
+      new Notification(body.dataset.flashTitle, {
+        body: `${body.dataset.flashNotice}\n${fresh.join(" · ")}`,
+        tag: "hotline-flash",
+        requireInteraction: true,
+        icon: "/static/favicon-alarm.svg",
+      });
+    } catch (e) {
+      // some browsers allow notifications only from a service worker: the rest still alarms
+    }
+  }
+  function announce() {
+    // What is new since the last look: each FLASH serial and channel alarm said once.
+    const now = new Set();
+    const fresh = [];
+    for (const el of document.querySelectorAll("[data-alarm] [data-serial], [data-alarm-key]")) {
+      const key = el.dataset.serial || el.dataset.alarmKey;
+      now.add(key);
+      if (!known.has(key)) fresh.push(el.textContent.replace(/\s+/g, " ").trim());
+    }
+    const flash = document.querySelector("[data-alarm]");
+    if (flash && !flash.querySelector("[data-serial]")) {
+      // The signed-out board names no serial: its heading is what is new, while it changes.
+      const key = "signed-out " + flash.dataset.alarm;
+      now.add(key);
+      if (!known.has(key)) fresh.push(flash.textContent.replace(/\s+/g, " ").trim());
+    }
+    known = now;
+    if (fresh.length && announcer) {
+      announcer.textContent = fresh.join(". ");
+      if (flash) notify(fresh);
+    }
+  }
   function alarm() {
     const on = document.querySelector("[data-alarm]") !== null;
     root.classList.toggle("alarming", on);
+    announce();
     if (on && beeping === null) {
       beep();
       beeping = setInterval(beep, 1500);
+      if (icon) icon.setAttribute("href", "/static/favicon-alarm.svg");
+      let shown = false;
+      const flip = () => {
+        shown = !shown;
+        document.title = shown ? `\u26a0 ${body.dataset.flashTitle} \u26a0` : quietTitle;
+      };
+      flip();
+      titling = setInterval(flip, 1000);
+      if (soundButton && wantsPermission()) soundButton.hidden = false;
     } else if (!on && beeping !== null) {
       clearInterval(beeping);
-      beeping = null;
+      clearInterval(titling);
+      beeping = titling = null;
+      document.title = quietTitle;
+      if (icon && quietIcon) icon.setAttribute("href", quietIcon);
       root.dataset.sound = "off";
       if (soundButton) soundButton.hidden = true;
     }
@@ -76,7 +138,12 @@
   if (soundButton) {
     soundButton.addEventListener("click", () => {
       audio = audio || new AudioContext();
-      audio.resume().then(() => { soundButton.hidden = true; beep(); });
+      audio.resume().then(() => { beep(); });
+      if (wantsPermission()) {
+        Notification.requestPermission().then(() => { soundButton.hidden = root.dataset.sound === "on"; });
+      } else {
+        soundButton.hidden = true;
+      }
     });
   }
 
@@ -143,6 +210,19 @@
     source.addEventListener("signed-out", () => { source.close(); signIn(); });
   }
   if (regions.length) connect();
+
+  // -- signed out: no event stream, so the sign-in page asks whether a FLASH waits ------------
+  for (const region of document.querySelectorAll("[data-poll]")) {
+    const poll = async () => {
+      try {
+        const response = await fetch(region.dataset.poll, { credentials: "same-origin" });
+        if (response.ok) replace(region, await response.text());
+      } catch (e) {
+        // the node is restarting: ask again at the next turn
+      }
+    };
+    setInterval(poll, 2000);
+  }
 
   // -- the compose page: show the chosen shape of each area -----------------------------------
   for (const area of document.querySelectorAll("[data-area]")) {

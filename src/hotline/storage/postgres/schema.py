@@ -214,4 +214,20 @@ MIGRATIONS: list[str] = [
     ALTER TABLE transcript ADD COLUMN epoch BIGINT
         DEFAULT NULLIF(current_setting('hotline.epoch', true), '')::BIGINT;
     """,
+    # 4: the console's signed-in sessions (keyed by the SHA-256 of the identifier), so that
+    # neither a restart nor a takeover signs a watch floor out.
+    """
+    CREATE TABLE console_sessions (
+        key TEXT PRIMARY KEY,
+        "user" TEXT NOT NULL,
+        role TEXT NOT NULL,
+        lang TEXT NOT NULL,
+        created_ms BIGINT NOT NULL,
+        seen_ms BIGINT NOT NULL,
+        changed TEXT
+    );
+    -- and the rank of whoever acknowledged a message (an acknowledgement of version 2)
+    ALTER TABLE inbox ADD COLUMN ack_rank TEXT;
+    ALTER TABLE outbox ADD COLUMN ack_rank TEXT;
+    """,
 ]

@@ -17,7 +17,7 @@ def acknowledge(conn: Db, envelope_id: bytes, ack: Acknowledgement, carrier: Dra
     """Record our acknowledgement of a received message and queue the envelope that carries it."""
     (queued,) = enqueue(conn, [carrier])
     changed = conn.execute(
-        "UPDATE inbox SET acked_by=?, acked_ms=?, ack_remark=?, ack_auto=?, ack_num=? "
+        "UPDATE inbox SET acked_by=?, acked_ms=?, ack_remark=?, ack_auto=?, ack_rank=?, ack_num=? "
         "WHERE env_id=? AND due_ms IS NOT NULL AND acked_ms IS NULL",
         (*ack_columns(ack), queued.number, envelope_id),
     ).rowcount
@@ -34,7 +34,7 @@ def settle_acknowledgements(conn: Db, rows: list[InboxRow]) -> list[int]:
         if row.acknowledges is None or row.reply_to is None:
             continue
         found = conn.execute(
-            "UPDATE outbox SET acked_by=?, acked_ms=?, ack_remark=?, ack_auto=?, ack_received_ms=? "
+            "UPDATE outbox SET acked_by=?, acked_ms=?, ack_remark=?, ack_auto=?, ack_rank=?, ack_received_ms=? "
             # Not an acknowledgement of ours (nothing acknowledges those), nor a rejected message.
             "WHERE env_id=? AND peer=? AND acked_ms IS NULL AND kind != 'ack' AND rejection IS NULL "
             "RETURNING num",

@@ -27,8 +27,8 @@ def store_inbound(
     ).fetchone()[0]
     conn.executemany(
         "INSERT INTO inbox (peer, seq, num, env_id, precedence, marking, kind, body, sent_ms, received_ms, "
-        "envelope, receipt_id, kind_version, reply_to, due_ms, acked_by, acked_ms, ack_remark, ack_auto, log_index) "
-        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        "envelope, receipt_id, kind_version, reply_to, due_ms, acked_by, acked_ms, ack_remark, ack_auto, ack_rank, "
+        "log_index) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         [_inbox_values(r, receipt_id, first_index + n) for n, r in enumerate(rows)],
     )
     entries = [("envelope", row.envelope, row.received_ms) for row in rows]

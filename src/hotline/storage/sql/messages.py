@@ -26,34 +26,37 @@ _RECEIPT_DAMAGED = "(r.obj IS NOT NULL AND (rt.obj IS NULL OR rt.obj != r.obj))"
 _OUTBOX_COLUMNS = (
     "num, o.peer, ref, precedence, marking, o.kind, body, created_ms, seq, env_id, state, sent_ms, "
     "delivered_ms, rejected_ms, envelope, r.obj, rejection, kind_version, reply_to, due_ms, "
-    f"acked_by, acked_ms, ack_remark, ack_auto, ack_received_ms, {_RECEIPT_DAMAGED}"
+    f"acked_by, acked_ms, ack_remark, ack_auto, ack_received_ms, {_RECEIPT_DAMAGED}, o.ack_rank"
 )
 _OUTBOX_FROM = "outbox o LEFT JOIN receipts r ON r.id = o.receipt_id LEFT JOIN transcript rt ON rt.idx = r.log_index"
 _INBOX_COLUMNS = (
     "i.peer, seq, num, env_id, precedence, marking, i.kind, body, sent_ms, received_ms, envelope, r.obj, "
-    f"kind_version, reply_to, due_ms, acked_by, acked_ms, ack_remark, ack_auto, ack_num, {_RECEIPT_DAMAGED}"
+    f"kind_version, reply_to, due_ms, acked_by, acked_ms, ack_remark, ack_auto, ack_num, {_RECEIPT_DAMAGED}, "
+    "i.ack_rank"
 )
 INBOX_FROM = "inbox i JOIN receipts r ON r.id = i.receipt_id LEFT JOIN transcript rt ON rt.idx = r.log_index"
 
 
-def _ack(by: str | None, at_ms: int | None, remark: str | None, auto: int | None) -> Acknowledgement | None:
-    return None if by is None or at_ms is None else Acknowledgement(by, at_ms, remark, bool(auto))
+def _ack(
+    by: str | None, at_ms: int | None, remark: str | None, auto: int | None, rank: str | None
+) -> Acknowledgement | None:
+    return None if by is None or at_ms is None else Acknowledgement(by, at_ms, remark, bool(auto), rank)
 
 
 def ack_columns(ack: Acknowledgement | None) -> tuple[Any, ...]:
-    """The four acknowledgement columns (by, at, remark, auto) as stored."""
+    """The five acknowledgement columns (by, at, remark, auto, rank) as stored."""
     if ack is None:
-        return (None, None, None, None)
-    return (ack.by, ack.at_ms, ack.remark, int(ack.auto))
+        return (None, None, None, None, None)
+    return (ack.by, ack.at_ms, ack.remark, int(ack.auto), ack.rank)
 
 
 def _outbox_row(r: tuple[Any, ...]) -> OutboxRow:
-    row = OutboxRow(*(*r[:20], _ack(*r[20:24]), r[24]))
+    row = OutboxRow(*(*r[:20], _ack(r[20], r[21], r[22], r[23], r[26]), r[24]))
     return replace(row, receipt_damaged=True) if r[25] else row
 
 
 def _inbox_row(r: tuple[Any, ...]) -> InboxRow:
-    row = InboxRow(*(*r[:15], _ack(*r[15:19]), r[19]))
+    row = InboxRow(*(*r[:15], _ack(r[15], r[16], r[17], r[18], r[21]), r[19]))
     return replace(row, receipt_damaged=True) if r[20] else row
 
 
@@ -196,7 +199,7 @@ def message_log(conn: Db, party: str, found: MessageFilter, offset: int, limit: 
         where, more = _log_where(found, "peer", "created_ms")
         parts.append(
             "SELECT 1, peer, ?, num, precedence, kind, kind_version, created_ms, "
-            "CASE WHEN acked_ms IS NULL THEN state ELSE 'acknowledged' END, due_ms, acked_by, acked_ms "
+            "CASE WHEN acked_ms IS NULL THEN state ELSE 'acknowledged' END, due_ms, acked_by, acked_ms, ack_rank "
             f"FROM outbox {where}"
         )
         args += [party, *more]
@@ -204,7 +207,7 @@ def message_log(conn: Db, party: str, found: MessageFilter, offset: int, limit: 
         where, more = _log_where(found, "peer", "received_ms")
         parts.append(
             "SELECT 0, peer, peer, num, precedence, kind, kind_version, received_ms, 'received', due_ms, acked_by, "
-            f"acked_ms FROM inbox {where}"
+            f"acked_ms, ack_rank FROM inbox {where}"
         )
         args += more
     union = " UNION ALL ".join(parts)

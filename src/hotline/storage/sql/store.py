@@ -37,6 +37,7 @@ from hotline.storage.records import (
     StoredAnswer,
     Undelivered,
 )
+from hotline.storage.sessions import StoredSession
 from hotline.storage.sql import (
     acknowledgements,
     alarms,
@@ -46,6 +47,7 @@ from hotline.storage.sql import (
     numbering,
     outbox,
     peers,
+    sessions,
     transcript,
     witnessing,
 )
@@ -343,3 +345,14 @@ class SqlStore(ABC):
 
     def audit_trail(self, limit: int) -> asyncio.Future[list[AuditEntry]]:
         return self._call(audit.audit_trail, limit)
+
+    # -- the console's signed-in sessions ---------------------------------------------------
+
+    def save_sessions(self, saved: list[StoredSession]) -> asyncio.Future[None]:
+        return self._call(sessions.save_sessions, saved)
+
+    def end_sessions(self, keys: list[str]) -> asyncio.Future[None]:
+        return self._call(sessions.end_sessions, keys)
+
+    def stored_sessions(self) -> asyncio.Future[list[StoredSession]]:
+        return self._call(sessions.stored_sessions)

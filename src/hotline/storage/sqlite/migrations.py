@@ -226,4 +226,20 @@ MIGRATIONS: list[str] = [
     UPDATE refused SET size = length(envelope);
     CREATE INDEX refused_by_day ON refused (peer, at_ms);
     """,
+    # 8: the console's signed-in sessions, so that a restart does not sign a watch floor out.
+    # Keyed by the SHA-256 of the session's identifier: the cookie itself is never stored.
+    """
+    CREATE TABLE console_sessions (
+        key TEXT PRIMARY KEY,
+        "user" TEXT NOT NULL,
+        role TEXT NOT NULL,
+        lang TEXT NOT NULL,
+        created_ms INTEGER NOT NULL,
+        seen_ms INTEGER NOT NULL,
+        changed TEXT
+    );
+    -- and the rank of whoever acknowledged a message (an acknowledgement of version 2)
+    ALTER TABLE inbox ADD COLUMN ack_rank TEXT;
+    ALTER TABLE outbox ADD COLUMN ack_rank TEXT;
+    """,
 ]
