@@ -114,6 +114,17 @@ class AccountBook:
         self._store = store  # a party's shared PostgreSQL store: the accounts are kept there
         self._dummy_hash = ""
 
+    def stamp(self) -> tuple[int, int, int] | None:
+        """What changes whenever the accounts file is written (it is replaced whole); None for
+        a shared database. (0, 0, 0) while there is no file."""
+        if self._store:
+            return None
+        try:
+            st = self.path.stat()
+        except FileNotFoundError:
+            return (0, 0, 0)
+        return (st.st_ino, st.st_mtime_ns, st.st_size)
+
     def accounts(self) -> dict[str, Account]:
         if self._store:
             return self._parse(read_document(self._store, ACCOUNTS_FILE))

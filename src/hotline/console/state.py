@@ -36,20 +36,25 @@ log = structlog.get_logger("hotline.console")
 
 @dataclass
 class KnownAccounts:
-    """The accounts as last read, for at most ``FRESH_S``: every request checks its session's
-    account, and reading them (a file, or the party's database) for every request of every open
-    page would cost more than a second's delay in ending a removed account's session."""
+    """The accounts as last read. Every request checks its session's account, so a change made
+    with ``hotline user ...`` takes effect at the very next request: the accounts file is read
+    again whenever it changed (one stat a request); a party's shared database, which has no
+    cheap stamp, at most ``FRESH_S`` after the last reading."""
 
     book: AccountBook
     read_at: float = -math.inf
+    stamp: tuple[int, int, int] | None = None
     accounts: dict[str, Account] = field(default_factory=dict)
 
     FRESH_S = 1.0
 
     async def now(self) -> dict[str, Account]:
-        if time.monotonic() - self.read_at > self.FRESH_S:
+        stamp = self.book.stamp()
+        fresh = time.monotonic() - self.read_at <= self.FRESH_S
+        stale = stamp != self.stamp if stamp is not None else not fresh
+        if stale:
             self.accounts = await asyncio.to_thread(self.book.accounts)
-            self.read_at = time.monotonic()
+            self.read_at, self.stamp = time.monotonic(), stamp
         return self.accounts
 
 
