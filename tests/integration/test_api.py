@@ -80,6 +80,7 @@ async def test_message_ack_and_alert_requests_that_cannot_be_served_are_refused(
     serial = sent["serial"]
     cases = [
         ("GET", "/v1/messages/SACEUR-999999", None, 404, "no message SACEUR-999999"),
+        ("GET", "/v1/no-such-thing", None, 404, "no such API path: GET /v1/no-such-thing"),
         ("GET", "/v1/messages/garbage", None, 404, "neither a serial"),
         ("GET", "/v1/messages/GENSTAB-²", None, 404, "neither a serial"),
         ("GET", "/v1/messages/GENSTAB-" + "9" * 30, None, 404, "neither a serial"),

@@ -60,8 +60,9 @@ async def new_page(browser: Browser) -> Page:
 
 
 async def fill_air_deconfliction(page: Page) -> None:
-    await page.select_option("#f-kind", "air_deconfliction")
-    await page.click("button[name=action][value=change]")
+    async with page.expect_navigation():  # choosing the form shows its fields: no button to press
+        await page.select_option("#f-kind", "air_deconfliction")
+    await expect(page.locator("#show-fields")).to_be_hidden()
     await page.select_option("#f-to", "GENSTAB")
     await page.select_option("#f-precedence", "FLASH")
     await page.select_option("#f-activity", "air_exercise")
@@ -97,6 +98,9 @@ async def test_flash_from_compose_to_acknowledged(browser: Browser, staffed: tup
     assert await operator_sent(a) == []
     await page_a.click("#preview")
     await expect(page_a.locator("[data-preview=en]")).to_contain_text("Air activity notification for flight safety")
+    # The window (24 November) is in the past: said, and sent only once the officer confirms it.
+    await expect(page_a.locator("#past-warning")).to_contain_text("2026-11-24 06:00:00 UTC")
+    await page_a.check("#past-ok")
     await expect(page_a.locator("[data-preview=ru]")).to_contain_text("BALTIC CONTROL")
     await snap(page_a, "03-a-preview-both-languages")
 

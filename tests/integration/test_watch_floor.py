@@ -196,3 +196,93 @@ async def test_an_acknowledgement_carries_the_rank_read_in_each_language(
     found = await a.api("GET", f"/v1/messages/{serial}")
     assert found["acknowledged"]["by"] == "И. Петров"
     assert found["acknowledged"]["rank"] == "major"
+
+
+# -- every page, in both languages, at 1280x720 ------------------------------------------------
+
+# Measured in the page: a box whose content is wider than it (text spilling out), two controls
+# that overlap, and a serial, a date or a time broken over two lines.
+LAYOUT_FAULTS = r"""
+() => {
+  const faults = [];
+  const main = document.querySelector("main");
+  if (!main) return ["the answer is not a console page (no <main>): " + document.body.innerText.slice(0, 80)];
+  const name = (el) => el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") +
+    (el.className && typeof el.className === "string" ? "." + el.className.split(" ")[0] : "");
+  if (document.documentElement.scrollWidth > window.innerWidth)
+    faults.push(`the page scrolls sideways: ${document.documentElement.scrollWidth} px`);
+  for (const el of main.querySelectorAll("p, li, td, th, h1, h2, h3, label, legend, button, select, dt, dd, a")) {
+    const style = getComputedStyle(el);
+    if (style.display === "inline" || style.overflowX !== "visible") continue;
+    if (el.scrollWidth - el.clientWidth > 1)
+      faults.push(`${name(el)} overflows by ${el.scrollWidth - el.clientWidth} px: ${el.textContent.slice(0, 60)}`);
+  }
+  const controls = [...main.querySelectorAll("select, input:not([type=hidden]), textarea, fieldset, button")]
+    .filter((el) => el.getClientRects().length);
+  for (let i = 0; i < controls.length; i++) {
+    for (let j = i + 1; j < controls.length; j++) {
+      const a = controls[i], b = controls[j];
+      if (a.contains(b) || b.contains(a)) continue;
+      const r = a.getBoundingClientRect(), s = b.getBoundingClientRect();
+      const w = Math.min(r.right, s.right) - Math.max(r.left, s.left);
+      const h = Math.min(r.bottom, s.bottom) - Math.max(r.top, s.top);
+      if (w > 2 && h > 2) faults.push(`${name(a)} and ${name(b)} overlap (${Math.round(w)}x${Math.round(h)} px)`);
+    }
+  }
+  const token = new RegExp([
+    "[A-Z][A-Z0-9_]*-\\d+", "\\d{4}-\\d\\d-\\d\\d[ T]\\d\\d:\\d\\d(?::\\d\\d)?(?: UTC)?",
+    "\\d\\d:\\d\\d(?::\\d\\d)?(?: UTC)?", "\\d\\d\\.\\d\\d\\.\\d{4}"].join("|"), "g");
+  const walker = document.createTreeWalker(main, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    if (!node.parentElement.getClientRects().length) continue;
+    for (const m of node.data.matchAll(token)) {
+      const range = document.createRange();
+      range.setStart(node, m.index);
+      range.setEnd(node, m.index + m[0].length);
+      const lines = new Set([...range.getClientRects()].filter((q) => q.width > 0).map((q) => Math.round(q.top)));
+      if (lines.size > 1) faults.push(`"${m[0]}" is broken over ${lines.size} lines in ${name(node.parentElement)}`);
+    }
+  }
+  return faults;
+}
+"""
+
+
+async def test_every_page_in_both_languages_fits_1280_by_720(
+    browser: Browser, floor: tuple[NodeProcess, NodeProcess]
+) -> None:
+    a, b = floor
+    add_account(b, "olga", "supervisor", PASSWORD, "ru")
+    add_account(b, "george", "supervisor", PASSWORD, "en")
+    received = await flash(a, "Layout check: a FLASH awaiting acknowledgement.")
+    launch = {"to": "GENSTAB", "kind": "missile_launch", "precedence": "IMMEDIATE"}
+    from hotline.forms.examples import EXAMPLES
+
+    await a.api("POST", "/v1/messages", json={**launch, "body": EXAMPLES["missile_launch"]})
+    report = {"to": "SACEUR", "kind": "incident_report", "precedence": "PRIORITY", "body": EXAMPLES["incident_report"]}
+    sent = await b.api("POST", "/v1/messages", json=report)
+    await wait_for(lambda: _delivered(b, str(sent["serial"])), 10, "GENSTAB's report delivered")
+    pages = [
+        "/board", "/compose", "/compose?kind=missile_launch", "/compose?kind=air_deconfliction",
+        "/compose?kind=arsenal_declaration", "/outbox", "/messages", f"/messages/{received}",
+        f"/messages/{sent['serial']}", "/transcript", "/alarms", "/audit", "/no-such-page",
+    ]  # fmt: skip
+    faults: list[str] = []
+    for name, locale in (("george", "en-GB"), ("olga", "ru-RU")):
+        lang = locale[:2]
+        context, page = await floor_page(browser, locale)
+        await page.goto(f"{b.config.console_url}/signin")
+        faults += [f"{lang} /signin: {f}" for f in await page.evaluate(LAYOUT_FAULTS)]
+        await snap(page, f"page-{lang}-signin")
+        await sign_in(page, b, name)
+        for path in pages:
+            await page.goto(f"{b.config.console_url}{path}")
+            faults += [f"{lang} {path}: {f}" for f in await page.evaluate(LAYOUT_FAULTS)]
+            await snap(page, f"page-{lang}-{path.strip('/').replace('/', '-').replace('?kind=', '-') or 'root'}")
+        await context.close()
+    assert not faults, "\n".join(faults)  # the screenshots of each page are in test-artifacts/console
+
+
+async def _delivered(node: NodeProcess, serial: str) -> bool:
+    found = await node.api("GET", f"/v1/messages/{serial}")
+    return found["state"] in ("delivered", "acknowledged")

@@ -485,3 +485,19 @@ def test_an_unknown_rank_is_refused_with_the_list() -> None:
     assert refused.value.field == "body.rank"
     assert "grand_marshal" in refused.value.detail
     assert "major" in refused.value.detail
+
+
+def test_every_bad_field_is_named_at_once() -> None:
+    data = {**EXAMPLES["air_deconfliction"], "activity": "dogfight", "altitude": {"unit": "fl", "low": -5, "high": 300}}
+    with pytest.raises(FieldError) as refused:
+        prepare_body("air_deconfliction", 1, data)
+    named = [refused.value.field, *(field for field, _ in refused.value.more)]
+    assert "body.activity" in named
+    assert any(field.startswith("body.altitude") for field in named), named
+
+
+def test_the_operator_reads_every_bad_field_in_the_refusal() -> None:
+    from hotline.node import SendError
+
+    refusal = SendError("body.activity", "unknown value", (("body.altitude.low", "must be 0 or more"),))
+    assert str(refusal).splitlines() == ["body.activity: unknown value", "body.altitude.low: must be 0 or more"]

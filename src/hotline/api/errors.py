@@ -52,7 +52,8 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
 
 async def _send_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, SendError)
-    return JSONResponse({"error": str(exc), "field": exc.field}, status_code=422)
+    every = [{"field": field, "detail": detail} for field, detail in ((exc.field, exc.detail), *exc.more)]
+    return JSONResponse({"error": str(exc), "field": exc.field, "errors": every}, status_code=422)
 
 
 async def _ref_conflict(request: Request, exc: Exception) -> JSONResponse:

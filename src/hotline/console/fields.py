@@ -20,6 +20,7 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 from pydantic import ValidationError
 from pydantic.fields import FieldInfo
 
+from hotline.console.coordinates import to_decimal_degrees
 from hotline.forms.i18n import N_
 from hotline.forms.pre_agreed import PRE_AGREED
 from hotline.forms.types import AREA_SHAPES, Circle, Polygon, Record
@@ -47,8 +48,8 @@ LONG_TEXT = 200  # longer texts than a line get a text area
 PART_LABELS = {
     "start": N_("Start"),
     "end": N_("End"),
-    "lat": N_("Latitude, decimal degrees"),
-    "lon": N_("Longitude, decimal degrees"),
+    "lat": N_("Latitude: 54.71, or degrees and minutes 54 42.6 N"),
+    "lon": N_("Longitude: 20.51, or degrees and minutes 20 30.6 E"),
     "unit": N_("Unit"),
     "low": N_("Lower limit"),
     "high": N_("Upper limit"),
@@ -58,7 +59,7 @@ PART_LABELS = {
     "text": N_("Text"),
     "lang": N_("Language"),
     "centre": N_("Centre"),
-    "vertices": N_("Vertices: one 'latitude, longitude' per line"),
+    "vertices": N_("Vertices: one 'latitude, longitude' per line (or 'latitude; longitude')"),
     "shape": N_("Shape"),
 }
 SHAPE_LABELS = {"circle": N_("circle"), "polygon": N_("polygon")}
@@ -197,6 +198,9 @@ def _value(widget: Widget, form: Submitted) -> Any:
         return text + (":00Z" if len(text) == 16 else "Z")  # the input's wall clock is UTC, as labelled
     if widget.kind == TEXTAREA:
         return (form.get(widget.name) or [""])[0].replace("\r\n", "\n").strip()
+    axis = widget.name.rsplit(".", 1)[-1]
+    if widget.kind == DECIMAL and axis in ("lat", "lon"):
+        return to_decimal_degrees(text, axis)  # also degrees and minutes, a decimal comma, N/S/E/W
     return text
 
 
@@ -206,8 +210,15 @@ def _area_value(widget: Widget, form: Submitted) -> dict[str, Any] | None:
         lines = [line for line in first(form, widget.name + ".vertices").splitlines() if line.strip()]
         vertices: list[Any] = []
         for line in lines:
-            match = _VERTEX.fullmatch(line)
-            vertices.append({"lat": match.group(1), "lon": match.group(2)} if match else line.strip())
+            # "54.71, 20.51", or with ";" between them when the numbers have decimal commas or
+            # are in degrees and minutes ("54 42,6 N; 20 30,6 E").
+            parts = line.split(";") if ";" in line else None
+            match = None if parts else _VERTEX.fullmatch(line)
+            if parts and len(parts) == 2:
+                lat, lon = to_decimal_degrees(parts[0], "lat"), to_decimal_degrees(parts[1], "lon")
+                vertices.append({"lat": lat, "lon": lon})
+            else:
+                vertices.append({"lat": match.group(1), "lon": match.group(2)} if match else line.strip())
         return {"shape": "polygon", "vertices": vertices} if vertices or widget.required else None
     circle = {w.name.removeprefix(widget.name + "."): _value(w, form) for w in widget.children[:4]}
     if not any(circle.values()) and not widget.required:

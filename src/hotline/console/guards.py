@@ -21,16 +21,18 @@ from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hotline.console.i18n import words
-from hotline.console.rendering import page
+from hotline.console.rendering import page, reader_language
 from hotline.console.roles import Action, may
 from hotline.console.security import CSRF_FIELD, clear_session_cookie, harden
 from hotline.console.sessions import Session
 from hotline.console.state import Console, console
 from hotline.errors import NotFoundError
+from hotline.front.asgi import for_the_api
 
 
 class SignedOutError(Exception):
@@ -116,8 +118,28 @@ async def _not_found(request: Request, exc: Exception) -> Response:
     return page(state, request, session, "error.html", context, status=404)
 
 
+async def _no_such_page(request: Request, exc: Exception) -> Response:
+    """A path the console does not have (or a method it does not take there): its own page, in
+    the reader's language, not the framework's English JSON. Under /v1/, the API's JSON."""
+    assert isinstance(exc, StarletteHTTPException)
+    if for_the_api(request.url.path):
+        return JSONResponse({"error": f"no such API path: {request.method} {request.url.path}"}, exc.status_code)
+    state = await console(request)
+    session = state.session_of(request)
+    _ = words(session.lang if session else reader_language(request, state.desk.language)).gettext
+    message = _("There is no page {path} in the console.").format(path=request.url.path)
+    if exc.status_code != 404:
+        message = _("The console does not take this request ({method} {path}).").format(
+            method=request.method, path=request.url.path
+        )
+    context = {"message": message, "heading": _("Not found") if exc.status_code == 404 else _("Not understood")}
+    return page(state, request, session, "error.html", context, status=exc.status_code)
+
+
 def handle_refusals(app: FastAPI) -> None:
-    """Register how the console answers a missing session, a refusal and a missing record."""
+    """Register how the console answers a missing session, a refusal, a missing record, and a
+    path it does not have."""
     app.add_exception_handler(SignedOutError, _signed_out)
     app.add_exception_handler(ForbiddenError, _forbidden)
     app.add_exception_handler(NotFoundError, _not_found)
+    app.add_exception_handler(StarletteHTTPException, _no_such_page)

@@ -28,11 +28,12 @@ RECENT = 20  # received messages listed under those awaiting acknowledgement
 
 
 def utc(ms: int | None, seconds: bool = True) -> str:
-    """A time as a watch log writes it: UTC, to the second."""
+    """A time as a watch log writes it: UTC, to the second, said as the notices say it ("UTC"),
+    the same on every page."""
     if ms is None:
         return ""
     moment = dt.datetime.fromtimestamp(ms / 1000, dt.UTC)
-    return moment.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M") + "Z"
+    return moment.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M") + " UTC"
 
 
 def countdown(due_ms: int, now_ms: int) -> str:

@@ -8,6 +8,7 @@ from babel.numbers import format_decimal
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 
 from hotline.console import pages
 from hotline.console.i18n import words
@@ -28,6 +29,7 @@ def template_environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters["utc"] = pages.utc
+    env.filters["when"] = when
     env.globals["countdown"] = pages.countdown
     env.globals["pre_agreed"] = pre_agreed_text
     env.globals["form_title"] = form_title
@@ -106,3 +108,8 @@ def not_understood(state: ConsoleState, request: Request, session: Session | Non
     lang = session.lang if session else state.desk.language
     context = {"message": message, "heading": words(lang).gettext("Not understood")}
     return page(state, request, session, "error.html", context, status=400)
+
+
+def when(ms: int | None) -> Markup:
+    """A moment in a table or a list: the UTC time, kept on one line."""
+    return Markup('<span class="when">{}</span>').format(pages.utc(ms))

@@ -44,10 +44,11 @@ class Precedence(enum.StrEnum):
 class FieldError(EncodingError):
     """An authentic object whose fields are wrong; ``field`` names the first bad one."""
 
-    def __init__(self, field_name: str, detail: str) -> None:
+    def __init__(self, field_name: str, detail: str, more: tuple[tuple[str, str], ...] = ()) -> None:
         super().__init__(f"{field_name}: {detail}")
         self.field = field_name
         self.detail = detail
+        self.more = more  # the other bad fields, (field, detail) each: a person fixes them all at once
 
 
 def serial(party: str, number: int) -> str:

@@ -33,8 +33,9 @@ def parse(schema: type[Record], data: object) -> Record:
         misspelt = _misspelling(errors)
         if misspelt is not None:
             raise misspelt from None
-        error = errors[0]
-        raise FieldError(_field(error), _detail(error)) from None
+        error, *others = errors
+        more = tuple((_field(e), _detail(e)) for e in others)
+        raise FieldError(_field(error), _detail(error), more) from None
 
 
 def _misspelling(errors: list[ErrorDetails]) -> FieldError | None:

@@ -27,10 +27,12 @@ from hotline.storage import Draft, Queued
 class SendError(HotlineError):
     """An operator's message was refused before it was queued; ``field`` names the culprit."""
 
-    def __init__(self, field: str, detail: str) -> None:
-        super().__init__(f"{field}: {detail}")
+    def __init__(self, field: str, detail: str, more: tuple[tuple[str, str], ...] = ()) -> None:
+        # Every bad field, one a line: whoever typed the message corrects them all in one go.
+        super().__init__("\n".join(f"{name}: {why}" for name, why in ((field, detail), *more)))
         self.field = field
         self.detail = detail
+        self.more = more
 
 
 @dataclass(frozen=True)
@@ -74,7 +76,7 @@ class Intake:
             validate_body(request.kind, request.kind_version, body, reply_to=request.reply_to)
         except FieldError as exc:
             field = "reply_to" if exc.field == "re" else exc.field  # as the operator names it
-            raise SendError(field, exc.detail) from None
+            raise SendError(field, exc.detail, exc.more) from None
         created_ms = self.station.clock.wall_ms() if now_ms is None else now_ms
         policy = self.config.watch.policy(request.to)
         return Draft(

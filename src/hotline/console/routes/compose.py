@@ -21,8 +21,9 @@ from hotline.console.rendering import page
 from hotline.console.roles import Action
 from hotline.console.sessions import Session
 from hotline.console.state import Console, ConsoleState
+from hotline.console.timing import past_windows
 from hotline.envelope import DEFAULT_MARKING, FieldError, Precedence, cbor, serial
-from hotline.forms import FORMS, FormSpec, prepare_body
+from hotline.forms import FORMS, FormBody, FormSpec, prepare_body
 from hotline.node import Desk, SendError, SendRequest
 
 router = APIRouter()
@@ -45,6 +46,7 @@ def compose_form(
     status: int = 200,
     previewed: str = "",
     confirm: bool = False,
+    past: list[str] | None = None,
 ) -> Response:
     kinds = [(spec.kind, pages.form_title(spec.kind, 1, session.lang)) for spec in FORMS.values() if spec.composable]
     kind = first(form, "kind") or "free_text"
@@ -63,6 +65,7 @@ def compose_form(
         "previewed": previewed,
         "ref": first(form, "ref") if previewed and first(form, "previewed") == previewed else secrets.token_hex(16),
         "confirm": confirm,
+        "past": past or [],
         "peers": peers,
         "precedences": [p.value for p in Precedence],
         "default_marking": DEFAULT_MARKING,
@@ -86,10 +89,12 @@ async def compose_send(request: Request, state: Console, submitted: CheckedForm,
     # What is sent is what was previewed: a message not yet seen in both languages, or
     # changed since, is shown again to be checked before it goes.
     digest = _digest(send)
-    if first(form, "action") != "send" or first(form, "previewed") != digest:  # not a secret: plain ==
+    past = _past(spec.schema, send.body, state.desk.now_ms(), session.lang)
+    unconfirmed = bool(past) and first(form, "past_ok") != digest  # the box ticked for this very message
+    if first(form, "action") != "send" or first(form, "previewed") != digest or unconfirmed:  # not a secret: ==
         confirm = first(form, "action") == "send"
         preview = pages.previews(kind, send.body)
-        return compose_form(state, request, session, form, {}, preview, previewed=digest, confirm=confirm)
+        return compose_form(state, request, session, form, {}, preview, previewed=digest, confirm=confirm, past=past)
     # The preview's ref makes a second press of Send (a double click, a resubmitted page)
     # the same message, not another one: the node queues a ref once.
     ref = first(form, "ref")
@@ -138,6 +143,18 @@ def _reply_to(text: str) -> bytes | None:
     if len(found) != 32:
         raise SendError("reply_to", "must be a message id: 64 hex digits")
     return found
+
+
+def _past(schema: type[FormBody], body: dict[str, Any], now_ms: int, lang: str) -> list[str]:
+    """Each window in the message that has already begun, as the officer reads it: its label
+    and its start."""
+    _ = words(lang).gettext
+    shown = []
+    for path, start in past_windows(body, now_ms):
+        info = schema.model_fields.get(path.split(".")[0])
+        label = _(info.title) if info is not None and info.title else path
+        shown.append(_("{field}: began {time}").format(field=label, time=pages.utc(start)))
+    return shown
 
 
 def _digest(send: SendRequest) -> str:

@@ -235,6 +235,13 @@
     area.addEventListener("change", show);
     show();
   }
+  // Choosing a form shows its fields at once (the node draws them): no extra button to press.
+  const kind = document.getElementById("f-kind");
+  const showFields = document.getElementById("show-fields");
+  if (kind && showFields) {
+    showFields.hidden = true;
+    kind.addEventListener("change", () => kind.form.requestSubmit(showFields));
+  }
   // After a round trip to the node, the operator's eyes go where the answer is: the first
   // field in error, or else the preview (far below the fields on a 720-line screen).
   const invalid = document.querySelector("[aria-invalid=true]");
