@@ -286,3 +286,52 @@ async def test_every_page_in_both_languages_fits_1280_by_720(
 async def _delivered(node: NodeProcess, serial: str) -> bool:
     found = await node.api("GET", f"/v1/messages/{serial}")
     return found["state"] in ("delivered", "acknowledged")
+
+
+async def test_an_administrator_manages_accounts_in_the_console(
+    browser: Browser, floor: tuple[NodeProcess, NodeProcess]
+) -> None:
+    _, b = floor
+    add_account(b, "anna", "administrator", PASSWORD, "ru")
+    ivan_context, ivan = await floor_page(browser, "ru-RU")
+    await sign_in(ivan, b, "ivan")
+    context, admin = await floor_page(browser, "ru-RU")
+    await sign_in(admin, b, "anna")
+    await admin.goto(f"{b.config.console_url}/accounts")
+    assert await admin.evaluate(LAYOUT_FAULTS) == []
+    await snap(admin, "page-ru-accounts")
+
+    # A new account, with the name and rank its acknowledgements will carry.
+    await admin.fill("#a-name", "petrov")
+    await admin.select_option("#a-role", "operator")
+    await admin.fill("#a-display", "П. Петров")
+    await admin.select_option("#a-rank", "captain_3rd_rank")
+    await admin.fill("#a-password", PASSWORD)
+    await admin.click("#add-account")
+    row = admin.locator("tr[data-account=petrov]")
+    await expect(row).to_contain_text("капитан 3 ранга П. Петров")
+
+    # ivan locked: his open session ends at its next request, and the audit trail says who did it.
+    await admin.locator("tr[data-account=ivan] button[value=lock]").click()
+    await expect(admin.locator("tr[data-account=ivan]")).to_contain_text("да")
+    await ivan.goto(f"{b.config.console_url}/board")
+    assert "/signin" in ivan.url, "a locked account's session was still served"
+
+    # Not their own account: the one person who can put it right must not lock themselves out.
+    await admin.locator("tr[data-account=anna] button[value=remove]").click()
+    await expect(admin.locator("p.error")).to_contain_text("собственную учётную запись")
+    await expect(admin.locator("tr[data-account=anna]")).to_have_count(1)
+    # A wrong password is refused with the reason, and nothing changes.
+    await admin.select_option("#d-account", "petrov")
+    await admin.fill("#d-password", "short")
+    await admin.click("#describe-form button[value=password]")
+    await expect(admin.locator("p.error")).to_contain_text("at least 10")
+    listed = json.loads(hotline(b, "user", "list", "--json").stdout)
+    assert {a["name"]: a["locked"] is not None for a in listed} == {
+        "anna": False, "boris": False, "ivan": True, "petrov": False
+    }  # fmt: skip
+    assert next(a for a in listed if a["name"] == "petrov")["rank"] == "captain_3rd_rank"
+    await admin.goto(f"{b.config.console_url}/audit")
+    await expect(admin.locator("tr[data-action=account]").first).to_contain_text("lock ivan")
+    await ivan_context.close()
+    await context.close()

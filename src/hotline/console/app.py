@@ -21,7 +21,7 @@ from fastapi.staticfiles import StaticFiles
 
 from hotline.console.guards import handle_refusals
 from hotline.console.rendering import template_environment
-from hotline.console.routes import alarms, board, compose, messages, records, signin
+from hotline.console.routes import accounts, alarms, board, compose, messages, records, signin
 from hotline.console.state import ConsoleBounds, ConsoleState
 from hotline.front import Refusals
 from hotline.node import Desk
@@ -35,7 +35,7 @@ def create_console(desk: Desk, bounds: ConsoleBounds, refusals: Refusals) -> Fas
     static = resources.files("hotline.console").joinpath("static")
     console.mount("/static", StaticFiles(directory=str(static)), name="static")
     handle_refusals(console)
-    for part in (signin, board, alarms, messages, compose, records):
+    for part in (signin, board, alarms, messages, compose, records, accounts):
         console.include_router(part.router)
 
     @console.get("/favicon.ico")

@@ -21,7 +21,8 @@ VOCABULARY = [
     N_("operator"), N_("supervisor"), N_("commander"), N_("auditor"), N_("administrator"),
     N_("sign-in"), N_("sign-in-failed"), N_("sign-out"), N_("send"), N_("acknowledge"), N_("evidence"),
     N_("language"), N_("refused"), N_("send messages"), N_("acknowledge messages"), N_("read the audit trail"),
-    N_("download evidence"), N_("sign-in-locked"), N_("sign-in-unlocked"),
+    N_("download evidence"), N_("sign-in-locked"), N_("sign-in-unlocked"), N_("account"),
+    N_("manage the console's accounts"),
 ]  # fmt: skip
 
 

@@ -24,6 +24,7 @@ class Action(enum.StrEnum):
     ACKNOWLEDGE = "acknowledge"
     READ_AUDIT = "read_audit"  # the audit trail of the console
     LIST_ACCOUNTS = "list_accounts"
+    MANAGE_ACCOUNTS = "manage_accounts"  # add, remove, lock, unlock, role, password, name and rank
     CLOSE_ALARM = "close_alarm"  # a latched alarm (evidence of tampering): after looking into it
 
 
@@ -34,7 +35,7 @@ ALLOWED: dict[Role, frozenset[Action]] = {
     Role.SUPERVISOR: _WATCH_STANDERS | {Action.READ_AUDIT, Action.CLOSE_ALARM},
     Role.COMMANDER: _WATCH_STANDERS | {Action.READ_AUDIT, Action.CLOSE_ALARM},
     Role.AUDITOR: frozenset({Action.WATCH, Action.READ_AUDIT}),
-    Role.ADMINISTRATOR: frozenset({Action.WATCH, Action.READ_AUDIT, Action.LIST_ACCOUNTS}),
+    Role.ADMINISTRATOR: frozenset({Action.WATCH, Action.READ_AUDIT, Action.LIST_ACCOUNTS, Action.MANAGE_ACCOUNTS}),
 }
 
 
