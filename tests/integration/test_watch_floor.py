@@ -325,7 +325,7 @@ async def test_an_administrator_manages_accounts_in_the_console(
     await admin.select_option("#d-account", "petrov")
     await admin.fill("#d-password", "short")
     await admin.click("#describe-form button[value=password]")
-    await expect(admin.locator("p.error")).to_contain_text("at least 10")
+    await expect(admin.locator("p.error")).to_contain_text("не менее 10 символов")  # the node's words, in Russian
     listed = json.loads(hotline(b, "user", "list", "--json").stdout)
     assert {a["name"]: a["locked"] is not None for a in listed} == {
         "anna": False, "boris": False, "ivan": True, "petrov": False

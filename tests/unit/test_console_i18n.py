@@ -108,7 +108,7 @@ def test_templates_from_files_are_escaped() -> None:
     env = template_environment()
     (widget,) = [w for w in widgets(FORMS["free_text", 1].schema) if w.name == "text"]
     page = env.from_string('{% from "_field.html" import error with context %}{{ error(errors, w) }}')
-    html = page.render(_=str, errors={widget.name: "<b>bad</b>"}, w=widget)
+    html = page.render(_=str, explain=str, errors={widget.name: "<b>bad</b>"}, w=widget)
     assert "&lt;b&gt;bad&lt;/b&gt;" in html
     assert "<b>" not in html
 

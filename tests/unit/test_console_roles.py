@@ -48,7 +48,7 @@ def test_the_whole_table() -> None:
         Role.SUPERVISOR: {Action.WATCH, Action.SEND, Action.ACKNOWLEDGE, Action.READ_AUDIT, Action.CLOSE_ALARM},
         Role.COMMANDER: {Action.WATCH, Action.SEND, Action.ACKNOWLEDGE, Action.READ_AUDIT, Action.CLOSE_ALARM},
         Role.AUDITOR: {Action.WATCH, Action.READ_AUDIT},
-        Role.ADMINISTRATOR: {Action.WATCH, Action.READ_AUDIT, Action.LIST_ACCOUNTS},
+        Role.ADMINISTRATOR: {Action.WATCH, Action.READ_AUDIT, Action.LIST_ACCOUNTS, Action.MANAGE_ACCOUNTS},
     }
     assert expected == ALLOWED
 
@@ -56,4 +56,12 @@ def test_the_whole_table() -> None:
 def test_roles_and_actions_are_spelt_as_stored() -> None:
     # The audit trail and the accounts file hold these values; renaming one breaks old records.
     assert [r.value for r in Role] == ["operator", "supervisor", "commander", "auditor", "administrator"]
-    assert [a.value for a in Action] == ["watch", "send", "acknowledge", "read_audit", "list_accounts", "close_alarm"]
+    assert [a.value for a in Action] == [
+        "watch",
+        "send",
+        "acknowledge",
+        "read_audit",
+        "list_accounts",
+        "close_alarm",
+        "manage_accounts",
+    ]

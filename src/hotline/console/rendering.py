@@ -11,6 +11,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from hotline.console import pages
+from hotline.console.explain import explain
 from hotline.console.i18n import words
 from hotline.console.roles import Action, may
 from hotline.console.security import harden
@@ -96,6 +97,7 @@ def page(
         "precedence_name": lambda p: precedence_name(p, lang),
         "now_ms": desk.now_ms(),  # the node's clock, for the countdowns of every page
         "standby": desk.standby_banner,  # a node standing by: every page says so, and where to go
+        "explain": lambda message: explain(message, lang),  # the node's refusals, in the reader's words
         **context,
     }
     response = HTMLResponse(state.templates.get_template(name).render(values), status_code=status)

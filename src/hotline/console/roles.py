@@ -24,8 +24,8 @@ class Action(enum.StrEnum):
     ACKNOWLEDGE = "acknowledge"
     READ_AUDIT = "read_audit"  # the audit trail of the console
     LIST_ACCOUNTS = "list_accounts"
-    MANAGE_ACCOUNTS = "manage_accounts"  # add, remove, lock, unlock, role, password, name and rank
     CLOSE_ALARM = "close_alarm"  # a latched alarm (evidence of tampering): after looking into it
+    MANAGE_ACCOUNTS = "manage_accounts"  # add, remove, lock, unlock, role, password, name and rank
 
 
 _WATCH_STANDERS = frozenset({Action.WATCH, Action.SEND, Action.ACKNOWLEDGE})

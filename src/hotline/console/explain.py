@@ -1,0 +1,74 @@
+"""What the node says when it refuses something, in the reader's language.
+
+The node's refusals are English sentences with values in them ("unknown value 'x'; expected one
+of ..."), written once where the check is made and read by the API's clients and the logs as
+they are. On a console page they are read by an officer who may not read English: each kind of
+sentence is recognised here and said again from the console's catalogue, with its values. A
+sentence not recognised is shown as it is, never dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from hotline.console.i18n import words
+from hotline.forms.i18n import N_
+
+# (the English sentence, as a pattern with named values; its msgid, with the same names)
+SENTENCES: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(p), m)
+    for p, m in [
+        (r"^line (?P<line>\d+): (?P<rest>.+)$", N_("line {line}: {rest}")),
+        (r"^unknown value (?P<value>.+); expected one of (?P<expected>.+)$",
+         N_("unknown value {value}; expected one of {expected}")),
+        (r"^(?P<value>.+) is not a number$", N_("{value} is not a number")),
+        (r"^(?P<number>\S+) has more than (?P<places>\d+) decimal places$",
+         N_("{number} has more than {places} decimal places")),
+        (r"^latitude (?P<number>\S+) is outside (?P<range>\S+)$", N_("latitude {number} is outside {range}")),
+        (r"^longitude (?P<number>\S+) is outside (?P<range>\S+)$", N_("longitude {number} is outside {range}")),
+        (r"^frequency (?P<number>\S+) is outside (?P<range>\S+)$", N_("frequency {number} is outside {range}")),
+        (r"^(?P<value>.+) is not a UTC time such as 2026-11-24T06:00:00Z$",
+         N_("{value} is not a UTC time such as 2026-11-24T06:00:00Z")),
+        (r"^(?P<value>.+) is not a valid date and time$", N_("{value} is not a valid date and time")),
+        (r"^(?P<value>.+) is not a valid date$", N_("{value} is not a valid date")),
+        (r"^the password is too short: at least (?P<count>\d+) characters$",
+         N_("the password is too short: at least {count} characters")),
+        (r"^the password is too long: at most (?P<count>\d+) characters$",
+         N_("the password is too long: at most {count} characters")),
+        (r"^there is already an account (?P<name>'[^']*') \((?P<role>\w+)\)$",
+         N_("there is already an account {name} ({role})")),
+        (r"^there is no account (?P<name>'[^']*')$", N_("there is no account {name}")),
+        (r"^(?P<name>'[^']*') is not a valid account name: .*$",
+         N_("{name} is not a valid account name: 2-32 characters, lower-case letters, digits, '.', '_' or '-', "
+            "starting with a letter")),
+        (r"^(?P<name>'[^']*') is not a display name: .*$",
+         N_("{name} is not a display name: 1-64 printable characters, such as 'A. Petrov'")),
+        (r"^(?P<serial>\S+) was already acknowledged by (?P<who>.+) at (?P<time>\S+)$",
+         N_("{serial} was already acknowledged by {who} at {time}")),
+    ]
+]  # fmt: skip
+PLAIN = [
+    N_("must not be blank"),
+    N_("the window ends before it starts"),
+    N_("the window is empty: it ends when it starts"),
+    N_("must be a UTC time in whole seconds"),
+]
+
+
+def explain(message: str, lang: str) -> str:
+    """``message`` as the console says it in ``lang``: translated whole, or by its kind."""
+    _: Callable[[str], str] = words(lang).gettext
+    if lang == "en":
+        return message
+    whole = _(message)
+    if whole != message:
+        return whole
+    for pattern, msgid in SENTENCES:
+        found = pattern.match(message)
+        if found:
+            values = found.groupdict()
+            if "rest" in values:
+                values["rest"] = explain(values["rest"], lang)
+            return _(msgid).format(**values)
+    return message
