@@ -100,10 +100,23 @@ class ConsoleListener:
         server.config.load()
         server.config.ssl = self.tls
         log.info("console listening", url=config.console_url)
-        return server, asyncio.create_task(server.serve(sockets=[self.socket.dup()]))
+        task = asyncio.create_task(server.serve(sockets=[self.socket.dup()]))
+        task.add_done_callback(_console_ended)
+        return server, task
 
     def close(self) -> None:
         self.socket.close()
+
+
+def _console_ended(task: asyncio.Task[None]) -> None:
+    """The console's listener ended: as it should when the node stops, or else said loudly
+    (the loopback console and the API go on; the watch floor's browsers lose the console)."""
+    if task.cancelled():
+        return
+    failure = task.exception()
+    if failure is not None:
+        log.critical("the console's HTTPS listener failed: the watch floor's browsers cannot reach the console",
+                     error=repr(failure))  # fmt: skip
 
 
 async def _stop_server(server: ApiServer | None, task: asyncio.Task[None] | None) -> None:
@@ -266,7 +279,8 @@ async def stand_by(
     api.config.load()
     api_task = asyncio.create_task(api.serve(sockets=[api_socket]))
     console_server, console_task = listener.serve(console, config, refusals) if listener else (None, None)
-    await console.state.console.restore_sessions()
+    # A standby keeps its sessions in memory only: it reads the store but writes nothing, so it
+    # could not see a session the active node ends; a browser signs in to it on its own.
     sweeper = asyncio.create_task(console.state.console.sweep_sessions())
     log.info("standing by", party=config.party, node=config.node, api=config.api_url, store=standby.snapshot()["store"])
     try:
@@ -354,10 +368,10 @@ async def serve_active(
         signals = StopSignals()
         signals.install()
     stop_requested, force = signals.requested, signals.force
+    console: ConsoleState = app.state.console
+    await console.restore_sessions()  # before any browser is served: none is signed out by the restart
     api_task = asyncio.create_task(api.serve(sockets=[api_socket]))
     console_server, console_task = listener.serve(app.state.console_app, config, refusals) if listener else (None, None)
-    console: ConsoleState = app.state.console
-    await console.restore_sessions()
     sweeper = asyncio.create_task(console.sweep_sessions())
     settings = asyncio.create_task(check_party_forever(desk)) if config.store else None
     log.info("operator API listening", url=config.api_url)

@@ -56,7 +56,10 @@ def test_the_file_is_private_and_holds_only_the_hash(alice: tuple[AccountBook, A
     text = book.path.read_text(encoding="utf-8")
     assert PASSWORD not in text
     stored = tomllib.loads(text)["accounts"]["alice"]
-    assert stored == {"role": "supervisor", "lang": "en", "password": account.password_hash, "created": account.created}
+    assert stored == {
+        "role": "supervisor", "lang": "en", "password": account.password_hash, "created": account.created,
+        "changed": account.changed,  # stamped at creation: a namesake made later is another account
+    }  # fmt: skip
     assert stored["password"].startswith("$argon2id$")
     assert not list(book.path.parent.glob("*.tmp"))  # the temporary file was renamed into place
 
@@ -122,7 +125,7 @@ def test_set_language_persists_and_keeps_the_rest(tmp_path: Path) -> None:
     assert before.created == "2026-11-24T06:00:00Z"  # stored in UTC whatever the clock's zone
     book.set_language("boris", "ru")
     after = AccountBook(tmp_path).accounts()["boris"]
-    assert after == Account("boris", Role.COMMANDER, "ru", before.password_hash, before.created)
+    assert after == Account("boris", Role.COMMANDER, "ru", before.password_hash, before.created, changed=before.changed)
     assert stat.S_IMODE(book.path.stat().st_mode) == 0o600
     with pytest.raises(AccountError, match="language"):
         book.set_language("boris", "fr")
@@ -229,3 +232,11 @@ def test_an_account_is_locked_unlocked_given_a_password_and_a_role_and_removed(t
     for change in (lambda: book.remove("bob"), lambda: book.lock("bob", later)):
         with pytest.raises(AccountError, match="there is no account 'bob'"):
             change()
+
+
+def test_an_account_made_again_under_the_same_name_is_another_account(tmp_path: Path) -> None:
+    book = AccountBook(tmp_path)
+    first = book.add("ivan", Role.OPERATOR, "ru", PASSWORD, dt.datetime(2026, 11, 24, 6, 0, tzinfo=dt.UTC))
+    book.remove("ivan")
+    again = book.add("ivan", Role.OPERATOR, "ru", PASSWORD, dt.datetime(2026, 11, 24, 6, 1, tzinfo=dt.UTC))
+    assert first.changed != again.changed  # so a session of the first is ended, not inherited

@@ -178,7 +178,12 @@ class AccountBook:
         if lang not in LANGUAGES:
             raise AccountError(f"language {lang!r} is not one of {', '.join(LANGUAGES)}")
         display, rank = check_display(display), check_rank(rank)
-        account = Account(name, role, lang, _hasher.hash(password), _iso(now, "seconds"), display=display, rank=rank)
+        # Stamped at creation: an account removed and made again under the same name does not
+        # inherit the sessions of the one before (they were opened under another stamp).
+        stamp = _iso(now, "milliseconds")
+        account = Account(
+            name, role, lang, _hasher.hash(password), _iso(now, "seconds"), changed=stamp, display=display, rank=rank
+        )
 
         def added(accounts: dict[str, Account]) -> None:
             if name in accounts:

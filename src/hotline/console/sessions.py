@@ -103,8 +103,8 @@ class Sessions:
         return evicted
 
     def open(self, user: str, role: Role, lang: str, now_ms: int, changed: str | None = None) -> Session:
-        """A new session (call ``make_room`` first to learn whom it signs out)."""
-        self.make_room(now_ms)
+        """A new session. Call ``make_room`` just before, with nothing awaited between, to learn
+        whom it signs out: this never signs anyone out itself."""
         session_id = secrets.token_urlsafe(32)
         session = Session(session_key(session_id), user, role, lang, now_ms, now_ms, changed, session_id, now_ms)
         self._open[session.key] = session
@@ -117,12 +117,14 @@ class Sessions:
             del self._open[session.key]
         return expired
 
-    def used(self) -> list[Session]:
-        """Sessions used since the store last had them; marked as saved (the caller saves them)."""
-        used = [s for s in self._open.values() if s.seen_ms != s.saved_ms]
-        for session in used:
-            session.saved_ms = session.seen_ms
-        return used
+    def used(self) -> list[tuple[Session, StoredSession]]:
+        """Sessions used since the store last had them, each with what to keep of it now."""
+        return [(s, s.stored()) for s in self._open.values() if s.seen_ms != s.saved_ms]
+
+    def saved(self, kept: list[tuple[Session, StoredSession]]) -> None:
+        """The store has these, as they were when ``used`` named them."""
+        for session, stored in kept:
+            session.saved_ms = stored.seen_ms
 
     def find(self, session_id: str | None, now_ms: int) -> Session | None:
         """The live session with this identifier, marked as seen now; None if there is none."""

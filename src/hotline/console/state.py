@@ -113,13 +113,13 @@ class ConsoleState:
         try:
             stored = await self.desk.stored_sessions()
             ended = self.sessions.restore(stored, self.desk.now_ms())
-            await self.desk.save_sessions([], ended)
+            await self.desk.save_sessions([], ended, [])
         except StoreError as exc:  # the node itself reports a failing store; here, only who is signed out
             log.warning("could not read the console's sessions: everyone signs in again", error=str(exc))
 
     async def keep_sessions(self, opened: list[Session], ended: list[Session]) -> None:
         """Tell the store of sessions opened (or changed) and ended, before the console answers."""
-        await self.desk.save_sessions([s.stored() for s in opened], [s.key for s in ended])
+        await self.desk.save_sessions([s.stored() for s in opened], [s.key for s in ended], [])
 
     async def sweep_sessions(self) -> None:
         """End expired sessions every few seconds, for as long as the console runs (a session
@@ -129,10 +129,13 @@ class ConsoleState:
         while True:
             await asyncio.sleep(every)
             ended = self.sessions.sweep(self.desk.now_ms())
+            used = self.sessions.used()
             try:
-                await self.keep_sessions(self.sessions.used(), ended)
-            except StoreError as exc:
+                await self.desk.save_sessions([], [s.key for s in ended], [stored for _, stored in used])
+            except StoreError as exc:  # tried again at the next sweep
                 log.warning("could not keep the console's sessions", error=str(exc))
+            else:
+                self.sessions.saved(used)
 
     async def account_ended(self, session: Session) -> str | None:
         """Why the session's account no longer lets it act, if it does not: removed, locked, or

@@ -95,7 +95,7 @@ def _ack(body: s.Ack, f: Formatter) -> list[str]:
     else:
         line = f._("Receipt of the message is acknowledged {when} by {by}.")
     remark = [] if body.remark is None else [f._("Remark: {remark}").format(remark=_closed(body.remark))]
-    by = signed_name(body.by, body.rank.value if isinstance(body, s.RankedAck) else None, f.lang)
+    by = signed_name(body.by, body.rank if isinstance(body, s.RankedAck) else None, f.lang)
     return [line.format(when=f.when(body.at), by=by), *remark]
 
 

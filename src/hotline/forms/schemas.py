@@ -12,7 +12,7 @@ from __future__ import annotations
 import enum
 from typing import Annotated
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import Field, StringConstraints, ValidationInfo, field_validator, model_validator
 
 from hotline.forms.i18n import N_
 from hotline.forms.pre_agreed import PRE_AGREED
@@ -67,7 +67,10 @@ class RankedAck(Ack):
     """An acknowledgement by a person with a rank (version 2 of ``ack``): the rank is a code
     (``ranks.Rank``), which each side reads in its own language."""
 
-    rank: Annotated[Rank, member_of(Rank), choice_doc(Rank)] = Field(title=N_("Rank"))
+    # A code, not one of a closed list: a rank a later release adds must still be received
+    # (it reads as its code); who acknowledges chooses from ``Rank`` (``AccountBook``).
+    rank: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,40}$"), TypeDoc(
+        "a rank code: " + ", ".join(r.value for r in Rank))] = Field(title=N_("Rank"))  # fmt: skip
 
 
 class ReadinessCheck(FormBody):

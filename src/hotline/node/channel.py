@@ -83,6 +83,7 @@ class Channel:
     node: int = 0
     moved: asyncio.Event = field(default_factory=asyncio.Event)  # wakes the dialers at once
     peer_epoch: int = 0  # the highest lease epoch a hello from the peer has carried
+    peer_ack_version: int = 1  # the newest acknowledgement form the peer said it reads (2: with a rank)
     # The peer's nodes that failed a dial since a path was last up: a move to one of them waits
     # the dialers' backoff (a standby naming a dead active node must not set off a dial storm).
     failed_nodes: set[int] = field(default_factory=set)

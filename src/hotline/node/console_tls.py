@@ -23,6 +23,7 @@ from hotline.node.config import NodeConfig
 
 log = structlog.get_logger("hotline.console")
 WILDCARDS = ("0.0.0.0", "::", "")  # noqa: S104 - compared with, never bound
+EXPIRY_WARNING = dt.timedelta(days=30)
 
 
 def console_names(config: NodeConfig) -> list[str]:
@@ -71,7 +72,13 @@ def console_tls_context(config: NodeConfig) -> ssl.SSLContext:
     if not config.console.cert and not cert_path.exists() and not key_path.exists():
         facts = make_console_certificate(config)
         log.warning("made a certificate for the console", fingerprint=facts.fingerprint, names=list(facts.names))
-    return check_console_files(cert_path, key_path)
+    context = check_console_files(cert_path, key_path)
+    facts = certificate_facts(cert_path.read_bytes(), str(cert_path))
+    left = facts.not_after - dt.datetime.fromtimestamp(wall_ms() / 1000, dt.UTC)
+    if left < EXPIRY_WARNING:  # browsers refuse it after that day, and HSTS forbids clicking through
+        log.warning("the console's certificate ends soon: renew it", file=str(cert_path),
+                    not_after=facts.not_after.isoformat(), days_left=left.days)  # fmt: skip
+    return context
 
 
 def check_console_files(cert: Path, key: Path) -> ssl.SSLContext:

@@ -380,15 +380,17 @@ class Desk:
     async def stored_sessions(self) -> list[StoredSession]:
         return await self._store.stored_sessions()
 
-    async def save_sessions(self, saved: list[StoredSession], ended: list[str]) -> None:
+    async def save_sessions(self, saved: list[StoredSession], ended: list[str], touched: list[StoredSession]) -> None:
         """Keep new and used sessions, forget ended ones. A standby keeps them in memory only:
         it writes nothing; a browser signed in there signs in again after a takeover."""
         if self.standby is not None:
             return
-        if ended:
-            await self._store.end_sessions(ended)
-        if saved:
-            await self._store.save_sessions(saved)
+        # Queued together (the store keeps the order of calls), awaited after.
+        waits = [self._store.end_sessions(ended)] if ended else []
+        waits += [self._store.save_sessions(saved)] if saved else []
+        waits += [self._store.save_sessions(touched, True)] if touched else []
+        for done in waits:
+            await done
 
     # -- live pages and monitoring -----------------------------------------------------------
 

@@ -53,7 +53,12 @@ def join_node(
             shutil.copy2(source, directory / name)  # with its mode: the keys stay 0600
     settings = tomllib.loads((existing / "config.toml").read_text())
     settings.update(listen=listen, api=api, advertise=list(advertise or (listen,)), node=number)
+    # The first node's certificate is its own; so is its listener's address, unless it listens on
+    # every address (then this node does too): another machine has other addresses.
     own_console = {k: v for k, v in settings.get("console", {}).items() if k not in ("cert", "key")}
+    listen_host = str(own_console.get("listen", "")).rsplit(":", 1)[0].strip("[]")
+    if listen_host not in ("", "0.0.0.0", "::"):  # noqa: S104 - compared with, never bound
+        own_console.pop("listen")
     settings["console"] = {**own_console, **(console or {})}
     write_settings(directory, settings)
     return load_config(directory)

@@ -312,6 +312,7 @@ class Links:
                         epoch=event.peer_epoch, active_epoch=channel.peer_epoch)  # fmt: skip
             link.refuse("stale-epoch", detail)
             return
+        channel.peer_ack_version = event.peer_ack_version
         if event.peer_epoch > channel.peer_epoch:
             if channel.peer_epoch:
                 log.info("the peer's active node changed", peer=channel.party, epoch=event.peer_epoch)

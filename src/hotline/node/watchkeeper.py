@@ -19,6 +19,7 @@ import structlog
 from hotline.envelope import Envelope, FieldError, Precedence, cbor, serial
 from hotline.errors import AcknowledgeError
 from hotline.forms import prepare_body, validate_body
+from hotline.forms.ranks import signed_name
 from hotline.forms.types import utc_text as form_time
 from hotline.node.config import WatchSettings
 from hotline.node.intake import SendError, SendRequest
@@ -128,8 +129,10 @@ class Watchkeeper:
         if ack.remark:
             body["remark"] = ack.remark
         version = 1  # a peer that knows only version 1 reads every acknowledgement without a rank
-        if ack.rank:
+        if ack.rank and self.station.channels[peer].peer_ack_version >= 2:
             body["rank"], version = ack.rank, 2
+        elif ack.rank:  # a peer of an older release: the rank as words in the name, in English
+            body["by"] = signed_name(ack.by, ack.rank, "en")[:64]
         prepared = prepare_body("ack", version, body)
         validate_body("ack", version, prepared, reply_to=envelope_id)
         return Draft(

@@ -17,6 +17,7 @@ class SessionOpened:
     skew_ms: int | None = None  # the peer's clock minus ours, if both sides gave a clock
     peer_held_number: int | None = None  # the highest message number of ours the peer holds
     peer_epoch: int = 0  # the lease epoch the peer's node is active under (0: a party of one node)
+    peer_ack_version: int = 1  # the newest version of the acknowledgement form the peer reads
 
 
 @dataclass(frozen=True)

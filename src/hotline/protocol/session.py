@@ -38,7 +38,7 @@ from hotline.crypto.keys import VerifyKey
 from hotline.envelope import Envelope, FieldError, Opened, Receipt, Rejection, open_signed
 from hotline.envelope.model import MAX_SEQ
 from hotline.errors import EncodingError, LocalProtocolError, RemoteProtocolError, SignatureError
-from hotline.forms import validate_body
+from hotline.forms import FORMS, validate_body
 from hotline.log.witness import Offer, Refusal
 from hotline.protocol import events as ev
 from hotline.protocol.fields import MAX_HELLO_NUMBER, WITNESSING, int_field, optional_int, standing_by
@@ -57,6 +57,8 @@ _REASONS = {
     "to": "wrong-recipient",
     "from": "wrong-sender",
 }
+
+ACK_VERSION = max(version for kind, version in FORMS if kind == "ack")
 
 
 class PeerSession:
@@ -117,6 +119,9 @@ class PeerSession:
             extra["held_num"] = self.held_number
         if self.epoch:
             extra["epoch"] = self.epoch
+        # The newest acknowledgement form this node reads (2: with a rank); a peer that says
+        # nothing reads only version 1, and is sent that (``watchkeeper.ack_draft``).
+        extra["ack"] = ACK_VERSION
         self._frame(
             FrameType.HELLO,
             now,
@@ -283,7 +288,8 @@ class PeerSession:
         # Numbers beyond any a store will reach (2**53: a million a second for 285 years) are
         # refused here: taken on trust, a resume point or a serial near SQLite's limit would
         # overflow our numbering, and a clock beyond any date would overflow the alarm's text.
-        numbers = {name: optional_int(frame, name) for name in ("recv_next", "send_next", "held_num", "clock", "epoch")}
+        names = ("recv_next", "send_next", "held_num", "clock", "epoch", "ack")
+        numbers = {name: optional_int(frame, name) for name in names}
         for name, value in numbers.items():
             if value is not None and value > MAX_HELLO_NUMBER:
                 raise RemoteProtocolError("malformed-frame", f"hello's {name!r} {value} is beyond any count or date")
@@ -295,6 +301,7 @@ class PeerSession:
             skew_ms=None if clock is None or wall_ms is None else clock - wall_ms,
             peer_held_number=numbers["held_num"],
             peer_epoch=self.peer_epoch,
+            peer_ack_version=numbers["ack"] or 1,
         )
 
     def _authentic(self, obj: bytes, kind: str) -> Opened:

@@ -116,7 +116,9 @@ async def _apply(state: ConsoleState, name: str, do: str, form: FormData) -> Non
             raise AccountError(f"{role!r} is not a role")
         await asyncio.to_thread(book.set_role, name, Role(role), now)
     elif do == "describe":
-        await asyncio.to_thread(book.describe, name, str(form.get("display", "")), str(form.get("rank", "")))
+        # A field left blank is left as it is: choosing a new rank must not erase the name.
+        display, rank = str(form.get("display", "")).strip() or None, str(form.get("rank", "")) or None
+        await asyncio.to_thread(book.describe, name, display, rank)
     elif do == "password":
         await state.hashing.run(book.set_password, name, str(form.get("password", "")), now)
     else:

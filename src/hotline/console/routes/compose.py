@@ -102,7 +102,8 @@ async def compose_send(request: Request, state: Console, submitted: CheckedForm,
     try:
         (row,) = await state.desk.send([send], wait_dispatch=1.0)
     except SendError as exc:
-        return compose_form(state, request, session, form, {exc.field: exc.detail}, None, status=422)
+        every = dict(reversed(((exc.field, exc.detail), *exc.more)))  # the first error wins a field
+        return compose_form(state, request, session, form, every, None, status=422)
     name = serial(state.desk.party, row.number)
     detail = f"{send.precedence} {kind} to {send.to}"
     await state.audit(request, session, session.user, "send", target=name, detail=detail)

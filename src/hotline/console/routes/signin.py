@@ -25,6 +25,7 @@ from hotline.console.security import (
 )
 from hotline.console.state import Console, ConsoleState
 from hotline.console.throttle import Key, Refusal
+from hotline.errors import StoreError
 
 router = APIRouter()
 _EARLY = "a sign-in tried again sooner than its delay after wrong passwords (or beside another)"
@@ -54,7 +55,10 @@ async def signin_form(
 ) -> Response:
     token = new_signin_token()
     lang = reader_language(request, state.desk.language)
-    alarm = await state.alarm_strips.get(lang)
+    try:
+        alarm = await state.alarm_strips.get(lang)
+    except StoreError:  # the store failing must not also keep everyone from signing in
+        alarm = {}
     context = {**alarm, "token": token, "next": safe_target(target), "error": error, "name": name}
     response = page(state, request, None, "signin.html", context, status=status)
     set_signin_cookie(response, request, state.signin_cookie, token)
@@ -98,14 +102,14 @@ async def signin(request: Request, state: Console) -> Response:
     old = request.cookies.get(state.cookie)
     replaced = state.sessions.close(old) if old else None
     now = state.desk.now_ms()
-    evicted = state.sessions.make_room(now)
+    evicted = state.sessions.make_room(now)  # and at once, with nothing awaited between, the new one
+    session = state.sessions.open(account.name, account.role, account.lang, now, account.changed)
+    await state.keep_sessions([session], evicted + ([replaced] if replaced else []))
     for evicted_session in evicted:
         most = state.sessions.most
         state.refusals.note("console-sessions", f"{most} console sessions open: the longest idle was signed out")
         detail = f"signed out: {most} sessions were open, the console's bound, and this one was the longest idle"
         await state.audit(request, evicted_session, evicted_session.user, "sign-out", detail=detail)
-    session = state.sessions.open(account.name, account.role, account.lang, now, account.changed)
-    await state.keep_sessions([session], evicted + ([replaced] if replaced else []))
     await state.audit(request, session, account.name, "sign-in")
     response = RedirectResponse(target, status_code=303)
     set_session_cookie(response, request, state.cookie, session.id)

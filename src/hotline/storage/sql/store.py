@@ -348,8 +348,8 @@ class SqlStore(ABC):
 
     # -- the console's signed-in sessions ---------------------------------------------------
 
-    def save_sessions(self, saved: list[StoredSession]) -> asyncio.Future[None]:
-        return self._call(sessions.save_sessions, saved)
+    def save_sessions(self, saved: list[StoredSession], touch: bool = False) -> asyncio.Future[None]:
+        return self._call(sessions.save_sessions, saved, touch)
 
     def end_sessions(self, keys: list[str]) -> asyncio.Future[None]:
         return self._call(sessions.end_sessions, keys)
