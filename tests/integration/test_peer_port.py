@@ -235,12 +235,23 @@ async def test_an_attack_on_the_peer_port_takes_bounded_memory_and_handles_and_k
         await wait_for(lambda: port_state(saceur, "timeout", 1), 2 * timeout, "idle handshakes to time out")
     finally:
         flood.terminate()
+        assert flood.stdout is not None
+        report_line = await flood.stdout.readline()  # "connected N": what reached the node's port
         await flood.wait()
 
     assert before <= stored(saceur), "nothing stored before the attack was lost or changed"
+    # Every connection that reached the port and did not hold a handshake slot at the end was
+    # refused, for one cause or another, and counted as it left the accept queue: on a loaded
+    # machine some connects time out behind the full backlog (tried, never taken), and some are
+    # still queued when the flood ends, so the count is held against what the flood says it
+    # connected, and awaited (it only grows) rather than read once.
+    assert report_line.startswith(b"connected "), report_line
+    connected = int(report_line.split()[1])
+    assert connected >= HANDSHAKES, f"the flood connected {connected} times only"
+    await wait_for(lambda: refusals_counted(saceur, connected - HANDSHAKES), 20, "the flood's refusals counted")
     report = await saceur.api("GET", "/v1/status")
     refused = report["peer_port"]["refused"]
-    assert refused["source"] >= CONNECTIONS - HANDSHAKES, refused
+    assert refused["source"] >= CONNECTIONS // 2, refused  # most, by far, are refused before any handshake
     # GENSTAB's first new link took an attacker's slot (its second may take the slot the first
     # gave back when its handshake passed).
     assert refused["evicted"] >= 1, refused
@@ -267,3 +278,8 @@ async def test_an_attack_on_the_peer_port_takes_bounded_memory_and_handles_and_k
     assert handles_at_genstab["short"] is True
     assert handles_at_genstab["limit"] == 512 < handles_at_genstab["needed"]
     assert "the hard limit on file handles is below what the bounds need" in genstab.log_path.read_text()
+
+
+async def refusals_counted(node: LimitedNode, at_least: int) -> bool:
+    report = await node.api("GET", "/v1/status")
+    return bool(sum(report["peer_port"]["refused"].values()) >= at_least)

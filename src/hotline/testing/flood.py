@@ -9,8 +9,9 @@ gives to strangers stays taken while the flood runs.
 It runs as a process of its own (``python -m hotline.testing.flood HOST:PORT COUNT SOURCE...``),
 so that it shares no event loop with what the test measures (a relay carrying a peer's link
 would otherwise wait behind a thousand connects). It prints one line, ``tried COUNT``, once every
-connection has been tried once, and runs until it is terminated (SIGTERM: the kernel closes
-what it held).
+connection has been tried once, and runs until it is terminated; at SIGTERM it prints
+``connected N``, how many connections the node's port took (a connect that timed out behind a
+full backlog is tried, not taken), and ends (the kernel closes what it held).
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import resource
+import signal
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -35,9 +38,11 @@ class Flood:
         self.sources = list(sources)
         self.pause = pause
         self.tried = 0
+        self.connected = 0  # connections the node's port took, reconnections included
         self.all_tried = asyncio.Event()  # every connection was tried once
 
     async def run(self, count: int) -> None:
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, self._report_and_end)
         holders = [asyncio.create_task(self._hold(self.sources[n % len(self.sources)], count)) for n in range(count)]
         await self.all_tried.wait()
         sys.stdout.write(f"tried {self.tried}\n")
@@ -55,6 +60,7 @@ class Flood:
                 first = False
                 await asyncio.sleep(self.pause)
                 continue
+            self.connected += 1
             self._tried(first, count)
             first = False
             try:
@@ -63,6 +69,11 @@ class Flood:
             finally:
                 writer.transport.abort()
             await asyncio.sleep(self.pause)  # the pace of the flood, not a wait for anything
+
+    def _report_and_end(self) -> None:
+        sys.stdout.write(f"connected {self.connected}\n")
+        sys.stdout.flush()
+        os._exit(0)  # the held connections close with the process
 
     def _tried(self, first: bool, count: int) -> None:
         self.tried += first
