@@ -242,8 +242,8 @@ def guide(nodes: dict[str, DemoNode], root: Path, serials: list[str]) -> None:
 {flash}, a FLASH missile launch notice from GENSTAB, awaits a person's acknowledgement at
 SACEUR: it is on SACEUR's alert list now, a supervisor is called at 5 minutes and the commander
 (on both sides) at 10. Try:
-  1. Sign in to SACEUR as watch: the board shows the FLASH alarm (click "Turn the alarm sound
-     on" if the browser asks). Open {flash}, switch it to Russian and back, acknowledge it.
+  1. Sign in to SACEUR as watch: the board shows the FLASH alarm (click "Turn the alarm sound and
+     notifications on" if the browser asks). Open {flash}, switch it to Russian and back, acknowledge it.
   2. Sign in to GENSTAB as dezhurny: the outbox shows {flash} acknowledged by watch.
   3. As watch, compose a FLASH "Air activity notification for flight safety" to GENSTAB,
      preview it in both languages and send it: GENSTAB's board raises the alarm at once.
