@@ -24,3 +24,18 @@ def test_a_known_refusal_reads_in_russian(english: str, russian: str) -> None:
 
 def test_a_refusal_not_known_is_shown_as_it_is() -> None:
     assert explain("something new went wrong", "ru") == "something new went wrong"
+
+
+@pytest.mark.parametrize(
+    ("pydantic", "english", "russian"),
+    [
+        ("Input should be a valid integer, unable to parse string as an integer", "must be a whole number",
+         "должно быть целым числом"),
+        ("Input should be greater than or equal to 0", "must be 0 or more", "должно быть не меньше 0"),
+        ("List should have at least 3 items after validation, not 2", "needs at least 3 entries",
+         "требуется не менее 3 записей"),
+    ],
+)  # fmt: skip
+def test_pydantics_own_words_never_reach_a_page(pydantic: str, english: str, russian: str) -> None:
+    assert explain(pydantic, "en") == english
+    assert explain(pydantic, "ru") == russian

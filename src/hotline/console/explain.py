@@ -56,9 +56,34 @@ PLAIN = [
 ]
 
 
+# pydantic's own words for the checks it makes itself (a whole number, a bound, a length), said
+# as the node says its own: no page shows "Input should be ..." to a watch officer.
+PYDANTIC: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(p), m)
+    for p, m in [
+        (r"^Input should be a valid integer.*$", N_("must be a whole number")),
+        (r"^Input should be a valid (?:number|decimal).*$", N_("must be a number")),
+        (r"^Input should be greater than or equal to (?P<n>\S+)$", N_("must be {n} or more")),
+        (r"^Input should be less than or equal to (?P<n>\S+)$", N_("must be {n} or less")),
+        (r"^Input should be greater than (?P<n>\S+)$", N_("must be more than {n}")),
+        (r"^String should have at most (?P<n>\d+) characters?$", N_("must be at most {n} characters")),
+        (r"^String should have at least (?P<n>\d+) characters?$", N_("must be at least {n} characters")),
+        (r"^List should have at least (?P<n>\d+) items?.*$", N_("needs at least {n} entries")),
+        (r"^List should have at most (?P<n>\d+) items?.*$", N_("takes at most {n} entries")),
+        (r"^Input should be a valid string$", N_("must be text")),
+        (r"^Field required$", N_("Required.")),
+        (r"^Extra inputs are not permitted$", N_("is not a field of this form")),
+    ]
+]  # fmt: skip
+
+
 def explain(message: str, lang: str) -> str:
     """``message`` as the console says it in ``lang``: translated whole, or by its kind."""
     _: Callable[[str], str] = words(lang).gettext
+    for pattern, msgid in PYDANTIC:
+        found = pattern.match(message)
+        if found:
+            return _(msgid).format(**found.groupdict())
     if lang == "en":
         return message
     whole = _(message)
