@@ -16,6 +16,7 @@ import socket
 import ssl
 import sys
 from collections.abc import Awaitable, Iterator
+from typing import Any
 
 import structlog
 import uvicorn
@@ -60,6 +61,29 @@ class ApiServer(uvicorn.Server):
         yield
 
 
+class ConsoleServer(ApiServer):
+    """The console's HTTPS server: a TLS handshake that has not finished within the bound is
+    closed (uvicorn leaves asyncio's 60 s), so a connection that never speaks costs a file handle
+    for seconds, not a minute."""
+
+    handshake_timeout: float = 10.0
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        loop = asyncio.get_running_loop()
+        create, timeout = loop.create_server, self.handshake_timeout
+
+        def bounded(*args: Any, **kwargs: Any) -> Any:  # only a TLS server's (the API's may start meanwhile)
+            if kwargs.get("ssl") is not None:
+                kwargs.setdefault("ssl_handshake_timeout", timeout)
+            return create(*args, **kwargs)
+
+        loop.create_server = bounded  # type: ignore[method-assign]
+        try:
+            await super().startup(sockets)
+        finally:
+            del loop.create_server  # the loop's own method again
+
+
 @dataclasses.dataclass
 class ConsoleListener:
     """The console's own HTTPS listener (``[console] listen``): its socket and TLS context, made
@@ -84,7 +108,7 @@ class ConsoleListener:
         bounds = config.bounds
         gated = Gate(console, config.api_token(), bounds.api_body_bytes, bounds.api_body_timeout, refusals)
         front = SecurityHeaders(HostCheck(gated, names=names, refusals=refusals))
-        server = ApiServer(
+        server = ConsoleServer(
             uvicorn.Config(
                 front,
                 http=bounded_protocol(bounds.api_connections, bounds.api_header_timeout, refusals),
@@ -99,6 +123,7 @@ class ConsoleListener:
         )
         server.config.load()
         server.config.ssl = self.tls
+        server.handshake_timeout = bounds.api_header_timeout
         log.info("console listening", url=config.console_url)
         task = asyncio.create_task(server.serve(sockets=[self.socket.dup()]))
         task.add_done_callback(_console_ended)

@@ -7,11 +7,13 @@ it; Debian's chromium reaches them over TLS, as the floor's browsers would.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import ssl
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -26,6 +28,7 @@ from tests.integration.harness import QUIET_WATCH, NodeProcess, stop_all, wait_f
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(CHROMIUM is None, reason=NO_CHROMIUM)]
 PASSWORD = "watch-floor-2026"
+HANDSHAKE_S = 3
 
 
 def hotline(node: NodeProcess, *args: str) -> subprocess.CompletedProcess[str]:
@@ -34,7 +37,11 @@ def hotline(node: NodeProcess, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def on_floor(root: Path, party: str, lang: str) -> NodeProcess:
-    settings = {"watch": QUIET_WATCH, "console": {"listen": f"127.0.0.1:{free_port()}"}}
+    settings = {
+        "watch": QUIET_WATCH,
+        "console": {"listen": f"127.0.0.1:{free_port()}"},
+        "bounds": {"api_header_timeout": HANDSHAKE_S},  # also the console's bound on a TLS handshake
+    }
     return NodeProcess.create(root, party, language=lang, settings=settings)
 
 
@@ -117,6 +124,15 @@ async def test_the_floor_over_https_through_a_restart_and_an_account_removed(
     with pytest.raises(httpx.ConnectError):
         async with httpx.AsyncClient(verify=old) as client:
             await client.get(f"{b.config.console_url}/signin")
+
+    # A connection that never starts its handshake is closed within the bound, not kept a minute.
+    host, port = parse_address(b.config.console.listen)
+    reader, writer = await asyncio.open_connection(host, port)
+    started = time.monotonic()
+    async with asyncio.timeout(4 * HANDSHAKE_S):
+        assert await reader.read(1) == b""  # the node closed it
+    assert time.monotonic() - started < 2 * HANDSHAKE_S
+    writer.close()
 
     context, board = await floor_page(browser, "ru-RU")
     await sign_in(board, b, "boris")
