@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import datetime as dt
 import os
 import signal
 import socket
@@ -38,6 +39,7 @@ from hotline.node import (
     Desk,
     Node,
     NodeConfig,
+    certificate_trouble,
     console_certificate,
     console_tls_context,
     open_standby,
@@ -51,6 +53,7 @@ log = structlog.get_logger("hotline.run")
 # parallel, each waiting up to 2 s for the peer's TLS close; the API gives open requests 5 s.
 STOP_BOUND = 10.0
 RETRY_S = 1.0  # seconds between tries of a party's store that cannot be opened
+CONSOLE_CHECK_EVERY_S = 3600.0  # how often the console certificate's end is looked at
 
 
 class ApiServer(uvicorn.Server):
@@ -341,6 +344,21 @@ async def check_party_forever(desk: Desk) -> None:
         await asyncio.sleep(SETTINGS_CHECK_EVERY_S)
 
 
+async def watch_console(desk: Desk, config: NodeConfig, serving: asyncio.Task[None]) -> None:
+    """The active node watches its console's HTTPS listener: the certificate's end, looked at
+    every hour, and the server itself. Either is an alarm on the board, in ``alerts``,
+    /v1/health and /metrics (``Kind.CONSOLE_TROUBLE``), not only a line in the log."""
+    while True:
+        facts = console_certificate(config)
+        now = dt.datetime.fromtimestamp(desk.now_ms() / 1000, dt.UTC)
+        desk.report_console(certificate_trouble(facts, now) if facts else None)
+        done, _ = await asyncio.wait({serving}, timeout=CONSOLE_CHECK_EVERY_S)
+        if serving in done:  # this task is cancelled first when the node stops: this is a failure
+            failure = None if serving.cancelled() else serving.exception()
+            desk.report_console({"what": "failed", "error": repr(failure) if failure else "it stopped serving"})
+            return
+
+
 async def _pause(stop: asyncio.Event, seconds: float) -> None:
     with contextlib.suppress(TimeoutError):
         async with asyncio.timeout(seconds):
@@ -399,10 +417,12 @@ async def serve_active(
     console_server, console_task = listener.serve(app.state.console_app, config, refusals) if listener else (None, None)
     sweeper = asyncio.create_task(console.sweep_sessions())
     settings = asyncio.create_task(check_party_forever(desk)) if config.store else None
+    console_watch = asyncio.create_task(watch_console(desk, config, console_task)) if console_task else None
     log.info("operator API listening", url=config.api_url)
     waits = {api_task, asyncio.create_task(stop_requested.wait()), asyncio.create_task(node.stopped.wait())}
     _done, pending = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-    for task in (pending - {api_task}) | {sweeper} | ({settings} if settings else set()):
+    watchers = {task for task in (settings, console_watch) if task is not None}
+    for task in (pending - {api_task}) | {sweeper} | watchers:
         task.cancel()
     api.should_exit = True
 

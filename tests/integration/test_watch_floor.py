@@ -8,6 +8,7 @@ it; Debian's chromium reaches them over TLS, as the floor's browsers would.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import hashlib
 import json
 import ssl
@@ -351,3 +352,32 @@ async def test_an_administrator_manages_accounts_in_the_console(
     await expect(admin.locator("tr[data-action=account]").first).to_contain_text("lock ivan")
     await ivan_context.close()
     await context.close()
+
+
+async def test_a_console_certificate_that_ends_soon_is_an_alarm_not_a_log_line(tmp_path: Path) -> None:
+    from hotline.crypto.webcert import CONSOLE_CERT_VALIDITY, generate_console_certificate
+
+    # The organisation's certificate, made three years less ten days ago: ten days are left.
+    made = generate_console_certificate(
+        "SACEUR", ["localhost", "127.0.0.1"], dt.datetime.now(dt.UTC) - CONSOLE_CERT_VALIDITY + dt.timedelta(days=10)
+    )
+    (tmp_path / "org.crt").write_bytes(made.cert_pem)
+    (tmp_path / "org.key").write_bytes(made.key_pem)
+    console = {
+        "listen": f"127.0.0.1:{free_port()}",
+        "cert": str(tmp_path / "org.crt"),
+        "key": str(tmp_path / "org.key"),
+    }
+    node = NodeProcess.create(tmp_path, "SACEUR", settings={"watch": QUIET_WATCH, "console": console})
+    try:
+        await node.start()
+        (alarm,) = [a for a in await node.api("GET", "/v1/alarms") if a["kind"] == "console-trouble"]
+        assert alarm["level"] == "supervisor"
+        assert "9 days left" in alarm["summary"] or "10 days left" in alarm["summary"], alarm
+        health = await node.client.get("/v1/health")
+        assert health.status_code == 503
+        assert "console-trouble" in health.text
+        assert 'kind="console-trouble"' in (await node.client.get("/metrics")).text
+    finally:
+        stop_all((node,))
+        await node.aclose()

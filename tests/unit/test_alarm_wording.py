@@ -42,6 +42,7 @@ def condition_alarms() -> dict[Kind, Alarm]:
     health.hook("connection refused", START_MS)
     health.settings({2: ["deadlines", "watch"]}, START_MS)  # another node of the party differs
     health.standbys([2], START_MS)  # and is not running
+    health.console({"what": "certificate", "not_after": "2027-01-04", "days": "29"}, START_MS)
     # A second peer, linked but silent: its link tests go missing.
     health.watch_peer("MOD", START_MS)
     health.link_up("MOD", START_MS)
@@ -169,3 +170,18 @@ def test_a_cause_seen_again_reads_in_english() -> None:
 def test_durations_read_as_people_say_them(ms: int, lang: str, text: str) -> None:
     assert duration(ms, lang) == text
     assert duration(-ms, lang) == text
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_the_consoles_listener_is_an_alarm_for_its_certificate_and_its_failure(lang: str) -> None:
+    health = Health()
+    health.console({"what": "certificate", "not_after": "2027-01-04", "days": "29"}, START_MS)
+    (alarm,) = health.alarms(START_MS)
+    assert alarm.level is Level.SUPERVISOR
+    assert "2027-01-04" in summary(alarm, lang, READ_AT)
+    health.console({"what": "failed", "error": "OSError(24)"}, START_MS + 5)
+    (alarm,) = health.alarms(START_MS + 10)
+    assert alarm.since_ms == START_MS, "one condition: it keeps the moment it began"
+    assert "OSError(24)" in summary(alarm, lang, READ_AT)
+    health.console(None, START_MS + 20)
+    assert health.alarms(START_MS + 20) == []

@@ -8,6 +8,7 @@ from hotline.node.card import IdentityCard, check_fingerprint, parse_address, ve
 from hotline.node.clock import SYSTEM_CLOCK, Clock, SystemClock, wall_ms
 from hotline.node.config import NodeConfig, init_node, load_config
 from hotline.node.console_tls import (
+    certificate_trouble,
     check_console_files,
     console_certificate,
     console_tls_context,
@@ -41,6 +42,7 @@ __all__ = [
     "Snapshot",
     "Standby",
     "SystemClock",
+    "certificate_trouble",
     "check_console_files",
     "check_fingerprint",
     "configure_logging",

@@ -64,6 +64,15 @@ def console_certificate(config: NodeConfig) -> CertificateFacts | None:
         return None
 
 
+def certificate_trouble(facts: CertificateFacts, now: dt.datetime) -> dict[str, str] | None:
+    """The console certificate as an alarm's facts, if it ends within ``EXPIRY_WARNING``: a
+    browser refuses it from that day, and after HSTS nobody can click through."""
+    left = facts.not_after - now
+    if left >= EXPIRY_WARNING:
+        return None
+    return {"what": "certificate", "not_after": facts.not_after.strftime("%Y-%m-%d"), "days": str(max(0, left.days))}
+
+
 def console_tls_context(config: NodeConfig) -> ssl.SSLContext:
     """The listener's TLS: 1.3 only, this certificate. A default certificate that is missing is
     made now (and its fingerprint logged); an organisation's that is missing or unusable is an
@@ -72,13 +81,7 @@ def console_tls_context(config: NodeConfig) -> ssl.SSLContext:
     if not config.console.cert and not cert_path.exists() and not key_path.exists():
         facts = make_console_certificate(config)
         log.warning("made a certificate for the console", fingerprint=facts.fingerprint, names=list(facts.names))
-    context = check_console_files(cert_path, key_path)
-    facts = certificate_facts(cert_path.read_bytes(), str(cert_path))
-    left = facts.not_after - dt.datetime.fromtimestamp(wall_ms() / 1000, dt.UTC)
-    if left < EXPIRY_WARNING:  # browsers refuse it after that day, and HSTS forbids clicking through
-        log.warning("the console's certificate ends soon: renew it", file=str(cert_path),
-                    not_after=facts.not_after.isoformat(), days_left=left.days)  # fmt: skip
-    return context
+    return check_console_files(cert_path, key_path)
 
 
 def check_console_files(cert: Path, key: Path) -> ssl.SSLContext:

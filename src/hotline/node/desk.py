@@ -108,6 +108,11 @@ class Desk:
         differ = await asyncio.to_thread(differing_nodes, self._node.config, nodes)
         self._node.lookout.party(differ, down)
 
+    def report_console(self, trouble: dict[str, str] | None) -> None:
+        """The console's HTTPS listener, as the composition root that runs it sees it: an alarm
+        while something is wrong (``console_tls.certificate_trouble``, or its server failed)."""
+        self._node.lookout.console(trouble)
+
     @property
     def standby_banner(self) -> dict[str, Any] | None:
         """What a page's banner says on a standby: this node, and which node is active where."""

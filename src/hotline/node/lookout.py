@@ -189,6 +189,12 @@ class Lookout:
         self.health.standbys(down, now)
         self.changed.set()
 
+    def console(self, trouble: dict[str, str] | None) -> None:
+        """What is wrong with the console's HTTPS listener, if anything (``console_tls.trouble``)."""
+        if trouble is not None or self.health.console_trouble is not None:
+            self.health.console(trouble, self._now())
+            self.changed.set()
+
     def _hook_outcome(self, failure: str | None) -> None:
         if failure is not None or self.health.hook_failure is not None:
             self.health.hook(failure, self._now())

@@ -43,10 +43,12 @@ import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
 
 from hotline.envelope.model import Precedence
 from hotline.watch.escalation import Level
+
+T = TypeVar("T")
 
 
 class Kind(enum.StrEnum):
@@ -65,6 +67,7 @@ class Kind(enum.StrEnum):
     ALLEGED_EQUIVOCATION = "alleged-equivocation"  # a peer says so of our log, without proof we could check
     SETTINGS_DIFFER = "settings-differ"  # another node of the party runs with other settings than this one
     STANDBY_DOWN = "standby-down"  # a node of the party is not connected to its database: nothing would take over
+    CONSOLE_TROUBLE = "console-trouble"  # the console's HTTPS listener failed, or its certificate ends soon
 
 
 # Stand until a person closes them; the others clear themselves.
@@ -195,6 +198,7 @@ class Health:
         self.hook_failure: tuple[int, str] | None = None  # (since, why)
         self.settings_differ: tuple[int, dict[int, list[str]]] | None = None  # (since, node: sections)
         self.standbys_down: tuple[int, list[int]] | None = None  # (since, the nodes not connected)
+        self.console_trouble: tuple[int, dict[str, str]] | None = None  # (since, what is wrong)
         self._latched: list[Alarm] = []
 
     # -- what the node reports -----------------------------------------------------------------
@@ -275,30 +279,19 @@ class Health:
 
     def hook(self, failure: str | None, now_ms: int) -> None:
         """The alarm hook's last outcome: None if it delivered."""
-        if failure is None:
-            self.hook_failure = None
-        elif self.hook_failure is None:
-            self.hook_failure = (now_ms, failure)
-        else:
-            self.hook_failure = (self.hook_failure[0], failure)
+        self.hook_failure = _standing(self.hook_failure, failure, now_ms)
 
     def settings(self, differ: dict[int, list[str]], now_ms: int) -> None:
         """Which other nodes of the party run with other settings than this one, and in what."""
-        if not differ:
-            self.settings_differ = None
-        elif self.settings_differ is None:
-            self.settings_differ = (now_ms, differ)
-        else:
-            self.settings_differ = (self.settings_differ[0], differ)
+        self.settings_differ = _standing(self.settings_differ, differ, now_ms)
 
     def standbys(self, down: list[int], now_ms: int) -> None:
         """Which other nodes of the party are not connected to its database (none may take over)."""
-        if not down:
-            self.standbys_down = None
-        elif self.standbys_down is None:
-            self.standbys_down = (now_ms, sorted(down))
-        else:
-            self.standbys_down = (self.standbys_down[0], sorted(down))
+        self.standbys_down = _standing(self.standbys_down, sorted(down), now_ms)
+
+    def console(self, trouble: dict[str, str] | None, now_ms: int) -> None:
+        """What is wrong with the console's HTTPS listener (``what``: failed, or certificate), if anything."""
+        self.console_trouble = _standing(self.console_trouble, trouble, now_ms)
 
     def set_latched(self, alarms: Iterable[Alarm]) -> None:
         self._latched = list(alarms)
@@ -327,12 +320,23 @@ class Health:
             since, down = self.standbys_down
             nodes = {"nodes": ", ".join(str(n) for n in down)}
             found.append(Alarm(Kind.STANDBY_DOWN, None, None, Level.SUPERVISOR, since, nodes))
+        if self.console_trouble is not None:
+            since, trouble = self.console_trouble
+            found.append(Alarm(Kind.CONSOLE_TROUBLE, None, None, Level.SUPERVISOR, since, trouble))
         return sorted(found, key=Alarm.urgency)
 
     def wake_ms(self, now_ms: int) -> int | None:
         """When, after ``now_ms``, a condition may next change by time alone."""
         times = [t for state in self.peers.values() for t in _thresholds(state, self.limits)]
         return min((t for t in times if t > now_ms), default=None)
+
+
+def _standing(held: tuple[int, T] | None, value: T | None, now_ms: int) -> tuple[int, T] | None:
+    """A condition of the node as it stands: (since when, what), the first moment kept while it
+    lasts; None once it is over (an empty value is no condition)."""
+    if not value:
+        return None
+    return (held[0] if held is not None else now_ms, value)
 
 
 def _peer_alarms(peer: str, state: PeerHealth, limits: Limits, now_ms: int) -> list[Alarm]:

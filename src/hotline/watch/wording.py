@@ -31,6 +31,7 @@ TITLES = {
     Kind.HOOK_FAILED: N_("Alarm hook failed"),
     Kind.SETTINGS_DIFFER: N_("The party's nodes run with different settings"),
     Kind.STANDBY_DOWN: N_("A standby node is not running"),
+    Kind.CONSOLE_TROUBLE: N_("The console's HTTPS listener needs attention"),
     Kind.NUMBERING_REFUSED: N_("Numbering refused by the peer"),
     Kind.SERIAL_REUSED: N_("Serial used twice by the peer"),
     Kind.EQUIVOCATION: N_("TRANSCRIPT EQUIVOCATION"),
@@ -182,6 +183,18 @@ def _standby_down(r: _Reading) -> str:
     ).format(nodes=r.facts["nodes"])
 
 
+def _console_trouble(r: _Reading) -> str:
+    if r.facts.get("what") == "failed":
+        return r.gettext(
+            "The console's HTTPS listener failed ({error}): the watch floor's browsers cannot reach the console."
+            " The node and its loopback console go on; restart the node."
+        ).format(error=r.facts.get("error", "?"))
+    return r.gettext(
+        "The console's certificate ends on {date} ({days} days left): browsers will refuse the console then."
+        " Renew it, or remove console.crt and console.key to have a new one made, and restart the node."
+    ).format(date=r.facts.get("not_after", "?"), days=r.facts.get("days", "?"))
+
+
 def _numbering_refused(r: _Reading) -> str:
     return r.gettext("{peer} refused {serial}: {reason} ({detail}).").format(
         peer=r.peer,
@@ -226,6 +239,7 @@ _TEXTS: dict[Kind, Callable[[_Reading], str]] = {
     Kind.HOOK_FAILED: _hook_failed,
     Kind.SETTINGS_DIFFER: _settings_differ,
     Kind.STANDBY_DOWN: _standby_down,
+    Kind.CONSOLE_TROUBLE: _console_trouble,
     Kind.NUMBERING_REFUSED: _numbering_refused,
     Kind.SERIAL_REUSED: _serial_reused,
     Kind.EQUIVOCATION: _equivocation,
