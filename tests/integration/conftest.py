@@ -2,8 +2,10 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from playwright.async_api import Browser, async_playwright
 
 from hotline.testing.postgres import PostgresServer, postgres_bindir
+from tests.integration.browser import launch
 from tests.integration.harness import NodeProcess, kill_leftovers, paired
 
 
@@ -18,6 +20,15 @@ async def pair(tmp_path: Path) -> AsyncIterator[tuple[NodeProcess, NodeProcess]]
     """Two paired nodes, SACEUR (writes English) and GENSTAB (writes Russian), running and linked."""
     async with paired(tmp_path) as nodes:
         yield nodes
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    """Debian's chromium (``browser.launch``), one for each test that asks for it."""
+    async with async_playwright() as playwright:
+        chromium = await launch(playwright)
+        yield chromium
+        await chromium.close()
 
 
 @pytest.fixture(scope="session")

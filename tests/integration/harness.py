@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -76,8 +76,10 @@ def make_node(
     deadlines: dict[str, int] | None = None,
     timers: dict[str, Any] | None = None,
     witness_only: bool = False,
+    more: dict[str, Any] | None = None,
 ) -> NodeProcess:
-    settings = {"watch": QUIET_WATCH if watch is None else watch}
+    """A node of the tests, quiet unless told; ``more``: other tables of its config.toml."""
+    settings = {"watch": QUIET_WATCH if watch is None else watch, **(more or {})}
     if deadlines is not None:
         settings["deadlines"] = deadlines
     if timers is not None:
@@ -94,10 +96,12 @@ async def paired(
     watch: dict[str, Any] | None = None,
     deadlines: dict[str, int] | None = None,
     timers: dict[str, Any] | None = None,
+    more: Callable[[], dict[str, Any]] | None = None,
 ) -> AsyncIterator[tuple[NodeProcess, NodeProcess]]:
-    """SACEUR (English) and GENSTAB (Russian), pinned to each other, running; stopped after."""
-    a = make_node(root, "SACEUR", "en", watch=watch, deadlines=deadlines, timers=timers)
-    b = make_node(root, "GENSTAB", "ru", watch=watch, deadlines=deadlines, timers=timers)
+    """SACEUR (English) and GENSTAB (Russian), pinned to each other, running; stopped after.
+    ``more``: other tables of each node's config.toml, made for each (a port of its own)."""
+    a = make_node(root, "SACEUR", "en", watch=watch, deadlines=deadlines, timers=timers, more=more() if more else None)
+    b = make_node(root, "GENSTAB", "ru", watch=watch, deadlines=deadlines, timers=timers, more=more() if more else None)
     pair(a, b)
     try:
         await a.start()

@@ -18,14 +18,13 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 
 from tests.integration.browser import (
     CHROMIUM,
     NO_CHROMIUM,
     VIEWPORT,
     add_account,
-    launch,
     live,
     sign_in,
     snap,
@@ -35,14 +34,6 @@ from tests.integration.harness import NodeProcess, make_node, paired, wait_for
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(CHROMIUM is None, reason=NO_CHROMIUM)]
 PASSWORD_A = "alpha-watch-2026"
 PASSWORD_B = "bravo-watch-2026"
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        browser = await launch(playwright)
-        yield browser
-        await browser.close()
 
 
 @pytest.fixture

@@ -17,15 +17,16 @@ import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
+from playwright.async_api import Browser, BrowserContext, Page, expect
 
 from hotline.node import parse_address
-from hotline.testing.process import free_port, pair
-from tests.integration.browser import CHROMIUM, NO_CHROMIUM, VIEWPORT, add_account, launch, snap
-from tests.integration.harness import QUIET_WATCH, NodeProcess, stop_all, wait_for
+from hotline.testing.process import free_port
+from tests.integration.browser import CHROMIUM, NO_CHROMIUM, VIEWPORT, add_account, snap
+from tests.integration.harness import QUIET_WATCH, NodeProcess, paired, stop_all, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(CHROMIUM is None, reason=NO_CHROMIUM)]
 PASSWORD = "watch-floor-2026"
@@ -37,44 +38,25 @@ def hotline(node: NodeProcess, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, capture_output=True, text=True, check=False)
 
 
-def on_floor(root: Path, party: str, lang: str) -> NodeProcess:
-    settings = {
-        "watch": QUIET_WATCH,
+def on_floor() -> dict[str, Any]:
+    """A node's console on an HTTPS listener of its own, with a short bound on a handshake."""
+    return {
         "console": {"listen": f"127.0.0.1:{free_port()}"},
         "bounds": {"api_header_timeout": HANDSHAKE_S},  # also the console's bound on a TLS handshake
     }
-    return NodeProcess.create(root, party, language=lang, settings=settings)
 
 
 @pytest.fixture
 async def floor(tmp_path: Path) -> AsyncIterator[tuple[NodeProcess, NodeProcess]]:
     """SACEUR (English) and GENSTAB (Russian), each console on HTTPS; alice at SACEUR, boris (a
     major, signing as «И. Петров») and ivan at GENSTAB."""
-    a, b = on_floor(tmp_path, "SACEUR", "en"), on_floor(tmp_path, "GENSTAB", "ru")
-    pair(a, b)
-    try:
-        await a.start()
-        await b.start()
+    async with paired(tmp_path, more=on_floor) as (a, b):
         add_account(a, "alice", "operator", PASSWORD)
         add_account(b, "boris", "operator", PASSWORD)
         add_account(b, "ivan", "operator", PASSWORD)
         described = hotline(b, "user", "describe", "--name", "boris", "--display-name", "И. Петров", "--rank", "major")
         assert described.returncode == 0, described.stderr
         yield a, b
-    finally:
-        try:
-            stop_all((a, b))
-        finally:
-            for node in (a, b):
-                await node.aclose()
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        browser = await launch(playwright)
-        yield browser
-        await browser.close()
 
 
 async def floor_page(browser: Browser, locale: str = "en-GB") -> tuple[BrowserContext, Page]:

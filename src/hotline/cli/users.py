@@ -119,8 +119,9 @@ def user_describe(directory: Path, name: str, display_name: str | None, rank: st
     if display_name is None and rank is None:
         raise click.UsageError("give --display-name, --rank, or both")
     config = config_of(directory)
-    AccountBook(directory, config.store).describe(check_name(name), display_name, rank)
-    account = AccountBook(directory, config.store).accounts()[name]
+    book = AccountBook(directory, config.store)
+    book.describe(check_name(name), display_name, rank)
+    account = book.accounts()[name]
     out.print(f"[bold]{name}[/] on {config.party} acknowledges as {signed_name(account.signs_as, account.rank, 'en')}")
 
 

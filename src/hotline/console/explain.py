@@ -78,22 +78,14 @@ PYDANTIC: list[tuple[re.Pattern[str], str]] = [
 
 
 def explain(message: str, lang: str) -> str:
-    """``message`` as the console says it in ``lang``: translated whole, or by its kind."""
+    """``message`` as the console says it in ``lang``: translated whole, or by its kind (in
+    English only pydantic's own words are said again; the node's are English already)."""
     _: Callable[[str], str] = words(lang).gettext
-    for pattern, msgid in PYDANTIC:
+    if lang != "en" and _(message) != message:
+        return _(message)
+    for pattern, msgid in PYDANTIC if lang == "en" else PYDANTIC + SENTENCES:
         found = pattern.match(message)
         if found:
-            return _(msgid).format(**found.groupdict())
-    if lang == "en":
-        return message
-    whole = _(message)
-    if whole != message:
-        return whole
-    for pattern, msgid in SENTENCES:
-        found = pattern.match(message)
-        if found:
-            values = found.groupdict()
-            if "rest" in values:
-                values["rest"] = explain(values["rest"], lang)
+            values = {k: explain(v, lang) if k == "rest" else v for k, v in found.groupdict().items()}
             return _(msgid).format(**values)
     return message
