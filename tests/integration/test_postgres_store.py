@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -14,7 +18,7 @@ import pytest
 
 from hotline.errors import StoreError
 from hotline.storage import PeerRecord, PostgresStore, open_store
-from hotline.storage.postgres.lease import IDLE_LIMIT_MS
+from hotline.storage.postgres.lease import IDLE_LIMIT_MS, SILENT_HOLDER_MS
 from hotline.storage.postgres.schema import MIGRATIONS
 from hotline.testing import check_store_conformance
 from hotline.testing.postgres import PostgresServer
@@ -237,3 +241,78 @@ async def test_an_epoch_never_goes_back_even_on_a_database_restored_from_an_olde
         assert taken > first, "a peer that saw the first epoch would refuse a lower one as stale"
     finally:
         await again.close()
+
+
+# A node frozen (SIGSTOP) in or just after a pipelined statement: the server waits for the rest
+# of the pipeline ("active", reading from the client), or sits "idle in transaction" without its
+# timeout firing, and the session held the lease for good (found by the takeover benchmark: two
+# runs in three never took over). A standby now ends such a session once it is silent too long.
+FROZEN_HOLDER = r"""
+import sys
+from hotline.storage.postgres.adapter import PgDb
+from hotline.storage.postgres.connection import connect
+from hotline.storage.postgres import lease
+conn = connect(sys.argv[1], application="hotline-node-1")
+lease.limit_idleness(conn)
+assert lease.try_take(conn, 1, 0) is not None
+conn.execute("CREATE TABLE IF NOT EXISTS piped (n BIGINT)")
+print("holding", flush=True)
+db = PgDb(conn)
+while True:
+    with conn.transaction():
+        db.executemany("INSERT INTO piped VALUES (?)", [(n,) for n in range(20_000)])
+"""
+
+
+async def test_a_node_frozen_inside_a_pipelined_statement_loses_the_lease_in_time(postgres: PostgresServer) -> None:
+    url = fresh(postgres)
+    await open_store(url, party="ALPHA").close()  # the schema, claimed for ALPHA
+    holder = subprocess.Popen([sys.executable, "-c", FROZEN_HOLDER, url], stdout=subprocess.PIPE)
+    standby = open_store(url, party="ALPHA")
+    assert isinstance(standby, PostgresStore)
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline() == b"holding\n"
+        await asyncio.sleep(0.3)  # well inside its stream of pipelines
+        os.kill(holder.pid, signal.SIGSTOP)
+        frozen_at = time.monotonic()
+        taken = None
+        while taken is None:
+            taken = await standby.take_lease(2, 0)
+            assert time.monotonic() - frozen_at < SILENT_HOLDER_MS / 1000 + 2, "the frozen node kept the lease"
+            await asyncio.sleep(0.2)  # as a standby asks
+        assert (await standby.lease()).holder == 2
+    finally:
+        holder.kill()
+        holder.wait()
+        if holder.stdout is not None:
+            holder.stdout.close()
+        await standby.close()
+
+
+async def test_a_node_frozen_just_after_a_pipelined_statement_loses_the_lease_in_time(postgres: PostgresServer) -> None:
+    url = fresh(postgres)
+    await open_store(url, party="ALPHA").close()
+    frozen_after = FROZEN_HOLDER.replace(
+        'db.executemany("INSERT INTO piped VALUES (?)", [(n,) for n in range(20_000)])',
+        'db.executemany("INSERT INTO piped VALUES (?)", [(n,) for n in range(3)])\n'
+        "        import os, signal; os.kill(os.getpid(), signal.SIGSTOP)",
+    )
+    holder = subprocess.Popen([sys.executable, "-c", frozen_after, url], stdout=subprocess.PIPE)
+    standby = open_store(url, party="ALPHA")
+    assert isinstance(standby, PostgresStore)
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline() == b"holding\n"
+        frozen_at = time.monotonic()
+        taken = None
+        while taken is None:
+            taken = await standby.take_lease(2, 0)
+            assert time.monotonic() - frozen_at < SILENT_HOLDER_MS / 1000 + 2, "the frozen node kept the lease"
+            await asyncio.sleep(0.2)
+    finally:
+        holder.kill()
+        holder.wait()
+        if holder.stdout is not None:
+            holder.stdout.close()
+        await standby.close()

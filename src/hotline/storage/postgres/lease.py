@@ -9,6 +9,9 @@ Two things together, because each alone fails (KAFKA-6082, que-go's double runs)
   hangs (SIGSTOP, a frozen virtual machine, a cut cable) loses the lease within that bound; a
   node that dies loses it at once, when its connection closes. The active node therefore
   renews, by running a group at least every ``RENEW_EVERY_S`` even when it has nothing to write.
+  The timeouts do not apply to a session the server is waiting on in the middle of a
+  statement (a node frozen while it sends a pipeline): a standby that asks for the lease ends
+  such a session once it has been silent past ``SILENT_HOLDER_MS`` (``end_silent_holder``).
 * **The epoch** is a row raised by one at every takeover, and every write transaction first
   reads it ``FOR SHARE`` and checks it is still its own. A node that lost its lease without
   noticing (it was frozen) can therefore write nothing when it wakes: its transaction finds
@@ -34,6 +37,9 @@ from hotline.storage.postgres.connection import connect
 LEASE_LOCK = 0x6C656173  # 'leas': the advisory lock the active node's writing session holds
 IDLE_LIMIT_MS = 2000  # a session silent this long is ended by the server: the lease is free
 RENEW_EVERY_S = 0.5  # the active node runs a group at least this often (a quarter of the limit)
+# A session holding the lease that the server has waited on this long, in the middle of a
+# statement (``end_silent_holder``), is ended by the standby that asks for the lease.
+SILENT_HOLDER_MS = IDLE_LIMIT_MS + 1000
 
 
 class LeaseLostError(StoreError):
@@ -69,6 +75,7 @@ def try_take(conn: psycopg.Connection[Any], node: int, now_ms: int) -> int | Non
     out an epoch a peer has already seen, or the peer would refuse every link as stale."""
     row = conn.execute("SELECT pg_try_advisory_lock(%s)", (LEASE_LOCK,)).fetchone()
     if row is None or not row[0]:
+        end_silent_holder(conn)  # the next try may find it free
         return None
     with conn.transaction():
         taken = conn.execute(
@@ -79,6 +86,31 @@ def try_take(conn: psycopg.Connection[Any], node: int, now_ms: int) -> int | Non
     epoch = int(taken[0])
     conn.execute(f"SET hotline.epoch = '{epoch}'")  # what the transcript's entries record (schema 3)
     return epoch
+
+
+def end_silent_holder(conn: psycopg.Connection[Any], silent_ms: int = SILENT_HOLDER_MS) -> int | None:
+    """End the session holding the lease if the server has been waiting on its client for
+    longer than ``silent_ms``; its process id, or None.
+
+    The server's idle timeouts do not always end such a session. A node frozen while it sends
+    a pipeline (psycopg's ``executemany``) leaves it "active", reading from the client, where no
+    timeout applies; one frozen just after a pipeline inside a transaction was seen "idle in
+    transaction" for minutes without its timeout firing (PostgreSQL 15, psycopg 3.3): either
+    would hold the lease for as long as the node stays frozen. A healthy active node changes
+    its session's state at every statement and renews every ``RENEW_EVERY_S``, so it is never
+    this silent; if one ever were, ending it costs a takeover, never a fork: the epoch fences
+    whatever it would write afterwards."""
+    row = conn.execute(
+        "SELECT a.pid FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+        " WHERE l.locktype = 'advisory' AND l.granted AND l.classid = 0 AND l.objid = %s"
+        " AND a.pid <> pg_backend_pid() AND a.wait_event = 'ClientRead'"
+        " AND a.state_change < clock_timestamp() - make_interval(secs => %s)",
+        (LEASE_LOCK, silent_ms / 1000),
+    ).fetchone()
+    if row is None:
+        return None
+    conn.execute("SELECT pg_terminate_backend(%s)", (row[0],))
+    return int(row[0])
 
 
 def held_by(conn: psycopg.Connection[Any]) -> Lease | None:
