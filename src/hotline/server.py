@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import datetime as dt
 import os
 import signal
 import socket
-import ssl
 import sys
-from collections.abc import Awaitable, Iterator
-from typing import Any
+from collections.abc import Awaitable
 
 import structlog
 import uvicorn
@@ -28,11 +25,12 @@ from hotline.api.gate import Gate
 from hotline.api.standby import create_standby_api
 from hotline.console.app import create_console
 from hotline.console.state import ConsoleBounds, ConsoleState
-from hotline.errors import ConfigError, StoreError
+from hotline.errors import StoreError
 from hotline.front import Refusals
 from hotline.front.connection import bounded_protocol
 from hotline.front.headers import SecurityHeaders
 from hotline.front.hosts import HostCheck, answered_names
+from hotline.listeners import ApiServer, ConsoleListener, bind
 from hotline.node import (
     SETTINGS_CHECK_EVERY_S,
     SYSTEM_CLOCK,
@@ -41,7 +39,6 @@ from hotline.node import (
     NodeConfig,
     certificate_trouble,
     console_certificate,
-    console_tls_context,
     open_standby,
     parse_address,
     record_settings,
@@ -56,116 +53,11 @@ RETRY_S = 1.0  # seconds between tries of a party's store that cannot be opened
 CONSOLE_CHECK_EVERY_S = 3600.0  # how often the console certificate's end is looked at
 
 
-class ApiServer(uvicorn.Server):
-    """uvicorn, minus its signal handling: the node owns SIGTERM and SIGINT."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
-class ConsoleServer(ApiServer):
-    """The console's HTTPS server: a TLS handshake that has not finished within the bound is
-    closed (uvicorn leaves asyncio's 60 s), so a connection that never speaks costs a file handle
-    for seconds, not a minute."""
-
-    handshake_timeout: float = 10.0
-
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        loop = asyncio.get_running_loop()
-        create, timeout = loop.create_server, self.handshake_timeout
-
-        def bounded(*args: Any, **kwargs: Any) -> Any:  # only a TLS server's (the API's may start meanwhile)
-            if kwargs.get("ssl") is not None:
-                kwargs.setdefault("ssl_handshake_timeout", timeout)
-            return create(*args, **kwargs)
-
-        loop.create_server = bounded  # type: ignore[method-assign]
-        try:
-            await super().startup(sockets)
-        finally:
-            del loop.create_server  # the loop's own method again
-
-
-@dataclasses.dataclass
-class ConsoleListener:
-    """The console's own HTTPS listener (``[console] listen``): its socket and TLS context, made
-    once for the process and lent to each role's server, as the API's socket is."""
-
-    socket: socket.socket
-    tls: ssl.SSLContext
-
-    @classmethod
-    def of(cls, config: NodeConfig) -> ConsoleListener | None:
-        if not config.console.listen:
-            return None
-        tls = console_tls_context(config)  # a certificate that cannot be used stops the start here
-        return cls(_bind(config.console.listen, "for the console (HTTPS)"), tls)
-
-    def serve(self, console: FastAPI, config: NodeConfig, refusals: Refusals) -> tuple[ApiServer, asyncio.Task[None]]:
-        """Serve ``console`` on a copy of the socket: in front of it the same layers as on the
-        API's address (headers, Host names, the gate on bodies), and TLS 1.3."""
-        host, _ = parse_address(config.console.listen)
-        facts = console_certificate(config)
-        names = answered_names(host, (*config.console.hosts, *(facts.names if facts else ())))
-        bounds = config.bounds
-        gated = Gate(console, config.api_token(), bounds.api_body_bytes, bounds.api_body_timeout, refusals)
-        front = SecurityHeaders(HostCheck(gated, names=names, refusals=refusals))
-        server = ConsoleServer(
-            uvicorn.Config(
-                front,
-                http=bounded_protocol(bounds.api_connections, bounds.api_header_timeout, refusals),
-                server_header=False,  # the watch floor's network learns nothing of what serves it
-                log_level="warning",
-                access_log=False,
-                lifespan="off",
-                timeout_graceful_shutdown=5,
-                proxy_headers=bool(config.console.trusted_proxies),
-                forwarded_allow_ips=list(config.console.trusted_proxies) or None,
-            )
-        )
-        server.config.load()
-        server.config.ssl = self.tls
-        server.handshake_timeout = bounds.api_header_timeout
-        log.info("console listening", url=config.console_url)
-        task = asyncio.create_task(server.serve(sockets=[self.socket.dup()]))
-        task.add_done_callback(_console_ended)
-        return server, task
-
-    def close(self) -> None:
-        self.socket.close()
-
-
-def _console_ended(task: asyncio.Task[None]) -> None:
-    """The console's listener ended: as it should when the node stops, or else said loudly
-    (the loopback console and the API go on; the watch floor's browsers lose the console)."""
-    if task.cancelled():
-        return
-    failure = task.exception()
-    if failure is not None:
-        log.critical("the console's HTTPS listener failed: the watch floor's browsers cannot reach the console",
-                     error=repr(failure))  # fmt: skip
-
-
 async def _stop_server(server: ApiServer | None, task: asyncio.Task[None] | None) -> None:
     if server is not None and task is not None:
         server.should_exit = True
         with contextlib.suppress(asyncio.CancelledError):
             await task
-
-
-def _bind(address: str, purpose: str = "for the operator API") -> socket.socket:
-    host, port = parse_address(address)
-    # IPPROTO_TCP explicitly: asyncio disables Nagle's algorithm only on sockets that say they
-    # are TCP, and with Nagle every API answer waited ~40 ms for the client's delayed ACK.
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        raise ConfigError(f"cannot listen on {address} {purpose}: {exc.strerror}") from None
-    return sock
 
 
 async def serve(config: NodeConfig) -> str | None:
@@ -218,7 +110,7 @@ async def serve_party_node(config: NodeConfig) -> str | None:
     signals.install()
     # One listening socket for the process, lent to each phase's server: between a standby's
     # API and the active node's, connections wait in its backlog instead of being refused.
-    api_socket = _bind(config.api)
+    api_socket = bind(config.api)
     try:
         listener = ConsoleListener.of(config)
     except BaseException:
@@ -374,7 +266,7 @@ async def serve_active(
 ) -> str | None:
     """Serve as the party's node (its only one, or its active one) until stopped or until the
     node stops itself; why it did, or None."""
-    api_socket = api_socket or _bind(config.api)
+    api_socket = api_socket or bind(config.api)
     node = Node(config, store)
     # The API and console are built before the node starts: building them holds the event loop
     # for tens of milliseconds, which must not fall between a link coming up and the first

@@ -110,7 +110,9 @@ def two_parties(root: Path, url: str) -> tuple[NodeProcess, NodeProcess, NodePro
     """ALPHA's two nodes on the database ``url`` and BRAVO on SQLite, pinned to each other."""
     first = NodeProcess.create(root, "ALPHA", settings={"watch": QUIET_WATCH}, store=url)
     listen, api = f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"
-    second = NodeProcess(join_node(root / "alpha2", first.config.directory, listen, api), root / "alpha2.log")
+    console = {"listen": f"127.0.0.1:{free_port()}"}  # the second node's console over HTTPS
+    second = NodeProcess(join_node(root / "alpha2", first.config.directory, listen, api, console=console),
+                         root / "alpha2.log")  # fmt: skip
     first.reload()  # the card now names both nodes
     bravo = NodeProcess.create(root, "BRAVO", language="ru", settings={"watch": QUIET_WATCH})
     pair(first, bravo)
@@ -138,6 +140,7 @@ async def test_traffic_both_ways_survives_a_kill_and_a_freeze_of_the_active_node
     took: dict[str, float] = {}
     try:
         await start_parties(first, second, bravo)
+        assert "standby-banner" in await console_page(second), "the standby's console over HTTPS says what it is"
         traffic = [asyncio.create_task(s.run(stop)) for s in (out, back)]
         await asyncio.sleep(3)
 
@@ -147,6 +150,7 @@ async def test_traffic_both_ways_survives_a_kill_and_a_freeze_of_the_active_node
         took["SIGKILL"] = await asyncio.wait_for(delivered_after(out, bravo, mark), 30) - fault
         await first.start()
         await wait_for(lambda: role_is(first, "standby"), 20, "the killed node, restarted, to stand by")
+        assert "standby-banner" not in await console_page(second), "the same listener serves the active node's console"
         await asyncio.sleep(3)
 
         # Freeze the node that took over for 15 s: the other takes over; the frozen one wakes,
@@ -202,6 +206,14 @@ async def test_traffic_both_ways_survives_a_kill_and_a_freeze_of_the_active_node
     )
     assert took["SIGKILL"] < 5, took
     assert took["SIGSTOP"] < 5, took
+
+
+async def console_page(node: NodeProcess) -> str:
+    """The sign-in page from the node's HTTPS listener, as a browser of the watch floor gets it."""
+    async with httpx.AsyncClient(verify=False, timeout=10.0) as client:
+        answer = await client.get(f"{node.config.console_url}/signin")
+    assert answer.status_code == 200, answer.text
+    return answer.text.lower()
 
 
 async def role_is(node: NodeProcess, wanted: str) -> bool:

@@ -9,6 +9,7 @@ import pytest
 from hotline.errors import ConfigError
 from hotline.node import init_node, load_config
 from hotline.node.config import Bounds
+from hotline.node.handles import needed
 from hotline.testing.process import configure
 
 
@@ -31,6 +32,7 @@ def test_defaults_hold_without_a_bounds_table_and_each_bound_can_be_set(tmp_path
         ({"api_body_timeout": True}, r"\[bounds\] api_body_timeout must be a number of seconds"),
         ({"peer_handshakes": 4, "peer_handshakes_per_source": 8}, "must not be more than peer_handshakes"),
         ({"event_streams": 2}, "event_streams_per_session must not be more than event_streams"),
+        ({"console_handshakes": 8}, "console_handshakes_per_source must not be more than console_handshakes"),
     ],
 )
 def test_a_wrong_bound_is_refused_saying_which_and_why(tmp_path: Path, table: dict[str, object], refusal: str) -> None:
@@ -66,3 +68,8 @@ def test_console_hosts_and_sign_in_settings_are_read(tmp_path: Path) -> None:
     console = load_config(config.directory).console
     assert console.hosts == ("watch.example", "[::1]")
     assert (console.signin_free_failures, console.signin_lockout_after) == (3, 5)
+
+
+def test_the_consoles_handshakes_count_among_the_handles_needed_only_with_its_listener() -> None:
+    bounds = Bounds()
+    assert needed(bounds, 1, console=True) - needed(bounds, 1) == bounds.console_handshakes

@@ -15,6 +15,7 @@ from hotline.node.console_tls import (
     make_console_certificate,
 )
 from hotline.node.desk import Desk, Message
+from hotline.node.doorway import Doorway
 from hotline.node.intake import SendError, SendRequest
 from hotline.node.joining import join_node
 from hotline.node.logs import OncePerCause
@@ -30,6 +31,7 @@ __all__ = [
     "SYSTEM_CLOCK",
     "Clock",
     "Desk",
+    "Doorway",
     "IdentityCard",
     "Message",
     "Node",

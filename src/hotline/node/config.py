@@ -129,6 +129,11 @@ class Bounds:
     # Live event streams (the console's board and the API's watch), in all and per session.
     event_streams: int = 64
     event_streams_per_session: int = 4
+    # The console's HTTPS listener ([console] listen): connections whose TLS handshake has not
+    # finished, in all and from one source address (a proxy or a NAT is one source; a browser
+    # opens up to six connections at once). The handshake's time is api_header_timeout.
+    console_handshakes: int = 64
+    console_handshakes_per_source: int = 16
     # Console sessions in all: past this, the longest idle is signed out.
     console_sessions: int = 256
     # Bytes of refused envelopes kept as evidence per peer per UTC day: beyond it they are
@@ -406,6 +411,8 @@ def _bounds(raw: dict[str, Any]) -> Bounds:
     bounds = Bounds(**values)
     if bounds.peer_handshakes_per_source > bounds.peer_handshakes:
         raise ValueError("[bounds] peer_handshakes_per_source must not be more than peer_handshakes")
+    if bounds.console_handshakes_per_source > bounds.console_handshakes:
+        raise ValueError("[bounds] console_handshakes_per_source must not be more than console_handshakes")
     if bounds.event_streams_per_session > bounds.event_streams:
         raise ValueError("[bounds] event_streams_per_session must not be more than event_streams")
     return bounds

@@ -42,11 +42,13 @@ class HandleLimit:
         return self.soft < self.needed
 
 
-def needed(bounds: Bounds, peers: int) -> int:
-    """Handles the bounds need at once: handshakes under way, every peer's links on every
-    path (and a few more peers), the API's connections and event streams, and the rest."""
+def needed(bounds: Bounds, peers: int, console: bool = False) -> int:
+    """Handles the bounds need at once: handshakes under way (the console's too, if it has a
+    listener of its own), every peer's links on every path (and a few more peers), the API's
+    connections and event streams, and the rest."""
     links = (peers + FUTURE_PEERS) * MAX_PATHS * LINKS_PER_PATH
-    return bounds.peer_handshakes + links + bounds.api_connections + bounds.event_streams + BASELINE
+    handshakes = bounds.peer_handshakes + (bounds.console_handshakes if console else 0)
+    return handshakes + links + bounds.api_connections + bounds.event_streams + BASELINE
 
 
 def raise_limit(need: int) -> HandleLimit:

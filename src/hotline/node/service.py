@@ -161,7 +161,7 @@ class Node:
 
     def _raise_handle_limit(self, peers: int) -> None:
         """As many file handles as the bounds need (``handles.py``), said at start."""
-        limit = self.handles = raise_limit(needed(self.config.bounds, peers))
+        limit = self.handles = raise_limit(needed(self.config.bounds, peers, console=bool(self.config.console.listen)))
         if limit.short:
             log.warning(
                 "the hard limit on file handles is below what the bounds need: raise it (LimitNOFILE=,"
