@@ -21,11 +21,11 @@ import httpx
 from rich.console import Console
 
 from hotline.errors import HotlineError
-from hotline.node import parse_address
+from hotline.node import NodeConfig, console_certificate, parse_address
 from hotline.testing.process import BlockingNode, NodeProcessError, add_user, check_free, pair, stop_all
 from hotline.testing.process import wait_until as poll
 
-console = Console(highlight=False, soft_wrap=True)
+console = Console(highlight=False, soft_wrap=True, emoji=False)  # a fingerprint's ":CD:" stays text
 
 # The scripted traffic: (sender, receiver, precedence, form, fields, acknowledged by, reply to).
 # Each is rendered at the receiver in the receiver's language; most are acknowledged by a person
@@ -117,11 +117,12 @@ ACCOUNTS = [
 
 def create(root: Path, base_port: int) -> list[DemoNode]:
     parties = [("SACEUR", "en", base_port), ("GENSTAB", "ru", base_port + 100)]
-    addresses = [(f"127.0.0.1:{port + 1}", f"127.0.0.1:{port + 2}") for _, _, port in parties]
-    for (party, _, _), (listen, api) in zip(parties, addresses, strict=True):
+    addresses = [(f"127.0.0.1:{port + 1}", f"127.0.0.1:{port + 2}", f"127.0.0.1:{port + 3}") for _, _, port in parties]
+    for (party, _, _), (listen, api, floor) in zip(parties, addresses, strict=True):
         # Before anything is deleted: a demo still running from before must keep its files.
         check_free(listen, f"for {party}'s peer link (is another demo still running?)")
         check_free(api, f"for {party}'s operator API (is another demo still running?)")
+        check_free(floor, f"for {party}'s console over HTTPS (is another demo still running?)")
     if root.exists() and any(root.iterdir()):
         if not (root / MARKER).exists():
             raise SystemExit(f"demo: {root} exists and was not made by the demo; not touching it")
@@ -129,8 +130,8 @@ def create(root: Path, base_port: int) -> list[DemoNode]:
     root.mkdir(parents=True, exist_ok=True)
     (root / MARKER).touch()
     nodes = [
-        DemoNode.create(root, party, language=language, listen=listen, api=api)
-        for (party, language, _), (listen, api) in zip(parties, addresses, strict=True)
+        DemoNode.create(root, party, language=language, listen=listen, api=api, settings={"console": {"listen": floor}})
+        for (party, language, _), (listen, api, floor) in zip(parties, addresses, strict=True)
     ]
     by_party = {node.party: node for node in nodes}
     try:
@@ -238,6 +239,10 @@ def guide(nodes: dict[str, DemoNode], root: Path, serials: list[str]) -> None:
   SACEUR   {sac.api_url}/   operator [bold]watch[/] / saceur-watch     auditor audit / saceur-audit
   GENSTAB  {gen.api_url}/   operator [bold]dezhurny[/] / genstab-watch  auditor audit / genstab-audit
   (dezhurny's console is in Russian; the language button at the top switches it, per account)
+The same consoles as a watch floor reaches them, over HTTPS with each node's own certificate
+(the browser warns once: compare its SHA-256 with the one here, or `hotline identity`, then accept):
+  SACEUR   {sac.console_url}/   {fingerprint(sac)}
+  GENSTAB  {gen.console_url}/   {fingerprint(gen)}
 
 {flash}, a FLASH missile launch notice from GENSTAB, awaits a person's acknowledgement at
 SACEUR: it is on SACEUR's alert list now, a supervisor is called at 5 minutes and the commander
@@ -275,6 +280,11 @@ described by /openapi.json; send the bearer token from each node's api.token fil
   curl -H "Authorization: Bearer $(cat {sac.directory}/api.token)" {sac.api_url}/v1/alerts
 
 Press [bold]Ctrl-C[/] to stop both nodes.""")
+
+
+def fingerprint(config: NodeConfig) -> str:
+    facts = console_certificate(config)
+    return f"SHA-256 {facts.fingerprint}" if facts else "(no certificate yet)"
 
 
 def stop(nodes: list[DemoNode]) -> None:

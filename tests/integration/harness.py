@@ -47,16 +47,16 @@ __all__ = [
 
 
 def free_demo_base() -> int:
-    """A base port for the demo (it uses base+1, +2, +101, +102), all four free now, below the
-    kernel's ephemeral range (from which every other test's ports come) and never given twice."""
+    """A base port for the demo (it uses base+1, +2, +3, +101, +102, +103), all free now, below
+    the kernel's ephemeral range (from which every other test's ports come) and never given twice."""
     try:
         low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
     except (OSError, ValueError, IndexError):
         low = 32768  # Linux's default
     for base in range(20000, low - 103, 211):
-        if claim_ports([base + 1, base + 2, base + 101, base + 102]):
+        if claim_ports([base + n for n in (1, 2, 3, 101, 102, 103)]):
             return base
-    raise RuntimeError("no four free ports for the demo below the ephemeral range")
+    raise RuntimeError("no six free ports for the demo below the ephemeral range")
 
 
 @dataclass(eq=False)

@@ -1,7 +1,9 @@
 """`make demo` runs the scripted exchange end to end (here with --once, on free ports)."""
 
+import hashlib
 import re
 import signal
+import ssl
 import subprocess
 import sys
 from pathlib import Path
@@ -59,6 +61,14 @@ def test_a_signal_stops_the_demo_and_both_nodes(tmp_path: Path, signum: int) -> 
         saceur = f"http://127.0.0.1:{base + 2}/"
         assert f"SACEUR   {saceur}   operator watch / saceur-watch" in guide
         assert f"GENSTAB  http://127.0.0.1:{base + 102}/   operator dezhurny / genstab-watch" in guide
+        # And over HTTPS, with the fingerprint the listener's certificate has.
+        printed = re.search(rf"SACEUR   https://127\.0\.0\.1:{base + 3}/   SHA-256 ([0-9A-F:]+)", guide)
+        assert printed is not None, guide
+        pem = ssl.get_server_certificate(("127.0.0.1", base + 3))
+        digest = hashlib.sha256(ssl.PEM_cert_to_DER_cert(pem)).hexdigest().upper()
+        assert printed.group(1).replace(":", "") == digest
+        with httpx.Client(verify=False) as floor:
+            assert floor.get(f"https://127.0.0.1:{base + 103}/signin").status_code == 200
         with httpx.Client(base_url=saceur, follow_redirects=True) as browser:
             form = re.search(r'name="csrf" value="([^"]+)"', browser.get("/signin").text)
             assert form is not None

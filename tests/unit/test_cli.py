@@ -155,3 +155,16 @@ def test_send_takes_only_a_language_the_product_renders(tmp_path: Path, capsys: 
         main(["send", "--to", "GENSTAB", "--text", "hi", "--lang", "xx", "--dir", str(node.directory)])
     assert refused.value.code == 2
     assert "'xx' is not one of 'en', 'ru'" in capsys.readouterr().err
+
+
+def test_a_fingerprint_is_printed_as_it_is_never_as_an_emoji() -> None:
+    """rich reads ":CD:" as an emoji's name: a console certificate's SHA-256 printed by `init` or
+    `identity` once read "25💿C7:…", and the demo's guide the same."""
+    from hotline import demo
+    from hotline.cli.common import out
+
+    fingerprint = "25:CD:C7:2E:AB:00"
+    for console in (out, demo.console):
+        with console.capture() as captured:
+            console.print(f"SHA-256 {fingerprint}")
+        assert captured.get().strip() == f"SHA-256 {fingerprint}"

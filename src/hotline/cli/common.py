@@ -22,8 +22,11 @@ if TYPE_CHECKING:
 # Piped output (scripts, logs) gets wide tables rather than rows wrapped at 80 columns.
 # HOTLINE_WIDTH sets it for output that is not a terminal (a script, a log, a test).
 _PIPED_WIDTH = os.environ.get("HOTLINE_WIDTH", "200")
+# emoji=False: rich would print a certificate fingerprint's ":CD:" as an emoji (💿).
 out = Console(
-    highlight=False, width=None if sys.stdout.isatty() else int(_PIPED_WIDTH) if _PIPED_WIDTH.isdigit() else 200
+    highlight=False,
+    emoji=False,
+    width=None if sys.stdout.isatty() else int(_PIPED_WIDTH) if _PIPED_WIDTH.isdigit() else 200,
 )
 # Below this many columns the message tables do not fit: each message is printed as three lines.
 WIDE_TABLE = 140
