@@ -10,7 +10,7 @@ import pytest
 
 from hotline.envelope import Precedence
 from hotline.forms.i18n import SUPPORTED_LANGUAGES
-from hotline.watch.alarms import LATCHED, LATCHED_LEVELS, Alarm, Health, Kind, Limits
+from hotline.watch.alarms import LATCHED, LATCHED_LEVELS, Alarm, Health, Hold, Kind, Limits
 from hotline.watch.escalation import Level
 from hotline.watch.wording import TITLES, calls_for, duration, summary, title, utc
 
@@ -47,6 +47,11 @@ def condition_alarms() -> dict[Kind, Alarm]:
     health.watch_peer("MOD", START_MS)
     health.link_up("MOD", START_MS)
     health.path_down("MOD", 2, "198.51.100.7:7101", START_MS)  # its second path is down
+    # Peers whose traffic is held on purpose: by us (with a remark), and one that removed us.
+    health.watch_peer("OSCE", START_MS)
+    health.hold("OSCE", Hold.SUSPENDED_BY_US, START_MS, {"by_name": "watch", "remark": "drill"})
+    health.watch_peer("CSTO", START_MS)
+    health.hold("CSTO", Hold.REMOVED_BY_PEER, START_MS)
     found = {alarm.kind: alarm for alarm in health.alarms(now)}
     assert set(found) == set(Kind) - LATCHED
     return found

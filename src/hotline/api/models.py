@@ -51,6 +51,12 @@ class CatchUpIn(BaseModel):
     remark: str = Field(min_length=1, max_length=2000, description="why: which copy was restored, what was lost")
 
 
+class PeerStateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    by: str = Field(min_length=1, max_length=64, description="who decided it: the officer's name")
+    remark: str | None = Field(None, min_length=1, max_length=2000, description="why (kept in the audit)")
+
+
 class CardIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     card: str

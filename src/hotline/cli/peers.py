@@ -1,5 +1,5 @@
-"""`hotline peer`: pin a peer from its identity card, list the pinned ones, and resume numbering
-after a restore.
+"""`hotline peer`: pin a peer from its identity card, list the pinned ones, suspend, resume or
+remove one, and resume numbering after a restore.
 
 Pinning and listing work with the node stopped: they open the node's store through the
 ``Store`` interface, as the node itself does. With the node running, `peer add` asks the node,
@@ -77,6 +77,44 @@ def peer_catch_up(directory: Path, party: str, remark: str, by: str | None) -> N
     )
 
 
+SAID = {
+    "suspended": "Traffic with {party} is suspended: nothing is sent to it or taken from it, and its board says"
+    " so. Messages to {party} wait in the queue; resume with hotline peer resume.",
+    "active": "Traffic with {party} is resumed.",
+    "removed": "{party} is removed: it is refused from now on. What was exchanged with it is kept, and its"
+    " evidence still verifies.",
+}
+STOPPED = "The node is stopped: it holds to this when it starts."
+
+
+def _state_command(name: str, state: str, summary: str) -> None:
+    @peer.command(name, help=summary)
+    @dir_option
+    @click.argument("party")
+    @click.option("--remark", help="why (kept in the audit, and shown on our board)")
+    @click.option("--by", "by", help="who decides it (default: your login name)")
+    def command(directory: Path, party: str, remark: str | None, by: str | None) -> None:
+        who = operator_name(by)
+        client = client_of(directory)
+        if client.running():
+            client.post(f"/v1/peers/{party}/{name}", {"by": who, "remark": remark})
+            stopped = False
+        else:
+            asyncio.run(_set_state_offline(config_of(directory), party, state, who, remark))
+            stopped = True
+        _ = words(directory)
+        out.print(_(SAID[state]).format(party=party))
+        if stopped:
+            out.print(_(STOPPED))
+
+
+_state_command("suspend", "suspended", "Hold all traffic with PARTY, both ways, until resumed; both boards say so.")
+_state_command("resume", "active", "Resume traffic with a suspended PARTY.")
+_state_command(
+    "remove", "removed", "Refuse PARTY from now on; what was exchanged with it is kept and its evidence still verifies."
+)
+
+
 @peer.command("list")
 @dir_option
 @json_option
@@ -86,13 +124,14 @@ def peer_list(directory: Path, as_json: bool) -> None:
     from hotline.views import peer_view
 
     pinned = asyncio.run(_pinned(config_of(directory)))
-    peers = [peer_view(IdentityCard.parse(p.card)) for p in pinned]
+    peers = [peer_view(IdentityCard.parse(p.card), p) for p in pinned]
     if as_json:
         print_json(peers)
         return
-    table = Table("party", "fingerprint", "TLS pin", "addresses")
+    table = Table("party", "state", "fingerprint", "TLS pin", "addresses")
     for p in peers:
-        table.add_row(p["party"], p["fingerprint"], p["tls_pin"], ", ".join(p["addresses"]))
+        state = p["state"] if p["state"] == "active" else f"{p['state']} {p['state_since']} ({p['state_by']})"
+        table.add_row(p["party"], state, p["fingerprint"], p["tls_pin"], ", ".join(p["addresses"]))
     out.print(table)
 
 
@@ -116,6 +155,33 @@ async def _pin_offline(config: NodeConfig, card: IdentityCard) -> None:
     try:
         vet_new_peer(config.party, await store.peers(), card)
         await store.add_peer(card.as_peer(wall_ms()))
+    finally:
+        await store.close()
+
+
+async def _set_state_offline(config: NodeConfig, party: str, state: str, by: str, remark: str | None) -> None:
+    """What the node does for ``POST /v1/peers/PARTY/ACTION``, with the node stopped."""
+    from hotline.node import peer_state_refusal, wall_ms
+    from hotline.storage import AuditEntry, active_node, open_store
+
+    if config.store:
+        holder = await asyncio.to_thread(active_node, config.store)
+        if holder is not None:
+            raise PairingError(
+                f"node {holder} of {config.party} is active: do it through that node (--dir <its directory>)"
+            )
+    store = open_store(config.store_location, party=config.party)
+    try:
+        current = next((p for p in await store.peers() if p.party == party), None)
+        if current is None:
+            raise PairingError(f"{party!r} is not a pinned peer")
+        problem = peer_state_refusal(party, current.state, state)
+        if problem is not None:
+            raise PairingError(problem)
+        now = wall_ms()
+        await store.set_peer_state(party, state, now, by, remark)
+        verb = {"suspended": "suspend", "active": "resume", "removed": "remove"}[state]
+        await store.record_audit(AuditEntry(now, by, None, f"peer-{verb}", party, remark))
     finally:
         await store.close()
 

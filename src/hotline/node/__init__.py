@@ -16,6 +16,7 @@ from hotline.node.console_tls import (
 )
 from hotline.node.desk import Desk, Message
 from hotline.node.doorway import Doorway
+from hotline.node.holds import refusal as peer_state_refusal
 from hotline.node.intake import SendError, SendRequest
 from hotline.node.joining import join_node
 from hotline.node.logs import OncePerCause
@@ -56,6 +57,7 @@ __all__ = [
     "make_console_certificate",
     "open_standby",
     "parse_address",
+    "peer_state_refusal",
     "record_settings",
     "vet_new_peer",
     "wall_ms",

@@ -87,6 +87,9 @@ class Channel:
     # The peer's nodes that failed a dial since a path was last up: a move to one of them waits
     # the dialers' backoff (a standby naming a dead active node must not set off a dial storm).
     failed_nodes: set[int] = field(default_factory=set)
+    # Set while traffic with the peer flows (its state is "active"); the dialers wait on it
+    # while we hold the traffic (``hotline peer suspend``, ``remove``).
+    active: asyncio.Event = field(default_factory=asyncio.Event)
     # Our envelopes in flight: the links each was written on. One that no live link carries
     # goes again (``Links.reconcile``); an entry goes when its envelope is answered.
     on_wire: dict[int, set[Link]] = field(default_factory=dict)
@@ -94,6 +97,11 @@ class Channel:
     @property
     def party(self) -> str:
         return self.peer.party
+
+    @property
+    def held(self) -> bool:
+        """We hold the traffic with the peer: suspended, or removed."""
+        return self.peer.state != "active"
 
     @property
     def nodes(self) -> int:

@@ -157,6 +157,11 @@ class Desk:
         self._writable(HotlineError)
         return await self._node.add_peer(card)
 
+    async def set_peer_state(self, party: str, state: str, by: str, remark: str | None = None) -> PeerRecord:
+        """Suspend, resume or remove a pinned peer (``holds.py``)."""
+        self._writable(HotlineError)
+        return await self._node.set_peer_state(party, state, by, remark)
+
     async def catch_up(self, party: str, by: str, remark: str | None = None) -> int:
         self._writable(HotlineError)
         return await self._node.catch_up(party, by, remark)
@@ -184,6 +189,8 @@ class Desk:
                 {
                     "peer": party,
                     "connected": channel.has_link(),  # traffic can flow: some path is up
+                    "state": channel.peer.state,  # active, suspended or removed (by us)
+                    "hold": self._hold(party),  # traffic held on purpose, by us or by the peer
                     "lanes": _lanes(channel),
                     "dialed_by": {lane.value: link.dialed_by for (_, lane), link in sorted(channel.links.items())},
                     "paths": self._paths(channel, now),
@@ -203,6 +210,10 @@ class Desk:
                 }
             )
         return result
+
+    def _hold(self, party: str) -> str | None:
+        health = self._node.lookout.health.peers.get(party)
+        return None if health is None or health.held is None else health.held[0].value
 
     def _paths(self, channel: Channel, now_ms: int) -> list[dict[str, Any]]:
         """Each path to a peer as an operator reads it: up or down, round trip, last contact,

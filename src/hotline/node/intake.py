@@ -64,6 +64,8 @@ class Intake:
             raise SendError("to", f"{self.station.party} only witnesses the peers' transcripts; it sends no messages")
         if channels[request.to].peer.witness:
             raise SendError("to", f"{request.to} only witnesses the transcripts; it takes no messages")
+        if channels[request.to].peer.state == "removed":
+            raise SendError("to", f"{request.to} was removed from this node's peers: nothing more is sent to it")
         if request.precedence not in Precedence.__members__:
             raise SendError("precedence", f"{request.precedence!r} is not one of {', '.join(Precedence)}")
         if not MARKING_PATTERN.match(request.marking):

@@ -154,6 +154,9 @@ class Links:
         # that is stopping must not bring a link back up, or the peer would hand it messages
         # (and take its receipts) while no one can read them any more.
         while not self.station.stopped.is_set():
+            if channel.held:  # suspended or removed: we dial nobody until it is resumed
+                await channel.active.wait()
+                continue
             if key in channel.links:
                 backoff.reset()
                 channel.lost(key).clear()
@@ -211,6 +214,11 @@ class Links:
         self, channel: Channel, key: LinkKey, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, dialed_by: str
     ) -> None:
         if self.station.stopped.is_set():  # a handshake that finished as the node began to stop
+            writer.close()
+            return
+        if channel.held:  # told why, in a frame it reads instead of our hello (it shows it)
+            code, detail = held_reason(self.station.party, channel)
+            writer.write(encode_frame(FrameType.ERROR, code=code, detail=detail))
             writer.close()
             return
         path, lane = key
@@ -411,6 +419,14 @@ class Links:
                 peer=party,
                 serials_from=serial(self.station.party, moved),
             )
+
+
+def held_reason(party: str, channel: Channel) -> tuple[str, str]:
+    """The error code ("suspended" or "removed") and the words a held peer is told."""
+    state = channel.peer.state
+    if state == "removed":
+        return state, f"{party} has removed {channel.party} from its peers: nothing more is exchanged"
+    return state, f"{party} has suspended traffic with {channel.party}: nothing is exchanged until it resumes"
 
 
 def _dialer(link: Link | None) -> str | None:

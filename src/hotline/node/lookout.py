@@ -26,7 +26,7 @@ from hotline.storage import Queued
 from hotline.storage.alarms import StoredAlarm
 from hotline.storage.audit import AuditEntry
 from hotline.watch import Alert, Level
-from hotline.watch.alarms import LATCHED_LEVELS, Alarm, Change, Event, Health, Kind, changes
+from hotline.watch.alarms import LATCHED_LEVELS, Alarm, Change, Event, Health, Hold, Kind, changes
 from hotline.watch.wording import calls_for, iso, summary, title
 
 log = structlog.get_logger("hotline.alarm")
@@ -87,6 +87,11 @@ class Lookout:
 
     def link_up(self, party: str) -> None:
         self.health.link_up(party, self._now())
+        self.changed.set()
+
+    def hold(self, party: str, held: Hold | None, facts: dict[str, Any] | None = None) -> None:
+        """Traffic with ``party`` held on purpose, by us or by it (``watch/alarms.py``), or not."""
+        self.health.hold(party, held, self._now(), facts)
         self.changed.set()
 
     def link_down(self, party: str) -> None:

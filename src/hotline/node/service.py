@@ -65,6 +65,7 @@ trusted, and a restart recovers them from what was durably stored.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 import structlog
 
@@ -77,10 +78,11 @@ from hotline.node.clock import SYSTEM_CLOCK, Clock
 from hotline.node.config import NodeConfig
 from hotline.node.dispatch import Dispatcher
 from hotline.node.handles import HandleLimit, needed, raise_limit
+from hotline.node.holds import BY_PEER, VERBS, our_hold, refusal
 from hotline.node.inbound import Inbound
 from hotline.node.intake import DispatchWaiters, Intake
 from hotline.node.link import Link
-from hotline.node.links import Links
+from hotline.node.links import Links, held_reason
 from hotline.node.logs import OncePerCause, install_loop_handler
 from hotline.node.lookout import Lookout
 from hotline.node.notary import Notary
@@ -200,6 +202,7 @@ class Node:
         )
         self.channels[peer.party] = channel
         self.lookout.watch_peer(peer.party, peer.witness)
+        self._apply_hold(channel)
         self.links.reroute(channel, channel.routes(self.clock.monotonic()))  # every path down until linked
         self._dial(channel, range(len(peer.addresses)))
         for lane in Lane:
@@ -274,6 +277,37 @@ class Node:
         self._raise_handle_limit(len(self.channels))  # its links need handles too
         await self.store.add_peer(record)
         return record
+
+    async def set_peer_state(self, party: str, state: str, by: str, remark: str | None = None) -> PeerRecord:
+        """Suspend, resume or remove a pinned peer (``holds.py``): stored and audited first,
+        then the links are told and closed, or the dialers woken."""
+        channel = self.channels.get(party)
+        if channel is None:
+            raise PairingError(f"{party!r} is not a pinned peer")
+        problem = refusal(party, channel.peer.state, state)
+        if problem is not None:
+            raise PairingError(problem)
+        now = self.clock.wall_ms()
+        record = dataclasses.replace(channel.peer, state=state, state_since_ms=now, state_by=by, state_remark=remark)
+        await self.store.set_peer_state(party, state, now, by, remark)
+        await self.store.record_audit(AuditEntry(now, by, None, f"peer-{VERBS[state]}", party, remark))
+        channel.peer = record
+        self._apply_hold(channel)
+        log.warning(f"peer {state}", peer=party, by=by, remark=remark)
+        return record
+
+    def _apply_hold(self, channel: Channel) -> None:
+        """Make the links and the board follow the peer's state (at start, and at each change)."""
+        held, facts = our_hold(channel.peer)
+        self.lookout.hold(channel.party, held, facts)
+        if held is None:
+            channel.active.set()
+            channel.moved.set()  # the dialers go at once, not after their backoff
+            return
+        channel.active.clear()
+        code, detail = held_reason(self.party, channel)
+        for link in list(channel.links.values()):
+            link.refuse(code, detail)
 
     async def catch_up(self, party: str, by: str, remark: str | None = None) -> int:
         """Resume numbering to a peer where it says it stands, after our store went back in time
@@ -351,5 +385,10 @@ class Node:
             spawn(notary.guarded(notary.on_refused(channel, event)))
         elif isinstance(event, ev.PeerStandingBy):
             self.links.standing_by(channel, link, event)
+        elif isinstance(event, ev.PeerClosed) and event.code in BY_PEER:
+            # Said once per cause (the dialers try again every few seconds while it lasts).
+            self.repeats.note("the peer holds the traffic with us", peer=channel.party, code=event.code,
+                              detail=event.detail)  # fmt: skip
+            self.lookout.hold(channel.party, BY_PEER[event.code])
         elif isinstance(event, ev.PeerClosed):
             log.warning("peer closed the link with an error", peer=channel.party, code=event.code, detail=event.detail)

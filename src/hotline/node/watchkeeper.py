@@ -219,7 +219,8 @@ class Watchkeeper:
                 ref=f"readiness-{party}-{at_ms}",  # a restart at the same moment never sends it twice
             )
             for party, channel in sorted(self.station.channels.items())
-            if not channel.peer.witness and not self.witness_only  # nobody there to answer
+            # nobody there to answer: a witness, or a peer whose traffic we hold (suspended, removed)
+            if not channel.peer.witness and not self.witness_only and not channel.held
         ]
         queued = await self.enqueue(requests) if requests else []
         log.info("readiness checks sent", watch_change=utc_text(at_ms), peers=len(queued))

@@ -16,6 +16,12 @@ class PeerRecord:
     addresses: tuple[str, ...]
     card: str
     added_ms: int
+    # Whether traffic flows (``hotline peer suspend|resume|remove``): "active", "suspended" (held
+    # both ways until resumed) or "removed" (refused from then on; what was exchanged is kept).
+    state: str = "active"
+    state_since_ms: int | None = None
+    state_by: str | None = None
+    state_remark: str | None = None
 
     @property
     def witness(self) -> bool:

@@ -31,6 +31,16 @@ async def check_store_conformance(store: Store) -> None:
     peer = PeerRecord("BRAVO", b"\x01" * 32, b"cert", ("127.0.0.1:1",), "card", 1)
     await store.add_peer(peer)
     assert await store.peers() == [peer]
+    # A peer's state is kept with who set it, when and why; pinning again leaves it as it is.
+    assert await store.set_peer_state("BRAVO", "suspended", 5, "watch", "exercise") is True
+    assert await store.set_peer_state("CHARLIE", "suspended", 5, "watch", None) is False
+    [held] = await store.peers()
+    assert (held.state, held.state_since_ms, held.state_by, held.state_remark) == ("suspended", 5, "watch", "exercise")
+    await store.add_peer(peer)
+    assert (await store.peers())[0].state == "suspended"
+    assert await store.set_peer_state("BRAVO", "active", 6, "watch", None)
+    [peer] = await store.peers()
+    assert peer.state == "active"
     assert await store.channel_state("BRAVO", 10) == ChannelState(send_next=1)
     assert await store.transcript_size() == 0
     await _check_sending(store)

@@ -68,6 +68,8 @@ class Kind(enum.StrEnum):
     SETTINGS_DIFFER = "settings-differ"  # another node of the party runs with other settings than this one
     STANDBY_DOWN = "standby-down"  # a node of the party is not connected to its database: nothing would take over
     CONSOLE_TROUBLE = "console-trouble"  # the console's HTTPS listener failed, or its certificate ends soon
+    SUSPENDED = "suspended"  # traffic with the peer is held, by us or by the peer (hotline peer suspend)
+    REMOVED_BY_PEER = "removed-by-peer"  # the peer removed us from its peers and refuses us
 
 
 # Stand until a person closes them; the others clear themselves.
@@ -90,6 +92,20 @@ URGENT = (Precedence.FLASH, Precedence.IMMEDIATE)
 UNDELIVERED_LEVELS: Mapping[Precedence, Level] = MappingProxyType(
     {Precedence.FLASH: Level.SUPERVISOR, Precedence.IMMEDIATE: Level.DUTY_OFFICER}
 )
+
+
+class Hold(enum.StrEnum):
+    """Traffic with a peer held on purpose, by one side's operators (``hotline peer suspend``,
+    ``remove``): the peer is not "unreachable" then, and the board says who held it."""
+
+    SUSPENDED_BY_US = "suspended-by-us"
+    REMOVED_BY_US = "removed-by-us"  # nothing more is said of the peer: it was our decision
+    SUSPENDED_BY_PEER = "suspended-by-peer"
+    REMOVED_BY_PEER = "removed-by-peer"
+
+    @property
+    def by_peer(self) -> bool:
+        return self in (Hold.SUSPENDED_BY_PEER, Hold.REMOVED_BY_PEER)
 
 
 @dataclass(frozen=True)
@@ -182,6 +198,7 @@ class PeerHealth:
     store_behind_at_ms: int = 0  # when the handshake that first showed it took place
     peer_behind_at_ms: int = 0
     paths_down: dict[int, tuple[int, str | None]] = field(default_factory=dict)  # path: (since, address)
+    held: tuple[Hold, int, Mapping[str, Any]] | None = None  # (how, since, facts): traffic held on purpose
 
 
 class Health:
@@ -212,6 +229,8 @@ class Health:
 
     def link_up(self, peer: str, now_ms: int) -> None:
         state = self.peers[peer]
+        if state.held is not None and state.held[0].by_peer:
+            state.held = None  # the peer talks to us again: it resumed, or paired again
         if state.down_since_ms is not None or state.up_since_ms is None:
             state.up_since_ms = now_ms
         state.down_since_ms = None
@@ -222,6 +241,20 @@ class Health:
         if state.down_since_ms is None:
             state.down_since_ms = now_ms
         state.up_since_ms = None
+
+    def hold(self, peer: str, held: Hold | None, now_ms: int, facts: Mapping[str, Any] | None = None) -> None:
+        """Traffic with the peer is held on purpose (by whom), or no longer (None); the first
+        moment is kept while the same hold lasts."""
+        state = self.peers[peer]
+        if held is None:
+            if state.held is not None:
+                # Down on purpose until now: the grace for coming back starts now, not at the
+                # suspension (else a resume after an hour would call the commander at once).
+                state.down_since_ms = None if state.down_since_ms is None else now_ms
+                state.paths_down = {path: (now_ms, address) for path, (_, address) in state.paths_down.items()}
+            state.held = None
+        elif state.held is None or state.held[0] is not held:
+            state.held = (held, now_ms, dict(facts or {}))
 
     def path_down(self, peer: str, path: int, address: str | None, now_ms: int) -> None:
         """One path to the peer is down (or has not come up yet); ``path`` counts from 1."""
@@ -340,6 +373,22 @@ def _standing(held: tuple[int, T] | None, value: T | None, now_ms: int) -> tuple
 
 
 def _peer_alarms(peer: str, state: PeerHealth, limits: Limits, now_ms: int) -> list[Alarm]:
+    if state.held is None:
+        return _numbering_alarms(peer, state) + _link_alarms(peer, state, limits, now_ms)
+    held, since, facts = state.held
+    if held is Hold.REMOVED_BY_US:
+        return []  # our decision, and nothing more goes to the peer: nothing to watch
+    # Held on purpose, the peer is not "unreachable" and its links are not expected up: one
+    # alarm says who held the traffic. A FLASH or IMMEDIATE waiting meanwhile is still said.
+    if held is Hold.REMOVED_BY_PEER:
+        found = [Alarm(Kind.REMOVED_BY_PEER, peer, None, Level.SUPERVISOR, since, facts)]
+    else:
+        by = "peer" if held.by_peer else "us"
+        found = [Alarm(Kind.SUSPENDED, peer, None, Level.DUTY_OFFICER, since, {**facts, "by": by})]
+    return _numbering_alarms(peer, state) + found + _undelivered_alarms(peer, state, limits, now_ms)
+
+
+def _numbering_alarms(peer: str, state: PeerHealth) -> list[Alarm]:
     found = []
     facts: dict[str, Any]
     if state.store_behind is not None:
@@ -350,6 +399,12 @@ def _peer_alarms(peer: str, state: PeerHealth, limits: Limits, now_ms: int) -> l
         sends, expected = state.peer_behind
         facts = {"sends": sends, "expected": expected}
         found.append(Alarm(Kind.PEER_STORE_BEHIND, peer, None, Level.COMMANDER, state.peer_behind_at_ms, facts))
+    return found
+
+
+def _link_alarms(peer: str, state: PeerHealth, limits: Limits, now_ms: int) -> list[Alarm]:
+    found = []
+    facts: dict[str, Any]
     if state.down_since_ms is not None:
         down_for = now_ms - state.down_since_ms
         reached = [level for times, level in UNREACHABLE_STEPS if down_for >= times * limits.unreachable_ms]
@@ -361,17 +416,7 @@ def _peer_alarms(peer: str, state: PeerHealth, limits: Limits, now_ms: int) -> l
             if now_ms - since >= limits.path_down_ms:
                 facts = {"path": path, "address": address}
                 found.append(Alarm(Kind.PATH_DOWN, peer, str(path), Level.DUTY_OFFICER, since, facts))
-    late = [
-        (precedence, *oldest)
-        for precedence in URGENT
-        if (oldest := _oldest(state.undelivered[precedence])) is not None
-        and now_ms - oldest[1] >= limits.undelivered_ms[precedence]
-    ]
-    if late:
-        precedence, serial, queued = late[0]  # FLASH before IMMEDIATE
-        count = sum(len(waiting) for waiting in state.undelivered.values())
-        facts = {"oldest": serial, "precedence": precedence.value, "waiting_ms": now_ms - queued, "count": count}
-        found.append(Alarm(Kind.URGENT_UNDELIVERED, peer, None, UNDELIVERED_LEVELS[precedence], queued, facts))
+    found += _undelivered_alarms(peer, state, limits, now_ms)
     if (
         state.link_test_sent_ms is not None
         and not state.link_test_answered
@@ -393,6 +438,22 @@ def _peer_alarms(peer: str, state: PeerHealth, limits: Limits, now_ms: int) -> l
     return found
 
 
+def _undelivered_alarms(peer: str, state: PeerHealth, limits: Limits, now_ms: int) -> list[Alarm]:
+    found = []
+    late = [
+        (precedence, *oldest)
+        for precedence in URGENT
+        if (oldest := _oldest(state.undelivered[precedence])) is not None
+        and now_ms - oldest[1] >= limits.undelivered_ms[precedence]
+    ]
+    if late:
+        precedence, serial, queued = late[0]  # FLASH before IMMEDIATE
+        count = sum(len(waiting) for waiting in state.undelivered.values())
+        facts = {"oldest": serial, "precedence": precedence.value, "waiting_ms": now_ms - queued, "count": count}
+        found.append(Alarm(Kind.URGENT_UNDELIVERED, peer, None, UNDELIVERED_LEVELS[precedence], queued, facts))
+    return found
+
+
 def _oldest(waiting: dict[str, int]) -> tuple[str, int] | None:
     """The message queued first: the node reports them in the order they were queued."""
     return next(iter(waiting.items()), None)
@@ -408,16 +469,17 @@ def _link_test_missing_since(state: PeerHealth, limits: Limits) -> int | None:
 
 def _thresholds(state: PeerHealth, limits: Limits) -> list[int]:
     times = []
-    if state.down_since_ms is not None:
+    held = state.held is not None  # then only a waiting FLASH or IMMEDIATE changes by time
+    if state.down_since_ms is not None and not held:
         times += [state.down_since_ms + times_ * limits.unreachable_ms for times_, _ in UNREACHABLE_STEPS]
-    times += [since + limits.path_down_ms for since, _ in state.paths_down.values()]
+    times += [since + limits.path_down_ms for since, _ in state.paths_down.values() if not held]
     for precedence in URGENT:
         oldest = _oldest(state.undelivered[precedence])
         if oldest is not None:
             times.append(oldest[1] + limits.undelivered_ms[precedence])
-    if state.link_test_sent_ms is not None and not state.link_test_answered:
+    if state.link_test_sent_ms is not None and not state.link_test_answered and not held:
         times.append(state.link_test_sent_ms + limits.link_test_timeout_ms)
     missing_since = _link_test_missing_since(state, limits)
-    if missing_since is not None:
+    if missing_since is not None and not held:
         times.append(missing_since + 2 * limits.link_test_interval_ms)
     return times

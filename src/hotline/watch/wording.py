@@ -32,6 +32,8 @@ TITLES = {
     Kind.SETTINGS_DIFFER: N_("The party's nodes run with different settings"),
     Kind.STANDBY_DOWN: N_("A standby node is not running"),
     Kind.CONSOLE_TROUBLE: N_("The console's HTTPS listener needs attention"),
+    Kind.SUSPENDED: N_("Traffic suspended"),
+    Kind.REMOVED_BY_PEER: N_("The peer removed us"),
     Kind.NUMBERING_REFUSED: N_("Numbering refused by the peer"),
     Kind.SERIAL_REUSED: N_("Serial used twice by the peer"),
     Kind.EQUIVOCATION: N_("TRANSCRIPT EQUIVOCATION"),
@@ -195,6 +197,27 @@ def _console_trouble(r: _Reading) -> str:
     ).format(date=r.facts.get("not_after", "?"), days=r.facts.get("days", "?"))
 
 
+def _suspended(r: _Reading) -> str:
+    if r.facts.get("by") == "peer":
+        return r.gettext(
+            "{peer} has suspended traffic with us: it takes nothing from us and sends nothing until it resumes."
+            " Our messages to {peer} wait in the queue; use the telephone for anything urgent."
+        ).format(peer=r.peer)
+    text = r.gettext(
+        "Traffic with {peer} is suspended here (by {by}): nothing is sent to {peer} or taken from it, and {peer}'s"
+        " board says so. Messages to {peer} wait in the queue. Resume with 'hotline peer resume'."
+    ).format(peer=r.peer, by=r.facts.get("by_name", "?"))
+    remark = r.facts.get("remark")
+    return f"{text} {r.gettext('Remark: {remark}').format(remark=remark)}" if remark else text
+
+
+def _removed_by_peer(r: _Reading) -> str:
+    return r.gettext(
+        "{peer} has removed us from its peers and refuses every connection from us: nothing can be exchanged"
+        " until the two parties pair again. What was exchanged stays here, and its evidence still verifies."
+    ).format(peer=r.peer)
+
+
 def _numbering_refused(r: _Reading) -> str:
     return r.gettext("{peer} refused {serial}: {reason} ({detail}).").format(
         peer=r.peer,
@@ -240,6 +263,8 @@ _TEXTS: dict[Kind, Callable[[_Reading], str]] = {
     Kind.SETTINGS_DIFFER: _settings_differ,
     Kind.STANDBY_DOWN: _standby_down,
     Kind.CONSOLE_TROUBLE: _console_trouble,
+    Kind.SUSPENDED: _suspended,
+    Kind.REMOVED_BY_PEER: _removed_by_peer,
     Kind.NUMBERING_REFUSED: _numbering_refused,
     Kind.SERIAL_REUSED: _serial_reused,
     Kind.EQUIVOCATION: _equivocation,

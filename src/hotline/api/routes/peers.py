@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import enum
 from typing import Any
 
 from fastapi import APIRouter
 
 from hotline.api.deps import FrontTally, NodeDesk
-from hotline.api.models import CardIn, CatchUpIn
+from hotline.api.models import CardIn, CatchUpIn, PeerStateIn
 from hotline.node import IdentityCard, check_fingerprint
 from hotline.views import peer_view
 
@@ -22,7 +23,24 @@ async def identity(desk: NodeDesk) -> dict[str, Any]:
 
 @router.get("/v1/peers")
 async def peers(desk: NodeDesk) -> list[dict[str, Any]]:
-    return [peer_view(IdentityCard.parse(peer.card)) for peer in desk.peers()]
+    return [peer_view(IdentityCard.parse(peer.card), peer) for peer in desk.peers()]
+
+
+class PeerAction(enum.StrEnum):
+    SUSPEND = "suspend"
+    RESUME = "resume"
+    REMOVE = "remove"
+
+
+STATE_OF = {PeerAction.SUSPEND: "suspended", PeerAction.RESUME: "active", PeerAction.REMOVE: "removed"}
+
+
+@router.post("/v1/peers/{party}/{action}")
+async def set_peer_state(party: str, action: PeerAction, decision: PeerStateIn, desk: NodeDesk) -> dict[str, Any]:
+    """Suspend traffic with a peer (held both ways, said on both boards), resume it, or remove
+    the peer (refused from then on; what was exchanged is kept and still verifies)."""
+    record = await desk.set_peer_state(party, STATE_OF[action], decision.by, decision.remark)
+    return peer_view(IdentityCard.parse(record.card), record)
 
 
 @router.post("/v1/peers", status_code=201)

@@ -230,4 +230,11 @@ MIGRATIONS: list[str] = [
     ALTER TABLE inbox ADD COLUMN ack_rank TEXT;
     ALTER TABLE outbox ADD COLUMN ack_rank TEXT;
     """,
+    # 5: a peer's state (hotline peer suspend|resume|remove), who set it, when and why.
+    """
+    ALTER TABLE peers ADD COLUMN state TEXT NOT NULL DEFAULT 'active';
+    ALTER TABLE peers ADD COLUMN state_since_ms BIGINT;
+    ALTER TABLE peers ADD COLUMN state_by TEXT;
+    ALTER TABLE peers ADD COLUMN state_remark TEXT;
+    """,
 ]

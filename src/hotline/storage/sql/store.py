@@ -97,6 +97,11 @@ class SqlStore(ABC):
     def peers(self) -> asyncio.Future[list[PeerRecord]]:
         return self._call(peers.list_peers)
 
+    def set_peer_state(
+        self, party: str, state: str, since_ms: int, by: str, remark: str | None
+    ) -> asyncio.Future[bool]:
+        return self._call(peers.set_peer_state, party, state, since_ms, by, remark)
+
     def channel_state(self, peer: str, tail: int) -> asyncio.Future[ChannelState]:
         return self._call(numbering.channel_state, peer, tail)
 
