@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from hotline.cli import alarms, messages, node, peers, run, transcript, users
+from hotline.cli import alarms, backup, messages, node, peers, run, transcript, users
 from hotline.cli.common import fail
 from hotline.errors import ApiError, ConfigError, HotlineError, PairingError, StoreError
 
@@ -53,6 +53,8 @@ for _command in (
     transcript.evidence,
     transcript.verify,
     users.user,
+    backup.backup,
+    backup.restore,
 ):
     cli.add_command(_command)
 
