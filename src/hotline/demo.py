@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime as dt
 import os
 import shutil
 import signal
@@ -26,6 +27,19 @@ from hotline.testing.process import BlockingNode, NodeProcessError, add_user, ch
 from hotline.testing.process import wait_until as poll
 
 console = Console(highlight=False, soft_wrap=True, emoji=False)  # a fingerprint's ":CD:" stays text
+
+
+def _at(days: int, hour: int) -> str:
+    """A time ``days`` after today (UTC) at ``hour``: the script's windows lie ahead of whoever
+    runs the demo, whatever the date."""
+    day = dt.datetime.now(dt.UTC).replace(hour=hour, minute=0, second=0, microsecond=0) + dt.timedelta(days=days)
+    return day.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _ago(minutes: int) -> str:
+    moment = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0) - dt.timedelta(minutes=minutes)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
 
 # The scripted traffic: (sender, receiver, precedence, form, fields, acknowledged by, reply to).
 # Each is rendered at the receiver in the receiver's language; most are acknowledged by a person
@@ -48,7 +62,7 @@ SCRIPT: list[tuple[str, str, str, str, dict[str, Any], str | None, int | None]] 
         {
             "activity": "air_refuelling",
             "area": AREA,
-            "window": {"start": "2026-11-24T06:00:00Z", "end": "2026-11-24T09:00:00Z"},
+            "window": {"start": _at(1, 6), "end": _at(1, 9)},
             "altitude": {"unit": "fl", "low": 250, "high": 310},
             "contact": {"callsign": "MAGIC 01", "frequency_mhz": 243.0},
         },
@@ -62,7 +76,7 @@ SCRIPT: list[tuple[str, str, str, str, dict[str, Any], str | None, int | None]] 
         "clarification_request",
         {
             "question": "Просим уточнить количество воздушных судов и их государственную принадлежность.",
-            "observed_at": "2026-11-23T05:40:00Z",
+            "observed_at": _ago(20),
         },
         "Lt Col J. Smith",
         None,
@@ -84,7 +98,7 @@ SCRIPT: list[tuple[str, str, str, str, dict[str, Any], str | None, int | None]] 
         "missile_launch",
         {
             "missile_class": "icbm",
-            "launch_window": {"start": "2026-11-25T03:00:00Z", "end": "2026-11-25T05:00:00Z"},
+            "launch_window": {"start": _at(2, 3), "end": _at(2, 5)},
             "launch_area": {"shape": "circle", "centre": {"lat": 62.93, "lon": 40.57}, "radius": 20, "unit": "km"},
             "impact_area": {"shape": "circle", "centre": {"lat": 57.3, "lon": 162.1}, "radius": 50, "unit": "km"},
         },
@@ -223,8 +237,6 @@ def _clock(iso: str) -> str:
 
 
 def _ms(iso: str) -> int:
-    import datetime as dt
-
     return int(dt.datetime.fromisoformat(iso).timestamp() * 1000)
 
 
@@ -260,7 +272,7 @@ Or in another terminal (each command takes --dir, or reads $HOTLINE_DIR):
   {hotline} alerts --dir {sac.directory}
   {hotline} show   --dir {sac.directory} {flash}
   {hotline} show   --dir {sac.directory} {flash} --lang ru
-  {hotline} ack    --dir {sac.directory} {flash} --remark "Noted; no objection."
+  {hotline} ack    --dir {sac.directory} {flash} --remark "Noted; no objection." --by "Maj. J. Hale"
   {hotline} outbox --dir {gen.directory}
   {hotline} forms  --dir {sac.directory}
   {hotline} send   --dir {gen.directory} --to SACEUR --form pre_agreed --data '{{"code": "PA01"}}' --precedence FLASH

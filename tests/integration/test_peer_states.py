@@ -84,8 +84,12 @@ async def test_suspend_and_resume_hold_traffic_both_ways_and_both_boards_say_so(
         assert "peer-unreachable" not in kinds, kinds
     assert not await holds(b, out)
     assert not await holds(a, back)
+    # A monitor reads who held it, and no "no path up" for a peer held on purpose.
+    health = (await b.client.get("/v1/health")).json()["reasons"]
+    assert "traffic with SACEUR suspended by SACEUR: calls for duty_officer" in health
+    assert not [r for r in health if "no path up" in r], health
     assert 'data-hold="suspended-by-us"' in await board(a)
-    assert "обмен приостановлен стороной" in await board(b)
+    assert "обмен приостановлен другой стороной" in await board(b)
 
     again = hotline(a, "peer", "suspend", "GENSTAB")
     assert again.returncode != 0

@@ -166,7 +166,7 @@ def status(directory: Path, as_json: bool) -> None:
     for p in report["peers"]:
         table.add_row(
             p["peer"],
-            _link(p["connected"], p["lanes"], _),
+            _link(p["connected"], p["lanes"], _, p.get("hold")),
             short_time(iso(p["last_contact_ms"])) or _("never"),
             "" if p["rtt_ms"] is None else f"{p['rtt_ms']:.1f}",
             str(p["queue_depth"]),
@@ -243,8 +243,19 @@ def _paths_table(peers: list[dict[str, Any]], _: Callable[[str], str]) -> Table:
     return table
 
 
-def _link(connected: bool, lanes: dict[str, bool], _: Callable[[str], str]) -> str:
-    """Both lanes up on some path, one of them, or no path at all."""
+# Traffic held on purpose (``hotline peer suspend|remove``), as /v1/status names it.
+HOLDS = {
+    "suspended-by-us": N_("suspended by us"),
+    "suspended-by-peer": N_("suspended by the peer"),
+    "removed-by-us": N_("removed by us"),
+    "removed-by-peer": N_("the peer removed us"),
+}
+
+
+def _link(connected: bool, lanes: dict[str, bool], _: Callable[[str], str], hold: str | None = None) -> str:
+    """Held on purpose (said instead of "down"); both lanes up on some path, one of them, or none."""
+    if hold is not None:
+        return "[yellow]" + _(HOLDS.get(hold, hold)) + "[/]"
     if not connected:
         return "[red]" + _("down") + "[/]"
     if all(lanes.values()):

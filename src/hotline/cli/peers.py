@@ -23,6 +23,7 @@ from hotline.cli.common import (
     operator_name,
     out,
     print_json,
+    short_time,
     words,
 )
 from hotline.errors import PairingError
@@ -130,7 +131,9 @@ def peer_list(directory: Path, as_json: bool) -> None:
         return
     table = Table("party", "state", "fingerprint", "TLS pin", "addresses")
     for p in peers:
-        state = p["state"] if p["state"] == "active" else f"{p['state']} {p['state_since']} ({p['state_by']})"
+        state = (
+            p["state"] if p["state"] == "active" else f"{p['state']} {short_time(p['state_since'])} ({p['state_by']})"
+        )
         table.add_row(p["party"], state, p["fingerprint"], p["tls_pin"], ", ".join(p["addresses"]))
     out.print(table)
 

@@ -150,8 +150,10 @@ class Desk:
         return [channel.peer for _, channel in sorted(self._node.channels.items())]
 
     def unlinked(self) -> tuple[str, ...]:
-        """Peers with no path up."""
-        return tuple(party for party, channel in sorted(self._node.channels.items()) if not channel.has_link())
+        """Peers with no path up, other than those whose traffic is held on purpose (their
+        alarm says so)."""
+        channels = sorted(self._node.channels.items())
+        return tuple(party for party, channel in channels if not channel.has_link() and self._hold(party) is None)
 
     async def add_peer(self, card: IdentityCard) -> PeerRecord:
         self._writable(HotlineError)

@@ -293,7 +293,8 @@ class Node:
         await self.store.record_audit(AuditEntry(now, by, None, f"peer-{VERBS[state]}", party, remark))
         channel.peer = record
         self._apply_hold(channel)
-        log.warning(f"peer {state}", peer=party, by=by, remark=remark)
+        said = {"suspended": "peer suspended", "active": "peer resumed", "removed": "peer removed"}[state]
+        log.warning(said, peer=party, by=by, remark=remark)
         return record
 
     def _apply_hold(self, channel: Channel) -> None:

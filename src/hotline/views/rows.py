@@ -9,7 +9,7 @@ from hotline.envelope import Rejection, cbor, open_signed, serial
 from hotline.forms.types import visible
 from hotline.storage import Acknowledgement, InboxRow, OutboxRow, StoredAlarm
 from hotline.watch import Alert, Stage
-from hotline.watch.alarms import Alarm
+from hotline.watch.alarms import Alarm, Kind
 from hotline.watch.wording import calls_for, summary, title
 from hotline.watch.wording import iso as iso_ms
 
@@ -121,6 +121,13 @@ def stored_alarm_item(row: StoredAlarm) -> dict[str, Any]:
     }
 
 
+def _reason(alarm: Alarm) -> str:
+    if alarm.kind is Kind.SUSPENDED:  # who held the traffic, not only with whom
+        by = "us" if alarm.facts.get("by") == "us" else alarm.peer
+        return f"traffic with {alarm.peer} suspended by {by}"
+    return f"{alarm.kind.value}{' ' + alarm.peer if alarm.peer else ''}"
+
+
 def health_view(
     party: str, alarms: list[Alarm], alerts: list[Alert], stopping: bool, unlinked: tuple[str, ...] = ()
 ) -> dict[str, Any]:
@@ -132,7 +139,7 @@ def health_view(
     engineers).
     """
     reasons = [f"{peer}: no path up" for peer in unlinked]
-    reasons += [f"{a.kind.value}{' ' + a.peer if a.peer else ''}: calls for {a.level.label}" for a in alarms]
+    reasons += [f"{_reason(a)}: calls for {a.level.label}" for a in alarms]
     reasons += [
         f"acknowledgement overdue: {a.serial} ({a.side.value}): calls for {a.level.label}"
         for a in alerts

@@ -205,7 +205,7 @@ def _suspended(r: _Reading) -> str:
         ).format(peer=r.peer)
     text = r.gettext(
         "Traffic with {peer} is suspended here (by {by}): nothing is sent to {peer} or taken from it, and {peer}'s"
-        " board says so. Messages to {peer} wait in the queue. Resume with 'hotline peer resume'."
+        " board says so. Messages to {peer} wait in the queue. Resume with 'hotline peer resume {peer}'."
     ).format(peer=r.peer, by=r.facts.get("by_name", "?"))
     remark = r.facts.get("remark")
     return f"{text} {r.gettext('Remark: {remark}').format(remark=remark)}" if remark else text
