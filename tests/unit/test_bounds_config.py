@@ -73,3 +73,32 @@ def test_console_hosts_and_sign_in_settings_are_read(tmp_path: Path) -> None:
 def test_the_consoles_handshakes_count_among_the_handles_needed_only_with_its_listener() -> None:
     bounds = Bounds()
     assert needed(bounds, 1, console=True) - needed(bounds, 1) == bounds.console_handshakes
+
+
+def test_init_makes_the_next_key_and_the_card_commits_to_it(tmp_path: Path) -> None:
+    import stat
+
+    from hotline.crypto import load_signing_key
+    from hotline.crypto.rotation import commitment
+
+    config = init_node(tmp_path / "a", "SACEUR", "127.0.0.1:7101", "127.0.0.1:7102")
+    upcoming = config.directory / "next-signing.key"
+    assert stat.S_IMODE(upcoming.stat().st_mode) == 0o600
+    card = config.card()
+    assert card.next_key == commitment(load_signing_key(upcoming.read_bytes()).verify_key.raw)
+    assert card.line().startswith("hotline:2:SACEUR:")
+
+
+@pytest.mark.parametrize(
+    ("table", "refusal"),
+    [
+        ({"next": "short"}, r"\[keys\] next must be the next signing key's commitment"),
+        ({"log": "XYZ"}, r"\[keys\] log must be the log's tag"),
+        ({"nxt": "a"}, r"\[keys\] has an unknown setting 'nxt'"),
+    ],
+)
+def test_a_wrong_keys_table_is_refused(tmp_path: Path, table: dict[str, object], refusal: str) -> None:
+    config = init_node(tmp_path / "a", "SACEUR", "127.0.0.1:7101", "127.0.0.1:7102")
+    configure(config.directory, {"keys": table})
+    with pytest.raises(ConfigError, match=refusal):
+        load_config(config.directory)

@@ -36,7 +36,7 @@ def test_fingerprint_ignores_addresses_but_not_keys() -> None:
     ("mutate", "message"),
     [
         (lambda line: "garbage", "not a hotline identity card"),
-        (lambda line: line.replace("hotline:1:", "hotline:2:"), "version"),
+        (lambda line: line.replace("hotline:1:", "hotline:3:"), "version"),
         (lambda line: line.replace(":SACEUR:", ":saceur:"), "not a party name"),
         (lambda line: ":".join(line.split(":", 5)[:5]) + ":", "no address"),
         (lambda line: line.replace("127.0.0.1:7001", "nowhere"), "HOST:PORT"),
@@ -102,3 +102,35 @@ def test_a_witness_says_so_under_its_fingerprint() -> None:
     assert witness.fingerprint != card.fingerprint, "nobody can turn a party into a witness unnoticed"
     assert witness.as_peer(0).witness
     assert not card.as_peer(0).witness
+
+
+def test_a_version_2_card_carries_the_next_keys_commitment_and_the_logs_tag() -> None:
+    from hotline.crypto.rotation import commitment
+
+    v1 = make_card()
+    v2 = IdentityCard(v1.party, v1.sign_key, v1.tls_cert, v1.addresses, next_key=commitment(b"\x07" * 32))
+    line = v2.line()
+    assert line.startswith("hotline:2:SACEUR:")
+    assert IdentityCard.parse(line) == v2
+    assert v2.log_tag == v1.log_tag, "a log is named by the party's first key until it is rotated"
+    # The fingerprint read aloud covers the commitment and the log's name.
+    assert v2.fingerprint != v1.fingerprint
+    rotated = IdentityCard(v2.party, v2.sign_key, v2.tls_cert, v2.addresses, next_key=v2.next_key, log="ab" * 16)
+    assert IdentityCard.parse(rotated.line()) == rotated
+    assert rotated.fingerprint != v2.fingerprint
+    assert IdentityCard.parse(v1.line()) == v1, "version 1 cards are still read"
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda parts: [*parts[:5], "AAAA", *parts[6:]], "commitment is not 32 bytes"),
+        (lambda parts: [*parts[:6], "not-a-tag", *parts[7:]], "log tag is not 32 hex digits"),
+        (lambda parts: parts[:7], "not a hotline identity card"),
+    ],
+)
+def test_a_malformed_version_2_card_is_refused_with_the_reason(mutate, message: str) -> None:  # type: ignore[no-untyped-def]
+    card = make_card()
+    v2 = IdentityCard(card.party, card.sign_key, card.tls_cert, card.addresses, next_key=b"\x01" * 32)
+    with pytest.raises(PairingError, match=message):
+        IdentityCard.parse(":".join(mutate(v2.line().split(":", 7))))

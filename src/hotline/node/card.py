@@ -3,6 +3,12 @@
 A card is one line with no spaces, so it survives e-mail, chat and copy-paste intact:
 
     hotline:1:<PARTY>:<signing key>:<TLS certificate>:<address>,<address>...[:witness]
+    hotline:2:<PARTY>:<signing key>:<TLS certificate>:<next key>:<log>:<address>,...[:witness]
+
+Version 2 adds the commitment to the party's *next* signing key (``crypto/rotation.py``: a peer
+follows a rotation only to that key, so a thief of the current key cannot rotate to its own) and
+the tag that names the party's log (its first key's: the log keeps its name when keys change).
+A party's node writes version 2 once it has a commitment; version 1 cards are still read.
 
 A party that runs several nodes on one shared store (one active, the others standing by) names
 every node on each path, in node order: ``<node 1's address>|<node 2's address>``. A peer dials
@@ -33,12 +39,15 @@ from dataclasses import dataclass
 from hotline.crypto import VerifyKey, fingerprint, spki_pin
 from hotline.envelope.model import PARTY_PATTERN
 from hotline.errors import EncodingError, PairingError
+from hotline.log.witness import key_tag
 from hotline.protocol.fields import MAX_NODES
 from hotline.protocol.paths import MAX_PATHS
 from hotline.storage.records import PeerRecord
 
 PREFIX = "hotline"
 CARD_VERSION = "1"
+CARD_VERSION_NEXT = "2"  # with the next key's commitment and the log's tag
+LOG_TAG = re.compile(r"^[0-9a-f]{32}$")
 WITNESS = "witness"
 ADDRESS = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$")
 
@@ -68,31 +77,58 @@ class IdentityCard:
     tls_cert: bytes
     addresses: tuple[str, ...]
     witness: bool = False  # a neutral party that only witnesses
+    next_key: bytes | None = None  # the commitment to the next signing key (version 2)
+    log: str | None = None  # the log's tag, when it is not the signing key's own (after a rotation)
 
     @property
     def tls_pin(self) -> str:
         return spki_pin(self.tls_cert)
 
     @property
+    def log_tag(self) -> str:
+        """The tag in the party's log name: its first signing key's, kept across rotations."""
+        return self.log or key_tag(self.sign_key)
+
+    @property
     def fingerprint(self) -> str:
         role = (WITNESS.encode(),) if self.witness else ()
-        return fingerprint(self.party.encode(), self.sign_key, self.tls_pin.encode(), *role)
+        if self.next_key is None:
+            return fingerprint(self.party.encode(), self.sign_key, self.tls_pin.encode(), *role)
+        later = (self.next_key, self.log_tag.encode())
+        return fingerprint(self.party.encode(), self.sign_key, self.tls_pin.encode(), *later, *role)
 
     def as_peer(self, added_ms: int) -> PeerRecord:
         """The record a node keeps once this card is pinned."""
         return PeerRecord(self.party, self.sign_key, self.tls_cert, self.addresses, self.line(), added_ms)
 
     def line(self) -> str:
-        fields = [PREFIX, CARD_VERSION, self.party, b64(self.sign_key), b64(self.tls_cert), ",".join(self.addresses)]
+        keys = [self.party, b64(self.sign_key), b64(self.tls_cert)]
+        if self.next_key is not None:
+            keys = [*keys, b64(self.next_key), self.log_tag]
+        version = CARD_VERSION if self.next_key is None else CARD_VERSION_NEXT
+        fields = [PREFIX, version, *keys, ",".join(self.addresses)]
         return ":".join(fields + ([WITNESS] if self.witness else []))
 
     @classmethod
     def parse(cls, line: str) -> IdentityCard:
-        parts = "".join(line.split()).split(":", 5)  # e-mail wraps long lines: drop all whitespace
-        if len(parts) != 6 or parts[0] != PREFIX:
-            raise PairingError("not a hotline identity card (expected hotline:1:PARTY:KEY:CERT:ADDRESSES)")
-        if parts[1] != CARD_VERSION:
-            raise PairingError(f"card version {parts[1]!r} is not supported (this node reads version 1)")
+        compact = "".join(line.split())  # e-mail wraps long lines: drop all whitespace
+        version = compact.split(":", 2)[1] if compact.count(":") >= 2 else None
+        parts = compact.split(":", 7 if version == CARD_VERSION_NEXT else 5)
+        if len(parts) not in (6, 8) or parts[0] != PREFIX:
+            raise PairingError("not a hotline identity card (expected hotline:2:PARTY:KEY:CERT:NEXT:LOG:ADDRESSES)")
+        if parts[1] not in (CARD_VERSION, CARD_VERSION_NEXT):
+            raise PairingError(f"card version {parts[1]!r} is not supported (this node reads versions 1 and 2)")
+        next_key = log = None
+        if parts[1] == CARD_VERSION_NEXT:
+            if len(parts) != 8:
+                raise PairingError("a version 2 card has PARTY:KEY:CERT:NEXT:LOG:ADDRESSES")
+            next_key = unb64(parts[5], "next key's commitment")
+            if len(next_key) != 32:
+                raise PairingError("the card's next key's commitment is not 32 bytes")
+            log = parts[6]
+            if not LOG_TAG.match(log):
+                raise PairingError("the card's log tag is not 32 hex digits")
+            parts = [*parts[:5], parts[7]]
         party = parts[2]
         if not PARTY_PATTERN.match(party):
             raise PairingError(f"{party!r} is not a party name (capital letters, digits, - and _)")
@@ -121,7 +157,8 @@ class IdentityCard:
                 )
             for address in alternatives:
                 parse_address(address)
-        return cls(party, sign_key, tls_cert, addresses, witness)
+        own = log is not None and log == key_tag(sign_key)
+        return cls(party, sign_key, tls_cert, addresses, witness, next_key, None if own else log)
 
 
 def vet_new_peer(own_party: str, pinned: list[PeerRecord], card: IdentityCard) -> None:

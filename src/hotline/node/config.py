@@ -3,6 +3,7 @@
 DIR/config.toml     party name, listen and API addresses, timers (operator-editable)
 DIR/signing.key     Ed25519 signing key, PEM, mode 0600
 DIR/tls.key         TLS private key, PEM, mode 0600
+DIR/next-signing.key the signing key the party rotates to next, PEM, mode 0600: move it offline
 DIR/tls.crt         self-signed TLS certificate, PEM
 DIR/api.token       bearer token for the local operator API, mode 0600
 DIR/store.db        the SQLite store (plus its -wal and -shm files), unless config.toml names a
@@ -27,12 +28,14 @@ from cryptography.hazmat.primitives import serialization
 
 from hotline.crypto import SigningKey, TlsIdentity, generate_signing_key, generate_tls_identity
 from hotline.crypto.keys import load_signing_key, signing_key_pem
+from hotline.crypto.rotation import commitment
 from hotline.envelope.model import PARTY_PATTERN, Precedence
 from hotline.errors import ConfigError, EncodingError
 from hotline.node.addresses import check_addresses
-from hotline.node.card import IdentityCard, parse_address
+from hotline.node.card import IdentityCard, b64, parse_address
 from hotline.node.clock import wall_ms
 from hotline.node.console_settings import ConsoleSettings, console_settings
+from hotline.node.key_settings import KeySettings, key_settings
 from hotline.protocol.paths import MAX_PATHS, PathTiming
 from hotline.storage import card_addresses, claim_database, is_database_url, party_nodes, register_node
 from hotline.watch import DEFAULT_DEADLINES, DeadlinePolicy, parse_watch_changes
@@ -40,6 +43,7 @@ from hotline.watch.alarms import Limits
 
 LANGUAGES = ("en", "ru")
 CONSOLE_CERT, CONSOLE_KEY = "console.crt", "console.key"
+NEXT_KEY_FILE = "next-signing.key"  # the key the party rotates to next (keep it offline)
 DEFAULT_WATCH_CHANGES = ("06:00", "18:00")
 
 
@@ -162,6 +166,7 @@ class NodeConfig:
     path_order: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
     store: str = ""  # a PostgreSQL database's address; empty: the SQLite file in the directory
     node: int = 0  # this node's number among the party's nodes on that database (0: the only one)
+    keys: KeySettings = field(default_factory=KeySettings)
 
     @property
     def store_path(self) -> Path:
@@ -217,6 +222,8 @@ class NodeConfig:
             tls_cert=self.tls_cert_der(),
             addresses=addresses or self.advertise,
             witness=self.witness_only,
+            next_key=self.keys.next,
+            log=self.keys.log,
         )
 
 
@@ -274,6 +281,11 @@ def init_node(
     directory.chmod(0o700)
     tls: TlsIdentity = generate_tls_identity(party, dt.datetime.fromtimestamp(wall_ms() / 1000, dt.UTC))
     _write_private(directory / "signing.key", signing_key_pem(generate_signing_key()))
+    # The key the party will rotate to, made now so that its card commits to it: move this file
+    # off the machine (docs/operations.md, "Rotating keys"); a thief of signing.key alone then
+    # cannot rotate the party to a key of its own.
+    upcoming = generate_signing_key()
+    _write_private(directory / NEXT_KEY_FILE, signing_key_pem(upcoming))
     _write_private(directory / "tls.key", tls.key_pem)
     (directory / "tls.crt").write_bytes(tls.cert_pem)
     _write_private(directory / "api.token", secrets.token_urlsafe(32).encode() + b"\n")
@@ -285,6 +297,7 @@ def init_node(
         "language": language,
         "witness_only": witness_only,
         **({"store": store, "node": node} if store else {}),
+        "keys": {"next": b64(commitment(upcoming.verify_key.raw))},
         "deadlines": {p.value: s for p, s in DEFAULT_DEADLINES.items()},
         "watch": {"changes": list(DEFAULT_WATCH_CHANGES), "link_test_interval": 3600, "link_test_timeout": 60},
         "console": {"session_lifetime": 46800, "session_idle": 1800, **console},
@@ -345,6 +358,7 @@ def load_config(directory: Path) -> NodeConfig:
             path_order=_path_order(raw),
             store=_store(raw),
             node=int(raw.get("node", 0)),
+            keys=key_settings(raw),
         )
     except (KeyError, TypeError) as exc:
         raise ConfigError(f"{path}: missing or unknown setting {exc}") from None
