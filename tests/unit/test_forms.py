@@ -14,6 +14,48 @@ REPLY_TO = bytes(range(32))
 # The notices exactly as an operator reads them. Russian dates carry CLDR's narrow no-break
 # space before the abbreviation for "year" (U+202F) and Russian thousands a no-break space (U+00A0).
 EXPECTED: dict[str, dict[str, tuple[str, list[str]]]] = {
+    "key_rotation": {
+        "en": (
+            "Key rotation",
+            [
+                (
+                    "The sending party has changed its keys. Its new signing key is"
+                    " 6a38 03d5 f059 902a 1c6d afbc 9ba4 7292."
+                ),
+                "Its log keeps its name; messages signed before and after the change both stay verifiable.",
+            ],
+        ),
+        "ru": (
+            "Смена ключей",
+            [
+                "Отправитель сменил ключи. Его новый ключ подписи: 6a38 03d5 f059 902a 1c6d afbc 9ba4 7292.",
+                (
+                    "Журнал обмена сохраняет прежнее наименование; сообщения, подписанные до и после смены ключей,"
+                    " по-прежнему проверяемы."
+                ),
+            ],
+        ),
+    },
+    "key_rotation_done": {
+        "en": (
+            "Previous key retired",
+            [
+                (
+                    "The sending party has retired its previous signing key 630d cd29 66c4 3366 9112 5448 bbb2 5b4f"
+                    " at log size 4,096: only its new key is valid from now on."
+                ),
+            ],
+        ),
+        "ru": (
+            "Прежний ключ выведен из действия",
+            [
+                (
+                    "Отправитель вывел из действия прежний ключ подписи 630d cd29 66c4 3366 9112 5448 bbb2 5b4f"
+                    " при размере журнала 4096: с этого момента действителен только новый ключ."
+                ),
+            ],
+        ),
+    },
     "link_test": {
         "en": (
             "Link test",
@@ -450,7 +492,8 @@ def test_readiness_check_sent_by_the_terminal_alone() -> None:
 
 
 def test_what_operators_may_compose() -> None:
-    assert {kind for (kind, _), spec in FORMS.items() if not spec.composable} == {"link_test", "ack"}
+    machine = {"link_test", "ack", "key_rotation", "key_rotation_done"}
+    assert {kind for (kind, _), spec in FORMS.items() if not spec.composable} == machine
     assert {kind for (kind, _), spec in FORMS.items() if spec.needs_reply_to} == {"clarification", "ack"}
     assert all(issubclass(spec.schema, FormBody) for spec in FORMS.values())
     # Every form is at version 1, but the acknowledgement, which has a version 2 with the rank.

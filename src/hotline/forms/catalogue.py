@@ -41,6 +41,8 @@ def _spec(
 FORMS: dict[tuple[str, int], FormSpec] = dict(
     [
         _spec("link_test", schemas.LinkTest, N_("Link test"), composable=False),
+        _spec("key_rotation", schemas.KeyRotation, N_("Key rotation"), composable=False),
+        _spec("key_rotation_done", schemas.KeyRotationDone, N_("Previous key retired"), composable=False),
         _spec("readiness_check", schemas.ReadinessCheck, N_("Readiness check")),
         _spec("missile_launch", schemas.MissileLaunch, N_("Notification of a ballistic missile launch")),
         _spec("strategic_exercise", schemas.StrategicExercise, N_("Notification of a major strategic exercise")),

@@ -7,10 +7,34 @@ what the node accepts.
 
 from __future__ import annotations
 
+import base64
 from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from hotline.crypto import SigningKey
+from hotline.crypto.rotation import RotationStatement, commitment
+from hotline.log.witness import log_origin
+
+
+def _rotation_example() -> dict[str, str]:
+    """A real rotation statement between two fixed keys (the terminal makes these, not people)."""
+    old, new = (SigningKey(Ed25519PrivateKey.from_private_bytes(bytes([n]) * 32)) for n in (1, 2))
+    statement = RotationStatement(
+        "SACEUR", log_origin("SACEUR", old.verify_key.raw), old.verify_key.raw, new.verify_key.raw,
+        b"certificate", commitment(bytes(32)), 4096, 1_795_500_000_000,
+    )  # fmt: skip
+    return {"statement": _b64(statement.encode()), "signature": _b64(statement.sign(new))}
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
 
 EXAMPLES: dict[str, dict[str, Any]] = {
     "link_test": {"probe": 4711, "sent": "2026-11-24T06:00:05Z"},
+    "key_rotation": _rotation_example(),
+    "key_rotation_done": {"retired": _b64(bytes(range(32))), "log_size": 4096},
     "ack": {"by": "Maj. A. Petrov", "at": "2026-11-24T06:03:00Z", "auto": False, "remark": "Received in full"},
     "readiness_check": {"watch": "Watch 3", "watch_change": "2026-11-24T06:00:00Z", "duty_officer": "Lt Col J. Smith"},
     "missile_launch": {

@@ -12,13 +12,16 @@ typed are quoted as written, in the language they were written in.
 
 from __future__ import annotations
 
+import base64
 import enum
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from hotline.crypto.rotation import RotationStatement
 from hotline.envelope.model import Precedence
+from hotline.errors import EncodingError
 from hotline.forms import schemas as s
 from hotline.forms.catalogue import form
 from hotline.forms.formatting import Formatter
@@ -28,6 +31,7 @@ from hotline.forms.ranks import signed_name
 from hotline.forms.types import AltitudeBand, Circle, Polygon, Position, Record, TimeWindow
 from hotline.forms.vocabulary import label
 from hotline.forms.wire import parse
+from hotline.log.witness import key_tag
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,34 @@ def _link_test(body: s.LinkTest, f: Formatter) -> list[str]:
         f._("Link test No. {probe}, sent {when}.").format(probe=body.probe, when=f.when(body.sent)),
         f._("No action is required: the terminal acknowledges it automatically."),
     ]
+
+
+def _key_tag(b64: str) -> str:
+    """How a key is named to a reader: its log tag (32 hex digits of SHA-256), in groups of four."""
+    raw = base64.urlsafe_b64decode(b64 + "=" * (-len(b64) % 4))
+    tag = key_tag(raw)
+    return " ".join(tag[i : i + 4] for i in range(0, len(tag), 4))
+
+
+def _key_rotation(body: s.KeyRotation, f: Formatter) -> list[str]:
+    try:
+        statement = RotationStatement.decode(
+            base64.urlsafe_b64decode(body.statement + "=" * (-len(body.statement) % 4))
+        )
+        new = _key_tag(base64.urlsafe_b64encode(statement.new_key).decode())
+    except (EncodingError, ValueError):
+        return [f._("The sending party announces new keys, but the statement cannot be read.")]
+    return [
+        f._("The sending party has changed its keys. Its new signing key is {key}.").format(key=new),
+        f._("Its log keeps its name; messages signed before and after the change both stay verifiable."),
+    ]
+
+
+def _key_rotation_done(body: s.KeyRotationDone, f: Formatter) -> list[str]:
+    return [
+        f._("The sending party has retired its previous signing key {key} at log size {size}:"
+            " only its new key is valid from now on.").format(key=_key_tag(body.retired), size=f.number(body.log_size))
+    ]  # fmt: skip
 
 
 def _ack(body: s.Ack, f: Formatter) -> list[str]:
@@ -288,6 +320,8 @@ def _free_text_fields(body: s.FreeText, f: Formatter) -> list[tuple[str, str]]:
 
 _NOTICES: dict[str, Callable[[Any, Formatter], list[str]]] = {
     "link_test": _link_test,
+    "key_rotation": _key_rotation,
+    "key_rotation_done": _key_rotation_done,
     "ack": _ack,
     "readiness_check": _readiness_check,
     "missile_launch": _missile_launch,
@@ -348,8 +382,18 @@ def _link_test_fields(body: s.LinkTest, f: Formatter) -> list[tuple[str, str]]:
     return [(f._("Test number"), str(body.probe)), (f._("Sent"), f.moment(body.sent))]  # a serial: no grouping
 
 
+def _key_rotation_fields(body: s.KeyRotation, f: Formatter) -> list[tuple[str, str]]:
+    return [(f._("Rotation statement"), f._("{count} bytes").format(count=len(body.statement) * 3 // 4))]
+
+
+def _key_rotation_done_fields(body: s.KeyRotationDone, f: Formatter) -> list[tuple[str, str]]:
+    return [(f._("Retired signing key"), _key_tag(body.retired)), (f._("Log size"), f.number(body.log_size))]
+
+
 _FIELDS: dict[str, Callable[[Any, Formatter], list[tuple[str, str]]]] = {
     "link_test": _link_test_fields,
+    "key_rotation": _key_rotation_fields,
+    "key_rotation_done": _key_rotation_done_fields,
     "arsenal_declaration": _arsenal_fields,
     "pre_agreed": _pre_agreed_fields,
     "free_text": _free_text_fields,

@@ -54,6 +54,24 @@ class LinkTest(FormBody):
     sent: UtcTime = Field(title=N_("Sent"))
 
 
+Base64Url = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]+$", min_length=1, max_length=8192)]
+
+
+class KeyRotation(FormBody):
+    """Sent by the terminal when its party changes keys (``crypto/rotation.py``): the rotation
+    statement, signed by the new key; the envelope carrying it is signed by the old one."""
+
+    statement: Base64Url = Field(title=N_("Rotation statement"))
+    signature: Base64Url = Field(title=N_("Signature of the new key"))
+
+
+class KeyRotationDone(FormBody):
+    """Sent by the terminal once every peer follows its new key: the old one is retired."""
+
+    retired: Base64Url = Field(title=N_("Retired signing key"))
+    log_size: int = Field(ge=0, le=2**53, title=N_("Log size"))
+
+
 class Ack(FormBody):
     """An acknowledgement; the acknowledged message's id travels in the envelope's reply-to."""
 

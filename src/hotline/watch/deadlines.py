@@ -23,7 +23,7 @@ DEFAULT_DEADLINES: Mapping[Precedence, int] = MappingProxyType(
 )
 
 # Kinds a machine answers, or that answer something themselves: no person is chased for them.
-MACHINE_KINDS = frozenset({"ack", "link_test"})
+MACHINE_KINDS = frozenset({"ack", "link_test", "key_rotation", "key_rotation_done"})  # no person acknowledges
 # A readiness check proves the watch is staffed: it is due within the FLASH deadline whatever
 # precedence it was sent with.
 READINESS_KIND = "readiness_check"
