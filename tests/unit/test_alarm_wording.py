@@ -25,6 +25,7 @@ LATCHED_FACTS: dict[Kind, dict[str, Any]] = {
     Kind.SERIAL_REUSED: {"first": "abc", "second": "def"},
     Kind.EQUIVOCATION: {"reason": "two roots at size 40", "detail": "", "equivocation": 1, "ours": False},
     Kind.ALLEGED_EQUIVOCATION: {"reason": "root mismatch"},
+    Kind.ROTATION_REFUSED: {"reason": "not-committed", "detail": "its new key is not the one the party committed to"},
 }
 
 

@@ -42,6 +42,7 @@ def test_every_command_is_registered_by_the_package() -> None:
         "identity",
         "inbox",
         "init",
+        "keys",
         "log",
         "outbox",
         "peer",

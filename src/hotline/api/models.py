@@ -57,6 +57,12 @@ class PeerStateIn(BaseModel):
     remark: str | None = Field(None, min_length=1, max_length=2000, description="why (kept in the audit)")
 
 
+class RotateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    next_key: str = Field(min_length=1, max_length=4096, description="the committed next signing key, PEM")
+    by: str = Field(min_length=1, max_length=64, description="who decided it: the officer's name")
+
+
 class CardIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     card: str

@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from hotline.cli import alarms, backup, messages, node, peers, run, transcript, users
+from hotline.cli import alarms, backup, keys, messages, node, peers, run, transcript, users
 from hotline.cli.common import fail
 from hotline.errors import ApiError, ConfigError, HotlineError, PairingError, StoreError
 
@@ -55,6 +55,7 @@ for _command in (
     users.user,
     backup.backup,
     backup.restore,
+    keys.keys,
 ):
     cli.add_command(_command)
 

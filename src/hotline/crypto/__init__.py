@@ -1,6 +1,7 @@
 """Keys, signatures and fingerprints: small pure functions over bytes (pyca/cryptography)."""
 
 from hotline.crypto.keys import (
+    KeySet,
     SigningKey,
     VerifyKey,
     fingerprint,
@@ -11,6 +12,7 @@ from hotline.crypto.keys import (
 from hotline.crypto.tlscert import TlsIdentity, generate_tls_identity, spki_pin
 
 __all__ = [
+    "KeySet",
     "SigningKey",
     "TlsIdentity",
     "VerifyKey",

@@ -41,6 +41,27 @@ class VerifyKey:
 
 
 @dataclass(frozen=True)
+class KeySet:
+    """The keys a party may sign with at one time: its new and its old key while it rotates
+    (``crypto/rotation.py``); verifies what any of them signed. ``raw`` is the newest's."""
+
+    keys: tuple[VerifyKey, ...]
+
+    @property
+    def raw(self) -> bytes:
+        return self.keys[-1].raw
+
+    def verify(self, domain: bytes, message: bytes, signature: bytes) -> None:
+        for key in self.keys:
+            try:
+                key.verify(domain, message, signature)
+            except SignatureError:
+                continue
+            return
+        raise SignatureError("signature does not verify under any of the party's keys")
+
+
+@dataclass(frozen=True)
 class SigningKey:
     """An Ed25519 private key with its public half."""
 

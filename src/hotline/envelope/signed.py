@@ -17,7 +17,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from hotline.crypto.keys import SigningKey, VerifyKey
+from hotline.crypto.keys import KeySet, SigningKey, VerifyKey
 from hotline.envelope import cbor
 from hotline.errors import EncodingError
 
@@ -46,7 +46,7 @@ class Opened:
     def id(self) -> bytes:
         return object_id(self.raw)
 
-    def verify(self, key: VerifyKey) -> None:
+    def verify(self, key: VerifyKey | KeySet) -> None:
         """Raise ``SignatureError`` unless ``key`` signed this object."""
         key.verify(domain(self.kind), self.payload, self.signature)
 

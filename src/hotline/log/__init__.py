@@ -84,7 +84,17 @@ from hotline.log.tlogproof import (
     verify_tlog_proof,
     verify_tlog_proof_hash,
 )
-from hotline.log.witness import Held, Offer, Refusal, judge, key_tag, log_origin, witness_name
+from hotline.log.witness import (
+    Held,
+    Offer,
+    Refusal,
+    judge,
+    key_tag,
+    log_origin,
+    origin_for,
+    witness_for,
+    witness_name,
+)
 
 __all__ = [
     "ALG_COSIGNATURE_V1",
@@ -142,6 +152,7 @@ __all__ = [
     "note",
     "open_checkpoint",
     "open_note",
+    "origin_for",
     "parse_bundle",
     "parse_entries_path",
     "parse_note",
@@ -166,5 +177,6 @@ __all__ = [
     "verify_tlog_proof",
     "verify_tlog_proof_hash",
     "witness",
+    "witness_for",
     "witness_name",
 ]

@@ -45,13 +45,22 @@ def key_tag(public_key: bytes) -> str:
 
 
 def log_origin(party: str, public_key: bytes) -> str:
-    """The origin line (and signing key name) of a party's transcript."""
-    return f"hotline.transcript/{party}/{key_tag(public_key)}"
+    """The origin line (and signing key name) of a party's transcript, named by its first key."""
+    return origin_for(party, key_tag(public_key))
 
 
 def witness_name(party: str, public_key: bytes) -> str:
     """The key name under which a party cosigns others' checkpoints."""
-    return f"hotline.witness/{party}/{key_tag(public_key)}"
+    return witness_for(party, key_tag(public_key))
+
+
+def origin_for(party: str, tag: str) -> str:
+    """The origin of a party's log named by ``tag``: its first key's, kept across rotations."""
+    return f"hotline.transcript/{party}/{tag}"
+
+
+def witness_for(party: str, tag: str) -> str:
+    return f"hotline.witness/{party}/{tag}"
 
 
 @dataclass(frozen=True)
@@ -100,7 +109,7 @@ def judge(
     offer: Offer,
     *,
     origin: str,
-    verifier: Verifier,
+    verifier: Verifier | Sequence[Verifier],
     held: Held | None,
     sent: Callable[[bytes], bytes | None],
     receipted: Mapping[int, bytes],
@@ -112,7 +121,7 @@ def judge(
     this offer extends, to the envelope ids.
     """
     try:
-        opened = open_note(offer.note, [verifier])
+        opened = open_note(offer.note, list(verifier) if isinstance(verifier, Sequence) else [verifier])
         checkpoint = Checkpoint.parse(opened.text)
     except EncodingError as exc:
         raise Refusal("bad-checkpoint", f"the checkpoint does not verify under the log's key: {exc}") from None

@@ -36,7 +36,7 @@ import binascii
 import re
 from dataclasses import dataclass
 
-from hotline.crypto import VerifyKey, fingerprint, spki_pin
+from hotline.crypto import KeySet, VerifyKey, fingerprint, spki_pin
 from hotline.envelope.model import PARTY_PATTERN
 from hotline.errors import EncodingError, PairingError
 from hotline.log.witness import key_tag
@@ -159,6 +159,16 @@ class IdentityCard:
                 parse_address(address)
         own = log is not None and log == key_tag(sign_key)
         return cls(party, sign_key, tls_cert, addresses, witness, next_key, None if own else log)
+
+
+def log_tag_of(peer: PeerRecord) -> str:
+    """The tag naming a pinned peer's log (its card's: its first key's, across rotations)."""
+    return IdentityCard.parse(peer.card).log_tag
+
+
+def keys_of(key: VerifyKey | KeySet) -> tuple[VerifyKey, ...]:
+    """The keys a peer may sign with now: one, or its old and new while it rotates."""
+    return key.keys if isinstance(key, KeySet) else (key,)
 
 
 def vet_new_peer(own_party: str, pinned: list[PeerRecord], card: IdentityCard) -> None:

@@ -12,7 +12,7 @@ import random
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from hotline.crypto import VerifyKey
+from hotline.crypto import KeySet, VerifyKey
 from hotline.protocol import InboundSequence, Lane
 from hotline.protocol.ledger import SendLedger, resend_plan
 from hotline.protocol.paths import PathTable
@@ -56,7 +56,7 @@ class Routes:
 @dataclass
 class Channel:
     peer: PeerRecord
-    key: VerifyKey
+    key: VerifyKey | KeySet  # the peer's key; its old and new while it rotates
     inbound: InboundSequence  # what we receive: which numbers the peer used
     ledger: SendLedger[Dispatched]  # what we send: numbering, envelopes in flight
     backoff: Backoff

@@ -314,7 +314,10 @@ def init_node(
 
 
 def write_settings(directory: Path, settings: dict[str, Any]) -> None:
-    (directory / "config.toml").write_text(
+    """Write config.toml whole: to a file beside it, fsynced, then renamed over it (a rotation
+    writes here, and a crash must leave the old file or the new one, never half of either)."""
+    partial = directory / ".config.toml.partial"
+    partial.write_text(
         "# hotline node configuration. Keys live beside this file; never share the .key files.\n"
         "# [deadlines]: seconds a person has to acknowledge, by precedence, as agreed with the peers;\n"
         "# a [peer_deadlines.PARTY] table overrides them for one peer. [watch]: watch changes (UTC),\n"
@@ -326,6 +329,9 @@ def write_settings(directory: Path, settings: dict[str, Any]) -> None:
         "# event streams, sessions, evidence, rows on a page); docs/operations.md lists each and its default.\n"
         + tomli_w.dumps(settings)
     )
+    with partial.open("rb") as written:
+        os.fsync(written.fileno())
+    partial.replace(directory / "config.toml")
 
 
 def load_config(directory: Path) -> NodeConfig:

@@ -19,6 +19,7 @@ import structlog
 
 from hotline.envelope import parse_message_key
 from hotline.errors import AcknowledgeError, AlarmError, HotlineError, NotFoundError
+from hotline.log import key_tag
 from hotline.node.bulletin import Subscription
 from hotline.node.card import IdentityCard
 from hotline.node.channel import Channel, Routes
@@ -158,6 +159,19 @@ class Desk:
     async def add_peer(self, card: IdentityCard) -> PeerRecord:
         self._writable(HotlineError)
         return await self._node.add_peer(card)
+
+    async def rotate_keys(self, next_key_pem: bytes, by: str) -> dict[str, Any]:
+        """Begin rotating our keys to the committed next key (``rotation.py``)."""
+        self._writable(HotlineError)
+        return await self._node.rotation.rotate(next_key_pem, by)
+
+    def rotation_under_way(self) -> dict[str, Any] | None:
+        """Our rotation, while it waits for peers to receipt our statement: who still has to."""
+        rotation = self._node.rotation
+        if rotation.pending is None:
+            return None
+        waiting = sorted(set(rotation.awaiting) - self._node.keyring.switched)
+        return {"new_key": key_tag(rotation.pending.new.verify_key.raw), "waiting_for": waiting}
 
     async def set_peer_state(self, party: str, state: str, by: str, remark: str | None = None) -> PeerRecord:
         """Suspend, resume or remove a pinned peer (``holds.py``)."""

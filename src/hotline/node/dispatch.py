@@ -16,10 +16,10 @@ from typing import Any
 
 import structlog
 
-from hotline.crypto import SigningKey
 from hotline.envelope import Envelope, Precedence, cbor, object_id, serial
 from hotline.node.channel import Channel
 from hotline.node.intake import DispatchWaiters
+from hotline.node.keyring import Keyring
 from hotline.node.lookout import Lookout
 from hotline.node.station import Station
 from hotline.node.tasks import Positions
@@ -39,14 +39,15 @@ class Dispatcher:
     def __init__(
         self,
         station: Station,
-        key: SigningKey,
+        keys: Keyring,
         parts: tuple[Lookout, Watchkeeper],
         positions: Positions,
         dispatched: DispatchWaiters,
         spawn: Callable[[Awaitable[Any]], object],
     ) -> None:
         self.station = station
-        self.key = key
+        self.keys = keys  # our signing key for each peer (two while we rotate: ``keyring.py``)
+        self.receipted: list[Callable[[str, list[int]], None]] = []  # told (peer, numbers) delivered
         self.lookout, self.watchkeeper = parts
         self.positions = positions
         self.dispatched = dispatched
@@ -119,7 +120,7 @@ class Dispatcher:
             marking=q.draft.marking,
             reply_to=q.draft.reply_to,
         )
-        signed = envelope.seal(self.key)
+        signed = envelope.seal(self.keys.for_peer(channel.party))
         return Dispatched(q.number, channel.party, seq, signed, object_id(signed), now_ms, envelope.precedence.rank)
 
     def wake(self, channel: Channel) -> None:
@@ -152,6 +153,8 @@ class Dispatcher:
                 channel.party, settled, event.opened.raw, now, self.positions.take(1)
             )
             self.spawn(self._post_when_stored(recorded, "outbox"))
+            for listener in self.receipted:
+                listener(channel.party, [item.number for item in delivered])
             self.wake(channel)
 
     def on_rejection(self, channel: Channel, event: ev.RejectionReceived) -> None:

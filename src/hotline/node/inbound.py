@@ -14,16 +14,17 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from hotline.crypto import SigningKey
+from hotline.crypto.rotation import RotationStatement
 from hotline.envelope import Envelope, Precedence, Receipt, ReceiptEntry, Rejection, cbor, object_id, serial
 from hotline.envelope.model import MAX_DETAIL
 from hotline.forms.catalogue import FORMS
 from hotline.node.channel import Channel
 from hotline.node.config import NodeConfig
+from hotline.node.keyring import Keyring
 from hotline.node.link import Link
 from hotline.node.lookout import Lookout
 from hotline.node.station import Station
@@ -35,6 +36,9 @@ from hotline.protocol.ledger import receipt_due
 from hotline.storage import InboundStored, InboxRow, ReplyTarget
 from hotline.watch.alarms import Kind
 
+if TYPE_CHECKING:
+    from hotline.node.rotation import Rotation
+
 log = structlog.get_logger("hotline.node")
 
 
@@ -42,14 +46,14 @@ class Inbound:
     def __init__(
         self,
         station: Station,
-        key: SigningKey,
+        keys: Keyring,
         settings: NodeConfig,
         parts: tuple[Lookout, Watchkeeper],
         positions: Positions,
         spawn: Callable[[Awaitable[Any]], object],
     ) -> None:
         self.station = station
-        self.key = key
+        self.keys = keys  # our signing key for each peer (``keyring.py``)
         self.settings = settings  # the deadline policy per peer, the clock tolerance
         self.lookout, self.watchkeeper = parts
         self.positions = positions
@@ -60,6 +64,7 @@ class Inbound:
         # not together with the ordinary envelopes its lane overtook.
         self._received: dict[tuple[str, Lane], tuple[Link, list[ev.EnvelopeReceived]]] = {}
         self._evidence: dict[str, EvidenceAllowance] = {}  # per peer, today's
+        self.rotation: Rotation | None = None  # a peer's key rotation, checked and followed as it is stored
 
     def envelope(self, channel: Channel, link: Link, event: ev.EnvelopeReceived) -> None:
         """An authentic envelope with a new number: batched with the rest of its read."""
@@ -102,8 +107,12 @@ class Inbound:
             if fault is not None:
                 self.refuse(channel, link, e.opened.raw, e.envelope.seq, "invalid-reply", fault, True)
                 continue
+            statement = self._rotation_statement(channel, link, e)
+            if statement is False:
+                continue  # refused, with its alarm
             holder = held.setdefault(e.envelope.number, e.opened.id)
             if holder == e.opened.id:
+                self._follow_keys(channel, e, statement)
                 accepted.append(e)
                 continue
             name = serial(channel.party, e.envelope.number)
@@ -124,6 +133,37 @@ class Inbound:
 
         stored.add_done_callback(committed)
 
+    def _rotation_statement(
+        self, channel: Channel, link: Link, e: ev.EnvelopeReceived
+    ) -> RotationStatement | bool | None:
+        """A ``key_rotation`` envelope's statement, checked; False if it was refused (answered
+        with a rejection, a latched alarm raised, nothing changed); None for any other kind."""
+        if e.envelope.kind != "key_rotation" or self.rotation is None:
+            return None
+        checked = self.rotation.check(channel, e.envelope)
+        if isinstance(checked, RotationStatement):
+            return checked
+        detail = f"{checked.reason}: {checked.detail}"
+        self.refuse(channel, link, e.opened.raw, e.envelope.seq, "rotation-refused", detail, True)
+        facts = {"reason": checked.reason, "detail": checked.detail}
+        self.spawn(
+            self.lookout.latch(Kind.ROTATION_REFUSED, channel.party, serial(channel.party, e.envelope.number), facts)
+        )
+        log.critical("peer's key rotation refused: its keys are unchanged", peer=channel.party, reason=checked.reason,
+                     detail=checked.detail)  # fmt: skip
+        return False
+
+    def _follow_keys(
+        self, channel: Channel, e: ev.EnvelopeReceived, statement: RotationStatement | bool | None
+    ) -> None:
+        """Before the envelope's own store call: pin a rotating peer's new keys, or retire its old."""
+        if self.rotation is None:
+            return
+        if isinstance(statement, RotationStatement):
+            self.rotation.follow(channel, statement)
+        elif e.envelope.kind == "key_rotation_done":
+            self.rotation.retire(channel, e.envelope)
+
     def _store_batch(
         self, channel: Channel, link: Link, batch: list[ev.EnvelopeReceived]
     ) -> asyncio.Future[InboundStored]:
@@ -131,7 +171,7 @@ class Inbound:
         first = self.positions.take(len(batch) + 1)  # the envelopes, then our receipt
         now_ms = self.station.clock.wall_ms()
         entries = tuple(ReceiptEntry(e.envelope.seq, e.opened.id, first + i) for i, e in enumerate(batch))
-        receipt = Receipt(self.station.party, channel.party, now_ms, entries).seal(self.key)
+        receipt = Receipt(self.station.party, channel.party, now_ms, entries).seal(self.keys.for_peer(channel.party))
         policy = self.settings.watch.policy(channel.party)
         rows, replies = [], []
         for e in batch:
@@ -240,7 +280,7 @@ class Inbound:
         index = self.positions.take(2 if kept else 1)  # the envelope if kept, then the rejection
         detail = detail[:MAX_DETAIL]  # the peer's field names appear in it; keep it within the format
         rejection = Rejection(self.station.party, channel.party, object_id(raw), seq, now_ms, reason, detail, consumed)
-        sealed = rejection.seal(self.key)
+        sealed = rejection.seal(self.keys.for_peer(channel.party))
         stored = self.station.store.store_refused(
             channel.party, seq, consumed, object_id(raw), raw, reason, detail, sealed, now_ms, index, kept
         )

@@ -35,6 +35,9 @@ class SendError(HotlineError):
         self.more = more
 
 
+ROTATION_KINDS = ("key_rotation", "key_rotation_done")  # the node's own, to every peer (``rotation.py``)
+
+
 @dataclass(frozen=True)
 class SendRequest:
     to: str
@@ -60,9 +63,12 @@ class Intake:
         if request.to not in channels:
             known = ", ".join(sorted(channels)) or "none"
             raise SendError("to", f"{request.to!r} is not a pinned peer (pinned: {known})")
-        if self.config.witness_only:
+        # A key rotation goes to every peer, a witness too, and from a witness too: a witness
+        # follows the keys of the logs it witnesses, and its own rotate.
+        rotation = request.by_machine and request.kind in ROTATION_KINDS
+        if self.config.witness_only and not rotation:
             raise SendError("to", f"{self.station.party} only witnesses the peers' transcripts; it sends no messages")
-        if channels[request.to].peer.witness:
+        if channels[request.to].peer.witness and not rotation:
             raise SendError("to", f"{request.to} only witnesses the transcripts; it takes no messages")
         if channels[request.to].peer.state == "removed":
             raise SendError("to", f"{request.to} was removed from this node's peers: nothing more is sent to it")

@@ -67,12 +67,32 @@ class Links:
         self._tls_files: tuple[Any, Any] | None = None
         self._trusted: list[bytes] = []  # the pinned peers' certificates
 
-    def pin(self, config: NodeConfig, peers: list[PeerRecord]) -> None:
-        """Our certificate, and the pinned peers' to trust: before any link is dialed."""
+    def pin(self, config: NodeConfig, peers: list[PeerRecord], also: list[bytes] | None = None) -> None:
+        """Our certificate, and the pinned peers' to trust (``also``: a rotating peer's old
+        certificate, still presented until its rotation ends): before any link is dialed."""
         self._tls_files = config.tls_files()
-        self._trusted = [p.tls_cert for p in peers]
+        self._trusted = [p.tls_cert for p in peers] + list(also or ())
+        self._contexts()
+
+    def _contexts(self) -> None:
+        """(Re)build the TLS contexts from our files and the trusted certificates: a link up
+        keeps its own; new ones, accepted or dialed, use these."""
+        assert self._tls_files is not None
         self._server_ctx = tls_context(True, *self._tls_files, self._trusted)
         self._server_ctx.set_alpn_protocols([lane.path_alpn(path) for path in range(MAX_PATHS) for lane in Lane])
+        self._client_ctx.clear()
+        if self.port is not None:
+            self.port.doorway.context = self._server_ctx
+
+    def new_identity(self, config: NodeConfig) -> None:
+        """Our own TLS key and certificate changed (a rotation's end)."""
+        self._tls_files = config.tls_files()
+        self._contexts()
+
+    def distrust(self, tls_cert: bytes) -> None:
+        """A peer's certificate retired by its rotation: no new link with it."""
+        self._trusted = [c for c in self._trusted if c != tls_cert]
+        self._contexts()
 
     def _client_context(self, key: LinkKey) -> ssl.SSLContext:
         """The context that dials one path and lane: ALPN names them (one context each, since

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from hotline.crypto import SigningKey, VerifyKey
+from hotline.crypto import VerifyKey
 from hotline.errors import EncodingError, LocalProtocolError, StoreError
 from hotline.log import (
     Checkpoint,
@@ -27,18 +27,22 @@ from hotline.log import (
     Refusal,
     Signature,
     cosign,
-    log_origin,
     open_note,
+    origin_for,
     parse_note,
     sign_checkpoint,
     verify_cosignature,
-    witness_name,
+    witness_for,
 )
+from hotline.log.witness import key_tag
+from hotline.node.card import keys_of, log_tag_of
+from hotline.node.config import NodeConfig
+from hotline.node.keyring import Keyring
 from hotline.node.lookout import Lookout
 from hotline.node.station import Station
 from hotline.protocol import Lane
 from hotline.protocol import events as ev
-from hotline.storage import StoredCheckpoint
+from hotline.storage import RetiredKey, StoredCheckpoint
 from hotline.watch.alarms import Kind
 
 if TYPE_CHECKING:
@@ -56,14 +60,17 @@ ALLEGATION_EVERY_MS = 10_000
 
 
 class Notary:
-    def __init__(self, station: Station, key: SigningKey, lookout: Lookout) -> None:
+    def __init__(self, station: Station, keys: Keyring, config: NodeConfig, lookout: Lookout) -> None:
         self.station = station
         self.lookout = lookout
-        public = key.verify_key.raw
-        self.origin = log_origin(station.party, public)
-        self.signer = Ed25519Signer(self.origin, key)
-        self.cosigner = CosignatureSigner(witness_name(station.party, public), key)
-        self.verifier = Ed25519Verifier(self.origin, key.verify_key)  # our own signature, on what a witness holds
+        self.keys = keys  # our signing keys (two while we rotate: ``keyring.py``)
+        # Our log's name and our name as a witness: our first key's tag, kept across rotations.
+        tag = config.keys.log or key_tag(keys.current.verify_key.raw)
+        self.origin = origin_for(station.party, tag)
+        self.witness_as = witness_for(station.party, tag)
+        self.retired: list[VerifyKey] = []  # our keys rotated away from: older checkpoints bear them
+        # Per peer, the keys it rotated away from and the log size up to which each may sign.
+        self.peer_retired: dict[str, list[tuple[VerifyKey, int]]] = {}
         self._offered: dict[str, tuple[Link, int]] = {}  # per peer: the offer awaiting its answer
         self._alleged: dict[str, int] = {}  # per peer: when its last unproven claim was recorded
 
@@ -82,7 +89,25 @@ class Notary:
             log.exception("witnessing step failed; the node carries on")
 
     def sign(self, size: int, root: bytes) -> str:
-        return sign_checkpoint(Checkpoint(self.origin, size, root), [self.signer])
+        signers = [Ed25519Signer(self.origin, key) for key in self.keys.log_keys()]
+        return sign_checkpoint(Checkpoint(self.origin, size, root), signers)
+
+    def _retired_for(self, party: str, size: int) -> list[VerifyKey]:
+        """A peer's retired keys that may have signed its checkpoint of ``size``."""
+        return [key for key, upto in self.peer_retired.get(party, []) if size <= upto]
+
+    def learn_retired(self, retired: list[RetiredKey], own: str) -> None:
+        """The keys rotated away from, ours and the peers' (from the store, or one rotation's end)."""
+        for key in retired:
+            if key.party == own:
+                self.retired.append(VerifyKey(key.sign_key))
+            elif key.retired_size is not None:
+                self.peer_retired.setdefault(key.party, []).append((VerifyKey(key.sign_key), key.retired_size))
+
+    def _own_verifiers(self) -> list[Ed25519Verifier]:
+        """Our signature on a checkpoint, whichever of our keys made it."""
+        keys = [key.verify_key for key in self.keys.log_keys()] + self.retired
+        return [Ed25519Verifier(self.origin, key) for key in keys]
 
     # -- our log -----------------------------------------------------------------------------
 
@@ -120,13 +145,15 @@ class Notary:
     async def on_cosignature(self, channel: Channel, event: ev.CosignatureReceived) -> None:
         store = self.station.store
         checkpoint = await store.checkpoint_at(event.size)
-        key = channel.peer.sign_key
-        verifier = CosignatureVerifier(witness_name(channel.party, key), VerifyKey(key))
+        name = witness_for(channel.party, log_tag_of(channel.peer))
+        verifiers = [CosignatureVerifier(name, key) for key in keys_of(channel.key)]
         if checkpoint is None:
             log.warning("cosignature for a checkpoint we never signed", peer=channel.party, size=event.size)
             return
         try:
             signature = Signature.parse_line(event.line.removesuffix("\n"))
+            # While the witness rotates, either of its keys may cosign: the line names which.
+            verifier = next((v for v in verifiers if v.key_id == signature.key_id), verifiers[-1])
             verify_cosignature(Checkpoint(self.origin, checkpoint.size, checkpoint.root), signature, verifier)
         except EncodingError as exc:
             log.warning("cosignature refused", peer=channel.party, size=event.size, error=str(exc))
@@ -185,7 +212,7 @@ class Notary:
         if held_note is None:
             return None
         try:
-            checkpoint = Checkpoint.parse(open_note(held_note, [self.verifier]).text)
+            checkpoint = Checkpoint.parse(open_note(held_note, self._own_verifiers()).text)
         except EncodingError:
             return None  # not signed by us: proves nothing about our log
         if checkpoint.origin != self.origin:
@@ -203,12 +230,15 @@ class Notary:
     # -- witnessing theirs -------------------------------------------------------------------
 
     async def on_offer(self, channel: Channel, link: Link, event: ev.CheckpointOffered) -> None:
-        key = channel.peer.sign_key
-        origin = log_origin(channel.party, key)
-        verifier = Ed25519Verifier(origin, VerifyKey(key))
-        result = await self.station.store.witness_offer(channel.party, event.offer, origin, verifier, self._now())
+        origin = origin_for(channel.party, log_tag_of(channel.peer))
+        # The peer's key (both while it rotates), and a key it retired for the sizes it signed.
+        size = _claimed_size(event.offer.note)
+        keys = [*keys_of(channel.key), *self._retired_for(channel.party, size)]
+        verifiers = [Ed25519Verifier(origin, key) for key in keys]
+        result = await self.station.store.witness_offer(channel.party, event.offer, origin, verifiers, self._now())
         if isinstance(result, Checkpoint):
-            line = cosign(result, self.cosigner, self._now() // 1000).line()
+            cosigner = CosignatureSigner(self.witness_as, self.keys.for_peer(channel.party))
+            line = cosign(result, cosigner, self._now() // 1000).line()
             link.send_witnessing(lambda session, now: session.send_cosignature(result.size, line, now))
             return
         size = _claimed_size(event.offer.note)

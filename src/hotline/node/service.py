@@ -69,7 +69,7 @@ import dataclasses
 
 import structlog
 
-from hotline.crypto import SigningKey, VerifyKey
+from hotline.crypto import KeySet, SigningKey, VerifyKey
 from hotline.errors import ConfigError, NumberingError, PairingError
 from hotline.node.bulletin import Bulletin
 from hotline.node.card import IdentityCard, vet_new_peer
@@ -81,11 +81,13 @@ from hotline.node.handles import HandleLimit, needed, raise_limit
 from hotline.node.holds import BY_PEER, VERBS, our_hold, refusal
 from hotline.node.inbound import Inbound
 from hotline.node.intake import DispatchWaiters, Intake
+from hotline.node.keyring import Keyring
 from hotline.node.link import Link
 from hotline.node.links import Links, held_reason
 from hotline.node.logs import OncePerCause, install_loop_handler
 from hotline.node.lookout import Lookout
 from hotline.node.notary import Notary
+from hotline.node.rotation import Rotation
 from hotline.node.station import Station
 from hotline.node.tasks import Positions, Tasks
 from hotline.node.watchkeeper import Watchkeeper
@@ -126,14 +128,20 @@ class Node:
         self.watchkeeper = Watchkeeper(station, config.watch, config.witness_only, self.intake.enqueue, self.lookout)
         self.watchkeeper.listeners.append(self.lookout.escalation)  # the alarm hook hears of escalations too
         self.intake.listeners += [self.watchkeeper.queued, self.lookout.queued]
-        self.notary = Notary(station, self.key, self.lookout)
+        self.keyring = Keyring(self.key)  # which key signs what, during a rotation too
+        self.notary = Notary(station, self.keyring, config, self.lookout)
         parts = (self.lookout, self.watchkeeper)
-        self.dispatcher = Dispatcher(station, self.key, parts, self.positions, self.dispatched, spawn)
-        self.inbound = Inbound(station, self.key, config, parts, self.positions, spawn)
+        self.dispatcher = Dispatcher(station, self.keyring, parts, self.positions, self.dispatched, spawn)
+        self.inbound = Inbound(station, self.keyring, config, parts, self.positions, spawn)
         parts_of_links = (self.lookout, self.notary)
         self.links = Links(
             station, config.timers, parts_of_links, self._on_event, self.inbound.flush, spawn, self.repeats
         )
+        self.rotation = Rotation(station, config, self.keyring, self.intake.enqueue, self._keys_changed, spawn,
+                                 self.links.trust, self.links.distrust)  # fmt: skip
+        self.inbound.rotation = self.rotation
+        self.dispatcher.receipted.append(self.rotation.receipted)
+        self._rotating: dict[str, VerifyKey] = {}  # per peer mid-rotation (at start): its old key, still accepted
         store.on_failure = self._fail
 
     # -- life cycle --------------------------------------------------------------------------
@@ -145,7 +153,14 @@ class Node:
         self.positions.next_index = await self.store.transcript_size()
         peers = await self.store.peers()
         self._raise_handle_limit(len(peers))
-        self.links.pin(self.config, peers)
+        # Keys rotated away from: ours and the peers' (verifying what they signed); a peer whose
+        # rotation has not ended still signs with its old key, and presents its old certificate.
+        retired = await self.store.retired_keys()
+        self.notary.learn_retired(retired, self.party)
+        rotating = {k.party: k for k in retired if k.retired_ms is None and k.party != self.party}
+        self._rotating = {party: VerifyKey(k.sign_key) for party, k in rotating.items()}
+        self.rotation.old_certs = {party: k.tls_cert for party, k in rotating.items()}
+        self.links.pin(self.config, peers, also=[k.tls_cert for k in rotating.values()])
         for peer in peers:
             await self._open_channel(peer)
         await self.watchkeeper.start()
@@ -159,6 +174,7 @@ class Node:
         if self.config.timers.checkpoint_interval > 0:
             spawn(self.notary.checkpoints_forever(self.config.timers.checkpoint_interval))
         await self.links.listen(self.config)
+        await self.rotation.resume()  # a rotation of ours a stop interrupted goes on
         log.info("node started", party=self.party, listen=self.config.listen, peers=len(peers))
 
     def _raise_handle_limit(self, peers: int) -> None:
@@ -189,7 +205,9 @@ class Node:
             log.warning("peer advertises more addresses than paths", peer=peer.party, used=MAX_PATHS)
         channel = Channel(
             peer=peer,
-            key=VerifyKey(peer.sign_key),
+            key=KeySet((self._rotating[peer.party], VerifyKey(peer.sign_key)))
+            if peer.party in self._rotating
+            else VerifyKey(peer.sign_key),
             inbound=InboundSequence.resume(state.recv_used),
             ledger=SendLedger(state.send_next, self.config.timers.window, unreceipted),
             backoff=Backoff(self.config.timers.backoff_min, self.config.timers.backoff_max),
@@ -309,6 +327,14 @@ class Node:
         code, detail = held_reason(self.party, channel)
         for link in list(channel.links.values()):
             link.refuse(code, detail)
+
+    def _keys_changed(self, config: NodeConfig, retired: VerifyKey) -> None:
+        """Our rotation ended: new TLS identity for new links; our old key verifies the past only."""
+        self.config = config
+        self.intake.config = config
+        self.links.new_identity(config)
+        self.notary.retired.append(retired)
+        self.bulletin.post("links")
 
     async def catch_up(self, party: str, by: str, remark: str | None = None) -> int:
         """Resume numbering to a peer where it says it stands, after our store went back in time

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hotline.crypto.keys import VerifyKey
+from hotline.crypto.keys import KeySet, VerifyKey
 from hotline.envelope import Envelope, FieldError, Opened, Receipt, Rejection, open_signed
 from hotline.envelope.model import MAX_SEQ
 from hotline.errors import EncodingError, LocalProtocolError, RemoteProtocolError, SignatureError
@@ -67,7 +67,7 @@ class PeerSession:
         *,
         local: str,
         peer: str,
-        peer_key: VerifyKey,
+        peer_key: VerifyKey | KeySet,
         inbound: InboundSequence,
         send_next: int,
         now: float,

@@ -40,6 +40,7 @@ from hotline.storage.records import (
     PeerRecord,
     Queued,
     ReplyTarget,
+    RetiredKey,
     StoredAnswer,
     Undelivered,
 )
@@ -80,6 +81,7 @@ __all__ = [
     "PostgresStore",
     "Queued",
     "ReplyTarget",
+    "RetiredKey",
     "SqliteStore",
     "Store",
     "StoredAlarm",

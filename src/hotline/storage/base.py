@@ -15,7 +15,7 @@ from the file as it stands, even while a node writes it, and writes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
 from hotline.log import Checkpoint, Offer, Refusal, Verifier
@@ -36,6 +36,7 @@ from hotline.storage.records import (
     PeerRecord,
     Queued,
     ReplyTarget,
+    RetiredKey,
     StoredAnswer,
     Undelivered,
 )
@@ -53,6 +54,9 @@ class Store(Protocol):
     # peers
     def add_peer(self, peer: PeerRecord) -> Awaitable[None]: ...
     def peers(self) -> Awaitable[list[PeerRecord]]: ...
+    def add_retired_key(self, key: RetiredKey) -> Awaitable[None]: ...
+    def retire_key(self, party: str, sign_key: bytes, at_ms: int, log_size: int) -> Awaitable[bool]: ...
+    def retired_keys(self) -> Awaitable[list[RetiredKey]]: ...
     def set_peer_state(self, party: str, state: str, since_ms: int, by: str, remark: str | None) -> Awaitable[bool]: ...
 
     # counters recovered at start-up. ``tail``: how many of the highest inbound sequence numbers
@@ -150,7 +154,7 @@ class Store(Protocol):
     def offer_for(self, peer: str, checkpoint: StoredCheckpoint, old_size: int) -> Awaitable[Offer]: ...
     def add_cosignature(self, size: int, witness: str, line: str, at_ms: int) -> Awaitable[None]: ...
     def witness_offer(
-        self, peer: str, offer: Offer, origin: str, verifier: Verifier, at_ms: int
+        self, peer: str, offer: Offer, origin: str, verifier: Verifier | Sequence[Verifier], at_ms: int
     ) -> Awaitable[Checkpoint | Refusal]: ...
     def record_equivocation(
         self, log: str, reason: str, detail: str, held: str | None, offered: str, at_ms: int, reported_by: str

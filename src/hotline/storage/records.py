@@ -30,6 +30,21 @@ class PeerRecord:
 
 
 @dataclass(frozen=True)
+class RetiredKey:
+    """A signing key a party rotated away from (ours or a peer's), kept so that what it signed
+    still verifies: ``retired_size`` is the party's log size when it stopped being accepted
+    (checkpoints up to that size may bear it); None while the rotation is under way."""
+
+    party: str
+    sign_key: bytes
+    tls_cert: bytes
+    card: str  # the identity card the key was pinned with
+    replaced_ms: int  # when the rotation away from it began (was followed)
+    retired_ms: int | None = None
+    retired_size: int | None = None
+
+
+@dataclass(frozen=True)
 class Draft:
     """A message an operator asked to send, before it has a sequence number or signature."""
 

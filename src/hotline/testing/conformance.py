@@ -19,6 +19,7 @@ from hotline.storage import (
     Draft,
     InboxRow,
     PeerRecord,
+    RetiredKey,
     Store,
     StoredAnswer,
 )
@@ -41,6 +42,14 @@ async def check_store_conformance(store: Store) -> None:
     assert await store.set_peer_state("BRAVO", "active", 6, "watch", None)
     [peer] = await store.peers()
     assert peer.state == "active"
+    # A key rotated away from is kept, once, and retired at a log size.
+    retired = RetiredKey("BRAVO", b"\x05" * 32, b"old-cert", "old-card", 7)
+    await store.add_retired_key(retired)
+    await store.add_retired_key(retired)
+    assert await store.retired_keys() == [retired]
+    assert await store.retire_key("BRAVO", b"\x05" * 32, 9, 120) is True
+    assert await store.retire_key("BRAVO", b"\x06" * 32, 9, 120) is False
+    assert [(k.retired_ms, k.retired_size) for k in await store.retired_keys()] == [(9, 120)]
     assert await store.channel_state("BRAVO", 10) == ChannelState(send_next=1)
     assert await store.transcript_size() == 0
     await _check_sending(store)

@@ -68,12 +68,15 @@ class Kind(enum.StrEnum):
     SETTINGS_DIFFER = "settings-differ"  # another node of the party runs with other settings than this one
     STANDBY_DOWN = "standby-down"  # a node of the party is not connected to its database: nothing would take over
     CONSOLE_TROUBLE = "console-trouble"  # the console's HTTPS listener failed, or its certificate ends soon
+    ROTATION_REFUSED = "rotation-refused"  # a peer's key rotation statement failed a check: its keys stay
     SUSPENDED = "suspended"  # traffic with the peer is held, by us or by the peer (hotline peer suspend)
     REMOVED_BY_PEER = "removed-by-peer"  # the peer removed us from its peers and refuses us
 
 
 # Stand until a person closes them; the others clear themselves.
-LATCHED = frozenset({Kind.NUMBERING_REFUSED, Kind.SERIAL_REUSED, Kind.EQUIVOCATION, Kind.ALLEGED_EQUIVOCATION})
+LATCHED = frozenset(
+    {Kind.NUMBERING_REFUSED, Kind.SERIAL_REUSED, Kind.EQUIVOCATION, Kind.ALLEGED_EQUIVOCATION, Kind.ROTATION_REFUSED}
+)
 # Above everything else on every screen: the channel's record itself is in doubt.
 # And a peer with no path at all: the hotline itself is down.
 LOUDEST = frozenset({Kind.STORE_BEHIND, Kind.EQUIVOCATION, Kind.PEER_UNREACHABLE})
@@ -84,6 +87,7 @@ LATCHED_LEVELS: Mapping[Kind, Level] = MappingProxyType(
         Kind.SERIAL_REUSED: Level.SUPERVISOR,
         Kind.EQUIVOCATION: Level.COMMANDER,
         Kind.ALLEGED_EQUIVOCATION: Level.DUTY_OFFICER,  # a claim, not evidence: a lower warning
+        Kind.ROTATION_REFUSED: Level.COMMANDER,  # someone holding the peer's key tried to move it elsewhere
     }
 )
 # (multiple of the grace, who is called) while a peer stays unreachable.

@@ -38,6 +38,7 @@ TITLES = {
     Kind.SERIAL_REUSED: N_("Serial used twice by the peer"),
     Kind.EQUIVOCATION: N_("TRANSCRIPT EQUIVOCATION"),
     Kind.ALLEGED_EQUIVOCATION: N_("Unproven equivocation claim"),
+    Kind.ROTATION_REFUSED: N_("KEY ROTATION REFUSED"),
 }
 CALLS_FOR = {
     Level.DUTY_OFFICER: N_("duty officer"),
@@ -243,6 +244,13 @@ def _equivocation(r: _Reading) -> str:
     return text + " " + _("Both signed checkpoints are kept; keep both stores untouched.")
 
 
+def _rotation_refused(r: _Reading) -> str:
+    return r.gettext(
+        "{peer} sent a key rotation that failed a check ({reason}: {detail}); its keys are unchanged. If {peer}"
+        " did not mean to change keys, someone holds its current signing key: call its watch by telephone."
+    ).format(peer=r.peer, reason=r.facts.get("reason", "?"), detail=r.facts.get("detail", ""))
+
+
 def _alleged(r: _Reading) -> str:
     return r.gettext(
         "{peer} claims our transcript contradicts what it cosigned ({reason}) but sent no checkpoint signed by us"
@@ -269,4 +277,5 @@ _TEXTS: dict[Kind, Callable[[_Reading], str]] = {
     Kind.SERIAL_REUSED: _serial_reused,
     Kind.EQUIVOCATION: _equivocation,
     Kind.ALLEGED_EQUIVOCATION: _alleged,
+    Kind.ROTATION_REFUSED: _rotation_refused,
 }

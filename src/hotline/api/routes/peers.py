@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from hotline.api.deps import FrontTally, NodeDesk
-from hotline.api.models import CardIn, CatchUpIn, PeerStateIn
+from hotline.api.models import CardIn, CatchUpIn, PeerStateIn, RotateIn
 from hotline.node import IdentityCard, check_fingerprint
 from hotline.views import peer_view
 
@@ -18,7 +18,16 @@ router = APIRouter()
 @router.get("/v1/identity")
 async def identity(desk: NodeDesk) -> dict[str, Any]:
     card = desk.identity()
-    return {"party": card.party, "card": card.line(), "fingerprint": card.fingerprint, "tls_pin": card.tls_pin}
+    answer = {"party": card.party, "card": card.line(), "fingerprint": card.fingerprint, "tls_pin": card.tls_pin}
+    rotating = desk.rotation_under_way()
+    return answer | ({"rotation": rotating} if rotating else {})
+
+
+@router.post("/v1/keys/rotate")
+async def rotate_keys(request: RotateIn, desk: NodeDesk) -> dict[str, Any]:
+    """Rotate to the party's committed next signing key, and to a new TLS key: each peer is told
+    over the channel and follows without a ceremony (docs/architecture.md, "Keys that change")."""
+    return await desk.rotate_keys(request.next_key.encode(), request.by)
 
 
 @router.get("/v1/peers")

@@ -237,4 +237,17 @@ MIGRATIONS: list[str] = [
     ALTER TABLE peers ADD COLUMN state_by TEXT;
     ALTER TABLE peers ADD COLUMN state_remark TEXT;
     """,
+    # 6: signing keys rotated away from, ours and our peers' (what they signed stays verifiable).
+    """
+    CREATE TABLE key_history (
+        party TEXT NOT NULL,
+        sign_key BYTEA NOT NULL,
+        tls_cert BYTEA NOT NULL,
+        card TEXT NOT NULL,
+        replaced_ms BIGINT NOT NULL,
+        retired_ms BIGINT,
+        retired_size BIGINT,
+        PRIMARY KEY (party, sign_key)
+    );
+    """,
 ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from hotline.envelope import Precedence
@@ -34,6 +34,7 @@ from hotline.storage.records import (
     PeerRecord,
     Queued,
     ReplyTarget,
+    RetiredKey,
     StoredAnswer,
     Undelivered,
 )
@@ -43,6 +44,7 @@ from hotline.storage.sql import (
     alarms,
     audit,
     inbox,
+    keys,
     messages,
     numbering,
     outbox,
@@ -96,6 +98,15 @@ class SqlStore(ABC):
 
     def peers(self) -> asyncio.Future[list[PeerRecord]]:
         return self._call(peers.list_peers)
+
+    def add_retired_key(self, key: RetiredKey) -> asyncio.Future[None]:
+        return self._call(keys.add_retired_key, key)
+
+    def retire_key(self, party: str, sign_key: bytes, at_ms: int, log_size: int) -> asyncio.Future[bool]:
+        return self._call(keys.retire_key, party, sign_key, at_ms, log_size)
+
+    def retired_keys(self) -> asyncio.Future[list[RetiredKey]]:
+        return self._call(keys.retired_keys)
 
     def set_peer_state(
         self, party: str, state: str, since_ms: int, by: str, remark: str | None
@@ -309,7 +320,7 @@ class SqlStore(ABC):
         return self._call(witnessing.add_cosignature, size, witness, line, at_ms)
 
     def witness_offer(
-        self, peer: str, offer: Offer, origin: str, verifier: Verifier, at_ms: int
+        self, peer: str, offer: Offer, origin: str, verifier: Verifier | Sequence[Verifier], at_ms: int
     ) -> asyncio.Future[Checkpoint | Refusal]:
         return self._call(witnessing.witness_offer, peer, offer, origin, verifier, at_ms)
 

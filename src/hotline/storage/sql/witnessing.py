@@ -7,7 +7,7 @@ what it records are one atomic step.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from hotline.errors import NotFoundError
 from hotline.log import (
@@ -115,7 +115,7 @@ def add_cosignature(conn: Db, size: int, witness: str, line: str, at_ms: int) ->
 
 
 def witness_offer(
-    conn: Db, peer: str, offer: Offer, origin: str, verifier: Verifier, at_ms: int
+    conn: Db, peer: str, offer: Offer, origin: str, verifier: Verifier | Sequence[Verifier], at_ms: int
 ) -> Checkpoint | Refusal:
     """Judge a peer's checkpoint against what we hold (``log.witness.judge``) and record the
     outcome: the checkpoint as cosigned, or the evidence of equivocation."""

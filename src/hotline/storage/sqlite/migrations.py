@@ -249,4 +249,17 @@ MIGRATIONS: list[str] = [
     ALTER TABLE peers ADD COLUMN state_by TEXT;
     ALTER TABLE peers ADD COLUMN state_remark TEXT;
     """,
+    # 10: signing keys rotated away from, ours and our peers' (what they signed stays verifiable).
+    """
+    CREATE TABLE key_history (
+        party TEXT NOT NULL,
+        sign_key BLOB NOT NULL,
+        tls_cert BLOB NOT NULL,
+        card TEXT NOT NULL,                 -- the identity card the key was pinned with
+        replaced_ms INTEGER NOT NULL,       -- the rotation away from it began (or was followed)
+        retired_ms INTEGER,                 -- it stopped being accepted (the rotation ended)
+        retired_size INTEGER,               -- the party's log size then
+        PRIMARY KEY (party, sign_key)
+    );
+    """,
 ]

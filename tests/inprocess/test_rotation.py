@@ -1,0 +1,120 @@
+"""A key rotation between two nodes on one manual clock (issue #17, item 1): SACEUR rotates to the
+key its card committed to; GENSTAB follows without a ceremony; traffic carries on both ways; the
+rotation ends with the old key retired at both ends, and survives restarts."""
+
+from __future__ import annotations
+
+from hotline.crypto import KeySet, load_signing_key
+from hotline.log import key_tag
+from hotline.testing import InProcessNetwork, wait_until
+from tests.inprocess.helpers import arrived, in_state, send, text
+
+
+def next_key(network: InProcessNetwork, party: str) -> bytes:
+    return (network[party].config.directory / "next-signing.key").read_bytes()
+
+
+async def test_a_rotation_is_followed_without_a_ceremony_and_ends_with_the_old_key_retired(
+    pair: InProcessNetwork,
+) -> None:
+    saceur, genstab = pair
+    directory = saceur.config.directory
+    old = load_signing_key((directory / "signing.key").read_bytes()).verify_key.raw
+    committed = load_signing_key(next_key(pair, "SACEUR")).verify_key.raw
+    before = await send(saceur, text("GENSTAB", "Before the rotation."))
+    await in_state(saceur, f"SACEUR-{before.number:06d}", "delivered")
+
+    answer = await saceur.desk.rotate_keys(next_key(pair, "SACEUR"), "Maj. J. Hale")
+    assert answer["new_key"] == key_tag(committed)
+    assert answer["peers"] == ["GENSTAB"]
+    # Traffic both ways while the rotation runs.
+    during = await send(saceur, text("GENSTAB", "During the rotation."))
+    back = await send(genstab, text("SACEUR", "Answer during the rotation."))
+    await arrived(genstab, f"SACEUR-{during.number:06d}")
+    await arrived(saceur, f"GENSTAB-{back.number:06d}")
+
+    async def ended() -> bool:
+        assert genstab.node is not None
+        channel = genstab.node.channels["SACEUR"]
+        return saceur.desk.rotation_under_way() is None and not isinstance(channel.key, KeySet)
+
+    await wait_until(ended, "the rotation to end at both ends")
+    assert genstab.node is not None
+    pinned = genstab.node.channels["SACEUR"].peer
+    assert pinned.sign_key == committed, "GENSTAB pins SACEUR's new key"
+    assert genstab.desk.peers()[0].card == saceur.desk.identity().line(), "and its new card, word for word"
+    assert load_signing_key((directory / "signing.key").read_bytes()).verify_key.raw == committed
+    assert not (directory / "rotating").exists()
+    assert saceur.config.directory.joinpath("config.toml").read_text().count(key_tag(old)) == 1, (
+        "the log keeps its name"
+    )
+    retired = await genstab.node.store.retired_keys()
+    assert [(k.party, k.sign_key, k.retired_size is not None) for k in retired] == [("SACEUR", old, True)]
+
+    after = await send(saceur, text("GENSTAB", "After the rotation."))
+    reply = await send(genstab, text("SACEUR", "Answer after the rotation."))
+    await arrived(genstab, f"SACEUR-{after.number:06d}")
+    await arrived(saceur, f"GENSTAB-{reply.number:06d}")
+
+    # Each witnesses the other's log under the new key: SACEUR's newest checkpoint is cosigned.
+    assert saceur.node is not None
+    checkpoint = await saceur.node.notary.checkpoint_now()
+    assert checkpoint is not None
+
+    async def cosigned() -> bool:
+        assert saceur.node is not None
+        return await saceur.node.store.last_cosigned("GENSTAB") == checkpoint.size
+
+    await wait_until(cosigned, "GENSTAB to cosign SACEUR's checkpoint signed by the new key")
+    assert "hotline.transcript/SACEUR/" + key_tag(old) in checkpoint.note, "under the log's old name"
+
+    # Both restart: they link again on SACEUR's new TLS certificate and its new key.
+    await saceur.restart()
+    await genstab.restart()
+    await pair.wait_linked()
+    last = await send(saceur, text("GENSTAB", "After both restarted."))
+    await arrived(genstab, f"SACEUR-{last.number:06d}")
+    for node in (saceur, genstab):
+        assert node.desk.alarms() == [], f"{node.party}: {node.desk.alarms()}"
+
+
+async def test_a_thief_of_the_current_key_cannot_rotate_the_party_to_a_key_of_its_own(
+    pair: InProcessNetwork,
+) -> None:
+    """Someone holding SACEUR's signing key (not its offline next key) sends a rotation statement
+    to a key of their own: GENSTAB refuses it, raises the alarm, and pins nothing new."""
+    import base64
+    import datetime as dt
+
+    from hotline.crypto import generate_signing_key, generate_tls_identity
+    from hotline.crypto.rotation import RotationStatement, commitment
+    from hotline.log import origin_for
+    from hotline.node import SendRequest
+    from hotline.node.card import log_tag_of
+
+    saceur, genstab = pair
+    assert saceur.node is not None
+    assert genstab.node is not None
+    pinned = genstab.node.channels["SACEUR"].peer
+    thief = generate_signing_key()
+    tls = generate_tls_identity("SACEUR", dt.datetime.fromtimestamp(genstab.clock.wall_ms() / 1000, dt.UTC))
+    statement = RotationStatement(
+        "SACEUR", origin_for("SACEUR", log_tag_of(pinned)), pinned.sign_key, thief.verify_key.raw, tls.cert_der,
+        commitment(generate_signing_key().verify_key.raw), 0, genstab.clock.wall_ms(),
+    )  # fmt: skip
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    body = {"statement": b64(statement.encode()), "signature": b64(statement.sign(thief))}
+    forged = SendRequest(to="GENSTAB", kind="key_rotation", body=body, precedence="PRIORITY", by_machine=True)
+    [row] = await saceur.desk.send([forged], wait_dispatch=5.0)  # signed by SACEUR's own, current key
+    await in_state(saceur, f"SACEUR-{row.number:06d}", "rejected")
+
+    [alarm] = genstab.desk.alarms()
+    assert (alarm.kind.value, alarm.peer, alarm.facts["reason"]) == ("rotation-refused", "SACEUR", "not-committed")
+    assert genstab.node.channels["SACEUR"].peer == pinned, "nothing changed"
+    assert await genstab.node.store.retired_keys() == []
+    # The channel carries on under the pinned keys.
+    after = await send(saceur, text("GENSTAB", "Still here, under the pinned key."))
+    await arrived(genstab, f"SACEUR-{after.number:06d}")
