@@ -14,20 +14,19 @@ tree, so that tools other than ours can check them.
 from __future__ import annotations
 
 import asyncio
+import base64
 import concurrent.futures
-import hashlib
-from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 from hotline.crypto import VerifyKey
-from hotline.envelope import Envelope, open_signed, parse_message_key
+from hotline.envelope import open_signed, parse_message_key
 from hotline.errors import EncodingError, HotlineError, NotFoundError, StoreError
+from hotline.keybook import PartyKeys, key_book
 from hotline.log import (
-    ALG_COSIGNATURE_V1,
-    ALG_ED25519,
     Checkpoint,
     CosignatureVerifier,
     Ed25519Verifier,
@@ -38,15 +37,13 @@ from hotline.log import (
     encode_bundle,
     key_tag,
     leaf_hash,
-    log_origin,
     open_note,
+    origin_for,
     parse_note,
-    parse_verifier_key,
     tile_bytes,
     tiles_for_size,
     verify_cosignature,
-    verify_tlog_proof,
-    witness_name,
+    witness_for,
 )
 from hotline.node import load_config
 from hotline.storage import Evidence, Store, StoredCheckpoint, open_store
@@ -59,7 +56,7 @@ class EvidenceError(HotlineError):
     """Evidence that does not verify, or cannot be produced; the message says which and why."""
 
 
-def _read(directory: Path, read: Callable[[Store], Awaitable[T]]) -> T:
+def read_store(directory: Path, read: Callable[[Store], Awaitable[T]]) -> T:
     """What ``read`` finds in the node's store, opened read-only (the node may be running)."""
     location: Path | str = directory / "store.db"
     if (directory / "config.toml").exists():
@@ -88,22 +85,34 @@ def _run(reading: Coroutine[Any, Any, T]) -> T:
         return thread.submit(asyncio.run, reading).result()
 
 
-def _identity(directory: Path) -> tuple[str, bytes]:
-    from hotline.node import load_config
-
-    config = load_config(directory)
-    return config.party, config.signing_key().verify_key.raw
+def _identity(directory: Path) -> str:
+    return load_config(directory).party
 
 
-async def _peer_keys(store: Store) -> dict[str, bytes]:
-    return {peer.party: bytes(peer.sign_key) for peer in await store.peers()}
+def _ed25519_for(party: PartyKeys, signatures: Sequence[Signature]) -> Ed25519Verifier | None:
+    """Of a party's keys, the one that made one of ``signatures`` of its log (by key ID)."""
+    origin = origin_for(party.party, party.tag)
+    made = {s.key_id for s in signatures if s.name == origin}
+    for key in reversed(party.keys):
+        verifier = Ed25519Verifier(origin, VerifyKey(key))
+        if verifier.key_id in made:
+            return verifier
+    return None
+
+
+def _cosigner_for(party: PartyKeys, line: str) -> CosignatureVerifier:
+    """The witness's key that made its cosignature ``line`` (by key ID; else its current key)."""
+    name = witness_for(party.party, party.tag)
+    wanted = Signature.parse_line(line.removesuffix("\n")).key_id
+    verifiers = [CosignatureVerifier(name, VerifyKey(key)) for key in reversed(party.keys)]
+    return next((v for v in verifiers if v.key_id == wanted), verifiers[0])
 
 
 # -- the latest checkpoint --------------------------------------------------------------------
 
 
 def latest(directory: Path) -> StoredCheckpoint:
-    checkpoint = _read(directory, lambda store: store.latest_checkpoint())
+    checkpoint = read_store(directory, lambda store: store.latest_checkpoint())
     if checkpoint is None:
         raise NotFoundError("no checkpoint yet: the node signs one within seconds of its log growing")
     return checkpoint
@@ -121,26 +130,56 @@ def _fresh(out: Path) -> None:
 def write_evidence(directory: Path, message: str, out: Path) -> tuple[int, StoredCheckpoint]:
     """Write ``entry``, ``proof.tlog-proof`` and ``keys`` for a message into ``out``."""
     _fresh(out)
-    party, public, found, peers = _read(directory, lambda store: _evidence_of(store, directory, message))
+    party, found, book = read_store(directory, lambda store: _evidence_of(store, directory, message))
     proof = TlogProof(found.index, found.hashes, found.checkpoint.cosigned_note)
-    keys = [Ed25519Verifier(log_origin(party, public), VerifyKey(public)).key_string()]
-    sender = open_signed(found.entry, "envelope").fields.get("from")
-    for witness, _ in found.checkpoint.cosignatures:
-        keys.append(CosignatureVerifier(witness_name(witness, peers[witness]), VerifyKey(peers[witness])).key_string())
-    if isinstance(sender, str) and sender in peers:  # the key that signed a received envelope
-        keys.append(Ed25519Verifier(log_origin(sender, peers[sender]), VerifyKey(peers[sender])).key_string())
+    ours = book[party]
+    log_key = _ed25519_for(ours, parse_note(found.checkpoint.note).signatures)
+    if log_key is None:
+        raise EvidenceError(f"checkpoint {found.checkpoint.size} is signed by none of {party}'s keys known here")
+    verifiers: list[Ed25519Verifier | CosignatureVerifier] = [log_key]
+    verifiers += [_cosigner_for(book[witness], line) for witness, line in found.checkpoint.cosignatures]
+    opened = open_signed(found.entry, "envelope")
+    sender = book.get(str(opened.fields.get("from")))
+    if sender is not None:  # the key that signed the envelope itself
+        signer = next((k for k in reversed(sender.keys) if _signs(opened, k)), sender.current)
+        verifiers.append(Ed25519Verifier(origin_for(sender.party, sender.tag), VerifyKey(signer)))
+    # A key that is not its party's first is proven by the party's rotation envelopes.
+    rotations = [r for v in verifiers for r in _chain_of(book, v)]
     out.mkdir(parents=True, exist_ok=True)
     (out / "entry").write_bytes(found.entry)
     (out / "proof.tlog-proof").write_text(proof.encode())
-    (out / "keys").write_text("".join(f"{key}\n" for key in dict.fromkeys(keys)))
+    (out / "keys").write_text("".join(f"{key}\n" for key in dict.fromkeys(v.key_string() for v in verifiers)))
+    if rotations:
+        (out / "rotations").write_text("".join(f"{_b64(r)}\n" for r in dict.fromkeys(rotations)))
     return found.index, found.checkpoint
 
 
-async def _evidence_of(store: Store, directory: Path, message: str) -> tuple[str, bytes, Evidence, dict[str, bytes]]:
-    """Our party and key, the message's entry with its proof, and the pinned peers' keys."""
-    party, public = _identity(directory)
+def _signs(opened: Any, key: bytes) -> bool:
+    try:
+        opened.verify(VerifyKey(key))
+    except EncodingError:
+        return False
+    return True
+
+
+def _chain_of(book: dict[str, PartyKeys], verifier: Ed25519Verifier | CosignatureVerifier) -> tuple[bytes, ...]:
+    _, _, rest = verifier.name.partition("/")
+    party, _, tag = rest.partition("/")
+    keys = book.get(party)
+    if keys is None or key_tag(verifier.key.raw) == tag:
+        return ()
+    return keys.rotations
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+async def _evidence_of(store: Store, directory: Path, message: str) -> tuple[str, Evidence, dict[str, PartyKeys]]:
+    """Our party, the message's entry with its proof, and every party's keys known here."""
+    party = _identity(directory)
     found = await store.evidence(await _log_index(store, party, message))
-    return party, public, found, await _peer_keys(store)
+    return party, found, await key_book(store, directory)
 
 
 async def _log_index(store: Store, party: str, message: str) -> int:
@@ -162,144 +201,13 @@ async def _log_index(store: Store, party: str, message: str) -> int:
     return positions[0]
 
 
-# -- verifying evidence offline ---------------------------------------------------------------
-
-
-@dataclass
-class Verified:
-    origin: str
-    size: int
-    index: int
-    log_key: str
-    cosigned_by: list[str] = field(default_factory=list)
-    message: dict[str, object] = field(default_factory=dict)
-    envelope_signature: str = ""
-    checked_against: str = ""
-    key_hashes: dict[str, str] = field(default_factory=dict)  # SHA-256 of each public key, to compare
-
-
-def parties_known_at(directory: Path) -> dict[str, bytes]:
-    """The signing keys a node trusts: its own, and each pinned peer's."""
-    party, public = _identity(directory)
-    return {party: public, **_read(directory, _peer_keys)}
-
-
-def _check_key(verifier: Ed25519Verifier | CosignatureVerifier, trusted: dict[str, bytes] | None) -> str:
-    """A key's name must be the one our scheme gives its key (party and key tag), and, when the
-    reader says whom to trust, the key must be that party's pinned key. Returns the party."""
-    public = verifier.key.raw
-    kind, _, rest = verifier.name.partition("/")
-    party, _, tag = rest.partition("/")
-    if kind not in ("hotline.transcript", "hotline.witness") or tag != key_tag(public):
-        raise EvidenceError(f"the key named {verifier.name} is not the key that name stands for")
-    if trusted is not None and trusted.get(party) != public:
-        raise EvidenceError(f"the key named {verifier.name} is not the key pinned for {party} at the node given")
-    return party
-
-
-def verify_evidence(folder: Path, trusted: dict[str, bytes] | None = None) -> Verified:
-    """Check evidence written by `hotline evidence`, with nothing but the files in ``folder``
-    (and, if given, the parties' keys to trust, from a node directory)."""
-    try:
-        entry = (folder / "entry").read_bytes()
-        proof_text = (folder / "proof.tlog-proof").read_text()
-        key_text = (folder / "keys").read_text()
-    except FileNotFoundError as exc:
-        raise EvidenceError(
-            f"missing {Path(str(exc.filename)).name}: evidence is entry, proof.tlog-proof and keys"
-        ) from None
-    except UnicodeDecodeError:
-        raise EvidenceError("proof.tlog-proof or keys is not UTF-8 text") from None
-    return check_evidence(entry, proof_text, key_text, trusted)
-
-
-def check_evidence(entry: bytes, proof_text: str, key_text: str, trusted: dict[str, bytes] | None) -> Verified:
-    """The checks themselves, on the three files' contents (pure)."""
-    # One key per line, each ended by a newline; nothing else (not even another line break).
-    if not key_text.endswith("\n"):
-        raise EvidenceError("keys must end with a newline")
-    verifiers: list[Ed25519Verifier | CosignatureVerifier] = []
-    for number, line in enumerate(key_text[:-1].split("\n"), 1):
-        try:
-            alg = parse_verifier_key(line).alg
-            if alg == ALG_ED25519:
-                verifiers.append(Ed25519Verifier.from_key_string(line))
-            elif alg == ALG_COSIGNATURE_V1:
-                verifiers.append(CosignatureVerifier.from_key_string(line))
-            else:
-                raise EvidenceError(f"keys line {number}: unknown key type {alg}")
-        except EncodingError as exc:
-            raise EvidenceError(f"keys line {number}: {exc}") from None
-        _check_key(verifiers[-1], trusted)
-    try:
-        proof = TlogProof.parse(proof_text)
-        origin = Checkpoint.parse(parse_note(proof.checkpoint).text).origin
-        log_keys = [v for v in verifiers if isinstance(v, Ed25519Verifier) and v.name == origin]
-        if not log_keys:
-            raise EvidenceError(f"keys holds no key for the log {origin}")
-        result = verify_tlog_proof(entry, proof, verifiers, origin=origin)
-    except EncodingError as exc:
-        raise EvidenceError(f"the proof does not verify: {exc}") from None
-    if origin not in result.verified_by:
-        raise EvidenceError(f"the checkpoint is not signed by the log's own key {origin}")
-    # Evidence says exactly what it claims: every signature on the checkpoint verifies under a
-    # key given, and every key given is used, so no part of it can be altered unnoticed.
-    for signature in parse_note(proof.checkpoint).signatures:
-        if signature.name not in result.verified_by:
-            raise EvidenceError(f"the checkpoint carries a signature by {signature.name} that no key given verifies")
-    unused = {v.name for v in verifiers} - set(result.verified_by)
-    verified = Verified(origin, result.checkpoint.size, result.index, origin)
-    verified.checked_against = "pinned keys" if trusted is not None else "the keys in the evidence only"
-    verified.key_hashes = {v.name: hashlib.sha256(v.key.raw).hexdigest() for v in verifiers}
-    verified.cosigned_by = [name for name in result.verified_by if name != origin]
-    sender_key = _describe_entry(entry, verifiers, verified)
-    if unused - {sender_key}:
-        raise EvidenceError(f"keys holds a key that verifies nothing here: {min(unused - {sender_key})}")
-    return verified
-
-
-def _describe_entry(
-    entry: bytes, verifiers: list[Ed25519Verifier | CosignatureVerifier], verified: Verified
-) -> str | None:
-    """Fill in which message the entry is and check its own signature; returns the name of
-    the key that verified it."""
-    try:
-        opened = open_signed(entry, "envelope")
-        envelope = Envelope.from_opened(opened)
-    except EncodingError as exc:
-        raise EvidenceError(f"the entry is in the log, but it is not a hotline envelope: {exc}") from None
-    verified.message = {
-        "serial": envelope.serial,
-        "from": envelope.sender,
-        "to": envelope.recipient,
-        "seq": envelope.seq,
-        "kind": envelope.kind,
-        "precedence": envelope.precedence.value,
-        "sent_ms": envelope.sent_ms,
-        "envelope_id": opened.id.hex(),
-    }
-    prefix = f"hotline.transcript/{envelope.sender}/"
-    sender_keys = [v for v in verifiers if isinstance(v, Ed25519Verifier) and v.name.startswith(prefix)]
-    if not sender_keys:
-        verified.envelope_signature = f"not checked: keys holds no key for {envelope.sender}"
-        return None
-    try:
-        opened.verify(sender_keys[0].key)
-    except EncodingError as exc:
-        raise EvidenceError(
-            f"the envelope's own signature does not verify under {envelope.sender}'s key: {exc}"
-        ) from None
-    verified.envelope_signature = f"signed by {envelope.sender} ({sender_keys[0].name})"
-    return sender_keys[0].name
-
-
 # -- export and audit -------------------------------------------------------------------------
 
 
 def export(directory: Path, out: Path) -> StoredCheckpoint:
     """Write the log as C2SP tlog-tiles under ``out``: checkpoint, hash tiles, entry bundles."""
     _fresh(out)
-    return _read(directory, lambda store: _export(store, out))
+    return read_store(directory, lambda store: _export(store, out))
 
 
 async def _export(store: Store, out: Path) -> StoredCheckpoint:
@@ -343,15 +251,16 @@ class AuditReport:
 
 def audit(directory: Path) -> AuditReport:
     """Recompute the whole tree from the stored entries and check everything stored against it."""
-    return _read(directory, lambda store: _audit(store, directory))
+    return read_store(directory, lambda store: _audit(store, directory))
 
 
 async def _audit(store: Store, directory: Path) -> AuditReport:
     report = AuditReport()
-    party, public = _identity(directory)
-    origin = log_origin(party, public)
-    log_key = Ed25519Verifier(origin, VerifyKey(public))
-    peers = await _peer_keys(store)
+    book = await key_book(store, directory)
+    ours = book[_identity(directory)]
+    origin = origin_for(ours.party, ours.tag)
+    # Our checkpoints bear whichever of our keys signed them (both while we rotated).
+    log_keys = [Ed25519Verifier(origin, VerifyKey(key)) for key in ours.keys]
     wanted = {c.size: c for c in await store.checkpoints()}
     frontier = Frontier()
     entries = _paged(store.transcript_entries)
@@ -367,7 +276,7 @@ async def _audit(store: Store, directory: Path) -> AuditReport:
                 report.problems.append(f"entry {index}: the stored tree does not hold its hash (entry changed?)")
             frontier.append(leaf)
             if frontier.size in wanted:
-                _check_checkpoint(wanted.pop(frontier.size), frontier.root(), origin, log_key, peers, report)
+                _check_checkpoint(wanted.pop(frontier.size), frontier.root(), origin, log_keys, book, report)
     report.entries = frontier.size
     for size in sorted(wanted):
         report.problems.append(f"checkpoint {size} is beyond the {frontier.size} entries stored (truncated?)")
@@ -400,15 +309,15 @@ def _check_checkpoint(
     checkpoint: StoredCheckpoint,
     root: bytes,
     origin: str,
-    key: Ed25519Verifier,
-    peers: dict[str, bytes],
+    keys: list[Ed25519Verifier],
+    book: dict[str, PartyKeys],
     report: AuditReport,
 ) -> None:
     report.checkpoints += 1
     if checkpoint.root != root:
         report.problems.append(f"checkpoint {checkpoint.size}: its root is not the root of the stored entries")
     try:
-        body = Checkpoint.parse(open_note(checkpoint.note, [key]).text)
+        body = Checkpoint.parse(open_note(checkpoint.note, keys).text)
     except EncodingError as exc:
         report.problems.append(f"checkpoint {checkpoint.size}: our signature does not verify: {exc}")
         return
@@ -416,7 +325,7 @@ def _check_checkpoint(
         report.problems.append(f"checkpoint {checkpoint.size}: the signed note says something else")
     for witness, line in checkpoint.cosignatures:
         try:
-            verifier = CosignatureVerifier(witness_name(witness, peers[witness]), VerifyKey(peers[witness]))
+            verifier = _cosigner_for(book[witness], line)
             verify_cosignature(body, Signature.parse_line(line.removesuffix("\n")), verifier)
             report.cosignatures += 1
         except (EncodingError, KeyError) as exc:

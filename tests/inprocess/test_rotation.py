@@ -4,9 +4,16 @@ rotation ends with the old key retired at both ends, and survives restarts."""
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+
+import pytest
+
 from hotline.crypto import KeySet, load_signing_key
+from hotline.evidence import EvidenceError, write_evidence
 from hotline.log import key_tag
 from hotline.testing import InProcessNetwork, wait_until
+from hotline.verification import parties_known_at, verify_evidence
 from tests.inprocess.helpers import arrived, in_state, send, text
 
 
@@ -15,7 +22,7 @@ def next_key(network: InProcessNetwork, party: str) -> bytes:
 
 
 async def test_a_rotation_is_followed_without_a_ceremony_and_ends_with_the_old_key_retired(
-    pair: InProcessNetwork,
+    pair: InProcessNetwork, tmp_path: Path
 ) -> None:
     saceur, genstab = pair
     directory = saceur.config.directory
@@ -67,6 +74,32 @@ async def test_a_rotation_is_followed_without_a_ceremony_and_ends_with_the_old_k
 
     await wait_until(cosigned, "GENSTAB to cosign SACEUR's checkpoint signed by the new key")
     assert "hotline.transcript/SACEUR/" + key_tag(old) in checkpoint.note, "under the log's old name"
+
+    # Evidence for a message signed before the rotation and one after, at either end, verifies
+    # offline and against the other side's pins (its key history).
+    assert genstab.node is not None
+    theirs = await genstab.node.notary.checkpoint_now()
+    assert theirs is not None
+
+    async def witnessed() -> bool:
+        assert genstab.node is not None
+        return await genstab.node.store.last_cosigned("SACEUR") == theirs.size
+
+    await wait_until(witnessed, "SACEUR to cosign GENSTAB's checkpoint with its new key")
+    for holder, other in ((saceur, genstab), (genstab, saceur)):
+        for message in (before, after):
+            bundle = tmp_path / f"{holder.party}-{message.number}"
+            await asyncio.to_thread(write_evidence, holder.config.directory, f"SACEUR-{message.number:06d}", bundle)
+            alone = await asyncio.to_thread(verify_evidence, bundle)
+            assert alone.message["serial"] == f"SACEUR-{message.number:06d}"
+            pins = await asyncio.to_thread(parties_known_at, other.config.directory)
+            checked = await asyncio.to_thread(verify_evidence, bundle, pins)
+            assert checked.checked_against == "pinned keys"
+    # Without the rotation that leads to it, the new key is only a key with another's name.
+    bundle = tmp_path / f"SACEUR-{after.number}"
+    (bundle / "rotations").unlink()
+    with pytest.raises(EvidenceError, match="nor rotated to from it"):
+        await asyncio.to_thread(verify_evidence, bundle)
 
     # Both restart: they link again on SACEUR's new TLS certificate and its new key.
     await saceur.restart()

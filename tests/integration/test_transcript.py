@@ -14,10 +14,10 @@ import pytest
 
 from hotline.crypto import generate_signing_key
 from hotline.errors import HotlineError
-from hotline.evidence import verify_evidence
 from hotline.log import Checkpoint, Ed25519Signer, Ed25519Verifier, TlogProof, leaf_hash, log_origin, sign_checkpoint
 from hotline.storage.sql.treelog import grow_to_transcript
 from hotline.testing import Party, sign_envelope
+from hotline.verification import verify_evidence
 from tests.integration.harness import NodeProcess, make_node, paired, pin, query, wait_for
 from tests.integration.test_cli import hotline
 

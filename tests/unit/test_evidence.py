@@ -13,11 +13,12 @@ import pytest
 
 from hotline.envelope import serial
 from hotline.errors import NotFoundError, StoreError
-from hotline.evidence import audit, export, latest, parties_known_at, verify_evidence, write_evidence
+from hotline.evidence import audit, export, latest, write_evidence
 from hotline.log import Checkpoint, Ed25519Signer, log_origin, sign_checkpoint
 from hotline.node.config import NodeConfig, init_node
 from hotline.storage import Dispatched, Draft, PeerRecord, SqliteStore, Store
 from hotline.testing import Party, sign_envelope
+from hotline.verification import parties_known_at, verify_evidence
 
 NOW = 1_795_000_000_000
 MESSAGES = 5

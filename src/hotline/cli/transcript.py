@@ -101,7 +101,7 @@ def evidence(directory: Path, message: str, folder: Path) -> None:
 @json_option
 def verify(folder: Path, against: Path | None, as_json: bool) -> None:
     """Verify evidence written by `hotline evidence`, offline, from the files alone."""
-    from hotline.evidence import parties_known_at, verify_evidence
+    from hotline.verification import parties_known_at, verify_evidence
 
     trusted = parties_known_at(against) if against is not None else None  # a bad node directory: exit 3
     try:

@@ -17,7 +17,9 @@ Each failed check is a ``RotationRefusedError`` with a reason code and words for
 
 from __future__ import annotations
 
+import base64
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -121,3 +123,37 @@ def check_rotation(
     if len(statement.next_commitment) != hashlib.sha256().digest_size:
         raise RotationRefusedError("malformed", "the next key's commitment is not a SHA-256 digest")
     return statement
+
+
+def follow_chain(first: bytes, envelopes: Sequence[bytes]) -> list[bytes]:
+    """The signing keys a party moved through from ``first``, as its ``key_rotation`` envelopes
+    prove (in any order): each signed by the key before it, naming that key as the old one, and
+    carrying a statement the new key signed. What cannot be chained is left out."""
+    from hotline.envelope import Envelope, open_signed  # the envelope layer: only to read them
+
+    keys = [first]
+    remaining = list(envelopes)
+    progress = True
+    while remaining and progress:
+        progress = False
+        for raw in list(remaining):
+            try:
+                opened = open_signed(raw, "envelope")
+                opened.verify(VerifyKey(keys[-1]))
+                envelope = Envelope.from_opened(opened)
+                data = _unb64(str(envelope.body["statement"]))
+                signature = _unb64(str(envelope.body["signature"]))
+                statement = RotationStatement.decode(data)
+                if envelope.kind != "key_rotation" or statement.old_key != keys[-1]:
+                    continue
+                VerifyKey(statement.new_key).verify(DOMAIN, data, signature)
+            except (EncodingError, KeyError, ValueError):
+                continue
+            remaining.remove(raw)
+            keys.append(statement.new_key)
+            progress = True
+    return keys
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))

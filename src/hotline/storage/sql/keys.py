@@ -25,6 +25,18 @@ def retire_key(conn: Db, party: str, sign_key: bytes, at_ms: int, log_size: int)
     return bool(cursor.rowcount)
 
 
+def rotation_envelopes(conn: Db, peer: str | None) -> list[bytes]:
+    """The ``key_rotation`` envelopes a party signed: ours (``peer`` None) as we sent them, or a
+    peer's as we received them. They chain a party's first key to its current one."""
+    if peer is None:
+        rows = conn.execute(
+            "SELECT envelope FROM outbox WHERE kind = 'key_rotation' AND envelope IS NOT NULL ORDER BY num"
+        )
+    else:
+        rows = conn.execute("SELECT envelope FROM inbox WHERE peer = ? AND kind = 'key_rotation' ORDER BY seq", (peer,))
+    return [bytes(row[0]) for row in rows.fetchall()]
+
+
 def retired_keys(conn: Db) -> list[RetiredKey]:
     rows = conn.execute(f"SELECT {_COLUMNS} FROM key_history ORDER BY party, replaced_ms").fetchall()
     return [RetiredKey(*row) for row in rows]

@@ -108,6 +108,9 @@ class SqlStore(ABC):
     def retired_keys(self) -> asyncio.Future[list[RetiredKey]]:
         return self._call(keys.retired_keys)
 
+    def rotation_envelopes(self, peer: str | None) -> asyncio.Future[list[bytes]]:
+        return self._call(keys.rotation_envelopes, peer)
+
     def set_peer_state(
         self, party: str, state: str, since_ms: int, by: str, remark: str | None
     ) -> asyncio.Future[bool]:
