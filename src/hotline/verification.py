@@ -59,18 +59,22 @@ def _check_key(
 ) -> str:
     """A key's name must be the one our scheme gives it: its party, and the tag of the party's
     first key, which is the key itself or rotated to it (``rotations`` prove each step). When
-    the reader says whom to trust, the key must be one pinned for that party. Returns the party."""
+    the reader names a node to trust, the key must be one it pinned for that party: the pin, not
+    the name, says whose key it is (a key pinned again by the ceremony has no rotation). Returns
+    the party."""
     public = verifier.key.raw
     kind, _, rest = verifier.name.partition("/")
     party, _, tag = rest.partition("/")
     if kind not in ("hotline.transcript", "hotline.witness"):
         raise EvidenceError(f"the key named {verifier.name} is not a hotline log's or witness's")
+    if trusted is not None:  # the reader trusts a node's pins: they say whose key it is
+        if public not in trusted.get(party, set()):
+            raise EvidenceError(f"the key named {verifier.name} is not a key pinned for {party} at the node given")
+        return party
     if tag != key_tag(public) and public not in _rotated_from(tag, rotations):
         raise EvidenceError(
             f"the key named {verifier.name} is not the key that name stands for, nor rotated to from it"
         )
-    if trusted is not None and public not in trusted.get(party, set()):
-        raise EvidenceError(f"the key named {verifier.name} is not a key pinned for {party} at the node given")
     return party
 
 

@@ -67,6 +67,8 @@ class CardIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     card: str
     fingerprint: str = Field(description="the fingerprint confirmed by voice; must match the card's")
+    replace: bool = Field(False, description="the party is pinned with other keys: replace them (a compromise)")
+    by: str = Field("operator", min_length=1, max_length=64, description="who decided it (kept in the audit)")
 
 
 def to_request(message: MessageIn) -> SendRequest:

@@ -46,18 +46,24 @@ def peer() -> None:
     required=True,
     help="the fingerprint the peer's officer read to you by voice; the card must match it",
 )
-def peer_add(directory: Path, card: str, fingerprint: str) -> None:
+@click.option("--replace", is_flag=True,
+              help="the party is pinned with other keys: replace them (after a compromise; audited)")  # fmt: skip
+@click.option("--by", "by", help="who decides it (default: your login name)")
+def peer_add(directory: Path, card: str, fingerprint: str, replace: bool, by: str | None) -> None:
     """Pin a peer from its identity card. There is no trust on first use: the fingerprint,
-    confirmed by voice over a separate channel, is required and must match the card."""
+    confirmed by voice over a separate channel, is required and must match the card. A party
+    already pinned with other keys is replaced only with --replace (its old keys are kept, for
+    what they signed)."""
     from hotline.node import IdentityCard, check_fingerprint
 
     parsed = IdentityCard.parse(card)
     check_fingerprint(parsed, fingerprint)
     client = client_of(directory)
+    who = operator_name(by)
     if client.running():
-        client.post("/v1/peers", {"card": card, "fingerprint": fingerprint})
+        client.post("/v1/peers", {"card": card, "fingerprint": fingerprint, "replace": replace, "by": who})
     else:
-        asyncio.run(_pin_offline(config_of(directory), parsed))
+        asyncio.run(_pin_offline(config_of(directory), parsed, replace, who))
     out.print(f"Pinned [bold]{parsed.party}[/] at {', '.join(parsed.addresses)}")
     out.print(f"Fingerprint [bold]{parsed.fingerprint}[/] matches the one {parsed.party} read to you.")
 
@@ -138,11 +144,11 @@ def peer_list(directory: Path, as_json: bool) -> None:
     out.print(table)
 
 
-async def _pin_offline(config: NodeConfig, card: IdentityCard) -> None:
+async def _pin_offline(config: NodeConfig, card: IdentityCard, replace: bool = False, by: str = "operator") -> None:
     """Vet the card against the peers already pinned (never ourselves, never another party's
     keys), then pin it: what the node does for `POST /v1/peers`, with the node stopped."""
     from hotline.node import vet_new_peer, wall_ms
-    from hotline.storage import active_node, open_store
+    from hotline.storage import AuditEntry, RetiredKey, active_node, open_store
 
     if config.store:
         # A node of the party that is active would not trust the peer until it restarted: the
@@ -156,8 +162,16 @@ async def _pin_offline(config: NodeConfig, card: IdentityCard) -> None:
 
     store = open_store(config.store_location, party=config.party)
     try:
-        vet_new_peer(config.party, await store.peers(), card)
-        await store.add_peer(card.as_peer(wall_ms()))
+        pinned = await store.peers()
+        vet_new_peer(config.party, pinned, card, replace)
+        now = wall_ms()
+        old = next((p for p in pinned if p.party == card.party and p.sign_key != card.sign_key), None)
+        if old is not None:  # the ceremony again: the old keys are kept for what they signed
+            await store.add_retired_key(RetiredKey(old.party, old.sign_key, old.tls_cert, old.card, now, now))
+            await store.set_peer_state(old.party, "active", now, by, "re-paired")
+            detail = f"keys replaced by a new card (fingerprint {card.fingerprint})"
+            await store.record_audit(AuditEntry(now, by, None, "peer-replace", old.party, detail))
+        await store.add_peer(card.as_peer(now))
     finally:
         await store.close()
 

@@ -171,10 +171,11 @@ def keys_of(key: VerifyKey | KeySet) -> tuple[VerifyKey, ...]:
     return key.keys if isinstance(key, KeySet) else (key,)
 
 
-def vet_new_peer(own_party: str, pinned: list[PeerRecord], card: IdentityCard) -> None:
-    """Refuse to pin ourselves, to silently change the keys of a party already pinned, or to
-    give one party another's keys: a TLS pin names exactly one party, or a party could publish
-    a card with its victim's certificate and have the victim's connections taken for its own."""
+def vet_new_peer(own_party: str, pinned: list[PeerRecord], card: IdentityCard, replace: bool = False) -> None:
+    """Refuse to pin ourselves, to change the keys of a party already pinned unless told to
+    (``replace``: the ceremony again, after a compromise), or to give one party another's keys:
+    a TLS pin names exactly one party, or a party could publish a card with its victim's
+    certificate and have the victim's connections taken for its own."""
     if card.party == own_party:
         raise PairingError(f"{card.party} is this node's own party")
     for peer in pinned:
@@ -183,10 +184,10 @@ def vet_new_peer(own_party: str, pinned: list[PeerRecord], card: IdentityCard) -
         if peer.party != card.party and spki_pin(peer.tls_cert) == card.tls_pin:
             raise PairingError(f"{card.party}'s TLS key is already pinned for {peer.party}; refusing")
     same = next((p for p in pinned if p.party == card.party), None)
-    if same is not None and (same.sign_key != card.sign_key or spki_pin(same.tls_cert) != card.tls_pin):
+    if same is not None and not replace and (same.sign_key != card.sign_key or spki_pin(same.tls_cert) != card.tls_pin):
         raise PairingError(
-            f"{card.party} is already pinned with different keys; refusing to replace a "
-            "party's identity (changing a peer's keys is not supported yet)"
+            f"{card.party} is already pinned with different keys. A key rotation needs no new card; after a"
+            " compromise, confirm the new card's fingerprint by voice and pin it with --replace"
         )
 
 

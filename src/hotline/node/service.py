@@ -95,7 +95,7 @@ from hotline.protocol import REACH, InboundSequence, Lane
 from hotline.protocol import events as ev
 from hotline.protocol.ledger import SendLedger, check_window
 from hotline.protocol.paths import MAX_PATHS, PathTable
-from hotline.storage import AuditEntry, ChannelState, Dispatched, PeerRecord, Store
+from hotline.storage import AuditEntry, ChannelState, Dispatched, PeerRecord, RetiredKey, Store
 
 log = structlog.get_logger("hotline.node")
 
@@ -276,17 +276,22 @@ class Node:
 
     # -- pairing and numbering ---------------------------------------------------------------
 
-    async def add_peer(self, card: IdentityCard) -> PeerRecord:
+    async def add_peer(self, card: IdentityCard, replace: bool = False, by: str = "operator") -> PeerRecord:
         # Checked and registered before the first await, so two concurrent calls for the same
         # new party cannot open two channels with two sets of counters.
-        vet_new_peer(self.party, [c.peer for c in self.channels.values()], card)
+        vet_new_peer(self.party, [c.peer for c in self.channels.values()], card, replace)
         record = card.as_peer(self.clock.wall_ms())
         existing = self.channels.get(card.party)
         if existing is None:
             # A party not pinned before has no history: both directions start at 1.
             self._register(record, ChannelState(send_next=1), [])
+        elif existing.peer.sign_key != card.sign_key or existing.peer.tls_cert != card.tls_cert:
+            record = self._replace_keys(existing, record, by)
         else:
             known = len(existing.peer.addresses)
+            keep = existing.peer  # its state (suspended, removed) is not the card's to change
+            record = dataclasses.replace(record, state=keep.state, state_since_ms=keep.state_since_ms,
+                                         state_by=keep.state_by, state_remark=keep.state_remark)  # fmt: skip
             existing.peer = record  # the dialers read the new addresses at their next dial
             self._dial(existing, range(known, len(record.addresses)))  # and paths it did not have
             for path in existing.paths.trim(max(len(record.addresses), len(self.config.advertise))):
@@ -327,6 +332,27 @@ class Node:
         code, detail = held_reason(self.party, channel)
         for link in list(channel.links.values()):
             link.refuse(code, detail)
+
+    def _replace_keys(self, channel: Channel, record: PeerRecord, by: str) -> PeerRecord:
+        """The pairing ceremony again, after a compromise: the new card's keys replace the pin
+        (its old key kept, for what it signed), every link on the old keys is closed, and the
+        peer is active again. Audited; the transcript keeps everything."""
+        old, now = channel.peer, self.clock.wall_ms()
+        self.tasks.spawn(
+            self.store.add_retired_key(RetiredKey(old.party, old.sign_key, old.tls_cert, old.card, now, now))
+        )
+        record = dataclasses.replace(record, state="active", state_since_ms=now, state_by=by, state_remark="re-paired")
+        self.tasks.spawn(self.store.set_peer_state(old.party, "active", now, by, "re-paired"))
+        detail = f"keys replaced by a new card (fingerprint {IdentityCard.parse(record.card).fingerprint})"
+        self.tasks.spawn(self.store.record_audit(AuditEntry(now, by, None, "peer-replace", old.party, detail)))
+        channel.peer, channel.key = record, VerifyKey(record.sign_key)
+        for link in list(channel.links.values()):
+            link.refuse("rekeyed", f"{self.party} pinned new keys for {old.party}: link again with them")
+        self.links.distrust(old.tls_cert)
+        self.rotation.old_certs.pop(old.party, None)
+        self._apply_hold(channel)
+        log.warning("peer's keys replaced by the pairing ceremony", peer=old.party, by=by, detail=detail)
+        return record
 
     def _keys_changed(self, config: NodeConfig, retired: VerifyKey) -> None:
         """Our rotation ended: new TLS identity for new links; our old key verifies the past only."""

@@ -56,8 +56,8 @@ async def set_peer_state(party: str, action: PeerAction, decision: PeerStateIn, 
 async def add_peer(request: CardIn, desk: NodeDesk) -> dict[str, Any]:
     card = IdentityCard.parse(request.card)
     check_fingerprint(card, request.fingerprint)
-    await desk.add_peer(card)
-    return peer_view(card)
+    record = await desk.add_peer(card, request.replace, request.by)
+    return peer_view(card, record)
 
 
 @router.post("/v1/peers/{party}/catch-up")
