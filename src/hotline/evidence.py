@@ -89,15 +89,13 @@ def _identity(directory: Path) -> str:
     return load_config(directory).party
 
 
-def _ed25519_for(party: PartyKeys, signatures: Sequence[Signature]) -> Ed25519Verifier | None:
-    """Of a party's keys, the one that made one of ``signatures`` of its log (by key ID)."""
+def _ed25519_for(party: PartyKeys, signatures: Sequence[Signature]) -> list[Ed25519Verifier]:
+    """Of a party's keys, each that made one of ``signatures`` of its log (by key ID): both of
+    them, on a checkpoint signed while the party rotated."""
     origin = origin_for(party.party, party.tag)
     made = {s.key_id for s in signatures if s.name == origin}
-    for key in reversed(party.keys):
-        verifier = Ed25519Verifier(origin, VerifyKey(key))
-        if verifier.key_id in made:
-            return verifier
-    return None
+    verifiers = [Ed25519Verifier(origin, VerifyKey(key)) for key in reversed(party.keys)]
+    return [v for v in verifiers if v.key_id in made]
 
 
 def _cosigner_for(party: PartyKeys, line: str) -> CosignatureVerifier:
@@ -133,10 +131,10 @@ def write_evidence(directory: Path, message: str, out: Path) -> tuple[int, Store
     party, found, book = read_store(directory, lambda store: _evidence_of(store, directory, message))
     proof = TlogProof(found.index, found.hashes, found.checkpoint.cosigned_note)
     ours = book[party]
-    log_key = _ed25519_for(ours, parse_note(found.checkpoint.note).signatures)
-    if log_key is None:
+    log_keys = _ed25519_for(ours, parse_note(found.checkpoint.note).signatures)
+    if not log_keys:
         raise EvidenceError(f"checkpoint {found.checkpoint.size} is signed by none of {party}'s keys known here")
-    verifiers: list[Ed25519Verifier | CosignatureVerifier] = [log_key]
+    verifiers: list[Ed25519Verifier | CosignatureVerifier] = [*log_keys]
     verifiers += [_cosigner_for(book[witness], line) for witness, line in found.checkpoint.cosignatures]
     opened = open_signed(found.entry, "envelope")
     sender = book.get(str(opened.fields.get("from")))

@@ -152,25 +152,27 @@ def check_evidence(
     if origin not in result.verified_by:
         raise EvidenceError(f"the checkpoint is not signed by the log's own key {origin}")
     # Evidence says exactly what it claims: every signature on the checkpoint verifies under a
-    # key given, and every key given is used, so no part of it can be altered unnoticed.
-    for signature in parse_note(proof.checkpoint).signatures:
-        if signature.name not in result.verified_by:
-            raise EvidenceError(f"the checkpoint carries a signature by {signature.name} that no key given verifies")
-    unused = {v.name for v in verifiers} - set(result.verified_by)
+    # key given, and every key given is used, so no part of it can be altered unnoticed. Keys are
+    # told apart by name and key ID: a log's old and new key share its name.
+    signatures = {(s.name, s.key_id) for s in parse_note(proof.checkpoint).signatures}
+    given = {(v.name, v.key_id) for v in verifiers}
+    for name, key_id in sorted(signatures - given):
+        raise EvidenceError(f"the checkpoint carries a signature by {name} ({key_id:08x}) that no key given verifies")
     verified = Verified(origin, result.checkpoint.size, result.index, origin)
     verified.checked_against = "pinned keys" if trusted is not None else "the keys in the evidence only"
     verified.key_hashes = {v.name: hashlib.sha256(v.key.raw).hexdigest() for v in verifiers}
     verified.cosigned_by = [name for name in result.verified_by if name != origin]
-    sender_key = _describe_entry(entry, verifiers, verified)
-    if unused - {sender_key}:
-        raise EvidenceError(f"keys holds a key that verifies nothing here: {min(unused - {sender_key})}")
+    signer = _describe_entry(entry, verifiers, verified)
+    unused = given - signatures - ({signer} if signer else set())
+    if unused:
+        raise EvidenceError(f"keys holds a key that verifies nothing here: {min(unused)[0]}")
     return verified
 
 
 def _describe_entry(
     entry: bytes, verifiers: list[Ed25519Verifier | CosignatureVerifier], verified: Verified
-) -> str | None:
-    """Fill in which message the entry is and check its own signature; returns the name of
+) -> tuple[str, int] | None:
+    """Fill in which message the entry is and check its own signature; returns the name and ID of
     the key that verified it."""
     try:
         opened = open_signed(entry, "envelope")
@@ -198,7 +200,7 @@ def _describe_entry(
     if signer is None:
         raise EvidenceError(f"the envelope's own signature does not verify under {envelope.sender}'s key")
     verified.envelope_signature = f"signed by {envelope.sender} ({signer.name})"
-    return signer.name
+    return signer.name, signer.key_id
 
 
 def _verifies(opened: Any, verifier: Ed25519Verifier) -> bool:

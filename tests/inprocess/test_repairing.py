@@ -5,36 +5,16 @@ the new keys; the old key stays for what it signed, and the transcript keeps eve
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
-import tomllib
 from pathlib import Path
 
 import pytest
-import tomli_w
 
-from hotline.crypto import generate_signing_key, generate_tls_identity, load_signing_key, signing_key_pem
-from hotline.crypto.rotation import commitment
+from hotline.cli.keys import replace_keys
 from hotline.errors import PairingError
-from hotline.evidence import write_evidence
-from hotline.log import key_tag
-from hotline.node.card import b64
+from hotline.evidence import audit, write_evidence
 from hotline.testing import InProcessNetwork, wait_until
 from hotline.verification import parties_known_at, verify_evidence
 from tests.inprocess.helpers import arrived, in_state, send, text
-
-
-def new_keys(directory: Path, now_ms: int) -> None:
-    """What a party does after its keys were stolen: new keys in its node directory, its log
-    keeping its name (``[keys] log``)."""
-    old = load_signing_key((directory / "signing.key").read_bytes()).verify_key.raw
-    (directory / "signing.key").write_bytes(signing_key_pem(generate_signing_key()))
-    tls = generate_tls_identity("SACEUR", dt.datetime.fromtimestamp(now_ms / 1000, dt.UTC))
-    (directory / "tls.key").write_bytes(tls.key_pem)
-    (directory / "tls.crt").write_bytes(tls.cert_pem)
-    settings = tomllib.loads((directory / "config.toml").read_text())
-    upcoming = commitment(generate_signing_key().verify_key.raw)
-    settings["keys"] = {"log": key_tag(old), "next": b64(upcoming)}
-    (directory / "config.toml").write_text(tomli_w.dumps(settings))
 
 
 async def test_a_new_card_replaces_a_compromised_pin_only_when_told(pair: InProcessNetwork, tmp_path: Path) -> None:
@@ -43,8 +23,10 @@ async def test_a_new_card_replaces_a_compromised_pin_only_when_told(pair: InProc
     await in_state(saceur, f"SACEUR-{before.number:06d}", "delivered")
     old_key = saceur.desk.identity().sign_key
 
+    assert saceur.node is not None
+    assert await saceur.node.notary.checkpoint_now() is not None  # signed by the key about to be lost
     await saceur.stop()
-    new_keys(saceur.config.directory, saceur.clock.wall_ms())
+    await replace_keys(saceur.config.directory, "Maj. J. Hale")  # hotline keys replace
     await saceur.start()
     card = saceur.desk.identity()
     assert card.sign_key != old_key
@@ -78,6 +60,13 @@ async def test_a_new_card_replaces_a_compromised_pin_only_when_told(pair: InProc
         pins = await asyncio.to_thread(parties_known_at, genstab.config.directory)
         checked = await asyncio.to_thread(verify_evidence, bundle, pins)
         assert checked.message["serial"] == f"SACEUR-{message.number:06d}"
+
+    # SACEUR's own log still audits clean, checkpoints before and after: its old key is in its history.
+    assert saceur.node is not None
+    assert await saceur.node.notary.checkpoint_now() is not None
+    report = await asyncio.to_thread(audit, saceur.config.directory)
+    assert report.problems == []
+    assert report.checkpoints == 2
 
     async def quiet() -> bool:
         return genstab.desk.alarms() == [] and saceur.desk.alarms() == []

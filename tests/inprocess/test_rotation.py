@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from hotline.crypto import KeySet, load_signing_key
-from hotline.evidence import EvidenceError, write_evidence
+from hotline.evidence import EvidenceError, audit, write_evidence
 from hotline.log import key_tag
 from hotline.testing import InProcessNetwork, wait_until
 from hotline.verification import parties_known_at, verify_evidence
@@ -107,6 +107,11 @@ async def test_a_rotation_is_followed_without_a_ceremony_and_ends_with_the_old_k
     await pair.wait_linked()
     last = await send(saceur, text("GENSTAB", "After both restarted."))
     await arrived(genstab, f"SACEUR-{last.number:06d}")
+    assert saceur.node is not None
+    restarted = await saceur.node.notary.checkpoint_now()
+    assert restarted is not None
+    assert "hotline.transcript/SACEUR/" + key_tag(old) in restarted.note, "the log keeps its name after a restart"
+    assert (await asyncio.to_thread(audit, saceur.config.directory)).problems == []
     for node in (saceur, genstab):
         assert node.desk.alarms() == [], f"{node.party}: {node.desk.alarms()}"
 
@@ -151,3 +156,30 @@ async def test_a_thief_of_the_current_key_cannot_rotate_the_party_to_a_key_of_it
     # The channel carries on under the pinned keys.
     after = await send(saceur, text("GENSTAB", "Still here, under the pinned key."))
     await arrived(genstab, f"SACEUR-{after.number:06d}")
+
+
+async def test_a_suspended_peer_delays_the_end_and_no_peer_is_pinned_meanwhile(
+    pair: InProcessNetwork, tmp_path: Path
+) -> None:
+    from hotline.errors import PairingError
+    from hotline.node import init_node
+
+    saceur, genstab = pair
+    await saceur.desk.set_peer_state("GENSTAB", "suspended", "watch", "drill")
+    await saceur.desk.rotate_keys(next_key(pair, "SACEUR"), "Maj. J. Hale")
+    under_way = saceur.desk.rotation_under_way()
+    assert under_way is not None
+    assert under_way["waiting_for"] == ["GENSTAB"], "a suspended peer gets the statement when resumed"
+    newcomer = init_node(tmp_path / "mod", "MOD", "127.0.0.1:7301", "127.0.0.1:7302").card()
+    with pytest.raises(PairingError, match="rotation is under way"):
+        await saceur.desk.add_peer(newcomer)
+    with pytest.raises(PairingError, match="already under way"):
+        await saceur.desk.rotate_keys(next_key(pair, "SACEUR"), "Maj. J. Hale")
+    await saceur.desk.set_peer_state("GENSTAB", "active", "watch")
+
+    async def ended() -> bool:
+        return saceur.desk.rotation_under_way() is None
+
+    await wait_until(ended, "the rotation to end once GENSTAB is resumed")
+    assert genstab.node is not None
+    assert genstab.node.channels["SACEUR"].peer.sign_key == saceur.desk.identity().sign_key

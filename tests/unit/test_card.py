@@ -134,3 +134,17 @@ def test_a_malformed_version_2_card_is_refused_with_the_reason(mutate, message: 
     v2 = IdentityCard(card.party, card.sign_key, card.tls_cert, card.addresses, next_key=b"\x01" * 32)
     with pytest.raises(PairingError, match=message):
         IdentityCard.parse(":".join(mutate(v2.line().split(":", 7))))
+
+
+def test_a_pinned_commitment_changes_only_with_replace_but_may_be_added() -> None:
+    card = make_card()
+    v1 = card.as_peer(1)
+    committed = IdentityCard(card.party, card.sign_key, card.tls_cert, card.addresses, next_key=b"\x01" * 32)
+    vet_new_peer("GENSTAB", [v1], committed)  # a commitment added to a pin that had none
+    other = IdentityCard(card.party, card.sign_key, card.tls_cert, card.addresses, next_key=b"\x02" * 32)
+    with pytest.raises(PairingError, match="commits to another next key"):
+        vet_new_peer("GENSTAB", [committed.as_peer(1)], other)
+    vet_new_peer("GENSTAB", [committed.as_peer(1)], other, replace=True)
+    rekeyed = make_card()
+    with pytest.raises(PairingError, match="--replace"):
+        vet_new_peer("GENSTAB", [v1], rekeyed)

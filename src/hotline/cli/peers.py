@@ -167,6 +167,7 @@ async def _pin_offline(config: NodeConfig, card: IdentityCard, replace: bool = F
         now = wall_ms()
         old = next((p for p in pinned if p.party == card.party and p.sign_key != card.sign_key), None)
         if old is not None:  # the ceremony again: the old keys are kept for what they signed
+            await store.close_rotations(old.party, now)
             await store.add_retired_key(RetiredKey(old.party, old.sign_key, old.tls_cert, old.card, now, now))
             await store.set_peer_state(old.party, "active", now, by, "re-paired")
             detail = f"keys replaced by a new card (fingerprint {card.fingerprint})"

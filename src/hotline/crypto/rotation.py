@@ -8,8 +8,8 @@ signs (proving the party, as pinned, vouches for it). A peer follows it only if:
 - it names the signing key the peer has pinned as the old one;
 - the new key signed it;
 - the new key is the one the party committed to (the card's or the last statement's
-  commitment), when there is a commitment: a thief of the current key cannot rotate to a key of
-  its own;
+  commitment): a thief of the current key cannot rotate to a key of its own. A party pinned
+  without a commitment (a version 1 card) cannot rotate: it gives its version 2 card first;
 - it names the peer's party and log as the peer knows them, and brings a new commitment.
 
 Each failed check is a ``RotationRefusedError`` with a reason code and words for the alarm.
@@ -22,6 +22,8 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from cryptography import x509
 
 from hotline.crypto.keys import SigningKey, VerifyKey
 from hotline.envelope import cbor
@@ -118,20 +120,32 @@ def check_rotation(
         raise RotationRefusedError("bad-signature", f"the new key did not sign it ({exc})") from None
     except EncodingError as exc:
         raise RotationRefusedError("malformed", str(exc)) from None
-    if committed is not None and commitment(statement.new_key) != committed:
+    if committed is None:
+        raise RotationRefusedError(
+            "no-commitment", "no next key of the party's is pinned here: it must give its version 2 card first"
+        )
+    if commitment(statement.new_key) != committed:
         raise RotationRefusedError("not-committed", "its new key is not the one the party committed to")
     if len(statement.next_commitment) != hashlib.sha256().digest_size:
         raise RotationRefusedError("malformed", "the next key's commitment is not a SHA-256 digest")
+    try:
+        x509.load_der_x509_certificate(statement.tls_cert)
+    except ValueError as exc:
+        raise RotationRefusedError("malformed", f"its TLS certificate is not a DER X.509 certificate: {exc}") from None
     return statement
 
 
 def follow_chain(first: bytes, envelopes: Sequence[bytes]) -> list[bytes]:
     """The signing keys a party moved through from ``first``, as its ``key_rotation`` envelopes
-    prove (in any order): each signed by the key before it, naming that key as the old one, and
-    carrying a statement the new key signed. What cannot be chained is left out."""
+    prove (in any order): each signed by the key before it, naming that key as the old one,
+    carrying a statement the new key signed, of the same party and log as the first, and after
+    the first, rotating to the key the statement before committed to. What cannot be chained is
+    left out."""
     from hotline.envelope import Envelope, open_signed  # the envelope layer: only to read them
 
     keys = [first]
+    committed: bytes | None = None  # the last statement's commitment: the next step must honour it
+    names: tuple[str, str] | None = None  # the party and log of the first statement
     remaining = list(envelopes)
     progress = True
     while remaining and progress:
@@ -146,11 +160,16 @@ def follow_chain(first: bytes, envelopes: Sequence[bytes]) -> list[bytes]:
                 statement = RotationStatement.decode(data)
                 if envelope.kind != "key_rotation" or statement.old_key != keys[-1]:
                     continue
+                if committed is not None and commitment(statement.new_key) != committed:
+                    continue
+                if names is not None and (statement.party, statement.log) != names:
+                    continue
                 VerifyKey(statement.new_key).verify(DOMAIN, data, signature)
             except (EncodingError, KeyError, ValueError):
                 continue
             remaining.remove(raw)
             keys.append(statement.new_key)
+            committed, names = statement.next_commitment, (statement.party, statement.log)
             progress = True
     return keys
 

@@ -21,6 +21,7 @@ from hotline.node.intake import SendError, SendRequest
 from hotline.node.joining import join_node
 from hotline.node.logs import OncePerCause
 from hotline.node.logs import configure as configure_logging
+from hotline.node.own_keys import commit_next_key, replace_own_keys
 from hotline.node.party_settings import CHECK_EVERY_S as SETTINGS_CHECK_EVERY_S
 from hotline.node.party_settings import record_settings
 from hotline.node.readings import PeerSnapshot, PortReading, Snapshot
@@ -48,6 +49,7 @@ __all__ = [
     "certificate_trouble",
     "check_console_files",
     "check_fingerprint",
+    "commit_next_key",
     "configure_logging",
     "console_certificate",
     "console_tls_context",
@@ -59,6 +61,7 @@ __all__ = [
     "parse_address",
     "peer_state_refusal",
     "record_settings",
+    "replace_own_keys",
     "vet_new_peer",
     "wall_ms",
 ]

@@ -184,10 +184,20 @@ def vet_new_peer(own_party: str, pinned: list[PeerRecord], card: IdentityCard, r
         if peer.party != card.party and spki_pin(peer.tls_cert) == card.tls_pin:
             raise PairingError(f"{card.party}'s TLS key is already pinned for {peer.party}; refusing")
     same = next((p for p in pinned if p.party == card.party), None)
-    if same is not None and not replace and (same.sign_key != card.sign_key or spki_pin(same.tls_cert) != card.tls_pin):
+    if same is None or replace:
+        return
+    if same.sign_key != card.sign_key or spki_pin(same.tls_cert) != card.tls_pin:
         raise PairingError(
             f"{card.party} is already pinned with different keys. A key rotation needs no new card; after a"
             " compromise, confirm the new card's fingerprint by voice and pin it with --replace"
+        )
+    # The commitment to the next key is what a rotation is checked against: one may be added to
+    # a pin that had none (a version 2 card, read aloud), never changed without --replace.
+    held = IdentityCard.parse(same.card)
+    if held.next_key is not None and (card.next_key != held.next_key or card.log_tag != held.log_tag):
+        raise PairingError(
+            f"{card.party}'s card commits to another next key (or names another log) than the one pinned:"
+            " confirm its fingerprint by voice and pin it with --replace"
         )
 
 

@@ -62,6 +62,7 @@ class Channel:
     backoff: Backoff
     paths: PathTable  # which paths are up, and which carries the ordinary traffic
     links: dict[LinkKey, Link] = field(default_factory=dict)  # the live link of each path and lane
+    answer_key: VerifyKey | KeySet | None = None  # for its receipts and rejections, if more keys than ``key``
     last_contact_ms: int | None = None
     rtt: float | None = None
     # Wakes each lane's dispatcher; and each path and lane's dialer once its link is lost.

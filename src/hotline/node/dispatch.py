@@ -48,6 +48,7 @@ class Dispatcher:
         self.station = station
         self.keys = keys  # our signing key for each peer (two while we rotate: ``keyring.py``)
         self.receipted: list[Callable[[str, list[int]], None]] = []  # told (peer, numbers) delivered
+        self.rejected: list[Callable[[str, int, str, str], None]] = []  # told (peer, number, reason, detail)
         self.lookout, self.watchkeeper = parts
         self.positions = positions
         self.dispatched = dispatched
@@ -178,6 +179,8 @@ class Dispatcher:
             return
         if rejection.reason == "serial-reused":  # our serials collide with what the peer holds
             self.spawn(self.lookout.latch(Kind.NUMBERING_REFUSED, channel.party, name, facts))
+        for listener in self.rejected:
+            listener(channel.party, item.number, rejection.reason, rejection.detail)
         channel.ledger.give_up(item)
         channel.answered([item.seq])
         self.lookout.count(channel.party, "rejected", 1)

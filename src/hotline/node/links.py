@@ -257,6 +257,7 @@ class Links:
             probe=channel.paths.probe_interval(path) if probed else None,
             silent_after=channel.paths.silence_limit(path) if probed else None,
         )
+        session.answer_key = channel.answer_key or channel.key
         link = Link(session, reader, writer, dialed_by, key, self.on_event, self.on_drained, self.station.clock)
         try:
             await link.run()

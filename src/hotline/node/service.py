@@ -66,6 +66,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from typing import Any
 
 import structlog
 
@@ -75,7 +76,7 @@ from hotline.node.bulletin import Bulletin
 from hotline.node.card import IdentityCard, vet_new_peer
 from hotline.node.channel import Backoff, Channel
 from hotline.node.clock import SYSTEM_CLOCK, Clock
-from hotline.node.config import NodeConfig
+from hotline.node.config import NEXT_KEY_FILE, NodeConfig, load_config
 from hotline.node.dispatch import Dispatcher
 from hotline.node.handles import HandleLimit, needed, raise_limit
 from hotline.node.holds import BY_PEER, VERBS, our_hold, refusal
@@ -87,7 +88,7 @@ from hotline.node.links import Links, held_reason
 from hotline.node.logs import OncePerCause, install_loop_handler
 from hotline.node.lookout import Lookout
 from hotline.node.notary import Notary
-from hotline.node.rotation import Rotation
+from hotline.node.rotation import Rotation, settle_leftovers
 from hotline.node.station import Station
 from hotline.node.tasks import Positions, Tasks
 from hotline.node.watchkeeper import Watchkeeper
@@ -96,6 +97,7 @@ from hotline.protocol import events as ev
 from hotline.protocol.ledger import SendLedger, check_window
 from hotline.protocol.paths import MAX_PATHS, PathTable
 from hotline.storage import AuditEntry, ChannelState, Dispatched, PeerRecord, RetiredKey, Store
+from hotline.watch.alarms import Kind
 
 log = structlog.get_logger("hotline.node")
 
@@ -106,6 +108,8 @@ class Node:
             check_window(config.timers.window)  # a window the peer's reach cannot take
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
+        if settle_leftovers(config.directory):  # a rotation a stop interrupted as it ended: finished
+            config = dataclasses.replace(config, keys=load_config(config.directory).keys)
         self.config = config
         self.store = store
         self.clock = clock  # the node's only source of time (``clock.py``)
@@ -138,9 +142,10 @@ class Node:
             station, config.timers, parts_of_links, self._on_event, self.inbound.flush, spawn, self.repeats
         )
         self.rotation = Rotation(station, config, self.keyring, self.intake.enqueue, self._keys_changed, spawn,
-                                 self.links.trust, self.links.distrust)  # fmt: skip
+                                 self.links.trust, self.links.distrust, self._rotation_refused)  # fmt: skip
         self.inbound.rotation = self.rotation
         self.dispatcher.receipted.append(self.rotation.receipted)
+        self.dispatcher.rejected.append(self.rotation.rejected)
         self._rotating: dict[str, VerifyKey] = {}  # per peer mid-rotation (at start): its old key, still accepted
         store.on_failure = self._fail
 
@@ -175,6 +180,11 @@ class Node:
             spawn(self.notary.checkpoints_forever(self.config.timers.checkpoint_interval))
         await self.links.listen(self.config)
         await self.rotation.resume()  # a rotation of ours a stop interrupted goes on
+        if (self.config.directory / NEXT_KEY_FILE).exists():
+            log.warning(
+                "next-signing.key is still on this machine: move it offline, or a thief of this machine can"
+                " rotate the party's keys to a key of its own"
+            )
         log.info("node started", party=self.party, listen=self.config.listen, peers=len(peers))
 
     def _raise_handle_limit(self, peers: int) -> None:
@@ -280,6 +290,8 @@ class Node:
         # Checked and registered before the first await, so two concurrent calls for the same
         # new party cannot open two channels with two sets of counters.
         vet_new_peer(self.party, [c.peer for c in self.channels.values()], card, replace)
+        if self.rotation.pending is not None and card.party not in self.channels:
+            raise PairingError("our key rotation is under way: pin a new peer once it has ended (hotline identity)")
         record = card.as_peer(self.clock.wall_ms())
         existing = self.channels.get(card.party)
         if existing is None:
@@ -290,6 +302,10 @@ class Node:
         else:
             known = len(existing.peer.addresses)
             keep = existing.peer  # its state (suspended, removed) is not the card's to change
+            if IdentityCard.parse(keep.card).next_key != card.next_key:
+                detail = f"its card now commits to a next key (fingerprint {card.fingerprint})"
+                self.tasks.spawn(self.store.record_audit(AuditEntry(self.clock.wall_ms(), by, None, "peer-commitment",
+                                                                    card.party, detail)))  # fmt: skip
             record = dataclasses.replace(record, state=keep.state, state_since_ms=keep.state_since_ms,
                                          state_by=keep.state_by, state_remark=keep.state_remark)  # fmt: skip
             existing.peer = record  # the dialers read the new addresses at their next dial
@@ -338,6 +354,8 @@ class Node:
         (its old key kept, for what it signed), every link on the old keys is closed, and the
         peer is active again. Audited; the transcript keeps everything."""
         old, now = channel.peer, self.clock.wall_ms()
+        # Every key of the party's still accepted (a rotation it had begun) stops being so.
+        self.tasks.spawn(self.store.close_rotations(old.party, now))
         self.tasks.spawn(
             self.store.add_retired_key(RetiredKey(old.party, old.sign_key, old.tls_cert, old.card, now, now))
         )
@@ -353,6 +371,9 @@ class Node:
         self._apply_hold(channel)
         log.warning("peer's keys replaced by the pairing ceremony", peer=old.party, by=by, detail=detail)
         return record
+
+    async def _rotation_refused(self, peer: str, subject: str, facts: dict[str, Any]) -> None:
+        await self.lookout.latch(Kind.ROTATION_REFUSED, peer, subject, facts)
 
     def _keys_changed(self, config: NodeConfig, retired: VerifyKey) -> None:
         """Our rotation ended: new TLS identity for new links; our old key verifies the past only."""

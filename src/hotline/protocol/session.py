@@ -86,6 +86,10 @@ class PeerSession:
         self.peer_epoch = 0  # the peer's, once its hello came
         self.peer = peer
         self.peer_key = peer_key
+        # Receipts and rejections: the peer's key, or one it has retired by a rotation. An answer
+        # it signed before its rotation ended may come again (to an envelope we sent again), and
+        # only the peer, over a link its current certificate authenticated, can send it.
+        self.answer_key: VerifyKey | KeySet = peer_key
         self.inbound = inbound
         self.send_next = send_next
         self.heartbeat = heartbeat
@@ -270,9 +274,9 @@ class PeerSession:
         if kind is FrameType.ENVELOPE:
             return self._on_envelope(obj)
         if kind is FrameType.RECEIPT:
-            opened = self._authentic(obj, "receipt")
+            opened = self._authentic(obj, "receipt", self.answer_key)
             return ev.ReceiptReceived(self._addressed(Receipt.from_opened, opened), opened)
-        opened = self._authentic(obj, "rejection")
+        opened = self._authentic(obj, "rejection", self.answer_key)
         return ev.RejectionReceived(self._addressed(Rejection.from_opened, opened), opened)
 
     def _on_hello(self, frame: dict[str, Any], wall_ms: int | None) -> ev.SessionOpened:
@@ -304,10 +308,10 @@ class PeerSession:
             peer_ack_version=numbers["ack"] or 1,
         )
 
-    def _authentic(self, obj: bytes, kind: str) -> Opened:
+    def _authentic(self, obj: bytes, kind: str, key: VerifyKey | KeySet | None = None) -> Opened:
         try:
             opened = open_signed(obj, kind)
-            opened.verify(self.peer_key)
+            opened.verify(key or self.peer_key)
         except SignatureError as exc:
             raise RemoteProtocolError("bad-signature", f"{kind} not signed by {self.peer}: {exc}") from None
         except EncodingError as exc:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import dataclasses
 import inspect
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
@@ -102,6 +103,9 @@ class InProcessNode:
     async def start(self) -> None:
         if self.node is not None:
             return
+        # What `hotline run` reads again at each start and a run may change: the keys' settings
+        # (a key rotation names the log and the next key in config.toml).
+        self.config = dataclasses.replace(self.config, keys=load_config(self.config.directory).keys)
         node = Node(self.config, self._open_store(), self.clock)
         self._store = None  # the node owns it now, and closes it when it stops
         # Both nodes log to the one stream of this process, and the node's own lines do not

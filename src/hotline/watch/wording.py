@@ -245,6 +245,11 @@ def _equivocation(r: _Reading) -> str:
 
 
 def _rotation_refused(r: _Reading) -> str:
+    if r.facts.get("ours"):
+        return r.gettext(
+            "{peer} refused our key rotation ({reason}: {detail}): the rotation cannot end, and our old key stays"
+            " in use for {peer}. Call its watch, and check that it pinned our current card."
+        ).format(peer=r.peer, reason=r.facts.get("reason", "?"), detail=r.facts.get("detail", ""))
     return r.gettext(
         "{peer} sent a key rotation that failed a check ({reason}: {detail}); its keys are unchanged. If {peer}"
         " did not mean to change keys, someone holds its current signing key: call its watch by telephone."

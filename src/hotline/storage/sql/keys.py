@@ -25,6 +25,11 @@ def retire_key(conn: Db, party: str, sign_key: bytes, at_ms: int, log_size: int)
     return bool(cursor.rowcount)
 
 
+def close_rotations(conn: Db, party: str, at_ms: int) -> None:
+    """The party's keys still accepted beside its pin (a rotation under way) are retired."""
+    conn.execute("UPDATE key_history SET retired_ms = ? WHERE party = ? AND retired_ms IS NULL", (at_ms, party))
+
+
 def rotation_envelopes(conn: Db, peer: str | None) -> list[bytes]:
     """The ``key_rotation`` envelopes a party signed: ours (``peer`` None) as we sent them, or a
     peer's as we received them. They chain a party's first key to its current one."""

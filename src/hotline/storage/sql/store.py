@@ -111,6 +111,9 @@ class SqlStore(ABC):
     def rotation_envelopes(self, peer: str | None) -> asyncio.Future[list[bytes]]:
         return self._call(keys.rotation_envelopes, peer)
 
+    def close_rotations(self, party: str, at_ms: int) -> asyncio.Future[None]:
+        return self._call(keys.close_rotations, party, at_ms)
+
     def set_peer_state(
         self, party: str, state: str, since_ms: int, by: str, remark: str | None
     ) -> asyncio.Future[bool]:
