@@ -30,6 +30,7 @@ from hotline.log import (
     parse_verifier_key,
     verify_tlog_proof,
 )
+from hotline.node import load_config
 
 # -- verifying evidence offline ---------------------------------------------------------------
 
@@ -50,6 +51,7 @@ class Verified:
 def parties_known_at(directory: Path) -> dict[str, set[bytes]]:
     """The signing keys a node trusts for each party: its own and each pinned peer's, every key
     each has had (what a retired key signed before it was retired still stands)."""
+    load_config(directory)  # a directory that is no node's is said so first
     book = read_store(directory, lambda store: key_book(store, directory))
     return {party: set(keys.keys) for party, keys in book.items()}
 

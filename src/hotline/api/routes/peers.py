@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 from typing import Any
 
 from fastapi import APIRouter
@@ -35,21 +34,26 @@ async def peers(desk: NodeDesk) -> list[dict[str, Any]]:
     return [peer_view(IdentityCard.parse(peer.card), peer) for peer in desk.peers()]
 
 
-class PeerAction(enum.StrEnum):
-    SUSPEND = "suspend"
-    RESUME = "resume"
-    REMOVE = "remove"
-
-
-STATE_OF = {PeerAction.SUSPEND: "suspended", PeerAction.RESUME: "active", PeerAction.REMOVE: "removed"}
-
-
-@router.post("/v1/peers/{party}/{action}")
-async def set_peer_state(party: str, action: PeerAction, decision: PeerStateIn, desk: NodeDesk) -> dict[str, Any]:
-    """Suspend traffic with a peer (held both ways, said on both boards), resume it, or remove
-    the peer (refused from then on; what was exchanged is kept and still verifies)."""
-    record = await desk.set_peer_state(party, STATE_OF[action], decision.by, decision.remark)
+async def _set_state(party: str, state: str, decision: PeerStateIn, desk: NodeDesk) -> dict[str, Any]:
+    record = await desk.set_peer_state(party, state, decision.by, decision.remark)
     return peer_view(IdentityCard.parse(record.card), record)
+
+
+@router.post("/v1/peers/{party}/suspend")
+async def suspend_peer(party: str, decision: PeerStateIn, desk: NodeDesk) -> dict[str, Any]:
+    """Hold all traffic with a peer, both ways, until resumed: both boards say so."""
+    return await _set_state(party, "suspended", decision, desk)
+
+
+@router.post("/v1/peers/{party}/resume")
+async def resume_peer(party: str, decision: PeerStateIn, desk: NodeDesk) -> dict[str, Any]:
+    return await _set_state(party, "active", decision, desk)
+
+
+@router.post("/v1/peers/{party}/remove")
+async def remove_peer(party: str, decision: PeerStateIn, desk: NodeDesk) -> dict[str, Any]:
+    """Refuse a peer from now on; what was exchanged with it is kept and still verifies."""
+    return await _set_state(party, "removed", decision, desk)
 
 
 @router.post("/v1/peers", status_code=201)
