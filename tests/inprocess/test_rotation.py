@@ -73,6 +73,13 @@ async def test_a_rotation_is_followed_without_a_ceremony_and_ends_with_the_old_k
         return await saceur.node.store.last_cosigned("GENSTAB") == checkpoint.size
 
     await wait_until(cosigned, "GENSTAB to cosign SACEUR's checkpoint signed by the new key")
+    # The witness keeps the leaf hashes the cosigned root commits to: what SACEUR's log holds,
+    # position by position, should SACEUR's store ever go back in time.
+    assert genstab.node is not None
+    kept = await genstab.node.store.witnessed_leaves("SACEUR", 0, 100_000)
+    leaves = await saceur.node.store.tree_hashes(0, 0, checkpoint.size)
+    assert kept == [(int(i), bytes(h)) for i, h in leaves]
+    assert len(kept) == checkpoint.size
     assert "hotline.transcript/SACEUR/" + key_tag(old) in checkpoint.note, "under the log's old name"
 
     # Evidence for a message signed before the rotation and one after, at either end, verifies

@@ -250,4 +250,13 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (party, sign_key)
     );
     """,
+    # 7: the leaf hashes of each peer's log that we cosigned (a restored peer's recovery).
+    """
+    CREATE TABLE witnessed_leaves (
+        peer TEXT NOT NULL,
+        idx BIGINT NOT NULL,
+        hash BYTEA NOT NULL,
+        PRIMARY KEY (peer, idx)
+    );
+    """,
 ]

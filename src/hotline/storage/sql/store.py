@@ -111,6 +111,9 @@ class SqlStore(ABC):
     def rotation_envelopes(self, peer: str | None) -> asyncio.Future[list[bytes]]:
         return self._call(keys.rotation_envelopes, peer)
 
+    def witnessed_leaves(self, peer: str, start: int, limit: int) -> asyncio.Future[list[tuple[int, bytes]]]:
+        return self._call(witnessing.witnessed_leaves, peer, start, limit)
+
     def close_rotations(self, party: str, at_ms: int) -> asyncio.Future[None]:
         return self._call(keys.close_rotations, party, at_ms)
 

@@ -156,7 +156,20 @@ def witness_offer(
         "INSERT INTO witnessed (peer, size, root, note, at_ms) VALUES (?,?,?,?,?) ON CONFLICT DO NOTHING",
         (peer, checkpoint.size, checkpoint.root_hash, offer.note, at_ms),
     )
+    # What each position of the peer's log holds, as the root just cosigned commits to it.
+    conn.executemany(
+        "INSERT INTO witnessed_leaves (peer, idx, hash) VALUES (?,?,?) ON CONFLICT DO NOTHING",
+        [(peer, low + offset, leaf) for offset, leaf in enumerate(offer.leaves)],
+    )
     return checkpoint
+
+
+def witnessed_leaves(conn: Db, peer: str, start: int, limit: int) -> list[tuple[int, bytes]]:
+    """The leaf hashes of ``peer``'s log we cosigned, from position ``start``, at most ``limit``."""
+    rows = conn.execute(
+        "SELECT idx, hash FROM witnessed_leaves WHERE peer=? AND idx >= ? ORDER BY idx LIMIT ?", (peer, start, limit)
+    )
+    return [(int(idx), bytes(leaf)) for idx, leaf in rows]
 
 
 def record_equivocation(

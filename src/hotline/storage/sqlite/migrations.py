@@ -262,4 +262,14 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (party, sign_key)
     );
     """,
+    # 11: the leaf hashes of each peer's log that we cosigned: with them a peer whose store went
+    # back in time can learn, entry by entry, what its log held (issue 17, recovery from peers).
+    """
+    CREATE TABLE witnessed_leaves (
+        peer TEXT NOT NULL,
+        idx INTEGER NOT NULL,
+        hash BLOB NOT NULL,
+        PRIMARY KEY (peer, idx)
+    ) WITHOUT ROWID;
+    """,
 ]
