@@ -8,7 +8,7 @@ beside the keys so that it verifies offline.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from hotline.errors import PairingError
@@ -23,6 +23,7 @@ class PartyKeys:
     tag: str  # the log's tag: its first key's
     keys: tuple[bytes, ...]  # every signing key it has had, the first first and the current last
     rotations: tuple[bytes, ...]  # the rotation envelopes that chain them (as stored here)
+    retired_at: dict[bytes, int] = field(default_factory=dict)  # a retired key: the log size it signed up to
 
     @property
     def current(self) -> bytes:
@@ -37,11 +38,15 @@ async def key_book(store: Store, directory: Path) -> dict[str, PartyKeys]:
     book = {}
     own_old = [k.sign_key for k in retired if k.party == config.party]
     tag = config.keys.log or key_tag(current)
-    book[config.party] = PartyKeys(config.party, tag, (*own_old, current), tuple(await store.rotation_envelopes(None)))
+    sizes = {(k.party, k.sign_key): k.retired_size for k in retired if k.retired_size is not None}
+    ours = {key: size for (party, key), size in sizes.items() if party == config.party}
+    rotations = tuple(await store.rotation_envelopes(None))
+    book[config.party] = PartyKeys(config.party, tag, (*own_old, current), rotations, ours)
     for peer in await store.peers():
         old = [k.sign_key for k in retired if k.party == peer.party and k.sign_key != peer.sign_key]
         rotations = tuple(await store.rotation_envelopes(peer.party)) if old else ()
-        book[peer.party] = PartyKeys(peer.party, _log_tag(peer), (*old, peer.sign_key), rotations)
+        retired_at = {key: size for (party, key), size in sizes.items() if party == peer.party}
+        book[peer.party] = PartyKeys(peer.party, _log_tag(peer), (*old, peer.sign_key), rotations, retired_at)
     return book
 
 

@@ -48,17 +48,20 @@ class Verified:
     key_hashes: dict[str, str] = field(default_factory=dict)  # SHA-256 of each public key, to compare
 
 
-def parties_known_at(directory: Path) -> dict[str, set[bytes]]:
+# Per party, every signing key a node pinned for it, and for a key a rotation retired, the size
+# of the party's log up to which it signed checkpoints (None: current, or retired by ceremony).
+Trusted = dict[str, dict[bytes, int | None]]
+
+
+def parties_known_at(directory: Path) -> Trusted:
     """The signing keys a node trusts for each party: its own and each pinned peer's, every key
     each has had (what a retired key signed before it was retired still stands)."""
     load_config(directory)  # a directory that is no node's is said so first
     book = read_store(directory, lambda store: key_book(store, directory))
-    return {party: set(keys.keys) for party, keys in book.items()}
+    return {party: {key: keys.retired_at.get(key) for key in keys.keys} for party, keys in book.items()}
 
 
-def _check_key(
-    verifier: Ed25519Verifier | CosignatureVerifier, trusted: dict[str, set[bytes]] | None, rotations: list[bytes]
-) -> str:
+def _check_key(verifier: Ed25519Verifier | CosignatureVerifier, trusted: Trusted | None, rotations: list[bytes]) -> str:
     """A key's name must be the one our scheme gives it: its party, and the tag of the party's
     first key, which is the key itself or rotated to it (``rotations`` prove each step). When
     the reader names a node to trust, the key must be one it pinned for that party: the pin, not
@@ -70,7 +73,7 @@ def _check_key(
     if kind not in ("hotline.transcript", "hotline.witness"):
         raise EvidenceError(f"the key named {verifier.name} is not a hotline log's or witness's")
     if trusted is not None:  # the reader trusts a node's pins: they say whose key it is
-        if public not in trusted.get(party, set()):
+        if public not in trusted.get(party, {}):
             raise EvidenceError(f"the key named {verifier.name} is not a key pinned for {party} at the node given")
         return party
     if tag != key_tag(public) and public not in _rotated_from(tag, rotations):
@@ -94,7 +97,7 @@ def _rotated_from(tag: str, rotations: list[bytes]) -> list[bytes]:
     return []
 
 
-def verify_evidence(folder: Path, trusted: dict[str, set[bytes]] | None = None) -> Verified:
+def verify_evidence(folder: Path, trusted: Trusted | None = None) -> Verified:
     """Check evidence written by `hotline evidence`, with nothing but the files in ``folder``
     (and, if given, the parties' keys to trust, from a node directory)."""
     try:
@@ -122,7 +125,7 @@ def check_evidence(
     entry: bytes,
     proof_text: str,
     key_text: str,
-    trusted: dict[str, set[bytes]] | None,
+    trusted: Trusted | None,
     rotations: list[bytes] | None = None,
 ) -> Verified:
     """The checks themselves, on the three files' contents (pure)."""
@@ -164,6 +167,20 @@ def check_evidence(
     verified.checked_against = "pinned keys" if trusted is not None else "the keys in the evidence only"
     verified.key_hashes = {v.name: hashlib.sha256(v.key.raw).hexdigest() for v in verifiers}
     verified.cosigned_by = [name for name in result.verified_by if name != origin]
+    if trusted is not None:  # a key a rotation retired signs no checkpoint beyond its log size
+        for v in verifiers:
+            _, _, rest = v.name.partition("/")
+            bound = trusted.get(rest.partition("/")[0], {}).get(v.key.raw)
+            if (
+                v.name == origin
+                and bound is not None
+                and result.checkpoint.size > bound
+                and (v.name, v.key_id) in signatures
+            ):
+                raise EvidenceError(
+                    f"the checkpoint of size {result.checkpoint.size} is signed by a key of {v.name} retired at size"
+                    f" {bound}"
+                )
     signer = _describe_entry(entry, verifiers, verified)
     unused = given - signatures - ({signer} if signer else set())
     if unused:

@@ -226,10 +226,13 @@ class Rotation:
         if self.pending is None or self._waiting():
             return
         pending, self.pending = self.pending, None  # one finish, however many receipts call it
-        old = self.keys.current
+        card = self.config.card()  # the old card, read before the keys change
+        tag = self._tag()
+        # The old key signs nothing from here on (not even a checkpoint), so the size read after
+        # bounds every checkpoint it signed: the size a verifier holds it to.
+        old = self.keys.finished()
         size = await self.station.store.transcript_size()
         now = self.station.clock.wall_ms()
-        card = self.config.card()
         # Durable before any file moves: the peers' notices (signed with the new key when they
         # leave) and our old key in the history. A stop from here on finishes at the next start.
         done = {"retired": b64(old.verify_key.raw), "log_size": size}
@@ -244,9 +247,8 @@ class Rotation:
         await self.station.store.add_retired_key(
             RetiredKey(self.config.party, old.verify_key.raw, card.tls_cert, card.line(), pending.started_ms, now, size)
         )
-        keys = KeySettings(pending.statement.next_commitment, self._tag())
+        keys = KeySettings(pending.statement.next_commitment, tag)
         _settle_files(self.config.directory, keys)
-        self.keys.finished()
         self.config = dataclasses.replace(self.config, keys=keys)
         self.on_keys_changed(self.config, old.verify_key)
         self.awaiting = {}
