@@ -120,6 +120,7 @@ async def test_a_party_rotates_its_keys_under_traffic_and_its_peers_and_witness_
     # GENSTAB and the witness pin SACEUR's new keys: its new card's fingerprint, no ceremony.
     new = json.loads(hotline(saceur, "identity", "--json").stdout)
     assert new["fingerprint"] != old["fingerprint"]
+    assert new["rotation"] is None, "nothing still awaited"
     for node in (genstab, witness):
         assert pinned_fingerprint(node, "SACEUR") == new["fingerprint"], node.party
 

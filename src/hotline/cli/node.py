@@ -129,12 +129,18 @@ def identity(directory: Path, as_json: bool) -> None:
     facts = console_certificate(config)
     console = {"url": config.console_url, "sha256": facts.fingerprint, "names": list(facts.names),
                "not_after": facts.not_after.isoformat().replace("+00:00", "Z")} if facts else None  # fmt: skip
+    # A key rotation under way (the running node knows): whom it still waits for.
+    client = client_of(directory)
+    rotation = client.get("/v1/identity").get("rotation") if client.running() else None
     if as_json:
         print_json({"party": card.party, "card": card.line(), "fingerprint": card.fingerprint, "tls_pin": card.tls_pin,
-                    "console": console})  # fmt: skip
+                    "console": console, "rotation": rotation})  # fmt: skip
         return
     click.echo(card.line())
     click.echo(f"fingerprint: {card.fingerprint}")
+    if rotation:
+        waiting = ", ".join(rotation["waiting_for"]) or "nobody (ending now)"
+        click.echo(f"key rotation under way to key {rotation['new_key']}: waiting for {waiting}")
     if console:
         click.echo(f"console: {console['url']}")
         click.echo(f"console certificate SHA-256: {console['sha256']} (valid until {console['not_after'][:10]})")
