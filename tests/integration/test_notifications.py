@@ -83,6 +83,8 @@ async def test_missile_launch_sent_in_english_read_in_russian_and_acknowledged(
     assert russian["rendered"]["title"] in shown
     assert russian["rendered"]["text"].splitlines()[0] in shown
     assert "МОЛНИЯ" in shown
+    assert "НЕСЕКРЕТНО" in shown, "the marking in the reader's language too"
+    assert "НЕСЕКРЕТНО" in cli(genstab, "inbox")
 
     # A person acknowledges; a second acknowledgement is refused, and the first stands.
     acked = cli_json(genstab, "ack", serial, "--by", "подполковник Иванов", "--remark", "Уведомление принято.")

@@ -182,7 +182,7 @@ def outbox(directory: Path, limit: int, as_json: bool) -> None:
                 "to": m["to"],
                 "seq": str(m["seq"] or ""),
                 "precedence": shown_precedence(m["precedence"], directory),
-                "marking": m["marking"],
+                "marking": _(m["marking"]),  # in the node's language where the catalogue has it
                 "state": _styled(state, _STATE_STYLES.get(m["state"])),
                 "created": short_time(m["created"]),
                 "delivered": short_time(m["delivered"]),
@@ -219,7 +219,7 @@ def inbox(directory: Path, limit: int, as_json: bool) -> None:
                 "from": m["from"],
                 "seq": str(m["seq"]),
                 "precedence": shown_precedence(m["precedence"], directory),
-                "marking": m["marking"],
+                "marking": _(m["marking"]),  # in the node's language where the catalogue has it
                 "received": short_time(m["received"]),
                 "acknowledged": acknowledged,
                 "text": _text(m, _),
@@ -343,7 +343,7 @@ def _print_notice(item: dict[str, Any], _: Callable[[str], str]) -> None:
     Everything here may hold the peer's words: escaped, so that text such as "[cancelled]" is
     shown as written, never read as markup."""
     rendered = item["rendered"]
-    out.print(f"[bold]{item['serial']}[/]  {escape(item['precedence_name'])}  {escape(item['marking'])}")
+    out.print(f"[bold]{item['serial']}[/]  {escape(item['precedence_name'])}  {escape(_(item['marking']))}")
     out.print(escape(_("From {sender} to {recipient}").format(sender=item["from"], recipient=item["to"])))
     if item.get("in_reply_to"):
         target = item["in_reply_to"]

@@ -122,6 +122,7 @@ def _console_made(config: Any) -> None:
 @json_option
 def identity(directory: Path, as_json: bool) -> None:
     """Print this party's identity card and its fingerprint."""
+    from hotline.errors import ApiError
     from hotline.node import console_certificate
 
     config = config_of(directory)
@@ -131,7 +132,12 @@ def identity(directory: Path, as_json: bool) -> None:
                "not_after": facts.not_after.isoformat().replace("+00:00", "Z")} if facts else None  # fmt: skip
     # A key rotation under way (the running node knows): whom it still waits for.
     client = client_of(directory)
-    rotation = client.get("/v1/identity").get("rotation") if client.running() else None
+    rotation = None
+    if client.running():
+        try:
+            rotation = client.get("/v1/identity").get("rotation")
+        except ApiError:  # a standby: its card is the party's, and the active node rotates
+            rotation = None
     if as_json:
         print_json({"party": card.party, "card": card.line(), "fingerprint": card.fingerprint, "tls_pin": card.tls_pin,
                     "console": console, "rotation": rotation})  # fmt: skip
