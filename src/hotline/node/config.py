@@ -234,12 +234,22 @@ def _read(path: Path) -> bytes:
         raise ConfigError(f"{path} is missing: is this a node directory? (create one with `hotline init`)") from None
 
 
-def _write_private(path: Path, data: bytes) -> None:
+def write_private(path: Path, data: bytes) -> None:
+    """A new file only its owner reads (mode 0600), fsynced; refuses to overwrite one."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as f:
         f.write(data)
         f.flush()
         os.fsync(f.fileno())
+
+
+def replace_private(path: Path, data: bytes) -> None:
+    """``write_private`` beside ``path``, then renamed over it: a stop leaves the old file or
+    the new one whole (a key replaced by a rotation)."""
+    partial = path.with_name(f".{path.name}.partial")
+    partial.unlink(missing_ok=True)
+    write_private(partial, data)
+    partial.replace(path)
 
 
 def init_node(
@@ -280,15 +290,15 @@ def init_node(
     directory.mkdir(parents=True, exist_ok=True)
     directory.chmod(0o700)
     tls: TlsIdentity = generate_tls_identity(party, dt.datetime.fromtimestamp(wall_ms() / 1000, dt.UTC))
-    _write_private(directory / "signing.key", signing_key_pem(generate_signing_key()))
+    write_private(directory / "signing.key", signing_key_pem(generate_signing_key()))
     # The key the party will rotate to, made now so that its card commits to it: move this file
     # off the machine (docs/operations.md, "Rotating keys"); a thief of signing.key alone then
     # cannot rotate the party to a key of its own.
     upcoming = generate_signing_key()
-    _write_private(directory / NEXT_KEY_FILE, signing_key_pem(upcoming))
-    _write_private(directory / "tls.key", tls.key_pem)
+    write_private(directory / NEXT_KEY_FILE, signing_key_pem(upcoming))
+    write_private(directory / "tls.key", tls.key_pem)
     (directory / "tls.crt").write_bytes(tls.cert_pem)
-    _write_private(directory / "api.token", secrets.token_urlsafe(32).encode() + b"\n")
+    write_private(directory / "api.token", secrets.token_urlsafe(32).encode() + b"\n")
     settings = {
         "party": party,
         "listen": listen,

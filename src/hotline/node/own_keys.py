@@ -5,7 +5,6 @@ A rotation is ``rotation.py``'s; these run with the node stopped."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 import tomllib
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from hotline.crypto.rotation import commitment
 from hotline.errors import ConfigError
 from hotline.log import key_tag
 from hotline.node.card import b64
-from hotline.node.config import NEXT_KEY_FILE, write_settings
+from hotline.node.config import NEXT_KEY_FILE, replace_private, write_private, write_settings
 
 
 def commit_next_key(directory: Path) -> Path:
@@ -26,11 +25,7 @@ def commit_next_key(directory: Path) -> Path:
         raise ConfigError("this party has committed to a next key already (its card is version 2)")
     upcoming = generate_signing_key()
     path = directory / NEXT_KEY_FILE
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(signing_key_pem(upcoming))
-        f.flush()
-        os.fsync(f.fileno())
+    write_private(path, signing_key_pem(upcoming))
     raw["keys"] = {**raw.get("keys", {}), "next": b64(commitment(upcoming.verify_key.raw))}
     write_settings(directory, raw)
     return path
@@ -51,11 +46,4 @@ def replace_own_keys(directory: Path, now_ms: int) -> None:
     write_settings(directory, raw)
     for name, data in (("signing.key", signing_key_pem(generate_signing_key())), ("tls.key", tls.key_pem),
                        ("tls.crt", tls.cert_pem), (NEXT_KEY_FILE, signing_key_pem(upcoming))):  # fmt: skip
-        partial = directory / f".{name}.partial"
-        partial.unlink(missing_ok=True)
-        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        partial.replace(directory / name)
+        replace_private(directory / name, data)

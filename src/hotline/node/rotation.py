@@ -40,7 +40,7 @@ from hotline.errors import ConfigError, EncodingError, PairingError
 from hotline.log import key_tag, origin_for
 from hotline.node.card import IdentityCard, b64, keys_of, log_tag_of, unb64
 from hotline.node.channel import Channel
-from hotline.node.config import NEXT_KEY_FILE, NodeConfig, write_settings
+from hotline.node.config import NEXT_KEY_FILE, NodeConfig, replace_private, write_settings
 from hotline.node.intake import SendRequest
 from hotline.node.key_settings import KeySettings
 from hotline.node.keyring import Keyring
@@ -349,29 +349,18 @@ def _accept(channel: Channel, record: PeerRecord, keys: tuple[VerifyKey, ...]) -
 # -- the files of a rotation -------------------------------------------------------------------
 
 
-def _write_private(path: Path, data: bytes) -> None:
-    partial = path.with_name(f".{path.name}.partial")
-    partial.unlink(missing_ok=True)
-    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    partial.replace(path)
-
-
 def _write_folder(folder: Path, new: SigningKey, tls_key: bytes, tls_cert: bytes, statement: RotationStatement,
                   signature: bytes, started_ms: int, upcoming: SigningKey) -> None:  # fmt: skip
     """``rotating/``, written whole under a temporary name and renamed: it exists complete or not at all."""
     partial = folder.with_name(f".{folder.name}.partial")
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(mode=0o700)
-    _write_private(partial / "signing.key", signing_key_pem(new))
-    _write_private(partial / "tls.key", tls_key)
-    _write_private(partial / "tls.crt", tls_cert)
-    _write_private(partial / NEXT_KEY_FILE, signing_key_pem(upcoming))
+    replace_private(partial / "signing.key", signing_key_pem(new))
+    replace_private(partial / "tls.key", tls_key)
+    replace_private(partial / "tls.crt", tls_cert)
+    replace_private(partial / NEXT_KEY_FILE, signing_key_pem(upcoming))
     record = cbor.encode({"statement": statement.encode(), "signature": signature, "started": started_ms})
-    _write_private(partial / "statement.cbor", record)
+    replace_private(partial / "statement.cbor", record)
     partial.rename(folder)
     _sync(folder.parent)
 
