@@ -13,11 +13,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import psycopg
 import pytest
 
+from hotline.envelope import serial
 from hotline.testing.postgres import PostgresServer
 from hotline.testing.process import pair
-from tests.integration.harness import QUIET_WATCH, NodeProcess, paired, stop_all, wait_for
+from tests.integration.harness import QUIET_WATCH, NodeProcess, paired, query, stop_all, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -82,12 +84,20 @@ async def test_a_backup_of_a_running_node_restores_into_it_stopped(tmp_path: Pat
         assert "not this node's" in other.stderr
         assert digest(a.config.store_path) == before, "a refused restore changed the store"
 
-        done = hotline(a, "restore", "--from", str(copy))
+        done = hotline(a, "restore", "--from", str(copy), "--wait", "0")  # the copy alone (test_recovery.py recovers)
         assert done.returncode == 0, done.stderr
         assert "Restored SACEUR's store" in done.stdout
+        assert "will not start until it has recovered from its peers" in done.stdout
         kept = [p for p in a.config.directory.iterdir() if p.name.startswith("store.db.before-restore-")]
         assert kept, "the store replaced is kept aside"
-        assert digest(a.config.store_path) == digest(copy)
+        # The copy's content, and the restore recorded: the node waits for its recovery.
+        copied = sqlite3.connect(copy)
+        assert (
+            query(a, "SELECT idx, obj FROM transcript ORDER BY idx")
+            == copied.execute("SELECT idx, obj FROM transcript ORDER BY idx").fetchall()
+        )
+        copied.close()
+        assert query(a, "SELECT backup, done_ms FROM recoveries") == [("saceur.backup", None)]
         assert stat.S_IMODE(a.config.store_path.stat().st_mode) == 0o600
         audit = hotline(a, "log", "audit", "--json")
         assert audit.returncode == 0, audit.stdout + audit.stderr
@@ -123,29 +133,13 @@ async def test_a_party_on_postgresql_backs_up_with_pg_dump_and_restores_with_its
         wrong = hotline(alpha, "restore", "--from", str(theirs))
         assert wrong.returncode == 3
         assert "PostgreSQL dump" in wrong.stderr or "cannot read" in wrong.stderr
-        done = hotline(alpha, "restore", "--from", str(copy))
+        done = hotline(alpha, "restore", "--from", str(copy), "--wait", "0")
         assert done.returncode == 0, done.stderr
-        serials = {m["serial"] for m in await _outbox_offline(alpha)}
+        with psycopg.connect(url) as conn:
+            serials = {serial("ALPHA", num) for (num,) in conn.execute("SELECT num FROM outbox")}
         assert first in serials
         assert later not in serials, "the database is the backup's again"
     finally:
         stop_all((alpha, bravo))
         for node in (alpha, bravo):
             await node.aclose()
-
-
-async def _outbox_offline(node: NodeProcess) -> list[dict[str, object]]:
-    """The node's outbox, started on its store and stopped again. (The restored database names
-    the node that held the lease when it was dumped: the node takes it once that session is
-    seen to be gone, within 2 s.)"""
-    await node.start()
-    try:
-
-        async def active() -> bool:
-            return (await node.client.get("/v1/outbox")).status_code == 200
-
-        await wait_for(active, 10, f"{node.party} to take the lease")
-        answer: list[dict[str, object]] = await node.api("GET", "/v1/outbox?limit=1000")
-        return answer
-    finally:
-        node.stop()

@@ -46,6 +46,7 @@ def test_every_command_is_registered_by_the_package() -> None:
         "log",
         "outbox",
         "peer",
+        "recover",
         "restore",
         "run",
         "send",

@@ -55,6 +55,7 @@ for _command in (
     users.user,
     backup.backup,
     backup.restore,
+    backup.recover,
     keys.keys,
 ):
     cli.add_command(_command)

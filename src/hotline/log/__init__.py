@@ -4,7 +4,7 @@ The co-signed transcript (C2SP tlog-checkpoint, tlog-witness, tlog-proof) is bui
 functions; the store feeds them stored subtree hashes through a ``SubtreeHash`` function."""
 
 # The submodules themselves are public too (importing a name from one binds it here anyway).
-from hotline.log import checkpoint, cosignature, note, tiles, tlogproof, witness
+from hotline.log import checkpoint, cosignature, note, recovery, tiles, tlogproof, witness
 from hotline.log.checkpoint import (
     MAX_TREE_SIZE,
     Checkpoint,
@@ -175,6 +175,7 @@ __all__ = [
     "verify_cosignature",
     "verify_inclusion",
     "verify_tlog_proof",
+    "recovery",
     "verify_tlog_proof_hash",
     "witness",
     "witness_for",

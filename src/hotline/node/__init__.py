@@ -25,6 +25,8 @@ from hotline.node.own_keys import commit_next_key, replace_own_keys
 from hotline.node.party_settings import CHECK_EVERY_S as SETTINGS_CHECK_EVERY_S
 from hotline.node.party_settings import record_settings
 from hotline.node.readings import PeerSnapshot, PortReading, Snapshot
+from hotline.node.recovery import Outcome as RecoveryOutcome
+from hotline.node.recovery import recover as recover_store
 from hotline.node.service import Node
 from hotline.node.standby import Standby, open_standby
 
@@ -41,6 +43,7 @@ __all__ = [
     "OncePerCause",
     "PeerSnapshot",
     "PortReading",
+    "RecoveryOutcome",
     "SendError",
     "SendRequest",
     "Snapshot",
@@ -61,6 +64,7 @@ __all__ = [
     "parse_address",
     "peer_state_refusal",
     "record_settings",
+    "recover_store",
     "replace_own_keys",
     "vet_new_peer",
     "wall_ms",

@@ -31,9 +31,10 @@ from hotline.node.logs import OncePerCause
 from hotline.node.lookout import Lookout
 from hotline.node.notary import Notary
 from hotline.node.peer_port import PeerPort
+from hotline.node.recovery_answer import answer_recovery
 from hotline.node.station import Station
 from hotline.node.tls import tls_context
-from hotline.protocol import PROTOCOL_VERSION, FrameType, Lane, PeerSession, encode_frame
+from hotline.protocol import PROTOCOL_VERSION, RECOVERY_ALPN, FrameType, Lane, PeerSession, encode_frame
 from hotline.protocol import events as ev
 from hotline.protocol.ledger import keeps_new_link
 from hotline.protocol.paths import MAX_PATHS
@@ -79,7 +80,8 @@ class Links:
         keeps its own; new ones, accepted or dialed, use these."""
         assert self._tls_files is not None
         self._server_ctx = tls_context(True, *self._tls_files, self._trusted)
-        self._server_ctx.set_alpn_protocols([lane.path_alpn(path) for path in range(MAX_PATHS) for lane in Lane])
+        lanes = [lane.path_alpn(path) for path in range(MAX_PATHS) for lane in Lane]
+        self._server_ctx.set_alpn_protocols([*lanes, RECOVERY_ALPN])
         self._client_ctx.clear()
         if self.port is not None:
             self.port.doorway.context = self._server_ctx
@@ -141,7 +143,16 @@ class Links:
             writer.close()
             return
         ssl_object = writer.get_extra_info("ssl_object")
-        asked = Lane.from_alpn(ssl_object.selected_alpn_protocol() if ssl_object is not None else None)
+        protocol = ssl_object.selected_alpn_protocol() if ssl_object is not None else None
+        if protocol == RECOVERY_ALPN:  # restored from an older backup, it asks what it lacks
+            if channel.held:
+                code, detail = held_reason(self.station.party, channel)
+                writer.write(encode_frame(FrameType.ERROR, code=code, detail=detail))
+                writer.close()
+                return
+            await answer_recovery(self.station, channel.party, reader, writer)
+            return
+        asked = Lane.from_alpn(protocol)
         if asked is None:
             # A node of protocol 1 names no lane: tell it why in a frame it can read, then close.
             log.warning("connection that named no lane refused (an older version?)", peer=channel.party)

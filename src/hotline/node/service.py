@@ -71,7 +71,7 @@ from typing import Any
 import structlog
 
 from hotline.crypto import KeySet, SigningKey, VerifyKey
-from hotline.errors import ConfigError, NumberingError, PairingError
+from hotline.errors import ConfigError, NumberingError, PairingError, StoreError
 from hotline.node.bulletin import Bulletin
 from hotline.node.card import IdentityCard, vet_new_peer
 from hotline.node.channel import Backoff, Channel
@@ -155,6 +155,12 @@ class Node:
         # Before anything can fail many times over: asyncio's reports once per cause, not a
         # traceback each (``logs.py``).
         install_loop_handler(asyncio.get_running_loop(), self.repeats)
+        restored = await self.store.pending_recovery()
+        if restored is not None:  # it would sign numbers and positions its peers already hold
+            raise StoreError(
+                f"the store was restored from {restored.backup} and has not recovered from the peers yet:"
+                f" run `hotline recover --dir {self.config.directory}` (it asks every peer what the copy lacks)"
+            )
         self.positions.next_index = await self.store.transcript_size()
         peers = await self.store.peers()
         self._raise_handle_limit(len(peers))

@@ -1,7 +1,7 @@
 """The sans-I/O session protocol: bytes in, events out, time passed in."""
 
 from hotline.protocol import events
-from hotline.protocol.frames import DEFAULT_MAX_FRAME, FrameReader, FrameType, encode_frame
+from hotline.protocol.frames import DEFAULT_MAX_FRAME, RECOVERY_ALPN, FrameReader, FrameType, encode_frame
 from hotline.protocol.lanes import URGENT_RANK, Lane, lane_of
 from hotline.protocol.sequence import REACH, Arrival, InboundSequence
 from hotline.protocol.session import PROTOCOL_VERSION, PeerSession
@@ -11,6 +11,7 @@ __all__ = [
     "DEFAULT_MAX_FRAME",
     "PROTOCOL_VERSION",
     "REACH",
+    "RECOVERY_ALPN",
     "URGENT_RANK",
     "Arrival",
     "FrameReader",

@@ -31,6 +31,14 @@ class FrameType(enum.StrEnum):
     # Instead of a hello: this node of the party is standing by; dial the active node instead
     # (which, by number, and its addresses), and the lease's epoch as this node read it.
     STANDBY = "standby"
+    # On a connection that asked for RECOVERY_ALPN instead of a lane: a node restored from an
+    # older backup asks what it lacks (``recover``), and the peer answers in parts (``recovery``).
+    RECOVER = "recover"
+    RECOVERY = "recovery"
+
+
+# The ALPN protocol id of a recovery connection (``node/recovery.py``): not a lane, no session.
+RECOVERY_ALPN = "hotline-recovery/1"
 
 
 def encode_frame(kind: FrameType, max_frame: int = DEFAULT_MAX_FRAME, **fields: Any) -> bytes:

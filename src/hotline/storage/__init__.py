@@ -44,6 +44,7 @@ from hotline.storage.records import (
     StoredAnswer,
     Undelivered,
 )
+from hotline.storage.recovery import Recovery, RecoveryBounds, Replay, SentAgain
 from hotline.storage.sessions import StoredSession
 from hotline.storage.sqlite import SqliteStore
 from hotline.storage.witnessing import Equivocation, Evidence, StoredCheckpoint
@@ -80,8 +81,12 @@ __all__ = [
     "PeerRecord",
     "PostgresStore",
     "Queued",
+    "Recovery",
+    "RecoveryBounds",
+    "Replay",
     "ReplyTarget",
     "RetiredKey",
+    "SentAgain",
     "SqliteStore",
     "Store",
     "StoredAlarm",

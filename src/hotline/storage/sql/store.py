@@ -38,6 +38,7 @@ from hotline.storage.records import (
     StoredAnswer,
     Undelivered,
 )
+from hotline.storage.recovery import Recovery, RecoveryBounds, Replay
 from hotline.storage.sessions import StoredSession
 from hotline.storage.sql import (
     acknowledgements,
@@ -49,6 +50,7 @@ from hotline.storage.sql import (
     numbering,
     outbox,
     peers,
+    recovery,
     sessions,
     transcript,
     witnessing,
@@ -280,6 +282,34 @@ class SqlStore(ABC):
         self, peer: str, send_next: int, number_next: int, at_ms: int, by: str, remark: str | None
     ) -> asyncio.Future[None]:
         return self._call(numbering.resume_numbering, peer, send_next, number_next, at_ms, by, remark)
+
+    # -- a restore from a backup, and the recovery from peers after it --------------------------
+
+    def mark_restored(self, backup: str, at_ms: int) -> asyncio.Future[Recovery]:
+        return self._call(recovery.mark_restored, backup, at_ms)
+
+    def pending_recovery(self) -> asyncio.Future[Recovery | None]:
+        return self._call(recovery.pending_recovery)
+
+    def recoveries(self) -> asyncio.Future[list[Recovery]]:
+        return self._call(recovery.recoveries)
+
+    def recovery_bounds(self, peer: str) -> asyncio.Future[RecoveryBounds]:
+        return self._call(recovery.bounds, peer)
+
+    def exchanged_from(self, peer: str, ours_from: int, theirs_from: int) -> asyncio.Future[int]:
+        return self._call(recovery.exchanged_from, peer, ours_from, theirs_from)
+
+    def held_leaves(self, leaves: list[bytes]) -> asyncio.Future[set[bytes]]:
+        return self._call(recovery.held_leaves, leaves)
+
+    def witnessed_checkpoint(self, peer: str) -> asyncio.Future[tuple[int, str] | None]:
+        return self._call(recovery.witnessed_checkpoint, peer)
+
+    def rebuild(
+        self, replays: list[Replay], checkpoints: list[tuple[int, bytes, str]], at_ms: int, report: str
+    ) -> asyncio.Future[int]:
+        return self._call(recovery.rebuild, replays, checkpoints, at_ms, report)
 
     # -- latched alarms ---------------------------------------------------------------------
 

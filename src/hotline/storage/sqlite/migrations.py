@@ -272,4 +272,17 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (peer, idx)
     ) WITHOUT ROWID;
     """,
+    # 12: restores from a backup, and the recovery from peers that must follow each before the
+    # node signs anything (a row with no done_ms: the node refuses to start).
+    """
+    CREATE TABLE recoveries (
+        id INTEGER PRIMARY KEY,
+        restored_ms INTEGER NOT NULL,
+        from_size INTEGER NOT NULL,         -- the transcript's size in the copy restored
+        backup TEXT NOT NULL,               -- which copy
+        done_ms INTEGER,
+        to_size INTEGER,                    -- the transcript's size once recovered
+        report TEXT                         -- what was recovered and what could not be, said plainly
+    );
+    """,
 ]
