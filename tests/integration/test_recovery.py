@@ -5,6 +5,7 @@ deleted, `hotline restore` of the older copy, then the node started again.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import subprocess
 import sys
@@ -14,6 +15,9 @@ from typing import Any
 import psycopg
 import pytest
 
+from hotline.node import parse_address
+from hotline.node.tls import tls_context
+from hotline.protocol import RECOVERY_ALPN, FrameReader, FrameType, encode_frame
 from hotline.testing.postgres import PostgresServer
 from hotline.testing.process import pair
 from tests.integration.harness import QUIET_WATCH, NodeProcess, paired, query, stop_all, wait_for
@@ -139,6 +143,90 @@ async def test_a_node_restored_from_an_older_backup_recovers_everything_from_its
         assert "not waiting for a recovery" in again.stderr
 
 
+async def ask_raw(asker: NodeProcess, asked: NodeProcess, data: bytes) -> dict[str, Any]:
+    """Open a recovery connection as ``asker`` (pinned by ``asked``), write ``data``, and read
+    the one frame the node answers before it closes."""
+    context = tls_context(False, *asker.config.tls_files(), [asked.config.tls_cert_der()])
+    context.set_alpn_protocols([RECOVERY_ALPN])
+    host, port = parse_address(asked.config.listen)
+    reader, writer = await asyncio.open_connection(host, port, ssl=context, server_hostname=host)
+    try:
+        writer.write(data)
+        frames = FrameReader(4 << 20)
+        async with asyncio.timeout(10):
+            while (frame := frames.next_frame()) is None:
+                chunk = await reader.read(1 << 16)
+                assert chunk, "closed without saying why"
+                frames.feed(chunk)
+        kind, fields = frame
+        return {"kind": kind.value, **fields}
+    finally:
+        writer.close()
+
+
+async def recover_raw(asker: NodeProcess, asked: NodeProcess, report: str, lost: bool) -> list[dict[str, Any]]:
+    """A whole recovery exchange by hand: ask from the start, read every part, then report."""
+    context = tls_context(False, *asker.config.tls_files(), [asked.config.tls_cert_der()])
+    context.set_alpn_protocols([RECOVERY_ALPN])
+    host, port = parse_address(asked.config.listen)
+    reader, writer = await asyncio.open_connection(host, port, ssl=context, server_hostname=host)
+    parts: list[dict[str, Any]] = []
+    try:
+        writer.write(encode_frame(FrameType.RECOVER, size=0, ours_from=1, theirs_from=1))
+        frames = FrameReader(4 << 20)
+        async with asyncio.timeout(10):
+            while not parts or parts[-1].get("part") != "end":
+                frame = frames.next_frame()
+                if frame is None:
+                    chunk = await reader.read(1 << 16)
+                    assert chunk, "closed before the end"
+                    frames.feed(chunk)
+                    continue
+                parts.append(frame[1])
+        writer.write(encode_frame(FrameType.RECOVER, report=report, lost=lost))
+        await writer.drain()
+        async with asyncio.timeout(10):
+            assert await reader.read(1) == b"", "the peer closes once it has the report"
+    finally:
+        writer.close()
+    return parts
+
+
+async def test_a_recovery_request_that_is_wrong_is_refused_saying_why_and_changes_nothing(tmp_path: Path) -> None:
+    async with paired(tmp_path) as (a, b):
+        await wait_for(lambda: a.connected("GENSTAB"), 20, "SACEUR linked to GENSTAB")
+        await both_ways(a, b, "before", 2)
+        before = query(b, "SELECT count(*) FROM transcript")
+        body = b"\xff not cbor"
+        garbage = await ask_raw(a, b, len(body).to_bytes(4, "big") + body)
+        assert (garbage["kind"], garbage["code"]) == ("error", "malformed-frame")
+        fields = await ask_raw(a, b, encode_frame(FrameType.RECOVER, size="all", ours_from=1, theirs_from=1))
+        assert fields["code"] == "malformed-frame"
+        assert "recover needs integers" in fields["detail"]
+        other = await ask_raw(a, b, encode_frame(FrameType.PING, n=1))
+        assert other["code"] == "unexpected-frame"
+        huge = await ask_raw(a, b, (64 << 20).to_bytes(4, "big"))
+        assert huge["code"] == "frame-too-large"
+        # A request that is right is answered, in parts, starting with what GENSTAB cosigned; the
+        # report that follows, if it says something was lost, is GENSTAB's alarm too.
+        parts = await recover_raw(a, b, report="2 receipt(s) of ours could not be kept", lost=True)
+        assert parts[0]["part"] == "head"
+        assert parts[-1]["part"] == "end"
+        assert parts[-1]["count"] >= 8, "the objects exchanged since the start come back"
+
+        async def alarmed() -> bool:
+            alarms: list[dict[str, Any]] = await b.api("GET", "/v1/alarms")
+            return any(x["kind"] == "restore-losses" and x["peer"] == "SACEUR" for x in alarms)
+
+        await wait_for(alarmed, 10, "GENSTAB's alarm that SACEUR's restore lost something")
+        [(detail,)] = query(b, "SELECT detail FROM console_audit WHERE action='peer-recovered'")
+        assert "could not be kept" in detail
+        # The node kept running, its link and its store as they were.
+        assert await a.connected("GENSTAB")
+        assert query(b, "SELECT count(*) FROM transcript") == before
+        await both_ways(a, b, "after", 1)
+
+
 async def test_a_restored_node_refuses_to_start_until_it_has_recovered(tmp_path: Path) -> None:
     async with paired(tmp_path) as (a, b):
         await wait_for(lambda: a.connected("GENSTAB"), 20, "SACEUR linked to GENSTAB")
@@ -159,6 +247,27 @@ async def test_a_restored_node_refuses_to_start_until_it_has_recovered(tmp_path:
         assert later.returncode == 0, later.stdout + later.stderr
         await a.start()
         await check_recovered(a, b, sent_by_b)
+
+
+async def test_recovering_without_a_peer_says_plainly_what_is_lost(tmp_path: Path) -> None:
+    async with paired(tmp_path) as (a, b):
+        await wait_for(lambda: a.connected("GENSTAB"), 20, "SACEUR linked to GENSTAB")
+        copy = tmp_path / "saceur.backup"
+        assert hotline(a, "backup", "--out", str(copy)).returncode == 0
+        await both_ways(a, b, "after", 2)
+        a.stop()
+        b.stop()
+        assert hotline(a, "restore", "--from", str(copy), "--wait", "0").returncode == 0
+        wrong = hotline(a, "recover", "--wait", "-1")
+        assert wrong.returncode == 2, "a wrong argument is refused before anything is done"
+        assert "--wait" in wrong.stderr
+        gone = hotline(a, "recover", "--without", "genstab")
+        assert gone.returncode == 3, gone.stdout + gone.stderr
+        assert "not asked: GENSTAB (what only they hold is not recovered)" in gone.stdout
+        assert "Recovered with losses" in gone.stderr
+        await a.start()  # it may start: the loss is said, and its numbering is the copy's
+        alarms: list[dict[str, Any]] = await a.api("GET", "/v1/alarms")
+        assert any(x["kind"] == "restore-losses" and "not asked: GENSTAB" in x["summary"] for x in alarms), alarms
 
 
 async def test_a_party_on_postgresql_recovers_the_same_way(tmp_path: Path, postgres: PostgresServer) -> None:

@@ -26,6 +26,7 @@ LATCHED_FACTS: dict[Kind, dict[str, Any]] = {
     Kind.EQUIVOCATION: {"reason": "two roots at size 40", "detail": "", "equivocation": 1, "ours": False},
     Kind.ALLEGED_EQUIVOCATION: {"reason": "root mismatch"},
     Kind.ROTATION_REFUSED: {"reason": "not-committed", "detail": "its new key is not the one the party committed to"},
+    Kind.RESTORE_LOSSES: {"report": "1 envelope(s) from GENSTAB had no receipt of ours."},
 }
 
 

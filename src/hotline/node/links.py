@@ -150,7 +150,7 @@ class Links:
                 writer.write(encode_frame(FrameType.ERROR, code=code, detail=detail))
                 writer.close()
                 return
-            await answer_recovery(self.station, channel.party, reader, writer)
+            await answer_recovery(self.station, channel.party, reader, writer, self.lookout.latch)
             return
         asked = Lane.from_alpn(protocol)
         if asked is None:

@@ -109,11 +109,12 @@ async def _rebuild(
     checkpoints = _checkpoints(config, keys[config.party], copies.values(), the_plan, outcome.problems)
     replays = [_replay(config, step) for step in the_plan.steps]
     outcome.report = _report(config.party, start, the_plan, outcome.problems)
-    outcome.size = await store.rebuild(replays, checkpoints, now_ms, outcome.report)
+    lost = bool(outcome.problems)
+    outcome.size = await store.rebuild(replays, checkpoints, now_ms, outcome.report, lost)
     outcome.exact_to, outcome.recovered = the_plan.exact_to, outcome.size - start
     for copy in copies.values():
         if copy.writer is not None:
-            copy.writer.write(encode_frame(FrameType.RECOVER, report=outcome.report))
+            copy.writer.write(encode_frame(FrameType.RECOVER, report=outcome.report, lost=lost))
             await copy.writer.drain()
     log.warning("recovered from the peers", size=outcome.size, exact_to=the_plan.exact_to, problems=outcome.problems)
     return outcome

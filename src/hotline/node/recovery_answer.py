@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
@@ -24,6 +25,7 @@ from hotline.errors import EncodingError, RemoteProtocolError
 from hotline.node.station import Station
 from hotline.protocol import FrameReader, FrameType, encode_frame
 from hotline.storage import AuditEntry
+from hotline.watch.alarms import Kind
 
 log = structlog.get_logger("hotline.recovery")
 LEAVES_PER_PART = 16_000  # 32 bytes each: half a megabyte, well under the frame limit
@@ -33,8 +35,11 @@ REQUEST_WAIT = 30.0  # seconds a recovering peer has to ask, and then to report,
 MAX_REPORT = 20_000  # characters of the peer's report kept
 
 
+Latch = Callable[[Kind, str | None, str | None, dict[str, Any]], Awaitable[None]]
+
+
 async def answer_recovery(
-    station: Station, peer: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    station: Station, peer: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, latch: Latch
 ) -> None:
     """Serve one recovery connection from ``peer`` (already authenticated by TLS)."""
     frames = FrameReader()
@@ -49,6 +54,8 @@ async def answer_recovery(
         log.warning("peer recovered from our copies", peer=peer, report=text or None)
         now = station.clock.wall_ms()
         await station.store.record_audit(AuditEntry(now, "(node)", None, "peer-recovered", peer, detail.strip()))
+        if report.get("lost") is True:  # what it could not get back is for both watches to settle
+            await latch(Kind.RESTORE_LOSSES, peer, None, {"report": text})
     except RemoteProtocolError as exc:
         log.warning("recovery request refused", peer=peer, code=exc.code, detail=exc.detail)
         with contextlib.suppress(ConnectionError, OSError):

@@ -146,7 +146,12 @@ class Store(Protocol):
     def held_leaves(self, leaves: list[bytes]) -> Awaitable[set[bytes]]: ...
     def witnessed_checkpoint(self, peer: str) -> Awaitable[tuple[int, str] | None]: ...
     def rebuild(
-        self, replays: list[Replay], checkpoints: list[tuple[int, bytes, str]], at_ms: int, report: str
+        self,
+        replays: list[Replay],
+        checkpoints: list[tuple[int, bytes, str]],
+        at_ms: int,
+        report: str,
+        lost: bool = False,
     ) -> Awaitable[int]: ...
 
     # latched alarms (alarms.py)

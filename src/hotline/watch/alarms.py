@@ -69,13 +69,21 @@ class Kind(enum.StrEnum):
     STANDBY_DOWN = "standby-down"  # a node of the party is not connected to its database: nothing would take over
     CONSOLE_TROUBLE = "console-trouble"  # the console's HTTPS listener failed, or its certificate ends soon
     ROTATION_REFUSED = "rotation-refused"  # a peer's key rotation statement failed a check: its keys stay
+    RESTORE_LOSSES = "restore-losses"  # a store restored from a backup (ours or a peer's) did not get all back
     SUSPENDED = "suspended"  # traffic with the peer is held, by us or by the peer (hotline peer suspend)
     REMOVED_BY_PEER = "removed-by-peer"  # the peer removed us from its peers and refuses us
 
 
 # Stand until a person closes them; the others clear themselves.
 LATCHED = frozenset(
-    {Kind.NUMBERING_REFUSED, Kind.SERIAL_REUSED, Kind.EQUIVOCATION, Kind.ALLEGED_EQUIVOCATION, Kind.ROTATION_REFUSED}
+    {
+        Kind.NUMBERING_REFUSED,
+        Kind.SERIAL_REUSED,
+        Kind.EQUIVOCATION,
+        Kind.ALLEGED_EQUIVOCATION,
+        Kind.ROTATION_REFUSED,
+        Kind.RESTORE_LOSSES,
+    }
 )
 # Above everything else on every screen: the channel's record itself is in doubt.
 # And a peer with no path at all: the hotline itself is down.
@@ -88,6 +96,7 @@ LATCHED_LEVELS: Mapping[Kind, Level] = MappingProxyType(
         Kind.EQUIVOCATION: Level.COMMANDER,
         Kind.ALLEGED_EQUIVOCATION: Level.DUTY_OFFICER,  # a claim, not evidence: a lower warning
         Kind.ROTATION_REFUSED: Level.COMMANDER,  # someone holding the peer's key tried to move it elsewhere
+        Kind.RESTORE_LOSSES: Level.SUPERVISOR,  # what was lost must be settled between the watches
     }
 )
 # (multiple of the grace, who is called) while a peer stays unreachable.

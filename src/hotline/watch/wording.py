@@ -39,6 +39,7 @@ TITLES = {
     Kind.EQUIVOCATION: N_("TRANSCRIPT EQUIVOCATION"),
     Kind.ALLEGED_EQUIVOCATION: N_("Unproven equivocation claim"),
     Kind.ROTATION_REFUSED: N_("KEY ROTATION REFUSED"),
+    Kind.RESTORE_LOSSES: N_("Restored from a backup with losses"),
 }
 CALLS_FOR = {
     Level.DUTY_OFFICER: N_("duty officer"),
@@ -256,6 +257,18 @@ def _rotation_refused(r: _Reading) -> str:
     ).format(peer=r.peer, reason=r.facts.get("reason", "?"), detail=r.facts.get("detail", ""))
 
 
+def _restore_losses(r: _Reading) -> str:
+    if not r.alarm.peer:  # ours: no peer's name on it
+        return r.gettext(
+            "Our store was restored from a backup and could not get everything back from the peers: {report}"
+            " Settle what is missing with the peers' watches, then close this alarm with a remark."
+        ).format(report=r.facts.get("report", ""))
+    return r.gettext(
+        "{peer} was restored from a backup and could not get everything back from us: {report}"
+        " Settle what is missing with its watch, then close this alarm with a remark."
+    ).format(peer=r.peer, report=r.facts.get("report", ""))
+
+
 def _alleged(r: _Reading) -> str:
     return r.gettext(
         "{peer} claims our transcript contradicts what it cosigned ({reason}) but sent no checkpoint signed by us"
@@ -283,4 +296,5 @@ _TEXTS: dict[Kind, Callable[[_Reading], str]] = {
     Kind.EQUIVOCATION: _equivocation,
     Kind.ALLEGED_EQUIVOCATION: _alleged,
     Kind.ROTATION_REFUSED: _rotation_refused,
+    Kind.RESTORE_LOSSES: _restore_losses,
 }

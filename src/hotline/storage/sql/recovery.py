@@ -10,6 +10,7 @@ from hotline.envelope import Precedence
 from hotline.errors import StoreError
 from hotline.storage.recovery import Recovery, RecoveryBounds, Replay, SentAgain
 from hotline.storage.sql import inbox, outbox
+from hotline.storage.sql.alarms import raise_alarm
 from hotline.storage.sql.db import Db
 from hotline.storage.sql.messages import ack_columns
 from hotline.storage.sql.transcript import append, transcript_size
@@ -85,10 +86,12 @@ def held_leaves(conn: Db, leaves: list[bytes]) -> set[bytes]:
     return held
 
 
-def rebuild(conn: Db, replays: list[Replay], checkpoints: list[tuple[int, bytes, str]], at_ms: int, report: str) -> int:
+def rebuild(
+    conn: Db, replays: list[Replay], checkpoints: list[tuple[int, bytes, str]], at_ms: int, report: str, lost: bool
+) -> int:
     """Replay the recovered entries in log order, put back the checkpoints the witnesses hold
-    (each must match the rebuilt tree, or nothing is kept), and close the pending recovery.
-    Returns the transcript's size."""
+    (each must match the rebuilt tree, or nothing is kept), and close the pending recovery; if
+    something was ``lost``, the latched alarm that says so goes in with it. Returns the size."""
     for name, args in replays:
         _REPLAY[name](conn, *args)
     size = transcript_size(conn)
@@ -107,6 +110,8 @@ def rebuild(conn: Db, replays: list[Replay], checkpoints: list[tuple[int, bytes,
     ).rowcount
     if not changed:
         raise StoreError("no restore is waiting for recovery")
+    if lost:
+        raise_alarm(conn, "restore-losses", None, None, "supervisor", {"report": report}, at_ms)
     return size
 
 

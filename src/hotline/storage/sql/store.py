@@ -307,9 +307,14 @@ class SqlStore(ABC):
         return self._call(recovery.witnessed_checkpoint, peer)
 
     def rebuild(
-        self, replays: list[Replay], checkpoints: list[tuple[int, bytes, str]], at_ms: int, report: str
+        self,
+        replays: list[Replay],
+        checkpoints: list[tuple[int, bytes, str]],
+        at_ms: int,
+        report: str,
+        lost: bool = False,
     ) -> asyncio.Future[int]:
-        return self._call(recovery.rebuild, replays, checkpoints, at_ms, report)
+        return self._call(recovery.rebuild, replays, checkpoints, at_ms, report, lost)
 
     # -- latched alarms ---------------------------------------------------------------------
 
