@@ -100,3 +100,34 @@ def test_an_envelope_we_refused_comes_back_with_our_rejection_as_one_step() -> N
     assert [(s.kind, s.index, s.size) for s in result.steps] == [(StepKind.REFUSED, 0, 2)]
     assert result.exact_to == 2
     assert not result.unplaced
+
+
+def test_an_answer_goes_after_what_it_answers_whatever_the_peer_s_clock_says() -> None:
+    a1 = envelope(US, "a1", 100)
+    # The peer's clock runs behind: its receipt of a1 says 90.
+    r1 = Piece(b"rcpt:r1", PieceKind.RECEIPT, PEER, US, 90, _id("r1"), ((1, a1.object_id, 40),), (a1.object_id,))
+    ack = Piece(b"env:ack", PieceKind.ENVELOPE, US, PEER, 95, _id("ack"), (), (_id("b1"),))  # replies to b1
+    b1 = envelope(PEER, "b1", 97)
+    mine = receipt(US, "m1", 99, [(b1, 7)])  # pinned: b1 at 7, our receipt at 8
+    result = plan(US, 5, {}, [ack, r1, mine, b1, a1])
+    assert [(s.kind, s.index, s.pieces[0].raw) for s in result.steps] == [
+        (StepKind.SENT, 5, a1.raw),
+        (StepKind.RECEIPTED, 6, r1.raw),
+        (StepKind.STORED, 7, b1.raw),
+        (StepKind.SENT, 9, ack.raw),  # our acknowledgement after the message it acknowledges
+    ]
+    assert result.positions_kept
+
+
+def test_a_gap_is_filled_exactly_even_when_the_earliest_answer_belongs_after_the_pin() -> None:
+    b1, b2 = envelope(PEER, "b1", 100), envelope(PEER, "b2", 101)
+    refused = rejection(US, "n1", 102, b1)  # b1 and our rejection: two entries, at 5 and 6
+    early = receipt(PEER, "r1", 90, [])  # one entry, its time the earliest: it came after the pin
+    mine = receipt(US, "m1", 110, [(b2, 7)])  # pinned at 7..8
+    result = plan(US, 5, {}, [early, refused, mine, b1, b2])
+    assert [(s.kind, s.index) for s in result.steps] == [
+        (StepKind.REFUSED, 5),
+        (StepKind.STORED, 7),
+        (StepKind.RECEIPTED, 9),
+    ]
+    assert result.positions_kept

@@ -75,6 +75,8 @@ def restore(directory: Path, source: Path, wait: float) -> None:
             nodes = ", ".join(str(n) for n in sorted(running))
             raise StoreError(f"node {nodes} of {config.party} is using the database: stop every node, then restore")
         restore_postgres(source, config.store, config.party)
+        # (A SQLite copy is marked before it takes the store's place; here, just after.)
+        asyncio.run(_mark_restored(config, source.name))
         out.print(_("Restored {party}'s database from {file}.").format(party=config.party, file=source))
     else:
         key: SigningKey = config.signing_key()
@@ -84,8 +86,7 @@ def restore(directory: Path, source: Path, wait: float) -> None:
         if aside is not None:
             out.print(_("The store it replaced is kept as {file}.").format(file=aside))
     # The copy lacks what was sent and received after it was made: until it has that back from
-    # the peers, the node must not sign anything (it refuses to start).
-    asyncio.run(_mark_restored(config, source.name))
+    # the peers, the node must not sign anything (it refuses to start: the store says so).
     if wait > 0:
         _recover(directory, config, wait, ())
     else:

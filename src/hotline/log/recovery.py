@@ -26,7 +26,7 @@ through the store's own operations, and says plainly what could not be recovered
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from hotline.log.merkle import leaf_hash
@@ -52,6 +52,9 @@ class Piece:
     time_ms: int  # an envelope's signing time, a receipt's storing time, a rejection's time
     object_id: bytes  # the object's own id (an envelope's id names it in receipts)
     names: tuple[tuple[int, bytes, int], ...] = ()
+    # What must sit before it in any log: what a receipt or rejection answers, the message an
+    # envelope replies to (an acknowledgement settles nothing that is not yet stored).
+    after: tuple[bytes, ...] = ()
 
     @property
     def leaf(self) -> bytes:
@@ -185,20 +188,35 @@ class _Group:
 
 
 def _fill_tail(party: str, result: Plan, left: list[Piece]) -> None:
+    """Pinned groups where our receipts put them; the others in the gaps, each after what it
+    answers or acknowledges (times come from two clocks, and only break ties), the earliest
+    that fits the gap first."""
     groups = _tail_groups(party, result, left)
     floor = result.end
     pinned = sorted((g for g in groups if g.at is not None and g.at >= floor), key=lambda g: g.at or 0)
     floating = sorted((g for g in groups if g.at is None or g.at < floor), key=_by_time)
+    present = {p.object_id for g in groups for p in g.pieces}
+    placed: set[bytes] = set()
+
+    def ready(group: _Group) -> bool:
+        own = {p.object_id for p in group.pieces}
+        return all(d not in present or d in placed or d in own for p in group.pieces for d in p.after)
+
+    def place(group: _Group, position: int) -> int:
+        result.steps.append(Step(group.kind, position, group.pieces, receipt_moved=_moved(group, position)))
+        placed.update(p.object_id for p in group.pieces)
+        return position + len(group.pieces)
+
     position = floor
     while result.positions_kept and (pinned or floating):
         if pinned and pinned[0].at == position:
-            group = pinned.pop(0)
-        elif floating and (not pinned or position + len(floating[0].pieces) <= (pinned[0].at or 0)):
-            group = floating.pop(0)
-        else:
+            position = place(pinned.pop(0), position)
+            continue
+        found = _next_in_gap(floating, ready, (pinned[0].at or 0) - position if pinned else None)
+        if found is None:
             break
-        result.steps.append(Step(group.kind, position, group.pieces, receipt_moved=_moved(group, position)))
-        position += len(group.pieces)
+        floating.remove(found)
+        position = place(found, position)
     if pinned:
         result.positions_kept = False
         result.problems.append(
@@ -206,9 +224,34 @@ def _fill_tail(party: str, result: Plan, left: list[Piece]) -> None:
             " (what sat before them is lost): new receipts are signed, and a witness holding the old ones"
             " will object"
         )
-    for group in sorted([*pinned, *floating], key=_by_time):
-        result.steps.append(Step(group.kind, position, group.pieces, receipt_moved=_moved(group, position)))
-        position += len(group.pieces)
+    rest = sorted([*pinned, *floating], key=_by_time)
+    while rest:
+        group = next((g for g in rest if ready(g)), rest[0])
+        rest.remove(group)
+        position = place(group, position)
+
+
+def _next_in_gap(floating: list[_Group], ready: Callable[[_Group], bool], room: int | None) -> _Group | None:
+    """The earliest group that can go next: ready, and (before a pin) leaving a room that the
+    others can still fill exactly, so that a one-entry answer that arrived after the pin does
+    not take the place of the two entries that sat before it."""
+    for group in floating:
+        if not ready(group):
+            continue
+        if room is None:
+            return group
+        size = len(group.pieces)
+        if size <= room and _fills([len(g.pieces) for g in floating if g is not group], room - size):
+            return group
+    return None
+
+
+def _fills(sizes: list[int], room: int) -> bool:
+    """Do some of ``sizes`` add up to exactly ``room``? (Subset sum, as a bit set of the sums.)"""
+    reach = 1
+    for size in sizes:
+        reach |= reach << size
+    return bool(reach >> room & 1)
 
 
 def _by_time(group: _Group) -> tuple[int, int, bytes]:

@@ -15,6 +15,7 @@ restore, told to every peer, and printed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ssl
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ from hotline.crypto import KeySet, VerifyKey
 from hotline.envelope import Envelope, Receipt, ReceiptEntry, Rejection, cbor
 from hotline.envelope.signed import KINDS, Opened, open_signed
 from hotline.errors import EncodingError, RemoteProtocolError, SignatureError, StoreError
-from hotline.log import Ed25519Verifier, origin_for
+from hotline.log import Ed25519Verifier, Frontier, origin_for, perfect_subtrees
 from hotline.log.checkpoint import open_checkpoint
 from hotline.log.recovery import Piece, PieceKind, Plan, Step, StepKind, plan
 from hotline.log.witness import key_tag
@@ -99,25 +100,65 @@ async def _rebuild(
 ) -> Outcome:
     outcome = Outcome(pending)
     keys = await _keys(config, store, peers)
-    cosigned = _merge_leaves(copies.values())
+    frontier = await _frontier(store, start)
+    origin = origin_for(config.party, config.keys.log or key_tag(config.signing_key().verify_key.raw))
+    cosigned, notes = _witnessed(origin, keys[config.party], copies.values(), frontier, outcome.problems)
     pieces = _verified(config.party, keys, copies.values(), outcome.problems)
     held = await store.held_leaves([p.leaf for p in pieces])
     the_plan = plan(config.party, start, cosigned, [p for p in pieces if p.leaf not in held])
     outcome.problems += the_plan.problems
     if without:
         outcome.problems.append(f"not asked: {', '.join(without)} (what only they hold is not recovered)")
-    checkpoints = _checkpoints(config, keys[config.party], copies.values(), the_plan, outcome.problems)
+    checkpoints = []
+    for party, (size, root, note) in sorted(notes.items()):
+        if size <= the_plan.exact_to:
+            checkpoints.append((size, root, note))
+        else:
+            outcome.problems.append(
+                f"{party} cosigned our log at size {size}, but only {the_plan.exact_to} entries could be"
+                " rebuilt as they were: it will refuse our next checkpoint"
+            )
     replays = [_replay(config, step) for step in the_plan.steps]
+    replays += _numbering(config.party, pieces, now_ms)
     outcome.report = _report(config.party, start, the_plan, outcome.problems)
     lost = bool(outcome.problems)
     outcome.size = await store.rebuild(replays, checkpoints, now_ms, outcome.report, lost)
     outcome.exact_to, outcome.recovered = the_plan.exact_to, outcome.size - start
-    for copy in copies.values():
-        if copy.writer is not None:
-            copy.writer.write(encode_frame(FrameType.RECOVER, report=outcome.report, lost=lost))
-            await copy.writer.drain()
     log.warning("recovered from the peers", size=outcome.size, exact_to=the_plan.exact_to, problems=outcome.problems)
+    for copy in copies.values():  # committed: a peer that went away meanwhile misses only the report
+        if copy.writer is not None:
+            with contextlib.suppress(ConnectionError, OSError):
+                copy.writer.write(encode_frame(FrameType.RECOVER, report=outcome.report, lost=lost))
+                await copy.writer.drain()
     return outcome
+
+
+async def _frontier(store: Store, size: int) -> tuple[int, list[bytes]]:
+    """Our tree at ``size`` (the copy's), as the hashes of its perfect subtrees."""
+    hashes = []
+    for level, index in perfect_subtrees(size):
+        [(_, value)] = await store.tree_hashes(level, index, 1)
+        hashes.append(value)
+    return size, hashes
+
+
+def _numbering(party: str, pieces: list[Piece], now_ms: int) -> list[Replay]:
+    """Never sign again a number a peer holds: for each peer, past the highest sequence number
+    and serial of ours that anything it gave back names (placed in the log or not)."""
+    sequences: dict[str, int] = {}
+    serials = 0
+    for piece in pieces:
+        if piece.sender == party and piece.kind is PieceKind.ENVELOPE:
+            envelope = Envelope.from_opened(open_signed(piece.raw, "envelope"))
+            sequences[piece.recipient] = max(sequences.get(piece.recipient, 0), envelope.seq)
+            serials = max(serials, envelope.number)
+        elif piece.sender != party and piece.kind is not PieceKind.ENVELOPE:
+            named = max((seq for seq, _, _ in piece.names), default=0)
+            sequences[piece.sender] = max(sequences.get(piece.sender, 0), named)
+    remark = "numbers the peers hold, learned in the recovery after a restore"
+    return [
+        ("numbering", (peer, seq + 1, serials + 1, now_ms, "(recovery)", remark)) for peer, seq in sequences.items()
+    ]
 
 
 # -- asking the peers ---------------------------------------------------------------------------
@@ -243,16 +284,55 @@ async def _keys(config: NodeConfig, store: Store, peers: list[PeerRecord]) -> di
     return {party: KeySet(tuple(keys)) for party, keys in found.items()}
 
 
-def _merge_leaves(copies: Iterable[PeerCopy]) -> dict[int, bytes]:
+def _witnessed(
+    origin: str,
+    ours: KeySet,
+    copies: Iterable[PeerCopy],
+    frontier: tuple[int, list[bytes]],
+    problems: list[str],
+) -> tuple[dict[int, bytes], dict[str, tuple[int, bytes, str]]]:
+    """The leaf hashes the witnesses cosigned, each copy's taken only if they make, on top of our
+    copy's tree, the root of the checkpoint of ours it holds (signed by one of our keys); and
+    those checkpoints. Two witnesses whose checked leaves differ show that our log forked."""
+    verifiers = [Ed25519Verifier(origin, key) for key in ours.keys]
     merged: dict[int, bytes] = {}
+    notes: dict[str, tuple[int, bytes, str]] = {}
     for copy in copies:
-        for index, leaf in copy.leaves.items():
+        if copy.note is None:
+            continue
+        try:
+            checkpoint, signed_by = open_checkpoint(copy.note, verifiers)
+        except EncodingError as exc:
+            problems.append(f"{copy.party} holds a checkpoint of our log that does not verify ({exc}): not used")
+            continue
+        if not signed_by:
+            problems.append(f"{copy.party} holds a checkpoint of our log that none of our keys signed: not used")
+            continue
+        start = frontier[0]
+        leaves = [copy.leaves.get(i) for i in range(start, checkpoint.size)]
+        # (A checkpoint within our copy is checked against our own tree when it is put back.)
+        if checkpoint.size > start and not _makes_root(frontier, leaves, checkpoint.root_hash):
+            problems.append(f"the leaf hashes {copy.party} gave do not make our checkpoint it holds: not used")
+            continue
+        notes[copy.party] = (checkpoint.size, checkpoint.root_hash, copy.note)
+        for index, leaf in enumerate(leaves, start):
+            assert leaf is not None
             if merged.setdefault(index, leaf) != leaf:
                 raise StoreError(
-                    f"two witnesses cosigned different entries at position {index} of our log: our log"
-                    " forked before the loss; nothing was changed. Keep both stores and investigate"
+                    f"two witnesses cosigned different entries at position {index} of our log, each under our"
+                    " signature: our log forked before the loss; nothing was changed. Keep both stores and"
+                    " investigate"
                 )
-    return merged
+    return merged, notes
+
+
+def _makes_root(frontier: tuple[int, list[bytes]], leaves: list[bytes | None], root: bytes) -> bool:
+    grown = Frontier.of(*frontier)
+    for leaf in leaves:
+        if leaf is None:
+            return False
+        grown.append(leaf)
+    return grown.root() == root
 
 
 def _verified(party: str, keys: dict[str, KeySet], copies: Iterable[PeerCopy], problems: list[str]) -> list[Piece]:
@@ -262,63 +342,45 @@ def _verified(party: str, keys: dict[str, KeySet], copies: Iterable[PeerCopy], p
         for raw in copy.objects:
             try:
                 piece = _piece(raw, party, copy.party, keys)
-            except (EncodingError, SignatureError, KeyError, ValueError):
+            except (EncodingError, SignatureError, KeyError, ValueError, TypeError):
                 refused += 1
                 continue
-            pieces[piece.leaf] = piece
+            if piece is not None:
+                pieces[piece.leaf] = piece
         if refused:
             problems.append(f"{refused} object(s) from {copy.party} did not verify and were not used")
     return list(pieces.values())
 
 
-def _piece(raw: bytes, party: str, peer: str, keys: dict[str, KeySet]) -> Piece:
+def _piece(raw: bytes, party: str, peer: str, keys: dict[str, KeySet]) -> Piece | None:
+    """The object opened and checked, or None for one that never enters our log; raises for one
+    that is not what it claims."""
     outer = cbor.decode(raw)
     kind = outer[0] if isinstance(outer, list) and outer else None
     if kind not in KINDS:
         raise EncodingError("not a signed object")
     opened = open_signed(raw, str(kind))
     sender, recipient = opened.fields.get("from"), opened.fields.get("to")
-    if {sender, recipient} != {party, peer}:
+    if not (isinstance(sender, str) and isinstance(recipient, str) and {sender, recipient} == {party, peer}):
         raise EncodingError("not exchanged between us and this peer")
-    opened.verify(keys[str(sender)])
+    opened.verify(keys[sender])
     names: tuple[tuple[int, bytes, int], ...] = ()
+    after: tuple[bytes, ...] = ()
     if kind == "envelope":
         envelope = Envelope.from_opened(opened)
         time_ms = envelope.sent_ms
+        after = () if envelope.reply_to is None else (envelope.reply_to,)
     elif kind == "receipt":
         receipt = Receipt.from_opened(opened)
         time_ms, names = receipt.stored_ms, tuple((e.seq, e.envelope_id, e.index) for e in receipt.entries)
+        after = tuple(e.envelope_id for e in receipt.entries)
     else:
         rejection = Rejection.from_opened(opened)
+        if sender == peer and not rejection.consumed:
+            return None  # we kept that number in flight and logged nothing (dispatch.py): so again
         time_ms, names = rejection.at_ms, ((rejection.seq or 0, rejection.envelope_id, -1),)
-    return Piece(raw, PieceKind(kind), str(sender), str(recipient), time_ms, opened.id, names)
-
-
-def _checkpoints(
-    config: NodeConfig, ours: KeySet, copies: Iterable[PeerCopy], the_plan: Plan, problems: list[str]
-) -> list[tuple[int, bytes, str]]:
-    """Our checkpoints the witnesses hold, each verified as ours, that the rebuilt tree covers."""
-    origin = origin_for(config.party, config.keys.log or key_tag(config.signing_key().verify_key.raw))
-    verifiers = [Ed25519Verifier(origin, key) for key in ours.keys]
-    found: list[tuple[int, bytes, str]] = []
-    for copy in copies:
-        if copy.note is None:
-            continue
-        try:
-            checkpoint, signed_by = open_checkpoint(copy.note, verifiers)
-        except EncodingError as exc:
-            problems.append(f"{copy.party} holds a checkpoint of our log that does not verify ({exc})")
-            continue
-        if not signed_by:
-            problems.append(f"{copy.party} holds a checkpoint of our log that none of our keys signed")
-        elif checkpoint.size <= the_plan.exact_to:
-            found.append((checkpoint.size, checkpoint.root_hash, copy.note))
-        elif checkpoint.size > the_plan.start:
-            problems.append(
-                f"{copy.party} cosigned our log at size {checkpoint.size}, but only {the_plan.exact_to} entries"
-                " could be rebuilt as they were: it will refuse our next checkpoint"
-            )
-    return found
+        after = (rejection.envelope_id,)
+    return Piece(raw, PieceKind(kind), sender, recipient, time_ms, opened.id, names, after)
 
 
 # -- the store operations that put it back ------------------------------------------------------

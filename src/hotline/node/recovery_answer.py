@@ -31,7 +31,10 @@ log = structlog.get_logger("hotline.recovery")
 LEAVES_PER_PART = 16_000  # 32 bytes each: half a megabyte, well under the frame limit
 OBJECTS_PART_BYTES = 512 * 1024
 ENTRIES_PER_READ = 500
-REQUEST_WAIT = 30.0  # seconds a recovering peer has to ask, and then to report, once connected
+REQUEST_WAIT = 30.0  # seconds a recovering peer has to ask once connected
+ANSWER_LIMIT = 600.0  # seconds for the whole answer: a peer that stops reading is let go
+REPORT_WAIT = 1800.0  # seconds for its report: it asks its other peers and rebuilds meanwhile
+_ANSWERING: set[str] = set()  # the peers whose recovery is being answered (one each at a time)
 MAX_REPORT = 20_000  # characters of the peer's report kept
 
 
@@ -41,19 +44,28 @@ Latch = Callable[[Kind, str | None, str | None, dict[str, Any]], Awaitable[None]
 async def answer_recovery(
     station: Station, peer: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, latch: Latch
 ) -> None:
-    """Serve one recovery connection from ``peer`` (already authenticated by TLS)."""
+    """Serve one recovery connection from ``peer`` (already authenticated by TLS); one at a
+    time per peer."""
+    if peer in _ANSWERING:
+        writer.write(encode_frame(FrameType.ERROR, code="busy", detail="a recovery of yours is being answered"))
+        writer.close()
+        return
+    _ANSWERING.add(peer)
     frames = FrameReader()
     try:
         request = await _read(reader, frames, REQUEST_WAIT)
         size, ours_from, theirs_from = _request(request)
         log.warning("peer restored from an older backup is recovering from our copies", peer=peer, its_size=size)
-        sent = await _answer(station, peer, writer, size, ours_from, theirs_from)
-        report = await _read(reader, frames, REQUEST_WAIT)
-        text = str(report.get("report", ""))[:MAX_REPORT] if report.get("t") == FrameType.RECOVER else ""
-        detail = f"it was restored from an older backup (log size {size}); we sent back {sent} objects. {text}"
-        log.warning("peer recovered from our copies", peer=peer, report=text or None)
-        now = station.clock.wall_ms()
-        await station.store.record_audit(AuditEntry(now, "(node)", None, "peer-recovered", peer, detail.strip()))
+        async with asyncio.timeout(ANSWER_LIMIT):
+            sent = await _answer(station, peer, writer, size, ours_from, theirs_from)
+        detail = f"restored from an older backup (its log at size {size}), it asked for what it lacks: we sent {sent}"
+        await _audit(station, peer, "peer-recovering", detail)
+        # It reports once it has rebuilt its store, after asking its other peers: that may take
+        # as long as it waits for them. Not hearing is logged; the alarm is for a loss it reports.
+        report = await _read(reader, frames, REPORT_WAIT)
+        text = str(report.get("report", ""))[:MAX_REPORT]
+        log.warning("peer recovered from our copies", peer=peer, report=text)
+        await _audit(station, peer, "peer-recovered", text)
         if report.get("lost") is True:  # what it could not get back is for both watches to settle
             await latch(Kind.RESTORE_LOSSES, peer, None, {"report": text})
     except RemoteProtocolError as exc:
@@ -61,9 +73,15 @@ async def answer_recovery(
         with contextlib.suppress(ConnectionError, OSError):
             writer.write(encode_frame(FrameType.ERROR, code=exc.code, detail=exc.detail))
     except (ConnectionError, OSError, TimeoutError) as exc:
-        log.info("recovery connection lost", peer=peer, error=str(exc) or "timed out")
+        log.warning("recovery connection ended before the peer reported", peer=peer, error=str(exc) or "timed out")
     finally:
+        _ANSWERING.discard(peer)
         writer.close()
+
+
+async def _audit(station: Station, peer: str, action: str, detail: str) -> None:
+    now = station.clock.wall_ms()
+    await station.store.record_audit(AuditEntry(now, "(node)", None, action, peer, detail.strip()))
 
 
 async def _read(reader: asyncio.StreamReader, frames: FrameReader, seconds: float) -> dict[str, Any]:
@@ -109,7 +127,9 @@ async def _answer(
         if len(contiguous) < len(leaves):
             break
     position = await store.exchanged_from(peer, ours_from, theirs_from)
-    sent, part, part_bytes = 0, list[bytes](), 0
+    # Our rejections whose envelope we did not keep have no recorded position: sent as well.
+    part = await store.unkept_rejections(peer, ours_from)
+    sent, part_bytes = 0, sum(len(raw) for raw in part)
     while entries := await store.transcript_entries(position, ENTRIES_PER_READ):
         for _, raw in entries:
             if _between(raw, peer, station.party):

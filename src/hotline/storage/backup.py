@@ -28,6 +28,8 @@ from pathlib import Path
 
 from hotline.errors import StoreError
 from hotline.storage.postgres.connection import describe
+from hotline.storage.sql.recovery import mark_restored
+from hotline.storage.sqlite.connection import migrate
 from hotline.storage.sqlite.migrations import MIGRATIONS
 
 DUMP_TIMEOUT_S = 3600.0  # pg_dump and pg_restore: a large store takes minutes, never hours
@@ -104,7 +106,21 @@ def restore_sqlite(backup: Path, store: Path, origin: str, now: dt.datetime) -> 
                 part.rename(f"{aside}{suffix}")
     with _written(store) as partial:
         shutil.copyfile(backup, partial)
+        _mark_restored(partial, backup.name, int(now.timestamp() * 1000))
     return aside
+
+
+def _mark_restored(path: Path, backup: str, at_ms: int) -> None:
+    """Record the restore in the copy itself, before it takes the store's place: a node can
+    never start on a restored copy that does not say it must recover first."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        migrate(conn)
+        conn.execute("BEGIN IMMEDIATE")
+        mark_restored(conn, backup, at_ms)
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
 
 
 def backup_postgres(url: str, out: Path) -> int:

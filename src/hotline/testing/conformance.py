@@ -249,11 +249,18 @@ async def _check_recovery(store: Store) -> None:
     restored = await store.mark_restored("copy.backup", 70)
     assert (restored.from_size, restored.backup, restored.done_ms) == (size, "copy.backup", None)
     assert await store.pending_recovery() == restored
-    # What the peer holds of ours: BRAVO's seq 1..3 receipted in the copy, 4 not; all of its held.
+    # Where our copy of the channel stands, and so where BRAVO need look: from the first of its
+    # numbers our copy has not answered, and the first of ours it may lack an answer for.
     bounds = await store.recovery_bounds("BRAVO")
-    assert bounds.peer == "BRAVO"
-    assert bounds.ours_from >= 1
-    assert bounds.theirs_from >= 1
+    ours = await store.outbox()
+    unanswered = [r.seq for r in ours if r.seq is not None and r.state not in ("delivered", "rejected")]
+    assert bounds.ours_from == min(unanswered, default=max((r.seq or 0 for r in ours), default=0) + 1)
+    # Every number of BRAVO's below holds an answer of ours (stored, or refused and used up).
+    assert await store.stored_answer("BRAVO", bounds.theirs_from) is None
+    assert all([await store.stored_answer("BRAVO", n) for n in range(1, bounds.theirs_from)])
+    first = await store.exchanged_from("BRAVO", bounds.theirs_from, bounds.ours_from)
+    assert 0 <= first <= size
+    assert await store.exchanged_from("BRAVO", 10**9, 10**9) == size, "nothing past every number"
     assert await store.held_leaves([leaf_hash(b"env-1"), leaf_hash(b"never")]) == {leaf_hash(b"env-1")}
     sent = SentAgain(90, "BRAVO", 90, "ROUTINE", "UNCLASSIFIED", "free_text", 1, b"\xa0", None, 80, None,
                      b"env-90", b"\x90" * 32)  # fmt: skip
@@ -268,7 +275,11 @@ async def _check_recovery(store: Store) -> None:
     assert await store.pending_recovery() == restored
     assert await store.find_sent(number=90) is None
     root = leaf_hash(b"env-90")  # checked below through the store's own tree, not trusted here
-    await store.rebuild([("sent", (sent, size))], [], 82, "nothing lost")
+    grown = await store.root_at(size)
+    assert grown is not None
+    # A witness's checkpoint within the log comes back with it, checked against the tree.
+    await store.rebuild([("sent", (sent, size))], [(size, grown, "the note at that size\n")], 82, "nothing lost")
+    assert (await store.checkpoint_at(size)) is not None
     assert await store.transcript_size() == size + 1
     assert await store.root_at(size + 1) is not None
     assert (await store.transcript_entries(size, 1)) == [(size, b"env-90")]

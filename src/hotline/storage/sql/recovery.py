@@ -9,7 +9,7 @@ from typing import Any
 from hotline.envelope import Precedence
 from hotline.errors import StoreError
 from hotline.storage.recovery import Recovery, RecoveryBounds, Replay, SentAgain
-from hotline.storage.sql import inbox, outbox
+from hotline.storage.sql import inbox, numbering, outbox
 from hotline.storage.sql.alarms import raise_alarm
 from hotline.storage.sql.db import Db
 from hotline.storage.sql.messages import ack_columns
@@ -67,6 +67,17 @@ def exchanged_from(conn: Db, peer: str, ours_from: int, theirs_from: int) -> int
     ]
     found = [int(c) for c in candidates if c is not None]
     return min(found) if found else transcript_size(conn)
+
+
+def unkept_rejections(conn: Db, peer: str, ours_from: int) -> list[bytes]:
+    """Our rejections of ``peer``'s envelopes from sequence number ``ours_from`` whose envelope
+    we did not keep (beyond the day's bound): their log position is not recorded, so the scan
+    from ``exchanged_from`` may start after them, and the numbers they used up must be known."""
+    rows = conn.execute(
+        "SELECT rejection FROM refused WHERE peer=? AND seq >= ? AND log_index IS NULL ORDER BY id",
+        (peer, ours_from),
+    )
+    return [bytes(r) for (r,) in rows]
 
 
 def witnessed_checkpoint(conn: Db, peer: str) -> tuple[int, str] | None:
@@ -145,6 +156,7 @@ def _stored(conn: Db, rows: list[Any], receipt: bytes, first_index: int) -> None
 
 
 _REPLAY: dict[str, Any] = {
+    "numbering": numbering.resume_numbering,
     "sent": _sent,
     "receipted": outbox.record_receipt,
     "rejected": outbox.record_rejection,

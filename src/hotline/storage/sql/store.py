@@ -306,6 +306,9 @@ class SqlStore(ABC):
     def witnessed_checkpoint(self, peer: str) -> asyncio.Future[tuple[int, str] | None]:
         return self._call(recovery.witnessed_checkpoint, peer)
 
+    def unkept_rejections(self, peer: str, ours_from: int) -> asyncio.Future[list[bytes]]:
+        return self._call(recovery.unkept_rejections, peer, ours_from)
+
     def rebuild(
         self,
         replays: list[Replay],
