@@ -42,6 +42,7 @@ log = structlog.get_logger("hotline.recovery")
 DIAL_TIMEOUT = 5.0
 ANSWER_TIMEOUT = 120.0  # seconds for a peer's whole answer once it began
 MAX_PART = 4 << 20  # a part of the answer: half a megabyte of objects, and one more at most
+MAX_ANSWER = 1 << 30  # bytes from one peer: years of traffic since a copy would be a wrong request
 RETRY_EVERY = 2.0  # seconds between rounds of dialing the peers that did not answer
 
 
@@ -55,6 +56,7 @@ class PeerCopy:
     leaves: dict[int, bytes] = field(default_factory=dict)
     objects: list[bytes] = field(default_factory=list)
     writer: asyncio.StreamWriter | None = None  # kept open to tell it the outcome
+    taken: int = 0  # bytes of its answer so far
 
 
 @dataclass
@@ -254,6 +256,11 @@ async def _read_answer(party: str, reader: asyncio.StreamReader) -> PeerCopy:
 
 
 def _take_part(copy: PeerCopy, part: object, fields: dict[str, object]) -> None:
+    items = fields.get("items")
+    copy.taken += sum(len(v) for v in fields.values() if isinstance(v, bytes))
+    copy.taken += sum(len(i) for i in items if isinstance(i, bytes)) if isinstance(items, list) else 0
+    if copy.taken > MAX_ANSWER:
+        raise RemoteProtocolError("answer-too-large", f"{copy.party} sent more than {MAX_ANSWER} bytes")
     if part == "head":
         note = fields.get("note")
         copy.note = note if isinstance(note, str) else None
