@@ -67,6 +67,7 @@ class Links:
         self._client_ctx: dict[LinkKey, ssl.SSLContext] = {}
         self._tls_files: tuple[Any, Any] | None = None
         self._trusted: list[bytes] = []  # the pinned peers' certificates
+        self.recovering: set[str] = set()  # peers restored from a backup whose recovery we answer
 
     def pin(self, config: NodeConfig, peers: list[PeerRecord], also: list[bytes] | None = None) -> None:
         """Our certificate, and the pinned peers' to trust (``also``: a rotating peer's old
@@ -150,7 +151,7 @@ class Links:
                 writer.write(encode_frame(FrameType.ERROR, code=code, detail=detail))
                 writer.close()
                 return
-            await answer_recovery(self.station, channel.party, reader, writer, self.lookout.latch)
+            await answer_recovery(self.station, channel.party, (reader, writer), self.lookout.latch, self.recovering)
             return
         asked = Lane.from_alpn(protocol)
         if asked is None:

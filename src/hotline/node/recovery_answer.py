@@ -34,7 +34,6 @@ ENTRIES_PER_READ = 500
 REQUEST_WAIT = 30.0  # seconds a recovering peer has to ask once connected
 ANSWER_LIMIT = 600.0  # seconds for the whole answer: a peer that stops reading is let go
 REPORT_WAIT = 1800.0  # seconds for its report: it asks its other peers and rebuilds meanwhile
-_ANSWERING: set[str] = set()  # the peers whose recovery is being answered (one each at a time)
 MAX_REPORT = 20_000  # characters of the peer's report kept
 
 
@@ -42,15 +41,20 @@ Latch = Callable[[Kind, str | None, str | None, dict[str, Any]], Awaitable[None]
 
 
 async def answer_recovery(
-    station: Station, peer: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, latch: Latch
+    station: Station,
+    peer: str,
+    streams: tuple[asyncio.StreamReader, asyncio.StreamWriter],
+    latch: Latch,
+    answering: set[str],
 ) -> None:
     """Serve one recovery connection from ``peer`` (already authenticated by TLS); one at a
-    time per peer."""
-    if peer in _ANSWERING:
+    time per peer (``answering``: the peers being answered)."""
+    reader, writer = streams
+    if peer in answering:
         writer.write(encode_frame(FrameType.ERROR, code="busy", detail="a recovery of yours is being answered"))
         writer.close()
         return
-    _ANSWERING.add(peer)
+    answering.add(peer)
     frames = FrameReader()
     try:
         request = await _read(reader, frames, REQUEST_WAIT)
@@ -75,7 +79,7 @@ async def answer_recovery(
     except (ConnectionError, OSError, TimeoutError) as exc:
         log.warning("recovery connection ended before the peer reported", peer=peer, error=str(exc) or "timed out")
     finally:
-        _ANSWERING.discard(peer)
+        answering.discard(peer)
         writer.close()
 
 
