@@ -21,6 +21,7 @@ import structlog
 from hotline.crypto.rotation import RotationStatement
 from hotline.envelope import Envelope, Precedence, Receipt, ReceiptEntry, Rejection, cbor, object_id, serial
 from hotline.envelope.model import MAX_DETAIL
+from hotline.envelope.signed import Opened
 from hotline.forms.catalogue import FORMS
 from hotline.node.channel import Channel
 from hotline.node.config import NodeConfig
@@ -33,7 +34,7 @@ from hotline.node.watchkeeper import Watchkeeper, acknowledgement_in
 from hotline.protocol import URGENT_RANK, Lane
 from hotline.protocol import events as ev
 from hotline.protocol.ledger import receipt_due
-from hotline.storage import InboundStored, InboxRow, ReplyTarget
+from hotline.storage import Acknowledgement, InboundStored, InboxRow, ReplyTarget
 from hotline.watch.alarms import Kind
 
 if TYPE_CHECKING:
@@ -182,26 +183,8 @@ class Inbound:
             if answer is not None:  # answered by the machine, in the same commit
                 machine_ack, reply = answer
                 replies.append(reply)
-            rows.append(
-                InboxRow(
-                    peer=channel.party,
-                    seq=envelope.seq,
-                    number=envelope.number,
-                    envelope_id=e.opened.id,
-                    precedence=envelope.precedence.value,
-                    marking=envelope.marking,
-                    kind=envelope.kind,
-                    body=cbor.encode(envelope.body),
-                    sent_ms=envelope.sent_ms,
-                    received_ms=now_ms,
-                    envelope=e.opened.raw,
-                    kind_version=envelope.kind_version,
-                    reply_to=envelope.reply_to,
-                    due_ms=policy.due_ms(now_ms, envelope.precedence, envelope.kind),
-                    ack=machine_ack,
-                    acknowledges=acknowledgement_in(envelope),
-                )
-            )
+            due_ms = policy.due_ms(now_ms, envelope.precedence, envelope.kind)
+            rows.append(received_row(envelope, e.opened, now_ms, due_ms, machine_ack))
             channel.held_number = max(channel.held_number or 0, envelope.number)
         stored = asyncio.ensure_future(self.station.store.store_inbound(rows, receipt, first, replies))
         for row in rows:
@@ -362,3 +345,28 @@ def _forget(storing: dict[int, asyncio.Future[Any]], rows: list[InboxRow], store
     for row in rows:
         if storing.get(row.seq) is stored:
             del storing[row.seq]
+
+
+def received_row(
+    envelope: Envelope, opened: Opened, received_ms: int, due_ms: int | None, ack: Acknowledgement | None = None
+) -> InboxRow:
+    """The inbox row of a peer's envelope stored at ``received_ms`` (on receipt, or put back by
+    a recovery after a restore)."""
+    return InboxRow(
+        peer=envelope.sender,
+        seq=envelope.seq,
+        number=envelope.number,
+        envelope_id=opened.id,
+        precedence=envelope.precedence.value,
+        marking=envelope.marking,
+        kind=envelope.kind,
+        body=cbor.encode(envelope.body),
+        sent_ms=envelope.sent_ms,
+        received_ms=received_ms,
+        envelope=opened.raw,
+        kind_version=envelope.kind_version,
+        reply_to=envelope.reply_to,
+        due_ms=due_ms,
+        ack=ack,
+        acknowledges=acknowledgement_in(envelope),
+    )

@@ -33,6 +33,7 @@ from hotline.log.witness import key_tag
 from hotline.node.card import parse_address
 from hotline.node.clock import SYSTEM_CLOCK, Clock
 from hotline.node.config import NodeConfig
+from hotline.node.inbound import received_row
 from hotline.node.tls import tls_context
 from hotline.node.watchkeeper import acknowledgement_in
 from hotline.protocol import RECOVERY_ALPN, FrameReader, FrameType, encode_frame
@@ -447,24 +448,8 @@ def _sent_again(config: NodeConfig, envelope: Envelope, raw: bytes, envelope_id:
 
 def _inbox_row(config: NodeConfig, opened: Opened, received_ms: int) -> InboxRow:
     envelope = Envelope.from_opened(opened)
-    policy = config.watch.policy(envelope.sender)
-    return InboxRow(
-        peer=envelope.sender,
-        seq=envelope.seq,
-        number=envelope.number,
-        envelope_id=opened.id,
-        precedence=envelope.precedence.value,
-        marking=envelope.marking,
-        kind=envelope.kind,
-        body=cbor.encode(envelope.body),
-        sent_ms=envelope.sent_ms,
-        received_ms=received_ms,
-        envelope=opened.raw,
-        kind_version=envelope.kind_version,
-        reply_to=envelope.reply_to,
-        due_ms=policy.due_ms(received_ms, envelope.precedence, envelope.kind),
-        acknowledges=acknowledgement_in(envelope),
-    )
+    due_ms = config.watch.policy(envelope.sender).due_ms(received_ms, envelope.precedence, envelope.kind)
+    return received_row(envelope, opened, received_ms, due_ms)
 
 
 def _report(party: str, start: int, the_plan: Plan, problems: list[str]) -> str:
