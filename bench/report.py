@@ -43,6 +43,7 @@ def report(res: dict[str, Any]) -> None:
         throughput_rows,
         alarm_and_flash_rows,
         attack_rows,
+        transparency_rows,
         memory_and_transcript_rows,
         postgres_rows,
     ):
@@ -303,6 +304,18 @@ def attack_rows(table: Table, res: dict[str, Any]) -> None:
             f"{over:.2f} x FLASH alone",
             f"<= {GOAL_ATTACK_OVER_ALONE:.0f} x alone: {verdict(over <= GOAL_ATTACK_OVER_ALONE)}",
         )
+
+
+def transparency_rows(table: Table, res: dict[str, Any]) -> None:
+    if "transparency_page_p50_ms" not in res:
+        return
+    p50, p95 = res["transparency_page_p50_ms"], res["transparency_page_p95_ms"]
+    table.add_row(
+        f"Transparency page, {res['transparency_declarations']} declarations (p50, p95)",
+        f"{p50:.1f}, {p95:.1f} ms",
+        f"{p95 / res['floor_ms']:.1f} x floor",
+        f"p95 < 100 ms: {verdict(p95 < 100)}",
+    )
 
 
 def attack_summary(res: dict[str, Any]) -> list[str]:

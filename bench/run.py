@@ -26,6 +26,8 @@ What it does, in order, one module per figure:
    channel apart), with a FLASH queued last that must leave first.
 10. ``attacks.py``: a FLASH to a node under attack (1,000 idle connections on its peer port, a
    password flood, 12 consoles on a board of 50,000 waiting messages), beside a FLASH alone.
+10a. ``transparency.py``: the *Transparency* page with twenty years of declarations from both
+   sides, at the node that holds those 50,000 messages too.
 11. ``postgres.py``: a party on PostgreSQL: the server's own commit time, latency and throughput
    beside SQLite's, and takeovers by a standby node after SIGKILL and SIGSTOP of the active one.
 
@@ -81,6 +83,9 @@ from settings import (
 from stats import r
 from throughput import both_ways_figures, measure_throughput, one_way_figures
 from transcript import LEAVES, measure_log
+from transparency import SAMPLES as TRANSPARENCY_SAMPLES
+from transparency import YEARS as TRANSPARENCY_YEARS
+from transparency import transparency_figures
 
 progress = Console(stderr=True, highlight=False)
 
@@ -163,6 +168,8 @@ def measure_nodes(root: Path, main: list[BenchNode], plain: list[BenchNode], flo
         f" password flood, and while {CONSOLES} consoles watch a board of {BOARD_BACKLOG:,} waiting messages"
     )
     figures |= attack_figures(a, b)
+    say(f"transparency: {2 * 2 * TRANSPARENCY_YEARS} declarations, then {b.party}'s page, {TRANSPARENCY_SAMPLES} times")
+    figures |= transparency_figures(a, b)
     return figures
 
 

@@ -3,6 +3,7 @@ made from the facts the health model gives it, with durations counted to the mom
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 from hotline.envelope import Precedence
 from hotline.forms.i18n import SUPPORTED_LANGUAGES
 from hotline.watch.alarms import LATCHED, LATCHED_LEVELS, Alarm, Health, Hold, Kind, Limits
+from hotline.watch.declaring import Expected, overdue
 from hotline.watch.escalation import Level
 from hotline.watch.wording import TITLES, calls_for, duration, summary, title, utc
 
@@ -55,6 +57,10 @@ def condition_alarms() -> dict[Kind, Alarm]:
     health.watch_peer("CSTO", START_MS)
     health.hold("CSTO", Hold.REMOVED_BY_PEER, START_MS)
     found = {alarm.kind: alarm for alarm in health.alarms(now)}
+    # Scheduled declarations not made, ours and the peer's, both past due (watch/declaring.py).
+    as_of = dt.date(2026, 9, 1)
+    late = [Expected(PEER, ours, as_of, START_MS) for ours in (True, False)]
+    found |= {alarm.kind: alarm for alarm in overdue(late, now)}
     assert set(found) == set(Kind) - LATCHED
     return found
 

@@ -37,6 +37,7 @@ def test_every_command_is_registered_by_the_package() -> None:
         "alarm",
         "alerts",
         "backup",
+        "declarations",
         "evidence",
         "forms",
         "identity",

@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from hotline.cli import alarms, backup, keys, messages, node, peers, run, transcript, users
+from hotline.cli import alarms, backup, declarations, keys, messages, node, peers, run, transcript, users
 from hotline.cli.common import fail
 from hotline.errors import ApiError, ConfigError, HotlineError, PairingError, StoreError
 
@@ -51,6 +51,7 @@ for _command in (
     alarms.alarm,
     transcript.log,
     transcript.evidence,
+    declarations.declarations,
     transcript.verify,
     users.user,
     backup.backup,

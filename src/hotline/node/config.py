@@ -35,11 +35,13 @@ from hotline.node.addresses import check_addresses
 from hotline.node.card import IdentityCard, b64, parse_address
 from hotline.node.clock import wall_ms
 from hotline.node.console_settings import ConsoleSettings, console_settings
+from hotline.node.declaration_settings import declaration_schedules
 from hotline.node.key_settings import KeySettings, key_settings
 from hotline.protocol.paths import MAX_PATHS, PathTiming
 from hotline.storage import card_addresses, claim_database, is_database_url, party_nodes, register_node
 from hotline.watch import DEFAULT_DEADLINES, DeadlinePolicy, parse_watch_changes
 from hotline.watch.alarms import Limits
+from hotline.watch.declaring import Schedule
 
 LANGUAGES = ("en", "ru")
 CONSOLE_CERT, CONSOLE_KEY = "console.crt", "console.key"
@@ -167,6 +169,7 @@ class NodeConfig:
     store: str = ""  # a PostgreSQL database's address; empty: the SQLite file in the directory
     node: int = 0  # this node's number among the party's nodes on that database (0: the only one)
     keys: KeySettings = field(default_factory=KeySettings)
+    declarations: Mapping[str, Schedule] = field(default_factory=dict)  # the agreed rhythm, per peer
 
     @property
     def store_path(self) -> Path:
@@ -375,6 +378,7 @@ def load_config(directory: Path) -> NodeConfig:
             store=_store(raw),
             node=int(raw.get("node", 0)),
             keys=key_settings(raw),
+            declarations=declaration_schedules(raw),
         )
     except (KeyError, TypeError) as exc:
         raise ConfigError(f"{path}: missing or unknown setting {exc}") from None

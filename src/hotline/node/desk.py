@@ -19,6 +19,7 @@ import structlog
 
 from hotline.envelope import parse_message_key
 from hotline.errors import AcknowledgeError, AlarmError, HotlineError, NotFoundError
+from hotline.forms.declarations import Declaration
 from hotline.log import key_tag
 from hotline.node.bulletin import Subscription
 from hotline.node.card import IdentityCard
@@ -397,6 +398,10 @@ class Desk:
 
     async def equivocations(self) -> list[Equivocation]:
         return await self._store.equivocations()
+
+    async def declarations(self) -> list[Declaration]:
+        """Every arsenal declaration sent or received, oldest as-of date first (superseded kept)."""
+        return await self._node.registrar.record()
 
     async def audit_trail(self, limit: int = 500) -> list[AuditEntry]:
         return await self._store.audit_trail(limit)

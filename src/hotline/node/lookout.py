@@ -27,6 +27,7 @@ from hotline.storage.alarms import StoredAlarm
 from hotline.storage.audit import AuditEntry
 from hotline.watch import Alert, Level
 from hotline.watch.alarms import LATCHED_LEVELS, Alarm, Change, Event, Health, Hold, Kind, changes
+from hotline.watch.declaring import Expected, overdue, thresholds
 from hotline.watch.wording import calls_for, iso, summary, title
 
 log = structlog.get_logger("hotline.alarm")
@@ -46,6 +47,7 @@ class Lookout:
         # Per (peer, outcome): our messages delivered or rejected, the peer's we refused, since
         # the node started (Prometheus counters: a restart starts them again, as it expects).
         self.traffic: collections.Counter[tuple[str, str]] = collections.Counter()
+        self.expected: list[Expected] = []  # scheduled declarations not made (watch/declaring.py)
 
     def _now(self) -> int:
         return self.station.clock.wall_ms()
@@ -76,6 +78,11 @@ class Lookout:
         self.standing = self.health.alarms(now)
 
     # -- what the node reports ---------------------------------------------------------------
+
+    def expect(self, expected: list[Expected]) -> None:
+        """The scheduled declarations not made (``declarations.py``): each an alarm once due."""
+        self.expected = expected
+        self.changed.set()
 
     def watch_peer(self, party: str, witness: bool = False) -> None:
         self.health.watch_peer(party, self._now(), self._sends_link_tests(witness))
@@ -208,7 +215,9 @@ class Lookout:
     # -- announcing --------------------------------------------------------------------------
 
     def alarms(self, now_ms: int | None = None) -> list[Alarm]:
-        return self.health.alarms(self._now() if now_ms is None else now_ms)
+        """Every alarm standing: the channel's health, and scheduled declarations overdue."""
+        now = self._now() if now_ms is None else now_ms
+        return sorted([*self.health.alarms(now), *overdue(self.expected, now)], key=Alarm.urgency)
 
     async def watch_forever(self) -> None:
         """Compare what stands with what stood, announce each change, and sleep until the next
@@ -216,14 +225,16 @@ class Lookout:
         while True:
             self.changed.clear()
             now = self._now()
-            current = self.health.alarms(now)
+            current = self.alarms(now)
             found = changes(self.standing, current)
             self.standing = current
             for change in found:
                 self._announce(change, now)
             if found:
                 self.station.bulletin.post("alerts")
-            wake = self.health.wake_ms(now)
+            wake = min(
+                (t for t in [self.health.wake_ms(now), *thresholds(self.expected)] if t and t > now), default=None
+            )
             timeout = None if wake is None else max(0.0, (wake - self._now()) / 1000)
             with contextlib.suppress(TimeoutError):
                 async with self.station.clock.timeout(timeout):

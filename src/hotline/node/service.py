@@ -77,6 +77,7 @@ from hotline.node.card import IdentityCard, vet_new_peer
 from hotline.node.channel import Backoff, Channel
 from hotline.node.clock import SYSTEM_CLOCK, Clock
 from hotline.node.config import NEXT_KEY_FILE, NodeConfig, load_config
+from hotline.node.declarations import Registrar
 from hotline.node.dispatch import Dispatcher
 from hotline.node.handles import HandleLimit, needed, raise_limit
 from hotline.node.holds import BY_PEER, VERBS, our_hold, refusal
@@ -134,6 +135,7 @@ class Node:
         self.intake.listeners += [self.watchkeeper.queued, self.lookout.queued]
         self.keyring = Keyring(self.key)  # which key signs what, during a rotation too
         self.notary = Notary(station, self.keyring, config, self.lookout)
+        self.registrar = Registrar(station, config.declarations, self.lookout)  # declarations and their rhythm
         parts = (self.lookout, self.watchkeeper)
         self.dispatcher = Dispatcher(station, self.keyring, parts, self.positions, self.dispatched, spawn)
         self.inbound = Inbound(station, self.keyring, config, parts, self.positions, spawn)
@@ -178,6 +180,7 @@ class Node:
         await self.lookout.start()
         spawn = self.tasks.spawn
         spawn(self.lookout.watch_forever())
+        spawn(self.registrar.watch_forever())
         spawn(self.lookout.hook.run_forever())
         spawn(self.watchkeeper.announce_forever())
         spawn(self.watchkeeper.readiness_checks_forever())

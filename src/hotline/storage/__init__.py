@@ -41,6 +41,7 @@ from hotline.storage.records import (
     Queued,
     ReplyTarget,
     RetiredKey,
+    SignedMessage,
     StoredAnswer,
     Undelivered,
 )
@@ -87,6 +88,7 @@ __all__ = [
     "ReplyTarget",
     "RetiredKey",
     "SentAgain",
+    "SignedMessage",
     "SqliteStore",
     "Store",
     "StoredAlarm",

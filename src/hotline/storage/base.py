@@ -37,6 +37,7 @@ from hotline.storage.records import (
     Queued,
     ReplyTarget,
     RetiredKey,
+    SignedMessage,
     StoredAnswer,
     Undelivered,
 )
@@ -118,6 +119,7 @@ class Store(Protocol):
     def inbox(self, limit: int = 1000) -> Awaitable[list[InboxRow]]: ...
     def find_outbox(self, numbers: list[int]) -> Awaitable[list[OutboxRow]]: ...
     # pages for people (bounded, with the count of what matched): read from a reading store
+    def declaration_messages(self, party: str) -> Awaitable[list[SignedMessage]]: ...
     def queue_depths(self) -> Awaitable[dict[str, int]]: ...  # per peer, as queue_depth
     def oldest_awaiting(self) -> Awaitable[dict[str, int]]: ...  # per side: receiver, sender
     def outbox_page(self, offset: int, limit: int) -> Awaitable[Page[OutboxRow]]: ...

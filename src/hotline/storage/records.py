@@ -257,3 +257,19 @@ class LoggedMessage:
     ack_by: str | None  # who acknowledged it: a person at the peer (ours) or here (theirs)
     ack_ms: int | None
     ack_rank: str | None = None  # their rank (a ``Rank`` code), if the acknowledgement gave one
+
+
+@dataclass(frozen=True)
+class SignedMessage:
+    """A message of either direction as signed: who signed it, its number and id, its form and
+    body, when it was signed, where it sits in our transcript, what it replies to."""
+
+    party: str
+    number: int
+    envelope_id: bytes
+    kind: str
+    kind_version: int
+    body: bytes
+    signed_ms: int
+    log_index: int | None
+    reply_to: bytes | None

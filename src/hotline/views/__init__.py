@@ -5,6 +5,8 @@ what both render lives here, once.
 """
 
 from hotline.views.cards import forms_view, peer_view
+from hotline.views.declarations import COLUMNS as DECLARATION_COLUMNS
+from hotline.views.declarations import declaration_item
 from hotline.views.messages import message_view
 from hotline.views.rows import (
     ack_item,
@@ -18,9 +20,11 @@ from hotline.views.rows import (
 )
 
 __all__ = [
+    "DECLARATION_COLUMNS",
     "ack_item",
     "alarm_item",
     "b64",
+    "declaration_item",
     "forms_view",
     "health_view",
     "inbox_item",

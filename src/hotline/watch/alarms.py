@@ -70,20 +70,16 @@ class Kind(enum.StrEnum):
     CONSOLE_TROUBLE = "console-trouble"  # the console's HTTPS listener failed, or its certificate ends soon
     ROTATION_REFUSED = "rotation-refused"  # a peer's key rotation statement failed a check: its keys stay
     RESTORE_LOSSES = "restore-losses"  # a store restored from a backup (ours or a peer's) did not get all back
+    DECLARATION_DUE = "declaration-due"  # our scheduled declaration to a peer is overdue (declaring.py)
+    DECLARATION_MISSING = "declaration-missing"  # a peer's scheduled declaration has not arrived
     SUSPENDED = "suspended"  # traffic with the peer is held, by us or by the peer (hotline peer suspend)
     REMOVED_BY_PEER = "removed-by-peer"  # the peer removed us from its peers and refuses us
 
 
 # Stand until a person closes them; the others clear themselves.
 LATCHED = frozenset(
-    {
-        Kind.NUMBERING_REFUSED,
-        Kind.SERIAL_REUSED,
-        Kind.EQUIVOCATION,
-        Kind.ALLEGED_EQUIVOCATION,
-        Kind.ROTATION_REFUSED,
-        Kind.RESTORE_LOSSES,
-    }
+    {Kind.NUMBERING_REFUSED, Kind.SERIAL_REUSED, Kind.EQUIVOCATION, Kind.ALLEGED_EQUIVOCATION}
+    | {Kind.ROTATION_REFUSED, Kind.RESTORE_LOSSES}
 )
 # Above everything else on every screen: the channel's record itself is in doubt.
 # And a peer with no path at all: the hotline itself is down.

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from babel.dates import format_timedelta
+from babel.dates import format_date, format_timedelta
 
 from hotline.forms import precedence_name
 from hotline.forms.i18n import N_, babel_locale, translations
@@ -40,6 +40,8 @@ TITLES = {
     Kind.ALLEGED_EQUIVOCATION: N_("Unproven equivocation claim"),
     Kind.ROTATION_REFUSED: N_("KEY ROTATION REFUSED"),
     Kind.RESTORE_LOSSES: N_("Restored from a backup with losses"),
+    Kind.DECLARATION_DUE: N_("Our declaration is overdue"),
+    Kind.DECLARATION_MISSING: N_("A peer's declaration is overdue"),
 }
 CALLS_FOR = {
     Level.DUTY_OFFICER: N_("duty officer"),
@@ -269,6 +271,23 @@ def _restore_losses(r: _Reading) -> str:
     ).format(peer=r.peer, report=r.facts.get("report", ""))
 
 
+def _declaration(r: _Reading) -> str:
+    locale = babel_locale(r.lang)
+    as_of = format_date(dt.date.fromisoformat(r.facts["as_of"]), "long", locale=locale)
+    due = format_date(dt.datetime.fromtimestamp(r.facts["due_ms"] / 1000, dt.UTC).date(), "long", locale=locale)
+    if r.alarm.kind is Kind.DECLARATION_DUE:
+        text = (
+            "Our declaration of forces as of {as_of} was due to {peer} by {due} and has not been sent."
+            " Send it (form: strategic offensive arms data), or tell {peer}'s watch when it will come."
+        )
+    else:
+        text = (
+            "{peer}'s declaration of forces as of {as_of} was due by {due} and has not arrived."
+            " Ask its watch when it will come."
+        )
+    return r.gettext(text).format(peer=r.peer, as_of=as_of, due=due)
+
+
 def _alleged(r: _Reading) -> str:
     return r.gettext(
         "{peer} claims our transcript contradicts what it cosigned ({reason}) but sent no checkpoint signed by us"
@@ -297,4 +316,6 @@ _TEXTS: dict[Kind, Callable[[_Reading], str]] = {
     Kind.ALLEGED_EQUIVOCATION: _alleged,
     Kind.ROTATION_REFUSED: _rotation_refused,
     Kind.RESTORE_LOSSES: _restore_losses,
+    Kind.DECLARATION_DUE: _declaration,
+    Kind.DECLARATION_MISSING: _declaration,
 }

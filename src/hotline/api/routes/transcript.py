@@ -1,4 +1,5 @@
-"""The co-signed transcript: our log's latest checkpoint, and every equivocation on record."""
+"""The co-signed transcript: our log's latest checkpoint, and every equivocation on record; and
+the record of declarations each party signed into it."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from hotline.api.deps import NodeDesk
-from hotline.views import iso
+from hotline.views import declaration_item, iso
 
 router = APIRouter()
 
@@ -38,3 +39,10 @@ async def transcript(desk: NodeDesk) -> dict[str, Any]:
         for e in await desk.equivocations()
     ]
     return {"checkpoint": checkpoint, "equivocations": equivocations}
+
+
+@router.get("/v1/declarations")
+async def declarations(desk: NodeDesk) -> list[dict[str, Any]]:
+    """Every arsenal declaration sent or received, oldest as-of date first: the five figures,
+    the deployed launchers New START counted, the serial, and what superseded or questioned it."""
+    return [declaration_item(d) for d in await desk.declarations()]

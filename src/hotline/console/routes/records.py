@@ -1,4 +1,5 @@
-"""What the node keeps: the outbox, the co-signed transcript, and the console's audit trail."""
+"""What the node keeps: the outbox, the co-signed transcript, the declarations signed into it
+(the *Transparency* page), and the console's audit trail."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from hotline.console import pages
+from hotline.console import pages, transparency
 from hotline.console.guards import SignedIn, permitted
 from hotline.console.i18n import words
 from hotline.console.paging import PageError, Paging, page_number
@@ -57,6 +58,14 @@ async def transcript_page(request: Request, state: Console, session: SignedIn) -
         "peers": [peer.party for peer in desk.peers()],
     }
     return page(state, request, session, "transcript.html", context)
+
+
+@router.get("/transparency")
+async def transparency_page(request: Request, state: Console, session: SignedIn) -> Response:
+    declared = await state.desk.declarations()
+    return page(
+        state, request, session, "transparency.html", transparency.context(declared, state.desk.party, session.lang)
+    )
 
 
 @router.get("/audit")

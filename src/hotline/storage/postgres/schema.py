@@ -271,4 +271,9 @@ MIGRATIONS: list[str] = [
         report TEXT
     );
     """,
+    # 9: the record of declarations (issue 18).
+    """
+    CREATE INDEX outbox_declarations ON outbox (num) WHERE kind IN ('arsenal_declaration', 'clarification_request');
+    CREATE INDEX inbox_declarations ON inbox (peer, num) WHERE kind IN ('arsenal_declaration', 'clarification_request');
+    """,
 ]

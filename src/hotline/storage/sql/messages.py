@@ -17,6 +17,7 @@ from hotline.storage.records import (
     OutboxRow,
     Page,
     ReplyTarget,
+    SignedMessage,
 )
 from hotline.storage.sql.db import Db
 
@@ -232,3 +233,25 @@ def oldest_awaiting(conn: Db) -> dict[str, int]:
         "SELECT min(created_ms) FROM outbox WHERE due_ms IS NOT NULL AND acked_ms IS NULL AND rejection IS NULL"
     )
     return {side: int(at[0]) for side, at in (("receiver", received), ("sender", sent)) if at[0] is not None}
+
+
+# The kinds the record of declarations reads, written as the partial indexes of migration 13
+# are (a bound parameter would not let SQLite use them).
+_DECLARATION_KINDS = "kind IN ('arsenal_declaration', 'clarification_request')"
+
+
+def declaration_messages(conn: Db, party: str) -> list[SignedMessage]:
+    """Every signed declaration and clarification request, ours (``party``) and the peers'."""
+    rows = conn.execute(
+        "SELECT ?, num, env_id, kind, kind_version, body, signed_ms, log_index, reply_to FROM outbox "
+        f"WHERE {_DECLARATION_KINDS} AND seq IS NOT NULL "
+        "UNION ALL SELECT peer, num, env_id, kind, kind_version, body, sent_ms, log_index, reply_to FROM inbox "
+        f"WHERE {_DECLARATION_KINDS}",
+        (party,),
+    ).fetchall()
+    return [
+        SignedMessage(
+            r[0], r[1], bytes(r[2]), r[3], r[4], bytes(r[5]), r[6], r[7], None if r[8] is None else bytes(r[8])
+        )
+        for r in rows
+    ]

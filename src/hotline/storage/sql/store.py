@@ -35,6 +35,7 @@ from hotline.storage.records import (
     Queued,
     ReplyTarget,
     RetiredKey,
+    SignedMessage,
     StoredAnswer,
     Undelivered,
 )
@@ -244,6 +245,9 @@ class SqlStore(ABC):
 
     def find_outbox(self, numbers: list[int]) -> asyncio.Future[list[OutboxRow]]:
         return self._call(messages.find_outbox, numbers)
+
+    def declaration_messages(self, party: str) -> asyncio.Future[list[SignedMessage]]:
+        return self._call(messages.declaration_messages, party)
 
     def queue_depths(self) -> asyncio.Future[dict[str, int]]:
         return self._call(messages.queue_depths)

@@ -285,4 +285,9 @@ MIGRATIONS: list[str] = [
         report TEXT                         -- what was recovered and what could not be, said plainly
     );
     """,
+    # 13: the record of declarations (issue 18): found among all messages without reading them all.
+    """
+    CREATE INDEX outbox_declarations ON outbox (num) WHERE kind IN ('arsenal_declaration', 'clarification_request');
+    CREATE INDEX inbox_declarations ON inbox (peer, num) WHERE kind IN ('arsenal_declaration', 'clarification_request');
+    """,
 ]
