@@ -222,6 +222,36 @@ def exchange(nodes: dict[str, DemoNode]) -> list[str]:
     return serials
 
 
+# Each side's declared forces as of 1 March and 1 September 2026, in New START's categories, for
+# the Transparency page; GENSTAB then questions SACEUR's September warheads.
+DECLARATIONS = {
+    "SACEUR": [("2026-03-01", 400, 230, 50, 1420, 780), ("2026-09-01", 405, 232, 50, 1452, 781)],
+    "GENSTAB": [("2026-03-01", 330, 180, 55, 1549, 780), ("2026-09-01", 334, 186, 55, 1560, 790)],
+}
+
+
+def declare(nodes: dict[str, DemoNode]) -> None:
+    sent: dict[str, list[str]] = {}
+    for party, rows in DECLARATIONS.items():
+        peer = next(p for p in nodes if p != party)
+        for as_of, icbms, slbms, bombers, warheads, launchers in rows:
+            body = {"as_of": as_of, "deployed_icbms": icbms, "deployed_slbms": slbms,
+                    "deployed_heavy_bombers": bombers, "deployed_warheads": warheads,
+                    "deployed_and_non_deployed_launchers": launchers}  # fmt: skip
+            answer = nodes[party].client.post("/v1/messages", json={"to": peer, "kind": "arsenal_declaration",
+                                                                    "body": body}).json()  # fmt: skip
+            sent.setdefault(party, []).append(answer["serial"])
+    september = wait_until(lambda: _delivered(nodes["SACEUR"].client, sent["SACEUR"][1]), 30, "the declarations")
+    question = {"question": "Просим пояснить рост числа развёрнутых боезарядов на 32 единицы."}
+    nodes["GENSTAB"].client.post("/v1/messages", json={"to": "SACEUR", "kind": "clarification_request",
+                                                      "body": question, "reply_to": september["id"]})  # fmt: skip
+    serials = ", ".join(sent["SACEUR"] + sent["GENSTAB"])
+    console.print(
+        f"Declarations as of 1 March and 1 September 2026 from each side ({serials});"
+        f" GENSTAB questions {sent['SACEUR'][1]}: see each console's Transparency page.\n"
+    )
+
+
 def _delivered(client: httpx.Client, serial: str) -> dict[str, Any] | None:
     item: dict[str, Any] = client.get(f"/v1/messages/{serial}").json()
     return item if item["delivered"] else None
@@ -266,6 +296,8 @@ SACEUR: it is on SACEUR's alert list now, a supervisor is called at 5 minutes an
      preview it in both languages and send it: GENSTAB's board raises the alarm at once.
   4. Sign in as audit: everything can be read, nothing sent or acknowledged. The transcript page
      shows the latest cosigned checkpoint and downloads evidence for any message.
+  5. Open Transparency: each side's declared forces in New START's categories, beside the expired
+     limits; a point downloads its evidence, and the ringed one links to GENSTAB's question.
 
 Or in another terminal (each command takes --dir, or reads $HOTLINE_DIR):
 
@@ -279,6 +311,7 @@ Or in another terminal (each command takes --dir, or reads $HOTLINE_DIR):
   {hotline} send   --dir {sac.directory} --to GENSTAB --text "Request immediate contact." --precedence IMMEDIATE
   {hotline} inbox  --dir {gen.directory}
   {hotline} status --dir {sac.directory}
+  {hotline} declarations --dir {gen.directory}
 
 The co-signed transcript (each node's log, cosigned by the other within seconds):
 
@@ -333,6 +366,7 @@ def main(argv: list[str] | None = None) -> None:
         start(nodes)
         console.print("[green]Linked[/]: mutual TLS 1.3, each side pinning the other's keys.\n")
         serials = exchange(by_party)
+        declare(by_party)
         if not args.once:
             guide(by_party, root, serials)
             while True:
