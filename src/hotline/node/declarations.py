@@ -47,8 +47,8 @@ class Registrar:
         found: list[Expected] = []
         for peer, schedule in sorted(self.schedules.items()):
             channel = self.station.channels.get(peer)
-            if channel is None:
-                continue  # a schedule for a party not pinned: nothing is exchanged with it
+            if channel is None or channel.peer.state == "removed":
+                continue  # a party not pinned, or removed: nothing is exchanged with it any more
             paired = datetime.fromtimestamp(channel.peer.added_ms / 1000, UTC).date()
             made: dict[bool, list[date]] = {True: [], False: []}
             for d in declared:
