@@ -16,7 +16,7 @@ from hotline.watch.declaring import Schedule
 
 # Both sides agreed: as of 1 March and 1 September, within 45 days.
 AGREED = Schedule(((3, 1), (9, 1)), due_days=45, since=dt.date(2027, 3, 1))
-DUE = int(dt.datetime(2027, 4, 15, tzinfo=dt.UTC).timestamp() * 1000)  # 1 March + 45 days
+DUE = int(dt.datetime(2027, 4, 16, tzinfo=dt.UTC).timestamp() * 1000)  # the end of 15 April: 1 March + 45 days
 FIGURES = {"as_of": "2027-03-01", "deployed_icbms": 400, "deployed_slbms": 240, "deployed_heavy_bombers": 60,
            "deployed_warheads": 1500, "deployed_and_non_deployed_launchers": 790}  # fmt: skip
 

@@ -66,7 +66,7 @@ async def test_declarations_listed_charted_and_proved(tmp_path: Path, browser: B
         await wait_for(lambda: delivered(a, ours), 30, "SACEUR's declarations delivered")
         await wait_for(lambda: delivered(b, theirs), 30, "GENSTAB's declarations delivered")
         # GENSTAB questions SACEUR's figures as of 1 March 2027.
-        listed: list[dict[str, Any]] = await a.api("GET", "/v1/declarations")
+        listed: list[dict[str, Any]] = (await a.api("GET", "/v1/declarations"))["declarations"]
         [march] = [d for d in listed if d["serial"] == ours[2]]
         question = {"question": "Why did the deployed warheads rise by 60?"}
         asked = await declare(b, "SACEUR", question, reply_to=march["envelope_id"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 
 import pytest
 
@@ -91,23 +92,58 @@ def test_a_schedule_expects_each_date_from_pairing_and_escalates_when_overdue() 
     found = expected("GENSTAB", schedule, paired, {True: [dt.date(2027, 3, 1)], False: []}, now)
     assert [(e.ours, e.as_of.isoformat()) for e in found] == [(True, "2027-09-01"), (False, "2027-03-01"),
                                                                (False, "2027-09-01")]  # fmt: skip
-    # 1 October: theirs of 1 March is overdue since 15 April (a commander by now); 1 September's not yet due.
+    # 1 October: theirs of 1 March is overdue since 15 April ended (a commander by now); 1 September's not yet due.
     alarms = overdue(found, now)
     assert [(a.kind, a.subject, a.level) for a in alarms] == [(Kind.DECLARATION_MISSING, "2027-03-01", Level.COMMANDER)]
-    assert alarms[0].since_ms == _ms(dt.date(2027, 4, 15))
+    assert alarms[0].since_ms == _ms(dt.date(2027, 4, 16))  # 15 April, the 45th day, is still in time
+    assert alarms[0].facts["last_day"] == "2027-04-15"
 
     def levels(day: dt.date) -> dict[tuple[bool, str], Level]:
         return {(a.kind is Kind.DECLARATION_DUE, a.subject or ""): a.level for a in overdue(found, _ms(day))}
 
-    assert levels(dt.date(2027, 10, 16))[(True, "2027-09-01")] is Level.DUTY_OFFICER  # ours, due today
-    assert levels(dt.date(2027, 10, 23))[(False, "2027-09-01")] is Level.SUPERVISOR  # theirs, a week on
-    assert _ms(dt.date(2027, 10, 16)) in thresholds(found)
+    assert (True, "2027-09-01") not in levels(dt.date(2027, 10, 16)), "its last day is still in time"
+    assert levels(dt.date(2027, 10, 17))[(True, "2027-09-01")] is Level.DUTY_OFFICER  # ours, overdue now
+    assert levels(dt.date(2027, 10, 24))[(False, "2027-09-01")] is Level.SUPERVISOR  # theirs, a week on
+    assert _ms(dt.date(2027, 10, 17)) in thresholds(found)
+    # An agreement said to start before the peer was paired asks nothing from before.
+    early = Schedule(((3, 1), (9, 1)), due_days=45, since=dt.date(2020, 3, 1))
+    assert min(e.as_of for e in expected("GENSTAB", early, paired, {}, now)) == dt.date(2027, 3, 1)
     assert next_as_of_ms(schedule, now) == _ms(dt.date(2028, 3, 1))
 
 
 def test_the_29th_of_february_falls_on_the_28th_in_a_common_year() -> None:
     schedule = Schedule(((2, 29),), due_days=0, since=dt.date(2027, 1, 1))
     assert schedule.dates(dt.date(2027, 1, 1), dt.date(2028, 12, 31)) == [dt.date(2027, 2, 28), dt.date(2028, 2, 29)]
+    both = Schedule(((2, 28), (2, 29)))
+    assert both.dates(dt.date(2027, 1, 1), dt.date(2027, 12, 31)) == [dt.date(2027, 2, 28)], "one date, once"
+
+
+def test_later_means_the_party_s_own_order_and_per_recipient_and_a_bad_body_hides_nothing_else() -> None:
+    # RU-000006 signed by a node whose clock was behind is still the later word.
+    earlier = declared("GENSTAB", 5, "2027-03-01", 1500, 2000)
+    later = declared("GENSTAB", 6, "2027-03-01", 1510, 1999)
+    # Ours to two peers for one date: neither supersedes the other.
+    to_a = replace(declared("SACEUR", 1, "2027-03-01", 1400, 10), recipient="GENSTAB")
+    to_b = replace(declared("SACEUR", 2, "2027-03-01", 1400, 11), recipient="MOD")
+    broken = replace(declared("GENSTAB", 7, "2027-09-01", 1500, 3000), body=body("2027-09-01", 1500, total=100))
+    unreadable: list[str] = []
+    found = record([later, broken, to_b, earlier, to_a], unreadable)
+    assert [(d.serial, d.superseded_by) for d in found] == [
+        ("GENSTAB-000005", "GENSTAB-000006"),
+        ("GENSTAB-000006", None),
+        ("SACEUR-000001", None),
+        ("SACEUR-000002", None),
+    ]
+    [problem] = unreadable
+    assert problem.startswith("GENSTAB-000007: ")
+    assert "fewer than the 700 deployed" in problem
+
+
+def test_a_chart_draws_dates_at_the_ends_of_the_calendar() -> None:
+    words = Words("t", "limit", "asked {serial}", str, lambda d: str(d.year))
+    points = (Point(dt.date(1, 1, 1), 5, "A-000001", "x"), Point(dt.date(9999, 12, 31), 6, "A-000002", "y"))
+    drawn = ET.fromstring(chart([Series("A", points)], 10, words, "c"))
+    assert len([e for e in drawn.iter() if e.get("data-value")]) == 2
 
 
 def test_declaration_settings_are_read_and_wrong_ones_refused_saying_what_is_wrong() -> None:

@@ -22,7 +22,7 @@ _HEADINGS = (
     ("deployed_heavy_bombers", "Heavy bombers"),
     ("deployed_launchers", "Deployed launchers"),
     ("deployed_warheads", "Deployed warheads"),
-    ("deployed_and_non_deployed_launchers", "All launchers"),
+    ("deployed_and_non_deployed_launchers", "All launchers and heavy bombers"),
 )
 
 
@@ -36,7 +36,10 @@ def declarations(directory: Path, as_json: bool, as_csv: bool) -> None:
         raise click.UsageError("choose one of --json and --csv")
     from hotline.views import DECLARATION_COLUMNS
 
-    items = client_of(directory).get("/v1/declarations")
+    answer = client_of(directory).get("/v1/declarations")
+    items = answer["declarations"]
+    for problem in answer["unreadable"]:  # on stderr, whatever the format asked for
+        click.echo(f"warning: a declaration cannot be read and is left out: {problem}", err=True)
     if as_json:
         print_json(items)
         return

@@ -188,12 +188,12 @@ def _time_range(days: list[date]) -> tuple[date, date]:
     if not days:
         today = date(2026, 2, 5)  # New START expired: an empty chart still shows where it starts
         return date(today.year, 1, 1), date(today.year + 1, 1, 1)
-    first, last = min(days), max(days)
-    pad = max(30, (last.toordinal() - first.toordinal()) // 20)
-    low, high = date.fromordinal(first.toordinal() - pad), date.fromordinal(last.toordinal() + pad)
-    if (high - low).days < 365:
-        high = date.fromordinal(low.toordinal() + 365)
-    return low, high
+    first, last = min(days).toordinal(), max(days).toordinal()
+    pad = max(30, (last - first) // 20)
+    # Within the calendar: a date a peer typed as year 1 or 9999 still draws (where it is).
+    low = max(date.min.toordinal(), first - pad)
+    high = min(date.max.toordinal(), max(last + pad, low + 365))
+    return date.fromordinal(low), date.fromordinal(high)
 
 
 def _nice_top(value: int) -> int:

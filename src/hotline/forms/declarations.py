@@ -11,10 +11,11 @@ side questioned (a ``clarification_request`` replying to it) says by which messa
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from hotline.envelope import cbor, serial
+from hotline.errors import EncodingError
 from hotline.forms import schemas as s
 from hotline.forms.catalogue import validate_body
 from hotline.forms.i18n import N_
@@ -37,7 +38,11 @@ class Category:
 CATEGORIES = (
     Category("deployed_warheads", N_("Deployed warheads"), 1550),
     Category("deployed_launchers", N_("Deployed ICBMs, SLBMs and heavy bombers"), 700),
-    Category("deployed_and_non_deployed_launchers", N_("Deployed and non-deployed launchers"), 800),
+    Category(
+        "deployed_and_non_deployed_launchers",
+        N_("Deployed and non-deployed ICBM and SLBM launchers and heavy bombers"),
+        800,
+    ),
 )
 FIGURES = (
     "deployed_icbms",
@@ -61,6 +66,7 @@ class Signed:
     signed_ms: int
     log_index: int | None
     reply_to: bytes | None = None
+    recipient: str | None = None  # whom it went to (ours: the peer; a peer's: us)
 
 
 @dataclass(frozen=True)
@@ -74,6 +80,8 @@ class Declaration:
     log_index: int | None
     superseded_by: str | None = None  # the serial of a later declaration for the same party and date
     questioned_by: tuple[str, ...] = field(default=())  # serials of clarification requests about it
+    recipient: str | None = None
+    number: int = 0  # the party's message number: a later word for the same date has a higher one
 
     def value(self, category: Category) -> int:
         return self.figures[category.key]
@@ -94,31 +102,39 @@ def declaration(message: Signed) -> Declaration:
         message.envelope_id,
         message.signed_ms,
         message.log_index,
+        recipient=message.recipient,
+        number=message.number,
     )
 
 
-def record(messages: Iterable[Signed]) -> list[Declaration]:
+def record(messages: Iterable[Signed], unreadable: list[str] | None = None) -> list[Declaration]:
     """Every declaration among ``messages``, oldest as-of date first (then by party, then in the
-    order signed), each marked with what superseded it and who questioned it."""
+    party's own order: its message numbers, not the clock of whichever node signed), each marked
+    with what superseded it (a later one of the same party, to the same recipient, for the same
+    date) and who questioned it. One whose body no longer reads as a declaration is left out and
+    named in ``unreadable`` (its serial and why), so that one bad message hides no other."""
     found = list(messages)
-    declared = [declaration(m) for m in found if m.kind == KIND]
+    declared = []
+    for m in found:
+        if m.kind != KIND:
+            continue
+        try:
+            declared.append(declaration(m))
+        except (EncodingError, ValueError) as exc:
+            if unreadable is not None:
+                unreadable.append(f"{serial(m.party, m.number)}: {exc}")
     questions: dict[bytes, list[str]] = {}
     for m in found:
         if m.kind == QUESTION and m.reply_to is not None:
             questions.setdefault(m.reply_to, []).append(serial(m.party, m.number))
-    declared.sort(key=lambda d: (d.as_of, d.party, d.signed_ms, d.serial))
+    declared.sort(key=lambda d: (d.as_of, d.party, d.number))
     result: list[Declaration] = []
     for n, d in enumerate(declared):
-        later = next((e for e in declared[n + 1 :] if (e.party, e.as_of) == (d.party, d.as_of)), None)
+        same = (d.party, d.recipient, d.as_of)
+        later = next((e for e in declared[n + 1 :] if (e.party, e.recipient, e.as_of) == same), None)
         result.append(
-            Declaration(
-                d.party,
-                d.as_of,
-                d.figures,
-                d.serial,
-                d.envelope_id,
-                d.signed_ms,
-                d.log_index,
+            replace(
+                d,
                 superseded_by=None if later is None else later.serial,
                 questioned_by=tuple(sorted(questions.get(d.envelope_id, ()))),
             )

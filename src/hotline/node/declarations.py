@@ -31,12 +31,23 @@ class Registrar:
         self.station = station
         self.schedules = dict(schedules)
         self.lookout = lookout
+        self.unreadable: list[str] = []  # declarations whose body no longer reads (serial: why)
 
     async def record(self) -> list[Declaration]:
-        """Every declaration sent or received, oldest as-of date first."""
+        """Every declaration sent or received, oldest as-of date first. One that no longer reads
+        as a declaration is left out, logged, and named in ``unreadable`` (the page says so)."""
         rows = await self.station.store.declaration_messages(self.station.party)
-        return record(Signed(r.party, r.number, r.envelope_id, r.kind, r.kind_version, r.body, r.signed_ms,
-                             r.log_index, r.reply_to) for r in rows)  # fmt: skip
+        unreadable: list[str] = []
+        signed = (
+            Signed(r.party, r.number, r.envelope_id, r.kind, r.kind_version, r.body, r.signed_ms, r.log_index,
+                   r.reply_to, r.recipient)
+            for r in rows
+        )  # fmt: skip
+        found = record(signed, unreadable)
+        for problem in sorted(set(unreadable) - set(self.unreadable)):
+            log.warning("a declaration cannot be read and is left out of the record", problem=problem)
+        self.unreadable = unreadable
+        return found
 
     async def expected(self) -> list[Expected]:
         """The scheduled declarations not made, for every peer with a schedule, as of now."""
@@ -52,8 +63,10 @@ class Registrar:
             paired = datetime.fromtimestamp(channel.peer.added_ms / 1000, UTC).date()
             made: dict[bool, list[date]] = {True: [], False: []}
             for d in declared:
-                if d.party in (self.station.party, peer):
-                    made[d.party == self.station.party].append(d.as_of)
+                if d.party == self.station.party and d.recipient == peer:
+                    made[True].append(d.as_of)
+                elif d.party == peer:
+                    made[False].append(d.as_of)
             found += expected(peer, schedule, paired, made, now)
         return found
 
@@ -62,6 +75,8 @@ class Registrar:
         scheduled as-of date begins."""
         if not self.schedules:
             return
+        for peer in sorted(set(self.schedules) - set(self.station.channels)):
+            log.warning("[declarations] names a party that is not pinned: nothing is expected of it", peer=peer)
         with self.station.bulletin.subscribe() as changes:
             while not self.station.stopped.is_set():
                 self.lookout.expect(await self.expected())
@@ -75,10 +90,10 @@ class Registrar:
 
 
 async def _messages_stored(changes: Subscription) -> bool:
-    """Wait until messages are stored (True), or the node stops (False)."""
+    """Wait until messages are stored or a peer's state changes (True), or the node stops (False)."""
     while True:
         topics = await changes.next()
         if topics is None:
             return False
-        if topics & {"inbox", "outbox"}:
+        if topics & {"inbox", "outbox", "links"}:  # links: a peer suspended, resumed or removed
             return True

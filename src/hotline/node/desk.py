@@ -399,9 +399,11 @@ class Desk:
     async def equivocations(self) -> list[Equivocation]:
         return await self._store.equivocations()
 
-    async def declarations(self) -> list[Declaration]:
-        """Every arsenal declaration sent or received, oldest as-of date first (superseded kept)."""
-        return await self._node.registrar.record()
+    async def declarations(self) -> tuple[list[Declaration], list[str]]:
+        """Every arsenal declaration sent or received, oldest as-of date first (superseded kept),
+        and those that no longer read as one (serial: why)."""
+        found = await self._node.registrar.record()
+        return found, list(self._node.registrar.unreadable)
 
     async def audit_trail(self, limit: int = 500) -> list[AuditEntry]:
         return await self._store.audit_trail(limit)

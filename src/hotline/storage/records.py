@@ -273,3 +273,4 @@ class SignedMessage:
     signed_ms: int
     log_index: int | None
     reply_to: bytes | None
+    recipient: str  # whom it went to: the peer, for ours; us, for a peer's

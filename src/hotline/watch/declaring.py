@@ -34,16 +34,21 @@ class Schedule:
 
     def dates(self, first: date, last: date) -> list[date]:
         """The scheduled as-of dates from ``first`` to ``last``, both included."""
-        found = []
+        found = set()
         for year in range(first.year, last.year + 1):
             for month, day in self.as_of:
                 when = _date(year, month, day)
                 if first <= when <= last:
-                    found.append(when)
+                    found.add(when)  # (02-28 and 02-29 are one date in a common year)
         return sorted(found)
 
+    def last_day(self, as_of: date) -> date:
+        """The last day on which the declaration as of ``as_of`` is in time (UTC)."""
+        return as_of + timedelta(days=self.due_days)
+
     def due_ms(self, as_of: date) -> int:
-        return _ms(as_of + timedelta(days=self.due_days))
+        """When it is overdue: the end of its last day."""
+        return _ms(self.last_day(as_of) + timedelta(days=1))
 
 
 @dataclass(frozen=True)
@@ -62,7 +67,9 @@ def expected(
     """The declarations the schedule asks for up to now that are not made: ``declared`` gives the
     as-of dates declared, ours (True) and the peer's (False)."""
     today = _day(now_ms)
-    first = schedule.since or paired
+    # Nothing is owed through the channel that fell due before the peer was paired, whatever
+    # the agreement's first date says; one still in time when it was paired is owed.
+    first = max(schedule.since or paired, paired - timedelta(days=schedule.due_days))
     found = []
     for ours in (True, False):
         made = set(declared.get(ours, ()))
@@ -85,7 +92,8 @@ def overdue(expectations: Iterable[Expected], now_ms: int) -> list[Alarm]:
             continue
         level = max(level for days, level in STEPS if now_ms >= e.due_ms + days * DAY_MS)
         kind = Kind.DECLARATION_DUE if e.ours else Kind.DECLARATION_MISSING
-        facts = {"as_of": e.as_of.isoformat(), "due_ms": e.due_ms}
+        last_day = _day(e.due_ms - 1)
+        facts = {"as_of": e.as_of.isoformat(), "due_ms": e.due_ms, "last_day": last_day.isoformat()}
         found.append(Alarm(kind, e.peer, e.as_of.isoformat(), level, e.due_ms, facts))
     return found
 

@@ -274,18 +274,17 @@ def _restore_losses(r: _Reading) -> str:
 def _declaration(r: _Reading) -> str:
     locale = babel_locale(r.lang)
     as_of = format_date(dt.date.fromisoformat(r.facts["as_of"]), "long", locale=locale)
-    due = format_date(dt.datetime.fromtimestamp(r.facts["due_ms"] / 1000, dt.UTC).date(), "long", locale=locale)
+    due = format_date(dt.date.fromisoformat(r.facts["last_day"]), "long", locale=locale)
     if r.alarm.kind is Kind.DECLARATION_DUE:
-        text = (
-            "Our declaration of forces as of {as_of} was due to {peer} by {due} and has not been sent."
+        text = r.gettext(
+            "Our declaration as of {as_of} was due to {peer} by {due} and has not been sent."
             " Send it (form: strategic offensive arms data), or tell {peer}'s watch when it will come."
         )
     else:
-        text = (
-            "{peer}'s declaration of forces as of {as_of} was due by {due} and has not arrived."
-            " Ask its watch when it will come."
+        text = r.gettext(
+            "{peer}'s declaration as of {as_of} was due by {due} and has not arrived. Ask its watch when it will come."
         )
-    return r.gettext(text).format(peer=r.peer, as_of=as_of, due=due)
+    return text.format(peer=r.peer, as_of=as_of, due=due)
 
 
 def _alleged(r: _Reading) -> str:

@@ -42,7 +42,10 @@ async def transcript(desk: NodeDesk) -> dict[str, Any]:
 
 
 @router.get("/v1/declarations")
-async def declarations(desk: NodeDesk) -> list[dict[str, Any]]:
+async def declarations(desk: NodeDesk) -> dict[str, Any]:
     """Every arsenal declaration sent or received, oldest as-of date first: the five figures,
-    the deployed launchers New START counted, the serial, and what superseded or questioned it."""
-    return [declaration_item(d) for d in await desk.declarations()]
+    the deployed launchers New START counted, the serial, and what superseded or questioned it;
+    and those stored that no longer read as a declaration (``unreadable``: serial and why), said
+    rather than left out unseen."""
+    found, unreadable = await desk.declarations()
+    return {"declarations": [declaration_item(d) for d in found], "unreadable": unreadable}

@@ -62,10 +62,9 @@ async def transcript_page(request: Request, state: Console, session: SignedIn) -
 
 @router.get("/transparency")
 async def transparency_page(request: Request, state: Console, session: SignedIn) -> Response:
-    declared = await state.desk.declarations()
-    return page(
-        state, request, session, "transparency.html", transparency.context(declared, state.desk.party, session.lang)
-    )
+    declared, unreadable = await state.desk.declarations()
+    shown = {**transparency.context(declared, state.desk.party, session.lang), "unreadable": unreadable}
+    return page(state, request, session, "transparency.html", shown)
 
 
 @router.get("/audit")

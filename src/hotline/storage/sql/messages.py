@@ -241,17 +241,17 @@ _DECLARATION_KINDS = "kind IN ('arsenal_declaration', 'clarification_request')"
 
 
 def declaration_messages(conn: Db, party: str) -> list[SignedMessage]:
-    """Every signed declaration and clarification request, ours (``party``) and the peers'."""
+    """Every signed declaration and clarification request, ours (``party``) and the peers'; not
+    ours that the peer rejected (it never took them)."""
     rows = conn.execute(
-        "SELECT ?, num, env_id, kind, kind_version, body, signed_ms, log_index, reply_to FROM outbox "
-        f"WHERE {_DECLARATION_KINDS} AND seq IS NOT NULL "
-        "UNION ALL SELECT peer, num, env_id, kind, kind_version, body, sent_ms, log_index, reply_to FROM inbox "
+        "SELECT ?, num, env_id, kind, kind_version, body, signed_ms, log_index, reply_to, peer FROM outbox "
+        f"WHERE {_DECLARATION_KINDS} AND seq IS NOT NULL AND rejection IS NULL "
+        "UNION ALL SELECT peer, num, env_id, kind, kind_version, body, sent_ms, log_index, reply_to, ? FROM inbox "
         f"WHERE {_DECLARATION_KINDS}",
-        (party,),
+        (party, party),
     ).fetchall()
-    return [
-        SignedMessage(
-            r[0], r[1], bytes(r[2]), r[3], r[4], bytes(r[5]), r[6], r[7], None if r[8] is None else bytes(r[8])
-        )
-        for r in rows
-    ]
+    found = []
+    for r in rows:
+        reply_to = None if r[8] is None else bytes(r[8])
+        found.append(SignedMessage(r[0], r[1], bytes(r[2]), r[3], r[4], bytes(r[5]), r[6], r[7], reply_to, r[9]))
+    return found
