@@ -58,6 +58,7 @@ async def test_a_backup_of_a_running_node_restores_into_it_stopped(tmp_path: Pat
         assert made.returncode == 0, made.stderr
         assert "Backed up SACEUR's store to" in made.stdout
         assert stat.S_IMODE(copy.stat().st_mode) == 0o600, "a backup holds every message: the node's alone"
+        assert sorted(p.name for p in tmp_path.glob("saceur.backup*")) == ["saceur.backup"], "one file, nothing beside"
         # The copy is one commit's store: whole, its log consistent (audited as the node would).
         conn = sqlite3.connect(copy)
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)

@@ -145,7 +145,10 @@ async def test_a_node_restored_from_an_older_backup_recovers_everything_from_its
         a.stop()
         again = hotline(a, "recover")
         assert again.returncode != 0
-        assert "not waiting for a recovery" in again.stderr
+        assert "nothing to recover: the restore from saceur.backup recovered from the peers on" in again.stderr
+        # The restored node's own audit trail says what happened to its store.
+        actions = [a for (a,) in query(a, "SELECT action FROM console_audit ORDER BY at_ms")]
+        assert actions[-2:] == ["restored", "restore-recovered"]
 
 
 async def ask_raw(asker: NodeProcess, asked: NodeProcess, data: bytes) -> dict[str, Any]:
@@ -252,6 +255,10 @@ async def test_a_restored_node_refuses_to_start_until_it_has_recovered(tmp_path:
         assert later.returncode == 0, later.stdout + later.stderr
         await a.start()
         await check_recovered(a, b, sent_by_b)
+        running = hotline(a, "recover")  # not "stop it": a running node's store is whole
+        assert running.returncode == 3
+        assert "nothing to recover" in running.stderr
+        assert "stop it" not in running.stderr
 
 
 async def test_recovering_without_a_peer_says_plainly_what_is_lost(tmp_path: Path) -> None:

@@ -104,8 +104,8 @@ def recover(directory: Path, wait: float, without: tuple[str, ...]) -> None:
     and received after it, our place in every sequence and in our log), before the node signs
     anything. The node must be stopped."""
     config = config_of(directory)
-    if client_of(directory).running():
-        raise StoreError(f"{config.party}'s node in {directory} is running: stop it, then recover")
+    if client_of(directory).running():  # a node starts only once its store has recovered
+        raise StoreError(f"nothing to recover: {config.party}'s node in {directory} is running, so its store is whole")
     _recover(directory, config, wait, tuple(p.upper() for p in without))
 
 

@@ -59,7 +59,7 @@ def declarations(directory: Path, as_json: bool, as_csv: bool) -> None:
         if item["superseded_by"]:
             notes.append(_("superseded by {serial}").format(serial=item["superseded_by"]))
         if item["questioned_by"]:
-            notes.append(_("questioned in {serials}").format(serials=", ".join(item["questioned_by"])))
+            notes.append(_("questioned: {serials}").format(serials=", ".join(item["questioned_by"])))
         figures = (str(item[name]) for name, _heading in _HEADINGS)
         table.add_row(item["party"], item["as_of"], *figures, item["serial"], "; ".join(notes))
     out.print(table)

@@ -169,9 +169,13 @@ class Notary:
         if event.equivocation:
             await self._accused(channel, event)
             return
-        log.warning("checkpoint not cosigned", witness=channel.party, reason=event.reason, detail=event.detail)
         if event.reason == "conflict" and event.held_size is not None:
+            # tlog-witness's 409: the witness holds another size than we thought (after a restore,
+            # or a lost cosignature). No accusation: offered again from where it stands.
+            log.info("witness holds another size: offering again", witness=channel.party, detail=event.detail)
             await self.offer(channel, old=event.held_size)
+            return
+        log.warning("checkpoint not cosigned", witness=channel.party, reason=event.reason, detail=event.detail)
 
     async def _accused(self, channel: Channel, event: ev.CheckpointRefused) -> None:
         """A witness says our log contradicts what it cosigned. Believed only on evidence we
@@ -246,7 +250,7 @@ class Notary:
             await self.lookout.reload()
             self.station.bulletin.post("transcript", "alerts")
         link.send_witnessing(lambda session, now: session.send_checkpoint_refusal(size, result, now))
-        report = log.critical if result.equivocation else log.warning
+        report = log.critical if result.equivocation else log.info if result.reason == "conflict" else log.warning
         what = "EQUIVOCATION: a peer's transcript contradicts what we cosigned" if result.equivocation else None
         report(what or "peer checkpoint not cosigned", peer=channel.party, reason=result.reason, detail=result.detail)
 

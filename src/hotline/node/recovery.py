@@ -19,6 +19,7 @@ import contextlib
 import ssl
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import structlog
 
@@ -78,7 +79,7 @@ async def recover(
     no restore to recover from, or a peer did not answer (nothing is changed then)."""
     pending = await store.pending_recovery()
     if pending is None:
-        raise StoreError("this store is not waiting for a recovery (it was not restored from a backup)")
+        raise StoreError(nothing_to_recover(await store.recoveries()))
     peers = [p for p in await store.peers() if p.state != "removed" and p.party not in without]
     start = await store.transcript_size()
     bounds = {p.party: await store.recovery_bounds(p.party) for p in peers}
@@ -89,6 +90,15 @@ async def recover(
         for copy in copies.values():
             if copy.writer is not None:
                 copy.writer.close()
+
+
+def nothing_to_recover(done: list[Recovery]) -> str:
+    """Why there is nothing to recover: never restored, or recovered already (when, and how)."""
+    if not done:
+        return "nothing to recover: this store was never restored from a backup"
+    last = done[-1]
+    when = datetime.fromtimestamp((last.done_ms or last.restored_ms) / 1000, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return f"nothing to recover: the restore from {last.backup} recovered from the peers on {when} ({last.report})"
 
 
 async def _rebuild(
@@ -127,7 +137,8 @@ async def _rebuild(
     lost = bool(outcome.problems)
     outcome.size = await store.rebuild(replays, checkpoints, now_ms, outcome.report, lost)
     outcome.exact_to, outcome.recovered = the_plan.exact_to, outcome.size - start
-    log.warning("recovered from the peers", size=outcome.size, exact_to=the_plan.exact_to, problems=outcome.problems)
+    report = log.warning if outcome.problems else log.info
+    report("recovered from the peers", size=outcome.size, exact_to=the_plan.exact_to, problems=outcome.problems)
     for copy in copies.values():  # committed: a peer that went away meanwhile misses only the report
         if copy.writer is not None:
             with contextlib.suppress(ConnectionError, OSError):

@@ -57,6 +57,9 @@ def backup_sqlite(store: Path, out: Path) -> BackupFacts:
             target = sqlite3.connect(partial)
             try:
                 source.backup(target)
+                # A copy is one file: no -wal or -shm beside it, now or when it is read. (The
+                # node puts its store back into WAL mode when it opens it after a restore.)
+                target.execute("PRAGMA journal_mode=DELETE")
             finally:
                 target.close()
     except sqlite3.Error as exc:
@@ -69,7 +72,8 @@ def backup_sqlite(store: Path, out: Path) -> BackupFacts:
 def read_sqlite_facts(path: Path) -> BackupFacts:
     """What the SQLite file at ``path`` holds; ``StoreError`` if it is no hotline store."""
     try:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        # immutable: read as it is, creating nothing beside it (a WAL file would get a -shm).
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?immutable=1", uri=True)
     except sqlite3.Error as exc:
         raise StoreError(f"cannot open {path}: {exc}") from None
     try:

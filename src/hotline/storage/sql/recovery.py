@@ -8,9 +8,11 @@ from typing import Any
 
 from hotline.envelope import Precedence
 from hotline.errors import StoreError
+from hotline.storage.audit import AuditEntry
 from hotline.storage.recovery import Recovery, RecoveryBounds, Replay, SentAgain
 from hotline.storage.sql import inbox, numbering, outbox
 from hotline.storage.sql.alarms import raise_alarm
+from hotline.storage.sql.audit import record_audit
 from hotline.storage.sql.db import Db
 from hotline.storage.sql.messages import ack_columns
 from hotline.storage.sql.transcript import append, transcript_size
@@ -23,6 +25,8 @@ def mark_restored(conn: Db, backup: str, at_ms: int) -> Recovery:
     """A copy was put back: the node may not start until it has recovered from its peers."""
     size = transcript_size(conn)
     conn.execute("INSERT INTO recoveries (restored_ms, from_size, backup) VALUES (?,?,?)", (at_ms, size, backup))
+    detail = f"restored from {backup} (log size {size}); the node starts once it has recovered from its peers"
+    record_audit(conn, AuditEntry(at_ms, "(restore)", None, "restored", None, detail))
     pending = pending_recovery(conn)
     assert pending is not None
     return pending
@@ -121,6 +125,7 @@ def rebuild(
     ).rowcount
     if not changed:
         raise StoreError("no restore is waiting for recovery")
+    record_audit(conn, AuditEntry(at_ms, "(recovery)", None, "restore-recovered", None, report))
     if lost:
         raise_alarm(conn, "restore-losses", None, None, "supervisor", {"report": report}, at_ms)
     return size
