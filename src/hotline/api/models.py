@@ -71,6 +71,14 @@ class CardIn(BaseModel):
     by: str = Field("operator", min_length=1, max_length=64, description="who decided it (kept in the audit)")
 
 
+class CardListIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    cards: str = Field(
+        max_length=4_000_000, description="lines of CARD FINGERPRINT, as `hotline peer add --file` reads"
+    )
+    by: str = Field("operator", min_length=1, max_length=64, description="who decided it (kept in the audit)")
+
+
 def to_request(message: MessageIn) -> SendRequest:
     return SendRequest(
         to=message.to,

@@ -40,20 +40,27 @@ def peer() -> None:
 
 @peer.command("add")
 @dir_option
-@click.argument("card")
-@click.option(
-    "--fingerprint",
-    required=True,
-    help="the fingerprint the peer's officer read to you by voice; the card must match it",
-)
+@click.argument("card", required=False)
+@click.option("--fingerprint", help="the fingerprint the peer's officer read to you by voice; the card must match it")
+@click.option("--file", "card_file", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="pin every party in a file of lines CARD FINGERPRINT, all or none")  # fmt: skip
 @click.option("--replace", is_flag=True,
               help="the party is pinned with other keys: replace them (after a compromise; audited)")  # fmt: skip
 @click.option("--by", "by", help="who decides it (default: your login name)")
-def peer_add(directory: Path, card: str, fingerprint: str, replace: bool, by: str | None) -> None:
-    """Pin a peer from its identity card. There is no trust on first use: the fingerprint,
-    confirmed by voice over a separate channel, is required and must match the card. A party
-    already pinned with other keys is replaced only with --replace (its old keys are kept, for
-    what they signed)."""
+def peer_add(
+    directory: Path, card: str | None, fingerprint: str | None, card_file: Path | None, replace: bool, by: str | None
+) -> None:
+    """Pin a peer from its identity card, or many from a file (--file). There is no trust on
+    first use: the fingerprint, confirmed by voice over a separate channel, is required and must
+    match the card. A party already pinned with other keys is replaced only with --replace (its
+    old keys are kept, for what they signed), one card at a time."""
+    if card_file is not None:
+        if card or fingerprint or replace:
+            raise click.UsageError("--file pins the cards the file lists: give no CARD, --fingerprint or --replace")
+        _pin_file(directory, card_file, operator_name(by))
+        return
+    if not card or not fingerprint:
+        raise click.UsageError("give CARD and --fingerprint (the one read to you by voice), or --file")
     from hotline.node import IdentityCard, check_fingerprint
 
     parsed = IdentityCard.parse(card)
@@ -66,6 +73,33 @@ def peer_add(directory: Path, card: str, fingerprint: str, replace: bool, by: st
         asyncio.run(_pin_offline(config_of(directory), parsed, replace, who))
     out.print(f"Pinned [bold]{parsed.party}[/] at {', '.join(parsed.addresses)}")
     out.print(f"Fingerprint [bold]{parsed.fingerprint}[/] matches the one {parsed.party} read to you.")
+
+
+def _pin_file(directory: Path, card_file: Path, by: str) -> None:
+    from hotline.node import parse_card_list
+
+    text = card_file.read_text(encoding="utf-8")
+    client = client_of(directory)
+    if client.running():
+        pinned = [p["party"] for p in client.post("/v1/peers/list", {"cards": text, "by": by})]
+    else:
+        config = config_of(directory)
+
+        async def pin_all() -> list[str]:
+            from hotline.storage import open_store
+
+            store = open_store(config.store_location, party=config.party)
+            try:
+                cards = parse_card_list(text, config.party, await store.peers())
+            finally:
+                await store.close()
+            for card in cards:
+                await _pin_offline(config, card, False, by)
+            return [card.party for card in cards]
+
+        pinned = asyncio.run(pin_all())
+    out.print(f"Pinned {len(pinned)} parties from {card_file}: {', '.join(pinned)}")
+    out.print("Each card matched the fingerprint beside it.")
 
 
 @peer.command("catch-up")

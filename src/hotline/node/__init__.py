@@ -5,6 +5,7 @@ This package's face is what the surfaces (API, console, CLI, demo) may use: they
 """
 
 from hotline.node.card import IdentityCard, check_fingerprint, parse_address, vet_new_peer
+from hotline.node.card_list import parse_card_list
 from hotline.node.clock import SYSTEM_CLOCK, Clock, SystemClock, wall_ms
 from hotline.node.config import NodeConfig, init_node, load_config
 from hotline.node.console_tls import (
@@ -62,6 +63,7 @@ __all__ = [
     "make_console_certificate",
     "open_standby",
     "parse_address",
+    "parse_card_list",
     "peer_state_refusal",
     "record_settings",
     "recover_store",

@@ -7,8 +7,8 @@ from typing import Any
 from fastapi import APIRouter
 
 from hotline.api.deps import FrontTally, NodeDesk
-from hotline.api.models import CardIn, CatchUpIn, PeerStateIn, RotateIn
-from hotline.node import IdentityCard, check_fingerprint
+from hotline.api.models import CardIn, CardListIn, CatchUpIn, PeerStateIn, RotateIn
+from hotline.node import IdentityCard, check_fingerprint, parse_card_list
 from hotline.views import peer_view
 
 router = APIRouter()
@@ -54,6 +54,15 @@ async def resume_peer(party: str, decision: PeerStateIn, desk: NodeDesk) -> dict
 async def remove_peer(party: str, decision: PeerStateIn, desk: NodeDesk) -> dict[str, Any]:
     """Refuse a peer from now on; what was exchanged with it is kept and still verifies."""
     return await _set_state(party, "removed", decision, desk)
+
+
+@router.post("/v1/peers/list", status_code=201)
+async def add_peers(request: CardListIn, desk: NodeDesk) -> list[dict[str, Any]]:
+    """Pin every party of a card list: every line checked first (card, fingerprint, not ours,
+    not twice, no other party's keys), or none pinned and the first bad line named."""
+    cards = parse_card_list(request.cards, desk.party, desk.peers())
+    records = [await desk.add_peer(card, False, request.by) for card in cards]
+    return [peer_view(card, record) for card, record in zip(cards, records, strict=True)]
 
 
 @router.post("/v1/peers", status_code=201)
