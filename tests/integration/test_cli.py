@@ -65,7 +65,7 @@ def test_init_identity_and_pairing(tmp_path: Path) -> None:
         (["init", "--party", "lower", "--listen", "127.0.0.1:1", "--api", "127.0.0.1:2"], 3, "not a valid party"),
         (["init", "--party", "SACEUR", "--listen", "nowhere", "--api", "127.0.0.1:2"], 3, "not HOST:PORT"),
         (["peer", "add", "hotline:1:nonsense", "--fingerprint", "1"], 4, "not a hotline identity card"),
-        (["peer", "add", "hotline:1:nonsense"], 2, "Missing option '--fingerprint'"),
+        (["peer", "add", "hotline:1:nonsense"], 2, "give CARD and --fingerprint (the one read to you by voice)"),
         (["outbox"], 5, "is not running"),
     ],
 )
