@@ -33,8 +33,8 @@ async def test_a_new_card_replaces_a_compromised_pin_only_when_told(pair: InProc
     assert not await genstab.linked("SACEUR"), "GENSTAB does not know the new keys"
 
     with pytest.raises(PairingError, match="--replace"):
-        await genstab.desk.add_peer(card)
-    await genstab.desk.add_peer(card, replace=True, by="Col. I. Petrov")
+        await genstab.desk.add_peers([card])
+    await genstab.desk.add_peers([card], replace=True, by="Col. I. Petrov")
     await pair.wait_linked()
     after = await send(saceur, text("GENSTAB", "After the ceremony."))
     await arrived(genstab, f"SACEUR-{after.number:06d}")

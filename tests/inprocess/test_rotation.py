@@ -5,6 +5,7 @@ rotation ends with the old key retired at both ends, and survives restarts."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -169,7 +170,7 @@ async def test_a_suspended_peer_delays_the_end_and_no_peer_is_pinned_meanwhile(
     pair: InProcessNetwork, tmp_path: Path
 ) -> None:
     from hotline.errors import PairingError
-    from hotline.node import init_node
+    from hotline.node import IdentityCard, init_node
 
     saceur, genstab = pair
     await saceur.desk.set_peer_state("GENSTAB", "suspended", "watch", "drill")
@@ -179,7 +180,13 @@ async def test_a_suspended_peer_delays_the_end_and_no_peer_is_pinned_meanwhile(
     assert under_way["waiting_for"] == ["GENSTAB"], "a suspended peer gets the statement when resumed"
     newcomer = init_node(tmp_path / "mod", "MOD", "127.0.0.1:7301", "127.0.0.1:7302").card()
     with pytest.raises(PairingError, match="rotation is under way"):
-        await saceur.desk.add_peer(newcomer)
+        await saceur.desk.add_peers([newcomer])
+    # A list is pinned whole or not at all: GENSTAB (which passes alone) is not pinned again
+    # when a card after it is refused.
+    [genstab_card] = [IdentityCard.parse(p.card) for p in saceur.desk.peers()]
+    with pytest.raises(PairingError, match="rotation is under way"):
+        await saceur.desk.add_peers([dataclasses.replace(genstab_card, addresses=("127.0.0.1:7399",)), newcomer])
+    assert [p.addresses for p in saceur.desk.peers()] == [genstab_card.addresses], "GENSTAB's pin unchanged"
     with pytest.raises(PairingError, match="already under way"):
         await saceur.desk.rotate_keys(next_key(pair, "SACEUR"), "Maj. J. Hale")
     await saceur.desk.set_peer_state("GENSTAB", "active", "watch")

@@ -157,9 +157,9 @@ class Desk:
         channels = sorted(self._node.channels.items())
         return tuple(party for party, channel in channels if not channel.has_link() and self._hold(party) is None)
 
-    async def add_peer(self, card: IdentityCard, replace: bool = False, by: str = "operator") -> PeerRecord:
+    async def add_peers(self, cards: list[IdentityCard], replace: bool = False, by: str = "") -> list[PeerRecord]:
         self._writable(HotlineError)
-        return await self._node.add_peer(card, replace, by)
+        return await self._node.add_peers(cards, replace, by or "operator")  # all or none
 
     async def rotate_keys(self, next_key_pem: bytes, by: str) -> dict[str, Any]:
         """Begin rotating our keys to the committed next key (``rotation.py``)."""

@@ -21,7 +21,7 @@ import structlog
 
 from hotline.envelope import cbor
 from hotline.envelope.signed import KINDS, open_signed
-from hotline.errors import EncodingError, RemoteProtocolError
+from hotline.errors import EncodingError, HotlineError, RemoteProtocolError
 from hotline.node.station import Station
 from hotline.protocol import FrameReader, FrameType, encode_frame
 from hotline.storage import AuditEntry
@@ -76,6 +76,10 @@ async def answer_recovery(
         log.warning("recovery request refused", peer=peer, code=exc.code, detail=exc.detail)
         with contextlib.suppress(ConnectionError, OSError):
             writer.write(encode_frame(FrameType.ERROR, code=exc.code, detail=exc.detail))
+    except HotlineError as exc:  # our store failed to answer: the peer is told, and names us as the cause
+        log.exception("cannot answer a recovery from our store", peer=peer)
+        with contextlib.suppress(ConnectionError, OSError):
+            writer.write(encode_frame(FrameType.ERROR, code="store-error", detail=str(exc)[:500]))
     except (ConnectionError, OSError, TimeoutError) as exc:
         log.warning("recovery connection ended before the peer reported", peer=peer, error=str(exc) or "timed out")
     finally:

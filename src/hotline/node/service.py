@@ -295,12 +295,25 @@ class Node:
 
     # -- pairing and numbering ---------------------------------------------------------------
 
+    async def add_peers(
+        self, cards: list[IdentityCard], replace: bool = False, by: str = "operator"
+    ) -> list[PeerRecord]:
+        """Pin every card, or none: all are checked, against the pins and each other, first."""
+        pinned = [c.peer for c in self.channels.values()]
+        for card in cards:
+            self._check_new(pinned, card, replace)
+            pinned.append(card.as_peer(0))
+        return [await self.add_peer(card, replace, by or "operator") for card in cards]
+
+    def _check_new(self, pinned: list[PeerRecord], card: IdentityCard, replace: bool) -> None:
+        vet_new_peer(self.party, pinned, card, replace)
+        if self.rotation.pending is not None and card.party not in self.channels:
+            raise PairingError("our key rotation is under way: pin a new peer once it has ended (hotline identity)")
+
     async def add_peer(self, card: IdentityCard, replace: bool = False, by: str = "operator") -> PeerRecord:
         # Checked and registered before the first await, so two concurrent calls for the same
         # new party cannot open two channels with two sets of counters.
-        vet_new_peer(self.party, [c.peer for c in self.channels.values()], card, replace)
-        if self.rotation.pending is not None and card.party not in self.channels:
-            raise PairingError("our key rotation is under way: pin a new peer once it has ended (hotline identity)")
+        self._check_new([c.peer for c in self.channels.values()], card, replace)
         record = card.as_peer(self.clock.wall_ms())
         existing = self.channels.get(card.party)
         if existing is None:

@@ -61,7 +61,7 @@ async def add_peers(request: CardListIn, desk: NodeDesk) -> list[dict[str, Any]]
     """Pin every party of a card list: every line checked first (card, fingerprint, not ours,
     not twice, no other party's keys), or none pinned and the first bad line named."""
     cards = parse_card_list(request.cards, desk.party, desk.peers())
-    records = [await desk.add_peer(card, False, request.by) for card in cards]
+    records = await desk.add_peers(cards, False, request.by)
     return [peer_view(card, record) for card, record in zip(cards, records, strict=True)]
 
 
@@ -69,7 +69,7 @@ async def add_peers(request: CardListIn, desk: NodeDesk) -> list[dict[str, Any]]
 async def add_peer(request: CardIn, desk: NodeDesk) -> dict[str, Any]:
     card = IdentityCard.parse(request.card)
     check_fingerprint(card, request.fingerprint)
-    record = await desk.add_peer(card, request.replace, request.by)
+    [record] = await desk.add_peers([card], request.replace, request.by)
     return peer_view(card, record)
 
 
