@@ -17,7 +17,11 @@ from hotline.node import SendRequest
 class MessageIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    to: str = Field(description="the pinned peer party to send to", examples=["GENSTAB"])
+    to: str = Field(
+        description="the pinned peer party to send to; several, separated by commas; or * for every pinned party",
+        examples=["GENSTAB", "GENSTAB,SACEUR", "*"],
+        max_length=4096,
+    )
     kind: str = Field("free_text", description="form id")
     kind_version: int = Field(1, ge=1)
     body: dict[str, Any] = Field(description="the form's fields", examples=[{"text": "Link check.", "lang": "en"}])

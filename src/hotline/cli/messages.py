@@ -36,7 +36,9 @@ if TYPE_CHECKING:
 
 @click.command()
 @dir_option
-@click.option("--to", "to", required=True, help="the peer party")
+@click.option(
+    "--to", "to", required=True, help="the peer party; several, separated by commas (A,B,C); or '*' for every peer"
+)
 @click.option("--text", help="a free-text message (or use --form and --data)")
 @click.option(
     "--lang",
@@ -94,9 +96,30 @@ def send(
     if as_json:
         print_json(message)
         return
+    if message.get("addressees"):
+        _print_copies(message, words(directory))
+        return
     out.print(f"{message['serial']}  {message['state']}  to {message['to']}  {message['precedence']}")
     pending = "(given when it leaves: the peer is not connected, or the window is full)"
     out.print(f"id {message['id'] or pending}")
+
+
+def _print_copies(message: dict[str, Any], _: Callable[[str], str]) -> None:
+    """A message to several parties: the serial that names it, then each addressee's copy."""
+    copies = message["addressees"]
+    out.print(
+        f"{message['serial']}  {message['precedence']}  "
+        + _("to {count} parties: {states}").format(count=len(copies), states=_tally(copies, _))
+    )
+    for copy in copies:
+        out.print(f"  {copy['to']:<12} {copy['serial']}  {_(copy['state'])}  id {copy['id'] or '-'}")
+
+
+def _tally(copies: list[dict[str, Any]], _: Callable[[str], str]) -> str:
+    """How many copies stand where, the least advanced first (what still needs watching)."""
+    order = ["rejected", "queued", "sent", "delivered", "acknowledged"]
+    counts = {state: sum(1 for c in copies if c["state"] == state) for state in order}
+    return ", ".join(f"{count} {_(state)}" for state, count in counts.items() if count)
 
 
 def _path(key: str) -> str:
@@ -132,6 +155,46 @@ def _json_object(value: str, option: str) -> dict[str, Any]:
     if not isinstance(parsed, dict):
         raise click.BadParameter(f"must be a JSON object {{...}}, not {type(parsed).__name__}", param_hint=option)
     return parsed
+
+
+def _entry_rows(m: dict[str, Any], _: Callable[[str], str], directory: Path) -> list[dict[str, str]]:
+    """A message to several parties: one row for the whole, then a row for each addressee."""
+    copies = m["addressees"]
+    rows = [
+        {
+            "serial": m["serial"],
+            "to": _("{count} parties").format(count=len(copies)),
+            "seq": "",
+            "precedence": shown_precedence(m["precedence"], directory),
+            "marking": _(m["marking"]),
+            "state": escape(_tally(copies, _)),
+            "created": short_time(m["created"]),
+            "delivered": "",
+            "ack due": short_time(m["due"]),
+            "text": _text(m, _),
+        }
+    ]
+    for copy in copies:
+        ack = copy["acknowledged"]
+        state = _(copy["state"])
+        if ack:
+            name = _by(ack, _, language_of(directory))
+            state = _("{state} by {name} {time}").format(state=state, name=name, time=short_time(ack["at"]))
+        rows.append(
+            {
+                "serial": f"  {copy['serial']}",
+                "to": copy["to"],
+                "seq": str(copy["seq"] or ""),
+                "precedence": "",
+                "marking": "",
+                "state": _styled(state, _STATE_STYLES.get(copy["state"])),
+                "created": "",
+                "delivered": short_time(copy["delivered"]),
+                "ack due": short_time(copy["due"]),
+                "text": "",
+            }
+        )
+    return rows
 
 
 def _by(ack: dict[str, Any], _: Callable[[str], str], lang: str) -> str:
@@ -171,6 +234,9 @@ def outbox(directory: Path, limit: int, as_json: bool) -> None:
     columns = ["serial", "to", "seq", "precedence", "marking", "state", "created", "delivered", "ack due", "text"]
     rows = []
     for m in items:
+        if m.get("addressees"):
+            rows += _entry_rows(m, _, directory)
+            continue
         ack = m["acknowledged"]
         state = _(m["state"])
         if ack:
@@ -335,6 +401,22 @@ def show(directory: Path, message: str, lang: str | None, as_json: bool) -> None
             text = _("Reply {serial} ({kind}).").format(serial=reply["serial"], kind=reply["kind"])
         out.print(f"  {short_time(reply['at'])}  {escape(text)}")
     out.print(f"id {item['id'] or '-'}")
+    if item.get("addressees"):
+        _print_addressees(item, _)
+
+
+def _print_addressees(item: dict[str, Any], _: Callable[[str], str]) -> None:
+    """Each addressee of a message to several parties: its copy, where it stands, who acknowledged."""
+    copies = item["addressees"]
+    heading = _("Sent to {count} parties as {serial}: {states}")
+    heading = heading.format(count=len(copies), serial=item["broadcast"], states=_tally(copies, _))
+    out.print(f"[bold]{escape(heading)}[/]")
+    for copy in copies:
+        ack = copy["acknowledged"]
+        who = f"  {escape(str(ack['by']))} {short_time(ack['at'])}" if ack else ""
+        outcome = _outcome(copy.get("outcome"), _)
+        line = f"  {copy['to']:<12} {copy['serial']}  {_(copy['state'])}{who}"
+        out.print(line + (f"  ({outcome})" if outcome else ""))
 
 
 def _print_notice(item: dict[str, Any], _: Callable[[str], str]) -> None:

@@ -18,7 +18,7 @@ from hotline.node.console_tls import (
 from hotline.node.desk import Desk, Message
 from hotline.node.doorway import Doorway
 from hotline.node.holds import refusal as peer_state_refusal
-from hotline.node.intake import SendError, SendRequest
+from hotline.node.intake import EVERY_PARTY, SendError, SendRequest, several
 from hotline.node.joining import join_node
 from hotline.node.logs import OncePerCause
 from hotline.node.logs import configure as configure_logging
@@ -32,6 +32,7 @@ from hotline.node.service import Node
 from hotline.node.standby import Standby, open_standby
 
 __all__ = [
+    "EVERY_PARTY",
     "SETTINGS_CHECK_EVERY_S",
     "SYSTEM_CLOCK",
     "Clock",
@@ -68,6 +69,7 @@ __all__ = [
     "record_settings",
     "recover_store",
     "replace_own_keys",
+    "several",
     "vet_new_peer",
     "wall_ms",
 ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -23,14 +23,13 @@ from hotline.forms.declarations import Declaration
 from hotline.log import key_tag
 from hotline.node.bulletin import Subscription
 from hotline.node.card import IdentityCard
-from hotline.node.channel import Channel, Routes
 from hotline.node.console_settings import ConsoleSettings
 from hotline.node.handles import open_handles
 from hotline.node.intake import SendError, SendRequest
+from hotline.node.link_views import lanes_linked, path_views
 from hotline.node.party_settings import differing_nodes
 from hotline.node.reader import Reader
 from hotline.node.readings import PeerSnapshot, PortReading, Snapshot
-from hotline.protocol import Lane
 from hotline.storage import (
     AuditEntry,
     AwaitingAck,
@@ -208,9 +207,9 @@ class Desk:
                     "connected": channel.has_link(),  # traffic can flow: some path is up
                     "state": channel.peer.state,  # active, suspended or removed (by us)
                     "hold": self._hold(party),  # traffic held on purpose, by us or by the peer
-                    "lanes": _lanes(channel),
+                    "lanes": lanes_linked(channel),
                     "dialed_by": {lane.value: link.dialed_by for (_, lane), link in sorted(channel.links.items())},
-                    "paths": self._paths(channel, now),
+                    "paths": path_views(channel, self._node.clock.monotonic(), now),
                     "last_contact_ms": channel.last_contact_ms,
                     # Only while linked: the last round trip measured would read as a live link.
                     "rtt_ms": None if channel.rtt is None or not channel.has_link() else round(channel.rtt * 1000, 3),
@@ -232,50 +231,13 @@ class Desk:
         health = self._node.lookout.health.peers.get(party)
         return None if health is None or health.held is None else health.held[0].value
 
-    def _paths(self, channel: Channel, now_ms: int) -> list[dict[str, Any]]:
-        """Each path to a peer as an operator reads it: up or down, round trip, last contact,
-        what it carries, how often it fell."""
-        mono = self._node.clock.monotonic()
-        routes = channel.routes(mono)
-        addresses = channel.peer.addresses
-
-        def wall(moment: float | None) -> int | None:
-            return None if moment is None else now_ms - round((mono - moment) * 1000)
-
-        views = []
-        for path in channel.paths.paths:
-            carries = [lane.value for lane in Lane if _carries(routes, path.index, lane)]
-            probed = channel.links.get((path.index, Lane.URGENT))  # its probes, on its current link
-            # Last contact: the latest bytes on any of the path's links (the path table notes only
-            # when a link came up or was heard again after silence, which a healthy path never is).
-            heard = [path.last_heard] if path.last_heard is not None else []
-            heard += [link.session.last_received for (index, _), link in channel.links.items() if index == path.index]
-            views.append(
-                {
-                    "path": path.index + 1,  # as operators count them: the first advertised is 1
-                    "address": addresses[path.index] if path.index < len(addresses) else None,
-                    "up": path.up,
-                    "lanes": {lane.value: lane in path.links for lane in Lane},
-                    "carries": carries,
-                    "rtt_ms": None if path.srtt is None or not path.up else round(path.srtt * 1000, 3),
-                    "probe_ms": round(channel.paths.probe_interval(path.index) * 1000),
-                    "last_contact_ms": wall(max(heard, default=None)),
-                    "down_since_ms": None if path.up else wall(path.went_down),
-                    "downs": path.downs,
-                    "probes_sent": probed.session.pings_sent if probed else 0,
-                    "probes_answered": probed.session.pongs_received if probed else 0,
-                    "envelopes_out": path.envelopes_out,
-                    "bytes_out": path.bytes_out,
-                }
-            )
-        return views
-
     # -- messages ----------------------------------------------------------------------------
 
     def check(self, request: SendRequest) -> None:
         """Refuse (``SendError``) what would not be queued, without queueing it."""
         self._writable(lambda why: SendError("to", why))
-        self._node.intake.check(request)
+        for copy in self._node.intake.copies(request):
+            self._node.intake.check(copy)
 
     async def enqueue(self, requests: list[SendRequest]) -> list[Queued]:
         self._writable(lambda why: SendError("to", why))
@@ -311,6 +273,9 @@ class Desk:
         row = sent or received
         if row is None:
             raise NotFoundError(f"no message {key} is stored here")
+        if sent is not None and sent.broadcast is not None:  # one copy of a message to several
+            copies = await self._store.broadcast_copies(sent.broadcast)
+            sent = replace(sent, copies=tuple(c for c in copies if c.number != sent.number))
         if row.envelope_id is None:
             return Message(sent=sent, received=received)
         replies_sent, replies_received = await self._store.replies(row.envelope_id)
@@ -342,7 +307,8 @@ class Desk:
         await self._reader.close()
 
     async def outbox(self, limit: int = 1000) -> list[OutboxRow]:
-        return await self._read(lambda store: store.outbox(limit))
+        """The newest entries: a message to several parties is one, its first copy with the others."""
+        return await self._read(lambda store: store.outbox_entries(limit))
 
     async def inbox(self, limit: int = 1000) -> list[InboxRow]:
         return await self._read(lambda store: store.inbox(limit))
@@ -453,7 +419,7 @@ class Desk:
             peers.append(
                 PeerSnapshot(
                     party=party,
-                    lanes=_lanes(channel),
+                    lanes=lanes_linked(channel),
                     connected=channel.has_link(),
                     paths={path.index + 1: (path.up, path.srtt) for path in channel.paths.paths},
                     rtt_s=channel.rtt,
@@ -486,14 +452,3 @@ class Desk:
             node=self._node.config.node,
             epoch=self._store.epoch,
         )
-
-
-def _lanes(channel: Channel) -> dict[str, bool]:
-    """Which lanes have a link on some path."""
-    return {lane.value: any(linked == lane for _, linked in channel.links) for lane in Lane}
-
-
-def _carries(routes: Routes, path: int, lane: Lane) -> bool:
-    if lane is Lane.ORDINARY:
-        return routes.ordinary is not None and routes.ordinary.path == path
-    return any(link.path == path for link in routes.urgent)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from hotline.envelope import DEFAULT_MARKING, FieldError, Precedence, cbor
@@ -36,6 +36,12 @@ class SendError(HotlineError):
 
 
 ROTATION_KINDS = ("key_rotation", "key_rotation_done")  # the node's own, to every peer (``rotation.py``)
+EVERY_PARTY = "*"  # ``to``: every pinned party that takes messages
+
+
+def several(to: str) -> bool:
+    """Whether ``to`` names several parties (``A,B,C``) or all (``*``), not one."""
+    return to == EVERY_PARTY or "," in to
 
 
 @dataclass(frozen=True)
@@ -49,6 +55,7 @@ class SendRequest:
     reply_to: bytes | None = None
     ref: str | None = None
     by_machine: bool = False  # sent by the node itself (link tests): forms no operator composes
+    broadcast: bool = False  # one copy of a message to several parties (``Intake.copies``)
 
 
 class Intake:
@@ -98,10 +105,37 @@ class Intake:
             created_ms=created_ms,
             ref=request.ref,
             due_ms=policy.due_ms(created_ms, Precedence(request.precedence), request.kind),
+            broadcast=request.broadcast,
         )
+
+    def copies(self, request: SendRequest) -> list[SendRequest]:
+        """A message to several parties (``to``: ``A,B,C`` or ``*``) as one copy per party, each
+        signed on its own channel with that channel's sequence; a message to one, as it is.
+        Every copy is checked before any is queued: all of them go, or none."""
+        if not several(request.to):
+            return [request]
+        if request.reply_to is not None:
+            raise SendError("to", "a reply answers one party's message and goes to that party alone")
+        if request.to == EVERY_PARTY:
+            channels = self.station.channels.items()
+            parties = sorted(p for p, c in channels if not c.peer.witness and c.peer.state != "removed")
+            if not parties:
+                raise SendError("to", "no pinned peer takes messages: pin one first (hotline peer add)")
+        else:
+            parties = [p.strip().upper() for p in request.to.split(",")]
+            if "" in parties:
+                raise SendError("to", f"{request.to!r}: an empty name between commas")
+            twice = sorted({p for p in parties if parties.count(p) > 1})
+            if twice:
+                raise SendError("to", f"{', '.join(twice)} named more than once")
+        return [
+            replace(request, to=party, broadcast=True, ref=None if request.ref is None else f"{request.ref}:{party}")
+            for party in parties
+        ]
 
     async def enqueue(self, requests: list[SendRequest]) -> list[Queued]:
         """Check and durably queue messages; the dispatchers take them from there."""
+        requests = [copy for request in requests for copy in self.copies(request)]
         drafts = [self.check(r) for r in requests]
         for request in requests:
             if request.reply_to is not None:

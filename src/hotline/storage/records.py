@@ -58,6 +58,9 @@ class Draft:
     created_ms: int
     ref: str | None = None  # the client's idempotency key: the same ref never queues twice
     due_ms: int | None = None  # when a person at the peer must have acknowledged it
+    # One copy of a message to several parties: the drafts so marked in one call are one
+    # entry, known by the number of its first copy (``OutboxRow.broadcast``).
+    broadcast: bool = False
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,10 @@ class OutboxRow:
     # The stored receipt is not its transcript entry (a damaged store): ``receipt`` is not to be
     # believed, and ``hotline log audit`` says more.
     receipt_damaged: bool = False
+    # A copy of a message sent to several parties: the number of its first copy, which names
+    # the whole (each copy has its own number, sequence and signature, as its channel needs).
+    broadcast: int | None = None
+    copies: tuple[OutboxRow, ...] = ()  # on a first copy read as one entry: the others
 
     @property
     def display_state(self) -> str:

@@ -13,7 +13,7 @@ from hotline.forms.ranks import signed_name
 from hotline.forms.types import visible
 from hotline.node import Message
 from hotline.storage import Acknowledgement, InboxRow, OutboxRow
-from hotline.views.rows import inbox_item, iso, outbox_item
+from hotline.views.rows import every_copy, inbox_item, iso, outbox_item
 from hotline.watch import outcome
 
 
@@ -23,6 +23,8 @@ def message_view(message: Message, party: str, lang: str, now_ms: int) -> dict[s
         row: OutboxRow | InboxRow = message.sent
         item = outbox_item(message.sent, party)
         item["direction"] = "sent"
+        for addressee, copy in zip(item["addressees"] or [], every_copy(message.sent), strict=False):
+            addressee["outcome"] = _outcome(copy, now_ms)  # each addressee's deadline is its own
         item["from"] = party
         history = _sent_history(message.sent, _, lang)
     else:

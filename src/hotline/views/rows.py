@@ -47,11 +47,41 @@ def outbox_item(row: OutboxRow, sender: str) -> dict[str, Any]:
         "receipt": None if row.receipt_damaged else b64(row.receipt),
         "receipt_damaged": row.receipt_damaged,
         "rejection": None,
+        # One copy of a message to several parties: the serial of the first copy names the
+        # whole, and an entry read as one lists every addressee's copy, the first included.
+        "broadcast": None if row.broadcast is None else serial(sender, row.broadcast),
+        "addressees": [addressee_item(copy, sender) for copy in every_copy(row)] if row.copies else None,
     }
     if row.rejection is not None:
-        rejection = Rejection.from_opened(open_signed(row.rejection, "rejection"))
-        item["rejection"] = {"reason": rejection.reason, "detail": visible(rejection.detail)}
+        item["rejection"] = _rejection(row.rejection)
     return item
+
+
+def every_copy(row: OutboxRow) -> list[OutboxRow]:
+    """A message to several parties read from one of its copies: every copy, in party order."""
+    return sorted((row, *row.copies), key=lambda copy: copy.peer)
+
+
+def addressee_item(row: OutboxRow, sender: str) -> dict[str, Any]:
+    """One addressee's copy of a message to several parties: where it stands with that party."""
+    return {
+        "to": row.peer,
+        "serial": serial(sender, row.number),
+        "id": row.envelope_id.hex() if row.envelope_id else None,
+        "seq": row.seq,
+        "state": row.display_state,
+        "sent": iso(row.sent_ms),
+        "delivered": iso(row.delivered_ms),
+        "rejected": iso(row.rejected_ms),
+        "rejection": None if row.rejection is None else _rejection(row.rejection),
+        "due": iso(row.due_ms),
+        "acknowledged": ack_item(row.ack),
+    }
+
+
+def _rejection(signed: bytes) -> dict[str, Any]:
+    rejection = Rejection.from_opened(open_signed(signed, "rejection"))
+    return {"reason": rejection.reason, "detail": visible(rejection.detail)}
 
 
 def inbox_item(row: InboxRow) -> dict[str, Any]:

@@ -4,6 +4,7 @@ its history; acknowledging; the outbox and the inbox."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from typing import Any
 
 from fastapi import APIRouter
@@ -12,7 +13,7 @@ from hotline.api.deps import Lang, Limit, NodeDesk
 from hotline.api.models import AckIn, BatchIn, MessageIn, to_request
 from hotline.envelope import serial
 from hotline.errors import NotFoundError
-from hotline.node import Desk, Message
+from hotline.node import Desk, Message, several
 from hotline.views import forms_view, inbox_item, message_view, outbox_item
 
 router = APIRouter()
@@ -21,7 +22,11 @@ router = APIRouter()
 @router.post("/v1/messages", status_code=201)
 async def send(message: MessageIn, desk: NodeDesk) -> dict[str, Any]:
     rows = await desk.send([to_request(message)], wait_dispatch=1.0)
-    return outbox_item(rows[0], desk.party)
+    if not several(message.to):
+        return outbox_item(rows[0], desk.party)
+    # To several parties: one entry, the first copy carrying the others.
+    first = next((row for row in rows if row.number == row.broadcast), rows[0])
+    return outbox_item(replace(first, copies=tuple(row for row in rows if row is not first)), desk.party)
 
 
 @router.post("/v1/messages/batch", status_code=201)

@@ -276,4 +276,9 @@ MIGRATIONS: list[str] = [
     CREATE INDEX outbox_declarations ON outbox (num) WHERE kind IN ('arsenal_declaration', 'clarification_request');
     CREATE INDEX inbox_declarations ON inbox (peer, num) WHERE kind IN ('arsenal_declaration', 'clarification_request');
     """,
+    # 10: one message to several parties (issue 19).
+    """
+    ALTER TABLE outbox ADD COLUMN broadcast BIGINT;
+    CREATE INDEX outbox_broadcast ON outbox (broadcast) WHERE broadcast IS NOT NULL;
+    """,
 ]

@@ -27,7 +27,7 @@ _RECEIPT_DAMAGED = "(r.obj IS NOT NULL AND (rt.obj IS NULL OR rt.obj != r.obj))"
 _OUTBOX_COLUMNS = (
     "num, o.peer, ref, precedence, marking, o.kind, body, created_ms, seq, env_id, state, sent_ms, "
     "delivered_ms, rejected_ms, envelope, r.obj, rejection, kind_version, reply_to, due_ms, "
-    f"acked_by, acked_ms, ack_remark, ack_auto, ack_received_ms, {_RECEIPT_DAMAGED}, o.ack_rank"
+    f"acked_by, acked_ms, ack_remark, ack_auto, ack_received_ms, {_RECEIPT_DAMAGED}, o.ack_rank, o.broadcast"
 )
 _OUTBOX_FROM = "outbox o LEFT JOIN receipts r ON r.id = o.receipt_id LEFT JOIN transcript rt ON rt.idx = r.log_index"
 _INBOX_COLUMNS = (
@@ -53,7 +53,7 @@ def ack_columns(ack: Acknowledgement | None) -> tuple[Any, ...]:
 
 def _outbox_row(r: tuple[Any, ...]) -> OutboxRow:
     row = OutboxRow(*(*r[:20], _ack(r[20], r[21], r[22], r[23], r[26]), r[24]))
-    return replace(row, receipt_damaged=True) if r[25] else row
+    return replace(row, receipt_damaged=bool(r[25]), broadcast=r[27]) if r[25] or r[27] is not None else row
 
 
 def _inbox_row(r: tuple[Any, ...]) -> InboxRow:
@@ -144,11 +144,43 @@ def reply_targets(conn: Db, ids: list[bytes]) -> dict[bytes, ReplyTarget]:
 _PEOPLES = f"kind NOT IN ({','.join(repr(k) for k in MACHINE_KINDS)})"
 
 
+# A message to several parties is one entry: its first copy, which carries the others.
+_ENTRIES = "(o.broadcast IS NULL OR o.broadcast = o.num)"
+
+
 def outbox_page(conn: Db, offset: int, limit: int) -> Page[OutboxRow]:
     """Our messages people wrote, newest first (acknowledgements and link tests are shown with
-    what they answer)."""
-    (total,) = conn.execute(f"SELECT count(*) FROM outbox WHERE {_PEOPLES}").fetchone()
-    return Page(outbox(conn, limit, f"WHERE o.{_PEOPLES}", (), offset), total, offset)
+    what they answer); a message to several parties is one entry, with every copy."""
+    (total,) = conn.execute(f"SELECT count(*) FROM outbox o WHERE o.{_PEOPLES} AND {_ENTRIES}").fetchone()
+    return Page(with_copies(conn, outbox(conn, limit, f"WHERE o.{_PEOPLES} AND {_ENTRIES}", (), offset)), total, offset)
+
+
+def outbox_entries(conn: Db, limit: int) -> list[OutboxRow]:
+    """The newest ``limit`` entries of the outbox, a message to several parties as one."""
+    return with_copies(conn, outbox(conn, limit, f"WHERE {_ENTRIES}"))
+
+
+def with_copies(conn: Db, rows: list[OutboxRow]) -> list[OutboxRow]:
+    """Each first copy of a message to several parties, with the other copies (party order)."""
+    firsts = [row.number for row in rows if row.broadcast == row.number]
+    copies: dict[int, list[OutboxRow]] = {}
+    for start in range(0, len(firsts), 500):  # SQLite caps the number of bound parameters
+        chunk = firsts[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        where = f"WHERE o.broadcast IN ({marks}) AND o.num != o.broadcast"
+        for copy in outbox(conn, 1_000_000, where, tuple(chunk)):
+            copies.setdefault(copy.broadcast or 0, []).append(copy)
+    return [
+        replace(row, copies=tuple(sorted(copies.get(row.number, []), key=lambda c: c.peer)))
+        if row.broadcast == row.number
+        else row
+        for row in rows
+    ]
+
+
+def broadcast_copies(conn: Db, first: int) -> list[OutboxRow]:
+    """Every copy of the message to several parties whose first copy is ``first``, in party order."""
+    return sorted(outbox(conn, 1_000_000, "WHERE o.broadcast=?", (first,)), key=lambda c: c.peer)
 
 
 def _urgency(chased_as_flash: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:

@@ -21,6 +21,7 @@ def enqueue(conn: Db, drafts: list[Draft]) -> list[Queued]:
     rows: list[tuple[Any, ...]] = []
     refs: dict[str, Queued] = {}  # refs of this call, which the table does not hold yet
     number = next_number(conn)
+    broadcast: int | None = None  # the first copy of this call's message to several parties
     for d in drafts:
         if d.ref is not None:
             again = refs.get(d.ref) or _queued_by_ref(conn, d)
@@ -28,10 +29,14 @@ def enqueue(conn: Db, drafts: list[Draft]) -> list[Queued]:
                 if _fields(again.draft) != _fields(d):
                     raise RefConflictError(d.ref, again.number)
                 queued.append(Queued(again.number, d, new=False))
+                if d.broadcast and broadcast is None:  # a retried broadcast: its copies join the first
+                    broadcast = _broadcast_of(conn, again.number)
                 continue
         rank = Precedence(d.precedence).rank
+        if d.broadcast and broadcast is None:
+            broadcast = number
         rows.append((number, d.peer, d.ref, d.precedence, rank, d.marking, d.kind, d.kind_version, d.body,
-                     d.reply_to, d.created_ms, d.due_ms))  # fmt: skip
+                     d.reply_to, d.created_ms, d.due_ms, broadcast if d.broadcast else None))  # fmt: skip
         queued.append(Queued(number, d))
         if d.ref is not None:
             refs[d.ref] = queued[-1]
@@ -39,10 +44,15 @@ def enqueue(conn: Db, drafts: list[Draft]) -> list[Queued]:
     if rows:
         conn.executemany(
             "INSERT INTO outbox (num, peer, ref, precedence, rank, marking, kind, kind_version, body, reply_to, "
-            "created_ms, due_ms, state) VALUES (?,?,?,?,?,?,?,?,?,?,?,?, 'queued')",
+            "created_ms, due_ms, broadcast, state) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?, 'queued')",
             rows,
         )
     return queued
+
+
+def _broadcast_of(conn: Db, number: int) -> int | None:
+    row = conn.execute("SELECT broadcast FROM outbox WHERE num=?", (number,)).fetchone()
+    return None if row is None else row[0]
 
 
 def _fields(d: Draft) -> tuple[Any, ...]:

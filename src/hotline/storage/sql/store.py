@@ -246,6 +246,12 @@ class SqlStore(ABC):
     def find_outbox(self, numbers: list[int]) -> asyncio.Future[list[OutboxRow]]:
         return self._call(messages.find_outbox, numbers)
 
+    def outbox_entries(self, limit: int = 1000) -> asyncio.Future[list[OutboxRow]]:
+        return self._call(messages.outbox_entries, limit)
+
+    def broadcast_copies(self, first: int) -> asyncio.Future[list[OutboxRow]]:
+        return self._call(messages.broadcast_copies, first)
+
     def declaration_messages(self, party: str) -> asyncio.Future[list[SignedMessage]]:
         return self._call(messages.declaration_messages, party)
 

@@ -290,4 +290,9 @@ MIGRATIONS: list[str] = [
     CREATE INDEX outbox_declarations ON outbox (num) WHERE kind IN ('arsenal_declaration', 'clarification_request');
     CREATE INDEX inbox_declarations ON inbox (peer, num) WHERE kind IN ('arsenal_declaration', 'clarification_request');
     """,
+    # 14: one message to several parties (issue 19): each copy names the first, which names the whole.
+    """
+    ALTER TABLE outbox ADD COLUMN broadcast INTEGER;
+    CREATE INDEX outbox_broadcast ON outbox (broadcast) WHERE broadcast IS NOT NULL;
+    """,
 ]
