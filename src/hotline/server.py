@@ -39,6 +39,7 @@ from hotline.node import (
     NodeConfig,
     certificate_trouble,
     console_certificate,
+    limit_tls_reads,
     open_standby,
     parse_address,
     record_settings,
@@ -55,7 +56,7 @@ CONSOLE_CHECK_EVERY_S = 3600.0  # how often the console certificate's end is loo
 
 async def _stop_server(server: ApiServer | None, task: asyncio.Task[None] | None) -> None:
     if server is not None and task is not None:
-        server.should_exit = True
+        server.stop()
         with contextlib.suppress(asyncio.CancelledError):
             await task
 
@@ -71,6 +72,7 @@ async def serve(config: NodeConfig) -> str | None:
     A node of a party on PostgreSQL stands by until it holds the lease, serves as the active
     node while it does, and stands by again when it loses it (``serve_party_node``).
     """
+    limit_tls_reads()
     if config.store:
         return await serve_party_node(config)
     listener = ConsoleListener.of(config)
@@ -209,7 +211,7 @@ async def stand_by(
         log.warning("the party's store failed while standing by", error=str(exc))
         return None
     finally:
-        api.should_exit = True
+        api.stop()
         sweeper.cancel()
         node.stopped.set()  # the desk's reading store closes with it
         await standby.close()
@@ -316,10 +318,10 @@ async def serve_active(
     watchers = {task for task in (settings, console_watch) if task is not None}
     for task in (pending - {api_task}) | {sweeper} | watchers:
         task.cancel()
-    api.should_exit = True
+    api.stop()
 
     if console_server is not None:
-        console_server.should_exit = True
+        console_server.stop()
 
     async def stop_both() -> None:
         await node.stop()

@@ -4,7 +4,6 @@ the first that fails named by its number."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
@@ -29,10 +28,10 @@ def line(card: IdentityCard, fingerprint: str | None = None) -> str:
 def test_every_card_of_the_file_in_order_comments_and_blank_lines_aside(cards: dict[str, IdentityCard]) -> None:
     text = "\n".join(["# the network's list, fingerprints read at the 1 December conference", "",
                       line(cards["BRAVO"]), "   " + line(cards["CHARLIE"]), line(cards["DELTA"]), ""])  # fmt: skip
-    assert [c.party for c in parse_card_list(text, "ALPHA", [])] == ["BRAVO", "CHARLIE", "DELTA"]
+    assert [c.party for c in parse_card_list(text, cards["ALPHA"], [])] == ["BRAVO", "CHARLIE", "DELTA"]
     # Pinned already with the same keys: pinned again (its addresses may have changed).
     pinned = [cards["BRAVO"].as_peer(0)]
-    assert len(parse_card_list(text, "ALPHA", pinned)) == 3
+    assert len(parse_card_list(text, cards["ALPHA"], pinned)) == 3
 
 
 @pytest.mark.parametrize(
@@ -52,7 +51,7 @@ def test_the_first_bad_line_is_named_and_nothing_is_pinned(
     third = {
         "wrong fingerprint": line(cards["CHARLIE"], cards["DELTA"].fingerprint),
         "twice": line(cards["BRAVO"]),
-        "ours": line(cards["ALPHA"]),
+        "ours": line(IdentityCard.parse(cards["BRAVO"].line().replace(":BRAVO:", ":ALPHA:"))),
         "no fingerprint": cards["CHARLIE"].line(),
         "not a card": "hotline:2:CHARLIE:nonsense " + cards["CHARLIE"].fingerprint,
         "other keys": line(cards["CHARLIE"]),
@@ -61,15 +60,24 @@ def test_the_first_bad_line_is_named_and_nothing_is_pinned(
     # "Other keys": CHARLIE pinned before under DELTA's card's keys, as a thief's card would be.
     pinned = [IdentityCard.parse(cards["DELTA"].line().replace(":DELTA:", ":CHARLIE:")).as_peer(0)]
     with pytest.raises(PairingError, match=re.escape(said)) as refused:
-        parse_card_list(text, "ALPHA", pinned if broken == "other keys" else [])
+        parse_card_list(text, cards["ALPHA"], pinned if broken == "other keys" else [])
     assert "nothing was pinned" in str(refused.value)
 
 
-def test_an_empty_file_is_refused_saying_what_it_should_hold() -> None:
+def test_an_empty_file_is_refused_saying_what_it_should_hold(cards: dict[str, IdentityCard]) -> None:
     with pytest.raises(PairingError, match="holds no card"):
-        parse_card_list("# nothing yet\n\n", "ALPHA", [])
+        parse_card_list("# nothing yet\n\n", cards["ALPHA"], [])
+    with pytest.raises(PairingError, match="holds no card but ours"):
+        parse_card_list(line(cards["ALPHA"]), cards["ALPHA"], [])
 
 
-def test_a_file_too_long_is_refused(tmp_path: Path) -> None:
+def test_the_networks_one_list_serves_every_party_in_it(cards: dict[str, IdentityCard]) -> None:
+    """Our own line is passed over when it is our card; under other keys it is refused."""
+    text = "\n".join(line(card) for card in cards.values())
+    for party, own in cards.items():
+        assert [c.party for c in parse_card_list(text, own, [])] == sorted(set(cards) - {party})
+
+
+def test_a_file_too_long_is_refused(cards: dict[str, IdentityCard]) -> None:
     with pytest.raises(PairingError, match="at most 10000"):
-        parse_card_list("\n" * 10_001, "ALPHA", [])
+        parse_card_list("\n" * 10_001, cards["ALPHA"], [])

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from hotline.errors import ConfigError
 from hotline.node import init_node, load_config
 from hotline.protocol import Lane
-from hotline.protocol.paths import HOLD, MAX_PATHS, PROBE_CEILING, PROBE_FLOOR, PathTable
+from hotline.protocol.paths import HOLD, MAX_PATHS, PROBE_CEILING, PROBE_FLOOR, PROBE_RATE, PathTable, PathTiming
 from hotline.testing.process import configure
 
 
@@ -190,3 +190,18 @@ def test_paths_the_peer_no_longer_advertises_are_forgotten_once_unlinked() -> No
     assert table.trim(1) == [1]
     assert (len(table.paths), table.up(), table.carrier(1.0)) == (1, [0], 0)
     assert table.trim(0) == []  # never below one path
+
+
+def test_a_node_of_many_peers_spreads_its_quick_probes() -> None:
+    """Two parties keep the floor; a node probing 56 paths sends at most PROBE_RATE probes a
+    second in all; never beyond the ceiling; an operator's higher floor stays."""
+    timing = PathTiming()
+    assert timing.spread_over(1).probe_floor == PROBE_FLOOR
+    assert timing.spread_over(2).probe_floor == PROBE_FLOOR
+    assert timing.spread_over(56).probe_floor == pytest.approx(56 / PROBE_RATE)
+    assert timing.spread_over(10_000).probe_floor == timing.probe_ceiling
+    assert PathTiming(probe_floor=4.0).spread_over(2).probe_floor == 4.0
+    table = PathTable(1, timing=timing.spread_over(56))
+    table.round_trip(0, 0.0005)  # loopback: the round trip alone would probe at the floor
+    assert table.probe_interval(0) == pytest.approx(2.8)
+    assert table.silence_limit(0) == pytest.approx(3 * 2.8)

@@ -200,6 +200,28 @@ def test_a_probed_link_pings_when_nothing_is_heard_and_falls_silent_then_revives
     assert pair.a.handle_timer(pair.clock.now) is None
 
 
+def test_on_a_grid_pings_wait_for_the_next_step_and_silence_is_judged_on_time() -> None:
+    pair = SessionPair()
+    pair.a.probe, pair.a.silent_after = 1.0, 3.0
+    grid = 0.75
+    heard = pair.clock.now
+    # The probe falls due at heard + 1.0; on the grid, at the first multiple of 0.75 after it.
+    ping = pair.a.get_timer(grid)
+    assert ping >= heard + 1.0
+    assert ping < heard + 1.0 + grid
+    assert ping / grid == pytest.approx(round(ping / grid))
+    assert pair.a.get_timer(0.0) == heard + 1.0  # no grid: the instant itself
+    # Pinging into the void: the pings keep to the grid, the silence is declared at heard + 3.0.
+    said = []
+    while not is_silent(pair.a):
+        pair.clock.advance(pair.a.get_timer(grid) - pair.clock.now)
+        said.append((pair.clock.now, pair.a.handle_timer(pair.clock.now)))
+        pair.a.data_to_send()  # lost
+    moment, event = said[-1]
+    assert (moment, event) == (heard + 3.0, ev.LinkSilent())
+    assert all(at / grid == pytest.approx(round(at / grid)) for at, what in said if what is None)
+
+
 def test_a_closed_session_asks_for_no_timer_in_the_past() -> None:
     """A peer's ERROR frame closes the session before the connection ends; a probe or heartbeat
     due then must not make the link wake again and again until the connection closes."""

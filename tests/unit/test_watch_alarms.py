@@ -735,7 +735,7 @@ SERIALS = ("ALPHA-000001", "ALPHA-000002", "ALPHA-000003")
 # Short bounds so that random times cross them.
 SMALL = Limits(unreachable_ms=1_000, link_test_interval_ms=5_000, link_test_timeout_ms=2_000, clock_tolerance_ms=500)
 
-Observation = Callable[[Health, int], None]
+Observation = Callable[[Health, int], object]  # what an observation returns is not looked at
 
 
 def _observations() -> st.SearchStrategy[Observation]:

@@ -90,7 +90,7 @@ def _pin_file(directory: Path, card_file: Path, by: str) -> None:
 
             store = open_store(config.store_location, party=config.party)
             try:
-                cards = parse_card_list(text, config.party, await store.peers())
+                cards = parse_card_list(text, config.card(), await store.peers())
             finally:
                 await store.close()
             for card in cards:

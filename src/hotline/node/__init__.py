@@ -30,6 +30,7 @@ from hotline.node.recovery import Outcome as RecoveryOutcome
 from hotline.node.recovery import recover as recover_store
 from hotline.node.service import Node
 from hotline.node.standby import Standby, open_standby
+from hotline.node.tls import limit_tls_reads
 
 __all__ = [
     "EVERY_PARTY",
@@ -60,6 +61,7 @@ __all__ = [
     "console_tls_context",
     "init_node",
     "join_node",
+    "limit_tls_reads",
     "load_config",
     "make_console_certificate",
     "open_standby",

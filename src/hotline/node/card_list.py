@@ -4,8 +4,9 @@ One line per party, ``CARD FINGERPRINT``: the card as ``hotline identity`` print
 read-aloud fingerprint (the spaces in it are allowed). Blank lines and lines beginning with
 ``#`` are ignored. Every line is checked before anything is pinned, and the first that fails is
 named by its number: a card that does not parse, a fingerprint that does not match, our own
-card, a party listed twice, or a party already pinned with other keys (that is a replacement,
-done one card at a time with ``--replace``, as after a compromise).
+party under other keys, a party listed twice, or a party already pinned with other keys (that is
+a replacement, done one card at a time with ``--replace``, as after a compromise). Our own card,
+exactly as we hold it, is passed over: the network's one list serves every party in it.
 
 The fingerprints are what makes the file trustworthy, so they must not come from the same place
 as the cards: docs/operations.md ("A network of many parties") says how a network gets them.
@@ -22,9 +23,9 @@ from hotline.storage import PeerRecord
 MAX_LINES = 10_000
 
 
-def parse_card_list(text: str, own_party: str, pinned: Sequence[PeerRecord]) -> list[IdentityCard]:
-    """The cards in ``text``, each checked against its fingerprint, our party and ``pinned`` (and
-    the lines before it); ``PairingError`` naming the first line that fails."""
+def parse_card_list(text: str, own: IdentityCard, pinned: Sequence[PeerRecord]) -> list[IdentityCard]:
+    """The cards in ``text`` but our own, each checked against its fingerprint, our card and
+    ``pinned`` (and the lines before it); ``PairingError`` naming the first line that fails."""
     lines = text.splitlines()
     if len(lines) > MAX_LINES:
         raise PairingError(f"the file has {len(lines)} lines; at most {MAX_LINES} cards are pinned at once")
@@ -44,12 +45,20 @@ def parse_card_list(text: str, own_party: str, pinned: Sequence[PeerRecord]) -> 
         try:
             card = IdentityCard.parse(card_text)
             check_fingerprint(card, fingerprint)
-            vet_new_peer(own_party, known, card, replace=False)
+            if _same_keys(card, own):
+                seen[card.party] = number
+                continue
+            vet_new_peer(own.party, known, card, replace=False)
         except (PairingError, EncodingError, ValueError) as exc:
             raise PairingError(f"line {number}: {exc}; nothing was pinned") from None
         seen[card.party] = number
         known.append(card.as_peer(0))
         cards.append(card)
     if not cards:
-        raise PairingError("the file holds no card (lines of CARD FINGERPRINT; # begins a comment)")
+        raise PairingError("the file holds no card but ours (lines of CARD FINGERPRINT; # begins a comment)")
     return cards
+
+
+def _same_keys(card: IdentityCard, own: IdentityCard) -> bool:
+    """``card`` is ours: our party, signing key and TLS certificate (our addresses may differ)."""
+    return (card.party, card.sign_key, card.tls_cert) == (own.party, own.sign_key, own.tls_cert)

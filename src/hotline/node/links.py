@@ -271,6 +271,10 @@ class Links:
         )
         session.answer_key = channel.answer_key or channel.key
         link = Link(session, reader, writer, dialed_by, key, self.on_event, self.on_drained, self.station.clock)
+        # Pings on a grid of half the shortest interval between them: late by less than half
+        # their own period, and the links of the node (of every node on the machine, monotonic
+        # time being the system's) wake together (see ``Session.get_timer``).
+        link.tick = max(0.05, min(channel.paths.timing.probe_floor, self.timers.heartbeat) / 2)
         try:
             await link.run()
         finally:

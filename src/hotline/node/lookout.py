@@ -149,8 +149,8 @@ class Lookout:
         self.changed.set()
 
     def clock(self, party: str, skew_ms: int, subject: str | None = None) -> None:
-        self.health.clock(party, skew_ms, self._now(), subject)
-        self.changed.set()
+        if self.health.clock(party, skew_ms, self._now(), subject):
+            self.changed.set()
 
     def numbering(self, party: str, store_behind: tuple[int, int] | None, peer_behind: tuple[int, int] | None) -> None:
         self.health.numbering(party, store_behind, peer_behind, self._now())

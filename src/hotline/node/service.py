@@ -219,7 +219,6 @@ class Node:
     def _register(
         self, peer: PeerRecord, state: ChannelState, unreceipted: list[Dispatched], held_number: int | None = None
     ) -> Channel:
-        timing = self.config.timers.path_timing()
         if len(peer.addresses) > MAX_PATHS:  # pinned before paths were bounded: the first ones serve
             log.warning("peer advertises more addresses than paths", peer=peer.party, used=MAX_PATHS)
         channel = Channel(
@@ -233,11 +232,12 @@ class Node:
             paths=PathTable(
                 min(max(len(peer.addresses), len(self.config.advertise)), MAX_PATHS),
                 order=self.config.path_order.get(peer.party, ()),
-                timing=timing,
+                timing=self.config.timers.path_timing(),
             ),
             held_number=held_number,
         )
         self.channels[peer.party] = channel
+        self._spread_probes()
         self.lookout.watch_peer(peer.party, peer.witness)
         self._apply_hold(channel)
         self.links.reroute(channel, channel.routes(self.clock.monotonic()))  # every path down until linked
@@ -248,6 +248,12 @@ class Node:
             self.tasks.spawn(self.watchkeeper.link_tests_forever(peer.party))
         channel.wake()
         return channel
+
+    def _spread_probes(self) -> None:
+        """Every path's timing, its probes spread over all the paths this node probes."""
+        timing = self.config.timers.path_timing().spread_over(sum(len(c.paths.paths) for c in self.channels.values()))
+        for channel in self.channels.values():
+            channel.paths.timing = timing
 
     def _dial(self, channel: Channel, paths: range) -> None:
         for path in paths:

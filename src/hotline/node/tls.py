@@ -3,11 +3,25 @@
 from __future__ import annotations
 
 import ssl
+from asyncio import sslproto
 from collections.abc import Iterable
 from pathlib import Path
 
 # OpenSSL's X509_V_FLAG_NO_CHECK_TIME (openssl/x509_vfy.h), which the ssl module does not name.
 X509_V_FLAG_NO_CHECK_TIME = 0x200000
+# asyncio reads a TLS connection ``SSLProtocol.max_size`` bytes at a time (256 KiB), and each
+# read allocates that much: above malloc's mmap threshold (128 KiB), so every read of a probe's
+# few bytes mapped and unmapped 256 KiB. That was the largest single cost of an idle node with
+# dozens of peers (issue 19; profiled with py-spy). 64 KiB still takes four whole TLS records
+# (16 KiB each) a read, and a frame of the 1 MiB limit in sixteen.
+TLS_READ_SIZE = 64 * 1024
+
+
+def limit_tls_reads() -> None:
+    """Make every TLS connection opened from now on read ``TLS_READ_SIZE`` bytes at a time."""
+    if not isinstance(getattr(sslproto.SSLProtocol, "max_size", None), int):
+        raise TypeError("asyncio.sslproto.SSLProtocol.max_size is gone: see TLS_READ_SIZE's comment")
+    sslproto.SSLProtocol.max_size = TLS_READ_SIZE
 
 
 def tls_context(server: bool, cert_file: Path, key_file: Path, peer_certs: Iterable[bytes]) -> ssl.SSLContext:

@@ -32,6 +32,7 @@ What the core guarantees to its caller:
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from hotline.crypto.keys import KeySet, VerifyKey
@@ -360,15 +361,23 @@ class PeerSession:
 
     # -- timers ----------------------------------------------------------------------------
 
-    def get_timer(self) -> float:
-        """When the core next needs ``handle_timer``: a heartbeat to send or a peer to bury."""
-        timer = min(self._last_sent + self.heartbeat, self._last_received + self.dead_after)
+    def get_timer(self, grid: float = 0.0) -> float:
+        """When the core next needs ``handle_timer``: a heartbeat to send or a peer to bury.
+
+        With a ``grid``, a ping falls due at the next multiple of it: the links of a node with
+        dozens of peers then send theirs together, one wake-up of the loop serving many (issue
+        19: this halved an idle node's CPU). A ping is late by less than a grid step; a silence
+        or a burial is judged at its own instant, so detection is as quick as without a grid.
+        """
+        burial = self._last_received + self.dead_after
         if self.state is SessionState.HANDSHAKE:
-            return min(timer, self._hello_deadline)
+            return min(self._last_sent + self.heartbeat, burial, self._hello_deadline)
         if self.state is not SessionState.OPEN:  # nothing more to send: only the burial is due
-            return self._last_received + self.dead_after
+            return burial
+        ping = self._last_sent + self.heartbeat
         if self.probe is not None:
-            timer = min(timer, max(self._last_received, self._last_ping) + self.probe)
+            ping = min(ping, max(self._last_received, self._last_ping) + self.probe)
+        timer = min(_on_grid(ping, grid), burial)
         if self.silent_after is not None and not self.silent:
             timer = min(timer, self._last_received + self.silent_after)
         return timer
@@ -403,3 +412,11 @@ class PeerSession:
         self._pings = {self._ping_counter: (now, wall_ms)}  # only the latest ping is worth timing
         ping = {"n": self._ping_counter} | ({} if wall_ms is None else {"clock": wall_ms})
         self._frame(FrameType.PING, now, **ping)
+
+
+def _on_grid(moment: float, grid: float) -> float:
+    """The first multiple of ``grid`` at or after ``moment`` (``moment`` itself without a grid)."""
+    if grid <= 0:
+        return moment
+    step = math.ceil(moment / grid)
+    return step * grid if step * grid >= moment else (step + 1) * grid

@@ -295,18 +295,23 @@ class Health:
     def link_test_received(self, peer: str, received_ms: int) -> None:
         self.peers[peer].link_test_received_ms = received_ms
 
-    def clock(self, peer: str, skew_ms: int, now_ms: int, subject: str | None = None) -> None:
-        """A measurement of the peer's clock against ours (positive: the peer's is ahead)."""
+    def clock(self, peer: str, skew_ms: int, now_ms: int, subject: str | None = None) -> bool:
+        """A measurement of the peer's clock against ours (positive: the peer's is ahead).
+        Whether the alarms may have changed: not while the clock is and was within tolerance,
+        as it is on nearly every probe's answer (dozens a second in a network of many parties,
+        each of which would otherwise have every alarm of every peer worked out again)."""
         state = self.peers[peer]
         was_off = state.skew_ms is not None and abs(state.skew_ms) > self.limits.clock_tolerance_ms
+        is_off = abs(skew_ms) > self.limits.clock_tolerance_ms
         if not was_off:
             state.skew_at_ms = now_ms
         state.skew_ms = skew_ms
         # A measurement without a message (a round trip) keeps the message that showed the
         # skew named while the clock stays off: people look for it, and the heartbeat would
         # otherwise wipe it within seconds.
-        if subject is not None or abs(skew_ms) <= self.limits.clock_tolerance_ms:
+        if subject is not None or not is_off:
             state.skew_subject = subject
+        return was_off or is_off
 
     def numbering(
         self, peer: str, store_behind: tuple[int, int] | None, peer_behind: tuple[int, int] | None, now_ms: int

@@ -60,7 +60,7 @@ async def remove_peer(party: str, decision: PeerStateIn, desk: NodeDesk) -> dict
 async def add_peers(request: CardListIn, desk: NodeDesk) -> list[dict[str, Any]]:
     """Pin every party of a card list: every line checked first (card, fingerprint, not ours,
     not twice, no other party's keys), or none pinned and the first bad line named."""
-    cards = parse_card_list(request.cards, desk.party, desk.peers())
+    cards = parse_card_list(request.cards, desk.identity(), desk.peers())
     records = await desk.add_peers(cards, False, request.by)
     return [peer_view(card, record) for card, record in zip(cards, records, strict=True)]
 
