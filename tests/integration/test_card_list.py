@@ -57,13 +57,15 @@ async def test_a_network_s_cards_pinned_from_a_file_all_or_none(tmp_path: Path) 
 
         # While BRAVO runs: through its API, and it links with ALPHA at once.
         await bravo.start()
-        refused_live = hotline(bravo, "peer", "add", "--file", str(wrong))  # the running node refuses alike
+        # The running node refuses alike. Line 2 is BRAVO's own card, passed over: the fault is line 3.
+        refused_live = hotline(bravo, "peer", "add", "--file", str(wrong))
         assert refused_live.returncode != 0
-        assert "line 2: BRAVO is this node's own party; nothing was pinned" in refused_live.stderr
+        assert "line 3: fingerprint mismatch" in refused_live.stderr
+        assert "nothing was pinned" in refused_live.stderr
         assert pinned(bravo) == []
         assert await bravo.api("GET", "/v1/health")
-        others = tmp_path / "bravo.cards"
-        others.write_text(card_lines(alpha, charlie, delta))
+        others = tmp_path / "bravo.cards"  # the network's whole list, BRAVO's own line too
+        others.write_text(card_lines(alpha, bravo, charlie, delta))
         live = hotline(bravo, "peer", "add", "--file", str(others))
         assert live.returncode == 0, live.stderr
         assert pinned(bravo) == ["ALPHA", "CHARLIE", "DELTA"]

@@ -172,13 +172,13 @@ def status(directory: Path, as_json: bool) -> None:
         else:
             out.print(_("active node: {node} (operator API {api}, epoch {epoch})").format(**active))
         return
-    table = Table(
-        *(_(name) for name in ("peer", "link", "last contact", "RTT ms", "queue", "in flight", "last link test"))
-    )
-    for p in report["peers"]:
+    columns = ("peer", "link", "needs", "last contact", "RTT ms", "queue", "in flight", "last link test")
+    table = Table(*(_(name) for name in columns))
+    for p in report["peers"]:  # most in need of attention first (watch/attention.py)
         table.add_row(
             p["peer"],
             _link(p["connected"], p["lanes"], _, p.get("hold")),
+            _needs(p["attention"], _),
             short_time(iso(p["last_contact_ms"])) or _("never"),
             "" if p["rtt_ms"] is None else f"{p['rtt_ms']:.1f}",
             str(p["queue_depth"]),
@@ -227,13 +227,23 @@ def _api_port(port: dict[str, Any], _: Callable[[str], str]) -> str:
     return _("API port: in use {taken}; refused since start: {refused}").format(taken=taken, refused=refused or "0")
 
 
-def _paths_table(peers: list[dict[str, Any]], _: Callable[[str], str]) -> Table:
-    """Each path to each peer: up or down, its round trip and last contact, what it carries."""
+def _paths_table(peers: list[dict[str, Any]], _: Callable[[str], str]) -> Table | str:
+    """Each path to each peer: up or down, its round trip and last contact, what it carries.
+    With many peers (a network), only the paths not up, and a count of the rest."""
     from hotline.views import iso
 
     table = Table(*(_(name) for name in ("peer", "path", "address", "state", "RTT ms", "last contact", "carries")))
+    every = [path for p in peers for path in p["paths"]]
+    many = len(peers) > MANY_PEERS
+    if many:
+        counted = _("paths up: {up} of {total}").format(up=sum(path["up"] for path in every), total=len(every))
+        if all(path["up"] for path in every):
+            return counted
+        table.caption = counted
     for p in peers:
         for path in p["paths"]:
+            if many and path["up"]:
+                continue
             if path["up"]:
                 state = "[green]" + _("up") + "[/]"
             elif path["down_since_ms"] is None:
@@ -255,6 +265,8 @@ def _paths_table(peers: list[dict[str, Any]], _: Callable[[str], str]) -> Table:
     return table
 
 
+# Beyond this many peers, ``status`` lists only the paths that are not up.
+MANY_PEERS = 8
 # Traffic held on purpose (``hotline peer suspend|remove``), as /v1/status names it.
 HOLDS = {
     "suspended-by-us": N_("suspended by us"),
@@ -277,6 +289,23 @@ def _link(connected: bool, lanes: dict[str, bool], _: Callable[[str], str], hold
     if lanes["ordinary"]:
         return "[yellow]" + _("ordinary lane only") + "[/]"
     return "[red]" + _("down") + "[/]"
+
+
+def _needs(attention: dict[str, Any], _: Callable[[str], str]) -> str:
+    """What a peer asks of the watch, in a few words: its alarms and who they call for, and the
+    acknowledgements outstanding either way. Empty for a quiet peer."""
+    said = []
+    if attention["alarms"]:
+        calls_for: str = attention["calls_for"]
+        level = _(calls_for.replace("_", " "))  # "duty officer", "supervisor", "commander"
+        said.append("[red]" + _("alarms: {count} ({level})").format(count=attention["alarms"], level=level) + "[/]")
+    if attention["overdue"]:
+        said.append("[red]" + _("overdue: {count}").format(count=attention["overdue"]) + "[/]")
+    if attention["they_owe"]:
+        said.append(_("awaiting their acknowledgement: {count}").format(count=attention["they_owe"]))
+    if attention["we_owe"]:
+        said.append(_("awaiting ours: {count}").format(count=attention["we_owe"]))
+    return "; ".join(said)
 
 
 def _link_test(test: dict[str, Any] | None, _: Callable[[str], str]) -> str:

@@ -50,6 +50,7 @@ from hotline.storage import (
 )
 from hotline.watch import Alert, Tracked
 from hotline.watch.alarms import Alarm
+from hotline.watch.attention import attention
 from hotline.watch.deadlines import READINESS_KIND
 
 if TYPE_CHECKING:
@@ -197,13 +198,27 @@ class Desk:
         )
 
     async def status(self) -> list[dict[str, Any]]:
+        """Every peer's link and what it asks of the watch, the peers most in need first."""
         result = []
         depths = await self._read(lambda store: store.queue_depths())  # a count over the backlog
         now = self.now_ms()
-        for party, channel in sorted(self._node.channels.items()):
+        alarms, acks = self.alarms(now), self._node.watchkeeper.watch.open_acks(now)
+        needs = {
+            party: attention(
+                party,
+                not channel.has_link() and self._hold(party) is None,
+                alarms,
+                acks.get(party, (0, 0, 0)),
+                depths.get(party, 0) + channel.ledger.count_in_flight(),
+            )
+            for party, channel in self._node.channels.items()
+        }
+        for party in sorted(needs, key=lambda party: needs[party].order()):
+            channel = self._node.channels[party]
             result.append(
                 {
                     "peer": party,
+                    "attention": needs[party].view(),
                     "connected": channel.has_link(),  # traffic can flow: some path is up
                     "state": channel.peer.state,  # active, suspended or removed (by us)
                     "hold": self._hold(party),  # traffic held on purpose, by us or by the peer

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hotline.testing.process import BlockingNode, run_cli, wait_until
+from hotline.testing.process import BlockingNode, run_cli, stop_all, wait_until
 
 # The 57 participating States of the OSCE, by their ISO 3166 codes (the Holy See as VAT).
 OSCE_STATES = [
@@ -131,6 +131,15 @@ def start_mesh(nodes: list[MeshNode], within: float) -> None:
         node.launch()
     for node in nodes:
         node.wait_ready(within)
+
+
+def stop_mesh(nodes: list[MeshNode]) -> dict[str, int]:
+    """Stop every node (in parallel, as ``stop_all`` does) and close each API client."""
+    try:
+        return stop_all(nodes)
+    finally:
+        for node in nodes:
+            node.close()
 
 
 def links_down(nodes: list[MeshNode]) -> list[tuple[str, str]]:

@@ -258,5 +258,15 @@ class Watch:
             heapq.heappop(self._due)
         return self._due[0][0] if self._due else None
 
+    def open_acks(self, now_ms: int) -> dict[str, tuple[int, int, int]]:
+        """Per peer: (messages of ours it has yet to acknowledge, its messages we have yet to
+        acknowledge, of both those past their deadline)."""
+        counts: dict[str, tuple[int, int, int]] = {}
+        for _, item in self._items.values():
+            they, we, overdue = counts.get(item.peer, (0, 0, 0))
+            sender = item.side is Side.SENDER
+            counts[item.peer] = (they + sender, we + (not sender), overdue + (item.due_ms <= now_ms))
+        return counts
+
     def __len__(self) -> int:
         return len(self._items)
