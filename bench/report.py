@@ -18,6 +18,9 @@ from settings import (
     GOAL_FAILOVER_MS,
     GOAL_FLASH_LOADED_OVER_UNLOADED,
     GOAL_LATENCY_OVER_FLOOR,
+    GOAL_NETWORK_FLASH_MS,
+    GOAL_NETWORK_IDLE_CORES,
+    GOAL_NETWORK_RSS_MB,
     GOAL_RSS_MB,
     GOAL_TAKEOVER_S,
     GOAL_THROUGHPUT,
@@ -44,12 +47,13 @@ def report(res: dict[str, Any]) -> None:
         alarm_and_flash_rows,
         attack_rows,
         transparency_rows,
+        network_rows,
         memory_and_transcript_rows,
         postgres_rows,
     ):
         rows(table, res)
     out.print(table)
-    for line in [*summary(res), *attack_summary(res), *transcript_summary(res)]:
+    for line in [*summary(res), *attack_summary(res), *transcript_summary(res), *network_summary(res)]:
         out.print(line)
 
 
@@ -385,5 +389,58 @@ def transcript_summary(res: dict[str, Any]) -> list[str]:
             f"latency mean with checkpoints and witnessing {res['latency_mean_ms']:.2f} ms vs without"
             f" {res['latency_no_checkpoints_mean_ms']:.2f} ms: {cost * 100:+.1f} %"
             f" (goal <= {GOAL_TRANSCRIPT_LATENCY_COST * 100:.0f} %)"
+        ),
+    ]
+
+
+def network_rows(table: Table, res: dict[str, Any]) -> None:
+    """The 57-party mesh (network.py)."""
+    n = res["network_parties"]
+    table.add_row(
+        f"Network of {n}: made and pinned (peer add --file); started; every link up",
+        f"{res['network_make_s']:.0f} s; {res['network_start_s']:.0f} s; {res['network_linked_s']:.1f} s",
+        "",
+        "",
+    )
+    ok = res["network_flash_last_max_ms"] <= GOAL_NETWORK_FLASH_MS
+    table.add_row(
+        f"  FLASH to all {n - 1}: last receipt (p50, max of {res['network_flash_samples']}); any receipt p50",
+        f"{res['network_flash_last_p50_ms']:.0f}, {res['network_flash_last_max_ms']:.0f} ms;"
+        f" {res['network_flash_receipt_p50_ms']:.0f} ms",
+        f"floor {res['network_flash_floor_ms']:.1f} ms ({n - 1} x sign + verify, 2 commits, TLS)",
+        f"<= {GOAL_NETWORK_FLASH_MS:.0f} ms: {verdict(ok)}",
+    )
+    ok = res["network_rss_max_mb"] <= GOAL_NETWORK_RSS_MB
+    table.add_row(
+        "  RSS per node (p50, max); memory per peer",
+        f"{res['network_rss_p50_mb']:.1f}, {res['network_rss_max_mb']:.1f} MB; {res['network_kib_per_peer']:.0f} KiB",
+        f"a pair's node {res['network_pair_rss_mb']:.1f} MB",
+        f"<= {GOAL_NETWORK_RSS_MB:.0f} MB: {verdict(ok)}",
+    )
+    table.add_row(
+        f"  idle CPU, all {n} together: shipped timers; a network's (heartbeat 10 s)",
+        f"{res['network_idle_cores']:.3f}; {res['network_idle_cores_large_timers']:.3f} cores",
+        "",
+        f"< {GOAL_NETWORK_IDLE_CORES} core: {verdict(res['network_idle_cores'] < GOAL_NETWORK_IDLE_CORES)};"
+        f" {verdict(res['network_idle_cores_large_timers'] < GOAL_NETWORK_IDLE_CORES)}",
+    )
+    table.add_row(
+        "  one party cut off: FLASH to the rest, last receipt; the alarm for the absent one",
+        f"{res['network_cut_reached']} reached, {res['network_cut_flash_last_ms']:.0f} ms;"
+        f" alarm after {res['network_cut_alarm_s']:.1f} s",
+        f"alarm grace {res['network_cut_alarm_grace_s']} s",
+        "",
+    )
+
+
+def network_summary(res: dict[str, Any]) -> list[str]:
+    return [
+        (
+            f"network_flash_last_max_ms {res['network_flash_last_max_ms']:.0f} to {res['network_parties'] - 1}"
+            f" parties vs network_flash_floor_ms {res['network_flash_floor_ms']:.1f}"
+            f" (goal <= {GOAL_NETWORK_FLASH_MS:.0f}); network_rss_max_mb {res['network_rss_max_mb']:.1f}"
+            f" (goal <= {GOAL_NETWORK_RSS_MB:.0f}); network_idle_cores {res['network_idle_cores']:.3f},"
+            f" with a network's timers {res['network_idle_cores_large_timers']:.3f}"
+            f" (goal < {GOAL_NETWORK_IDLE_CORES})"
         ),
     ]

@@ -28,6 +28,9 @@ What it does, in order, one module per figure:
    password flood, 12 consoles on a board of 50,000 waiting messages), beside a FLASH alone.
 10a. ``transparency.py``: the *Transparency* page with twenty years of declarations from both
    sides, at the node that holds those 50,000 messages too.
+10b. ``network.py``: a full mesh of 57 nodes (the OSCE's participating States), pinned from one
+   card list: links up, a FLASH to all and its last receipt, memory per node and per peer, the
+   idle mesh's CPU (shipped timers, then a network's), and a FLASH with one party cut off.
 11. ``postgres.py``: a party on PostgreSQL: the server's own commit time, latency and throughput
    beside SQLite's, and takeovers by a standby node after SIGKILL and SIGSTOP of the active one.
 
@@ -55,6 +58,8 @@ from typing import Any
 import psutil
 from rich.console import Console
 
+from hotline.testing.mesh import OSCE_STATES
+
 sys.path.insert(0, str(Path(__file__).parent))  # run as a script: its sibling modules
 from attacks import BOARD_BACKLOG, CONSOLES, IDLE_CONNECTIONS, attack_figures
 from console import alarm_figures
@@ -63,6 +68,7 @@ from drain import drain_figures
 from flash import flash_figures
 from floor import Floor, measure_floor
 from latency import api_health_figures, latency_figures
+from network import network_figures
 from nodes import BenchNode, make_pair, start_pair, stop_nodes
 from paths import path_figures
 from postgres import postgres_figures
@@ -116,6 +122,11 @@ def run() -> dict[str, Any]:
             codes = stop_nodes(main_pair)
             say(f"nodes stopped (exit codes {codes})")
         results["node_exit_codes"] = codes
+        say(
+            f"network: {len(OSCE_STATES)} nodes in a full mesh, pinned from one card list; FLASH to all,"
+            " memory, idle CPU, one party cut off"
+        )
+        results |= network_figures(root, floor, results["rss_idle_mb"])
         say(f"PostgreSQL: commit floor, latency and throughput, then {TAKEOVERS} takeovers of a party's active node")
         results |= postgres_figures(root)
         results["bench_seconds"] = r(time.monotonic() - began, 1)

@@ -48,3 +48,14 @@ TEXT = (
     "Routine link check from the duty officer. Please acknowledge receipt of this message on the "
     "channel and confirm that the scheduled exchange of status reports will proceed at 0600Z as agreed."
 )
+
+# A network of 57 parties (network.py, issue 19).
+NETWORK_FLASHES = 5  # FLASHes to all, each from another node
+NETWORK_IDLE_SECONDS = 10.0
+# The timers docs/operations.md recommends for a network of dozens of parties: the ordinary
+# lane's heartbeat, and the silence that ends a session, stretched (the urgent lane's probes
+# still find a silent path in seconds).
+LARGE_NETWORK_TIMERS = {"heartbeat": 10, "dead_after": 30}
+GOAL_NETWORK_FLASH_MS = 1000.0  # FLASH to all 56: the last receipt
+GOAL_NETWORK_RSS_MB = 100.0  # per node of the 57
+GOAL_NETWORK_IDLE_CORES = 0.25  # the idle mesh, all 57 processes together

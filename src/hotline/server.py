@@ -20,6 +20,7 @@ import structlog
 import uvicorn
 from fastapi import FastAPI
 
+from hotline import storage
 from hotline.api.app import create_app
 from hotline.api.gate import Gate
 from hotline.api.standby import create_standby_api
@@ -44,7 +45,7 @@ from hotline.node import (
     parse_address,
     record_settings,
 )
-from hotline.storage import PostgresStore, Store, open_store
+from hotline.storage import Store, open_store
 
 log = structlog.get_logger("hotline.run")
 # Seconds from the first stop signal to the end of the process, at most. Links close in
@@ -140,7 +141,7 @@ async def _serve_roles(
             await _pause(signals.requested, RETRY_S)
             continue
         first = False
-        assert isinstance(store, PostgresStore)
+        assert isinstance(store, storage.PostgresStore)
         await _record_settings(config)
         epoch = await stand_by(config, store, signals, api_socket.dup(), listener)
         if epoch is None:
@@ -164,7 +165,7 @@ async def _serve_roles(
 
 async def stand_by(
     config: NodeConfig,
-    store: PostgresStore,
+    store: storage.PostgresStore,
     signals: StopSignals,
     api_socket: socket.socket,
     listener: ConsoleListener | None = None,

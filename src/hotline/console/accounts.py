@@ -28,10 +28,10 @@ import tomli_w
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from hotline import storage
 from hotline.console.roles import Role
 from hotline.errors import ConfigError
 from hotline.forms.ranks import Rank
-from hotline.storage import change_document, read_document
 
 ACCOUNTS_FILE = "console-users.toml"
 NAME_PATTERN = re.compile(r"[a-z][a-z0-9._-]{1,31}")
@@ -127,7 +127,7 @@ class AccountBook:
 
     def accounts(self) -> dict[str, Account]:
         if self._store:
-            return self._parse(read_document(self._store, ACCOUNTS_FILE))
+            return self._parse(storage.read_document(self._store, ACCOUNTS_FILE))
         try:
             return self._parse(self.path.read_text(encoding="utf-8"))
         except FileNotFoundError:
@@ -265,7 +265,7 @@ class AccountBook:
                 change(accounts)
                 return _document(accounts)
 
-            change_document(self._store, ACCOUNTS_FILE, changed)
+            storage.change_document(self._store, ACCOUNTS_FILE, changed)
             return
         with self._locked():
             accounts = self.accounts()

@@ -26,6 +26,7 @@ import tomli_w
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from hotline import storage
 from hotline.crypto import SigningKey, TlsIdentity, generate_signing_key, generate_tls_identity
 from hotline.crypto.keys import load_signing_key, signing_key_pem
 from hotline.crypto.rotation import commitment
@@ -38,7 +39,7 @@ from hotline.node.console_settings import ConsoleSettings, console_settings
 from hotline.node.declaration_settings import declaration_schedules
 from hotline.node.key_settings import KeySettings, key_settings
 from hotline.protocol.paths import MAX_PATHS, PathTiming
-from hotline.storage import card_addresses, claim_database, is_database_url, party_nodes, register_node
+from hotline.storage import is_database_url
 from hotline.watch import DEFAULT_DEADLINES, DeadlinePolicy, parse_watch_changes
 from hotline.watch.alarms import Limits
 from hotline.watch.declaring import Schedule
@@ -218,7 +219,7 @@ class NodeConfig:
     def card(self) -> IdentityCard:
         """The party's card. A party of several nodes names, on each path, every node's address
         (as the shared database lists them), so that a peer can find whichever is active."""
-        addresses = card_addresses(party_nodes(self.store)) if self.store else ()
+        addresses = storage.card_addresses(storage.party_nodes(self.store)) if self.store else ()
         return IdentityCard(
             party=self.party,
             sign_key=self.signing_key().verify_key.raw,
@@ -288,8 +289,8 @@ def init_node(
     if store:
         if not is_database_url(store):
             raise ConfigError(f"--store {store!r} is not a PostgreSQL address (postgresql://USER@HOST:PORT/DATABASE)")
-        claim_database(store, party)
-        node = register_node(store, listen, api, advertise or (listen,))
+        storage.claim_database(store, party)
+        node = storage.register_node(store, listen, api, advertise or (listen,))
     directory.mkdir(parents=True, exist_ok=True)
     directory.chmod(0o700)
     tls: TlsIdentity = generate_tls_identity(party, dt.datetime.fromtimestamp(wall_ms() / 1000, dt.UTC))

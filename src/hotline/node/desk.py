@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import structlog
 
+from hotline import storage
 from hotline.envelope import parse_message_key
 from hotline.errors import AcknowledgeError, AlarmError, HotlineError, NotFoundError
 from hotline.forms.declarations import Declaration
@@ -45,8 +46,6 @@ from hotline.storage import (
     StoredAlarm,
     StoredCheckpoint,
     StoredSession,
-    connected_nodes,
-    party_nodes,
 )
 from hotline.watch import Alert, Tracked
 from hotline.watch.alarms import Alarm
@@ -104,8 +103,8 @@ class Desk:
         """On the active node of a party of several: every other node is connected to the
         database, ready to take over, and runs with this one's settings; raise or clear the
         alarms that say otherwise."""
-        nodes = [n.number for n in await asyncio.to_thread(party_nodes, self.shared_store)]
-        connected = await asyncio.to_thread(connected_nodes, self.shared_store)
+        nodes = [n.number for n in await asyncio.to_thread(storage.party_nodes, self.shared_store)]
+        connected = await asyncio.to_thread(storage.connected_nodes, self.shared_store)
         down = [n for n in nodes if n != self._node.config.node and n not in connected]
         differ = await asyncio.to_thread(differing_nodes, self._node.config, nodes)
         self._node.lookout.party(differ, down)

@@ -13,10 +13,10 @@ import shutil
 import tomllib
 from pathlib import Path
 
+from hotline import storage
 from hotline.errors import ConfigError
 from hotline.node.addresses import check_addresses
 from hotline.node.config import NodeConfig, load_config, write_settings
-from hotline.storage import register_node
 
 # What a node of the party shares with the others as files: the keys and the token (mode 0600
 # kept) and the certificate. (The console's accounts are in the shared store.)
@@ -44,7 +44,7 @@ def join_node(
         raise ConfigError("--dir and --join name the same directory: the new node needs one of its own")
     if directory.exists() and any(directory.iterdir()):
         raise ConfigError(f"{directory} is not empty; a node directory must start empty")
-    number = register_node(first.store, listen, api, advertise or (listen,))
+    number = storage.register_node(first.store, listen, api, advertise or (listen,))
     directory.mkdir(parents=True, exist_ok=True)
     directory.chmod(0o700)
     for name in SHARED_FILES:

@@ -14,8 +14,8 @@ import json
 import tomllib
 from typing import Any
 
+from hotline import storage
 from hotline.node.config import NodeConfig
-from hotline.storage import change_document, read_document
 
 NODE_OWN = frozenset({"listen", "api", "advertise", "node", "store"})  # each node's own
 CONSOLE_OWN = frozenset({"listen", "cert", "key"})  # [console]: each node's listener and certificate
@@ -37,7 +37,7 @@ def _name(node: int) -> str:
 def record_settings(config: NodeConfig) -> None:
     """This node's shared settings, in the shared store, for the active node to compare."""
     text = json.dumps(shared_settings(config), sort_keys=True)
-    change_document(config.store, _name(config.node), lambda _: text)
+    storage.change_document(config.store, _name(config.node), lambda _: text)
 
 
 def differing_nodes(config: NodeConfig, nodes: list[int]) -> dict[int, list[str]]:
@@ -47,7 +47,7 @@ def differing_nodes(config: NodeConfig, nodes: list[int]) -> dict[int, list[str]
     for node in nodes:
         if node == config.node:
             continue
-        text = read_document(config.store, _name(node))
+        text = storage.read_document(config.store, _name(node))
         if text is None:
             continue  # never started: nothing to compare yet
         theirs = json.loads(text)

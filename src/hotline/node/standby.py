@@ -20,6 +20,7 @@ from typing import Any
 
 import structlog
 
+from hotline import storage
 from hotline.errors import ConfigError, StoreError
 from hotline.node.card import parse_address
 from hotline.node.clock import Clock
@@ -29,7 +30,6 @@ from hotline.node.peer_port import PeerPort
 from hotline.node.tls import tls_context
 from hotline.protocol import FrameType, Lane, encode_frame
 from hotline.protocol.paths import MAX_PATHS
-from hotline.storage import IDLE_LIMIT_MS, PartyNode, PostgresStore, describe_database, party_nodes
 
 log = structlog.get_logger("hotline.node")
 POLL_S = 0.2  # seconds between tries for the lease
@@ -47,13 +47,13 @@ class ActiveNode:
 
 
 class Standby:
-    def __init__(self, config: NodeConfig, store: PostgresStore, clock: Clock) -> None:
+    def __init__(self, config: NodeConfig, store: storage.PostgresStore, clock: Clock) -> None:
         self.config = config
         self.store = store
         self.clock = clock
         self.active = ActiveNode(None, 0, 0)
         self.port: PeerPort | None = None
-        self._nodes: list[PartyNode] = []
+        self._nodes: list[storage.PartyNode] = []
         self._repeats = OncePerCause(clock)
         self.answered = 0  # peers' connections told where the active node is
 
@@ -93,7 +93,7 @@ class Standby:
         if lease.holder == self.active.number and lease.epoch == self.active.epoch:
             return
         if not self._nodes or all(n.number != lease.holder for n in self._nodes):
-            self._nodes = await asyncio.to_thread(party_nodes, self.store.url)
+            self._nodes = await asyncio.to_thread(storage.party_nodes, self.store.url)
         holder = next((n for n in self._nodes if n.number == lease.holder), None)
         self.active = ActiveNode(
             lease.holder,
@@ -129,7 +129,7 @@ class Standby:
             "role": "standby",
             "party": self.config.party,
             "node": self.config.node,
-            "store": describe_database(self.store.url),
+            "store": storage.describe_database(self.store.url),
             "active": {
                 "node": active.number,
                 "epoch": active.epoch,
@@ -148,7 +148,7 @@ class Standby:
         if active.number == self.config.node:
             return (
                 f"this is node {self.config.node} of {self.config.party}, starting: its previous run still holds the"
-                f" lease until its database session ends (within {IDLE_LIMIT_MS / 1000:g} s); try again then"
+                f" lease until its database session ends (within {storage.IDLE_LIMIT_MS / 1000:g} s); try again then"
             )
         at = f" at {active.addresses[0]}" if active.addresses else ""
         api = f", whose operator API is {active.api} on its machine" if active.api else ""
@@ -163,7 +163,7 @@ class Standby:
             self.port = None
 
 
-async def open_standby(config: NodeConfig, store: PostgresStore, clock: Clock) -> Standby:
+async def open_standby(config: NodeConfig, store: storage.PostgresStore, clock: Clock) -> Standby:
     standby = Standby(config, store, clock)
     try:
         await store.name_session(config.node)  # the active node sees this node connected, ready

@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hotline.errors import StoreError
-from hotline.storage.postgres.connection import describe
 from hotline.storage.sql.recovery import mark_restored
 from hotline.storage.sqlite.connection import migrate
 from hotline.storage.sqlite.migrations import MIGRATIONS
@@ -130,7 +129,7 @@ def _mark_restored(path: Path, backup: str, at_ms: int) -> None:
 def backup_postgres(url: str, out: Path) -> int:
     """``pg_dump`` the party's database at ``url`` into ``out``; the bytes written."""
     with _written(out) as partial:
-        _run(["pg_dump", "--format=custom", "--no-owner", "--file", str(partial), url], f"back up {describe(url)}")
+        _run(["pg_dump", "--format=custom", "--no-owner", "--file", str(partial), url], f"back up {_describe(url)}")
     return out.stat().st_size
 
 
@@ -158,7 +157,7 @@ def restore_postgres(backup: Path, url: str, party: str) -> None:
     if version > len(PG_MIGRATIONS):
         raise StoreError(f"{backup} is at schema {version}, newer than this program ({len(PG_MIGRATIONS)})")
     command = ["pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction", "--dbname", url]
-    _run([*command, str(backup)], f"restore {backup} into {describe(url)}")
+    _run([*command, str(backup)], f"restore {backup} into {_describe(url)}")
 
 
 def _run(command: list[str], what: str) -> str:
@@ -198,3 +197,9 @@ def _written(target: Path) -> Iterator[Path]:
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
+
+
+def _describe(url: str) -> str:
+    from hotline.storage.postgres.connection import describe  # psycopg only for a database
+
+    return describe(url)

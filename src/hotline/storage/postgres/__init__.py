@@ -4,7 +4,8 @@ anything is written (``connection.py``). Nothing above ``hotline.storage`` names
 (``open_store`` opens it, given a ``postgresql://`` address).
 """
 
-from hotline.storage.postgres.connection import claim, describe, is_database_url
+from hotline.storage.locations import is_database_url
+from hotline.storage.postgres.connection import claim, describe
 from hotline.storage.postgres.documents import change_document, read_document
 from hotline.storage.postgres.lease import active_node
 from hotline.storage.postgres.nodes import PartyNode, card_addresses, connected_nodes, party_nodes, register_node

@@ -43,10 +43,6 @@ def describe(url: str) -> str:
     return f"postgresql://{where}/{info.get('dbname') or info.get('user') or ''}"
 
 
-def is_database_url(location: object) -> bool:
-    return isinstance(location, str) and location.startswith(("postgresql://", "postgres://"))
-
-
 def connect(url: str, *, read_only: bool = False, application: str = "hotline") -> psycopg.Connection[Any]:
     """A session with the durability settings (and, ``read_only``, unable to write)."""
     try:
