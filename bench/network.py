@@ -48,6 +48,14 @@ SETTINGS: dict[str, Any] = {"watch": QUIET_WATCH, "alarms": {"peer_unreachable":
 def network_figures(root: Path, floor: Floor, pair_rss_mb: float) -> dict[str, Any]:
     nodes: list[MeshNode] = []
     try:
+        return _measure(root, floor, pair_rss_mb, nodes)
+    finally:
+        for node in nodes:
+            node.close()
+
+
+def _measure(root: Path, floor: Floor, pair_rss_mb: float, nodes: list[MeshNode]) -> dict[str, Any]:
+    try:
         began = time.monotonic()
         nodes += make_mesh(root / "network", OSCE_STATES, SETTINGS)
         made = time.monotonic() - began
@@ -67,7 +75,7 @@ def network_figures(root: Path, floor: Floor, pair_rss_mb: float) -> dict[str, A
         figures |= _memory_figures(nodes, pair_rss_mb)
         figures |= _cut_figures(nodes)
     finally:
-        stop_mesh(nodes)
+        stop_mesh(nodes, close=False)
     for node in nodes:
         configure(node.config.directory, {"timers": LARGE_NETWORK_TIMERS})
     try:
@@ -75,7 +83,7 @@ def network_figures(root: Path, floor: Floor, pair_rss_mb: float) -> dict[str, A
         wait_linked(nodes, 300)
         figures["network_idle_cores_large_timers"] = r(mesh_cpu(nodes, NETWORK_IDLE_SECONDS), 3)
     finally:
-        stop_mesh(nodes)
+        stop_mesh(nodes, close=False)
     return figures
 
 

@@ -75,6 +75,18 @@ def test_one_flash_to_every_party_is_one_entry_and_a_copy_on_each_channel(mesh: 
             "FLASH",
             1,
         )
+    # The sender's log is witnessed by its quorum (four peers chosen by hashing), not by all 11.
+    transcript = sender.api("GET", "/v1/transcript")
+    witnesses = transcript["witnesses"]
+    assert len(witnesses) == 4
+    assert set(witnesses) < {node.party for node in receivers}
+
+    def cosigned() -> list[str] | None:
+        checkpoint = sender.api("GET", "/v1/transcript")["checkpoint"]
+        by: list[str] | None = checkpoint and sorted(checkpoint["cosigned_by"])
+        return by if by == witnesses and checkpoint["size"] >= 2 * len(receivers) else None
+
+    wait_until(cosigned, 20, "the sender's checkpoint cosigned by its quorum")
     # The CLI shows the one entry with where it stands with each party.
     shown = run_cli("show", "--dir", str(sender.config.directory), serial)
     assert all(node.party in shown for node in receivers), shown

@@ -4,7 +4,7 @@ The co-signed transcript (C2SP tlog-checkpoint, tlog-witness, tlog-proof) is bui
 functions; the store feeds them stored subtree hashes through a ``SubtreeHash`` function."""
 
 # The submodules themselves are public too (importing a name from one binds it here anyway).
-from hotline.log import checkpoint, cosignature, note, recovery, tiles, tlogproof, witness
+from hotline.log import checkpoint, cosignature, note, quorum, recovery, tiles, tlogproof, witness
 from hotline.log.checkpoint import (
     MAX_TREE_SIZE,
     Checkpoint,
@@ -159,6 +159,7 @@ __all__ = [
     "parse_tile_path",
     "parse_verifier_key",
     "perfect_subtrees",
+    "quorum",
     "recovery",
     "sign_checkpoint",
     "sign_note",

@@ -148,6 +148,9 @@ class Bounds:
     evidence_bytes_per_peer_day: int = 16 * MIB
     # Rows on one page of the board, the inbox, the outbox and the alarms.
     page_rows: int = 100
+    # Peers offered our transcript's checkpoints to cosign, besides every neutral witness: in a
+    # network, a quorum chosen by hashing (log/quorum.py), not every peer.
+    witnesses: int = 4
 
 
 @dataclass(frozen=True)

@@ -144,6 +144,11 @@ class Desk:
     def transcript_origin(self) -> str:
         return self._node.notary.origin
 
+    @property
+    def transcript_witnesses(self) -> list[str]:
+        """The peers our checkpoints are offered to (our log's quorum, ``log/quorum.py``)."""
+        return sorted(self._node.notary.witnesses())
+
     # -- peers -------------------------------------------------------------------------------
 
     def peers(self) -> list[PeerRecord]:

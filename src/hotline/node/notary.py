@@ -34,6 +34,7 @@ from hotline.log import (
     verify_cosignature,
     witness_for,
 )
+from hotline.log.quorum import quorum
 from hotline.log.witness import key_tag
 from hotline.node.card import keys_of, log_tag_of
 from hotline.node.config import NodeConfig
@@ -73,6 +74,7 @@ class Notary:
         self.peer_retired: dict[str, list[tuple[VerifyKey, int]]] = {}
         self._offered: dict[str, tuple[Link, int]] = {}  # per peer: the offer awaiting its answer
         self._alleged: dict[str, int] = {}  # per peer: when its last unproven claim was recorded
+        self.quorum_size = config.bounds.witnesses
 
     def _now(self) -> int:
         return self.station.clock.wall_ms()
@@ -125,9 +127,20 @@ class Notary:
                 await self.offer(channel)
         return checkpoint
 
+    def witnesses(self) -> frozenset[str]:
+        """The peers our checkpoints are offered to: the quorum of our log (``log/quorum.py``)
+        among the peers we have not removed, and every neutral witness."""
+        peers = [channel.peer for channel in self.station.channels.values() if channel.peer.state != "removed"]
+        neutral = [peer.party for peer in peers if peer.witness]
+        ordinary = [peer.party for peer in peers if not peer.witness]
+        return quorum(self.origin, ordinary, neutral, self.quorum_size)
+
     async def offer(self, channel: Channel, old: int | None = None) -> None:
         """Offer a peer the next checkpoint after the last one it cosigned (one at a time, in
-        order, as a tlog witness sees them), unless one is already on its way to it."""
+        order, as a tlog witness sees them), unless one is already on its way to it, or the
+        peer is not among our log's witnesses."""
+        if channel.party not in self.witnesses():
+            return
         store = self.station.store
         if old is None:
             old = await store.last_cosigned(channel.party)

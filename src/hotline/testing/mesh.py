@@ -133,13 +133,15 @@ def start_mesh(nodes: list[MeshNode], within: float) -> None:
         node.wait_ready(within)
 
 
-def stop_mesh(nodes: list[MeshNode]) -> dict[str, int]:
-    """Stop every node (in parallel, as ``stop_all`` does) and close each API client."""
+def stop_mesh(nodes: list[MeshNode], close: bool = True) -> dict[str, int]:
+    """Stop every node (in parallel, as ``stop_all`` does) and, unless they are to be started
+    again, close their API clients."""
     try:
         return stop_all(nodes)
     finally:
-        for node in nodes:
-            node.close()
+        if close:
+            for node in nodes:
+                node.close()
 
 
 def links_down(nodes: list[MeshNode]) -> list[tuple[str, str]]:

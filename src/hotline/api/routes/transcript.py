@@ -38,7 +38,8 @@ async def transcript(desk: NodeDesk) -> dict[str, Any]:
         }
         for e in await desk.equivocations()
     ]
-    return {"checkpoint": checkpoint, "equivocations": equivocations}
+    # The peers our checkpoints are offered to: in a network, our log's quorum (log/quorum.py).
+    return {"checkpoint": checkpoint, "witnesses": desk.transcript_witnesses, "equivocations": equivocations}
 
 
 @router.get("/v1/declarations")
