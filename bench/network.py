@@ -8,11 +8,14 @@ one another as a network pins: one list of every card and fingerprint, read by e
 - *FLASH to all*: ``POST /v1/messages`` with ``to: '*'`` at one node, and the time from the send
   to each of the 56 receipts, by the sender's own stamps; the last receipt is the figure. The
   floor beside it: signing 56 copies and verifying 56 receipts, two commits, a TLS round trip.
-- *Memory*: each node's resident memory; per peer, what a node of the mesh holds beyond a node
-  of the two-party pair measured earlier in the same run, over the 55 peers it has beyond one.
-- *Idle CPU*: all 57 processes together over ``NETWORK_IDLE_SECONDS``, in cores, with the
-  shipped timers and again (after a restart) with the timers docs/operations.md recommends for
-  a network (``LARGE_NETWORK_TIMERS``).
+- *Memory*: each node's resident memory, and its proportional share of it (PSS: the pages
+  shared among the 57, the interpreter's and the libraries', counted in shares); per peer, what
+  a node of the mesh holds beyond a node of the two-party pair measured earlier in the same run,
+  over the 55 peers it has beyond one.
+- *Idle CPU*: all 57 processes together over ``NETWORK_IDLE_SECONDS``, in cores, a few seconds
+  after every link is up and before any message, with the shipped timers and again (after a
+  restart) with the timers docs/operations.md recommends for a network
+  (``LARGE_NETWORK_TIMERS``).
 - *One party cut off*: its process frozen (SIGSTOP: every path silent, sockets open), a FLASH to
   all reaches the other 55, and the time until the sender's alarm names the absent party.
 """
@@ -41,6 +44,7 @@ from hotline.testing.process import QUIET_WATCH, configure, wait_until
 from settings import LARGE_NETWORK_TIMERS, NETWORK_FLASHES, NETWORK_IDLE_SECONDS
 from stats import r
 
+SETTLE_S = 5.0  # seconds after every link is up before the idle mesh is measured
 UNREACHABLE_S = 1  # the alarm's grace here, so that the cut's alarm is measured in seconds
 SETTINGS: dict[str, Any] = {"watch": QUIET_WATCH, "alarms": {"peer_unreachable": UNREACHABLE_S}}
 
@@ -70,9 +74,10 @@ def _measure(root: Path, floor: Floor, pair_rss_mb: float, nodes: list[MeshNode]
             "network_linked_s": r(linked, 1),
             "network_flash_floor_ms": r(_broadcast_floor_ms(floor, len(nodes) - 1)),
         }
-        figures |= _flash_figures(nodes)
+        time.sleep(SETTLE_S)  # the first probes and checkpoints of every new link, over
         figures["network_idle_cores"] = r(mesh_cpu(nodes, NETWORK_IDLE_SECONDS), 3)
         figures |= _memory_figures(nodes, pair_rss_mb)
+        figures |= _flash_figures(nodes)
         figures |= _cut_figures(nodes)
     finally:
         stop_mesh(nodes, close=False)
@@ -81,6 +86,7 @@ def _measure(root: Path, floor: Floor, pair_rss_mb: float, nodes: list[MeshNode]
     try:
         start_mesh(nodes, 300)
         wait_linked(nodes, 300)
+        time.sleep(SETTLE_S)
         figures["network_idle_cores_large_timers"] = r(mesh_cpu(nodes, NETWORK_IDLE_SECONDS), 3)
     finally:
         stop_mesh(nodes, close=False)
@@ -113,10 +119,14 @@ def _flash_figures(nodes: list[MeshNode]) -> dict[str, Any]:
 
 def _memory_figures(nodes: list[MeshNode], pair_rss_mb: float) -> dict[str, Any]:
     rss = sorted(node.rss_kib() / 1024 for node in nodes)
+    pss = sorted(node.pss_kib() / 1024 for node in nodes)
     median = statistics.median(rss)
     return {
         "network_rss_p50_mb": r(median, 1),
         "network_rss_max_mb": r(rss[-1], 1),
+        # The same with shared pages counted in shares: what each node costs the machine.
+        "network_pss_p50_mb": r(statistics.median(pss), 1),
+        "network_pss_max_mb": r(pss[-1], 1),
         "network_pair_rss_mb": r(pair_rss_mb, 1),
         # A pair's node holds one peer; a mesh node holds len(nodes) - 1.
         "network_kib_per_peer": r((median - pair_rss_mb) * 1024 / (len(nodes) - 2), 0),

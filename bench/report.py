@@ -417,6 +417,13 @@ def network_rows(table: Table, res: dict[str, Any]) -> None:
         f"a pair's node {res['network_pair_rss_mb']:.1f} MB",
         f"<= {GOAL_NETWORK_RSS_MB:.0f} MB: {verdict(ok)}",
     )
+    ok = res["network_pss_max_mb"] <= GOAL_NETWORK_RSS_MB
+    table.add_row(
+        "  PSS per node, shared pages in shares (p50, max)",
+        f"{res['network_pss_p50_mb']:.1f}, {res['network_pss_max_mb']:.1f} MB",
+        "what each node costs the machine",
+        f"<= {GOAL_NETWORK_RSS_MB:.0f} MB: {verdict(ok)}",
+    )
     table.add_row(
         f"  idle CPU, all {n} together: shipped timers; a network's (heartbeat 10 s)",
         f"{res['network_idle_cores']:.3f}; {res['network_idle_cores_large_timers']:.3f} cores",
@@ -438,8 +445,9 @@ def network_summary(res: dict[str, Any]) -> list[str]:
         (
             f"network_flash_last_max_ms {res['network_flash_last_max_ms']:.0f} to {res['network_parties'] - 1}"
             f" parties vs network_flash_floor_ms {res['network_flash_floor_ms']:.1f}"
-            f" (goal <= {GOAL_NETWORK_FLASH_MS:.0f}); network_rss_max_mb {res['network_rss_max_mb']:.1f}"
-            f" (goal <= {GOAL_NETWORK_RSS_MB:.0f}); network_idle_cores {res['network_idle_cores']:.3f},"
+            f" (goal <= {GOAL_NETWORK_FLASH_MS:.0f}); network_rss_max_mb {res['network_rss_max_mb']:.1f},"
+            f" network_pss_max_mb {res['network_pss_max_mb']:.1f} (goal <= {GOAL_NETWORK_RSS_MB:.0f});"
+            f" network_idle_cores {res['network_idle_cores']:.3f},"
             f" with a network's timers {res['network_idle_cores_large_timers']:.3f}"
             f" (goal < {GOAL_NETWORK_IDLE_CORES})"
         ),

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from playwright.async_api import Browser, Page, Playwright, ViewportSize
 
-from tests.integration.harness import NodeProcess
+from hotline.testing.process import NodeProcess  # any node process: the tests' and the mesh's
 
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
 NO_CHROMIUM = "Debian's chromium is not installed (no chromium on PATH); `make test` installs it with apt-get"

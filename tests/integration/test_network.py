@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from playwright.async_api import Browser, Page, expect
 
 from hotline.testing.mesh import (
     OSCE_STATES,
@@ -27,6 +28,7 @@ from hotline.testing.mesh import (
     wait_linked,
 )
 from hotline.testing.process import QUIET_WATCH, run_cli, wait_until
+from tests.integration.browser import CHROMIUM, NO_CHROMIUM, VIEWPORT, add_account, sign_in, snap
 
 PARTIES = OSCE_STATES[:12]
 # Quick alarms, so that the test sees in seconds what a watch sees in half a minute.
@@ -34,6 +36,7 @@ SETTINGS: dict[str, Any] = {"watch": QUIET_WATCH, "alarms": {"peer_unreachable":
 # "Its usual time": the bench's goal for 57 parties is a second; twelve on a loaded test machine
 # get three, and the test prints what it measured.
 USUAL_MS = 3000
+PASSWORD = "olga-watch-2026"
 
 
 @pytest.fixture(scope="module")
@@ -90,6 +93,53 @@ def test_one_flash_to_every_party_is_one_entry_and_a_copy_on_each_channel(mesh: 
     # The CLI shows the one entry with where it stands with each party.
     shown = run_cli("show", "--dir", str(sender.config.directory), serial)
     assert all(node.party in shown for node in receivers), shown
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason=NO_CHROMIUM)
+async def test_the_console_composes_to_several_or_all_and_shows_each_addressee(
+    mesh: list[MeshNode], browser: Browser
+) -> None:
+    sender, chosen = mesh[1], sorted(node.party for node in mesh[2:5])
+    add_account(sender, "olga", "operator", PASSWORD)
+    page = await (await browser.new_context(viewport=VIEWPORT, locale="en-GB")).new_page()
+    await sign_in(page, sender, "olga", PASSWORD, "/compose")
+    await page.select_option("#f-to", chosen)  # several: Ctrl-click in the list
+    await page.fill("#f-text", "To three parties")
+    await page.click("#preview")
+    await page.click("#send")
+    await page.wait_for_url("**/outbox?sent=*")
+    serial = page.url.rsplit("=", 1)[1]
+    entry = page.locator(f"tr[data-serial='{serial}']")
+    await expect(entry).to_contain_text("3 parties")
+    await expect(page.locator("tr[data-serial]")).to_have_count(1)  # one entry, not three
+
+    await page.goto(f"{sender.config.api_url}/messages/{serial}")
+    rows = page.locator("table.addressees tbody tr")
+    await expect(rows).to_have_count(3)
+    assert [await row.get_attribute("data-peer") for row in await rows.all()] == chosen
+    for party in chosen:  # each copy delivered in its own right (the page is read again until so)
+        await wait_for_state(page, party, "delivered")
+    await snap(page, "network-01-addressees")
+
+    await page.goto(f"{sender.config.api_url}/compose")
+    await page.select_option("#f-to", "*")
+    await page.fill("#f-text", "To all parties")
+    await page.click("#preview")
+    await page.click("#send")
+    await page.wait_for_url("**/outbox?sent=*")
+    everyone = page.url.rsplit("=", 1)[1]
+    await expect(page.locator(f"tr[data-serial='{everyone}']")).to_contain_text(f"{len(mesh) - 1} parties")
+    copies = sender.api("GET", f"/v1/messages/{everyone}")["addressees"]
+    assert sorted(c["to"] for c in copies) == sorted(n.party for n in mesh if n is not sender)
+
+
+async def wait_for_state(page: Page, party: str, state: str) -> None:
+    row = page.locator(f"table.addressees tr[data-peer='{party}']")
+    for _ in range(100):
+        if await row.get_attribute("data-state") == state:
+            return
+        await page.reload()
+    raise AssertionError(f"{party}'s copy never showed {state}: {await row.get_attribute('data-state')}")
 
 
 def test_a_party_cut_off_delays_no_one_and_is_an_alarm(mesh: list[MeshNode]) -> None:

@@ -11,6 +11,7 @@ shows, whatever the backlog.
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +20,8 @@ from hotline.forms import FORMS, precedence_name, render
 from hotline.forms.i18n import translations
 from hotline.forms.ranks import signed_name
 from hotline.node import Desk
-from hotline.storage import AwaitingAck, LoggedMessage, MessageFilter
+from hotline.storage import AwaitingAck, LoggedMessage, MessageFilter, OutboxRow
+from hotline.views.rows import every_copy
 from hotline.watch import Alert, Side, Tracked
 from hotline.watch.alarms import Alarm
 from hotline.watch.wording import calls_for, summary, title
@@ -180,26 +182,52 @@ async def outbox(desk: Desk, lang: str, offset: int) -> tuple[list[dict[str, Any
     they answer), and how many there are in all."""
     now = desk.now_ms()
     found = await desk.outbox_page(offset)
-    rows = []
-    for row in found.rows:
-        overdue = row.due_ms is not None and row.ack_received_ms is None and row.rejection is None and now > row.due_ms
-        rows.append(
-            {
-                "serial": serial(desk.party, row.number),
-                "peer": row.peer,
-                "precedence": row.precedence,
-                "precedence_label": precedence_name(row.precedence, lang),
-                "title": form_title(row.kind, row.kind_version, lang),
-                "state": "overdue" if overdue else row.display_state,
-                "created_ms": row.created_ms,
-                "delivered_ms": row.delivered_ms,
-                "ack": row.ack,
-                "ack_by": signed_name(row.ack.by, row.ack.rank, lang) if row.ack else None,
-                "ack_received_ms": row.ack_received_ms,
-                "due_ms": row.due_ms,
-            }
-        )
+    rows = [_outbox_row(row, desk.party, now, lang) for row in found.rows]
     return rows, found.total
+
+
+def _outbox_row(row: OutboxRow, party: str, now: int, lang: str) -> dict[str, Any]:
+    return {
+        "serial": serial(party, row.number),
+        "peer": row.peer,
+        "precedence": row.precedence,
+        "precedence_label": precedence_name(row.precedence, lang),
+        "title": form_title(row.kind, row.kind_version, lang),
+        "state": _copy_state(row, now),
+        "created_ms": row.created_ms,
+        "delivered_ms": row.delivered_ms,
+        "ack": row.ack,
+        "ack_by": signed_name(row.ack.by, row.ack.rank, lang) if row.ack else None,
+        "ack_received_ms": row.ack_received_ms,
+        "due_ms": row.due_ms,
+        # A message to several parties is one entry: each addressee's copy, and a count of the
+        # copies in each state, the ones that need the watch first.
+        "addressees": [_addressee(copy, party, now, lang) for copy in every_copy(row)] if row.copies else None,
+        "tally": _tally(row, now) if row.copies else None,
+    }
+
+
+# The states of a message's copies, in the order a tally lists them: what needs the watch first.
+TALLY_ORDER = ("overdue", "rejected", "queued", "sent", "delivered", "acknowledged")
+
+
+def _copy_state(row: OutboxRow, now: int) -> str:
+    overdue = row.due_ms is not None and row.ack_received_ms is None and row.rejection is None and now > row.due_ms
+    return "overdue" if overdue else row.display_state
+
+
+def _addressee(row: OutboxRow, party: str, now: int, lang: str) -> dict[str, Any]:
+    return {
+        "peer": row.peer,
+        "serial": serial(party, row.number),
+        "state": _copy_state(row, now),
+        "ack_by": signed_name(row.ack.by, row.ack.rank, lang) if row.ack else None,
+    }
+
+
+def _tally(row: OutboxRow, now: int) -> list[tuple[str, int]]:
+    counts = Counter(_copy_state(copy, now) for copy in every_copy(row))
+    return sorted(counts.items(), key=lambda item: TALLY_ORDER.index(item[0]) if item[0] in TALLY_ORDER else 99)
 
 
 async def message_log(desk: Desk, lang: str, found: MessageFilter, offset: int) -> tuple[list[dict[str, Any]], int]:

@@ -94,6 +94,15 @@ class MeshNode(BlockingNode):
         resident = Path(f"/proc/{self.pid}/statm").read_text().split()[1]
         return int(resident) * PAGE_KIB
 
+    def pss_kib(self) -> int:
+        """Proportional set size now, in KiB (``/proc/PID/smaps_rollup``): the resident memory
+        with each page shared among processes (the interpreter, the libraries) counted in
+        shares, as a machine of many nodes pays it."""
+        for line in Path(f"/proc/{self.pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+        raise ValueError(f"no Pss line in /proc/{self.pid}/smaps_rollup")
+
     def cpu_seconds(self) -> float:
         """CPU time used so far, user and system (``/proc/PID/stat``)."""
         fields = Path(f"/proc/{self.pid}/stat").read_text().rpartition(")")[2].split()

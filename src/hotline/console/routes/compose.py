@@ -6,6 +6,7 @@ import dataclasses
 import hashlib
 import re
 import secrets
+from collections.abc import Sequence
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -100,7 +101,8 @@ async def compose_send(request: Request, state: Console, submitted: CheckedForm,
     ref = first(form, "ref")
     send = dataclasses.replace(send, ref=f"console-{ref}" if re.fullmatch(r"[0-9a-f]{32}", ref) else None)
     try:
-        (row,) = await state.desk.send([send], wait_dispatch=1.0)
+        # To several: a copy each, the first copy's serial names the whole (the outbox's entry).
+        row = (await state.desk.send([send], wait_dispatch=1.0))[0]
     except SendError as exc:
         every = dict(reversed(((exc.field, exc.detail), *exc.more)))  # the first error wins a field
         return compose_form(state, request, session, form, every, None, status=422)
@@ -121,7 +123,7 @@ def _draft(desk: Desk, spec: FormSpec, form: Submitted) -> SendRequest | Errors:
         return errors_by_field(fields, exc, form)
     try:
         send = SendRequest(
-            to=first(form, "to"),
+            to=_addressees(form.get("to", [])),
             kind=spec.kind,
             body=prepare_body(spec.kind, 1, body),
             precedence=first(form, "precedence") or "ROUTINE",
@@ -132,6 +134,12 @@ def _draft(desk: Desk, spec: FormSpec, form: Submitted) -> SendRequest | Errors:
     except (FieldError, SendError) as exc:
         return {exc.field: exc.detail}
     return send
+
+
+def _addressees(chosen: Sequence[str]) -> str:
+    """The parties chosen, as the node reads ``to``: one, ``A,B,C``, or ``*`` for all (which
+    wins over any also chosen one by one)."""
+    return "*" if "*" in chosen else ",".join(chosen)
 
 
 def _reply_to(text: str) -> bytes | None:
