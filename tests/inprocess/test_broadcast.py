@@ -107,6 +107,18 @@ async def test_a_message_to_several_is_queued_for_all_or_for_none(mesh: InProces
         await saceur.desk.find_message(serial("SACEUR", sent[0].number + 1))
 
 
+async def test_two_messages_to_several_sent_together_stay_two_entries(mesh: InProcessNetwork) -> None:
+    """Defect found in review: the copies of every message to several in one call were joined
+    into one entry (the second message hidden in the first, GENSTAB listed twice)."""
+    saceur = mesh["SACEUR"]
+    copies = await saceur.desk.send([text("*", "One."), text("GENSTAB,OSCE", "Two.")], wait_dispatch=5.0)
+    assert len(copies) == 5
+    entries = await saceur.desk.outbox()
+    assert len(entries) == 2
+    by_text = {cbor.decode(e.body)["text"]: sorted([e.peer, *(c.peer for c in e.copies)]) for e in entries}
+    assert by_text == {"One.": ["GENSTAB", "NRRC", "OSCE"], "Two.": ["GENSTAB", "OSCE"]}
+
+
 async def test_a_retried_message_to_several_queues_nothing_twice(mesh: InProcessNetwork) -> None:
     saceur = mesh["SACEUR"]
     request = replace(text("*", "Once only.", "IMMEDIATE"), ref="circular-7")

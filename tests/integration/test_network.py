@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, expect
 
 from hotline.testing.mesh import (
     OSCE_STATES,
@@ -105,6 +105,7 @@ async def test_the_console_composes_to_several_or_all_and_shows_each_addressee(
     await sign_in(page, sender, "olga", PASSWORD, "/compose")
     await page.select_option("#f-to", chosen)  # several: Ctrl-click in the list
     await page.fill("#f-text", "To three parties")
+    await page.select_option("#f-lang", "en")
     await page.click("#preview")
     await page.click("#send")
     await page.wait_for_url("**/outbox?sent=*")
@@ -117,13 +118,31 @@ async def test_the_console_composes_to_several_or_all_and_shows_each_addressee(
     rows = page.locator("table.addressees tbody tr")
     await expect(rows).to_have_count(3)
     assert [await row.get_attribute("data-peer") for row in await rows.all()] == chosen
-    for party in chosen:  # each copy delivered in its own right (the page is read again until so)
-        await wait_for_state(page, party, "delivered")
+
+    def delivered() -> bool:
+        return all(c["delivered"] for c in sender.api("GET", f"/v1/messages/{serial}")["addressees"])
+
+    wait_until(delivered, 20, f"every receipt for {serial}")
+    await page.reload()
+    for party in chosen:  # each copy delivered in its own right
+        await expect(page.locator(f"table.addressees tr[data-peer='{party}']")).to_have_attribute(
+            "data-state", "delivered"
+        )
     await snap(page, "network-01-addressees")
+
+    # No party chosen: refused, saying so, and nothing queued.
+    await page.goto(f"{sender.config.api_url}/compose")
+    await page.select_option("#f-to", [])
+    await page.fill("#f-text", "To nobody")
+    await page.select_option("#f-lang", "en")
+    await page.click("#preview")
+    await expect(page.locator("#err-f-to")).to_have_text("choose at least one party")
+    assert len(sender.api("GET", "/v1/outbox")) == 1
 
     await page.goto(f"{sender.config.api_url}/compose")
     await page.select_option("#f-to", "*")
     await page.fill("#f-text", "To all parties")
+    await page.select_option("#f-lang", "en")
     await page.click("#preview")
     await page.click("#send")
     await page.wait_for_url("**/outbox?sent=*")
@@ -131,15 +150,6 @@ async def test_the_console_composes_to_several_or_all_and_shows_each_addressee(
     await expect(page.locator(f"tr[data-serial='{everyone}']")).to_contain_text(f"{len(mesh) - 1} parties")
     copies = sender.api("GET", f"/v1/messages/{everyone}")["addressees"]
     assert sorted(c["to"] for c in copies) == sorted(n.party for n in mesh if n is not sender)
-
-
-async def wait_for_state(page: Page, party: str, state: str) -> None:
-    row = page.locator(f"table.addressees tr[data-peer='{party}']")
-    for _ in range(100):
-        if await row.get_attribute("data-state") == state:
-            return
-        await page.reload()
-    raise AssertionError(f"{party}'s copy never showed {state}: {await row.get_attribute('data-state')}")
 
 
 def test_a_party_cut_off_delays_no_one_and_is_an_alarm(mesh: list[MeshNode]) -> None:
@@ -158,6 +168,10 @@ def test_a_party_cut_off_delays_no_one_and_is_an_alarm(mesh: list[MeshNode]) -> 
             return [a for a in alarms if (a["kind"], a.get("peer")) == ("peer-unreachable", absent.party)] or None
 
         wait_until(unreachable, 20, f"an alarm for the unreachable {absent.party}")
+        # Our log's quorum does without it: the next in rank cosigns until it is back.
+        witnesses = sender.api("GET", "/v1/transcript")["witnesses"]
+        assert absent.party not in witnesses
+        assert len(witnesses) == 4
         kinds = {(a["kind"], a.get("peer")) for a in sender.api("GET", "/v1/alarms")}
         assert not [k for k in kinds if k[1] in present and k[0] == "peer-unreachable"], kinds
         # The board puts the party that needs attention first.
@@ -165,9 +179,11 @@ def test_a_party_cut_off_delays_no_one_and_is_an_alarm(mesh: list[MeshNode]) -> 
         assert board["peers"][0]["peer"] == absent.party, [p["peer"] for p in board["peers"]]
         assert board["peers"][0]["attention"]["down"]
         assert board["peers"][0]["attention"]["calls_for"] == "duty_officer"
-        # The others owe a person's acknowledgement of both FLASHes, and nothing else.
+        # The others owe a person's acknowledgement of the FLASHes (each the same number), nothing else.
         others = [p["attention"] for p in board["peers"][1:]]
-        assert all((a["down"], a["alarms"], a["they_owe"]) == (False, 0, 2) for a in others), others
+        owed = others[0]["they_owe"]
+        assert owed >= 1
+        assert all((a["down"], a["alarms"], a["they_owe"]) == (False, 0, owed) for a in others), others
         shown = run_cli("status", "--dir", str(sender.config.directory))
         rows = [line for line in shown.splitlines() if any(f" {n.party} " in line for n in mesh)]
         assert absent.party in rows[0], shown

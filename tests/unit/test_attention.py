@@ -55,3 +55,12 @@ def test_a_peer_s_view_says_why_it_is_where_it_is() -> None:
     quiet = attention("QUIET", False, [alarm(Kind.PEER_UNREACHABLE, "DOWN")], (0, 0, 0), 0)
     assert quiet.quiet
     assert quiet.view()["alarms"] == 0
+
+
+def test_an_escalated_acknowledgement_counts_as_what_it_calls_for() -> None:
+    """Review: a FLASH overdue at the commander sorted below a peer with one path down."""
+    overdue = attention("LATE", False, [], (1, 0, 1), 0, Level.COMMANDER)
+    one_path = attention("ONEPATH", False, [alarm(Kind.PATH_DOWN, "ONEPATH")], (0, 0, 0), 0)
+    assert [p.peer for p in sorted([one_path, overdue], key=lambda p: p.order())] == ["LATE", "ONEPATH"]
+    assert overdue.view()["calls_for"] == "commander"
+    assert overdue.view()["alarms"] == 0

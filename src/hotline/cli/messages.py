@@ -119,7 +119,7 @@ def _tally(copies: list[dict[str, Any]], _: Callable[[str], str]) -> str:
     """How many copies stand where, the least advanced first (what still needs watching)."""
     order = ["rejected", "queued", "sent", "delivered", "acknowledged"]
     counts = {state: sum(1 for c in copies if c["state"] == state) for state in order}
-    return ", ".join(f"{count} {_(state)}" for state, count in counts.items() if count)
+    return ", ".join(f"{_(state)}: {count}" for state, count in counts.items() if count)
 
 
 def _path(key: str) -> str:

@@ -46,6 +46,13 @@ SENTENCES: list[tuple[re.Pattern[str], str]] = [
          N_("{name} is not a display name: 1-64 printable characters, such as 'A. Petrov'")),
         (r"^(?P<serial>\S+) was already acknowledged by (?P<who>.+) at (?P<time>\S+)$",
          N_("{serial} was already acknowledged by {who} at {time}")),
+        (r"^(?P<value>'[^']*') is not a pinned peer \(pinned: (?P<known>.+)\)$",
+         N_("{value} is not a pinned peer (pinned: {known})")),
+        (r"^(?P<parties>.+) named more than once$", N_("{parties} named more than once")),
+        (r"^(?P<party>\S+) was removed from this node's peers: nothing more is sent to it$",
+         N_("{party} was removed from this node's peers: nothing more is sent to it")),
+        (r"^(?P<party>\S+) only witnesses the transcripts; it takes no messages$",
+         N_("{party} only witnesses the transcripts; it takes no messages")),
     ]
 ]  # fmt: skip
 PLAIN = [
@@ -53,6 +60,8 @@ PLAIN = [
     N_("the window ends before it starts"),
     N_("the window is empty: it ends when it starts"),
     N_("must be a UTC time in whole seconds"),
+    N_("choose at least one party"),
+    N_("a reply answers one party's message and goes to that party alone"),
 ]
 
 

@@ -204,6 +204,11 @@ def _outbox_row(row: OutboxRow, party: str, now: int, lang: str) -> dict[str, An
         # copies in each state, the ones that need the watch first.
         "addressees": [_addressee(copy, party, now, lang) for copy in every_copy(row)] if row.copies else None,
         "tally": _tally(row, now) if row.copies else None,
+        # The soonest deadline of a copy still unacknowledged: none once every party has answered.
+        "open_due_ms": min(
+            (c.due_ms for c in every_copy(row) if c.due_ms and c.ack_received_ms is None and c.rejection is None),
+            default=None,
+        ),
     }
 
 

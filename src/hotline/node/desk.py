@@ -27,7 +27,7 @@ from hotline.node.card import IdentityCard
 from hotline.node.console_settings import ConsoleSettings
 from hotline.node.handles import open_handles
 from hotline.node.intake import SendError, SendRequest
-from hotline.node.link_views import lanes_linked, path_views
+from hotline.node.link_views import lanes_linked, last_contact, path_views
 from hotline.node.party_settings import differing_nodes
 from hotline.node.reader import Reader
 from hotline.node.readings import PeerSnapshot, PortReading, Snapshot
@@ -47,7 +47,7 @@ from hotline.storage import (
     StoredCheckpoint,
     StoredSession,
 )
-from hotline.watch import Alert, Tracked
+from hotline.watch import Alert, Level, Tracked
 from hotline.watch.alarms import Alarm
 from hotline.watch.attention import attention
 from hotline.watch.deadlines import READINESS_KIND
@@ -207,6 +207,9 @@ class Desk:
         depths = await self._read(lambda store: store.queue_depths())  # a count over the backlog
         now = self.now_ms()
         alarms, acks = self.alarms(now), self._node.watchkeeper.watch.open_acks(now)
+        escalated: dict[str, Level] = {}  # per peer, the highest level its escalations reached
+        for alert in self.alerts(now):
+            escalated[alert.peer] = max(alert.level, escalated.get(alert.peer, alert.level))
         needs = {
             party: attention(
                 party,
@@ -214,6 +217,7 @@ class Desk:
                 alarms,
                 acks.get(party, (0, 0, 0)),
                 depths.get(party, 0) + channel.ledger.count_in_flight(),
+                escalated.get(party),
             )
             for party, channel in self._node.channels.items()
         }
@@ -229,7 +233,7 @@ class Desk:
                     "lanes": lanes_linked(channel),
                     "dialed_by": {lane.value: link.dialed_by for (_, lane), link in sorted(channel.links.items())},
                     "paths": path_views(channel, self._node.clock.monotonic(), now),
-                    "last_contact_ms": channel.last_contact_ms,
+                    "last_contact_ms": last_contact(channel, self._node.clock.monotonic(), now),
                     # Only while linked: the last round trip measured would read as a live link.
                     "rtt_ms": None if channel.rtt is None or not channel.has_link() else round(channel.rtt * 1000, 3),
                     "queue_depth": depths.get(party, 0),
@@ -442,7 +446,7 @@ class Desk:
                     connected=channel.has_link(),
                     paths={path.index + 1: (path.up, path.srtt) for path in channel.paths.paths},
                     rtt_s=channel.rtt,
-                    last_contact_ms=channel.last_contact_ms,
+                    last_contact_ms=last_contact(channel, node.clock.monotonic(), now),
                     queued=depths.get(party, 0),
                     in_flight=channel.ledger.count_in_flight(),
                     skew_ms=seen.skew_ms if seen else None,

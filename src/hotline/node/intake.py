@@ -55,7 +55,9 @@ class SendRequest:
     reply_to: bytes | None = None
     ref: str | None = None
     by_machine: bool = False  # sent by the node itself (link tests): forms no operator composes
-    broadcast: bool = False  # one copy of a message to several parties (``Intake.copies``)
+    # One copy of a message to several parties (``Intake.copies``): the message's place in the
+    # call that sent it, so that two such messages sent together stay two entries.
+    broadcast: int | None = None
 
 
 class Intake:
@@ -108,7 +110,7 @@ class Intake:
             broadcast=request.broadcast,
         )
 
-    def copies(self, request: SendRequest) -> list[SendRequest]:
+    def copies(self, request: SendRequest, group: int = 0) -> list[SendRequest]:
         """A message to several parties (``to``: ``A,B,C`` or ``*``) as one copy per party, each
         signed on its own channel with that channel's sequence; a message to one, as it is.
         Every copy is checked before any is queued: all of them go, or none."""
@@ -129,13 +131,13 @@ class Intake:
             if twice:
                 raise SendError("to", f"{', '.join(twice)} named more than once")
         return [
-            replace(request, to=party, broadcast=True, ref=None if request.ref is None else f"{request.ref}:{party}")
+            replace(request, to=party, broadcast=group, ref=None if request.ref is None else f"{request.ref}:{party}")
             for party in parties
         ]
 
     async def enqueue(self, requests: list[SendRequest]) -> list[Queued]:
         """Check and durably queue messages; the dispatchers take them from there."""
-        requests = [copy for request in requests for copy in self.copies(request)]
+        requests = [copy for group, request in enumerate(requests) for copy in self.copies(request, group)]
         drafts = [self.check(r) for r in requests]
         for request in requests:
             if request.reply_to is not None:

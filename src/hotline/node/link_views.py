@@ -46,6 +46,16 @@ def path_views(channel: Channel, mono: float, now_ms: int) -> list[dict[str, Any
     return views
 
 
+def last_contact(channel: Channel, mono: float, now_ms: int) -> int | None:
+    """When we last heard from the peer (wall milliseconds): an event of its links, or any
+    bytes on them. Bytes count: of two ends taking turns to ping (``Session.get_timer``), the
+    one that only answers sees no event of its own, and the peer is no less heard."""
+    heard = [now_ms - round((mono - link.session.last_received) * 1000) for link in channel.links.values()]
+    if channel.last_contact_ms is not None:
+        heard.append(channel.last_contact_ms)
+    return max(heard, default=None)
+
+
 def lanes_linked(channel: Channel) -> dict[str, bool]:
     """Which lanes have a link on some path."""
     return {lane.value: any(linked == lane for _, linked in channel.links) for lane in Lane}

@@ -128,12 +128,15 @@ class Notary:
         return checkpoint
 
     def witnesses(self) -> frozenset[str]:
-        """The peers our checkpoints are offered to: the quorum of our log (``log/quorum.py``)
-        among the peers we have not removed, and every neutral witness."""
-        peers = [channel.peer for channel in self.station.channels.values() if channel.peer.state != "removed"]
-        neutral = [peer.party for peer in peers if peer.witness]
-        ordinary = [peer.party for peer in peers if not peer.witness]
-        return quorum(self.origin, ordinary, neutral, self.quorum_size)
+        """The peers our checkpoints are offered to: every neutral witness, and the quorum of
+        our log (``log/quorum.py``) among the peers linked now and not suspended or removed. A
+        witness of the quorum that is away is replaced by the next in rank until it is back
+        (its own *Peer unreachable* alarm says it is away): our checkpoints never wait for
+        cosignatures that cannot come."""
+        channels = [c for c in self.station.channels.values() if c.peer.state != "removed"]
+        neutral = [c.party for c in channels if c.peer.witness]
+        ready = [c.party for c in channels if not c.peer.witness and c.peer.state == "active" and c.has_link()]
+        return quorum(self.origin, ready, neutral, self.quorum_size)
 
     async def offer(self, channel: Channel, old: int | None = None) -> None:
         """Offer a peer the next checkpoint after the last one it cosigned (one at a time, in

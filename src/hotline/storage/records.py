@@ -58,9 +58,9 @@ class Draft:
     created_ms: int
     ref: str | None = None  # the client's idempotency key: the same ref never queues twice
     due_ms: int | None = None  # when a person at the peer must have acknowledged it
-    # One copy of a message to several parties: the drafts so marked in one call are one
-    # entry, known by the number of its first copy (``OutboxRow.broadcast``).
-    broadcast: bool = False
+    # One copy of a message to several parties: the drafts of one call with the same group
+    # are one entry, known by the number of its first copy (``OutboxRow.broadcast``).
+    broadcast: int | None = None
 
 
 @dataclass(frozen=True)

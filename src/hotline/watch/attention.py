@@ -33,7 +33,7 @@ class Attention:
     peer: str
     down: bool  # no path up, and not held on purpose
     alarms: int  # alarms standing about this peer
-    calls_for: Level | None  # the highest level they call for
+    calls_for: Level | None  # the highest level its alarms and escalations call for
     loudest: bool  # one of them is of the loudest kinds (the hotline itself is down, its record in doubt)
     acks: OpenAcks
     undelivered: int  # queued or in flight to the peer
@@ -73,16 +73,23 @@ class Attention:
 
 
 def attention(
-    peer: str, down: bool, alarms: Iterable[Alarm], acks: tuple[int, int, int], undelivered: int
+    peer: str,
+    down: bool,
+    alarms: Iterable[Alarm],
+    acks: tuple[int, int, int],
+    undelivered: int,
+    escalated: Level | None = None,
 ) -> Attention:
     """One peer's attention from the node's standing ``alarms`` (those about other peers, or
-    about none, are passed over) and its open acknowledgements (``Watch.open_acks``)."""
+    about none, are passed over), its open acknowledgements (``Watch.open_acks``) and the
+    level its acknowledgements' escalations have reached (``escalated``)."""
     own = [alarm for alarm in alarms if alarm.peer == peer]
+    levels = [alarm.level for alarm in own] + ([escalated] if escalated is not None else [])
     return Attention(
         peer=peer,
         down=down,
         alarms=len(own),
-        calls_for=max((alarm.level for alarm in own), default=None),
+        calls_for=max(levels, default=None),
         loudest=any(alarm.kind in LOUDEST for alarm in own),
         acks=OpenAcks(*acks),
         undelivered=undelivered,

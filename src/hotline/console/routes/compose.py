@@ -33,7 +33,9 @@ Sender = Annotated[Session, Depends(permitted(Action.SEND, "send messages"))]
 
 @router.get("/compose")
 async def compose_page(request: Request, state: Console, session: Sender) -> Response:
-    params: Submitted = {k: request.query_params.getlist(k) for k in request.query_params}
+    params: dict[str, Sequence[str]] = {k: request.query_params.getlist(k) for k in request.query_params}
+    if "to" not in params:  # a new message: the first party, as a single choice would show it
+        params["to"] = [peer.party for peer in state.desk.peers() if not peer.witness][:1]
     return compose_form(state, request, session, params, {}, None)
 
 
@@ -54,7 +56,9 @@ def compose_form(
     spec = FORMS.get((kind, 1))
     if spec is None or not spec.composable:
         kind, spec = "free_text", FORMS[("free_text", 1)]
+    # Every party that takes messages; "All parties" is what ``*`` reaches (not those removed).
     peers = [peer.party for peer in state.desk.peers() if not peer.witness]
+    reachable = [peer.party for peer in state.desk.peers() if not peer.witness and peer.state != "removed"]
     context = {
         "kinds": kinds,
         "kind": kind,
@@ -68,6 +72,7 @@ def compose_form(
         "confirm": confirm,
         "past": past or [],
         "peers": peers,
+        "reachable": len(reachable),
         "precedences": [p.value for p in Precedence],
         "default_marking": DEFAULT_MARKING,
     }
@@ -102,12 +107,13 @@ async def compose_send(request: Request, state: Console, submitted: CheckedForm,
     send = dataclasses.replace(send, ref=f"console-{ref}" if re.fullmatch(r"[0-9a-f]{32}", ref) else None)
     try:
         # To several: a copy each, the first copy's serial names the whole (the outbox's entry).
-        row = (await state.desk.send([send], wait_dispatch=1.0))[0]
+        rows = await state.desk.send([send], wait_dispatch=1.0)
+        row = rows[0]
     except SendError as exc:
         every = dict(reversed(((exc.field, exc.detail), *exc.more)))  # the first error wins a field
         return compose_form(state, request, session, form, every, None, status=422)
     name = serial(state.desk.party, row.number)
-    detail = f"{send.precedence} {kind} to {send.to}"
+    detail = f"{send.precedence} {kind} to {', '.join(r.peer for r in rows)}"  # whom '*' reached
     await state.audit(request, session, session.user, "send", target=name, detail=detail)
     return RedirectResponse(f"/outbox?sent={quote(name)}", status_code=303)
 
@@ -121,6 +127,8 @@ def _draft(desk: Desk, spec: FormSpec, form: Submitted) -> SendRequest | Errors:
         spec.schema.model_validate(body)
     except ValidationError as exc:
         return errors_by_field(fields, exc, form)
+    if not form.get("to"):
+        return {"to": "choose at least one party"}
     try:
         send = SendRequest(
             to=_addressees(form.get("to", [])),

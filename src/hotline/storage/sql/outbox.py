@@ -21,7 +21,7 @@ def enqueue(conn: Db, drafts: list[Draft]) -> list[Queued]:
     rows: list[tuple[Any, ...]] = []
     refs: dict[str, Queued] = {}  # refs of this call, which the table does not hold yet
     number = next_number(conn)
-    broadcast: int | None = None  # the first copy of this call's message to several parties
+    firsts: dict[int, int | None] = {}  # per message to several parties: its first copy's number
     for d in drafts:
         if d.ref is not None:
             again = refs.get(d.ref) or _queued_by_ref(conn, d)
@@ -29,14 +29,15 @@ def enqueue(conn: Db, drafts: list[Draft]) -> list[Queued]:
                 if _fields(again.draft) != _fields(d):
                     raise RefConflictError(d.ref, again.number)
                 queued.append(Queued(again.number, d, new=False))
-                if d.broadcast and broadcast is None:  # a retried broadcast: its copies join the first
-                    broadcast = _broadcast_of(conn, again.number)
+                if d.broadcast is not None and d.broadcast not in firsts:  # retried: new copies join it
+                    firsts[d.broadcast] = _broadcast_of(conn, again.number)
                 continue
         rank = Precedence(d.precedence).rank
-        if d.broadcast and broadcast is None:
-            broadcast = number
+        if d.broadcast is not None and d.broadcast not in firsts:
+            firsts[d.broadcast] = number
+        group = None if d.broadcast is None else firsts[d.broadcast]
         rows.append((number, d.peer, d.ref, d.precedence, rank, d.marking, d.kind, d.kind_version, d.body,
-                     d.reply_to, d.created_ms, d.due_ms, broadcast if d.broadcast else None))  # fmt: skip
+                     d.reply_to, d.created_ms, d.due_ms, group))  # fmt: skip
         queued.append(Queued(number, d))
         if d.ref is not None:
             refs[d.ref] = queued[-1]
