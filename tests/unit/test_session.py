@@ -222,37 +222,6 @@ def test_on_a_grid_pings_wait_for_the_next_step_and_silence_is_judged_on_time() 
     assert all(at / grid == pytest.approx(round(at / grid)) for at, what in said if what is None)
 
 
-def pings_over(seconds: float, offsets: tuple[float, float], delay: float) -> tuple[int, int]:
-    """Two idle probed sessions on one grid for ``seconds``: the pings each sends, each frame
-    taking ``delay`` to arrive."""
-    pair = SessionPair()
-    grid = 0.5
-    for session in (pair.a, pair.b):
-        session.probe, session.silent_after = 1.0, 3.0
-    end = pair.clock.now + seconds
-    while pair.clock.now < end:
-        due = min(s.get_timer(grid, o) for s, o in zip((pair.a, pair.b), offsets, strict=True))
-        pair.clock.advance(due - pair.clock.now)
-        for session, offset in zip((pair.a, pair.b), offsets, strict=True):
-            if session.get_timer(grid, offset) <= pair.clock.now:
-                session.handle_timer(pair.clock.now)
-        pair.clock.advance(delay)
-        pair.transfer()
-    assert not is_silent(pair.a)
-    assert not is_silent(pair.b)
-    return pair.a.pings_sent, pair.b.pings_sent
-
-
-def test_ends_half_a_grid_step_apart_take_turns_instead_of_pinging_together() -> None:
-    together = pings_over(60.0, (0.0, 0.0), 0.001)
-    in_turns = pings_over(60.0, (0.0, 0.25), 0.001)
-    assert together[0] == together[1]  # the same instant, each side: two pings and two pongs
-    assert sum(in_turns) <= sum(together) * 0.6, (in_turns, together)
-    assert min(in_turns) > 0.3 * sum(in_turns), in_turns  # both ends still ping: both measure the trip
-    # However the frames are timed, no end pings less often than its probe interval and a step.
-    assert sum(in_turns) >= 60.0 / (1.0 + 0.5)
-
-
 def test_a_closed_session_asks_for_no_timer_in_the_past() -> None:
     """A peer's ERROR frame closes the session before the connection ends; a probe or heartbeat
     due then must not make the link wake again and again until the connection closes."""

@@ -44,10 +44,8 @@ class Link:
         # Monotonic time for the session's timers; wall time, which the hello and the heartbeats
         # carry so that each side can check the other's clock.
         self.clock = clock
-        # The grid the session's pings fall due on, and where it starts (``Session.get_timer``):
-        # the node sets them.
+        # The grid the session's pings fall due on (``Session.get_timer``): the node sets it.
         self.tick = 0.0
-        self.tick_offset = 0.0
         self.reader = reader
         self.writer = writer
         self.dialed_by = dialed_by
@@ -113,8 +111,7 @@ class Link:
             self.session.hello(self.clock.monotonic(), self.clock.wall_ms())
             self.flush()
             while not self.closed.is_set():
-                due = self.session.get_timer(self.tick, self.tick_offset)
-                timeout = max(0.0, due - self.clock.monotonic())
+                timeout = max(0.0, self.session.get_timer(self.tick) - self.clock.monotonic())
                 try:
                     # A timeout, not wait_for: on Python 3.11 wait_for returns the data and
                     # swallows a cancellation that arrives as the read completes, and a stopping

@@ -48,8 +48,8 @@ def path_views(channel: Channel, mono: float, now_ms: int) -> list[dict[str, Any
 
 def last_contact(channel: Channel, mono: float, now_ms: int) -> int | None:
     """When we last heard from the peer (wall milliseconds): an event of its links, or any
-    bytes on them. Bytes count: of two ends taking turns to ping (``Session.get_timer``), the
-    one that only answers sees no event of its own, and the peer is no less heard."""
+    bytes on them (a ping answered makes no event at the end that answers it, and the peer is
+    no less heard)."""
     heard = [now_ms - round((mono - link.session.last_received) * 1000) for link in channel.links.values()]
     if channel.last_contact_ms is not None:
         heard.append(channel.last_contact_ms)

@@ -275,7 +275,6 @@ class Links:
         # their own period, and the links of the node (of every node on the machine, monotonic
         # time being the system's) wake together (see ``Session.get_timer``).
         link.tick = max(0.05, min(channel.paths.timing.probe_floor, self.timers.heartbeat) / 2)
-        link.tick_offset = 0.0 if dialed_by == self.station.party else link.tick / 2  # turns: see get_timer
         try:
             await link.run()
         finally:
