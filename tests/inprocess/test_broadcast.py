@@ -90,9 +90,13 @@ async def test_a_message_to_several_is_queued_for_all_or_for_none(mesh: InProces
     saceur = mesh["SACEUR"]
     refusals = {
         "GENSTAB,WARSAW": "'WARSAW' is not a pinned peer",
-        "GENSTAB,,OSCE": "an empty name between commas",
+        "GENSTAB,,OSCE": "a party's name is missing",
+        "GENSTAB,": "a party's name is missing",
         "GENSTAB,OSCE,GENSTAB": "GENSTAB named more than once",
-        "GENSTAB,SACEUR": "'SACEUR' is not a pinned peer",
+        "GENSTAB,SACEUR": "SACEUR is this node's own party",
+        "*,GENSTAB": "'\\*' means every party: give it alone",
+        "": "no addressee",
+        "SACEUR": "SACEUR is this node's own party",
     }
     for to, why in refusals.items():
         with pytest.raises(SendError, match=why):

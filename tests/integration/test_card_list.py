@@ -52,7 +52,7 @@ async def test_a_network_s_cards_pinned_from_a_file_all_or_none(tmp_path: Path) 
         network.write_text(card_lines(bravo, charlie, delta))
         done = hotline(alpha, "peer", "add", "--file", str(network))
         assert done.returncode == 0, done.stderr
-        assert "Pinned 3 parties" in done.stdout
+        assert "Pinned 3 new parties" in done.stdout
         assert pinned(alpha) == ["BRAVO", "CHARLIE", "DELTA"]
 
         # While BRAVO runs: through its API, and it links with ALPHA at once.
@@ -74,6 +74,8 @@ async def test_a_network_s_cards_pinned_from_a_file_all_or_none(tmp_path: Path) 
         # The same file again while running: nothing new, nothing refused (same keys).
         again = hotline(bravo, "peer", "add", "--file", str(others))
         assert again.returncode == 0, again.stderr
+        assert "Pinned 0 new parties" in again.stdout
+        assert "Already pinned, keys unchanged: 3" in again.stdout
         assert pinned(bravo) == ["ALPHA", "CHARLIE", "DELTA"]
     finally:
         stop_all(nodes)

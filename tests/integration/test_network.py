@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, expect
 
+from hotline.log.quorum import quorum
 from hotline.testing.mesh import (
     OSCE_STATES,
     MeshNode,
@@ -169,9 +170,14 @@ def test_a_party_cut_off_delays_no_one_and_is_an_alarm(mesh: list[MeshNode]) -> 
 
         wait_until(unreachable, 20, f"an alarm for the unreachable {absent.party}")
         # Our log's quorum does without it: the next in rank cosigns until it is back.
-        witnesses = sender.api("GET", "/v1/transcript")["witnesses"]
+        transcript = sender.api("GET", "/v1/transcript")
+        witnesses = transcript["witnesses"]
         assert absent.party not in witnesses
         assert len(witnesses) == 4
+        assert transcript["quorum"]["size"] == 4
+        # If the ranking names the absent party for the sender's log, it is said to be away.
+        ranked = quorum(transcript["checkpoint"]["origin"], [n.party for n in mesh if n is not sender], [], 4)
+        assert transcript["quorum"]["away"] == ([absent.party] if absent.party in ranked else [])
         kinds = {(a["kind"], a.get("peer")) for a in sender.api("GET", "/v1/alarms")}
         assert not [k for k in kinds if k[1] in present and k[0] == "peer-unreachable"], kinds
         # The board puts the party that needs attention first.

@@ -386,6 +386,9 @@ def show(directory: Path, message: str, lang: str | None, as_json: bool) -> None
         print_json(item)
         return
     _ = translations(language).gettext
+    if item.get("addressees"):  # to several parties: who, and where each stands, first
+        _print_addressees(item, _)
+        out.print(_("The copy to {party}:").format(party=item["to"]))
     _print_notice(item, _)
     if item["due"]:
         out.print(
@@ -401,8 +404,6 @@ def show(directory: Path, message: str, lang: str | None, as_json: bool) -> None
             text = _("Reply {serial} ({kind}).").format(serial=reply["serial"], kind=reply["kind"])
         out.print(f"  {short_time(reply['at'])}  {escape(text)}")
     out.print(f"id {item['id'] or '-'}")
-    if item.get("addressees"):
-        _print_addressees(item, _)
 
 
 def _print_addressees(item: dict[str, Any], _: Callable[[str], str]) -> None:

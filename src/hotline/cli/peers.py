@@ -81,24 +81,30 @@ def _pin_file(directory: Path, card_file: Path, by: str) -> None:
     text = card_file.read_text(encoding="utf-8")
     client = client_of(directory)
     if client.running():
+        before = {p["party"] for p in client.get("/v1/peers")}
         pinned = [p["party"] for p in client.post("/v1/peers/list", {"cards": text, "by": by})]
     else:
         config = config_of(directory)
 
-        async def pin_all() -> list[str]:
+        async def pin_all() -> tuple[set[str], list[str]]:
             from hotline.storage import open_store
 
             store = open_store(config.store_location, party=config.party)
             try:
-                cards = parse_card_list(text, config.card(), await store.peers())
+                known = await store.peers()
+                cards = parse_card_list(text, config.card(), known)
             finally:
                 await store.close()
             for card in cards:
                 await _pin_offline(config, card, False, by)
-            return [card.party for card in cards]
+            return {peer.party for peer in known}, [card.party for card in cards]
 
-        pinned = asyncio.run(pin_all())
-    out.print(f"Pinned {len(pinned)} parties from {card_file}: {', '.join(pinned)}")
+        before, pinned = asyncio.run(pin_all())
+    new = [party for party in pinned if party not in before]
+    again = [party for party in pinned if party in before]
+    out.print(f"Pinned {len(new)} new parties from {card_file}: {', '.join(new) or 'none'}")
+    if again:  # the same file again changes nothing; a new address of a party already pinned is taken
+        out.print(f"Already pinned, keys unchanged: {len(again)} ({', '.join(again)})")
     out.print("Each card matched the fingerprint beside it.")
 
 

@@ -49,6 +49,7 @@ SENTENCES: list[tuple[re.Pattern[str], str]] = [
         (r"^(?P<value>'[^']*') is not a pinned peer \(pinned: (?P<known>.+)\)$",
          N_("{value} is not a pinned peer (pinned: {known})")),
         (r"^(?P<parties>.+) named more than once$", N_("{parties} named more than once")),
+        (r"^(?P<party>\S+) is this node's own party: .*$", N_("{party} is this node's own party")),
         (r"^(?P<party>\S+) was removed from this node's peers: nothing more is sent to it$",
          N_("{party} was removed from this node's peers: nothing more is sent to it")),
         (r"^(?P<party>\S+) only witnesses the transcripts; it takes no messages$",

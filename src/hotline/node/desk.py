@@ -145,9 +145,12 @@ class Desk:
         return self._node.notary.origin
 
     @property
-    def transcript_witnesses(self) -> list[str]:
-        """The peers our checkpoints are offered to (our log's quorum, ``log/quorum.py``)."""
-        return sorted(self._node.notary.witnesses())
+    def transcript_witnesses(self) -> dict[str, Any]:
+        """The peers our checkpoints are offered to now (our log's quorum, ``log/quorum.py``):
+        the quorum's size, whom the ranking names, and who of them is away (stood in for)."""
+        notary = self._node.notary
+        now, chosen = notary.witnesses(), notary.chosen()
+        return {"now": sorted(now), "size": notary.quorum_size, "away": sorted(chosen - now)}
 
     # -- peers -------------------------------------------------------------------------------
 

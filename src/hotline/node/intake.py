@@ -69,6 +69,10 @@ class Intake:
     def check(self, request: SendRequest, now_ms: int | None = None) -> Draft:
         """Validate a request as the receiver will, so that errors surface at the sender."""
         channels = self.station.channels
+        if not request.to.strip():
+            raise SendError("to", "no addressee: name a pinned party, several as A,B,C, or '*' for every one")
+        if request.to == self.station.party:
+            raise SendError("to", f"{request.to} is this node's own party: a message goes to a peer")
         if request.to not in channels:
             known = ", ".join(sorted(channels)) or "none"
             raise SendError("to", f"{request.to!r} is not a pinned peer (pinned: {known})")
@@ -126,7 +130,11 @@ class Intake:
         else:
             parties = [p.strip().upper() for p in request.to.split(",")]
             if "" in parties:
-                raise SendError("to", f"{request.to!r}: an empty name between commas")
+                raise SendError("to", f"{request.to!r}: a party's name is missing (two commas, or one at an end)")
+            if EVERY_PARTY in parties:
+                raise SendError("to", "'*' means every party: give it alone, not in a list")
+            if self.station.party in parties:
+                raise SendError("to", f"{self.station.party} is this node's own party: leave it out")
             twice = sorted({p for p in parties if parties.count(p) > 1})
             if twice:
                 raise SendError("to", f"{', '.join(twice)} named more than once")

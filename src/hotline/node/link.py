@@ -147,7 +147,10 @@ class Link:
                     log.warning("peer is not reading; closing the link", peer=self.peer, unread_bytes=unread)
                     break
         except RemoteProtocolError as exc:
-            log.warning("peer broke the protocol; closing", peer=self.peer, code=exc.code, detail=exc.detail)
+            if exc.code == "peer-silent":  # not misbehaviour: nothing heard (a hung peer, a cut path)
+                log.warning("peer silent; closing the link", peer=self.peer, lane=self.lane.value, detail=exc.detail)
+            else:
+                log.warning("peer broke the protocol; closing", peer=self.peer, code=exc.code, detail=exc.detail)
             if not self.writer.is_closing():
                 self.writer.write(self.session.error_frame(exc))
         except (ConnectionError, OSError) as exc:

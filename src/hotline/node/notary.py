@@ -127,6 +127,12 @@ class Notary:
                 await self.offer(channel)
         return checkpoint
 
+    def chosen(self) -> frozenset[str]:
+        """Our log's quorum when every peer is linked: whom the ranking names (``witnesses``
+        is who stands in now)."""
+        ranked = [c.party for c in self.station.channels.values() if not c.peer.witness and c.peer.state == "active"]
+        return quorum(self.origin, ranked, [], self.quorum_size)
+
     def witnesses(self) -> frozenset[str]:
         """The peers our checkpoints are offered to: every neutral witness, and the quorum of
         our log (``log/quorum.py``) among the peers linked now and not suspended or removed. A

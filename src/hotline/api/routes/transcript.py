@@ -38,8 +38,15 @@ async def transcript(desk: NodeDesk) -> dict[str, Any]:
         }
         for e in await desk.equivocations()
     ]
-    # The peers our checkpoints are offered to: in a network, our log's quorum (log/quorum.py).
-    return {"checkpoint": checkpoint, "witnesses": desk.transcript_witnesses, "equivocations": equivocations}
+    # The peers our checkpoints are offered to now: in a network, our log's quorum (log/quorum.py),
+    # with those of it that are away (the next in rank stands in for each) and its size.
+    quorum = desk.transcript_witnesses
+    return {
+        "checkpoint": checkpoint,
+        "witnesses": quorum["now"],
+        "quorum": {"size": quorum["size"], "away": quorum["away"]},
+        "equivocations": equivocations,
+    }
 
 
 @router.get("/v1/declarations")
