@@ -411,11 +411,10 @@ class Links:
             channel.peer_held_number = event.peer_held_number
             if behind is not None:  # serials are lost with the sequence numbers that carried them
                 self.spawn(self._skip_held_serials(channel.party, event.peer_held_number))
-        peer_behind = None
-        if other_lane_up:
-            peer_behind = self.lookout.health.peers[channel.party].peer_behind
-        elif event.peer_send_next < channel.inbound.next_seq:
-            peer_behind = (event.peer_send_next, channel.inbound.next_seq)
+        held = channel.inbound.next_seq
+        fresh = (event.peer_send_next, held) if event.peer_send_next < held else None
+        previous = self.lookout.health.peers[channel.party].peer_behind
+        peer_behind = peer_behind_judged(previous, fresh, other_lane_up)
         if behind is not None:
             log.critical(
                 "our store is behind what the peer holds: signing to it stopped",
@@ -468,3 +467,17 @@ def held_reason(party: str, channel: Channel) -> tuple[str, str]:
 
 def _dialer(link: Link | None) -> str | None:
     return None if link is None else link.dialed_by
+
+
+def peer_behind_judged(
+    previous: tuple[int, int] | None, fresh: tuple[int, int] | None, other_lane_up: bool
+) -> tuple[int, int] | None:
+    """Whether the peer will resend less than we hold, from a new link's hello (``fresh``: what
+    its hello says, None if not behind). While the other lane is up, envelopes the peer signed
+    after writing the hello may already be here, so a hello that says "behind" proves nothing
+    and the previous judgement stands; one that says "not behind" is true whatever arrived, and
+    clears it. (Keeping the previous judgement either way left the alarm standing for good when
+    a lane came back before the other's old link was seen to close: after a catch-up, say.)"""
+    if not other_lane_up:
+        return fresh
+    return None if fresh is None else previous
