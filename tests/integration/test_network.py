@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, expect
+from playwright.async_api import Browser, Page, expect
 
 from hotline.log.quorum import quorum
 from hotline.testing.mesh import (
@@ -104,13 +104,8 @@ async def test_the_console_composes_to_several_or_all_and_shows_each_addressee(
     add_account(sender, "olga", "operator", PASSWORD)
     page = await (await browser.new_context(viewport=VIEWPORT, locale="en-GB")).new_page()
     await sign_in(page, sender, "olga", PASSWORD, "/compose")
-    await page.select_option("#f-to", chosen)  # several: Ctrl-click in the list
-    await page.fill("#f-text", "To three parties")
-    await page.select_option("#f-lang", "en")
-    await page.click("#preview")
-    await page.click("#send")
-    await page.wait_for_url("**/outbox?sent=*")
-    serial = page.url.rsplit("=", 1)[1]
+    await compose(page, chosen, "To three parties")  # several: Ctrl-click in the list
+    serial = await sent(page)
     entry = page.locator(f"tr[data-serial='{serial}']")
     await expect(entry).to_contain_text("3 parties")
     await expect(page.locator("tr[data-serial]")).to_have_count(1)  # one entry, not three
@@ -133,24 +128,31 @@ async def test_the_console_composes_to_several_or_all_and_shows_each_addressee(
 
     # No party chosen: refused, saying so, and nothing queued.
     await page.goto(f"{sender.config.api_url}/compose")
-    await page.select_option("#f-to", [])
-    await page.fill("#f-text", "To nobody")
-    await page.select_option("#f-lang", "en")
-    await page.click("#preview")
+    await compose(page, [], "To nobody")
     await expect(page.locator("#err-f-to")).to_have_text("choose at least one party")
     assert len(sender.api("GET", "/v1/outbox")) == 1
 
     await page.goto(f"{sender.config.api_url}/compose")
-    await page.select_option("#f-to", "*")
-    await page.fill("#f-text", "To all parties")
-    await page.select_option("#f-lang", "en")
-    await page.click("#preview")
-    await page.click("#send")
-    await page.wait_for_url("**/outbox?sent=*")
-    everyone = page.url.rsplit("=", 1)[1]
+    await compose(page, ["*"], "To all parties")
+    everyone = await sent(page)
     await expect(page.locator(f"tr[data-serial='{everyone}']")).to_contain_text(f"{len(mesh) - 1} parties")
     copies = sender.api("GET", f"/v1/messages/{everyone}")["addressees"]
     assert sorted(c["to"] for c in copies) == sorted(n.party for n in mesh if n is not sender)
+
+
+async def compose(page: Page, to: list[str], text: str) -> None:
+    """Fill the compose page's free text for ``to`` and preview it."""
+    await page.select_option("#f-to", to)
+    await page.fill("#f-text", text)
+    await page.select_option("#f-lang", "en")
+    await page.click("#preview")
+
+
+async def sent(page: Page) -> str:
+    """Send what is previewed; the serial the outbox names it by."""
+    await page.click("#send")
+    await page.wait_for_url("**/outbox?sent=*")
+    return str(page.url).rsplit("=", 1)[1]
 
 
 def test_a_party_cut_off_delays_no_one_and_is_an_alarm(mesh: list[MeshNode]) -> None:

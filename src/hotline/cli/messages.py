@@ -116,10 +116,10 @@ def _print_copies(message: dict[str, Any], _: Callable[[str], str]) -> None:
 
 
 def _tally(copies: list[dict[str, Any]], _: Callable[[str], str]) -> str:
-    """How many copies stand where, the least advanced first (what still needs watching)."""
-    order = ["rejected", "queued", "sent", "delivered", "acknowledged"]
-    counts = {state: sum(1 for c in copies if c["state"] == state) for state in order}
-    return ", ".join(f"{_(state)}: {count}" for state, count in counts.items() if count)
+    """How many copies stand where, what still needs watching first."""
+    from hotline.views import state_tally
+
+    return ", ".join(f"{_(state)}: {count}" for state, count in state_tally(c["state"] for c in copies))
 
 
 def _path(key: str) -> str:

@@ -11,7 +11,6 @@ shows, whatever the backlog.
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +20,7 @@ from hotline.forms.i18n import translations
 from hotline.forms.ranks import signed_name
 from hotline.node import Desk
 from hotline.storage import AwaitingAck, LoggedMessage, MessageFilter, OutboxRow
-from hotline.views.rows import every_copy
+from hotline.views.rows import every_copy, state_tally
 from hotline.watch import Alert, Side, Tracked
 from hotline.watch.alarms import Alarm
 from hotline.watch.wording import calls_for, summary, title
@@ -212,10 +211,6 @@ def _outbox_row(row: OutboxRow, party: str, now: int, lang: str) -> dict[str, An
     }
 
 
-# The states of a message's copies, in the order a tally lists them: what needs the watch first.
-TALLY_ORDER = ("overdue", "rejected", "queued", "sent", "delivered", "acknowledged")
-
-
 def _copy_state(row: OutboxRow, now: int) -> str:
     overdue = row.due_ms is not None and row.ack_received_ms is None and row.rejection is None and now > row.due_ms
     return "overdue" if overdue else row.display_state
@@ -231,8 +226,7 @@ def _addressee(row: OutboxRow, party: str, now: int, lang: str) -> dict[str, Any
 
 
 def _tally(row: OutboxRow, now: int) -> list[tuple[str, int]]:
-    counts = Counter(_copy_state(copy, now) for copy in every_copy(row))
-    return sorted(counts.items(), key=lambda item: TALLY_ORDER.index(item[0]) if item[0] in TALLY_ORDER else 99)
+    return state_tally(_copy_state(copy, now) for copy in every_copy(row))
 
 
 async def message_log(desk: Desk, lang: str, found: MessageFilter, offset: int) -> tuple[list[dict[str, Any]], int]:

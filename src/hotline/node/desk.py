@@ -47,9 +47,9 @@ from hotline.storage import (
     StoredCheckpoint,
     StoredSession,
 )
-from hotline.watch import Alert, Level, Tracked
+from hotline.watch import Alert, Tracked
 from hotline.watch.alarms import Alarm
-from hotline.watch.attention import attention
+from hotline.watch.attention import attention, escalation_levels
 from hotline.watch.deadlines import READINESS_KIND
 
 if TYPE_CHECKING:
@@ -210,9 +210,7 @@ class Desk:
         depths = await self._read(lambda store: store.queue_depths())  # a count over the backlog
         now = self.now_ms()
         alarms, acks = self.alarms(now), self._node.watchkeeper.watch.open_acks(now)
-        escalated: dict[str, Level] = {}  # per peer, the highest level its escalations reached
-        for alert in self.alerts(now):
-            escalated[alert.peer] = max(alert.level, escalated.get(alert.peer, alert.level))
+        escalated = escalation_levels(self.alerts(now))
         needs = {
             party: attention(
                 party,

@@ -133,8 +133,6 @@ class Intake:
                 raise SendError("to", f"{request.to!r}: a party's name is missing (two commas, or one at an end)")
             if EVERY_PARTY in parties:
                 raise SendError("to", "'*' means every party: give it alone, not in a list")
-            if self.station.party in parties:
-                raise SendError("to", f"{self.station.party} is this node's own party: leave it out")
             twice = sorted({p for p in parties if parties.count(p) > 1})
             if twice:
                 raise SendError("to", f"{', '.join(twice)} named more than once")

@@ -326,7 +326,13 @@ class Links:
         before = channel.routes(self.station.clock.monotonic())
         channel.paths.fell_silent(link.path, link.lane, self.station.clock.monotonic())
         limit = link.session.silent_after
-        log.warning("path silent", peer=channel.party, path=link.path, lane=link.lane.value, after_s=round(limit, 3))
+        log.warning(
+            "path silent",
+            peer=channel.party,
+            path=link.path,
+            lane=link.lane.value,
+            after_s=None if limit is None else round(limit, 3),
+        )
         self.reroute(channel, before)
 
     def heard(self, channel: Channel, link: Link) -> None:

@@ -16,6 +16,7 @@ from hotline.views.rows import (
     inbox_item,
     iso,
     outbox_item,
+    state_tally,
     stored_alarm_item,
 )
 
@@ -32,5 +33,6 @@ __all__ = [
     "message_view",
     "outbox_item",
     "peer_view",
+    "state_tally",
     "stored_alarm_item",
 ]

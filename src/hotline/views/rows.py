@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+from collections import Counter
+from collections.abc import Iterable
 from typing import Any
 
 from hotline.envelope import Rejection, cbor, open_signed, serial
@@ -55,6 +57,17 @@ def outbox_item(row: OutboxRow, sender: str) -> dict[str, Any]:
     if row.rejection is not None:
         item["rejection"] = _rejection(row.rejection)
     return item
+
+
+# The states of a message's copies, in the order a tally lists them: what needs the watch first.
+TALLY_ORDER = ("overdue", "rejected", "queued", "sent", "delivered", "acknowledged")
+
+
+def state_tally(states: Iterable[str]) -> list[tuple[str, int]]:
+    """How many copies of a message to several parties stand in each state, the states that
+    need the watch first (``TALLY_ORDER``; any other last)."""
+    counts = Counter(states)
+    return sorted(counts.items(), key=lambda item: TALLY_ORDER.index(item[0]) if item[0] in TALLY_ORDER else 99)
 
 
 def every_copy(row: OutboxRow) -> list[OutboxRow]:

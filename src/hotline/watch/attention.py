@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hotline.watch.alarms import LOUDEST, Alarm
-from hotline.watch.escalation import Level
+from hotline.watch.escalation import Alert, Level
 
 
 @dataclass(frozen=True)
@@ -94,3 +94,11 @@ def attention(
         acks=OpenAcks(*acks),
         undelivered=undelivered,
     )
+
+
+def escalation_levels(alerts: Iterable[Alert]) -> dict[str, Level]:
+    """Per peer, the highest level its acknowledgements' escalations have reached."""
+    levels: dict[str, Level] = {}
+    for alert in alerts:
+        levels[alert.peer] = max(alert.level, levels.get(alert.peer, alert.level))
+    return levels
