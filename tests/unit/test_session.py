@@ -361,3 +361,28 @@ def test_a_hello_with_numbers_no_store_can_hold_is_refused(field: str, fields: d
         session.next_event(clock.now)
     assert info.value.code == "malformed-frame"
     assert field in str(info.value)
+
+
+def test_a_ping_tells_the_peer_the_round_trip_its_sender_measured() -> None:
+    """The end that mostly answers judges the path by the other end's fresh round trips, and
+    reads the other end's clock from them, instead of keeping a round trip from long ago."""
+    pair = SessionPair()
+    pair.a.probe_now(pair.clock.now)
+    pair.clock.advance(0.25)
+    _, at_b = pair.transfer()
+    assert not [e for e in at_b if isinstance(e, ev.RoundTrip)]  # a's first ping: nothing measured yet
+    pair.a.probe_now(pair.clock.now, wall_ms=1_000_000)
+    pair.b.receive_data(pair.a.data_to_send(), pair.clock.now)
+    # b's clock reads 1,000,085 ms as the ping arrives, 125 ms (half the round trip) after it
+    # left: a's clock is 40 ms ahead of b's.
+    assert pair.b.next_event(pair.clock.now, wall_ms=1_000_085) == ev.RoundTrip(0.25, 40)
+
+
+@pytest.mark.parametrize("rtt", [-1, 2**40, "slow"], ids=["negative", "beyond-any-round-trip", "not-a-number"])
+def test_a_ping_with_a_round_trip_no_path_has_is_refused(rtt: object) -> None:
+    pair = SessionPair()
+    pair.b.receive_data(encode_frame(FrameType.PING, n=1, rtt=rtt), pair.clock.now)
+    with pytest.raises(RemoteProtocolError) as info:
+        pair.b.next_event(pair.clock.now)
+    assert info.value.code == "malformed-frame"
+    assert "rtt" in str(info.value)

@@ -18,7 +18,6 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-import httpx
 import structlog
 
 log = structlog.get_logger("hotline.hook")
@@ -108,6 +107,8 @@ class AlarmHook:
 
     async def _post(self, data: bytes) -> str | None:
         assert self.url is not None
+        import httpx  # here, not at the top: most nodes post no alarm, and each would hold it (2 MB)
+
         try:
             async with httpx.AsyncClient(timeout=self.timeout) as client:
                 response = await client.post(self.url, content=data, headers={"Content-Type": "application/json"})

@@ -32,6 +32,7 @@ from hotline.node.lookout import Lookout
 from hotline.node.notary import Notary
 from hotline.node.peer_port import PeerPort
 from hotline.node.recovery_answer import answer_recovery
+from hotline.node.sockets import watch_connection
 from hotline.node.station import Station
 from hotline.node.tls import tls_context
 from hotline.protocol import PROTOCOL_VERSION, RECOVERY_ALPN, FrameType, Lane, PeerSession, encode_frame
@@ -270,6 +271,9 @@ class Links:
             silent_after=channel.paths.silence_limit(path) if probed else None,
         )
         session.answer_key = channel.answer_key or channel.key
+        if not probed:  # the ordinary link leans on its path's urgent one (``PeerSession.leans_on``)
+            session.leans_on = lambda: _session(channel.links.get((path, Lane.URGENT)))
+        watch_connection(writer.get_extra_info("socket"), self.timers.heartbeat, self.timers.dead_after)
         link = Link(session, reader, writer, dialed_by, key, self.on_event, self.on_drained, self.station.clock)
         # Pings on a grid of half the shortest interval between them: late by less than half
         # their own period, and the links of the node (of every node on the machine, monotonic
@@ -473,6 +477,10 @@ def held_reason(party: str, channel: Channel) -> tuple[str, str]:
 
 def _dialer(link: Link | None) -> str | None:
     return None if link is None else link.dialed_by
+
+
+def _session(link: Link | None) -> PeerSession | None:
+    return None if link is None else link.session
 
 
 def peer_behind_judged(

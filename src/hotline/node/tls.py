@@ -12,9 +12,11 @@ X509_V_FLAG_NO_CHECK_TIME = 0x200000
 # asyncio reads a TLS connection ``SSLProtocol.max_size`` bytes at a time (256 KiB), and each
 # read allocates that much: above malloc's mmap threshold (128 KiB), so every read of a probe's
 # few bytes mapped and unmapped 256 KiB. That was the largest single cost of an idle node with
-# dozens of peers (issue 19; profiled with py-spy). 64 KiB still takes four whole TLS records
-# (16 KiB each) a read, and a frame of the 1 MiB limit in sixteen.
-TLS_READ_SIZE = 64 * 1024
+# dozens of peers (issue 19; profiled with py-spy). Each connection also keeps a buffer of that
+# size for the bytes off the socket: with 56 peers on two lanes, 28 MB at 256 KiB, 1.8 MB at
+# 16 KiB. 16 KiB is one whole TLS record (the largest), so a read still takes a record at a time,
+# and a frame of the 1 MiB limit takes 64 reads within one turn of the loop.
+TLS_READ_SIZE = 16 * 1024
 
 
 def limit_tls_reads() -> None:

@@ -28,11 +28,21 @@ What the core guarantees to its caller:
   reading allows for half its round trip; a hello's, for none (a one-way delay is milliseconds,
   and the tolerance is seconds). Without it the fields are left out, and the peer's absent
   fields give no reading: older nodes and hand-driven test peers stay understood.
+- A link may lean on another (``leans_on``: the node gives an ordinary link the urgent link of
+  its path, issue 19). When both ends said so in their hellos (``quiet``), what is heard and
+  said on that other link counts for this one: it pings only when neither link has spoken for a
+  heartbeat, and is buried or found silent only when neither has been heard. Both links run
+  over the same wires between the same two processes, so the urgent link's probes prove the
+  ordinary one's path and peer alive; a connection of its own that died while the other lived
+  is the kernel's to find (TCP keepalive and user timeout on every peer socket, ``sockets.py``).
+  In a mesh of 57 this halves the frames of an idle node. A peer that did not say ``quiet``
+  (an older node) keeps the heartbeat of its own on each link, and so do we with it.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 from hotline.crypto.keys import KeySet, VerifyKey
@@ -59,6 +69,7 @@ _REASONS = {
     "from": "wrong-sender",
 }
 
+MAX_PING_RTT_US = 600_000_000  # ten minutes: a ping's reported round trip beyond it is nonsense
 ACK_VERSION = max(version for kind, version in FORMS if kind == "ack")
 
 
@@ -98,9 +109,14 @@ class PeerSession:
         self.max_frame = max_frame
         self.probe = probe  # seconds without a word before an idle link is pinged; None: heartbeat only
         self.silent_after = silent_after  # seconds without a word before the link is silent
+        # The link this one leans on, if any (see the module's docstring), asked for afresh each
+        # time since it may close and be replaced; and whether the peer leans too.
+        self.leans_on: Callable[[], PeerSession | None] | None = None
+        self.peer_quiet = False
         self.silent = False
         self._revived = False  # bytes came after silence: LinkHeard is the next event
         self.pings_sent = 0
+        self.last_rtt: float | None = None  # seconds, the latest round trip our own pings measured
         self.pongs_received = 0
         self._last_ping = now
         self.state = SessionState.HANDSHAKE
@@ -127,6 +143,7 @@ class PeerSession:
         # The newest acknowledgement form this node reads (2: with a rank); a peer that says
         # nothing reads only version 1, and is sent that (``watchkeeper.ack_draft``).
         extra["ack"] = ACK_VERSION
+        extra["quiet"] = 1  # we count a leaned-on link's traffic for this one (see above)
         self._frame(
             FrameType.HELLO,
             now,
@@ -250,7 +267,7 @@ class PeerSession:
         if kind is FrameType.PING:
             answer = {"n": int_field(frame, "n")} | ({} if wall_ms is None else {"clock": wall_ms})
             self._frame(FrameType.PONG, now, **answer)
-            return None
+            return self._their_round_trip(frame, wall_ms)
         if kind is FrameType.PONG:
             ping = self._pings.pop(int_field(frame, "n"), None)
             if ping is None:
@@ -260,7 +277,7 @@ class PeerSession:
             clock = optional_int(frame, "clock")
             if clock is not None and clock > MAX_HELLO_NUMBER:
                 raise RemoteProtocolError("malformed-frame", f"pong's 'clock' {clock} is beyond any date")
-            rtt = now - sent
+            rtt = self.last_rtt = now - sent
             skew = None if clock is None or sent_wall is None else clock - (sent_wall + round(rtt * 500))
             return ev.RoundTrip(rtt, skew)
         if kind is FrameType.ERROR:
@@ -279,6 +296,24 @@ class PeerSession:
             return ev.ReceiptReceived(self._addressed(Receipt.from_opened, opened), opened)
         opened = self._authentic(obj, "rejection", self.answer_key)
         return ev.RejectionReceived(self._addressed(Rejection.from_opened, opened), opened)
+
+    def _their_round_trip(self, frame: dict[str, Any], wall_ms: int | None) -> ev.RoundTrip | None:
+        """The round trip a ping says its sender measured on this link (``rtt``, microseconds),
+        taken as ours: the end that mostly answers pings measures few round trips of its own,
+        and would otherwise judge the path by one taken at a busy moment long ago (after a mass
+        start, a second, hence a silence limit of 15 s instead of 8). With the ping's ``clock``,
+        the peer's clock is read too, allowing for half that round trip. None from an older
+        peer, whose pings carry no ``rtt``."""
+        rtt_us = optional_int(frame, "rtt")
+        if rtt_us is None:
+            return None
+        if rtt_us > MAX_PING_RTT_US:
+            raise RemoteProtocolError("malformed-frame", f"ping's 'rtt' {rtt_us} µs is beyond any round trip")
+        clock = optional_int(frame, "clock")
+        if clock is not None and clock > MAX_HELLO_NUMBER:
+            raise RemoteProtocolError("malformed-frame", f"ping's 'clock' {clock} is beyond any date")
+        skew = None if clock is None or wall_ms is None else clock + round(rtt_us / 2000) - wall_ms
+        return ev.RoundTrip(rtt_us / 1e6, skew)
 
     def _on_hello(self, frame: dict[str, Any], wall_ms: int | None) -> ev.SessionOpened:
         if frame.get("proto") != PROTOCOL_VERSION:
@@ -300,6 +335,7 @@ class PeerSession:
                 raise RemoteProtocolError("malformed-frame", f"hello's {name!r} {value} is beyond any count or date")
         clock = numbers["clock"]
         self.peer_epoch = numbers["epoch"] or 0
+        self.peer_quiet = frame.get("quiet") == 1
         return ev.SessionOpened(
             int_field(frame, "recv_next"),
             int_field(frame, "send_next"),
@@ -372,35 +408,51 @@ class PeerSession:
         no saving measured in a mesh of 57, and the end that mostly answers kept a stale round
         trip, hence a stale silence limit.)
         """
-        burial = self._last_received + self.dead_after
+        heard, spoke, patience = self._heard_and_spoke()
+        burial = heard + self.dead_after
         if self.state is SessionState.HANDSHAKE:
             return min(self._last_sent + self.heartbeat, burial, self._hello_deadline)
         if self.state is not SessionState.OPEN:  # nothing more to send: only the burial is due
             return burial
-        ping = self._last_sent + self.heartbeat
+        ping = spoke + patience
         if self.probe is not None:
-            ping = min(ping, max(self._last_received, self._last_ping) + self.probe)
+            ping = min(ping, max(heard, self._last_ping) + self.probe)
         timer = min(_on_grid(ping, grid), burial)
         if self.silent_after is not None and not self.silent:
-            timer = min(timer, self._last_received + self.silent_after)
+            timer = min(timer, heard + self.silent_after)
         return timer
 
     def handle_timer(self, now: float, wall_ms: int | None = None) -> ev.LinkSilent | None:
         if self.state is SessionState.HANDSHAKE and now >= self._hello_deadline:
             self.state = SessionState.CLOSED
             raise RemoteProtocolError("hello-timeout", "no hello within the time allowed")
-        if now >= self._last_received + self.dead_after:
+        heard, spoke, patience = self._heard_and_spoke()
+        if now >= heard + self.dead_after:
             self.state = SessionState.CLOSED
-            raise RemoteProtocolError("peer-silent", f"nothing heard for {now - self._last_received:.1f} s")
+            raise RemoteProtocolError("peer-silent", f"nothing heard for {now - heard:.1f} s")
         if self.state is not SessionState.OPEN:
             return None
-        quiet = self.probe is not None and now >= max(self._last_received, self._last_ping) + self.probe
-        if quiet or now >= self._last_sent + self.heartbeat:
+        quiet = self.probe is not None and now >= max(heard, self._last_ping) + self.probe
+        if quiet or now >= spoke + patience:
             self._ping(now, wall_ms)
-        if self.silent_after is not None and not self.silent and now >= self._last_received + self.silent_after:
+        if self.silent_after is not None and not self.silent and now >= heard + self.silent_after:
             self.silent = True
             return ev.LinkSilent()
         return None
+
+    def _heard_and_spoke(self) -> tuple[float, float, float]:
+        """When the peer was last heard, when we last said anything to it, and how long we let
+        the silence from us run before we ping. While both ends lean and the link we lean on is
+        open, its traffic counts as ours, and is kept as ours: once it closes, this link is given
+        the time since the last word on either, not buried at once for its own idle minutes.
+        That link pings within its own heartbeat; ours waits twice as long, so that it speaks
+        only once that one has closed (or failed to speak), never in the same turn of the loop."""
+        other = self.leans_on() if self.leans_on is not None and self.peer_quiet else None
+        if other is None or other.state is not SessionState.OPEN or other is self:
+            return self._last_received, self._last_sent, self.heartbeat
+        self._last_received = max(self._last_received, other._last_received)
+        self._last_sent = max(self._last_sent, other._last_sent)
+        return self._last_received, self._last_sent, 2 * self.heartbeat
 
     def probe_now(self, now: float, wall_ms: int | None = None) -> None:
         """Ping at once: a new path's round trip is measured before traffic can keep it busy
@@ -414,6 +466,8 @@ class PeerSession:
         self._last_ping = now
         self._pings = {self._ping_counter: (now, wall_ms)}  # only the latest ping is worth timing
         ping = {"n": self._ping_counter} | ({} if wall_ms is None else {"clock": wall_ms})
+        if self.last_rtt is not None:  # for the peer to judge the path by (``_their_round_trip``)
+            ping["rtt"] = round(self.last_rtt * 1e6)
         self._frame(FrameType.PING, now, **ping)
 
 

@@ -1,0 +1,117 @@
+"""An ordinary link that leans on its path's urgent link (issue 19): it sends nothing of its own
+while the urgent link speaks for both, and speaks, or is buried, on its own once it does not."""
+
+from __future__ import annotations
+
+import pytest
+
+from hotline.errors import RemoteProtocolError
+from hotline.protocol import PROTOCOL_VERSION, FrameType, PeerSession, SessionState, encode_frame
+from hotline.protocol.sequence import InboundSequence
+from hotline.testing import FakeClock, Party, SessionPair
+
+HEARTBEAT, DEAD_AFTER = 5.0, 15.0
+
+
+class Path:
+    """Two parties' urgent and ordinary links on one path, on one manual clock; the ordinary
+    link of each end leans on that end's urgent link, as ``Links._serve_link`` wires them."""
+
+    def __init__(self) -> None:
+        self.clock = FakeClock()
+        alpha, bravo = Party("ALPHA"), Party("BRAVO")
+        self.urgent = SessionPair(alpha, bravo, self.clock)
+        self.ordinary = SessionPair(alpha, bravo, self.clock)
+        for session in (self.urgent.a, self.urgent.b):
+            session.probe, session.silent_after = 1.0, 3.0
+        self.ordinary.a.leans_on = lambda: self.urgent.a
+        self.ordinary.b.leans_on = lambda: self.urgent.b
+        self.cut = False  # the urgent link's bytes lost both ways
+
+    def sessions(self) -> list[PeerSession]:
+        return [self.urgent.a, self.urgent.b, self.ordinary.a, self.ordinary.b]
+
+    def run(self, seconds: float) -> None:
+        """Drive every timer for ``seconds``, delivering what each link says at once."""
+        end = self.clock.now + seconds
+        while True:
+            live = [s for s in self.sessions() if s.state is not SessionState.CLOSED]
+            due = min(s.get_timer() for s in live)
+            if due > end:
+                self.clock.now = end
+                return
+            self.clock.now = max(self.clock.now, due)
+            for session in live:
+                if session.get_timer() <= self.clock.now:
+                    session.handle_timer(self.clock.now)
+            if self.cut:
+                self.urgent.a.data_to_send(), self.urgent.b.data_to_send()
+            else:
+                self.urgent.transfer()
+            self.ordinary.transfer()
+
+
+def test_both_ends_say_in_their_hellos_that_they_lean() -> None:
+    pair = SessionPair()
+    assert pair.a.peer_quiet
+    assert pair.b.peer_quiet
+
+
+def test_an_idle_ordinary_link_sends_nothing_while_its_urgent_link_is_heard() -> None:
+    path = Path()
+    path.run(120.0)
+    assert path.urgent.a.pings_sent + path.urgent.b.pings_sent >= 100  # a probe a second
+    assert (path.ordinary.a.pings_sent, path.ordinary.b.pings_sent) == (0, 0)
+    assert path.ordinary.a.state is path.ordinary.b.state is SessionState.OPEN  # not buried
+
+
+def test_once_the_urgent_link_closes_the_ordinary_one_keeps_its_own_heartbeat() -> None:
+    path = Path()
+    path.run(30.0)
+    path.urgent.a.connection_lost()
+    path.urgent.b.connection_lost()
+    path.run(60.0)
+    # Pinged within a heartbeat of the urgent link's last word, and every heartbeat since.
+    assert path.ordinary.a.pings_sent + path.ordinary.b.pings_sent >= 60.0 / HEARTBEAT
+    assert path.ordinary.a.state is path.ordinary.b.state is SessionState.OPEN
+
+
+def test_a_peer_heard_on_neither_link_is_buried_on_both() -> None:
+    path = Path()
+    path.run(30.0)
+    heard = path.clock.now
+    path.cut = True  # the urgent link falls silent; the ordinary link carries nothing of its own
+    with pytest.raises(RemoteProtocolError) as info:
+        path.run(60.0)
+    assert info.value.code == "peer-silent"
+    assert path.clock.now == pytest.approx(heard + DEAD_AFTER, abs=1.0)
+
+
+def test_with_a_peer_that_does_not_lean_each_link_keeps_its_own_heartbeat() -> None:
+    """An older node buries a link on that link's silence alone: we ping it as before."""
+    clock = FakeClock()
+    alpha = Party("ALPHA")
+    urgent = SessionPair(clock=clock).a
+    ordinary = PeerSession(
+        local="BRAVO",
+        peer="ALPHA",
+        peer_key=alpha.key.verify_key,
+        inbound=InboundSequence(),
+        send_next=1,
+        now=clock.now,
+    )
+    ordinary.leans_on = lambda: urgent
+    ordinary.hello(clock.now)
+    ordinary.receive_data(
+        encode_frame(FrameType.HELLO, proto=PROTOCOL_VERSION, party="ALPHA", peer="BRAVO", recv_next=1, send_next=1),
+        clock.now,
+    )
+    assert ordinary.next_event(clock.now) is not None
+    assert not ordinary.peer_quiet
+    ordinary.data_to_send()
+    clock.advance(HEARTBEAT - 1)
+    urgent.handle_timer(clock.now)  # the urgent link speaks: it does not count here
+    assert ordinary.get_timer() == pytest.approx(clock.now + 1)
+    clock.advance(1)
+    ordinary.handle_timer(clock.now)
+    assert ordinary.pings_sent == 1
