@@ -44,9 +44,9 @@ RTTVAR_GAIN = 0.25
 # that what an idle node spends does not grow with the network (issue 19: a probe answered costs
 # each end about 0.1 ms of CPU, and 56 peers probed every 0.1 s took a third of a core). At 15 a
 # second a node of 57 probes each path every 3.7 s and finds an idle one silent within 11 s; the
-# 57 nodes together spend about a fifth of a core. Two parties, or one peer on two paths, keep
-# the floor.
+# 57 nodes together spend about a fifth of a core.
 PROBE_RATE = 15.0
+SPREAD_ABOVE = 2  # paths: up to this many keep the floor (a pair on two paths fails over in under 1 s)
 
 
 @dataclass(frozen=True)
@@ -60,8 +60,10 @@ class PathTiming:
 
     def spread_over(self, probed: int) -> PathTiming:
         """This timing for a node that probes ``probed`` paths in all: the floor raised so that
-        it sends at most ``PROBE_RATE`` quick probes a second (never beyond the ceiling)."""
-        floor = min(max(self.probe_floor, probed / PROBE_RATE), max(self.probe_floor, self.probe_ceiling))
+        it sends at most ``PROBE_RATE`` quick probes a second (never beyond the ceiling), once
+        it probes more than ``SPREAD_ABOVE`` paths."""
+        spread = probed / PROBE_RATE if probed > SPREAD_ABOVE else 0.0
+        floor = min(max(self.probe_floor, spread), max(self.probe_floor, self.probe_ceiling))
         return PathTiming(floor, self.probe_ceiling, self.silence_floor, self.hold)
 
 
