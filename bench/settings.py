@@ -52,10 +52,7 @@ TEXT = (
 # A network of 57 parties (network.py, issue 19).
 NETWORK_FLASHES = 5  # FLASHes to all, each from another node
 NETWORK_IDLE_SECONDS = 10.0
-# The timers docs/operations.md recommends for a network of dozens of parties: the ordinary
-# lane's heartbeat, and the silence that ends a session, stretched (the urgent lane's probes
-# still find a silent path in seconds).
-LARGE_NETWORK_TIMERS = {"heartbeat": 10, "dead_after": 30}
+NETWORK_IDLE_WINDOWS = 3  # consecutive windows of NETWORK_IDLE_SECONDS: the median, and the worst
 GOAL_NETWORK_FLASH_MS = 1000.0  # FLASH to all 56: the last receipt
 GOAL_NETWORK_RSS_MB = 100.0  # per node of the 57
 GOAL_NETWORK_IDLE_CORES = 0.25  # the idle mesh, all 57 processes together

@@ -115,3 +115,27 @@ def test_with_a_peer_that_does_not_lean_each_link_keeps_its_own_heartbeat() -> N
     clock.advance(1)
     ordinary.handle_timer(clock.now)
     assert ordinary.pings_sent == 1
+
+
+def test_an_ordinary_link_to_a_node_the_peer_has_replaced_leans_on_nothing() -> None:
+    """A peer of two nodes took over: the urgent link now runs to its new active node (a later
+    lease epoch), the ordinary one still to the old. The old one is buried for its own silence."""
+    path = Path()
+    path.run(30.0)
+    heard = path.ordinary.a.last_received
+    path.urgent.a.peer_epoch = 2  # the urgent link was dialed again, to the new active node
+    with pytest.raises(RemoteProtocolError) as info:
+        idle_until_buried(path, rounds=100)  # a link that leaned on the new node's never would be
+    assert info.value.code == "peer-silent"
+    assert path.clock.now <= heard + DEAD_AFTER + 0.001
+
+
+def idle_until_buried(path: Path, rounds: int) -> None:
+    """The old node frozen (nothing comes back on the ordinary link), the new one heard all along
+    on the urgent link: the ordinary link's timers run, ``rounds`` times at most."""
+    session = path.ordinary.a
+    for _ in range(rounds):
+        path.clock.advance(session.get_timer() - path.clock.now)
+        session.handle_timer(path.clock.now)
+        session.data_to_send()
+        path.urgent.a.receive_data(b"", path.clock.now)

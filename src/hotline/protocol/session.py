@@ -448,7 +448,10 @@ class PeerSession:
         That link pings within its own heartbeat; ours waits twice as long, so that it speaks
         only once that one has closed (or failed to speak), never in the same turn of the loop."""
         other = self.leans_on() if self.leans_on is not None and self.peer_quiet else None
-        if other is None or other.state is not SessionState.OPEN or other is self:
+        # Only on a link to the same node of the peer: after a takeover, the urgent link to its
+        # new active node proves nothing of an ordinary link still open to the old one (frozen,
+        # say), which must then be buried for its own silence and dialed again.
+        if other is None or other.state is not SessionState.OPEN or other.peer_epoch != self.peer_epoch:
             return self._last_received, self._last_sent, self.heartbeat
         self._last_received = max(self._last_received, other._last_received)
         self._last_sent = max(self._last_sent, other._last_sent)
