@@ -203,5 +203,5 @@ def test_a_node_of_many_peers_spreads_its_quick_probes() -> None:
     assert PathTiming(probe_floor=4.0).spread_over(2).probe_floor == 4.0
     table = PathTable(1, timing=timing.spread_over(56))
     table.round_trip(0, 0.0005)  # loopback: the round trip alone would probe at the floor
-    assert table.probe_interval(0) == pytest.approx(56 / 15)
-    assert table.silence_limit(0) == pytest.approx(3 * 56 / 15)
+    assert table.probe_interval(0) == pytest.approx(56 / PROBE_RATE)
+    assert table.silence_limit(0) == pytest.approx(3 * 56 / PROBE_RATE)

@@ -41,11 +41,12 @@ HOLD = 2.0  # seconds a returning preferred path must stay up before it carries 
 RTT_GAIN = 0.125  # RFC 6298's alpha and beta, for the smoothed round trip and its variation
 RTTVAR_GAIN = 0.25
 # A node's quick probes in all, per second, at most: with many peers the probes are spread, so
-# that what an idle node spends does not grow with the network (issue 19: a probe answered costs
-# each end about 0.1 ms of CPU, and 56 peers probed every 0.1 s took a third of a core). At 15 a
-# second a node of 57 probes each path every 3.7 s and finds an idle one silent within 11 s; the
-# 57 nodes together spend about a fifth of a core.
-PROBE_RATE = 15.0
+# that what an idle node spends does not grow with the network (issue 19). A probe answered costs
+# each end about 0.3 ms of CPU on a machine where 57 nodes wake together and share two cores, and
+# 56 peers probed every 0.1 s took a third of a core. At 12 a second a node of 57 probes each path
+# every 4.7 s and finds an idle one silent within 14 s; the 57 nodes together spend about a fifth
+# of a core (at 15, 11 s and a quarter of a core).
+PROBE_RATE = 12.0
 SPREAD_ABOVE = 2  # paths: up to this many keep the floor (a pair on two paths fails over in under 1 s)
 
 
