@@ -8,6 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from hotline.protocol import Lane
 from hotline.testing import QUIET_WATCH, STEADY_TIMERS, InProcessNode, in_process_network, wait_until
 
 INTERVAL = 60.0
@@ -75,6 +76,16 @@ async def test_heartbeats_keep_a_quiet_link_up_and_a_silent_peer_is_buried(tmp_p
         start = clock.wall_ms()
         await clock.advance(600)  # 120 heartbeats each way, each answered
         assert await network.linked()
+        # Only on the urgent link: the ordinary one leans on it, and says nothing of its own.
+        for node in network:
+            assert node.node is not None
+            [channel] = node.node.channels.values()
+            urgent, ordinary = channel.links[(0, Lane.URGENT)], channel.links[(0, Lane.ORDINARY)]
+            assert ordinary.session.leans_on is not None
+            assert ordinary.session.leans_on() is urgent.session
+            assert ordinary.session.pings_sent == 0
+        assert sum(n.node.channels[p].links[(0, Lane.URGENT)].session.pings_sent
+                   for n, p in ((saceur, "GENSTAB"), (network["GENSTAB"], "SACEUR")) if n.node) >= 110  # fmt: skip
         [status] = await saceur.desk.status()
         assert status["last_contact_ms"] >= start + 595_000
         # So does each path's: a healthy path is heard all the time, not only when it came up.

@@ -15,18 +15,27 @@ HEARTBEAT, DEAD_AFTER = 5.0, 15.0
 
 class Path:
     """Two parties' urgent and ordinary links on one path, on one manual clock; the ordinary
-    link of each end leans on that end's urgent link, as ``Links._serve_link`` wires them."""
+    link of each end leans on that end's urgent link, as ``Links._serve_link`` wires them.
 
-    def __init__(self) -> None:
+    Each link sleeps as ``Link.run`` does: until the time its session named when it last woke
+    (on a grid of ``tick``), or until bytes reach it; what another link heard meanwhile does not
+    wake it."""
+
+    def __init__(self, heartbeat: float = HEARTBEAT, dead_after: float = DEAD_AFTER, tick: float = 0.0) -> None:
         self.clock = FakeClock()
         alpha, bravo = Party("ALPHA"), Party("BRAVO")
         self.urgent = SessionPair(alpha, bravo, self.clock)
         self.ordinary = SessionPair(alpha, bravo, self.clock)
+        for session in self.sessions():
+            session.heartbeat, session.dead_after = heartbeat, dead_after
         for session in (self.urgent.a, self.urgent.b):
             session.probe, session.silent_after = 1.0, 3.0
         self.ordinary.a.leans_on = lambda: self.urgent.a
         self.ordinary.b.leans_on = lambda: self.urgent.b
+        self.tick = tick
         self.cut = False  # the urgent link's bytes lost both ways
+        self.buried: dict[int, float] = {}  # id of a session closed for silence -> when
+        self.wake = {id(s): s.get_timer(tick) for s in self.sessions()}
 
     def sessions(self) -> list[PeerSession]:
         return [self.urgent.a, self.urgent.b, self.ordinary.a, self.ordinary.b]
@@ -36,19 +45,41 @@ class Path:
         end = self.clock.now + seconds
         while True:
             live = [s for s in self.sessions() if s.state is not SessionState.CLOSED]
-            due = min(s.get_timer() for s in live)
+            due = min((self.wake[id(s)] for s in live), default=end + 1)
             if due > end:
                 self.clock.now = end
                 return
             self.clock.now = max(self.clock.now, due)
             for session in live:
-                if session.get_timer() <= self.clock.now:
-                    session.handle_timer(self.clock.now)
-            if self.cut:
-                self.urgent.a.data_to_send(), self.urgent.b.data_to_send()
-            else:
-                self.urgent.transfer()
-            self.ordinary.transfer()
+                if self.wake[id(session)] <= self.clock.now:
+                    self._timer(session)
+            self._deliver()
+
+    def _timer(self, session: PeerSession) -> None:
+        try:
+            session.handle_timer(self.clock.now)
+        except RemoteProtocolError as exc:
+            if exc.code != "peer-silent":
+                raise
+            self.buried[id(session)] = self.clock.now
+            return
+        self.wake[id(session)] = session.get_timer(self.tick)
+
+    def _deliver(self) -> None:
+        for pair, lost in ((self.urgent, self.cut), (self.ordinary, False)):
+            for sender, receiver in ((pair.a, pair.b), (pair.b, pair.a)):
+                data = sender.data_to_send()
+                if data and not lost and receiver.state is not SessionState.CLOSED:
+                    receiver.receive_data(data, self.clock.now)
+                    while receiver.next_event(self.clock.now) is not None:
+                        pass
+                    self.wake[id(receiver)] = receiver.get_timer(self.tick)
+                    answer = receiver.data_to_send()
+                    if answer and sender.state is not SessionState.CLOSED:
+                        sender.receive_data(answer, self.clock.now)
+                        while sender.next_event(self.clock.now) is not None:
+                            pass
+                        self.wake[id(sender)] = sender.get_timer(self.tick)
 
 
 def test_both_ends_say_in_their_hellos_that_they_lean() -> None:
@@ -81,10 +112,26 @@ def test_a_peer_heard_on_neither_link_is_buried_on_both() -> None:
     path.run(30.0)
     heard = path.clock.now
     path.cut = True  # the urgent link falls silent; the ordinary link carries nothing of its own
-    with pytest.raises(RemoteProtocolError) as info:
-        path.run(60.0)
-    assert info.value.code == "peer-silent"
-    assert path.clock.now == pytest.approx(heard + DEAD_AFTER, abs=1.0)
+    path.run(60.0)
+    for session in path.sessions():
+        assert session.state is SessionState.CLOSED
+        assert path.buried[id(session)] == pytest.approx(heard + DEAD_AFTER, abs=1.0)
+
+
+@pytest.mark.parametrize(("heartbeat", "dead_after"), [(5.0, 15.0), (5.0, 10.0), (8.0, 15.0)])
+def test_when_the_urgent_link_closes_alone_the_ordinary_one_speaks_before_the_peer_buries_it(
+    heartbeat: float, dead_after: float
+) -> None:
+    """The urgent connection ends (a fault of its own); the ordinary one, idle and leaning, must
+    ping in time for the peer not to bury it, though nothing woke it when the other closed."""
+    path = Path(heartbeat, dead_after, tick=heartbeat / 2)
+    path.run(31.7)
+    path.urgent.a.connection_lost()
+    path.urgent.b.connection_lost()
+    path.run(120.0)
+    assert path.buried == {}
+    assert path.ordinary.a.state is path.ordinary.b.state is SessionState.OPEN
+    assert path.ordinary.a.pings_sent + path.ordinary.b.pings_sent >= 120.0 / heartbeat - 1
 
 
 def test_with_a_peer_that_does_not_lean_each_link_keeps_its_own_heartbeat() -> None:
@@ -139,3 +186,21 @@ def idle_until_buried(path: Path, rounds: int) -> None:
         session.handle_timer(path.clock.now)
         session.data_to_send()
         path.urgent.a.receive_data(b"", path.clock.now)
+
+
+def test_an_envelope_left_unanswered_on_the_ordinary_link_ends_its_leaning() -> None:
+    """The peer takes bytes on the ordinary connection and never reads them (its handler stuck,
+    or a middlebox answering for it), while its urgent link is heard all along: the ordinary
+    link pings on its own again and is buried for its own silence, and its envelope goes again
+    on the next link."""
+    path = Path()
+    path.run(30.0)
+    sent = path.clock.now
+    path.ordinary.a.send_envelope(b"an envelope", sent)
+    path.ordinary.a.data_to_send()  # lost in the stuck connection
+    path.ordinary.b.state = SessionState.CLOSED  # and the peer's side of it says nothing more
+    path.wake[id(path.ordinary.a)] = path.ordinary.a.get_timer()
+    path.run(60.0)
+    assert path.urgent.a.state is path.urgent.b.state is SessionState.OPEN
+    assert path.ordinary.a.pings_sent >= 2  # its own heartbeat, unanswered
+    assert path.buried[id(path.ordinary.a)] == pytest.approx(sent + DEAD_AFTER, abs=HEARTBEAT)

@@ -378,11 +378,35 @@ def test_a_ping_tells_the_peer_the_round_trip_its_sender_measured() -> None:
     assert pair.b.next_event(pair.clock.now, wall_ms=1_000_085) == ev.RoundTrip(0.25, 40)
 
 
-@pytest.mark.parametrize("rtt", [-1, 2**40, "slow"], ids=["negative", "beyond-any-round-trip", "not-a-number"])
-def test_a_ping_with_a_round_trip_no_path_has_is_refused(rtt: object) -> None:
+@pytest.mark.parametrize(
+    ("fields", "named"),
+    [
+        ({"rtt": -1}, "rtt"),
+        ({"rtt": 2**40}, "rtt"),
+        ({"rtt": "slow"}, "rtt"),
+        ({"rtt": 1000, "clock": 2**60}, "clock"),
+    ],
+    ids=["negative", "beyond-any-round-trip", "not-a-number", "clock-beyond-any-date"],
+)
+def test_a_ping_with_a_round_trip_no_path_has_is_refused(fields: dict[str, Any], named: str) -> None:
     pair = SessionPair()
-    pair.b.receive_data(encode_frame(FrameType.PING, n=1, rtt=rtt), pair.clock.now)
+    pair.b.receive_data(encode_frame(FrameType.PING, n=1, **fields), pair.clock.now)
     with pytest.raises(RemoteProtocolError) as info:
         pair.b.next_event(pair.clock.now)
     assert info.value.code == "malformed-frame"
-    assert "rtt" in str(info.value)
+    assert named in str(info.value)
+
+
+def test_a_round_trip_is_told_once() -> None:
+    """Repeated, one measurement would count as many at the peer; told long after, it would
+    describe the path as it was."""
+    pair = SessionPair()
+    pair.a.probe_now(pair.clock.now)
+    pair.clock.advance(0.25)
+    pair.transfer()
+    told = []
+    for _ in range(2):
+        pair.a.probe_now(pair.clock.now)
+        pair.b.receive_data(pair.a.data_to_send(), pair.clock.now)
+        told.append(pair.b.next_event(pair.clock.now))
+    assert told == [ev.RoundTrip(0.25, None), None]  # the second ping went before any answer

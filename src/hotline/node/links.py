@@ -271,9 +271,9 @@ class Links:
             silent_after=channel.paths.silence_limit(path) if probed else None,
         )
         session.answer_key = channel.answer_key or channel.key
-        if not probed:  # the ordinary link leans on its path's urgent one (``PeerSession.leans_on``)
+        watched = watch_connection(writer.get_extra_info("socket"), self.timers.heartbeat, self.timers.dead_after)
+        if watched and not probed:  # the ordinary link leans on its path's urgent one (``PeerSession.leans_on``)
             session.leans_on = lambda: _session(channel.links.get((path, Lane.URGENT)))
-        watch_connection(writer.get_extra_info("socket"), self.timers.heartbeat, self.timers.dead_after)
         link = Link(session, reader, writer, dialed_by, key, self.on_event, self.on_drained, self.station.clock)
         # Pings on a grid of half the shortest interval between them: late by less than half
         # their own period, and the links of the node (of every node on the machine, monotonic

@@ -14,8 +14,9 @@ X509_V_FLAG_NO_CHECK_TIME = 0x200000
 # few bytes mapped and unmapped 256 KiB. That was the largest single cost of an idle node with
 # dozens of peers (issue 19; profiled with py-spy). Each connection also keeps a buffer of that
 # size for the bytes off the socket: with 56 peers on two lanes, 28 MB at 256 KiB, 1.8 MB at
-# 16 KiB. 16 KiB is one whole TLS record (the largest), so a read still takes a record at a time,
-# and a frame of the 1 MiB limit takes 64 reads within one turn of the loop.
+# 16 KiB. That is the largest TLS record's payload: a full record (with its few bytes of
+# overhead) takes two socket reads, and a frame of the 1 MiB limit some 65 records; the pair's
+# bulk throughput measured the same at 16, 32 and 64 KiB (docs/performance.md).
 TLS_READ_SIZE = 16 * 1024
 
 

@@ -113,10 +113,15 @@ class PeerSession:
         # time since it may close and be replaced; and whether the peer leans too.
         self.leans_on: Callable[[], PeerSession | None] | None = None
         self.peer_quiet = False
+        # An envelope went on this link and nothing has come back on it since: while so, it
+        # leans on nothing, so that a peer that takes bytes on this one connection and never
+        # reads them (stuck, or a middlebox answering for it) is found by this link's own
+        # heartbeat and silence, as before, not hidden behind the other link's traffic.
+        self._unanswered = False
         self.silent = False
         self._revived = False  # bytes came after silence: LinkHeard is the next event
         self.pings_sent = 0
-        self.last_rtt: float | None = None  # seconds, the latest round trip our own pings measured
+        self.last_rtt: float | None = None  # seconds: the round trip our last ping measured, until told
         self.pongs_received = 0
         self._last_ping = now
         self.state = SessionState.HANDSHAKE
@@ -157,6 +162,7 @@ class PeerSession:
 
     def send_envelope(self, signed: bytes, now: float) -> None:
         self._traffic(FrameType.ENVELOPE, signed, now)
+        self._unanswered = True
 
     def send_receipt(self, signed: bytes, now: float) -> None:
         self._traffic(FrameType.RECEIPT, signed, now)
@@ -229,6 +235,7 @@ class PeerSession:
         if self.state is SessionState.CLOSED:
             raise RemoteProtocolError("closed", "data after the session closed")
         self._last_received = now
+        self._unanswered = False
         if data and self.silent:
             self.silent = False
             self._revived = True
@@ -445,9 +452,12 @@ class PeerSession:
         the silence from us run before we ping. While both ends lean and the link we lean on is
         open, its traffic counts as ours, and is kept as ours: once it closes, this link is given
         the time since the last word on either, not buried at once for its own idle minutes.
-        That link pings within its own heartbeat; ours waits twice as long, so that it speaks
-        only once that one has closed (or failed to speak), never in the same turn of the loop."""
-        other = self.leans_on() if self.leans_on is not None and self.peer_quiet else None
+        That link pings within its own heartbeat; ours waits longer, so that it speaks only once
+        that one has closed (or failed to speak), never in the same turn of the loop: twice as
+        long, but never so long that, woken that late after that link closed, its ping would
+        reach the peer after the peer's ``dead_after`` (we take the peer's to be ours)."""
+        leaning = self.leans_on is not None and self.peer_quiet and not self._unanswered
+        other = self.leans_on() if self.leans_on is not None and leaning else None
         # Only on a link to the same node of the peer: after a takeover, the urgent link to its
         # new active node proves nothing of an ordinary link still open to the old one (frozen,
         # say), which must then be buried for its own silence and dialed again.
@@ -455,7 +465,8 @@ class PeerSession:
             return self._last_received, self._last_sent, self.heartbeat
         self._last_received = max(self._last_received, other._last_received)
         self._last_sent = max(self._last_sent, other._last_sent)
-        return self._last_received, self._last_sent, 2 * self.heartbeat
+        patience = min(2 * self.heartbeat, max(self.heartbeat / 2, self.dead_after - self.heartbeat))
+        return self._last_received, self._last_sent, patience
 
     def probe_now(self, now: float, wall_ms: int | None = None) -> None:
         """Ping at once: a new path's round trip is measured before traffic can keep it busy
@@ -471,6 +482,7 @@ class PeerSession:
         ping = {"n": self._ping_counter} | ({} if wall_ms is None else {"clock": wall_ms})
         if self.last_rtt is not None:  # for the peer to judge the path by (``_their_round_trip``)
             ping["rtt"] = round(self.last_rtt * 1e6)
+            self.last_rtt = None  # told once: not counted again, nor told long after
         self._frame(FrameType.PING, now, **ping)
 
 
