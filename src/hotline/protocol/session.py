@@ -30,8 +30,10 @@ What the core guarantees to its caller:
   fields give no reading: older nodes and hand-driven test peers stay understood.
 - A link may lean on another (``leans_on``: the node gives an ordinary link the urgent link of
   its path, issue 19). When both ends said so in their hellos (``quiet``), what is heard and
-  said on that other link counts for this one: it pings only when neither link has spoken for a
-  heartbeat, and is buried or found silent only when neither has been heard. Both links run
+  said on that other link counts for this one: it pings only when neither link has spoken for
+  longer than a heartbeat (``_heard_and_spoke`` says how much longer), and is buried or found
+  silent only when neither has been heard; an envelope it sent that nothing on it has answered
+  yet ends the leaning until something does. Both links run
   over the same wires between the same two processes, so the urgent link's probes prove the
   ordinary one's path and peer alive; a connection of its own that died while the other lived
   is the kernel's to find (TCP keepalive and user timeout on every peer socket, ``sockets.py``).
@@ -457,7 +459,7 @@ class PeerSession:
         long, but never so long that, woken that late after that link closed, its ping would
         reach the peer after the peer's ``dead_after`` (we take the peer's to be ours)."""
         leaning = self.leans_on is not None and self.peer_quiet and not self._unanswered
-        other = self.leans_on() if self.leans_on is not None and leaning else None
+        other = self.leans_on() if leaning and self.leans_on is not None else None  # (narrows the type)
         # Only on a link to the same node of the peer: after a takeover, the urgent link to its
         # new active node proves nothing of an ordinary link still open to the old one (frozen,
         # say), which must then be buried for its own silence and dialed again.
